@@ -1,0 +1,125 @@
+// Package config is the typed configuration of the web tier: the seed's defaults, a JSON file,
+// environment variables and flags on top, and the validation that runs before anything is
+// synthesized. Plain Go: no cdktf or jsii import.
+package config
+
+// Config describes one web tier. Every field has a default (Default) except AdminCIDRs.
+type Config struct {
+	// Region is the AWS region. default: "ap-northeast-2"
+	Region string `json:"region"`
+	// AZs are the two availability zones, as suffixes of Region ("a") or full names
+	// ("ap-northeast-2a"). default: ["a", "c"]
+	AZs []string `json:"azs"`
+	// VPCCIDR is the VPC's IPv4 range. default: "10.16.0.0/16"
+	VPCCIDR string `json:"vpc_cidr"`
+	// Subnets holds one CIDR per AZ for each tier, in the order of AZs.
+	Subnets Subnets `json:"subnets"`
+
+	// AdminCIDRs may SSH to the bastions. No default: synth refuses without one.
+	AdminCIDRs []string `json:"admin_cidrs"`
+	// AllowSSHFromAnywhere must be true for 0.0.0.0/0 to appear in AdminCIDRs. default: false
+	AllowSSHFromAnywhere bool `json:"allow_ssh_from_anywhere"`
+	// SSHKeyName is an EC2 key pair installed on bastions and web servers for `ssh -J`.
+	// default: "" (no key pair: log in with EC2 Instance Connect or add one later)
+	SSHKeyName string `json:"ssh_key_name"`
+
+	// NAT is "per-az" (one NAT gateway per AZ, no single point of failure) or "single"
+	// (one NAT gateway in the first AZ, cheaper). default: "per-az"
+	NAT string `json:"nat"`
+	// RepoCIDRs are where web servers may go on 443 through NAT: package repositories.
+	// default: ["52.219.0.0/16"] (the S3 range the seed's web servers used in ap-northeast-2)
+	RepoCIDRs []string `json:"repo_cidrs"`
+
+	// CertificateARN turns on the HTTPS listener; :80 then redirects to :443. default: "" (HTTP only)
+	CertificateARN string `json:"certificate_arn"`
+
+	// BastionInstanceType default: "t3.micro"
+	BastionInstanceType string `json:"bastion_instance_type"`
+	// Fleet sizes the web servers' Auto Scaling group.
+	Fleet Fleet `json:"fleet"`
+	// Database configures the RDS MySQL Multi-AZ instance.
+	Database Database `json:"database"`
+}
+
+// Subnets holds, for each tier, one CIDR per AZ.
+type Subnets struct {
+	// Public holds the bastions, the ALB nodes and the NAT gateways.
+	// default: ["10.16.1.0/24", "10.16.2.0/24"]
+	Public []string `json:"public"`
+	// Web holds the web servers, the EFS mount targets and the Secrets Manager endpoint.
+	// default: ["10.16.3.0/24", "10.16.4.0/24"]
+	Web []string `json:"web"`
+	// DB holds the database's primary and standby. default: ["10.16.5.0/24", "10.16.6.0/24"]
+	DB []string `json:"db"`
+}
+
+// Fleet sizes the Auto Scaling group of web servers.
+type Fleet struct {
+	// InstanceType default: "t3.micro"
+	InstanceType string `json:"instance_type"`
+	// Min default: 2
+	Min int `json:"min"`
+	// Max default: 4
+	Max int `json:"max"`
+	// Desired default: 2
+	Desired int `json:"desired"`
+	// CPUTarget is the average CPU percentage target tracking keeps the group at. default: 50
+	CPUTarget int `json:"cpu_target"`
+}
+
+// Database configures RDS.
+type Database struct {
+	// InstanceClass default: "db.t3.micro"
+	InstanceClass string `json:"instance_class"`
+	// StorageGB default: 20
+	StorageGB int `json:"storage_gb"`
+	// Name is the initial database's name. default: "webtier"
+	Name string `json:"name"`
+	// BackupRetentionDays default: 7 (at least 7 is enforced)
+	BackupRetentionDays int `json:"backup_retention_days"`
+	// Throwaway turns off deletion protection and the final snapshot, for test environments.
+	// default: false
+	Throwaway bool `json:"throwaway"`
+}
+
+// Default returns the seed's architecture with no admin CIDR.
+func Default() Config {
+	return Config{
+		Region:  "ap-northeast-2",
+		AZs:     []string{"a", "c"},
+		VPCCIDR: "10.16.0.0/16",
+		Subnets: Subnets{
+			Public: []string{"10.16.1.0/24", "10.16.2.0/24"},
+			Web:    []string{"10.16.3.0/24", "10.16.4.0/24"},
+			DB:     []string{"10.16.5.0/24", "10.16.6.0/24"},
+		},
+		NAT:                 NATPerAZ,
+		RepoCIDRs:           []string{"52.219.0.0/16"},
+		BastionInstanceType: "t3.micro",
+		Fleet:               Fleet{InstanceType: "t3.micro", Min: 2, Max: 4, Desired: 2, CPUTarget: 50},
+		Database: Database{
+			InstanceClass:       "db.t3.micro",
+			StorageGB:           20,
+			Name:                "webtier",
+			BackupRetentionDays: 7,
+		},
+	}
+}
+
+// NAT placements.
+const (
+	NATPerAZ  = "per-az"
+	NATSingle = "single"
+)
+
+// AZNames returns the full AZ names ("ap-northeast-2a") in order.
+func (c Config) AZNames() []string {
+	out := make([]string, len(c.AZs))
+	for i, az := range c.AZs {
+		if len(az) == 1 {
+			az = c.Region + az
+		}
+		out[i] = az
+	}
+	return out
+}

@@ -1,0 +1,399 @@
+package config_test
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/webtier/webtier/config"
+)
+
+// valid returns Default() with the admin CIDR it lacks.
+func valid() config.Config {
+	c := config.Default()
+	c.AdminCIDRs = []string{"203.0.113.0/24"}
+	return c
+}
+
+func TestDefaultWithAdminCIDRIsValid(t *testing.T) {
+	if err := valid().Validate(); err != nil {
+		t.Errorf("Validate: got %q, want no error", err)
+	}
+}
+
+func TestDefaultWithoutAdminCIDRIsInvalid(t *testing.T) {
+	want := "admin_cidrs: empty; expected at least one CIDR allowed to SSH to the bastions (e.g. 203.0.113.0/24)"
+	if err := config.Default().Validate(); err == nil || err.Error() != want {
+		t.Errorf("Validate: got %v, want %q", err, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*config.Config)
+		want   string
+	}{
+		{"malformed CIDR", func(c *config.Config) { c.VPCCIDR = "10.16.0.0/33" },
+			`vpc_cidr: "10.16.0.0/33" is not an IPv4 CIDR (expected a.b.c.d/n)`},
+		{"IPv6 CIDR", func(c *config.Config) { c.VPCCIDR = "2001:db8::/32" },
+			`vpc_cidr: "2001:db8::/32" is not an IPv4 CIDR (expected a.b.c.d/n)`},
+		{"non-canonical CIDR", func(c *config.Config) { c.Subnets.Web[0] = "10.16.3.1/24" },
+			`subnets.web[0]: 10.16.3.1/24 is not canonical: did you mean 10.16.3.0/24?`},
+		{"subnet outside VPC", func(c *config.Config) { c.Subnets.Web[1] = "10.17.4.0/24" },
+			`subnets.web[1]: 10.17.4.0/24 is outside the VPC 10.16.0.0/16`},
+		{"subnet larger than VPC", func(c *config.Config) { c.Subnets.Public[0] = "10.0.0.0/8" },
+			`subnets.public[0]: 10.0.0.0/8 is outside the VPC 10.16.0.0/16` + "\n" +
+				`subnets.public[1]: 10.16.2.0/24 overlaps subnets.public[0] 10.0.0.0/8` + "\n" +
+				`subnets.web[0]: 10.16.3.0/24 overlaps subnets.public[0] 10.0.0.0/8` + "\n" +
+				`subnets.web[1]: 10.16.4.0/24 overlaps subnets.public[0] 10.0.0.0/8` + "\n" +
+				`subnets.db[0]: 10.16.5.0/24 overlaps subnets.public[0] 10.0.0.0/8` + "\n" +
+				`subnets.db[1]: 10.16.6.0/24 overlaps subnets.public[0] 10.0.0.0/8`},
+		{"overlapping subnets", func(c *config.Config) { c.Subnets.DB[0] = "10.16.3.0/24" },
+			`subnets.db[0]: 10.16.3.0/24 overlaps subnets.web[0] 10.16.3.0/24`},
+		{"three AZs", func(c *config.Config) { c.AZs = []string{"a", "b", "c"} },
+			`azs: got 3 (a, b, c); expected exactly 2`},
+		{"no AZs", func(c *config.Config) { c.AZs = nil },
+			`azs: empty; expected exactly 2`},
+		{"repeated AZ", func(c *config.Config) { c.AZs = []string{"a", "a"} },
+			`azs[1]: "a" repeats azs[0]`},
+		{"repeated AZ by full name", func(c *config.Config) { c.AZs = []string{"a", "ap-northeast-2a"} },
+			`azs[1]: "ap-northeast-2a" repeats azs[0]`},
+		{"AZ of another region", func(c *config.Config) { c.AZs[0] = "eu-west-1a" },
+			`azs[0]: "eu-west-1a" is not in region ap-northeast-2`},
+		{"malformed AZ", func(c *config.Config) { c.AZs[0] = "A" },
+			`azs[0]: "A" is not an availability zone (expected a letter such as "a" or a name such as "ap-northeast-2a")`},
+		{"one subnet for two AZs", func(c *config.Config) { c.Subnets.DB = c.Subnets.DB[:1] },
+			`subnets.db: got 1 CIDR; expected one per AZ (2)`},
+		{"bad region", func(c *config.Config) { c.Region = "Seoul" },
+			`region: "Seoul" is not an AWS region name (expected e.g. ap-northeast-2)`},
+		{"no admin CIDR", func(c *config.Config) { c.AdminCIDRs = nil },
+			`admin_cidrs: empty; expected at least one CIDR allowed to SSH to the bastions (e.g. 203.0.113.0/24)`},
+		{"SSH from anywhere", func(c *config.Config) { c.AdminCIDRs = []string{"0.0.0.0/0"} },
+			`admin_cidrs[0]: 0.0.0.0/0 opens SSH to the whole internet; set allow_ssh_from_anywhere to true to allow it`},
+		{"malformed admin CIDR", func(c *config.Config) { c.AdminCIDRs = append(c.AdminCIDRs, "203.0.113.7") },
+			`admin_cidrs[1]: "203.0.113.7" is not an IPv4 CIDR (expected a.b.c.d/n)`},
+		{"non-canonical admin CIDR", func(c *config.Config) { c.AdminCIDRs[0] = "203.0.113.7/24" },
+			`admin_cidrs[0]: 203.0.113.7/24 is not canonical: did you mean 203.0.113.0/24?`},
+		{"no repo CIDR", func(c *config.Config) { c.RepoCIDRs = []string{} },
+			`repo_cidrs: empty; expected at least one package repository range`},
+		{"malformed repo CIDR", func(c *config.Config) { c.RepoCIDRs[0] = "s3" },
+			`repo_cidrs[0]: "s3" is not an IPv4 CIDR (expected a.b.c.d/n)`},
+		{"bad NAT", func(c *config.Config) { c.NAT = "double" },
+			`nat: "double" is not one of per-az, single`},
+		{"min below 1", func(c *config.Config) { c.Fleet.Min = 0 },
+			`fleet.min: 0 is below 1`},
+		{"min above max", func(c *config.Config) { c.Fleet.Min = 5 },
+			`fleet.min: 5 is greater than fleet.max 4`},
+		{"desired outside range", func(c *config.Config) { c.Fleet.Desired = 5 },
+			`fleet.desired: 5 is outside fleet.min..fleet.max (2..4)`},
+		{"CPU target 0", func(c *config.Config) { c.Fleet.CPUTarget = 0 },
+			`fleet.cpu_target: 0 is outside 1-100`},
+		{"CPU target 101", func(c *config.Config) { c.Fleet.CPUTarget = 101 },
+			`fleet.cpu_target: 101 is outside 1-100`},
+		{"short backup retention", func(c *config.Config) { c.Database.BackupRetentionDays = 3 },
+			`database.backup_retention_days: 3 is below 7`},
+		{"long backup retention", func(c *config.Config) { c.Database.BackupRetentionDays = 36 },
+			`database.backup_retention_days: 36 is above 35`},
+		{"small storage", func(c *config.Config) { c.Database.StorageGB = 10 },
+			`database.storage_gb: 10 is below 20`},
+		{"bad database name", func(c *config.Config) { c.Database.Name = "1db" },
+			`database.name: "1db" must start with a letter and hold only letters, digits and underscores (at most 64)`},
+		{"bad certificate ARN", func(c *config.Config) { c.CertificateARN = "foo" },
+			`certificate_arn: "foo" is not an ACM certificate ARN`},
+		{"no instance type", func(c *config.Config) { c.Fleet.InstanceType = "" },
+			`fleet.instance_type: empty; expected an EC2 instance type such as t3.micro`},
+		{"no bastion instance type", func(c *config.Config) { c.BastionInstanceType = "" },
+			`bastion_instance_type: empty; expected an EC2 instance type such as t3.micro`},
+		{"malformed instance type", func(c *config.Config) { c.Fleet.InstanceType = "t3micro" },
+			`fleet.instance_type: "t3micro" is not an EC2 instance type (expected e.g. t3.micro)`},
+		{"no DB instance class", func(c *config.Config) { c.Database.InstanceClass = "" },
+			`database.instance_class: empty; expected an RDS instance class such as db.t3.micro`},
+		{"several problems, in field order", func(c *config.Config) {
+			c.Database.StorageGB = 10
+			c.Region = "Seoul"
+			c.NAT = "double"
+		}, `region: "Seoul" is not an AWS region name (expected e.g. ap-northeast-2)` + "\n" +
+			`nat: "double" is not one of per-az, single` + "\n" +
+			`database.storage_gb: 10 is below 20`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.mutate(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatalf("Validate: got no error, want %q", tc.want)
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("Validate:\ngot  %q\nwant %q", got, tc.want)
+			}
+			var errs config.Errors
+			if !errors.As(err, &errs) {
+				t.Errorf("Validate: got error of type %T, want config.Errors", err)
+			}
+		})
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*config.Config)
+	}{
+		{"SSH from anywhere when allowed", func(c *config.Config) {
+			c.AdminCIDRs = []string{"0.0.0.0/0"}
+			c.AllowSSHFromAnywhere = true
+		}},
+		{"full AZ names", func(c *config.Config) { c.AZs = []string{"ap-northeast-2a", "ap-northeast-2c"} }},
+		{"GovCloud region", func(c *config.Config) { c.Region = "us-gov-west-1" }},
+		{"certificate ARN", func(c *config.Config) {
+			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b0e1d2c-1111-2222-3333-444455556666"
+		}},
+		{"single NAT", func(c *config.Config) { c.NAT = config.NATSingle }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.mutate(&c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate: got %q, want no error", err)
+			}
+		})
+	}
+}
+
+// writeFile writes content to a file named webtier.json in a fresh directory and returns its path.
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "webtier.json")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"unknown nested key", `{"fleet": {"min": 2, "maxx": 4}}`, `unknown key "fleet.maxx"`},
+		{"unknown top-level key", `{"regoin": "us-east-1"}`, `unknown key "regoin"`},
+		{"type error", `{"fleet": {"min": "two"}}`, `fleet.min: expected a number, got string`},
+		{"fraction", `{"fleet": {"min": 1.5}}`, `fleet.min: expected a whole number, got number 1.5`},
+		{"list expected", `{"azs": "a,c"}`, `azs: expected a list, got string`},
+		{"not an object", `["a"]`, `expected a JSON object, got array`},
+		{"syntax error", "{\n  \"region\": \"us-east-1\",\n}\n", `invalid JSON at line 3: invalid character '}' looking for beginning of object key string`},
+		{"truncated", "{\n  \"fleet\": {\"min\": 2}\n", `invalid JSON at line 3: unexpected end of file`},
+		{"empty", "  \n", `empty file; expected a JSON object`},
+		{"trailing object", "{\"region\": \"us-east-1\"}\n{}\n", `unexpected data after the JSON object at line 2`},
+		{"trailing brace", `{"region": "us-east-1"}}`, `unexpected data after the JSON object at line 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, tc.content)
+			want := "config " + path + ": " + tc.want
+			_, err := config.Load(path)
+			if err == nil {
+				t.Fatalf("Load: got no error, want %q", want)
+			}
+			if got := err.Error(); got != want {
+				t.Errorf("Load:\ngot  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.json")
+	want := "config " + path + ": no such file"
+	_, err := config.Load(path)
+	if err == nil || err.Error() != want {
+		t.Fatalf("Load: got %v, want %q", err, want)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("errors.Is(err, fs.ErrNotExist): got false, want true")
+	}
+}
+
+func TestLoadOverridesDefaults(t *testing.T) {
+	path := writeFile(t, `{
+  "region": "eu-west-1",
+  "azs": ["b"],
+  "admin_cidrs": ["198.51.100.0/24"],
+  "fleet": {"min": 3, "max": 6},
+  "database": {"throwaway": true}
+}`)
+	got, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("Load: got %q, want no error", err)
+	}
+	want := config.Default()
+	want.Region = "eu-west-1"
+	want.AZs = []string{"b"}
+	want.AdminCIDRs = []string{"198.51.100.0/24"}
+	want.Fleet.Min, want.Fleet.Max = 3, 6
+	want.Database.Throwaway = true
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load:\ngot  %+v\nwant %+v", got, want)
+	}
+}
+
+// keys returns the dotted paths of every key in a decoded JSON object, sorted.
+func keys(m map[string]any, prefix string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, prefix+k)
+		if sub, ok := v.(map[string]any); ok {
+			out = append(out, keys(sub, prefix+k+".")...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestExampleFile(t *testing.T) {
+	const path = "../webtier.example.json"
+	got, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("Load: got %q, want no error", err)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("Validate: got %q, want no error", err)
+	}
+
+	// Apart from the admin CIDR and throwaway, the example is Default() written out.
+	want := config.Default()
+	want.AdminCIDRs = []string{"203.0.113.0/24"}
+	want.Database.Throwaway = true
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("example:\ngot  %+v\nwant %+v", got, want)
+	}
+
+	// And it spells out every key.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example, all map[string]any
+	if err := json.Unmarshal(data, &example); err != nil {
+		t.Fatal(err)
+	}
+	data, err = json.Marshal(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &all); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keys(example, ""), keys(all, ""); !slices.Equal(got, want) {
+		t.Errorf("example keys:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+func TestSettings(t *testing.T) {
+	var names []string
+	for _, s := range config.Settings {
+		names = append(names, s.Name)
+	}
+	for _, want := range []string{
+		"region", "azs", "vpc-cidr", "public-subnets", "web-subnets", "db-subnets", "admin-cidrs",
+		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "certificate-arn",
+		"bastion-instance-type", "instance-type", "min", "max", "desired", "cpu-target",
+		"db-instance-class", "db-storage-gb", "db-name", "backup-retention-days", "throwaway",
+	} {
+		if !slices.Contains(names, want) {
+			t.Errorf("Settings: got no %q, want one", want)
+		}
+	}
+	s := config.Setting{Name: "allow-ssh-from-anywhere"}
+	if got, want := s.EnvVar(), "WEBTIER_ALLOW_SSH_FROM_ANYWHERE"; got != want {
+		t.Errorf("EnvVar: got %q, want %q", got, want)
+	}
+}
+
+// build parses args with AddFlags and runs Build with env as the environment.
+func build(t *testing.T, args []string, env map[string]string) (config.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("webtier", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	src := config.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("Parse(%q): got %q, want no error", args, err)
+	}
+	return src.Build(func(k string) string { return env[k] })
+}
+
+func TestBuildPrecedence(t *testing.T) {
+	path := writeFile(t, `{
+  "region": "eu-west-1",
+  "admin_cidrs": ["198.51.100.0/24"],
+  "fleet": {"desired": 3, "cpu_target": 60}
+}`)
+	env := map[string]string{
+		"WEBTIER_CONFIG":  path,
+		"WEBTIER_REGION":  "us-east-1",
+		"WEBTIER_DESIRED": "4",
+		"WEBTIER_AZS":     "a, b",
+	}
+	got, err := build(t, []string{"--region", "us-west-2", "--throwaway", "--azs=b,c"}, env)
+	if err != nil {
+		t.Fatalf("Build: got %q, want no error", err)
+	}
+	want := config.Default()
+	want.Region = "us-west-2"                     // file < env < flag
+	want.Fleet.Desired = 4                        // file < env
+	want.Fleet.CPUTarget = 60                     // file
+	want.AdminCIDRs = []string{"198.51.100.0/24"} // file
+	want.AZs = []string{"b", "c"}                 // env < flag
+	want.Database.Throwaway = true                // bool flag alone
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Build:\ngot  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestBuildConfigFlagBeatsEnv(t *testing.T) {
+	path := writeFile(t, `{"admin_cidrs": ["198.51.100.0/24"], "fleet": {"max": 8}}`)
+	env := map[string]string{"WEBTIER_CONFIG": filepath.Join(t.TempDir(), "missing.json")}
+	got, err := build(t, []string{"--config", path}, env)
+	if err != nil {
+		t.Fatalf("Build: got %q, want no error", err)
+	}
+	if got.Fleet.Max != 8 {
+		t.Errorf("fleet.max: got %d, want 8", got.Fleet.Max)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	admin := []string{"--admin-cidrs", "203.0.113.0/24"}
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad flag", slices.Concat(admin, []string{"--min", "two"}), nil, `--min: "two" is not a whole number`},
+		{"bad env", admin, map[string]string{"WEBTIER_MIN": "two"}, `WEBTIER_MIN: "two" is not a whole number`},
+		{"bad bool", slices.Concat(admin, []string{"--throwaway=maybe"}), nil, `--throwaway: "maybe" is not true or false`},
+		{"env and flag", []string{"--max", "x"}, map[string]string{"WEBTIER_CPU_TARGET": "high"},
+			`WEBTIER_CPU_TARGET: "high" is not a whole number` + "\n" + `--max: "x" is not a whole number`},
+		{"missing config", admin, map[string]string{"WEBTIER_CONFIG": missing}, "config " + missing + ": no such file"},
+		{"validation", nil, nil, config.Default().Validate().Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := build(t, tc.args, tc.env)
+			if err == nil {
+				t.Fatalf("Build: got no error, want %q", tc.want)
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("Build:\ngot  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}

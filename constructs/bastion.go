@@ -1,0 +1,61 @@
+package constructs
+
+import (
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/instance"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// BastionProps places the bastion hosts.
+type BastionProps struct {
+	// Network holds the public subnets; each gets a bastion. default: none (required)
+	Network *Network
+	// Group is the bastions' security group ID. default: none (required)
+	Group *string
+	// AMI is the image ID. default: none (required)
+	AMI *string
+	// InstanceType default: none (required; config default "t3.micro")
+	InstanceType string
+	// KeyName is the EC2 key pair of the operators. default: "" (none)
+	KeyName string
+}
+
+// Bastions are the SSH entry points, one per AZ. No private key lives on them: operators
+// jump through with their own key (ssh -J).
+type Bastions struct {
+	Hosts []instance.Instance
+}
+
+// NewBastions builds one bastion per public subnet.
+func NewBastions(scope constructs.Construct, id string, p BastionProps) *Bastions {
+	s := scopeOf(scope, id)
+	b := &Bastions{}
+	for _, sn := range p.Network.Subnets(rules.Public) {
+		name := "bastion-" + sn.Suffix()
+		var key *string
+		if p.KeyName != "" {
+			key = str(p.KeyName)
+		}
+		b.Hosts = append(b.Hosts, named(instance.NewInstance(s, str(name), &instance.InstanceConfig{
+			Ami:                      p.AMI,
+			InstanceType:             str(p.InstanceType),
+			SubnetId:                 sn.Res.Id(),
+			VpcSecurityGroupIds:      ptrs([]*string{p.Group}),
+			AssociatePublicIpAddress: true,
+			KeyName:                  key,
+			MetadataOptions: &instance.InstanceMetadataOptions{
+				HttpEndpoint:            str("enabled"),
+				HttpTokens:              str("required"),
+				HttpPutResponseHopLimit: num(1),
+			},
+			RootBlockDevice: &instance.InstanceRootBlockDevice{
+				Encrypted:  true,
+				VolumeType: str("gp3"),
+				VolumeSize: num(8),
+			},
+			Tags: tags(name, string(rules.Bastion)),
+		}), name))
+	}
+	return b
+}

@@ -1,0 +1,99 @@
+package constructs
+
+import (
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/networkacl"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/networkaclrule"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/securitygroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/vpcsecuritygroupegressrule"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/vpcsecuritygroupingressrule"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// FirewallProps carries the derived policy onto the network.
+type FirewallProps struct {
+	// Policy is derived from the flow table; nothing here writes a port or CIDR of its own.
+	// default: none (required)
+	Policy rules.Policy
+	// Network receives one security group per role and one network ACL per tier.
+	// default: none (required)
+	Network *Network
+}
+
+// Firewall is every security group, security-group rule, network ACL and NACL entry.
+type Firewall struct {
+	groups map[rules.Role]securitygroup.SecurityGroup
+}
+
+// NewFirewall builds the security groups and network ACLs of the policy.
+func NewFirewall(scope constructs.Construct, id string, p FirewallProps) *Firewall {
+	s := scopeOf(scope, id)
+	fw := &Firewall{groups: map[rules.Role]securitygroup.SecurityGroup{}}
+	for _, role := range rules.Roles {
+		if !role.HasGroup() {
+			continue
+		}
+		name := role.GroupName()
+		// No inline rules: each rule is its own resource below, and Terraform removes the
+		// allow-all egress AWS adds to a new group.
+		fw.groups[role] = named(securitygroup.NewSecurityGroup(s, str(name), &securitygroup.SecurityGroupConfig{
+			Name:        str(name),
+			Description: str(role.About()),
+			VpcId:       p.Network.VPC.Id(),
+			Tags:        tags(name, string(role)),
+		}), name)
+	}
+	for _, r := range p.Policy.SGRules {
+		fw.rule(s, r)
+	}
+
+	for _, tier := range rules.Tiers {
+		name := rules.NACLName(tier)
+		acl := named(networkacl.NewNetworkAcl(s, str(name), &networkacl.NetworkAclConfig{
+			VpcId:     p.Network.VPC.Id(),
+			SubnetIds: p.Network.SubnetIDs(tier),
+			Tags:      tags(name, "nacl-"+string(tier)),
+		}), name)
+		for _, e := range p.Policy.NACL[tier] {
+			named(networkaclrule.NewNetworkAclRule(s, str(e.ID()), &networkaclrule.NetworkAclRuleConfig{
+				NetworkAclId: acl.Id(),
+				RuleNumber:   num(e.Number),
+				Egress:       e.Direction == rules.Egress,
+				Protocol:     str(string(e.Port.Proto)),
+				RuleAction:   str("allow"),
+				CidrBlock:    str(e.CIDR.String()),
+				FromPort:     num(e.Port.From),
+				ToPort:       num(e.Port.To),
+			}), e.ID())
+		}
+	}
+	return fw
+}
+
+func (fw *Firewall) rule(s constructs.Construct, r rules.SGRule) {
+	var cidr, peer *string
+	if r.PeerGroup != "" {
+		peer = fw.groups[r.PeerGroup].Id()
+	} else {
+		cidr = str(r.PeerCIDR.String())
+	}
+	group := fw.groups[r.Group].Id()
+	t := &map[string]*string{"Name": str(r.ID), FlowTag: str(r.Flow)}
+	if r.Direction == rules.Ingress {
+		named(vpcsecuritygroupingressrule.NewVpcSecurityGroupIngressRule(s, str(r.ID), &vpcsecuritygroupingressrule.VpcSecurityGroupIngressRuleConfig{
+			SecurityGroupId: group, IpProtocol: str(string(r.Port.Proto)),
+			FromPort: num(r.Port.From), ToPort: num(r.Port.To),
+			CidrIpv4: cidr, ReferencedSecurityGroupId: peer, Description: str(r.Why), Tags: t,
+		}), r.ID)
+		return
+	}
+	named(vpcsecuritygroupegressrule.NewVpcSecurityGroupEgressRule(s, str(r.ID), &vpcsecuritygroupegressrule.VpcSecurityGroupEgressRuleConfig{
+		SecurityGroupId: group, IpProtocol: str(string(r.Port.Proto)),
+		FromPort: num(r.Port.From), ToPort: num(r.Port.To),
+		CidrIpv4: cidr, ReferencedSecurityGroupId: peer, Description: str(r.Why), Tags: t,
+	}), r.ID)
+}
+
+// Group returns the ID of a role's security group.
+func (fw *Firewall) Group(r rules.Role) *string { return fw.groups[r].Id() }

@@ -1,0 +1,191 @@
+package constructs
+
+import (
+	_ "embed"
+	"strings"
+
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/autoscalinggroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/autoscalingpolicy"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iaminstanceprofile"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/launchtemplate"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/webtier/webtier/rules"
+)
+
+//go:embed web-init.sh
+var webInit string
+
+// WebFleetProps configures the web servers.
+type WebFleetProps struct {
+	// Network holds the web subnets the group spreads over. default: none (required)
+	Network *Network
+	// Group is the web servers' security group ID. default: none (required)
+	Group *string
+	// AMI is the image ID. default: none (required)
+	AMI *string
+	// InstanceType default: none (required; config default "t3.micro")
+	InstanceType string
+	// KeyName is the operators' EC2 key pair. default: "" (none)
+	KeyName string
+	// Min, Max and Desired size the group. default: none (required; config 2, 4, 2)
+	Min, Max, Desired int
+	// CPUTarget is the average CPU % that target tracking holds. default: none (required; config 50)
+	CPUTarget int
+	// TargetGroupARN registers the instances with the ALB. default: none (required)
+	TargetGroupARN *string
+	// FileSystemID is the EFS every server mounts. default: none (required)
+	FileSystemID *string
+	// DBHost and DBName locate the database. default: none (required)
+	DBHost *string
+	DBName string
+	// SecretARN is the one secret the servers may read. default: none (required)
+	SecretARN *string
+	// Region is where the servers call Secrets Manager. default: none (required)
+	Region string
+}
+
+// WebFleet is the launch template, the Auto Scaling group and its CPU target tracking.
+type WebFleet struct {
+	Group autoscalinggroup.AutoscalingGroup
+}
+
+// NewWebFleet builds the web servers.
+func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFleet {
+	s := scopeOf(scope, id)
+	role := named(iamrole.NewIamRole(s, str("role"), &iamrole.IamRoleConfig{
+		Name: str("webtier-web"),
+		AssumeRolePolicy: cdktf.Fn_Jsonencode(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "sts:AssumeRole",
+				"Principal": map[string]any{"Service": "ec2.amazonaws.com"},
+			}},
+		}),
+		Tags: tags("webtier-web", "iam-role"),
+	}), "web")
+	// The servers may read the database secret and nothing else.
+	named(iamrolepolicy.NewIamRolePolicy(s, str("read-db-secret"), &iamrolepolicy.IamRolePolicyConfig{
+		Name: str("read-db-secret"),
+		Role: role.Id(),
+		Policy: cdktf.Fn_Jsonencode(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": p.SecretARN,
+			}},
+		}),
+	}), "web-read-db-secret")
+	profile := named(iaminstanceprofile.NewIamInstanceProfile(s, str("profile"), &iaminstanceprofile.IamInstanceProfileConfig{
+		Name: str("webtier-web"),
+		Role: role.Name(),
+		Tags: tags("webtier-web", "instance-profile"),
+	}), "web")
+
+	script := fillTemplate(webInit, map[string]*string{
+		"EFS_ID":      p.FileSystemID,
+		"DB_HOST":     p.DBHost,
+		"DB_NAME":     str(p.DBName),
+		"SECRET_ARN":  p.SecretARN,
+		"REGION":      str(p.Region),
+		"HEALTH_PATH": str(HealthPath),
+	})
+	var key *string
+	if p.KeyName != "" {
+		key = str(p.KeyName)
+	}
+	lt := named(launchtemplate.NewLaunchTemplate(s, str("template"), &launchtemplate.LaunchTemplateConfig{
+		Name:                str("webtier-web"),
+		ImageId:             p.AMI,
+		InstanceType:        str(p.InstanceType),
+		KeyName:             key,
+		VpcSecurityGroupIds: ptrs([]*string{p.Group}),
+		UserData:            cdktf.Fn_Base64encode(script),
+		IamInstanceProfile:  &launchtemplate.LaunchTemplateIamInstanceProfile{Arn: profile.Arn()},
+		MetadataOptions: &launchtemplate.LaunchTemplateMetadataOptions{
+			HttpEndpoint:            str("enabled"),
+			HttpTokens:              str("required"),
+			HttpPutResponseHopLimit: num(1),
+		},
+		// 1-minute CloudWatch metrics, so target tracking reacts in minutes.
+		Monitoring: &launchtemplate.LaunchTemplateMonitoring{Enabled: true},
+		BlockDeviceMappings: &[]*launchtemplate.LaunchTemplateBlockDeviceMappings{{
+			DeviceName: str("/dev/xvda"),
+			Ebs: &launchtemplate.LaunchTemplateBlockDeviceMappingsEbs{
+				Encrypted:           str("true"),
+				VolumeType:          str("gp3"),
+				VolumeSize:          num(8),
+				DeleteOnTermination: str("true"),
+			},
+		}},
+		TagSpecifications: &[]*launchtemplate.LaunchTemplateTagSpecifications{{
+			ResourceType: str("instance"),
+			Tags:         tags("webtier-web", string(rules.Web)),
+		}},
+		Tags: tags("webtier-web", "launch-template"),
+	}), "web")
+
+	asg := named(autoscalinggroup.NewAutoscalingGroup(s, str("group"), &autoscalinggroup.AutoscalingGroupConfig{
+		Name:              str("webtier-web"),
+		MinSize:           num(p.Min),
+		MaxSize:           num(p.Max),
+		DesiredCapacity:   num(p.Desired),
+		VpcZoneIdentifier: p.Network.SubnetIDs(rules.WebTier),
+		TargetGroupArns:   ptrs([]*string{p.TargetGroupARN}),
+		// The ALB's health check, not only EC2's: a server whose httpd is down is replaced.
+		// The grace period covers the bootstrap (package installs and the EFS mount).
+		HealthCheckType:        str("ELB"),
+		HealthCheckGracePeriod: num(300),
+		LaunchTemplate: &autoscalinggroup.AutoscalingGroupLaunchTemplate{
+			Id:      lt.Id(),
+			Version: numStr(lt.LatestVersion()),
+		},
+		// A new template version rolls through the group, keeping half of it in service.
+		InstanceRefresh: &autoscalinggroup.AutoscalingGroupInstanceRefresh{
+			Strategy:    str("Rolling"),
+			Preferences: &autoscalinggroup.AutoscalingGroupInstanceRefreshPreferences{MinHealthyPercentage: num(50)},
+		},
+		Tag: &[]*autoscalinggroup.AutoscalingGroupTag{{
+			Key: str(RoleTag), Value: str(string(rules.Web)), PropagateAtLaunch: true,
+		}},
+	}), "web")
+	named(autoscalingpolicy.NewAutoscalingPolicy(s, str("cpu"), &autoscalingpolicy.AutoscalingPolicyConfig{
+		Name:                 str("webtier-web-cpu"),
+		AutoscalingGroupName: asg.Name(),
+		PolicyType:           str("TargetTrackingScaling"),
+		TargetTrackingConfiguration: &autoscalingpolicy.AutoscalingPolicyTargetTrackingConfiguration{
+			TargetValue: num(p.CPUTarget),
+			PredefinedMetricSpecification: &autoscalingpolicy.AutoscalingPolicyTargetTrackingConfigurationPredefinedMetricSpecification{
+				PredefinedMetricType: str("ASGAverageCPUUtilization"),
+			},
+		},
+	}), "web-cpu")
+	return &WebFleet{Group: asg}
+}
+
+// fillTemplate replaces each @@NAME@@ in text with values[NAME], which may be a Terraform
+// reference. The text between placeholders stays literal (quotes, "$" and all).
+func fillTemplate(text string, values map[string]*string) *string {
+	var parts []*string
+	for {
+		start := strings.Index(text, "@@")
+		if start < 0 {
+			break
+		}
+		end := strings.Index(text[start+2:], "@@")
+		if end < 0 {
+			break
+		}
+		key := text[start+2 : start+2+end]
+		v, ok := values[key]
+		if !ok {
+			panic("web-init.sh: no value for @@" + key + "@@")
+		}
+		parts = append(parts, cdktf.Fn_RawString(str(text[:start])), v)
+		text = text[start+2+end+2:]
+	}
+	parts = append(parts, cdktf.Fn_RawString(str(text)))
+	return cdktf.Fn_Join(str(""), ptrs(parts))
+}

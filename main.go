@@ -1,0 +1,129 @@
+// Command webtier synthesizes, proves and ships a two-AZ AWS web tier.
+//
+//	webtier [synth] [--config FILE] [--out DIR] [--SETTING VALUE ...]
+//
+// With no command it synthesizes, so cdktf.json's "app": "go run ." works with the cdktf CLI.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/stacks"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitBadArgs = 2
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "synth"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "synth":
+		return synth(args, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth)\n", cmd)
+		return exitBadArgs
+	}
+}
+
+// usageError is bad input: the exit status is 2.
+type usageError struct{ error }
+
+// report prints err and returns the exit status it deserves.
+func report(stderr io.Writer, err error) int {
+	var cfgErrs config.Errors
+	switch {
+	case errors.As(err, &cfgErrs):
+		for _, e := range cfgErrs {
+			fmt.Fprintf(stderr, "webtier: %s\n", e)
+		}
+		return exitBadArgs
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "webtier: %s\n", err)
+		return exitBadArgs
+	default:
+		fmt.Fprintf(stderr, "webtier: %s\n", err)
+		return exitFailed
+	}
+}
+
+// loadPlan parses the config flags of a command and derives the plan.
+func loadPlan(fs *flag.FlagSet, args []string) (stacks.Plan, error) {
+	src := config.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return stacks.Plan{}, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return stacks.Plan{}, usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	cfg, err := src.Build(os.Getenv)
+	if err != nil {
+		return stacks.Plan{}, err
+	}
+	plan, err := stacks.NewPlan(cfg)
+	if err != nil {
+		return stacks.Plan{}, usageError{err}
+	}
+	return plan, nil
+}
+
+func synth(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", outdirDefault(), "directory to write the Terraform JSON to")
+	plan, err := loadPlan(fs, args)
+	if err != nil {
+		return report(stderr, err)
+	}
+	if err := Synth(plan, *out); err != nil {
+		return report(stderr, err)
+	}
+	fmt.Fprintf(stdout, "webtier: wrote %s\n", filepath.Join(*out, "stacks", stacks.Name, "cdk.tf.json"))
+	return exitOK
+}
+
+// outdirDefault is where the cdktf CLI asks for output, else cdktf.out.
+func outdirDefault() string {
+	if d := os.Getenv("CDKTF_OUTDIR"); d != "" {
+		return d
+	}
+	return "cdktf.out"
+}
+
+// Synth writes the stack under outdir. It synthesizes into a fresh sibling directory and
+// swaps it in at the end, so a failure leaves the previous output (or none) untouched.
+func Synth(plan stacks.Plan, outdir string) error {
+	parent := filepath.Dir(filepath.Clean(outdir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(outdir)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	app := cdktf.NewApp(&cdktf.AppConfig{Outdir: jsii.String(tmp), SkipValidation: jsii.Bool(false)})
+	stacks.NewWebTier(app, plan)
+	app.Synth()
+	if err := os.RemoveAll(outdir); err != nil {
+		return err
+	}
+	return os.Rename(tmp, outdir)
+}

@@ -1,0 +1,395 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Subnet is one subnet of the VPC.
+type Subnet struct {
+	// Name is the subnet's resource name: "web-a".
+	Name string
+	Tier Tier
+	// AZ is the full availability zone name.
+	AZ   string
+	CIDR netip.Prefix
+}
+
+// Topology is what the derivation needs to know of the network.
+type Topology struct {
+	// Subnets are all subnets, in a fixed order (tier by tier, AZ by AZ).
+	Subnets []Subnet
+	// AdminCIDRs may SSH to the bastions.
+	AdminCIDRs []netip.Prefix
+	// RepoCIDRs are the package repositories web servers reach through NAT.
+	RepoCIDRs []netip.Prefix
+	// SingleNAT puts one NAT gateway in the first public subnet instead of one per AZ.
+	SingleNAT bool
+	// Features are the config switches that turn optional flows on.
+	Features map[string]bool
+}
+
+// Limits of the derivation.
+const (
+	// MaxNACLEntries is AWS's default quota of entries per direction per network ACL.
+	MaxNACLEntries = 20
+	// ReturnBase starts the band of return entries, above every request entry.
+	ReturnBase = 10000
+	// slotWidth is the room each flow has in a band; entries step by entryStep.
+	slotWidth = 100
+	entryStep = 10
+	maxSlot   = (ReturnBase - slotWidth) / slotWidth
+)
+
+// Anywhere is 0.0.0.0/0.
+var Anywhere = netip.MustParsePrefix("0.0.0.0/0")
+
+// Direction is ingress or egress.
+type Direction string
+
+// Directions.
+const (
+	Ingress Direction = "ingress"
+	Egress  Direction = "egress"
+)
+
+// SGRule is one security-group rule: on Group's SG, allow Port to or from the peer.
+type SGRule struct {
+	// ID is unique and says what the rule is: "web-sg-egress-web-to-db-mysql".
+	ID        string
+	Group     Role
+	Direction Direction
+	Port      Port
+	// PeerGroup is the peer's role when the peer carries one of our SGs; else PeerCIDR.
+	PeerGroup Role
+	PeerCIDR  netip.Prefix
+	Flow      string
+	Why       string
+}
+
+// Peer renders the peer: "web-sg" or "10.16.3.0/24".
+func (r SGRule) Peer() string {
+	if r.PeerGroup != "" {
+		return r.PeerGroup.GroupName()
+	}
+	return r.PeerCIDR.String()
+}
+
+// NACLEntry is one stateless allow entry of a tier's network ACL.
+type NACLEntry struct {
+	Tier      Tier
+	Direction Direction
+	Number    int
+	Port      Port
+	CIDR      netip.Prefix
+	// Return is true for the reply leg of a flow, on the initiator's ephemeral range.
+	Return bool
+	// Flows are the IDs of every flow that needs the entry; the first one numbered it.
+	Flows []string
+}
+
+// ID names the entry: "web-nacl-egress-810".
+func (e NACLEntry) ID() string {
+	return fmt.Sprintf("%s-%s-%d", NACLName(e.Tier), e.Direction, e.Number)
+}
+
+// Policy is everything derived from the flow table.
+type Policy struct {
+	Flows   []Flow
+	SGRules []SGRule
+	// NACL holds each tier's entries, sorted by direction then number.
+	NACL map[Tier][]NACLEntry
+}
+
+// Derive turns the active flows into security-group rules and network-ACL entries.
+func Derive(t Topology, flows []Flow) (Policy, error) {
+	if err := CheckTable(flows); err != nil {
+		return Policy{}, err
+	}
+	active := Active(flows, t.Features)
+	d := deriver{t: t, seen: map[string]*NACLEntry{}, perBand: map[string]int{}}
+	p := Policy{Flows: active, NACL: map[Tier][]NACLEntry{}}
+	for _, f := range active {
+		p.SGRules = append(p.SGRules, d.sgRules(f)...)
+		if err := d.naclEntries(f); err != nil {
+			return Policy{}, err
+		}
+	}
+	for _, e := range d.order {
+		p.NACL[e.Tier] = append(p.NACL[e.Tier], *e)
+	}
+	var errs []string
+	for _, tier := range Tiers {
+		entries := p.NACL[tier]
+		sort.Slice(entries, func(i, j int) bool {
+			if entries[i].Direction != entries[j].Direction {
+				return entries[i].Direction == Ingress
+			}
+			return entries[i].Number < entries[j].Number
+		})
+		for _, dir := range []Direction{Ingress, Egress} {
+			if n, flows := countEntries(entries, dir); n > MaxNACLEntries {
+				errs = append(errs, fmt.Sprintf("%s %s: %d entries; AWS allows %d per direction (flows: %s): use fewer admin_cidrs or repo_cidrs",
+					NACLName(tier), dir, n, MaxNACLEntries, strings.Join(flows, ", ")))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return Policy{}, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return p, nil
+}
+
+func countEntries(entries []NACLEntry, dir Direction) (int, []string) {
+	n := 0
+	seen := map[string]bool{}
+	var flows []string
+	for _, e := range entries {
+		if e.Direction != dir {
+			continue
+		}
+		n++
+		for _, f := range e.Flows {
+			if !seen[f] {
+				seen[f] = true
+				flows = append(flows, f)
+			}
+		}
+	}
+	return n, flows
+}
+
+// CheckTable refuses a flow table whose slots or IDs collide or whose roles are unknown.
+func CheckTable(flows []Flow) error {
+	slots := map[int]string{}
+	ids := map[string]bool{}
+	for i, f := range flows {
+		where := fmt.Sprintf("flow %d (%s)", i, f.ID)
+		switch {
+		case f.ID == "":
+			return fmt.Errorf("%s: empty ID", where)
+		case ids[f.ID]:
+			return fmt.Errorf("%s: ID repeats an earlier flow", where)
+		case f.Slot < 1 || f.Slot > maxSlot:
+			return fmt.Errorf("%s: slot %d is outside 1-%d", where, f.Slot, maxSlot)
+		case slots[f.Slot] != "":
+			return fmt.Errorf("%s: slot %d is already taken by %s", where, f.Slot, slots[f.Slot])
+		case !f.From.Known() || !f.To.Known():
+			return fmt.Errorf("%s: unknown role %q or %q", where, f.From, f.To)
+		case f.From.Outside() && f.To.Outside():
+			return fmt.Errorf("%s: both ends are outside the VPC", where)
+		case f.Via != "" && (f.Via != NAT || !f.To.Outside()):
+			return fmt.Errorf("%s: only a NAT hop towards an outside role is supported", where)
+		case !sgDescription(f.Why):
+			return fmt.Errorf("%s: reason %q has characters a security-group description refuses", where, f.Why)
+		}
+		slots[f.Slot] = f.ID
+		ids[f.ID] = true
+	}
+	return nil
+}
+
+// sgDescription reports whether s fits AWS's rule description charset and length.
+func sgDescription(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for _, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.ContainsRune(" ._-:/()#,@[]+=&;{}!$*", c)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+type deriver struct {
+	t Topology
+	// seen maps an entry's match (tier, direction, ports, CIDR) to the entry that has it.
+	seen  map[string]*NACLEntry
+	order []*NACLEntry
+	// perBand counts the entries a flow has numbered in one NACL direction and band.
+	perBand map[string]int
+}
+
+// Placement lists the subnets where an inside role has ENIs.
+func (t Topology) Placement(r Role) []Subnet {
+	var out []Subnet
+	for _, s := range t.Subnets {
+		if s.Tier != r.Tier() {
+			continue
+		}
+		if r == NAT && t.SingleNAT && len(out) == 1 {
+			break
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// CIDRs are the addresses of an outside role.
+func (t Topology) CIDRs(r Role) []netip.Prefix {
+	switch r {
+	case Admin:
+		return t.AdminCIDRs
+	case Repos:
+		return t.RepoCIDRs
+	case Internet:
+		return []netip.Prefix{Anywhere}
+	}
+	return nil
+}
+
+// NATFor is the public subnet whose NAT gateway serves the given AZ.
+func (t Topology) NATFor(az string) Subnet {
+	nats := t.Placement(NAT)
+	for _, s := range nats {
+		if s.AZ == az {
+			return s
+		}
+	}
+	return nats[0]
+}
+
+func (d *deriver) sgRules(f Flow) []SGRule {
+	var out []SGRule
+	add := func(group Role, dir Direction, peer Role) {
+		if !group.HasGroup() {
+			return
+		}
+		base := fmt.Sprintf("%s-%s-%s", group.GroupName(), dir, f.ID)
+		if peer.HasGroup() {
+			out = append(out, SGRule{ID: base, Group: group, Direction: dir, Port: f.Port,
+				PeerGroup: peer, Flow: f.ID, Why: f.Why})
+			return
+		}
+		for _, c := range d.t.CIDRs(peer) {
+			out = append(out, SGRule{ID: base + "-" + cidrName(c), Group: group, Direction: dir,
+				Port: f.Port, PeerCIDR: c, Flow: f.ID, Why: f.Why})
+		}
+	}
+	add(f.From, Egress, f.To)
+	add(f.To, Ingress, f.From)
+	return out
+}
+
+// cidrName turns a CIDR into a name part: 10.16.0.0/16 -> 10-16-0-0-16.
+func cidrName(p netip.Prefix) string {
+	return strings.NewReplacer(".", "-", "/", "-").Replace(p.String())
+}
+
+// naclEntries adds the stateless entries of every subnet boundary the flow crosses: for each
+// leg, out of the source subnet and into the destination subnet, and both replies on the
+// leg initiator's ephemeral range.
+func (d *deriver) naclEntries(f Flow) error {
+	for _, src := range d.ends(f.From) {
+		for _, dst := range d.ends(f.To) {
+			if f.SameAZ && src.subnet != nil && dst.subnet != nil && src.subnet.AZ != dst.subnet.AZ {
+				continue
+			}
+			if f.Via == NAT {
+				nat := d.t.NATFor(src.subnet.AZ)
+				natEnd := end{cidr: nat.CIDR, subnet: &nat}
+				// Leg 1: the source to the NAT, addressed to the destination.
+				if err := d.leg(f, src, natEnd, dst.cidr, f.From); err != nil {
+					return err
+				}
+				// Leg 2: the NAT, with the source rewritten, out to the destination.
+				if err := d.leg(f, natEnd, dst, dst.cidr, NAT); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := d.leg(f, src, dst, dst.cidr, f.From); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// end is one side of a leg: a subnet of ours, or an outside CIDR (subnet nil).
+type end struct {
+	cidr   netip.Prefix
+	subnet *Subnet
+}
+
+func (d *deriver) ends(r Role) []end {
+	if r.Outside() {
+		var out []end
+		for _, c := range d.t.CIDRs(r) {
+			out = append(out, end{cidr: c})
+		}
+		return out
+	}
+	var out []end
+	for _, s := range d.t.Placement(r) {
+		s := s
+		out = append(out, end{cidr: s.CIDR, subnet: &s})
+	}
+	return out
+}
+
+// leg adds the entries for packets from src's subnet to dstAddr (inside dst's subnet, or
+// beyond it for a NAT), opened by initiator.
+func (d *deriver) leg(f Flow, src, dst end, dstAddr netip.Prefix, initiator Role) error {
+	if src.subnet != nil && dst.subnet != nil && src.subnet.Name == dst.subnet.Name {
+		return nil // same subnet: NACLs do not see it
+	}
+	eph := initiator.Ephemeral()
+	srcAddr := src.cidr
+	if src.subnet != nil {
+		if err := d.add(f, src.subnet.Tier, Egress, f.Port, dstAddr, false); err != nil {
+			return err
+		}
+		if err := d.add(f, src.subnet.Tier, Ingress, eph, dstAddr, true); err != nil {
+			return err
+		}
+	}
+	if dst.subnet != nil {
+		if err := d.add(f, dst.subnet.Tier, Ingress, f.Port, srcAddr, false); err != nil {
+			return err
+		}
+		if err := d.add(f, dst.subnet.Tier, Egress, eph, srcAddr, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *deriver) add(f Flow, tier Tier, dir Direction, port Port, cidr netip.Prefix, ret bool) error {
+	key := fmt.Sprintf("%s|%s|%s|%d-%d|%s", tier, dir, port.Proto, port.From, port.To, cidr)
+	if e, ok := d.seen[key]; ok {
+		if !contains(e.Flows, f.ID) {
+			e.Flows = append(e.Flows, f.ID)
+		}
+		return nil
+	}
+	band := fmt.Sprintf("%s|%s|%s|%t", f.ID, tier, dir, ret)
+	i := d.perBand[band]
+	if i >= slotWidth/entryStep {
+		return fmt.Errorf("flow %s needs more than %d %s entries in %s; a flow's band holds %d",
+			f.ID, slotWidth/entryStep, dir, NACLName(tier), slotWidth/entryStep)
+	}
+	d.perBand[band] = i + 1
+	n := f.Slot*slotWidth + i*entryStep
+	if ret {
+		n += ReturnBase
+	}
+	e := &NACLEntry{Tier: tier, Direction: dir, Number: n, Port: port, CIDR: cidr, Return: ret, Flows: []string{f.ID}}
+	d.seen[key] = e
+	d.order = append(d.order, e)
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,105 @@
+// Package rules is the web tier's traffic policy as data: the roles, the well-known ports and
+// one flow table, and the derivation of every security-group rule and network-ACL entry from
+// it. Plain Go: no cdktf or jsii import, so the policy outlives the framework.
+package rules
+
+// Flows is every connection the web tier allows; nothing else gets through.
+//
+// Slot fixes a flow's NACL rule numbers (Slot*100 upwards for requests, ReturnBase+Slot*100
+// for returns), so adding or removing a flow never renumbers another. Why becomes the
+// description of each security-group rule, so it keeps to the characters AWS accepts there.
+var Flows = []Flow{
+	{Slot: 1, ID: "admin-to-bastion-ssh", From: Admin, To: Bastion, Port: SSH,
+		Why: "operators log in to a bastion from the admin CIDRs"},
+	{Slot: 2, ID: "bastion-to-web-ssh", From: Bastion, To: Web, Port: SSH,
+		Why: "operators reach web servers only through a bastion"},
+	{Slot: 3, ID: "internet-to-alb-http", From: Internet, To: ALB, Port: HTTP,
+		Why: "public site on HTTP"},
+	{Slot: 4, ID: "internet-to-alb-https", From: Internet, To: ALB, Port: HTTPS, Feature: FeatureHTTPS,
+		Why: "public site on HTTPS"},
+	{Slot: 5, ID: "alb-to-web-http", From: ALB, To: Web, Port: HTTP,
+		Why: "load-balanced requests and health checks from the ALB nodes"},
+	{Slot: 6, ID: "web-to-repos-https", From: Web, To: Repos, Port: HTTPS, Via: NAT,
+		Why: "package installs from the regional repositories through NAT"},
+	{Slot: 7, ID: "web-to-efs-nfs", From: Web, To: EFS, Port: NFS, SameAZ: true,
+		Why: "web servers mount the shared file system at the mount target in their own AZ"},
+	{Slot: 8, ID: "web-to-db-mysql", From: Web, To: DB, Port: MySQL,
+		Why: "application queries to both DB subnets so failover keeps working"},
+	{Slot: 9, ID: "web-to-secrets-https", From: Web, To: SecretsEndpoint, Port: HTTPS,
+		Why: "web servers read the RDS-managed database secret at run time"},
+}
+
+// Flow is one allowed connection: From opens a connection to To on Port.
+type Flow struct {
+	// Slot is the flow's fixed place in NACL numbering, 1-99, unique in the table.
+	Slot int
+	// ID names the flow in resource names: "web-to-db-mysql".
+	ID   string
+	From Role
+	To   Role
+	Port Port
+	// Via is the hop that rewrites the source on the way out (NAT), or "" for a direct path.
+	Via Role
+	// SameAZ limits the flow to a destination in the source's own AZ (EFS mount targets).
+	SameAZ bool
+	// Feature names the config switch that turns the flow on, or "" for always on.
+	Feature string
+	// Why is the reason, shown in every rule the flow gives.
+	Why string
+}
+
+// Features a flow may depend on.
+const (
+	// FeatureHTTPS is on when the ALB has an HTTPS listener.
+	FeatureHTTPS = "https"
+)
+
+// Active returns the flows whose feature is on, in table order.
+func Active(flows []Flow, features map[string]bool) []Flow {
+	var out []Flow
+	for _, f := range flows {
+		if f.Feature == "" || features[f.Feature] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Protocol is an IP protocol as the AWS APIs name it.
+type Protocol string
+
+// TCP is the only protocol the web tier uses.
+const TCP Protocol = "tcp"
+
+// Port is a named protocol and port range.
+type Port struct {
+	Name  string
+	Proto Protocol
+	From  int
+	To    int
+}
+
+// Well-known ports.
+var (
+	SSH   = Port{"ssh", TCP, 22, 22}
+	HTTP  = Port{"http", TCP, 80, 80}
+	HTTPS = Port{"https", TCP, 443, 443}
+	NFS   = Port{"nfs", TCP, 2049, 2049}
+	MySQL = Port{"mysql", TCP, 3306, 3306}
+
+	// EphemeralLinux is where Amazon Linux opens client connections (net.ipv4.ip_local_port_range).
+	EphemeralLinux = Port{"ephemeral-linux", TCP, 32768, 60999}
+	// EphemeralAny covers ELB nodes, NAT gateways and arbitrary internet clients.
+	EphemeralAny = Port{"ephemeral", TCP, 1024, 65535}
+)
+
+// String renders the range as AWS consoles do: "22" or "1024-65535".
+func (p Port) String() string {
+	if p.From == p.To {
+		return itoa(p.From)
+	}
+	return itoa(p.From) + "-" + itoa(p.To)
+}
+
+// Contains reports whether port n is in the range.
+func (p Port) Contains(n int) bool { return p.From <= n && n <= p.To }

@@ -1,0 +1,146 @@
+// Package stacks assembles the web-tier stack from the constructs and the derived policy.
+package stacks
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dataawsssmparameter"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/webtier/webtier/config"
+	wc "github.com/webtier/webtier/constructs"
+	"github.com/webtier/webtier/rules"
+)
+
+// Name is the stack's name: the output is cdktf.out/stacks/webtier/cdk.tf.json.
+const Name = "webtier"
+
+// ProviderConstraint relaxes the bindings' exact pin (5.99.1) so the provider mirror's 5.100
+// and later 5.x releases satisfy it.
+const ProviderConstraint = "~> 5.99"
+
+// AMIParameter is the public SSM parameter holding the latest Amazon Linux 2023 image.
+const AMIParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+// Topology turns a validated config into what the flow derivation needs.
+func Topology(c config.Config) rules.Topology {
+	azs := c.AZNames()
+	t := rules.Topology{
+		AdminCIDRs: prefixes(c.AdminCIDRs),
+		RepoCIDRs:  prefixes(c.RepoCIDRs),
+		SingleNAT:  c.NAT == config.NATSingle,
+		Features:   map[string]bool{rules.FeatureHTTPS: c.CertificateARN != ""},
+	}
+	for _, tier := range []struct {
+		tier  rules.Tier
+		cidrs []string
+	}{{rules.Public, c.Subnets.Public}, {rules.WebTier, c.Subnets.Web}, {rules.DBTier, c.Subnets.DB}} {
+		for i, cidr := range tier.cidrs {
+			t.Subnets = append(t.Subnets, rules.Subnet{
+				Name: fmt.Sprintf("%s-%s", tier.tier, azs[i][len(azs[i])-1:]),
+				Tier: tier.tier, AZ: azs[i], CIDR: netip.MustParsePrefix(cidr),
+			})
+		}
+	}
+	return t
+}
+
+func prefixes(list []string) []netip.Prefix {
+	out := make([]netip.Prefix, len(list))
+	for i, s := range list {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+// Plan is a validated config and the policy derived from it: everything that can fail is
+// done before the cdktf app starts, so a bad config writes nothing.
+type Plan struct {
+	Config   config.Config
+	Topology rules.Topology
+	Policy   rules.Policy
+}
+
+// NewPlan validates the config and derives the policy.
+func NewPlan(c config.Config) (Plan, error) {
+	if err := c.Validate(); err != nil {
+		return Plan{}, err
+	}
+	t := Topology(c)
+	p, err := rules.Derive(t, rules.Flows)
+	if err != nil {
+		return Plan{}, err
+	}
+	return Plan{Config: c, Topology: t, Policy: p}, nil
+}
+
+// NewWebTier adds the web-tier stack to app.
+func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
+	c := plan.Config
+	stack := cdktf.NewTerraformStack(app, jsii.String(Name))
+	cdktf.NewLocalBackend(stack, &cdktf.LocalBackendConfig{Path: jsii.String("terraform.webtier.tfstate")})
+	stack.AddOverride(jsii.String("terraform.required_providers.aws.version"), ProviderConstraint)
+	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{
+		Region: jsii.String(c.Region),
+		DefaultTags: &[]*provider.AwsProviderDefaultTags{{
+			Tags: &map[string]*string{"Project": jsii.String("webtier")},
+		}},
+	})
+	ami := dataawsssmparameter.NewDataAwsSsmParameter(stack, jsii.String("al2023"), &dataawsssmparameter.DataAwsSsmParameterConfig{
+		Name: jsii.String(AMIParameter),
+	})
+	ami.OverrideLogicalId(jsii.String("al2023"))
+	image := ami.InsecureValue()
+
+	net := wc.NewNetwork(stack, "network", wc.NetworkProps{
+		CIDR:       c.VPCCIDR,
+		Subnets:    plan.Topology.Subnets,
+		NATSubnets: plan.Topology.Placement(rules.NAT),
+		NATFor:     plan.Topology.NATFor,
+	})
+	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net})
+	bastions := wc.NewBastions(stack, "bastions", wc.BastionProps{
+		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
+		InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
+	})
+	alb := wc.NewLoadBalancer(stack, "load-balancer", wc.LoadBalancerProps{
+		Network: net, Group: fw.Group(rules.ALB), CertificateARN: c.CertificateARN,
+	})
+	efs := wc.NewSharedFileSystem(stack, "shared-fs", wc.SharedFileSystemProps{Network: net, Group: fw.Group(rules.EFS)})
+	db := wc.NewDatabase(stack, "database", wc.DatabaseProps{
+		Network: net, Group: fw.Group(rules.DB),
+		InstanceClass: c.Database.InstanceClass, StorageGB: c.Database.StorageGB, Name: c.Database.Name,
+		BackupRetentionDays: c.Database.BackupRetentionDays, Throwaway: c.Database.Throwaway,
+	})
+	wc.NewSecretsEndpoint(stack, "secrets-endpoint", wc.SecretsEndpointProps{
+		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region,
+	})
+	wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
+		Network: net, Group: fw.Group(rules.Web), AMI: image, InstanceType: c.Fleet.InstanceType,
+		KeyName: c.SSHKeyName, Min: c.Fleet.Min, Max: c.Fleet.Max, Desired: c.Fleet.Desired,
+		CPUTarget: c.Fleet.CPUTarget, TargetGroupARN: alb.TargetGroup.Arn(), FileSystemID: efs.FS.Id(),
+		DBHost: db.DB.Address(), DBName: c.Database.Name, SecretARN: db.SecretARN(), Region: c.Region,
+	})
+
+	output := func(name, about string, value any) {
+		cdktf.NewTerraformOutput(stack, jsii.String(name), &cdktf.TerraformOutputConfig{
+			Value: value, Description: jsii.String(about),
+		})
+	}
+	var ips []*string
+	for _, b := range bastions.Hosts {
+		ips = append(ips, b.PublicIp())
+	}
+	output("alb_dns_name", "the site: http://<this>/", alb.ALB.DnsName())
+	output("bastion_public_ips", "SSH entry points, one per AZ", &ips)
+	output("db_endpoint", "MySQL endpoint (same name after a failover)", db.DB.Endpoint())
+	output("efs_id", "the shared file system every web server mounts", efs.FS.Id())
+	output("ssh_command", "reach a web server through a bastion with your own key",
+		jsii.String(strings.Join([]string{"ssh -J ec2-user@", *ips[0], " ec2-user@WEB_PRIVATE_IP"}, "")))
+	return stack
+}
