@@ -36,9 +36,9 @@ const (
 	// MaxNACLEntries is AWS's default quota of entries per direction per network ACL.
 	MaxNACLEntries = 20
 	// ReturnBase starts the band of return entries, above every request entry.
-	ReturnBase = 10000
-	// slotWidth is the room each flow has in a band; entries step by entryStep.
-	slotWidth = 100
+	ReturnBase = 16000
+	// slotWidth is the room each flow has in a band: MaxNACLEntries entries, entryStep apart.
+	slotWidth = MaxNACLEntries * entryStep
 	entryStep = 10
 	maxSlot   = (ReturnBase - slotWidth) / slotWidth
 )
@@ -108,14 +108,15 @@ func Derive(t Topology, flows []Flow) (Policy, error) {
 	if err := CheckTable(flows); err != nil {
 		return Policy{}, err
 	}
+	// In slot order: an entry two flows share belongs to the lower slot, so a flow added in a
+	// new, higher slot never takes over (and renumbers) an existing entry.
 	active := Active(flows, t.Features)
+	sort.SliceStable(active, func(i, j int) bool { return active[i].Slot < active[j].Slot })
 	d := deriver{t: t, seen: map[string]*NACLEntry{}, perBand: map[string]int{}}
 	p := Policy{Flows: active, NACL: map[Tier][]NACLEntry{}}
 	for _, f := range active {
 		p.SGRules = append(p.SGRules, d.sgRules(f)...)
-		if err := d.naclEntries(f); err != nil {
-			return Policy{}, err
-		}
+		d.naclEntries(f)
 	}
 	for _, e := range d.order {
 		p.NACL[e.Tier] = append(p.NACL[e.Tier], *e)
@@ -284,7 +285,7 @@ func cidrName(p netip.Prefix) string {
 // naclEntries adds the stateless entries of every subnet boundary the flow crosses: for each
 // leg, out of the source subnet and into the destination subnet, and both replies on the
 // leg initiator's ephemeral range.
-func (d *deriver) naclEntries(f Flow) error {
+func (d *deriver) naclEntries(f Flow) {
 	for _, src := range d.ends(f.From) {
 		for _, dst := range d.ends(f.To) {
 			if f.SameAZ && src.subnet != nil && dst.subnet != nil && src.subnet.AZ != dst.subnet.AZ {
@@ -294,21 +295,14 @@ func (d *deriver) naclEntries(f Flow) error {
 				nat := d.t.NATFor(src.subnet.AZ)
 				natEnd := end{cidr: nat.CIDR, subnet: &nat}
 				// Leg 1: the source to the NAT, addressed to the destination.
-				if err := d.leg(f, src, natEnd, dst.cidr, f.From); err != nil {
-					return err
-				}
+				d.leg(f, src, natEnd, dst.cidr, f.From)
 				// Leg 2: the NAT, with the source rewritten, out to the destination.
-				if err := d.leg(f, natEnd, dst, dst.cidr, NAT); err != nil {
-					return err
-				}
+				d.leg(f, natEnd, dst, dst.cidr, NAT)
 				continue
 			}
-			if err := d.leg(f, src, dst, dst.cidr, f.From); err != nil {
-				return err
-			}
+			d.leg(f, src, dst, dst.cidr, f.From)
 		}
 	}
-	return nil
 }
 
 // end is one side of a leg: a subnet of ours, or an outside CIDR (subnet nil).
@@ -335,45 +329,34 @@ func (d *deriver) ends(r Role) []end {
 
 // leg adds the entries for packets from src's subnet to dstAddr (inside dst's subnet, or
 // beyond it for a NAT), opened by initiator.
-func (d *deriver) leg(f Flow, src, dst end, dstAddr netip.Prefix, initiator Role) error {
+func (d *deriver) leg(f Flow, src, dst end, dstAddr netip.Prefix, initiator Role) {
 	if src.subnet != nil && dst.subnet != nil && src.subnet.Name == dst.subnet.Name {
-		return nil // same subnet: NACLs do not see it
+		return // same subnet: NACLs do not see it
 	}
 	eph := initiator.Ephemeral()
 	srcAddr := src.cidr
 	if src.subnet != nil {
-		if err := d.add(f, src.subnet.Tier, Egress, f.Port, dstAddr, false); err != nil {
-			return err
-		}
-		if err := d.add(f, src.subnet.Tier, Ingress, eph, dstAddr, true); err != nil {
-			return err
-		}
+		d.add(f, src.subnet.Tier, Egress, f.Port, dstAddr, false)
+		d.add(f, src.subnet.Tier, Ingress, eph, dstAddr, true)
 	}
 	if dst.subnet != nil {
-		if err := d.add(f, dst.subnet.Tier, Ingress, f.Port, srcAddr, false); err != nil {
-			return err
-		}
-		if err := d.add(f, dst.subnet.Tier, Egress, eph, srcAddr, true); err != nil {
-			return err
-		}
+		d.add(f, dst.subnet.Tier, Ingress, f.Port, srcAddr, false)
+		d.add(f, dst.subnet.Tier, Egress, eph, srcAddr, true)
 	}
-	return nil
 }
 
-func (d *deriver) add(f Flow, tier Tier, dir Direction, port Port, cidr netip.Prefix, ret bool) error {
+// add records one entry unless the NACL has it already. A flow's band has room for the most
+// entries one direction may hold, so numbers never collide in a policy that passes the limit.
+func (d *deriver) add(f Flow, tier Tier, dir Direction, port Port, cidr netip.Prefix, ret bool) {
 	key := fmt.Sprintf("%s|%s|%s|%d-%d|%s", tier, dir, port.Proto, port.From, port.To, cidr)
 	if e, ok := d.seen[key]; ok {
 		if !contains(e.Flows, f.ID) {
 			e.Flows = append(e.Flows, f.ID)
 		}
-		return nil
+		return
 	}
 	band := fmt.Sprintf("%s|%s|%s|%t", f.ID, tier, dir, ret)
 	i := d.perBand[band]
-	if i >= slotWidth/entryStep {
-		return fmt.Errorf("flow %s needs more than %d %s entries in %s; a flow's band holds %d",
-			f.ID, slotWidth/entryStep, dir, NACLName(tier), slotWidth/entryStep)
-	}
 	d.perBand[band] = i + 1
 	n := f.Slot*slotWidth + i*entryStep
 	if ret {
@@ -382,7 +365,6 @@ func (d *deriver) add(f Flow, tier Tier, dir Direction, port Port, cidr netip.Pr
 	e := &NACLEntry{Tier: tier, Direction: dir, Number: n, Port: port, CIDR: cidr, Return: ret, Flows: []string{f.ID}}
 	d.seen[key] = e
 	d.order = append(d.order, e)
-	return nil
 }
 
 func contains(list []string, s string) bool {

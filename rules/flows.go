@@ -5,9 +5,10 @@ package rules
 
 // Flows is every connection the web tier allows; nothing else gets through.
 //
-// Slot fixes a flow's NACL rule numbers (Slot*100 upwards for requests, ReturnBase+Slot*100
-// for returns), so adding or removing a flow never renumbers another. Why becomes the
-// description of each security-group rule, so it keeps to the characters AWS accepts there.
+// Slot fixes a flow's NACL rule numbers (Slot*200 upwards for requests, ReturnBase+Slot*200
+// for returns), whatever the table order: a new flow takes a new, higher slot and renumbers
+// nothing. An entry two flows need belongs to the lower slot. Why becomes the description of
+// each security-group rule, so it keeps to the characters AWS accepts there.
 var Flows = []Flow{
 	{Slot: 1, ID: "admin-to-bastion-ssh", From: Admin, To: Bastion, Port: SSH,
 		Why: "operators log in to a bastion from the admin CIDRs"},

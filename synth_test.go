@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/ruletable"
+	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/tfcli"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const exampleConfig = "webtier.example.json"
+
+// examplePlan is the plan of the shipped example config, which `make synth` uses.
+func examplePlan(t testing.TB) stacks.Plan {
+	t.Helper()
+	cfg, err := config.Load(exampleConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := stacks.NewPlan(cfg)
+	if err != nil {
+		t.Fatalf("the example config does not plan: %v", err)
+	}
+	return plan
+}
+
+// synthTo synthesizes plan into a fresh directory and returns the stack's JSON.
+func synthTo(t testing.TB, plan stacks.Plan) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "cdktf.out")
+	if err := Synth(plan, out); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "stacks", stacks.Name, "cdk.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+var (
+	exampleOnce  sync.Once
+	exampleStack []byte
+)
+
+// exampleJSON is the example config's stack, synthesized once per test run.
+func exampleJSON(t *testing.T) []byte {
+	exampleOnce.Do(func() { exampleStack = synthTo(t, examplePlan(t)) })
+	if exampleStack == nil {
+		t.Fatal("synthesis of the example stack failed earlier")
+	}
+	return exampleStack
+}
+
+func TestGoldenRuleTables(t *testing.T) {
+	plan := examplePlan(t)
+	tables, err := ruletable.Read(exampleJSON(t), plan.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "security-groups.txt", []byte(tables.SGText()))
+	if len(tables.NACLs) != 3 {
+		t.Fatalf("got %d network ACLs, want one per tier (3)", len(tables.NACLs))
+	}
+	for _, acl := range tables.NACLs {
+		golden(t, acl.Name+".txt", []byte(acl.NACLText()))
+		for _, r := range acl.Rows {
+			if r.Why == ruletable.NotInTable {
+				t.Errorf("%s: %s %s %s is in the stack but no flow asked for it", acl.Name, r.Direction, r.Ports, r.Peer)
+			}
+		}
+	}
+}
+
+func TestGoldenStackJSON(t *testing.T) {
+	golden(t, "webtier.tf.json", stripMetadata(t, exampleJSON(t)))
+}
+
+func TestSynthIsDeterministic(t *testing.T) {
+	again := synthTo(t, examplePlan(t))
+	if !bytes.Equal(exampleJSON(t), again) {
+		t.Fatal("two syntheses of the same config gave different bytes")
+	}
+}
+
+// TestTerraformValidate checks the stack against the real AWS provider schema.
+func TestTerraformValidate(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cdk.tf.json"), exampleJSON(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := tfcli.Env(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-backend=false", "-input=false", "-no-color"}, {"validate", "-no-color"}} {
+		cmd := exec.Command("terraform", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("terraform %s failed: %v\n%s", args[0], err, out)
+		}
+		if args[0] == "validate" && !strings.Contains(string(out), "The configuration is valid") {
+			t.Fatalf("terraform validate did not say the configuration is valid:\n%s", out)
+		}
+	}
+}
+
+// TestBadConfigWritesNothing runs the command as a user would: bad input exits 2 with the
+// field named, and no output directory appears.
+func TestBadConfigWritesNothing(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no admin CIDR", []string{}, "admin_cidrs: empty"},
+		{"subnet outside the VPC", []string{"--config", exampleConfig, "--web-subnets", "10.16.3.0/24,10.17.4.0/24"},
+			"subnets.web[1]: 10.17.4.0/24 is outside the VPC 10.16.0.0/16"},
+		{"min above max", []string{"--config", exampleConfig, "--min", "5"}, "fleet.min: 5 is greater than fleet.max 4"},
+		{"unknown flag", []string{"--config", exampleConfig, "--colour", "red"}, "flag provided but not defined: -colour"},
+		{"too many NACL entries", []string{"--config", exampleConfig, "--admin-cidrs", manyCIDRs(13)},
+			"public-nacl ingress: 21 entries; AWS allows 20 per direction"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("WEBTIER_CONFIG", "")
+			out := filepath.Join(t.TempDir(), "cdktf.out")
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"synth", "--out", out}, c.args...), &stdout, &stderr)
+			if code != exitBadArgs {
+				t.Errorf("exit status: got %d, want %d (stderr: %s)", code, exitBadArgs, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("stderr: got %q, want it to contain %q", stderr.String(), c.want)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+				t.Errorf("bad input left %d files behind in the output's folder", len(entries))
+			}
+		})
+	}
+}
+
+// manyCIDRs lists n admin ranges 198.51.100.0/28, .16/28, ...
+func manyCIDRs(n int) string {
+	var list []string
+	for i := 0; i < n; i++ {
+		list = append(list, "198.51.100."+strconv.Itoa(i*16)+"/28")
+	}
+	return strings.Join(list, ",")
+}
+
+
+// stripMetadata drops cdktf's "//" blocks (construct paths, the cdktf version) and renders
+// the rest with sorted keys, so the golden file changes only when the infrastructure does.
+func stripMetadata(t *testing.T, stack []byte) []byte {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal(stack, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var strip func(any) any
+	strip = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, "//")
+			for k, e := range x {
+				x[k] = strip(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = strip(e)
+			}
+		}
+		return v
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(strip(doc)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// golden compares got with testdata/name; -update rewrites the file when they differ.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	want, err := os.ReadFile(path)
+	if bytes.Equal(want, got) {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote %s", path)
+		return
+	}
+	if err != nil {
+		t.Fatalf("%s: %v\nrun: go test -run Golden -update", path, err)
+	}
+	t.Errorf("%s differs from the synthesized stack:\n%s\nIf the change is intended, run: go test -run Golden -update", path, diff(t, want, got))
+}
+
+// diff is `diff -u` of want and got.
+func diff(t *testing.T, want, got []byte) string {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "want"), filepath.Join(dir, "got")
+	os.WriteFile(a, want, 0o644)
+	os.WriteFile(b, got, 0o644)
+	out, _ := exec.Command("diff", "-u", a, b).CombinedOutput()
+	return string(out)
+}
