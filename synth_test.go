@@ -163,7 +163,6 @@ func manyCIDRs(n int) string {
 	return strings.Join(list, ",")
 }
 
-
 // stripMetadata drops cdktf's "//" blocks (construct paths, the cdktf version) and renders
 // the rest with sorted keys, so the golden file changes only when the infrastructure does.
 func stripMetadata(t *testing.T, stack []byte) []byte {

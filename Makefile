@@ -1,0 +1,39 @@
+# webtier: `make synth` writes the Terraform JSON, `make test` checks it. Both install what
+# they need first: the npm-pinned Node.js 22 that jsii runs on, and the Go modules.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_RUNTIME_PACKAGE_CACHE ?= enabled
+# jsii's bundled code calls util.isArray, which Node 22 reports as deprecated on every run.
+export NODE_OPTIONS ?= --no-deprecation
+# The offline provider mirror when this machine has one, the registry otherwise.
+export TF_CLI_CONFIG_FILE := $(CURDIR)/terraform/$(if $(wildcard /opt/tf-plugins),mirror,registry).tfrc
+CONFIG ?= webtier.example.json
+
+.PHONY: all setup synth test bench clean
+all: synth
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
+	touch $@
+
+setup: node_modules/.installed
+	go mod download
+
+bin/webtier: setup FORCE
+	go build -o $@ .
+
+synth: bin/webtier
+	./bin/webtier synth --config $(CONFIG)
+
+test: setup
+	go vet ./...
+	go test ./...
+
+bench: setup
+	./bench/synth.sh
+
+clean:
+	rm -rf cdktf.out bin node_modules
+
+FORCE:
