@@ -226,3 +226,51 @@ func diff(t *testing.T, want, got []byte) string {
 	out, _ := exec.Command("diff", "-u", a, b).CombinedOutput()
 	return string(out)
 }
+
+// TestHTTPSAndSingleNAT synthesizes the two switches away from the defaults: an HTTPS listener
+// (so :80 redirects and the 443 flow appears in both layers) and one NAT for both AZs.
+func TestHTTPSAndSingleNAT(t *testing.T) {
+	plan := examplePlan(t)
+	cfg := plan.Config
+	cfg.CertificateARN = "arn:aws:acm:ap-northeast-2:111122223333:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
+	cfg.NAT = config.NATSingle
+	plan, err := stacks.NewPlan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resource map[string]map[string]map[string]any `json:"resource"`
+	}
+	if err := json.Unmarshal(synthTo(t, plan), &doc); err != nil {
+		t.Fatal(err)
+	}
+	res := doc.Resource
+	if n := len(res["aws_nat_gateway"]); n != 1 {
+		t.Errorf("single NAT: got %d NAT gateways, want 1", n)
+	}
+	for _, rt := range []string{"web-a-default", "web-c-default"} {
+		if got := res["aws_route"][rt]["nat_gateway_id"]; got != "${aws_nat_gateway.nat-public-a.id}" {
+			t.Errorf("%s: nat_gateway_id %v, want the NAT in public-a", rt, got)
+		}
+	}
+	https := res["aws_lb_listener"]["https"]
+	if https == nil || https["port"] != 443.0 || https["certificate_arn"] != cfg.CertificateARN {
+		t.Errorf("HTTPS listener: got %v, want :443 with the certificate", https)
+	}
+	action, _ := res["aws_lb_listener"]["http"]["default_action"].([]any)
+	if len(action) != 1 || action[0].(map[string]any)["type"] != "redirect" {
+		t.Errorf("HTTP listener default action: got %v, want a redirect to HTTPS", action)
+	}
+	if _, ok := res["aws_vpc_security_group_ingress_rule"]["alb-sg-ingress-internet-to-alb-https-0-0-0-0-0"]; !ok {
+		t.Error("alb-sg has no ingress rule for the internet-to-alb-https flow")
+	}
+	found := false
+	for _, r := range res["aws_network_acl_rule"] {
+		if r["network_acl_id"] == "${aws_network_acl.public-nacl.id}" && r["egress"] == false && r["from_port"] == 443.0 && r["cidr_block"] == "0.0.0.0/0" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("public-nacl lets no HTTPS in from the internet")
+	}
+}
