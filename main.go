@@ -37,6 +37,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "synth":
 		return synth(args, stdout, stderr)
+	case "plan":
+		return planCmd(args, stdout, stderr)
+	case "deploy":
+		return deployCmd(args, stdout, stderr)
+	case "destroy":
+		return destroyCmd(args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth)\n", cmd)
 		return exitBadArgs

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/stacks"
+)
+
+// deployFlags are the flags plan, deploy and destroy share.
+type deployFlags struct {
+	target  string
+	dir     string
+	out     string
+	backend backendFlag
+}
+
+// backendFlag collects --backend-config key=value pairs for the S3 backend.
+type backendFlag map[string]string
+
+func (b backendFlag) String() string { return fmt.Sprint(map[string]string(b)) }
+
+func (b backendFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not key=value (e.g. bucket=my-state)", v)
+	}
+	b[k] = val
+	return nil
+}
+
+func (f *deployFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.target, "target", string(deploy.Local), "local (moto on 127.0.0.1) or aws")
+	fs.StringVar(&f.dir, "dir", "", "working directory for state, plan and emulator (default .webtier/<target>)")
+	fs.StringVar(&f.out, "out", outdirDefault(), "directory to synthesize into")
+	f.backend = backendFlag{}
+	fs.Var(f.backend, "backend-config", "S3 backend setting key=value (aws target; repeatable); none keeps local state")
+}
+
+// openSession synthesizes the stack and prepares terraform for the target.
+func openSession(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (*deploy.Session, stacks.Plan, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f deployFlags
+	f.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	plan, err := loadPlan(fs, args)
+	if err != nil {
+		return nil, plan, report(stderr, err)
+	}
+	target, err := deploy.ParseTarget(f.target)
+	if err != nil {
+		return nil, plan, report(stderr, usageError{err})
+	}
+	if len(f.backend) > 0 && target != deploy.AWS {
+		return nil, plan, report(stderr, usageError{fmt.Errorf("--backend-config: the S3 backend is for --target aws; the local target keeps its state in %s", filepath.Join(".webtier", "local"))})
+	}
+	start := time.Now()
+	fmt.Fprintln(stdout, "==> synth")
+	if err := Synth(plan, f.out); err != nil {
+		return nil, plan, report(stderr, err)
+	}
+	fmt.Fprintf(stdout, "<== synth done in %.1fs\n", time.Since(start).Seconds())
+	s, err := deploy.Open(deploy.Options{
+		Target:  target,
+		Dir:     f.dir,
+		Stack:   filepath.Join(f.out, "stacks", stacks.Name, "cdk.tf.json"),
+		Region:  plan.Config.Region,
+		Backend: f.backend,
+		Log:     stdout,
+	})
+	if err != nil {
+		return nil, plan, report(stderr, err)
+	}
+	return s, plan, exitOK
+}
+
+// interruptible is a context that Ctrl-C cancels: terraform-exec then interrupts terraform,
+// which stops cleanly and writes its state for the next deploy or destroy.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func planCmd(args []string, stdout, stderr io.Writer) int {
+	s, _, code := openSession("plan", args, stdout, stderr, nil)
+	if s == nil {
+		return code
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	if err := s.Init(ctx); err != nil {
+		return report(stderr, err)
+	}
+	changes, err := s.Plan(ctx, false)
+	if err != nil {
+		return report(stderr, err)
+	}
+	if !changes {
+		fmt.Fprintln(stdout, "webtier: no changes: the target matches the stack")
+	}
+	printSteps(stdout, s)
+	return exitOK
+}
+
+func deployCmd(args []string, stdout, stderr io.Writer) int {
+	s, _, code := openSession("deploy", args, stdout, stderr, nil)
+	if s == nil {
+		return code
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	if err := s.Init(ctx); err != nil {
+		return report(stderr, err)
+	}
+	if _, err := s.Plan(ctx, false); err != nil {
+		return report(stderr, err)
+	}
+	if err := s.Apply(ctx); err != nil {
+		return report(stderr, err)
+	}
+	outputs, err := s.Outputs(ctx)
+	if err != nil {
+		return report(stderr, err)
+	}
+	printOutputs(stdout, outputs)
+	printSteps(stdout, s)
+	return exitOK
+}
+
+func destroyCmd(args []string, stdout, stderr io.Writer) int {
+	s, _, code := openSession("destroy", args, stdout, stderr, nil)
+	if s == nil {
+		return code
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	if err := s.Init(ctx); err != nil {
+		return report(stderr, err)
+	}
+	if err := s.Destroy(ctx); err != nil {
+		return report(stderr, err)
+	}
+	if err := s.StopEmulator(); err != nil {
+		return report(stderr, err)
+	}
+	printSteps(stdout, s)
+	return exitOK
+}
+
+func printOutputs(w io.Writer, outputs map[string]string) {
+	names := make([]string, 0, len(outputs))
+	for k := range outputs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "\nOutputs:")
+	for _, k := range names {
+		fmt.Fprintf(w, "  %-20s %s\n", k, outputs[k])
+	}
+}
+
+func printSteps(w io.Writer, s *deploy.Session) {
+	fmt.Fprintln(w, "\nSteps:")
+	var total time.Duration
+	for _, st := range s.Steps {
+		fmt.Fprintf(w, "  %-20s %7.1fs\n", st.Name, st.Duration.Seconds())
+		total += st.Duration
+	}
+	fmt.Fprintf(w, "  %-20s %7.1fs\n", "total", total.Seconds())
+}

@@ -1,0 +1,314 @@
+// Package deploy drives terraform through terraform-exec over a synthesized stack: init with
+// the project's CLI config, validate, plan to a file, apply that plan, destroy. The local
+// target points every AWS service at a moto emulator on loopback; the aws target uses the
+// standard credential chain. Nothing else differs between them. Plain Go.
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/webtier/webtier/emulator"
+	"github.com/webtier/webtier/tfcli"
+)
+
+// Target is where the stack goes.
+type Target string
+
+// Targets.
+const (
+	Local Target = "local"
+	AWS   Target = "aws"
+)
+
+// ParseTarget checks a --target value.
+func ParseTarget(s string) (Target, error) {
+	switch t := Target(s); t {
+	case Local, AWS:
+		return t, nil
+	}
+	return "", fmt.Errorf("--target: %q is not one of local, aws", s)
+}
+
+// Options says what to deploy where.
+type Options struct {
+	// Target is local (moto on loopback) or aws. default: local
+	Target Target
+	// Repo is the project root, holding terraform/*.tfrc. default: "."
+	Repo string
+	// Dir keeps the working copy, the state, the plan and (local) the emulator.
+	// default: .webtier/<target>
+	Dir string
+	// Stack is the synthesized cdk.tf.json. default: none (required)
+	Stack string
+	// Region is the stack's region, for the emulator's endpoints. default: none (required)
+	Region string
+	// Backend holds S3 backend settings (bucket, key, region, ...) for the aws target; empty
+	// keeps the local state file in Dir. default: none
+	Backend map[string]string
+	// Log receives terraform's progress and the step timings. default: os.Stdout
+	Log io.Writer
+}
+
+// Files in Dir.
+const (
+	StackFile    = "cdk.tf.json"
+	overrideFile = "webtier_override.tf.json"
+	planFile     = "tfplan"
+	// StateFile is the local backend's state, as the stack names it.
+	StateFile = "terraform.webtier.tfstate"
+)
+
+// Session is one working directory with terraform ready to run in it.
+type Session struct {
+	opts Options
+	tf   *tfexec.Terraform
+	// Emulator is the moto server of the local target, else nil.
+	Emulator *emulator.Emulator
+	// Steps are the timed steps run so far, in order.
+	Steps []Step
+}
+
+// Step is one timed part of a command.
+type Step struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Open prepares Dir (the stack, the provider settings, the emulator for local) and terraform.
+func Open(opts Options) (*Session, error) {
+	if opts.Target == "" {
+		opts.Target = Local
+	}
+	if opts.Repo == "" {
+		opts.Repo = "."
+	}
+	if opts.Dir == "" {
+		opts.Dir = filepath.Join(opts.Repo, ".webtier", string(opts.Target))
+	}
+	if opts.Log == nil {
+		opts.Log = os.Stdout
+	}
+	s := &Session{opts: opts}
+	exe, err := exec.LookPath("terraform")
+	if err != nil {
+		return nil, errors.New("terraform is not on the PATH: install Terraform 1.5 or later (webtier is tested with 1.11)")
+	}
+	env, err := tfcli.Env(opts.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(tfcli.MirrorDir); err != nil {
+		fmt.Fprintf(opts.Log, "webtier: no provider mirror at %s: terraform will download the AWS provider from its registry\n", tfcli.MirrorDir)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := s.step("emulator", s.startEmulator); err != nil {
+		return nil, err
+	}
+	stack, err := os.ReadFile(opts.Stack)
+	if err != nil {
+		return nil, fmt.Errorf("synthesized stack: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(opts.Dir, StackFile), stack, 0o644); err != nil {
+		return nil, err
+	}
+	override, err := json.MarshalIndent(s.overrides(), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(opts.Dir, overrideFile), override, 0o644); err != nil {
+		return nil, err
+	}
+	s.tf, err = tfexec.NewTerraform(opts.Dir, exe)
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]string{}
+	for _, kv := range append(os.Environ(), env...) {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	delete(vars, "TF_LOG") // terraform-exec refuses to run with TF_LOG in the environment
+	if err := s.tf.SetEnv(vars); err != nil {
+		return nil, err
+	}
+	s.tf.SetStdout(opts.Log)
+	s.tf.SetStderr(opts.Log)
+	return s, nil
+}
+
+func (s *Session) startEmulator() error {
+	if s.opts.Target != Local {
+		return nil
+	}
+	emu, started, err := emulator.Ensure(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	s.Emulator = emu
+	verb := "reusing"
+	if started {
+		verb = "started"
+	}
+	fmt.Fprintf(s.opts.Log, "webtier: %s moto on %s (state in %s)\n", verb, emu.Endpoint(), s.opts.Dir)
+	return nil
+}
+
+// Services are every AWS API the stack and the live verifier use.
+var Services = []string{"ec2", "elbv2", "autoscaling", "rds", "efs", "iam", "sts", "ssm",
+	"secretsmanager", "cloudwatch", "kms", "logs"}
+
+// overrides is the Terraform override file: the provider settings of the target, and the
+// S3 backend when one is configured.
+func (s *Session) overrides() map[string]any {
+	doc := map[string]any{}
+	if s.Emulator != nil {
+		endpoints := map[string]string{}
+		for _, svc := range Services {
+			endpoints[svc] = s.Emulator.Endpoint()
+		}
+		doc["provider"] = map[string]any{"aws": map[string]any{
+			"access_key":                  "test",
+			"secret_key":                  "test",
+			"skip_credentials_validation": true,
+			"skip_metadata_api_check":     true,
+			"s3_use_path_style":           true,
+			"endpoints":                   []any{endpoints},
+		}}
+	}
+	if len(s.opts.Backend) > 0 {
+		doc["terraform"] = map[string]any{"backend": map[string]any{"s3": s.opts.Backend}}
+	}
+	return doc
+}
+
+// step runs fn, saying what it does and how long it took.
+func (s *Session) step(name string, fn func() error) error {
+	fmt.Fprintf(s.opts.Log, "==> %s\n", name)
+	start := time.Now()
+	err := fn()
+	d := time.Since(start)
+	s.Steps = append(s.Steps, Step{name, d})
+	status := "done"
+	if err != nil {
+		status = "failed"
+	}
+	fmt.Fprintf(s.opts.Log, "<== %s %s in %.1fs\n", name, status, d.Seconds())
+	return err
+}
+
+// Init runs terraform init and validate.
+func (s *Session) Init(ctx context.Context) error {
+	if err := s.step("terraform init", func() error { return s.tf.Init(ctx, tfexec.Upgrade(false)) }); err != nil {
+		return err
+	}
+	return s.step("terraform validate", func() error {
+		v, err := s.tf.Validate(ctx)
+		if err != nil {
+			return err
+		}
+		if !v.Valid {
+			return fmt.Errorf("terraform validate: %d errors: %s", v.ErrorCount, diagnostics(v.Diagnostics))
+		}
+		return nil
+	})
+}
+
+func diagnostics(ds []tfjson.Diagnostic) string {
+	out := ""
+	for _, d := range ds {
+		out += "\n  " + d.Summary + ": " + d.Detail
+	}
+	return out
+}
+
+// Plan writes the plan file; changes is false for an empty plan.
+func (s *Session) Plan(ctx context.Context, destroy bool) (changes bool, err error) {
+	err = s.step("terraform plan", func() error {
+		changes, err = s.tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy))
+		return err
+	})
+	return changes, err
+}
+
+// Show returns the JSON of the plan file written by Plan.
+func (s *Session) Show(ctx context.Context) (plan *tfjson.Plan, err error) {
+	err = s.step("terraform show", func() error {
+		return s.quiet(func() error {
+			plan, err = s.tf.ShowPlanFile(ctx, planFile)
+			return err
+		})
+	})
+	return plan, err
+}
+
+// quiet runs a terraform command whose standard output is data, not progress.
+func (s *Session) quiet(fn func() error) error {
+	s.tf.SetStdout(io.Discard)
+	defer s.tf.SetStdout(s.opts.Log)
+	return fn()
+}
+
+// Apply applies the plan file written by Plan.
+func (s *Session) Apply(ctx context.Context) error {
+	return s.step("terraform apply", func() error { return s.tf.Apply(ctx, tfexec.DirOrPlan(planFile)) })
+}
+
+// Outputs returns the stack's outputs after an apply: strings as they are, anything else as
+// compact JSON.
+func (s *Session) Outputs(ctx context.Context) (map[string]string, error) {
+	var raw map[string]tfexec.OutputMeta
+	err := s.quiet(func() (err error) {
+		raw, err = s.tf.Output(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		var str string
+		if json.Unmarshal(v.Value, &str) == nil {
+			out[k] = str
+		} else {
+			var b bytes.Buffer
+			json.Compact(&b, v.Value)
+			out[k] = b.String()
+		}
+	}
+	return out, nil
+}
+
+// Destroy plans a destroy and applies it.
+func (s *Session) Destroy(ctx context.Context) error {
+	if _, err := s.Plan(ctx, true); err != nil {
+		return err
+	}
+	return s.Apply(ctx)
+}
+
+// StopEmulator stops the local target's emulator, which forgets everything it held.
+func (s *Session) StopEmulator() error {
+	if s.Emulator == nil {
+		return nil
+	}
+	return s.step("stop emulator", s.Emulator.Stop)
+}
+
+// Dir is the session's working directory.
+func (s *Session) Dir() string { return s.opts.Dir }
