@@ -1,0 +1,194 @@
+"""Starts moto_server (a local AWS API emulator) with the fixes the web tier needs.
+
+Arguments are moto_server's: -H 127.0.0.1 -p PORT.
+
+Each patch below is small and says what moto 5.2.1 does wrong and what AWS does. Together they
+make `terraform apply` of the web tier succeed, a second `terraform plan` come back empty, and
+`terraform destroy` clean up. Provider settings that go with this launcher: dummy keys,
+skip_credentials_validation, skip_metadata_api_check, s3_use_path_style and an endpoints block,
+but NOT skip_requesting_account_id: the provider must learn the account ID (123456789012) from
+moto's STS, or it reads every SG-to-SG rule back as `123456789012/sg-...` (a cross-account
+reference) and plans to change it.
+"""
+import json
+import sys
+
+from moto.autoscaling import models as autoscaling_models
+from moto.autoscaling.responses import AutoScalingResponse
+from moto.core.types import Base64EncodedString
+from moto.ec2.models import instances, launch_templates, nat_gateways, security_groups
+from moto.ec2.responses.launch_templates import LaunchTemplates
+from moto.efs import models as efs_models
+from moto.efs.responses import EFSResponse
+
+# --- EC2 launch templates -------------------------------------------------------------------
+
+# moto stores UserData that arrives through the EC2 API as a plain string, and the property then
+# fails an assertion (HTTP 500, which the AWS provider retries for 10 minutes) when an Auto
+# Scaling group launches from the template. AWS keeps it as the base64 text it was given.
+_user_data = launch_templates.LaunchTemplateVersion.user_data.fget
+
+
+def _wrapped_user_data(self):
+    value = self.data.get("UserData")
+    if isinstance(value, str):
+        self.data["UserData"] = Base64EncodedString(value)
+    return _user_data(self)
+
+
+launch_templates.LaunchTemplateVersion.user_data = property(_wrapped_user_data)
+
+# moto copies CreateLaunchTemplate's own TagSpecifications (ResourceType launch-template, the tags
+# of the template itself) into version 1's LaunchTemplateData.TagSpecifications. AWS tags only the
+# template with them; the version's data keeps just the tag specifications given inside
+# LaunchTemplateData (instance, volume, ...). Terraform otherwise sees a stray
+# `tag_specifications { resource_type = "launch-template" }` block and wants a new version.
+_create_launch_template = LaunchTemplates.create_launch_template
+
+
+def _create_launch_template_without_own_tags(self):
+    result = _create_launch_template(self)
+    template = self.ec2_backend.get_launch_template_by_name(self._get_param("LaunchTemplateName"))
+    for version in template.versions:
+        specs = version.data.get("TagSpecifications")
+        if specs is None:
+            continue
+        kept = [s for s in specs if s.get("ResourceType") != "launch-template"]
+        if kept:
+            version.data["TagSpecifications"] = kept
+        else:
+            del version.data["TagSpecifications"]
+    return result
+
+
+LaunchTemplates.create_launch_template = _create_launch_template_without_own_tags
+
+# --- EC2 instances --------------------------------------------------------------------------
+
+# Two fixes to the network interfaces an instance is launched with:
+# - When the security groups arrive inside NetworkInterfaces (the provider does that for an
+#   instance with associate_public_ip_address), moto puts them on the primary ENI only and
+#   reports no SecurityGroups for the instance. AWS reports the primary ENI's groups as the
+#   instance's SecurityGroups as well.
+# - moto marks an ENI that RunInstances creates DeleteOnTermination only when the request says
+#   so literally, so terminated instances (bastions, ASG members) leave their ENIs behind after
+#   `terraform destroy`. AWS defaults DeleteOnTermination to true for the ENIs it creates at
+#   launch and deletes them with the instance; an attached existing ENI (NetworkInterfaceId) or
+#   an explicit DeleteOnTermination=false stays.
+_prep_nics = instances.Instance.prep_nics
+
+
+def _prep_nics_like_aws(self, nic_spec, *args, **kwargs):
+    _prep_nics(self, nic_spec, *args, **kwargs)
+    primary = self.nics.get(0)
+    if not self.security_groups and primary is not None:
+        self.security_groups = list(primary._group_set)
+    specs = {int(spec.get("DeviceIndex", 0)): spec for spec in nic_spec}
+    for device_index, eni in self.nics.items():
+        spec = specs.get(device_index, {})
+        kept = str(spec.get("DeleteOnTermination", True)).lower() == "false"
+        if "NetworkInterfaceId" not in spec and not kept:
+            eni.delete_on_termination = True
+
+
+instances.Instance.prep_nics = _prep_nics_like_aws
+
+# --- EC2 NAT gateways -----------------------------------------------------------------------
+
+# moto marks a deleted NAT gateway "deleted" but keeps its network interface (and the EIP on it).
+# AWS deletes the NAT gateway's ENI and disassociates its Elastic IP.
+_delete_nat_gateway = nat_gateways.NatGatewayBackend.delete_nat_gateway
+
+
+def _delete_nat_gateway_and_eni(self, nat_gateway_id):
+    nat_gateway = _delete_nat_gateway(self, nat_gateway_id)
+    eni = nat_gateway._eni
+    if eni.id in self.enis:
+        for eip in [a for a in self.addresses if a.eni is eni]:
+            self.disassociate_address(address=eip.public_ip)
+        eni.delete()
+    return nat_gateway
+
+
+nat_gateways.NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_eni
+
+# --- EC2 security group rules ---------------------------------------------------------------
+
+# moto reads a rule's Description only from a CIDR range, so a rule that references another
+# security group (Description inside UserIdGroupPairs) or a prefix list comes back without one
+# in DescribeSecurityGroupRules. AWS returns the description of every kind of rule.
+_rule_description = security_groups.SecurityGroupRule.description.fget
+
+
+def _rule_description_any_peer(self):
+    return _rule_description(self) or self.source_group.get("Description")
+
+
+security_groups.SecurityGroupRule.description = property(_rule_description_any_peer)
+
+# --- Auto Scaling policies ------------------------------------------------------------------
+
+# moto drops PutScalingPolicy's Enabled, so DescribePolicies omits it and the provider reads
+# false. AWS keeps the flag (default true) and returns it.
+_put_scaling_policy = AutoScalingResponse.put_scaling_policy
+
+
+def _put_scaling_policy_enabled(self):
+    result = _put_scaling_policy(self)
+    policy = self.autoscaling_backend.policies[self._get_param("PolicyName")]
+    policy.enabled = self._get_bool_param("Enabled", True)
+    return result
+
+
+AutoScalingResponse.put_scaling_policy = _put_scaling_policy_enabled
+autoscaling_models.FakeScalingPolicy.enabled = True  # AWS's default for a policy made otherwise
+
+# moto stores an absent PredictiveScalingConfiguration as {} and returns it as an empty element,
+# so a target-tracking policy reads back with an empty predictive_scaling_configuration block.
+# AWS returns PredictiveScalingConfiguration only for a PredictiveScaling policy.
+_scaling_policy_init = autoscaling_models.FakeScalingPolicy.__init__
+
+
+def _scaling_policy_init_without_empty_predictive(self, *args, **kwargs):
+    _scaling_policy_init(self, *args, **kwargs)
+    if not self.predictive_scaling_configuration:
+        self.predictive_scaling_configuration = None
+
+
+autoscaling_models.FakeScalingPolicy.__init__ = _scaling_policy_init_without_empty_predictive
+
+# --- EFS ------------------------------------------------------------------------------------
+
+
+def _put_backup_policy(self):
+    """EFS PutBackupPolicy, which moto 5.2.1 lacks (aws_efs_backup_policy waits on it)."""
+    file_system_id = self._get_param("FileSystemId")
+    status = (self._get_param("BackupPolicy") or {}).get("Status", "DISABLED")
+    self.efs_backend.describe_file_systems(file_system_id=file_system_id)  # 404s an unknown ID
+    file_system = self.efs_backend.file_systems_by_id[file_system_id]
+    file_system._backup = status in ("ENABLED", "ENABLING")
+    file_system._backup_policy_put = True
+    policy = {"Status": "ENABLED" if file_system._backup else "DISABLED"}
+    return json.dumps({"BackupPolicy": policy}), {"Content-Type": "application/json"}
+
+
+EFSResponse.put_backup_policy = _put_backup_policy
+
+# moto's DescribeBackupPolicy answers PolicyNotFound whenever backups are off. AWS does that only
+# for a file system that never had a backup policy; once PutBackupPolicy set DISABLED it returns
+# {"Status": "DISABLED"}, and `terraform destroy` of aws_efs_backup_policy waits for exactly that.
+_backup_policy = efs_models.FileSystem.backup_policy.fget
+
+
+def _backup_policy_disabled_once_put(self):
+    if not self._backup and getattr(self, "_backup_policy_put", False):
+        return {"Status": "DISABLED"}
+    return _backup_policy(self)
+
+
+efs_models.FileSystem.backup_policy = property(_backup_policy_disabled_once_put)
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])
