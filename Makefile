@@ -9,8 +9,10 @@ export NODE_OPTIONS ?= --no-deprecation
 export TF_CLI_CONFIG_FILE := $(CURDIR)/terraform/$(if $(wildcard /opt/tf-plugins),mirror,registry).tfrc
 CONFIG ?= webtier.example.json
 
-.PHONY: all setup synth test bench clean
-all: synth
+TARGET ?= local
+
+.PHONY: all setup synth verify plan deploy destroy test bench clean
+all: deploy
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,9 +28,18 @@ bin/webtier: setup FORCE
 synth: bin/webtier
 	./bin/webtier synth --config $(CONFIG)
 
+verify: bin/webtier
+	./bin/webtier synth --config $(CONFIG)
+	./bin/webtier verify --config $(CONFIG)
+
+plan deploy destroy: bin/webtier
+	./bin/webtier $@ --config $(CONFIG) --target $(TARGET)
+
+# The deploy cycle against moto takes minutes: hence the long timeout.
 test: setup
 	go vet ./...
-	go test ./...
+	python3 -m unittest discover -s emulator
+	go test -timeout 45m ./...
 
 bench: setup
 	./bench/synth.sh

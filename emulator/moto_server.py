@@ -95,8 +95,8 @@ instances.Instance.prep_nics = _prep_nics_like_aws
 
 # --- EC2 NAT gateways -----------------------------------------------------------------------
 
-# moto marks a deleted NAT gateway "deleted" but keeps its network interface (and the EIP on it).
-# AWS deletes the NAT gateway's ENI and disassociates its Elastic IP.
+# moto marks a deleted NAT gateway "deleted" but keeps its network interface, with the Elastic IP
+# still associated. AWS deletes the NAT gateway's ENI and disassociates its Elastic IP.
 _delete_nat_gateway = nat_gateways.NatGatewayBackend.delete_nat_gateway
 
 
@@ -114,9 +114,9 @@ nat_gateways.NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_eni
 
 # --- EC2 security group rules ---------------------------------------------------------------
 
-# moto reads a rule's Description only from a CIDR range, so a rule that references another
-# security group (Description inside UserIdGroupPairs) or a prefix list comes back without one
-# in DescribeSecurityGroupRules. AWS returns the description of every kind of rule.
+# moto reads a rule's Description only from its CIDR range, so a rule that references another
+# security group (Description inside UserIdGroupPairs) comes back from DescribeSecurityGroupRules
+# without one. AWS returns the description of every rule, whatever its peer.
 _rule_description = security_groups.SecurityGroupRule.description.fget
 
 

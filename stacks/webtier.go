@@ -66,13 +66,16 @@ type Plan struct {
 	Policy   rules.Policy
 }
 
-// NewPlan validates the config and derives the policy.
-func NewPlan(c config.Config) (Plan, error) {
+// NewPlan validates the config and derives the policy of rules.Flows.
+func NewPlan(c config.Config) (Plan, error) { return NewPlanFlows(c, rules.Flows) }
+
+// NewPlanFlows is NewPlan with another flow table (a proposed change, in tests and reviews).
+func NewPlanFlows(c config.Config, flows []rules.Flow) (Plan, error) {
 	if err := c.Validate(); err != nil {
 		return Plan{}, err
 	}
 	t := Topology(c)
-	p, err := rules.Derive(t, rules.Flows)
+	p, err := rules.Derive(t, flows)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -1,0 +1,175 @@
+"""Checks each patch of moto_server.py through the AWS API, against the launcher on a free port.
+
+Run from the repository root: python3 -m unittest discover emulator
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+import boto3
+from botocore.exceptions import ClientError
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
+REGION = "ap-northeast-2"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        port = _free_port()
+        cls.endpoint = f"http://127.0.0.1:{port}"
+        cls.server = subprocess.Popen(
+            [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(cls.endpoint + "/moto-api/", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline or cls.server.poll() is not None:
+                    cls.server.kill()
+                    raise RuntimeError(f"the launcher did not answer on {cls.endpoint}")
+                time.sleep(0.2)
+        cls.ec2 = cls.client("ec2")
+        vpc = cls.ec2.create_vpc(CidrBlock="10.16.0.0/16")["Vpc"]["VpcId"]
+        cls.subnet = cls.ec2.create_subnet(
+            VpcId=vpc, CidrBlock="10.16.1.0/24", AvailabilityZone=REGION + "a"
+        )["Subnet"]["SubnetId"]
+        cls.sg = cls.ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+        cls.other_sg = cls.ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(10)
+
+    @classmethod
+    def client(cls, service):
+        return boto3.client(
+            service,
+            endpoint_url=cls.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def enis(self):
+        return {e["NetworkInterfaceId"] for e in self.ec2.describe_network_interfaces()["NetworkInterfaces"]}
+
+    def test_sg_to_sg_rule_keeps_description(self):
+        rules = self.ec2.authorize_security_group_ingress(
+            GroupId=self.sg,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                            "UserIdGroupPairs": [{"GroupId": self.other_sg, "Description": "ssh"}]}],
+        )["SecurityGroupRules"]
+        got = self.ec2.describe_security_group_rules(SecurityGroupRuleIds=[rules[0]["SecurityGroupRuleId"]])
+        rule = got["SecurityGroupRules"][0]
+        self.assertEqual(rule.get("Description"), "ssh", f"rule read back as {rule}")
+        self.assertEqual(rule["ReferencedGroupInfo"]["GroupId"], self.other_sg)
+
+    def test_instance_with_groups_on_its_interface_reports_them(self):
+        instance = self.ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+            NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": self.subnet, "Groups": [self.sg],
+                                "AssociatePublicIpAddress": True, "DeleteOnTermination": True}],
+        )["Instances"][0]
+        got = self.ec2.describe_instances(InstanceIds=[instance["InstanceId"]])
+        groups = [g["GroupId"] for g in got["Reservations"][0]["Instances"][0]["SecurityGroups"]]
+        self.assertEqual(groups, [self.sg], "instance SecurityGroups should be its primary ENI's groups")
+
+    def test_terminating_an_instance_deletes_the_enis_it_was_launched_with(self):
+        before = self.enis()
+        instance = self.ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=self.subnet,
+            SecurityGroupIds=[self.sg],
+        )["Instances"][0]
+        self.assertEqual(len(self.enis() - before), 1, "RunInstances should create one ENI")
+        self.ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+        self.assertEqual(self.enis() - before, set(), "ENIs left behind after termination")
+
+    def test_deleting_a_nat_gateway_deletes_its_eni(self):
+        before = self.enis()
+        eip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = self.ec2.create_nat_gateway(SubnetId=self.subnet, AllocationId=eip)["NatGateway"]
+        self.ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+        self.assertEqual(self.enis() - before, set(), "the NAT gateway's ENI is left behind")
+        address = self.ec2.describe_addresses(AllocationIds=[eip])["Addresses"][0]
+        self.assertNotIn("AssociationId", address, f"EIP still associated: {address}")
+        self.ec2.release_address(AllocationId=eip)
+
+    def launch_template_and_group(self, name):
+        self.ec2.create_launch_template(
+            LaunchTemplateName=name,
+            LaunchTemplateData={
+                "ImageId": "ami-12c6146b",
+                "UserData": "IyEvYmluL2Jhc2gK",
+                "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "web"}]}],
+            },
+            TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "role", "Value": "lt"}]}],
+        )
+        # The user-data patch: an ASG launching from a version whose UserData came through
+        # CreateLaunchTemplateVersion answers instead of failing with HTTP 500.
+        self.ec2.create_launch_template_version(
+            LaunchTemplateName=name, SourceVersion="1",
+            LaunchTemplateData={"UserData": "IyEvYmluL2Jhc2gKZWNobyBoaQo="},
+        )
+        self.client("autoscaling").create_auto_scaling_group(
+            AutoScalingGroupName=name, MinSize=1, MaxSize=1, VPCZoneIdentifier=self.subnet,
+            LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
+        )
+
+    def test_launch_template_own_tags_stay_off_its_data(self):
+        self.launch_template_and_group("tags")
+        template = self.ec2.describe_launch_templates(LaunchTemplateNames=["tags"])["LaunchTemplates"][0]
+        self.assertEqual(template["Tags"], [{"Key": "role", "Value": "lt"}])
+        data = self.ec2.describe_launch_template_versions(LaunchTemplateName="tags")[
+            "LaunchTemplateVersions"][0]["LaunchTemplateData"]
+        self.assertEqual(
+            data["TagSpecifications"],
+            [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "web"}]}],
+        )
+
+    def test_scaling_policy_enabled_and_no_empty_predictive_configuration(self):
+        self.launch_template_and_group("policies")
+        autoscaling = self.client("autoscaling")
+        for name, enabled in (("on", True), ("off", False)):
+            autoscaling.put_scaling_policy(
+                AutoScalingGroupName="policies", PolicyName=name, PolicyType="TargetTrackingScaling",
+                Enabled=enabled,
+                TargetTrackingConfiguration={
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
+                    "TargetValue": 50,
+                },
+            )
+        policies = {p["PolicyName"]: p for p in autoscaling.describe_policies(
+            AutoScalingGroupName="policies")["ScalingPolicies"]}
+        self.assertIs(policies["on"].get("Enabled"), True, f"policy read back as {policies['on']}")
+        self.assertIs(policies["off"].get("Enabled"), False, f"policy read back as {policies['off']}")
+        self.assertNotIn("PredictiveScalingConfiguration", policies["on"])
+
+    def test_efs_backup_policy(self):
+        efs = self.client("efs")
+        fs = efs.create_file_system(CreationToken="shared")["FileSystemId"]
+        with self.assertRaises(ClientError, msg="no policy was ever put: AWS says PolicyNotFound"):
+            efs.describe_backup_policy(FileSystemId=fs)
+        for status in ("ENABLED", "DISABLED"):
+            efs.put_backup_policy(FileSystemId=fs, BackupPolicy={"Status": status})
+            got = efs.describe_backup_policy(FileSystemId=fs)["BackupPolicy"]["Status"]
+            self.assertEqual(got, status)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,301 @@
+// Package review turns a terraform plan into a markdown review for a pull request: every
+// security-group rule and network-ACL entry added, removed or changed, with the flow it
+// serves; the other resources changed or replaced; and the verification of the planned
+// network. Plain Go.
+package review
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// Input is what a review is made of.
+type Input struct {
+	Plan *tfjson.Plan
+	// Policy is the policy of the planned stack: NACL entries take their flows from it.
+	Policy rules.Policy
+	// Verify is the verification table of the planned network, as `webtier verify` prints it,
+	// and VerifyOK whether every probe met its expectation.
+	Verify   string
+	VerifyOK bool
+}
+
+// Markdown renders the review.
+func Markdown(in Input) string {
+	r := newResolver(in.Plan)
+	var sg, nacl, other []string
+	counts := map[string]int{}
+	for _, rc := range in.Plan.ResourceChanges {
+		if rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode {
+			continue
+		}
+		a := action(rc.Change.Actions)
+		if a == "" {
+			continue
+		}
+		counts[a]++
+		switch rc.Type {
+		case "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule":
+			sg = append(sg, r.sgRow(rc, a))
+		case "aws_network_acl_rule":
+			nacl = append(nacl, r.naclRow(rc, a, in.Policy))
+		default:
+			other = append(other, otherRow(rc, a))
+		}
+	}
+	sort.Strings(sg)
+	sort.Strings(nacl)
+	sort.Strings(other)
+
+	var b strings.Builder
+	b.WriteString("## webtier plan review\n\n")
+	if len(counts) == 0 {
+		b.WriteString("No changes: the target matches the stack.\n\n")
+	} else {
+		fmt.Fprintf(&b, "**%d to add, %d to change, %d to replace, %d to destroy.**\n\n",
+			counts[add], counts[change], counts[replace], counts[destroy])
+	}
+	section(&b, "Security-group rules", "| | group | direction | protocol | ports | peer | flow | why |\n|---|---|---|---|---|---|---|---|\n", sg)
+	section(&b, "Network-ACL entries", "| | NACL | rule | direction | protocol | ports | peer | flows | why |\n|---|---|---|---|---|---|---|---|---|\n", nacl)
+	section(&b, "Other resources", "| | resource | what changes |\n|---|---|---|\n", other)
+	verdict := "every probe meets its expectation"
+	if !in.VerifyOK {
+		verdict = "**FAILS**: see the rows that do not meet their expectation"
+	}
+	fmt.Fprintf(&b, "### Verification of the planned network: %s\n\n```\n%s```\n", verdict, strings.TrimRight(in.Verify, "\n")+"\n")
+	return b.String()
+}
+
+func section(b *strings.Builder, title, header string, rows []string) {
+	fmt.Fprintf(b, "### %s (%d)\n\n", title, len(rows))
+	if len(rows) == 0 {
+		b.WriteString("None.\n\n")
+		return
+	}
+	b.WriteString(header)
+	for _, r := range rows {
+		b.WriteString(r)
+	}
+	b.WriteString("\n")
+}
+
+// Actions, as the review marks them.
+const (
+	add     = "+ add"
+	destroy = "- remove"
+	change  = "~ change"
+	replace = "-/+ replace"
+)
+
+func action(a tfjson.Actions) string {
+	switch {
+	case a.Replace():
+		return replace
+	case a.Create():
+		return add
+	case a.Delete():
+		return destroy
+	case a.Update():
+		return change
+	}
+	return ""
+}
+
+// resolver names the values of a plan: resource IDs become the names of the resources they
+// belong to, and values not known until apply are named by the references in the config.
+type resolver struct {
+	byID  map[string]string
+	exprs map[string]map[string]*tfjson.Expression
+}
+
+func newResolver(p *tfjson.Plan) *resolver {
+	r := &resolver{byID: map[string]string{}, exprs: map[string]map[string]*tfjson.Expression{}}
+	if p.PriorState != nil && p.PriorState.Values != nil && p.PriorState.Values.RootModule != nil {
+		for _, res := range p.PriorState.Values.RootModule.Resources {
+			if id, ok := res.AttributeValues["id"].(string); ok {
+				r.byID[id] = res.Name
+			}
+		}
+	}
+	if p.Config != nil && p.Config.RootModule != nil {
+		for _, res := range p.Config.RootModule.Resources {
+			r.exprs[res.Address] = res.Expressions
+		}
+	}
+	return r
+}
+
+// value is attr of the change's after (or, for a removal, before) state, named.
+func (r *resolver) value(rc *tfjson.ResourceChange, attr string) string {
+	state := rc.Change.After
+	if rc.Change.Actions.Delete() && !rc.Change.Actions.Create() {
+		state = rc.Change.Before
+	}
+	if m, ok := state.(map[string]any); ok {
+		if v, ok := m[attr]; ok && v != nil {
+			s := text(v)
+			if name, ok := r.byID[s]; ok {
+				return name
+			}
+			return s
+		}
+	}
+	if e := r.exprs[rc.Address][attr]; e != nil && e.ExpressionData != nil {
+		for _, ref := range e.References {
+			if parts := strings.Split(ref, "."); len(parts) >= 2 && strings.HasPrefix(parts[0], "aws_") {
+				return parts[1]
+			}
+		}
+	}
+	return ""
+}
+
+func (r *resolver) sgRow(rc *tfjson.ResourceChange, a string) string {
+	dir := "ingress"
+	if strings.HasSuffix(rc.Type, "egress_rule") {
+		dir = "egress"
+	}
+	peer := firstOf(r.value(rc, "cidr_ipv4"), r.value(rc, "referenced_security_group_id"), r.value(rc, "prefix_list_id"))
+	flow := "-"
+	if tags, ok := r.tags(rc); ok && tags["webtier:flow"] != "" {
+		flow = tags["webtier:flow"]
+	}
+	return row(a, r.value(rc, "security_group_id"), dir, r.value(rc, "ip_protocol"),
+		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), peer, flow, r.value(rc, "description")+changed(rc))
+}
+
+func (r *resolver) tags(rc *tfjson.ResourceChange) (map[string]string, bool) {
+	state := rc.Change.After
+	if state == nil {
+		state = rc.Change.Before
+	}
+	m, _ := state.(map[string]any)
+	t, ok := m["tags"].(map[string]any)
+	out := map[string]string{}
+	for k, v := range t {
+		out[k] = text(v)
+	}
+	return out, ok
+}
+
+func (r *resolver) naclRow(rc *tfjson.ResourceChange, a string, p rules.Policy) string {
+	dir := "ingress"
+	if r.value(rc, "egress") == "true" {
+		dir = "egress"
+	}
+	flows, why := "-", "NOT IN THE FLOW TABLE"
+	if a == destroy {
+		flows, why = "-", "no longer derived from the flow table"
+	}
+	for _, list := range p.NACL {
+		for _, e := range list {
+			if e.ID() == rc.Name && a != destroy {
+				flows = strings.Join(e.Flows, ", ")
+				why = flowWhy(p, e)
+			}
+		}
+	}
+	return row(a, r.value(rc, "network_acl_id"), r.value(rc, "rule_number"), dir, r.value(rc, "protocol"),
+		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), r.value(rc, "cidr_block"), flows, why+changed(rc))
+}
+
+func flowWhy(p rules.Policy, e rules.NACLEntry) string {
+	for _, f := range p.Flows {
+		if f.ID == e.Flows[0] {
+			if e.Return {
+				return "replies: " + f.Why
+			}
+			return f.Why
+		}
+	}
+	return ""
+}
+
+func otherRow(rc *tfjson.ResourceChange, a string) string {
+	what := changed(rc)
+	if a == replace {
+		what = "**replaced**" + what
+	}
+	return row(a, rc.Address, strings.TrimPrefix(what, "; "))
+}
+
+// changed lists, for an update or replacement, the attributes that change, and the ones
+// that force the replacement.
+func changed(rc *tfjson.ResourceChange) string {
+	if !rc.Change.Actions.Update() && !rc.Change.Actions.Replace() {
+		return ""
+	}
+	before, _ := rc.Change.Before.(map[string]any)
+	after, _ := rc.Change.After.(map[string]any)
+	unknown, _ := rc.Change.AfterUnknown.(map[string]any)
+	var attrs []string
+	for k, v := range after {
+		if fmt.Sprint(before[k]) != fmt.Sprint(v) {
+			attrs = append(attrs, k)
+		}
+	}
+	for k, v := range unknown {
+		if v == true && after[k] == nil && k != "id" && k != "arn" {
+			attrs = append(attrs, k+" (known after apply)")
+		}
+	}
+	sort.Strings(attrs)
+	var forced []string
+	for _, p := range rc.Change.ReplacePaths {
+		if path, ok := p.([]any); ok && len(path) > 0 {
+			forced = append(forced, text(path[0]))
+		}
+	}
+	out := ""
+	if len(attrs) > 0 {
+		out += "; changes " + strings.Join(attrs, ", ")
+	}
+	if len(forced) > 0 {
+		sort.Strings(forced)
+		out += "; replacement forced by " + strings.Join(forced, ", ")
+	}
+	return out
+}
+
+func row(cells ...string) string {
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(c, "|", `\|`)
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+func text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func ports(from, to string) string {
+	if from == to {
+		return from
+	}
+	return from + "-" + to
+}
+
+func firstOf(list ...string) string {
+	for _, s := range list {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
