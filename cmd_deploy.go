@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/review"
 	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/verify"
 )
 
 // deployFlags are the flags plan, deploy and destroy share.
@@ -94,7 +96,10 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 func planCmd(args []string, stdout, stderr io.Writer) int {
-	s, _, code := openSession("plan", args, stdout, stderr, nil)
+	var markdown string
+	s, plan, code := openSession("plan", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&markdown, "markdown", "", "also write a review of the plan for a pull request to `file`")
+	})
 	if s == nil {
 		return code
 	}
@@ -110,8 +115,73 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	if !changes {
 		fmt.Fprintln(stdout, "webtier: no changes: the target matches the stack")
 	}
+	verified := true
+	if markdown != "" {
+		if verified, err = writeReview(ctx, s, plan, markdown); err != nil {
+			return report(stderr, err)
+		}
+		fmt.Fprintf(stdout, "webtier: wrote the plan review to %s\n", markdown)
+	}
 	printSteps(stdout, s)
+	if !verified {
+		fmt.Fprintln(stderr, "webtier: the planned network does not verify: see the review")
+		return exitFailed
+	}
 	return exitOK
+}
+
+// writeReview writes the markdown review of the session's plan, with the verification of the
+// planned network (the synthesized stack), and says whether that verification passed.
+func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, path string) (bool, error) {
+	tfplan, err := s.Show(ctx)
+	if err != nil {
+		return false, err
+	}
+	table, ok, err := verifyTable(plan, s.StackFile())
+	if err != nil {
+		return false, err
+	}
+	md := review.Markdown(review.Input{Plan: tfplan, Policy: plan.Policy, Verify: table, VerifyOK: ok})
+	return ok, writeFileAtomic(path, []byte(md))
+}
+
+// verifyTable verifies a synthesized stack against the plan's intent and renders the table.
+func verifyTable(plan stacks.Plan, stackFile string) (string, bool, error) {
+	data, err := os.ReadFile(stackFile)
+	if err != nil {
+		return "", false, err
+	}
+	n, err := verify.Load(data)
+	if err != nil {
+		return "", false, err
+	}
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		return "", false, err
+	}
+	r := verify.Verify(n, intent)
+	var b strings.Builder
+	if err := r.WriteTable(&b, "the planned stack"); err != nil {
+		return "", false, err
+	}
+	return b.String(), r.OK(), nil
+}
+
+// writeFileAtomic writes through a temporary file, so a failure leaves nothing half-written.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func deployCmd(args []string, stdout, stderr io.Writer) int {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/verify"
 )
 
 // Exit codes.
@@ -43,8 +44,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deployCmd(args, stdout, stderr)
 	case "destroy":
 		return destroyCmd(args, stdout, stderr)
+	case "verify":
+		return verify.Main(args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth)\n", cmd)
+		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy or destroy)\n", cmd)
 		return exitBadArgs
 	}
 }

@@ -88,6 +88,25 @@ func TestGoldenStackJSON(t *testing.T) {
 	golden(t, "webtier.tf.json", stripMetadata(t, exampleJSON(t)))
 }
 
+// TestGoldenVerifyInputs keeps the verifier's test stacks (variants the verify package cannot
+// synthesize itself, having no cdktf import) equal to what synth writes today.
+func TestGoldenVerifyInputs(t *testing.T) {
+	for name, change := range map[string]func(*config.Config){
+		"single-nat.tf.json": func(c *config.Config) { c.NAT = config.NATSingle },
+		"https.tf.json": func(c *config.Config) {
+			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc"
+		},
+	} {
+		cfg := examplePlan(t).Config
+		change(&cfg)
+		plan, err := stacks.NewPlan(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		goldenFile(t, filepath.Join("verify", "testdata", name), stripMetadata(t, synthTo(t, plan)))
+	}
+}
+
 func TestSynthIsDeterministic(t *testing.T) {
 	again := synthTo(t, examplePlan(t))
 	if !bytes.Equal(exampleJSON(t), again) {
@@ -199,7 +218,12 @@ func stripMetadata(t *testing.T, stack []byte) []byte {
 // golden compares got with testdata/name; -update rewrites the file when they differ.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	goldenFile(t, filepath.Join("testdata", name), got)
+}
+
+// goldenFile compares got with the file at path; -update rewrites the file when they differ.
+func goldenFile(t *testing.T, path string, got []byte) {
+	t.Helper()
 	want, err := os.ReadFile(path)
 	if bytes.Equal(want, got) {
 		return

@@ -310,5 +310,8 @@ func (s *Session) StopEmulator() error {
 	return s.step("stop emulator", s.Emulator.Stop)
 }
 
+// StackFile is the working copy of the synthesized stack.
+func (s *Session) StackFile() string { return filepath.Join(s.opts.Dir, StackFile) }
+
 // Dir is the session's working directory.
 func (s *Session) Dir() string { return s.opts.Dir }

@@ -1,0 +1,77 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
+)
+
+// Intent is what the web tier is meant to allow: the active flows of rules.Flows and the
+// outside ranges they name, from the config. The network itself comes from the JSON.
+type Intent struct {
+	// Flows are the active flows.
+	Flows      []rules.Flow
+	AdminCIDRs []netip.Prefix
+	RepoCIDRs  []netip.Prefix
+	// WebSubnets are the web tier's subnets, for the shape of the Auto Scaling group.
+	WebSubnets []netip.Prefix
+}
+
+// IntentOf reads the intent from a validated config and the flow table rules.Flows.
+func IntentOf(c config.Config) (Intent, error) { return IntentOfFlows(c, rules.Flows) }
+
+// IntentOfFlows is IntentOf with another flow table (a proposed change).
+func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
+	var in Intent
+	var err error
+	parse := func(list []string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, s := range list {
+			p, e := netip.ParsePrefix(s)
+			if e != nil && err == nil {
+				err = fmt.Errorf("config: %q is not a CIDR", s)
+			}
+			out = append(out, p.Masked())
+		}
+		return out
+	}
+	in.AdminCIDRs = parse(c.AdminCIDRs)
+	in.RepoCIDRs = parse(c.RepoCIDRs)
+	in.WebSubnets = parse(c.Subnets.Web)
+	// The feature switches, as the stack sets them from the config.
+	features := map[string]bool{rules.FeatureHTTPS: c.CertificateARN != ""}
+	if e := rules.CheckTable(flows); e != nil && err == nil {
+		err = e
+	}
+	in.Flows = rules.Active(flows, features)
+	return in, err
+}
+
+// roles are the roles an endpoint plays: its own for an ENI; for an outside address, the
+// internet and every outside role whose ranges hold it.
+func (in Intent) roles(e *Endpoint) []rules.Role {
+	if e.Inside() {
+		return []rules.Role{e.Role}
+	}
+	out := []rules.Role{rules.Internet}
+	if containsAddr(in.AdminCIDRs, e.Addr) {
+		out = append(out, rules.Admin)
+	}
+	if containsAddr(in.RepoCIDRs, e.Addr) {
+		out = append(out, rules.Repos)
+	}
+	return out
+}
+
+func containsAddr(list []netip.Prefix, a netip.Addr) bool {
+	return slices.ContainsFunc(list, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// flowProtocol is the protocol of a flow (0 when it names none the verifier knows).
+func flowProtocol(f rules.Flow) Protocol {
+	p, _ := ParseProtocol(string(f.Port.Proto))
+	return p
+}

@@ -1,0 +1,402 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// RoleTag is the tag that names a resource's role; it names things, it decides nothing.
+const RoleTag = "webtier:role"
+
+// roleOf returns the role a resource's RoleTag names, if it is an inside role, else fallback.
+func roleOf(r *resource, fallback rules.Role) rules.Role {
+	var tagged string
+	if tags, ok := r.Attrs["tags"].(map[string]any); ok {
+		tagged, _ = tags[RoleTag].(string)
+	}
+	if list, ok := r.Attrs["tag"].([]any); ok {
+		for _, t := range list {
+			if m, ok := t.(map[string]any); ok && m["key"] == RoleTag {
+				tagged, _ = m["value"].(string)
+			}
+		}
+	}
+	if role := rules.Role(tagged); role.Known() && !role.Outside() {
+		return role
+	}
+	return fallback
+}
+
+// addENI records an endpoint of resource r.
+func (l *loader) addENI(r *resource, e *Endpoint) {
+	if e.Ephemeral == nil {
+		e.Ephemeral = portsOf(rules.EphemeralAny)
+		if p := e.Role.Ephemeral(); p.To != 0 {
+			e.Ephemeral = portsOf(p)
+		}
+	}
+	if len(e.Groups) == 0 && !e.NoGroups && e.Subnet != nil {
+		e.Groups = []*SecurityGroup{e.Subnet.VPC.DefaultSG}
+	}
+	l.eniOf[r.Addr] = append(l.eniOf[r.Addr], e)
+	l.n.Endpoints = append(l.n.Endpoints, e)
+}
+
+// eni makes one endpoint per subnet for resource r.
+func (l *loader) eni(r *resource, role rules.Role, kind Kind, subnets []*Subnet, groups []*SecurityGroup, public bool, why string) []*Endpoint {
+	var out []*Endpoint
+	for _, s := range subnets {
+		e := &Endpoint{Role: role, Kind: kind, Res: r.Addr, Subnet: s, Groups: groups, Public: public, PublicWhy: why}
+		l.addENI(r, e)
+		out = append(out, e)
+	}
+	return out
+}
+
+// publicIP decides whether an instance in s gets a public address: an explicit setting
+// (attribute key of r) wins over the subnet's map_public_ip_on_launch.
+func publicIP(setting field, s *Subnet) (bool, string) {
+	if b, ok := setting.boolean(); ok {
+		return b, fmt.Sprintf("%s = %t on %s", setting.path, b, setting.r.Addr)
+	}
+	return s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
+}
+
+// elasticIPs maps instances to the Elastic IP associated with them.
+func (l *loader) elasticIPs() map[string]string {
+	out := map[string]string{}
+	l.each(func(r *resource) {
+		if f := l.attr(r, "instance"); f.set() {
+			if inst, _ := f.ref("aws_instance"); inst != nil {
+				out[inst.Addr] = r.Addr
+			}
+		}
+	}, "aws_eip")
+	l.each(func(r *resource) {
+		if f := l.attr(r, "instance_id"); f.set() {
+			if inst, _ := f.ref("aws_instance"); inst != nil {
+				out[inst.Addr] = r.Addr
+			}
+		}
+	}, "aws_eip_association")
+	return out
+}
+
+func (l *loader) loadInstances() {
+	eips := l.elasticIPs()
+	l.each(func(r *resource) {
+		if l.attr(r, "network_interface").set() {
+			l.attr(r, "network_interface").fail("attached network interfaces are not modelled; use subnet_id and vpc_security_group_ids")
+			return
+		}
+		if !l.attr(r, "subnet_id").required("the instance would land in the default VPC, which is not in the stack") {
+			return
+		}
+		s := l.subnetOf(l.attr(r, "subnet_id"))
+		if s == nil {
+			return
+		}
+		groups := append(l.groupsOf(l.attr(r, "vpc_security_group_ids")), l.groupsOf(l.attr(r, "security_groups"))...)
+		public, why := publicIP(l.attr(r, "associate_public_ip_address"), s)
+		if eip := eips[r.Addr]; eip != "" {
+			public, why = true, "the Elastic IP "+eip
+		}
+		e := l.eni(r, roleOf(r, rules.Bastion), Instance, []*Subnet{s}, groups, public, why)[0]
+		if f := l.attr(r, "private_ip"); f.set() {
+			l.fixAddr(f, e)
+		}
+	}, "aws_instance")
+}
+
+// fixAddr gives an endpoint the literal private address in f, which must be in its subnet.
+func (l *loader) fixAddr(f field, e *Endpoint) {
+	s, ok := f.str()
+	if !ok {
+		return
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || !a.Is4() || !e.Subnet.CIDR.Contains(a) {
+		f.fail("%q is not an IPv4 address in %s %s", s, e.Subnet.Addr, e.Subnet.CIDR)
+		return
+	}
+	e.Addr = a
+}
+
+func (l *loader) loadTargetGroups() {
+	l.each(func(r *resource) {
+		g := &TargetGroup{Addr: r.Addr}
+		if f := l.attr(r, "port"); f.set() {
+			g.Port, _ = f.integer()
+		}
+		for _, hc := range l.attr(r, "health_check").list() {
+			if p := hc.get("port"); p.set() {
+				if s, _ := p.v.(string); s != "traffic-port" {
+					g.HealthPort, _ = p.integer()
+				}
+			}
+		}
+		if f := l.attr(r, "load_balancing_cross_zone_enabled"); f.set() {
+			if s, _ := f.v.(string); s != "use_load_balancer_configuration" {
+				if b, ok := f.boolean(); ok {
+					g.CrossZone = &b
+				}
+			}
+		}
+		l.targets[r.Addr] = g
+	}, "aws_lb_target_group", "aws_alb_target_group")
+}
+
+// targetGroupTypes are the resources a target group reference may name.
+var targetGroupTypes = []string{"aws_lb_target_group", "aws_alb_target_group"}
+
+// launchSpec reads the security groups and public-address setting of the launch template
+// or launch configuration an Auto Scaling group uses.
+func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public field, ok bool) {
+	var lt *resource
+	for _, spec := range []struct {
+		block    field
+		id, name string
+	}{
+		{l.attr(asg, "launch_template"), "id", "name"},
+		{l.attr(asg, "mixed_instances_policy").get("launch_template").get("launch_template_specification"), "launch_template_id", "launch_template_name"},
+	} {
+		for _, b := range spec.block.list() {
+			switch {
+			case b.get(spec.id).set():
+				lt, _ = b.get(spec.id).ref("aws_launch_template")
+			case b.get(spec.name).set():
+				lt, _ = b.get(spec.name).ref("aws_launch_template")
+			}
+		}
+	}
+	if lt != nil {
+		if nis := l.attr(lt, "network_interfaces").list(); len(nis) > 0 {
+			groups = l.groupsOf(nis[0].get("security_groups"))
+			public = nis[0].get("associate_public_ip_address")
+		}
+		groups = append(groups, l.groupsOf(l.attr(lt, "vpc_security_group_ids"))...)
+		groups = append(groups, l.groupsOf(l.attr(lt, "security_group_names"))...)
+		return groups, public, true
+	}
+	if f := l.attr(asg, "launch_configuration"); f.set() {
+		lc, _ := f.ref("aws_launch_configuration")
+		if lc == nil {
+			return nil, field{}, false
+		}
+		return l.groupsOf(l.attr(lc, "security_groups")), l.attr(lc, "associate_public_ip_address"), true
+	}
+	l.attr(asg, "launch_template").fail("missing; the verifier needs the launch template (or configuration) of the instances")
+	return nil, field{}, false
+}
+
+func (l *loader) loadFleets() {
+	l.each(func(r *resource) {
+		if !l.attr(r, "vpc_zone_identifier").required("without subnets the instances land in the default VPC, which is not in the stack") {
+			return
+		}
+		subnets := l.subnetsOf(l.attr(r, "vpc_zone_identifier"))
+		groups, public, ok := l.launchSpec(r)
+		if !ok {
+			return
+		}
+		var enis []*Endpoint
+		for _, s := range subnets {
+			pub, why := s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
+			if public.l != nil {
+				pub, why = publicIP(public, s)
+			}
+			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
+			e.Multi = true
+			enis = append(enis, e)
+		}
+		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {
+			l.targets[tg.Addr].Targets = append(l.targets[tg.Addr].Targets, enis...)
+		}
+	}, "aws_autoscaling_group")
+	l.each(func(r *resource) {
+		asg, _ := l.attr(r, "autoscaling_group_name").ref("aws_autoscaling_group")
+		tg, _ := l.attr(r, "lb_target_group_arn").ref(targetGroupTypes...)
+		if asg != nil && tg != nil {
+			l.targets[tg.Addr].Targets = append(l.targets[tg.Addr].Targets, l.eniOf[asg.Addr]...)
+		}
+	}, "aws_autoscaling_attachment")
+}
+
+func (l *loader) loadBalancers() {
+	lbs := map[string]*LoadBalancer{}
+	l.each(func(r *resource) {
+		typ, _ := l.attr(r, "load_balancer_type").str()
+		if typ == "" {
+			typ = "application"
+		}
+		subnets := l.subnetsOf(l.attr(r, "subnets"))
+		for _, m := range l.attr(r, "subnet_mapping").list() {
+			if s := l.subnetOf(m.get("subnet_id")); s != nil {
+				subnets = append(subnets, s)
+			}
+		}
+		if len(subnets) == 0 {
+			l.attr(r, "subnets").fail("missing; a load balancer needs subnets")
+			return
+		}
+		internal, _ := l.attr(r, "internal").boolean()
+		lb := &LoadBalancer{Addr: r.Addr, Internal: internal, CrossZone: typ == "application"}
+		if b, ok := l.attr(r, "enable_cross_zone_load_balancing").boolean(); ok {
+			lb.CrossZone = b
+		}
+		groups := l.groupsOf(l.attr(r, "security_groups"))
+		why := fmt.Sprintf("internal = %t on %s", internal, r.Addr)
+		for _, e := range l.eni(r, roleOf(r, rules.ALB), LBNode, subnets, groups, !internal, why) {
+			e.LB = lb
+			e.NoGroups = typ != "application" && len(groups) == 0
+			if e.NoGroups {
+				e.Groups = nil
+			}
+			lb.Nodes = append(lb.Nodes, e)
+		}
+		lbs[r.Addr] = lb
+		l.n.LBs = append(l.n.LBs, lb)
+	}, "aws_lb", "aws_alb")
+
+	listeners := map[string]*Listener{}
+	l.each(func(r *resource) {
+		lbr, _ := l.attr(r, "load_balancer_arn").ref("aws_lb", "aws_alb")
+		if !l.attr(r, "port").required("the verifier needs the listener's port") {
+			return
+		}
+		port, ok := l.attr(r, "port").integer()
+		if lbr == nil || lbs[lbr.Addr] == nil || !ok {
+			return
+		}
+		ln := &Listener{Addr: r.Addr, Port: port, Groups: l.forwards(l.attr(r, "default_action"))}
+		lbs[lbr.Addr].Listeners = append(lbs[lbr.Addr].Listeners, ln)
+		listeners[r.Addr] = ln
+	}, "aws_lb_listener", "aws_alb_listener")
+	l.each(func(r *resource) {
+		lr, _ := l.attr(r, "listener_arn").ref("aws_lb_listener", "aws_alb_listener")
+		if lr != nil && listeners[lr.Addr] != nil {
+			listeners[lr.Addr].Groups = append(listeners[lr.Addr].Groups, l.forwards(l.attr(r, "action"))...)
+		}
+	}, "aws_lb_listener_rule", "aws_alb_listener_rule")
+	l.each(func(r *resource) {
+		tg, _ := l.attr(r, "target_group_arn").ref(targetGroupTypes...)
+		target := l.attr(r, "target_id")
+		if s, _ := target.v.(string); s != "" && !strings.HasPrefix(s, "${") {
+			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: target %q is not a resource of the stack; it is not modelled", r.Addr, s))
+			return
+		}
+		inst, _ := target.ref("aws_instance")
+		if tg != nil && inst != nil {
+			l.targets[tg.Addr].Targets = append(l.targets[tg.Addr].Targets, l.eniOf[inst.Addr]...)
+		}
+	}, "aws_lb_target_group_attachment", "aws_alb_target_group_attachment")
+}
+
+// forwards returns the target groups that a list of listener actions forwards to.
+func (l *loader) forwards(actions field) []*TargetGroup {
+	var out []*TargetGroup
+	add := func(f field) {
+		if r, _ := f.ref(targetGroupTypes...); r != nil {
+			out = append(out, l.targets[r.Addr])
+		}
+	}
+	for _, a := range actions.list() {
+		if typ, _ := a.get("type").str(); typ != "forward" {
+			continue
+		}
+		if a.get("target_group_arn").set() {
+			add(a.get("target_group_arn"))
+		}
+		for _, fw := range a.get("forward").list() {
+			for _, tg := range fw.get("target_group").list() {
+				add(tg.get("arn"))
+			}
+		}
+	}
+	return out
+}
+
+func (l *loader) loadDatabases() {
+	l.each(func(r *resource) {
+		f := l.attr(r, "db_subnet_group_name")
+		if !f.required("the database would use the default VPC's subnet group, which is not in the stack") {
+			return
+		}
+		group, _ := f.ref("aws_db_subnet_group")
+		if group == nil {
+			return
+		}
+		subnets := l.subnetsOf(l.attr(group, "subnet_ids"))
+		public, _ := l.attr(r, "publicly_accessible").boolean()
+		why := fmt.Sprintf("publicly_accessible = %t on %s", public, r.Addr)
+		l.eni(r, roleOf(r, rules.DB), Database, subnets, l.groupsOf(l.attr(r, "vpc_security_group_ids")), public, why)
+	}, "aws_db_instance")
+}
+
+func (l *loader) loadMountTargets() {
+	l.each(func(r *resource) {
+		s := l.subnetOf(l.attr(r, "subnet_id"))
+		if s == nil {
+			return
+		}
+		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, "EFS mount targets have no public address")[0]
+		if f := l.attr(r, "ip_address"); f.set() {
+			l.fixAddr(f, e)
+		}
+	}, "aws_efs_mount_target")
+}
+
+func (l *loader) loadVPCEndpoints() {
+	extraSubnets := map[string][]*Subnet{}
+	extraGroups := map[string][]*SecurityGroup{}
+	l.each(func(r *resource) {
+		ep, _ := l.attr(r, "vpc_endpoint_id").ref("aws_vpc_endpoint")
+		if s := l.subnetOf(l.attr(r, "subnet_id")); ep != nil && s != nil {
+			extraSubnets[ep.Addr] = append(extraSubnets[ep.Addr], s)
+		}
+	}, "aws_vpc_endpoint_subnet_association")
+	l.each(func(r *resource) {
+		ep, _ := l.attr(r, "vpc_endpoint_id").ref("aws_vpc_endpoint")
+		if g := l.groupOf(l.attr(r, "security_group_id")); ep != nil && g != nil {
+			extraGroups[ep.Addr] = append(extraGroups[ep.Addr], g)
+		}
+	}, "aws_vpc_endpoint_security_group_association")
+	l.each(func(r *resource) {
+		typ, _ := l.attr(r, "vpc_endpoint_type").str()
+		service, _ := l.attr(r, "service_name").str()
+		if typ == "" || strings.EqualFold(typ, "Gateway") {
+			if l.attr(r, "route_table_ids").set() {
+				l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: the gateway endpoint's routes go to an AWS-managed prefix list the stack does not hold; traffic to %s is judged as if they were absent", r.Addr, service))
+			}
+			return
+		}
+		role := rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
+		if strings.HasSuffix(service, ".secretsmanager") {
+			role = rules.SecretsEndpoint
+		}
+		subnets := append(l.subnetsOf(l.attr(r, "subnet_ids")), extraSubnets[r.Addr]...)
+		groups := append(l.groupsOf(l.attr(r, "security_group_ids")), extraGroups[r.Addr]...)
+		l.eni(r, roleOf(r, role), InterfaceEndpoint, subnets, groups, false, "interface endpoints have no public address")
+	}, "aws_vpc_endpoint")
+}
+
+// unmodelled are resource types that place ENIs the model does not hold.
+var unmodelled = []string{
+	"aws_network_interface", "aws_rds_cluster_instance", "aws_elasticache_cluster",
+	"aws_elasticache_replication_group", "aws_lambda_function", "aws_ecs_service", "aws_eks_cluster",
+	"aws_eks_node_group", "aws_mq_broker", "aws_opensearch_domain", "aws_elasticsearch_domain",
+	"aws_redshift_cluster", "aws_msk_cluster", "aws_elb", "aws_directory_service_directory",
+	"aws_ec2_fleet", "aws_spot_instance_request", "aws_ec2_client_vpn_endpoint",
+}
+
+func (l *loader) noteUnmodelled() {
+	l.each(func(r *resource) {
+		if r.Type == "aws_lambda_function" && r.Attrs["vpc_config"] == nil {
+			return
+		}
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its network interfaces are not modelled; connections to and from it are not judged", r.Addr))
+	}, unmodelled...)
+}

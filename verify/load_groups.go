@@ -1,0 +1,179 @@
+package verify
+
+import (
+	"net/netip"
+)
+
+func (l *loader) loadPrefixLists() {
+	l.each(func(r *resource) {
+		var cidrs []netip.Prefix
+		for _, e := range l.attr(r, "entry").list() {
+			if c, ok := e.get("cidr").prefix(); ok {
+				cidrs = append(cidrs, c)
+			}
+		}
+		l.lists[r.Addr] = cidrs
+	}, "aws_ec2_managed_prefix_list")
+	l.each(func(r *resource) {
+		pl, _ := l.attr(r, "prefix_list_id").ref("aws_ec2_managed_prefix_list")
+		if c, ok := l.attr(r, "cidr").prefix(); ok && pl != nil {
+			l.lists[pl.Addr] = append(l.lists[pl.Addr], c)
+		}
+	}, "aws_ec2_managed_prefix_list_entry")
+}
+
+// groupTypes are the resources a security-group reference may name.
+var groupTypes = []string{"aws_security_group", "aws_default_security_group"}
+
+// groupOf resolves one security-group reference.
+func (l *loader) groupOf(f field) *SecurityGroup {
+	r, _ := f.ref(groupTypes...)
+	if r == nil {
+		return nil
+	}
+	return l.groups[r.Addr]
+}
+
+// groupsOf resolves a list of security-group references.
+func (l *loader) groupsOf(f field) []*SecurityGroup {
+	var out []*SecurityGroup
+	for _, item := range f.list() {
+		if g := l.groupOf(item); g != nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (l *loader) loadGroups() {
+	l.each(func(r *resource) {
+		if !l.attr(r, "vpc_id").required("the group would live in the default VPC, which is not in the stack") {
+			return
+		}
+		v := l.vpcOf(l.attr(r, "vpc_id"))
+		if v == nil {
+			return
+		}
+		name, _ := l.attr(r, "name").str()
+		if name == "" {
+			name = r.Name
+		}
+		g := &SecurityGroup{Addr: r.Addr, Name: name, VPC: v}
+		if r.Type == "aws_default_security_group" {
+			v.DefaultSG = g
+		}
+		l.groups[r.Addr] = g
+	}, groupTypes...)
+	// Inline rules may name other groups, so they are read once every group exists.
+	l.each(func(r *resource) {
+		g := l.groups[r.Addr]
+		if g == nil {
+			return
+		}
+		for _, dir := range []string{"ingress", "egress"} {
+			for _, blk := range l.attr(r, dir).list() {
+				l.addRules(g, blk, r.Addr+" "+blk.path, dir == "egress", ruleKeys{
+					proto: "protocol", cidrs: "cidr_blocks", groups: "security_groups", lists: "prefix_list_ids", self: "self"})
+			}
+		}
+	}, groupTypes...)
+}
+
+// ruleKeys names the attributes of one style of security-group rule.
+type ruleKeys struct {
+	proto, cidrs, cidr, groups, group, lists, list, self string
+}
+
+func (l *loader) loadGroupRules() {
+	l.each(func(r *resource) {
+		g := l.groupOf(l.attr(r, "security_group_id"))
+		typ, _ := l.attr(r, "type").str()
+		if typ != "ingress" && typ != "egress" {
+			l.attr(r, "type").fail("%q is not ingress or egress", typ)
+			return
+		}
+		if g != nil {
+			l.addRules(g, whole(l, r), r.Addr, typ == "egress", ruleKeys{
+				proto: "protocol", cidrs: "cidr_blocks", group: "source_security_group_id", lists: "prefix_list_ids", self: "self"})
+		}
+	}, "aws_security_group_rule")
+	for _, typ := range []string{"aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"} {
+		egress := typ == "aws_vpc_security_group_egress_rule"
+		l.each(func(r *resource) {
+			if g := l.groupOf(l.attr(r, "security_group_id")); g != nil {
+				l.addRules(g, whole(l, r), r.Addr, egress, ruleKeys{
+					proto: "ip_protocol", cidr: "cidr_ipv4", group: "referenced_security_group_id", list: "prefix_list_id"})
+			}
+		}, typ)
+	}
+}
+
+// items returns the values of a list attribute (listKey) and of a single one (oneKey), the
+// two ways rule styles name peers; an empty key is skipped.
+func items(f field, listKey, oneKey string) []field {
+	var out []field
+	if listKey != "" {
+		out = f.sub(listKey).list()
+	}
+	if oneKey != "" && f.sub(oneKey).set() {
+		out = append(out, f.sub(oneKey))
+	}
+	return out
+}
+
+// addRules reads one rule block (or resource) into one SGRule per peer it names.
+func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k ruleKeys) {
+	proto, ok := l.protocol(f.sub(k.proto))
+	if !ok {
+		if !f.sub(k.proto).set() {
+			f.sub(k.proto).fail("missing")
+		}
+		return
+	}
+	ports, ok := l.portRange(f, proto)
+	if !ok {
+		return
+	}
+	base := SGRule{Addr: addr, Group: g, Egress: egress, Proto: proto, Ports: ports}
+	var out []*SGRule
+	add := func(mod func(r *SGRule)) {
+		r := base
+		mod(&r)
+		out = append(out, &r)
+	}
+	cidrs := items(f, k.cidrs, k.cidr)
+	for _, c := range cidrs {
+		if p, ok := c.prefix(); ok {
+			add(func(r *SGRule) { r.CIDR = p })
+		}
+	}
+	var peers []*SecurityGroup
+	for _, pf := range items(f, k.groups, k.group) {
+		if p := l.groupOf(pf); p != nil {
+			peers = append(peers, p)
+		}
+	}
+	if self, _ := f.sub(k.self).boolean(); k.self != "" && self {
+		peers = append(peers, g)
+	}
+	for _, p := range peers {
+		add(func(r *SGRule) { r.Peer = p })
+	}
+	lists := items(f, k.lists, k.list)
+	for _, lf := range lists {
+		if pl, _ := lf.ref("aws_ec2_managed_prefix_list"); pl != nil {
+			add(func(r *SGRule) { r.PrefixList, r.ListCIDRs = pl.Addr, l.lists[pl.Addr] })
+		}
+	}
+	if len(out) == 0 {
+		if len(cidrs)+len(lists) == 0 && len(peers) == 0 && !f.sub("ipv6_cidr_blocks").set() && !f.sub("cidr_ipv6").set() {
+			l.errs.add("%s: names no peer (CIDR, security group or prefix list)", addr)
+		}
+		return
+	}
+	if egress {
+		g.Egress = append(g.Egress, out...)
+	} else {
+		g.Ingress = append(g.Ingress, out...)
+	}
+}

@@ -1,0 +1,173 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// routeTableOf resolves a route_table_id: a route table, or a VPC's main table by
+// ${aws_vpc.X.main_route_table_id} or default_route_table_id.
+func (l *loader) routeTableOf(f field) *RouteTable {
+	r, attr := f.ref("aws_route_table", "aws_default_route_table", "aws_vpc")
+	switch {
+	case r == nil:
+		return nil
+	case r.Type != "aws_vpc":
+		return l.tables[r.Addr]
+	case attr == "main_route_table_id" || attr == "default_route_table_id":
+		if v := l.vpcs[r.Addr]; v != nil {
+			return v.Main
+		}
+		return nil
+	}
+	f.fail("refers to %s.%s; expected a route table", r.Addr, attr)
+	return nil
+}
+
+func (l *loader) loadRouteTables() {
+	l.each(func(r *resource) {
+		var v *VPC
+		if r.Type == "aws_default_route_table" {
+			vr, attr := l.attr(r, "default_route_table_id").ref("aws_vpc")
+			if vr == nil {
+				return
+			}
+			if v = l.vpcs[vr.Addr]; v == nil {
+				return
+			}
+			if attr != "default_route_table_id" && attr != "main_route_table_id" {
+				l.attr(r, "default_route_table_id").fail("refers to %s.%s; expected its default_route_table_id", vr.Addr, attr)
+			}
+		} else if v = l.vpcOf(l.attr(r, "vpc_id")); v == nil {
+			return
+		}
+		t := &RouteTable{Addr: r.Addr, VPC: v}
+		if r.Type == "aws_default_route_table" {
+			t.Routes = v.Main.Routes
+			v.Main = t
+			for _, s := range l.n.Subnets {
+				if s.VPC == v {
+					s.Routes = t
+				}
+			}
+		}
+		for _, blk := range l.attr(r, "route").list() {
+			dest, ok := l.routeDest(blk, "cidr_block")
+			if ok {
+				l.addRoute(t, blk, r.Addr+" "+blk.path, dest)
+			}
+		}
+		l.tables[r.Addr] = t
+	}, "aws_route_table", "aws_default_route_table")
+	l.each(func(r *resource) {
+		v := l.vpcOf(l.attr(r, "vpc_id"))
+		t := l.routeTableOf(l.attr(r, "route_table_id"))
+		if v == nil || t == nil {
+			return
+		}
+		v.Main = t
+		for _, s := range l.n.Subnets {
+			if s.VPC == v && l.tableOf[s] == "" {
+				s.Routes = t
+			}
+		}
+	}, "aws_main_route_table_association")
+}
+
+// routeDest reads a route's IPv4 destination; IPv6 and prefix-list destinations are noted
+// and skipped (ok false without a problem).
+func (l *loader) routeDest(f field, key string) (netip.Prefix, bool) {
+	if d := f.sub(key); d.set() {
+		return d.prefix()
+	}
+	if pl := f.sub("destination_prefix_list_id"); pl.set() {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: a route to a prefix list is not followed (its CIDRs are not in the stack)", where(f)))
+	}
+	return netip.Prefix{}, false
+}
+
+func (l *loader) loadRoutes() {
+	l.each(func(r *resource) {
+		t := l.routeTableOf(l.attr(r, "route_table_id"))
+		f := whole(l, r)
+		dest, ok := l.routeDest(f, "destination_cidr_block")
+		if t != nil && ok {
+			l.addRoute(t, f, r.Addr, dest)
+		}
+	}, "aws_route")
+	l.each(func(r *resource) {
+		if l.attr(r, "gateway_id").set() && !l.attr(r, "subnet_id").set() {
+			return // an edge association of a gateway: not a subnet's table
+		}
+		s := l.subnetOf(l.attr(r, "subnet_id"))
+		t := l.routeTableOf(l.attr(r, "route_table_id"))
+		if s == nil || t == nil {
+			return
+		}
+		if prev := l.tableOf[s]; prev != "" {
+			l.attr(r, "subnet_id").fail("%s is already associated with %s", s.Addr, prev)
+			return
+		}
+		l.tableOf[s] = t.Addr
+		s.Routes = t
+	}, "aws_route_table_association")
+}
+
+// routeTargets are the attributes that name a route's target, with the kinds they refer to.
+var routeTargets = []struct {
+	key   string
+	types []string
+}{
+	{"gateway_id", []string{"aws_internet_gateway", "aws_vpn_gateway"}},
+	{"nat_gateway_id", []string{"aws_nat_gateway"}},
+	{"vpc_endpoint_id", []string{"aws_vpc_endpoint"}},
+	{"transit_gateway_id", []string{"aws_ec2_transit_gateway"}},
+	{"vpc_peering_connection_id", []string{"aws_vpc_peering_connection"}},
+	{"network_interface_id", []string{"aws_network_interface"}},
+	{"egress_only_gateway_id", []string{"aws_egress_only_internet_gateway"}},
+	{"carrier_gateway_id", []string{"aws_ec2_carrier_gateway"}},
+	{"local_gateway_id", []string{"aws_ec2_local_gateway"}},
+	{"core_network_arn", []string{"aws_networkmanager_core_network"}},
+	{"instance_id", []string{"aws_instance"}},
+}
+
+// addRoute reads the target of the route in f and adds it to t.
+func (l *loader) addRoute(t *RouteTable, f field, addr string, dest netip.Prefix) {
+	rt := &Route{Addr: addr, Dest: dest}
+	found := 0
+	for _, tg := range routeTargets {
+		v := f.sub(tg.key)
+		if !v.set() {
+			continue
+		}
+		found++
+		if s, _ := v.v.(string); s == "local" {
+			rt.Kind, rt.Target = TargetLocal, "local"
+			continue
+		}
+		res, _ := v.ref(tg.types...)
+		if res == nil {
+			return
+		}
+		rt.Target = res.Addr
+		switch res.Type {
+		case "aws_internet_gateway":
+			rt.Kind = TargetIGW
+		case "aws_nat_gateway":
+			rt.Kind, rt.NAT = TargetNAT, l.nats[res.Addr]
+		default:
+			rt.Kind = TargetOther
+		}
+	}
+	if found != 1 {
+		l.errs.add("%s: expected exactly one route target (%s), got %d", addr, "gateway_id, nat_gateway_id, ...", found)
+		return
+	}
+	for _, o := range t.Routes {
+		if o.Dest == dest {
+			l.errs.add("%s: %s already has a route to %s (%s)", addr, t.Addr, dest, o.Addr)
+			return
+		}
+	}
+	t.Routes = append(t.Routes, rt)
+}

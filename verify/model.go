@@ -1,0 +1,307 @@
+// Package verify proves the web tier's requirements on the synthesized Terraform JSON before
+// anything is deployed: it loads the network (VPC, subnets, route tables, network ACLs,
+// security groups and every endpoint that sends or receives), evaluates connections the way
+// AWS does (see shared/AWS-SEMANTICS.md), probes each requirement and enumerates every
+// connection that gets through, layer by layer, against the flow table of package rules.
+//
+// Plain Go: no cdktf or jsii import. Reachability is judged from attributes only; tags name
+// things (the `webtier:role` of an instance), nothing more.
+package verify
+
+import (
+	"net/netip"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// Network is the reachability model of one synthesized stack.
+type Network struct {
+	VPCs    []*VPC
+	Subnets []*Subnet
+	// Endpoints are every ENI that sends or receives, in a fixed order (by resource address,
+	// then subnet); outside addresses are made on demand by Outside.
+	Endpoints []*Endpoint
+	LBs       []*LoadBalancer
+	// Notes are things the model could not take into account, said rather than hidden.
+	Notes []string
+
+	stack *stack
+	// family is every IPv4 prefix the configuration mentions; addresses are chosen so that
+	// each stands for a whole class of addresses no prefix tells apart.
+	family []netip.Prefix
+}
+
+// VPC is one VPC with the things every subnet falls back to.
+type VPC struct {
+	Addr  string
+	CIDRs []netip.Prefix
+	// IGW is the attached internet gateway's address, or "".
+	IGW string
+	// Main is the route table of subnets without an explicit association.
+	Main *RouteTable
+	// DefaultNACL applies to subnets no network ACL names.
+	DefaultNACL *NACL
+	// DefaultSG is the group of ENIs created without one.
+	DefaultSG *SecurityGroup
+}
+
+// Contains reports whether addr is inside one of the VPC's CIDRs.
+func (v *VPC) Contains(addr netip.Addr) bool {
+	for _, c := range v.CIDRs {
+		if c.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Subnet is one subnet and what governs its traffic.
+type Subnet struct {
+	Addr string
+	// Name is the resource name: "web-a".
+	Name      string
+	VPC       *VPC
+	CIDR      netip.Prefix
+	AZ        string
+	MapPublic bool
+	Routes    *RouteTable
+	NACL      *NACL
+	// reps are addresses of the subnet that together stand for all of it (see family).
+	reps []netip.Addr
+}
+
+// RouteTable is a route table with its routes; the local routes of the VPC are implicit.
+type RouteTable struct {
+	Addr   string
+	VPC    *VPC
+	Routes []*Route
+	locals []*Route
+}
+
+// TargetKind is where a route sends traffic.
+type TargetKind int
+
+// Route targets.
+const (
+	TargetLocal TargetKind = iota
+	TargetIGW
+	TargetNAT
+	// TargetOther is a target the verifier does not follow (peering, transit gateway, ...).
+	TargetOther
+)
+
+// Route sends Dest to a target.
+type Route struct {
+	// Addr is the route's resource address, or the table's for inline and local routes.
+	Addr string
+	Dest netip.Prefix
+	Kind TargetKind
+	// Target is the target's resource address ("local" for the VPC's own routes).
+	Target string
+	// NAT is the NAT gateway's endpoint when Kind is TargetNAT.
+	NAT *Endpoint
+}
+
+// NACL is a network ACL: entries by direction, sorted by rule number.
+type NACL struct {
+	Addr    string
+	VPC     *VPC
+	Ingress []*NACLEntry
+	Egress  []*NACLEntry
+}
+
+// entries returns the entries of one direction, in rule-number order.
+func (a *NACL) entries(egress bool) []*NACLEntry {
+	if egress {
+		return a.Egress
+	}
+	return a.Ingress
+}
+
+// NACLEntry is one numbered entry of a network ACL.
+type NACLEntry struct {
+	// Addr is the entry's resource address, or the NACL's with the block for inline entries.
+	Addr   string
+	Number int
+	Egress bool
+	Allow  bool
+	Proto  Protocol
+	// Ports is nil for a protocol without ports.
+	Ports Ports
+	CIDR  netip.Prefix
+}
+
+// SecurityGroup is a security group with its rules.
+type SecurityGroup struct {
+	Addr    string
+	Name    string
+	VPC     *VPC
+	Ingress []*SGRule
+	Egress  []*SGRule
+}
+
+// rules returns the rules of one direction.
+func (g *SecurityGroup) rules(egress bool) []*SGRule {
+	if egress {
+		return g.Egress
+	}
+	return g.Ingress
+}
+
+// SGRule allows one peer on a protocol and ports, in one direction.
+type SGRule struct {
+	Addr   string
+	Group  *SecurityGroup
+	Egress bool
+	Proto  Protocol
+	Ports  Ports
+	// The peer: a CIDR, a security group, or the CIDRs of a prefix list.
+	CIDR       netip.Prefix
+	Peer       *SecurityGroup
+	PrefixList string
+	ListCIDRs  []netip.Prefix
+}
+
+// Kind is what an endpoint is.
+type Kind int
+
+// Endpoint kinds.
+const (
+	Outside Kind = iota
+	Instance
+	ASGInstance
+	LBNode
+	NATGateway
+	Database
+	MountTarget
+	InterfaceEndpoint
+)
+
+var kindNames = map[Kind]string{
+	Outside: "outside address", Instance: "instance", ASGInstance: "Auto Scaling instance",
+	LBNode: "load balancer node", NATGateway: "NAT gateway", Database: "database",
+	MountTarget: "EFS mount target", InterfaceEndpoint: "interface endpoint",
+}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Endpoint is one ENI that sends or receives (at one representative address of its subnet),
+// or an address outside the VPC.
+type Endpoint struct {
+	// Name reads "web@web-a"; an outside address reads "internet 198.51.100.7".
+	Name string
+	// Role is the class of endpoint the flows speak of.
+	Role rules.Role
+	Kind Kind
+	// Res is the resource the ENI belongs to: "aws_autoscaling_group.web".
+	Res    string
+	Subnet *Subnet
+	Addr   netip.Addr
+	Groups []*SecurityGroup
+	// NoGroups is true for ENIs that security groups do not apply to (NAT gateways).
+	NoGroups bool
+	// Public is true when the ENI has a public address; PublicWhy says where it comes from
+	// or why there is none.
+	Public    bool
+	PublicWhy string
+	// Ephemeral is the source port range of the connections the endpoint opens.
+	Ephemeral Ports
+	// Multi is true when the endpoint stands for several ENIs (the instances of an Auto
+	// Scaling group), so that it can talk to itself.
+	Multi bool
+	// LB is the load balancer of a node.
+	LB *LoadBalancer
+	// public is the endpoint's public face, made by PublicFace.
+	face *Endpoint
+	// behind is the ENI whose public address an outside endpoint stands for.
+	behind *Endpoint
+	// groupKey names the set of security groups, for comparing endpoints.
+	groupKey string
+	// roles are the roles the endpoint plays for the flows, set by Verify.
+	roles []rules.Role
+}
+
+// AZ is the availability zone of an ENI, or "".
+func (e *Endpoint) AZ() string {
+	if e.Subnet == nil {
+		return ""
+	}
+	return e.Subnet.AZ
+}
+
+// Inside reports whether the endpoint is an ENI of the VPC.
+func (e *Endpoint) Inside() bool { return e.Kind != Outside }
+
+// carries reports whether the ENI carries the security group g.
+func (e *Endpoint) carries(g *SecurityGroup) bool {
+	for _, h := range e.Groups {
+		if h == g {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadBalancer is an ALB (or NLB) with its listeners and the target groups they forward to.
+type LoadBalancer struct {
+	Addr      string
+	Internal  bool
+	CrossZone bool
+	Listeners []*Listener
+	Nodes     []*Endpoint
+}
+
+// Listener accepts connections on Port and forwards them to target groups.
+type Listener struct {
+	Addr   string
+	Port   int
+	Groups []*TargetGroup
+}
+
+// TargetGroup sends to its targets on Port; health checks may use another port.
+type TargetGroup struct {
+	Addr string
+	Port int
+	// HealthPort is the health-check port when it is not the traffic port, else 0.
+	HealthPort int
+	// CrossZone is the group's own cross-zone setting, nil when it follows the balancer.
+	CrossZone *bool
+	// Targets are the ENIs registered: instances of attached Auto Scaling groups and
+	// attached instances.
+	Targets []*Endpoint
+}
+
+// ports are the ports the balancer connects to targets on: traffic and health checks.
+func (g *TargetGroup) ports() Ports {
+	p := Port(g.Port)
+	if g.HealthPort != 0 {
+		p = p.Union(Port(g.HealthPort))
+	}
+	return p
+}
+
+// crossZone reports whether nodes of lb send to targets of g in other AZs.
+func (g *TargetGroup) crossZone(lb *LoadBalancer) bool {
+	if g.CrossZone != nil {
+		return *g.CrossZone
+	}
+	return lb.CrossZone
+}
+
+// listenerPorts is the set of ports the balancer listens on.
+func (lb *LoadBalancer) listenerPorts() Ports {
+	var p Ports
+	for _, l := range lb.Listeners {
+		p = p.Union(Port(l.Port))
+	}
+	return p
+}
+
+// azs are the availability zones the balancer has nodes in.
+func (lb *LoadBalancer) azs() map[string]bool {
+	out := map[string]bool{}
+	for _, n := range lb.Nodes {
+		out[n.AZ()] = true
+	}
+	return out
+}

@@ -1,0 +1,199 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// ShapeResult is a check of the stack's shape that no connection shows: sizes, Multi-AZ,
+// one mount target per AZ, who has a public address.
+type ShapeResult struct {
+	Req    int    `json:"req"`
+	Check  string `json:"check"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// shapes runs the shape checks of requirements 3 to 6.
+func (v *verifier) shapes() []ShapeResult {
+	l := &loader{s: v.n.stack}
+	var out []ShapeResult
+	out = append(out, v.publicAddresses())
+	out = append(out, v.fleetShape(l)...)
+	out = append(out, v.databaseShape(l)...)
+	out = append(out, v.fileSystemShape(l))
+	return out
+}
+
+// shape makes a result: ok when problems is empty, else the problems are the detail.
+func shape(req int, check string, fine string, problems []string) ShapeResult {
+	if len(problems) == 0 {
+		return ShapeResult{Req: req, Check: check, OK: true, Detail: fine}
+	}
+	return ShapeResult{Req: req, Check: check, Detail: strings.Join(problems, "; ")}
+}
+
+// publicAddresses checks that only the roles the flows reach from outside (and NAT
+// gateways, for flows through NAT) have public addresses.
+func (v *verifier) publicAddresses() ShapeResult {
+	facing := map[rules.Role]bool{}
+	for _, f := range v.in.Flows {
+		if f.From.Outside() {
+			facing[f.To] = true
+		}
+		if f.Via != "" {
+			facing[f.Via] = true
+		}
+	}
+	var roles []string
+	for r := range facing {
+		roles = append(roles, string(r))
+	}
+	sort.Strings(roles)
+	var problems []string
+	seen := map[string]bool{}
+	for _, e := range v.n.Endpoints {
+		key := e.Res + "@" + e.Subnet.Name
+		if e.Public && !facing[e.Role] && !seen[key] {
+			seen[key] = true
+			problems = append(problems, fmt.Sprintf("%s has a public address (%s)", e.Name, e.PublicWhy))
+		}
+	}
+	return shape(3, "public addresses only on "+strings.Join(roles, ", "), "no other endpoint has one", problems)
+}
+
+// resourcesOf lists the resources whose endpoints play role.
+func (v *verifier) resourcesOf(role rules.Role, kind Kind) []string {
+	var out []string
+	for _, e := range v.n.Find(role) {
+		if e.Kind == kind && !slices.Contains(out, e.Res) {
+			out = append(out, e.Res)
+		}
+	}
+	return out
+}
+
+// azsOf lists the AZs of a resource's endpoints.
+func (v *verifier) azsOf(res string) []string {
+	var out []string
+	for _, e := range v.n.Endpoints {
+		if e.Res == res && !slices.Contains(out, e.AZ()) {
+			out = append(out, e.AZ())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// perResource checks every resource whose endpoints play role as kind, one result each;
+// with none in the stack, what is missing.
+func (v *verifier) perResource(req int, role rules.Role, kind Kind, what, title string, check func(addr string, r *resource) []string) []ShapeResult {
+	addrs := v.resourcesOf(role, kind)
+	if len(addrs) == 0 {
+		return []ShapeResult{shape(req, what, "", []string{"the stack has none"})}
+	}
+	var out []ShapeResult
+	for _, addr := range addrs {
+		out = append(out, shape(req, name(addr)+": "+title, addr+": ok", check(addr, v.n.stack.byAddr[addr])))
+	}
+	return out
+}
+
+// fleetShape checks the web servers' Auto Scaling group: at least two instances, over every
+// web subnet of the config in two AZs or more, scaled by CPU target tracking.
+func (v *verifier) fleetShape(l *loader) []ShapeResult {
+	return v.perResource(4, rules.Web, ASGInstance, "an Auto Scaling group of web servers", "min >= 2, web subnets, CPU policy",
+		func(addr string, r *resource) []string {
+			var problems []string
+			if size, _ := l.attr(r, "min_size").integer(); size < 2 {
+				problems = append(problems, fmt.Sprintf("%s: min_size = %d; at least 2 keep one web server per AZ", addr, size))
+			}
+			if azs := v.azsOf(addr); len(azs) < 2 {
+				problems = append(problems, fmt.Sprintf("%s: vpc_zone_identifier spans %d AZ (%s); expected 2", addr, len(azs), strings.Join(azs, ", ")))
+			}
+			var cidrs []netip.Prefix
+			for _, e := range v.n.Endpoints {
+				if e.Res == addr {
+					cidrs = append(cidrs, e.Subnet.CIDR)
+				}
+			}
+			for _, w := range v.in.WebSubnets {
+				if !slices.Contains(cidrs, w) {
+					problems = append(problems, fmt.Sprintf("%s: vpc_zone_identifier leaves out the web subnet %s", addr, w))
+				}
+			}
+			if !v.hasCPUPolicy(l, r) {
+				problems = append(problems, fmt.Sprintf("%s: no aws_autoscaling_policy of type TargetTrackingScaling on ASGAverageCPUUtilization", addr))
+			}
+			return problems
+		})
+}
+
+// hasCPUPolicy reports whether a target-tracking policy on average CPU scales the group.
+func (v *verifier) hasCPUPolicy(l *loader, asg *resource) bool {
+	for _, p := range v.n.stack.byType["aws_autoscaling_policy"] {
+		target, _ := l.attr(p, "autoscaling_group_name").ref("aws_autoscaling_group")
+		typ, _ := l.attr(p, "policy_type").str()
+		metric, _ := l.attr(p, "target_tracking_configuration").get("predefined_metric_specification").get("predefined_metric_type").str()
+		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
+			return true
+		}
+	}
+	return false
+}
+
+// databaseShape checks the database: Multi-AZ, a subnet group over two AZs, not public.
+func (v *verifier) databaseShape(l *loader) []ShapeResult {
+	return v.perResource(5, rules.DB, Database, "a Multi-AZ database", "Multi-AZ over 2 AZs, private",
+		func(addr string, r *resource) []string {
+			var problems []string
+			if multi, _ := l.attr(r, "multi_az").boolean(); !multi {
+				problems = append(problems, addr+": multi_az is not true: no standby to fail over to")
+			}
+			group, _ := l.attr(r, "db_subnet_group_name").ref("aws_db_subnet_group")
+			if azs := v.azsOf(addr); len(azs) < 2 && group != nil {
+				problems = append(problems, fmt.Sprintf("%s: subnet_ids span %d AZ (%s); failover needs 2", group.Addr, len(azs), strings.Join(azs, ", ")))
+			}
+			if public, _ := l.attr(r, "publicly_accessible").boolean(); public {
+				problems = append(problems, addr+": publicly_accessible is true")
+			}
+			return problems
+		})
+}
+
+// fileSystemShape checks that every AZ with web servers has exactly one mount target, all of
+// one file system.
+func (v *verifier) fileSystemShape(l *loader) ShapeResult {
+	perAZ := map[string][]string{}
+	systems := map[string]bool{}
+	for _, addr := range v.resourcesOf(rules.EFS, MountTarget) {
+		for _, az := range v.azsOf(addr) {
+			perAZ[az] = append(perAZ[az], addr)
+		}
+		if fs, _ := l.attr(v.n.stack.byAddr[addr], "file_system_id").ref("aws_efs_file_system"); fs != nil {
+			systems[fs.Addr] = true
+		}
+	}
+	var problems []string
+	var webAZs []string
+	for _, e := range v.n.Find(rules.Web) {
+		if !slices.Contains(webAZs, e.AZ()) {
+			webAZs = append(webAZs, e.AZ())
+		}
+	}
+	sort.Strings(webAZs)
+	for _, az := range webAZs {
+		if n := len(perAZ[az]); n != 1 {
+			problems = append(problems, fmt.Sprintf("%s has %d mount targets (%s); web servers there need exactly 1", az, n, strings.Join(perAZ[az], ", ")))
+		}
+	}
+	if len(systems) > 1 {
+		problems = append(problems, fmt.Sprintf("the mount targets belong to %d file systems; the web servers must share one", len(systems)))
+	}
+	return shape(6, "one EFS mount target per web AZ", strings.Join(webAZs, ", ")+": one each, one file system", problems)
+}

@@ -1,0 +1,219 @@
+package verify
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// Report is the verification of one stack against the intent: every probe, every shape
+// check and the enumeration of requirement 7.
+type Report struct {
+	Probes []ProbeResult `json:"probes"`
+	Shapes []ShapeResult `json:"shapes"`
+	// Unexplained are connections that get through (on the path, or through one layer on
+	// its own) that no active flow asked for: each is a defect.
+	Unexplained []Finding `json:"unexplained"`
+	// Accepted are connections one layer lets through beyond the flows because it cannot be
+	// tighter by nature, each with the reason.
+	Accepted []Finding `json:"accepted"`
+	Notes    []string  `json:"notes,omitempty"`
+	// Stats count what was judged.
+	Stats Stats `json:"stats"`
+}
+
+// Stats count the work of one verification.
+type Stats struct {
+	Endpoints   int `json:"endpoints"`
+	Evaluations int `json:"evaluations"`
+}
+
+// OK reports whether every probe and shape check met its expectation and nothing got
+// through unexplained.
+func (r *Report) OK() bool {
+	for _, p := range r.Probes {
+		if !p.OK {
+			return false
+		}
+	}
+	for _, s := range r.Shapes {
+		if !s.OK {
+			return false
+		}
+	}
+	return len(r.Unexplained) == 0
+}
+
+// verifier holds what a verification shares: the network, the intent, the endpoints
+// (outside addresses included) and which filter decisions the flows need.
+type verifier struct {
+	n         *Network
+	in        Intent
+	endpoints []*Endpoint
+	outside   []*Endpoint
+	// needs maps each filter decision the flows make to the ports each flow needs through it.
+	needs map[checkKey][]need
+	// protos are the protocols of the flows, in the order of in.Flows.
+	protos []Protocol
+	// byRole lists the endpoints that play each role.
+	byRole map[rules.Role][]*Endpoint
+	t      trace
+	evals  int
+}
+
+// need is what one flow needs of one filter decision: the ports that must pass.
+type need struct {
+	flow  string
+	ports Ports
+}
+
+// Verify proves the stack against the intent.
+func Verify(n *Network, in Intent) *Report {
+	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}}
+	v.outside = v.outsideEndpoints()
+	for _, e := range n.Endpoints {
+		if e.Kind != NATGateway {
+			v.endpoints = append(v.endpoints, e)
+		}
+	}
+	v.endpoints = append(v.endpoints, v.outside...)
+	v.byRole = map[rules.Role][]*Endpoint{}
+	for _, e := range v.endpoints {
+		e.roles = in.roles(e)
+		for _, r := range e.roles {
+			v.byRole[r] = append(v.byRole[r], e)
+		}
+	}
+	for _, f := range in.Flows {
+		v.protos = append(v.protos, flowProtocol(f))
+	}
+	v.learnFlows()
+	r := &Report{Notes: n.Notes}
+	r.Probes = v.probes()
+	r.Shapes = v.shapes()
+	r.Unexplained, r.Accepted = v.enumerate()
+	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
+	return r
+}
+
+// outsideEndpoints are one address for each class of outside addresses the configuration
+// and the intent tell apart (the internet, the admin and repository ranges, any range a rule
+// names), and 8.8.8.8. The first is a plain internet address no rule names; 8.8.8.8 is last.
+func (v *verifier) outsideEndpoints() []*Endpoint {
+	family := append(slices.Clip(v.n.family), v.in.AdminCIDRs...)
+	family = append(family, v.in.RepoCIDRs...)
+	inVPC := func(p netip.Prefix) bool {
+		return slices.ContainsFunc(v.n.VPCs, func(vpc *VPC) bool {
+			return slices.ContainsFunc(vpc.CIDRs, func(c netip.Prefix) bool { return c.Contains(p.Addr()) && c.Bits() <= p.Bits() })
+		})
+	}
+	addrs := representatives(rules.Anywhere, family, inVPC)
+	plain, _ := freeAddr(rules.Anywhere, family)
+	google := netip.MustParseAddr("8.8.8.8")
+	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return a == plain || a == google || v.n.InVPC(a) })
+	addrs = append(append([]netip.Addr{plain}, addrs...), google)
+	var out []*Endpoint
+	for _, a := range addrs {
+		e := v.n.Outside(a)
+		roles := v.in.roles(e)
+		label := "internet"
+		switch {
+		case slices.Contains(roles, rules.Admin):
+			e.Role, label = rules.Admin, "admin"
+		case slices.Contains(roles, rules.Repos):
+			e.Role, label = rules.Repos, "repo"
+		}
+		e.Name = label + " " + a.String()
+		out = append(out, e)
+	}
+	return out
+}
+
+// outsideOf returns the outside endpoints whose narrowest role is role: the plain internet,
+// an admin address, a repository address.
+func (v *verifier) outsideOf(role rules.Role) []*Endpoint {
+	var out []*Endpoint
+	for _, e := range v.outside {
+		if e.Role == role {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// eval judges src -> dst over proto and ports into v.t, without explanations.
+func (v *verifier) eval(src, dst *Endpoint, proto Protocol, ports Ports) *trace {
+	v.evals++
+	v.t.reset(proto, ports, false)
+	v.n.evaluate(&v.t, src, dst)
+	return &v.t
+}
+
+// learnFlows judges every instance of every active flow and records the filter decisions
+// each needs: a layer that passes a connection through exactly those decisions cannot
+// stop it without breaking the flow.
+func (v *verifier) learnFlows() {
+	for i, f := range v.in.Flows {
+		for _, src := range v.byRole[f.From] {
+			for _, dst := range v.byRole[f.To] {
+				if !v.pair(src, dst) || f.SameAZ && src.AZ() != dst.AZ() {
+					continue
+				}
+				t := v.eval(src, dst, v.protos[i], portsOf(f.Port))
+				for _, c := range t.checks {
+					v.need(c.key, f.ID, c.ports)
+				}
+			}
+		}
+	}
+}
+
+// asks returns the flows that ask for src -> dst over proto, with the ports they ask for.
+// Ignoring the same-AZ limit (sameAZ false) finds the flows a connection is an AZ away from.
+func (v *verifier) asks(src, dst *Endpoint, proto Protocol, sameAZ bool) ([]rules.Flow, Ports) {
+	var flows []rules.Flow
+	var ports Ports
+	for i, f := range v.in.Flows {
+		if v.protos[i] != proto || !slices.Contains(src.roles, f.From) || !slices.Contains(dst.roles, f.To) {
+			continue
+		}
+		if sameAZ && f.SameAZ && src.AZ() != dst.AZ() {
+			continue
+		}
+		flows = append(flows, f)
+		ports = ports.Union(portsOf(f.Port))
+	}
+	return flows, ports
+}
+
+// asked is the set of ports the active flows ask for from src to dst over proto.
+func (v *verifier) asked(src, dst *Endpoint, proto Protocol) Ports {
+	_, p := v.asks(src, dst, proto, true)
+	return p
+}
+
+// need records that flow needs ports through the filter decision key.
+func (v *verifier) need(key checkKey, flow string, ports Ports) {
+	list := v.needs[key]
+	for i := range list {
+		if list[i].flow == flow {
+			list[i].ports = list[i].ports.Union(ports)
+			return
+		}
+	}
+	v.needs[key] = append(list, need{flow, ports})
+}
+
+// pair reports whether src -> dst is a connection worth judging: not between two outside
+// addresses, and not an ENI to another ENI of the same resource unless the endpoint stands
+// for several instances.
+func (v *verifier) pair(src, dst *Endpoint) bool {
+	switch {
+	case !src.Inside() && !dst.Inside():
+		return false
+	case src.Inside() && dst.Inside() && src.Res == dst.Res:
+		return src == dst && src.Multi || src != dst && src.Multi && dst.Multi
+	}
+	return true
+}
