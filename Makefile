@@ -11,7 +11,7 @@ CONFIG ?= webtier.example.json
 
 TARGET ?= local
 
-.PHONY: all setup synth verify plan deploy destroy test bench clean
+.PHONY: all setup synth verify plan deploy destroy test bench bench-deploy clean
 all: deploy
 
 node_modules/.installed: package.json package-lock.json
@@ -43,6 +43,10 @@ test: setup
 
 bench: setup
 	./bench/synth.sh
+	go test ./verify -run '^$$' -bench . -benchtime 3x
+
+bench-deploy: setup
+	./bench/deploy.sh
 
 clean:
 	rm -rf cdktf.out bin node_modules

@@ -298,3 +298,12 @@ func TestHTTPSAndSingleNAT(t *testing.T) {
 		t.Error("public-nacl lets no HTTPS in from the internet")
 	}
 }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

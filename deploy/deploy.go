@@ -119,11 +119,7 @@ func Open(opts Options) (*Session, error) {
 	if err := s.step("emulator", s.startEmulator); err != nil {
 		return nil, err
 	}
-	stack, err := os.ReadFile(opts.Stack)
-	if err != nil {
-		return nil, fmt.Errorf("synthesized stack: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(opts.Dir, StackFile), stack, 0o644); err != nil {
+	if err := s.UseStack(opts.Stack); err != nil {
 		return nil, err
 	}
 	override, err := json.MarshalIndent(s.overrides(), "", "  ")
@@ -308,6 +304,15 @@ func (s *Session) StopEmulator() error {
 		return nil
 	}
 	return s.step("stop emulator", s.Emulator.Stop)
+}
+
+// UseStack makes the synthesized stack at path the one the next plan works on.
+func (s *Session) UseStack(path string) error {
+	stack, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("synthesized stack: %w", err)
+	}
+	return os.WriteFile(s.StackFile(), stack, 0o644)
 }
 
 // StackFile is the working copy of the synthesized stack.
