@@ -16,6 +16,7 @@ import (
 	"github.com/webtier/webtier/ruletable"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/tfcli"
+	"github.com/webtier/webtier/verify"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -306,4 +307,22 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestExampleStackVerifies proves the seven requirements on the stack `make synth` writes.
+func TestExampleStackVerifies(t *testing.T) {
+	plan := examplePlan(t)
+	n, err := verify.Load(exampleJSON(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := verify.Verify(n, intent); !r.OK() {
+		var b strings.Builder
+		r.WriteTable(&b, "the example stack")
+		t.Fatalf("the example stack does not verify:\n%s", b.String())
+	}
 }
