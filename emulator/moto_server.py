@@ -12,11 +12,13 @@ reference) and plans to change it.
 """
 import json
 import sys
-
 from moto.autoscaling import models as autoscaling_models
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.types import Base64EncodedString
-from moto.ec2.models import instances, launch_templates, nat_gateways, security_groups
+import threading
+
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models import instances, launch_templates, nat_gateways, network_acls, security_groups
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.efs import models as efs_models
 from moto.efs.responses import EFSResponse
@@ -187,6 +189,37 @@ def _backup_policy_disabled_once_put(self):
 
 
 efs_models.FileSystem.backup_policy = property(_backup_policy_disabled_once_put)
+
+# --- EC2 network ACL entries -------------------------------------------------------------------
+
+# moto finds the entry to delete by iterating the NACL's list while other request threads remove
+# entries from it (the provider deletes ten at a time): the iteration can skip the entry, and a
+# missing entry raises StopIteration, an HTTP 500 the provider retries until its timeout. AWS
+# answers a missing entry with InvalidNetworkAclEntry.NotFound, which the provider takes as
+# deleted. Entries are now looked up in a snapshot, under a lock.
+_acl_entries_lock = threading.Lock()
+
+
+class InvalidNetworkAclEntryNotFound(EC2ClientError):
+    def __init__(self, network_acl_id, rule_number, egress):
+        direction = "egress" if egress else "ingress"
+        super().__init__(
+            "InvalidNetworkAclEntry.NotFound",
+            f"The network acl entry identified by {rule_number} ({direction}) does not exist in {network_acl_id}",
+        )
+
+
+def _delete_network_acl_entry_safely(self, network_acl_id, rule_number, egress):
+    network_acl = self.get_network_acl(network_acl_id)
+    with _acl_entries_lock:
+        for entry in list(network_acl.network_acl_entries):
+            if entry.egress == egress and entry.rule_number == rule_number:
+                network_acl.network_acl_entries.remove(entry)
+                return entry
+    raise InvalidNetworkAclEntryNotFound(network_acl_id, rule_number, egress)
+
+
+network_acls.NetworkAclBackend.delete_network_acl_entry = _delete_network_acl_entry_safely
 
 if __name__ == "__main__":
     from moto.server import main

@@ -170,6 +170,30 @@ class MotoServerTest(unittest.TestCase):
             got = efs.describe_backup_policy(FileSystemId=fs)["BackupPolicy"]["Status"]
             self.assertEqual(got, status)
 
+    def test_parallel_deletes_each_find_their_entry_and_a_missing_one_is_not_found(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        vpc = self.ec2.describe_subnets(SubnetIds=[self.subnet])["Subnets"][0]["VpcId"]
+        acl = self.ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+        numbers = list(range(100, 1100, 10))
+        for n in numbers:
+            self.ec2.create_network_acl_entry(
+                NetworkAclId=acl, RuleNumber=n, Protocol="6", RuleAction="allow",
+                Egress=True, CidrBlock="10.0.0.0/8", PortRange={"From": 443, "To": 443},
+            )
+
+        def delete(n):
+            self.ec2.delete_network_acl_entry(NetworkAclId=acl, RuleNumber=n, Egress=True)
+
+        with ThreadPoolExecutor(10) as pool:
+            list(pool.map(delete, numbers))
+        left = [e["RuleNumber"] for e in self.ec2.describe_network_acls(NetworkAclIds=[acl])["NetworkAcls"][0]["Entries"]
+                if e["Egress"] and e["RuleNumber"] in numbers]
+        self.assertEqual(left, [], "entries left after deleting them all in parallel")
+        with self.assertRaises(ClientError) as caught:
+            delete(numbers[0])
+        self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidNetworkAclEntry.NotFound")
+
 
 if __name__ == "__main__":
     unittest.main()
