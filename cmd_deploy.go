@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/review"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/verify"
@@ -184,8 +185,14 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// settleTimeout bounds the wait for the load balancer's first health checks on AWS.
+const settleTimeout = 10 * time.Minute
+
+// deployCmd applies the stack, prints the outputs, then verifies the deployed network (read
+// back from the target's APIs) with the same probes as the synthesized one, plus the checks
+// of what was deployed; it exits 1 when that verification fails.
 func deployCmd(args []string, stdout, stderr io.Writer) int {
-	s, _, code := openSession("deploy", args, stdout, stderr, nil)
+	s, plan, code := openSession("deploy", args, stdout, stderr, nil)
 	if s == nil {
 		return code
 	}
@@ -205,8 +212,45 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, err)
 	}
 	printOutputs(stdout, outputs)
+	ok, err := liveVerify(ctx, s, plan, stdout)
 	printSteps(stdout, s)
+	if err != nil {
+		return report(stderr, err)
+	}
+	if !ok {
+		fmt.Fprintln(stderr, "webtier: the deployed stack does not verify: see the live verification above")
+		return exitFailed
+	}
 	return exitOK
+}
+
+// liveVerify reads the deployed network back and verifies it (verify.Live), as one timed
+// step; on AWS it first waits for the load balancer's first health checks.
+func liveVerify(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) (bool, error) {
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		return false, err
+	}
+	target := live.Target{Kind: deploy.AWS, Dir: s.Dir(), Region: plan.Config.Region}
+	if s.Emulator != nil {
+		target.Kind = deploy.Local
+	}
+	fmt.Fprintln(stdout, "\n==> live verify")
+	start := time.Now()
+	if !target.Local() {
+		if err := live.Settle(ctx, target, settleTimeout, stdout); err != nil {
+			return false, err
+		}
+	}
+	ok, err := verify.Live(ctx, stdout, target, plan.Config, intent, false)
+	d := time.Since(start)
+	s.Steps = append(s.Steps, deploy.Step{Name: "live verify", Duration: d})
+	status := "done"
+	if err != nil || !ok {
+		status = "failed"
+	}
+	fmt.Fprintf(stdout, "<== live verify %s in %.1fs\n", status, d.Seconds())
+	return ok, err
 }
 
 func destroyCmd(args []string, stdout, stderr io.Writer) int {

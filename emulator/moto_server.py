@@ -10,6 +10,7 @@ but NOT skip_requesting_account_id: the provider must learn the account ID (1234
 moto's STS, or it reads every SG-to-SG rule back as `123456789012/sg-...` (a cross-account
 reference) and plans to change it.
 """
+import copy
 import json
 import sys
 from moto.autoscaling import models as autoscaling_models
@@ -94,6 +95,20 @@ def _prep_nics_like_aws(self, nic_spec, *args, **kwargs):
 
 
 instances.Instance.prep_nics = _prep_nics_like_aws
+
+# With the ENIs deleted on termination, a second TerminateInstances of the same instance (the
+# provider retries, and Auto Scaling terminates too) tries to delete them again and fails with
+# InvalidNetworkInterfaceID.NotFound. AWS treats terminating a terminated instance as a no-op.
+_terminate = instances.Instance.terminate
+
+
+def _terminate_once(self):
+    if self._state.name == "terminated":
+        return copy.copy(self._state)
+    return _terminate(self)
+
+
+instances.Instance.terminate = _terminate_once
 
 # --- EC2 NAT gateways -----------------------------------------------------------------------
 

@@ -195,5 +195,16 @@ class MotoServerTest(unittest.TestCase):
         self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidNetworkAclEntry.NotFound")
 
 
+    def test_terminating_a_terminated_instance_is_a_no_op(self):
+        image = self.ec2.describe_images()["Images"][0]["ImageId"]
+        instance = self.ec2.run_instances(
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+            NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": self.subnet, "Groups": [self.sg],
+                                "AssociatePublicIpAddress": True}],
+        )["Instances"][0]["InstanceId"]
+        self.ec2.terminate_instances(InstanceIds=[instance])
+        again = self.ec2.terminate_instances(InstanceIds=[instance])["TerminatingInstances"][0]
+        self.assertEqual(again["PreviousState"]["Name"], "terminated")
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/live"
 )
 
 // DefaultInput is where `make synth` writes the stack.
@@ -24,22 +28,38 @@ const (
 // Main is the verify command:
 //
 //	webtier verify [--in FILE] [--json] [--config FILE] [--SETTING VALUE ...]
+//	webtier verify --live [--target local|aws] [--dir DIR] [--json] [--config FILE] ...
 //
-// It loads the synthesized stack, reads the intent from the config and the flow table,
-// and prints every probe, shape check and finding. It returns ExitOK when every probe meets
-// its expectation and nothing gets through unexplained, ExitFailed when not, and ExitBad on
-// bad input: an unreadable file, an unresolvable reference, a bad config.
+// It loads the synthesized stack (with --live: the deployed network, read from the target's
+// APIs by package live), reads the intent from the config and the flow table, and prints
+// every probe, shape check and finding (with --live, then the checks of what was deployed).
+// It returns ExitOK when every probe meets its expectation and nothing gets through
+// unexplained, ExitFailed when not, and ExitBad on bad input: an unreadable file, an
+// unresolvable reference, a bad config, no deployment to read.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	in := fs.String("in", DefaultInput, "synthesized Terraform JSON `file` to verify")
 	asJSON := fs.Bool("json", false, "write the report as JSON")
+	useLive := fs.Bool("live", false, "verify the deployed network, read from the target's APIs, instead of the synthesized JSON")
+	target := fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws")
+	dir := fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)")
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return ExitBad
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "webtier: verify: unexpected argument %q\n", fs.Arg(0))
+		return ExitBad
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case *useLive && set["in"]:
+		fmt.Fprintln(stderr, "webtier: verify: --in and --live exclude each other: --in names a synthesized file, --live reads the deployed stack")
+		return ExitBad
+	case !*useLive && (set["target"] || set["dir"]):
+		fmt.Fprintln(stderr, "webtier: verify: --target and --dir go with --live")
 		return ExitBad
 	}
 	cfg, err := src.Build(os.Getenv)
@@ -49,6 +69,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	intent, err := IntentOf(cfg)
 	if err != nil {
 		return bad(stderr, err)
+	}
+	if *useLive {
+		kind, err := deploy.ParseTarget(*target)
+		if err != nil {
+			return bad(stderr, fmt.Errorf("verify: %w", err))
+		}
+		ok, err := Live(context.Background(), stdout, live.Target{Kind: kind, Dir: *dir, Region: cfg.Region}, cfg, intent, *asJSON)
+		switch {
+		case err != nil:
+			return bad(stderr, err)
+		case !ok:
+			return ExitFailed
+		}
+		return ExitOK
 	}
 	data, err := os.ReadFile(*in)
 	if err != nil {
@@ -72,6 +106,39 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// Live verifies the deployed network of target: it reads it back (package live), loads the
+// document into the same model as a synthesized stack, runs the same probes, and writes the
+// report followed by the shape checks of what was deployed (or all of it as one JSON object,
+// the report's fields plus "live"). ok is false when a probe, a verifier shape check or a
+// live shape check failed, or something got through unexplained. An error means nothing
+// could be verified: no deployment, an API failure, a document the verifier cannot load.
+func Live(ctx context.Context, w io.Writer, target live.Target, cfg config.Config, intent Intent, asJSON bool) (ok bool, err error) {
+	res, err := live.Read(ctx, target, cfg, nil)
+	if err != nil {
+		return false, err
+	}
+	n, err := Load(res.Document)
+	if err != nil {
+		return false, fmt.Errorf("the deployed stack (%s) cannot be verified:\n%w", res.Where, err)
+	}
+	r := Verify(n, intent)
+	ok = r.OK() && res.Failed() == 0
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return ok, enc.Encode(struct {
+			OK bool `json:"ok"`
+			*Report
+			Live *live.Result `json:"live"`
+		}{ok, r, res})
+	}
+	if err := r.WriteTable(w, "the deployed stack ("+res.Where+")"); err != nil {
+		return false, err
+	}
+	return ok, res.WriteTable(w)
 }
 
 // bad prints an input error, one line per problem, and returns ExitBad.

@@ -1,0 +1,670 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+)
+
+// Stack is what the AWS APIs say about one deployed web tier: the Describe* results, as the
+// SDK returns them, of everything in (or attached to) the VPC tagged Project=webtier. It is
+// plain data (it round-trips through JSON, which the tests use for recorded stacks).
+type Stack struct {
+	Region           string                     `json:"region"`
+	VPC              ec2types.Vpc               `json:"vpc"`
+	Subnets          []ec2types.Subnet          `json:"subnets"`
+	InternetGateways []ec2types.InternetGateway `json:"internet_gateways"`
+	RouteTables      []ec2types.RouteTable      `json:"route_tables"`
+	NetworkACLs      []ec2types.NetworkAcl      `json:"network_acls"`
+	SecurityGroups   []ec2types.SecurityGroup   `json:"security_groups"`
+	// SecurityGroupRules are the rules of SecurityGroups, from DescribeSecurityGroupRules.
+	SecurityGroupRules []ec2types.SecurityGroupRule `json:"security_group_rules"`
+	PrefixLists        []PrefixList                 `json:"prefix_lists,omitempty"`
+	// Instances are every instance of the VPC not terminated: bastions and Auto Scaling
+	// instances alike (the latter carry the aws:autoscaling:groupName tag).
+	Instances         []ec2types.Instance         `json:"instances"`
+	NATGateways       []ec2types.NatGateway       `json:"nat_gateways"`
+	Addresses         []ec2types.Address          `json:"addresses"`
+	NetworkInterfaces []ec2types.NetworkInterface `json:"network_interfaces"`
+	VPCEndpoints      []ec2types.VpcEndpoint      `json:"vpc_endpoints"`
+
+	LoadBalancers []LoadBalancer `json:"load_balancers"`
+	TargetGroups  []TargetGroup  `json:"target_groups"`
+
+	AutoScalingGroups    []asgtypes.AutoScalingGroup    `json:"auto_scaling_groups"`
+	ScalingPolicies      []asgtypes.ScalingPolicy       `json:"scaling_policies"`
+	LaunchTemplates      []LaunchTemplate               `json:"launch_templates"`
+	LaunchConfigurations []asgtypes.LaunchConfiguration `json:"launch_configurations,omitempty"`
+
+	DBInstances    []rdstypes.DBInstance `json:"db_instances"`
+	DBSubnetGroups []DBSubnetGroup       `json:"db_subnet_groups"`
+
+	FileSystems  []efstypes.FileSystemDescription `json:"file_systems"`
+	MountTargets []MountTarget                    `json:"mount_targets"`
+}
+
+// PrefixList is a managed prefix list a security-group rule names, with its CIDRs.
+type PrefixList struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	CIDRs []string `json:"cidrs"`
+}
+
+// LoadBalancer is a load balancer with its tags, attributes, listeners and their rules.
+type LoadBalancer struct {
+	elbtypes.LoadBalancer
+	Tags       []elbtypes.Tag    `json:"tags"`
+	Attributes map[string]string `json:"attributes"`
+	Listeners  []Listener        `json:"listeners"`
+}
+
+// Listener is a listener with its tags and its rules other than the default one.
+type Listener struct {
+	elbtypes.Listener
+	Tags  []elbtypes.Tag  `json:"tags"`
+	Rules []elbtypes.Rule `json:"rules"`
+}
+
+// TargetGroup is a target group with its tags, attributes and the health of its targets.
+type TargetGroup struct {
+	elbtypes.TargetGroup
+	Tags       []elbtypes.Tag                     `json:"tags"`
+	Attributes map[string]string                  `json:"attributes"`
+	Health     []elbtypes.TargetHealthDescription `json:"health"`
+}
+
+// LaunchTemplate is the version of a launch template that an Auto Scaling group uses, with
+// the template's tags. Spec is the version as the group names it ("$Latest", "3").
+type LaunchTemplate struct {
+	ec2types.LaunchTemplateVersion
+	Spec string         `json:"spec"`
+	Tags []ec2types.Tag `json:"tags"`
+}
+
+// DBSubnetGroup is a DB subnet group with its tags.
+type DBSubnetGroup struct {
+	rdstypes.DBSubnetGroup
+	Tags []rdstypes.Tag `json:"tags"`
+}
+
+// MountTarget is an EFS mount target with its security groups.
+type MountTarget struct {
+	efstypes.MountTargetDescription
+	SecurityGroups []string `json:"security_groups"`
+}
+
+// NotDeployedError says that no stack (or more than one) was found; nothing can be read.
+type NotDeployedError struct{ Msg string }
+
+func (e *NotDeployedError) Error() string { return e.Msg }
+
+// clients are the SDK clients of one configuration.
+type clients struct {
+	ec2 *ec2.Client
+	elb *elbv2.Client
+	asg *autoscaling.Client
+	rds *rds.Client
+	efs *efs.Client
+}
+
+func newClients(cfg aws.Config) *clients {
+	return &clients{ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg),
+		asg: autoscaling.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg)}
+}
+
+// call names the API of a failed call.
+func call(api string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("live: %s: %w", api, err)
+}
+
+func filter(name string, values ...string) ec2types.Filter {
+	return ec2types.Filter{Name: aws.String(name), Values: values}
+}
+
+// Describe reads the stack: the one VPC tagged Project=webtier, then everything by vpc-id
+// filters or by following IDs. Zero or several such VPCs is a *NotDeployedError.
+func Describe(ctx context.Context, cfg aws.Config) (*Stack, error) {
+	c := newClients(cfg)
+	s := &Stack{Region: cfg.Region}
+	vpcs, err := c.projectVPCs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch len(vpcs) {
+	case 0:
+		return nil, &NotDeployedError{fmt.Sprintf("no VPC tagged %s=%s in %s: the stack is not deployed there", ProjectTag, ProjectValue, cfg.Region)}
+	case 1:
+		s.VPC = vpcs[0]
+	default:
+		var ids []string
+		for _, v := range vpcs {
+			ids = append(ids, aws.ToString(v.VpcId))
+		}
+		return nil, &NotDeployedError{fmt.Sprintf("%d VPCs tagged %s=%s in %s (%s): expected one stack", len(vpcs), ProjectTag, ProjectValue, cfg.Region, strings.Join(ids, ", "))}
+	}
+	vpc := aws.ToString(s.VPC.VpcId)
+	for _, step := range []func(context.Context, *Stack, string) error{
+		c.network, c.groups, c.compute, c.balancers, c.fleets, c.databases, c.fileSystems,
+	} {
+		if err := step(ctx, s, vpc); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// projectVPCs lists the VPCs tagged Project=webtier.
+func (c *clients) projectVPCs(ctx context.Context) ([]ec2types.Vpc, error) {
+	var out []ec2types.Vpc
+	p := ec2.NewDescribeVpcsPaginator(c.ec2, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("tag:"+ProjectTag, ProjectValue)}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, call("DescribeVpcs", err)
+		}
+		out = append(out, page.Vpcs...)
+	}
+	return out, nil
+}
+
+// network reads subnets, gateways, route tables and network ACLs.
+func (c *clients) network(ctx context.Context, s *Stack, vpc string) error {
+	byVPC := []ec2types.Filter{filter("vpc-id", vpc)}
+	subnets := ec2.NewDescribeSubnetsPaginator(c.ec2, &ec2.DescribeSubnetsInput{Filters: byVPC})
+	for subnets.HasMorePages() {
+		page, err := subnets.NextPage(ctx)
+		if err != nil {
+			return call("DescribeSubnets", err)
+		}
+		s.Subnets = append(s.Subnets, page.Subnets...)
+	}
+	igws := ec2.NewDescribeInternetGatewaysPaginator(c.ec2, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("attachment.vpc-id", vpc)}})
+	for igws.HasMorePages() {
+		page, err := igws.NextPage(ctx)
+		if err != nil {
+			return call("DescribeInternetGateways", err)
+		}
+		s.InternetGateways = append(s.InternetGateways, page.InternetGateways...)
+	}
+	tables := ec2.NewDescribeRouteTablesPaginator(c.ec2, &ec2.DescribeRouteTablesInput{Filters: byVPC})
+	for tables.HasMorePages() {
+		page, err := tables.NextPage(ctx)
+		if err != nil {
+			return call("DescribeRouteTables", err)
+		}
+		s.RouteTables = append(s.RouteTables, page.RouteTables...)
+	}
+	acls := ec2.NewDescribeNetworkAclsPaginator(c.ec2, &ec2.DescribeNetworkAclsInput{Filters: byVPC})
+	for acls.HasMorePages() {
+		page, err := acls.NextPage(ctx)
+		if err != nil {
+			return call("DescribeNetworkAcls", err)
+		}
+		s.NetworkACLs = append(s.NetworkACLs, page.NetworkAcls...)
+	}
+	return nil
+}
+
+// groups reads the security groups, their rules and the prefix lists the rules name.
+func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
+	sgs := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
+	for sgs.HasMorePages() {
+		page, err := sgs.NextPage(ctx)
+		if err != nil {
+			return call("DescribeSecurityGroups", err)
+		}
+		s.SecurityGroups = append(s.SecurityGroups, page.SecurityGroups...)
+	}
+	var ids []string
+	for _, g := range s.SecurityGroups {
+		ids = append(ids, aws.ToString(g.GroupId))
+	}
+	// The group-id filter takes at most 200 values.
+	for chunk := range slices.Chunk(ids, 200) {
+		rules := ec2.NewDescribeSecurityGroupRulesPaginator(c.ec2, &ec2.DescribeSecurityGroupRulesInput{Filters: []ec2types.Filter{filter("group-id", chunk...)}})
+		for rules.HasMorePages() {
+			page, err := rules.NextPage(ctx)
+			if err != nil {
+				return call("DescribeSecurityGroupRules", err)
+			}
+			s.SecurityGroupRules = append(s.SecurityGroupRules, page.SecurityGroupRules...)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range s.SecurityGroupRules {
+		id := aws.ToString(r.PrefixListId)
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		pl := PrefixList{ID: id}
+		lists, err := c.ec2.DescribeManagedPrefixLists(ctx, &ec2.DescribeManagedPrefixListsInput{PrefixListIds: []string{id}})
+		if err != nil {
+			return call("DescribeManagedPrefixLists", err)
+		}
+		for _, l := range lists.PrefixLists {
+			pl.Name = aws.ToString(l.PrefixListName)
+		}
+		entries := ec2.NewGetManagedPrefixListEntriesPaginator(c.ec2, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id)})
+		for entries.HasMorePages() {
+			page, err := entries.NextPage(ctx)
+			if err != nil {
+				return call("GetManagedPrefixListEntries", err)
+			}
+			for _, e := range page.Entries {
+				pl.CIDRs = append(pl.CIDRs, aws.ToString(e.Cidr))
+			}
+		}
+		s.PrefixLists = append(s.PrefixLists, pl)
+	}
+	return nil
+}
+
+// liveInstanceStates are the states of an instance that still exists.
+var liveInstanceStates = []string{"pending", "running", "shutting-down", "stopping", "stopped"}
+
+// compute reads instances, NAT gateways, Elastic IPs, network interfaces and VPC endpoints.
+func (c *clients) compute(ctx context.Context, s *Stack, vpc string) error {
+	byVPC := []ec2types.Filter{filter("vpc-id", vpc)}
+	insts := ec2.NewDescribeInstancesPaginator(c.ec2, &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("instance-state-name", liveInstanceStates...)}})
+	for insts.HasMorePages() {
+		page, err := insts.NextPage(ctx)
+		if err != nil {
+			return call("DescribeInstances", err)
+		}
+		for _, r := range page.Reservations {
+			s.Instances = append(s.Instances, r.Instances...)
+		}
+	}
+	nats := ec2.NewDescribeNatGatewaysPaginator(c.ec2, &ec2.DescribeNatGatewaysInput{
+		Filter: []ec2types.Filter{filter("vpc-id", vpc), filter("state", "pending", "available")}})
+	for nats.HasMorePages() {
+		page, err := nats.NextPage(ctx)
+		if err != nil {
+			return call("DescribeNatGateways", err)
+		}
+		s.NATGateways = append(s.NATGateways, page.NatGateways...)
+	}
+	enis := ec2.NewDescribeNetworkInterfacesPaginator(c.ec2, &ec2.DescribeNetworkInterfacesInput{Filters: byVPC})
+	for enis.HasMorePages() {
+		page, err := enis.NextPage(ctx)
+		if err != nil {
+			return call("DescribeNetworkInterfaces", err)
+		}
+		s.NetworkInterfaces = append(s.NetworkInterfaces, page.NetworkInterfaces...)
+	}
+	eps := ec2.NewDescribeVpcEndpointsPaginator(c.ec2, &ec2.DescribeVpcEndpointsInput{Filters: byVPC})
+	for eps.HasMorePages() {
+		page, err := eps.NextPage(ctx)
+		if err != nil {
+			return call("DescribeVpcEndpoints", err)
+		}
+		for _, e := range page.VpcEndpoints {
+			if liveEndpoint(e.State) {
+				s.VPCEndpoints = append(s.VPCEndpoints, e)
+			}
+		}
+	}
+	// Elastic IPs have no VPC: keep those of the NAT gateways and the VPC's interfaces.
+	mine := map[string]bool{}
+	for _, n := range s.NATGateways {
+		for _, a := range n.NatGatewayAddresses {
+			mine[aws.ToString(a.AllocationId)] = true
+		}
+	}
+	for _, e := range s.NetworkInterfaces {
+		mine[aws.ToString(e.NetworkInterfaceId)] = true
+	}
+	addrs, err := c.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{filter("domain", "vpc")}})
+	if err != nil {
+		return call("DescribeAddresses", err)
+	}
+	for _, a := range addrs.Addresses {
+		if mine[aws.ToString(a.AllocationId)] || mine[aws.ToString(a.NetworkInterfaceId)] {
+			s.Addresses = append(s.Addresses, a)
+		}
+	}
+	return nil
+}
+
+// liveEndpoint reports whether a VPC endpoint in this state still places interfaces.
+func liveEndpoint(st ec2types.State) bool {
+	switch strings.ToLower(string(st)) {
+	case "deleted", "deleting", "failed", "rejected", "expired":
+		return false
+	}
+	return true
+}
+
+// balancers reads the load balancers and target groups of the VPC.
+func (c *clients) balancers(ctx context.Context, s *Stack, vpc string) error {
+	lbs := elbv2.NewDescribeLoadBalancersPaginator(c.elb, &elbv2.DescribeLoadBalancersInput{})
+	for lbs.HasMorePages() {
+		page, err := lbs.NextPage(ctx)
+		if err != nil {
+			return call("DescribeLoadBalancers", err)
+		}
+		for _, lb := range page.LoadBalancers {
+			if aws.ToString(lb.VpcId) == vpc {
+				s.LoadBalancers = append(s.LoadBalancers, LoadBalancer{LoadBalancer: lb})
+			}
+		}
+	}
+	tgs := elbv2.NewDescribeTargetGroupsPaginator(c.elb, &elbv2.DescribeTargetGroupsInput{})
+	for tgs.HasMorePages() {
+		page, err := tgs.NextPage(ctx)
+		if err != nil {
+			return call("DescribeTargetGroups", err)
+		}
+		for _, tg := range page.TargetGroups {
+			if aws.ToString(tg.VpcId) == vpc {
+				s.TargetGroups = append(s.TargetGroups, TargetGroup{TargetGroup: tg})
+			}
+		}
+	}
+	var arns []string
+	for _, lb := range s.LoadBalancers {
+		arns = append(arns, aws.ToString(lb.LoadBalancerArn))
+	}
+	for _, tg := range s.TargetGroups {
+		arns = append(arns, aws.ToString(tg.TargetGroupArn))
+	}
+	for i := range s.LoadBalancers {
+		lb := &s.LoadBalancers[i]
+		attrs, err := c.elb.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: lb.LoadBalancerArn})
+		if err != nil {
+			return call("DescribeLoadBalancerAttributes", err)
+		}
+		lb.Attributes = map[string]string{}
+		for _, a := range attrs.Attributes {
+			lb.Attributes[aws.ToString(a.Key)] = aws.ToString(a.Value)
+		}
+		ls := elbv2.NewDescribeListenersPaginator(c.elb, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
+		for ls.HasMorePages() {
+			page, err := ls.NextPage(ctx)
+			if err != nil {
+				return call("DescribeListeners", err)
+			}
+			for _, l := range page.Listeners {
+				lb.Listeners = append(lb.Listeners, Listener{Listener: l})
+				arns = append(arns, aws.ToString(l.ListenerArn))
+			}
+		}
+		for j := range lb.Listeners {
+			l := &lb.Listeners[j]
+			rules, err := c.elb.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: l.ListenerArn})
+			if err != nil {
+				return call("DescribeRules", err)
+			}
+			for _, r := range rules.Rules {
+				if !aws.ToBool(r.IsDefault) {
+					l.Rules = append(l.Rules, r)
+				}
+			}
+		}
+	}
+	for i := range s.TargetGroups {
+		tg := &s.TargetGroups[i]
+		attrs, err := c.elb.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
+		if err != nil {
+			return call("DescribeTargetGroupAttributes", err)
+		}
+		tg.Attributes = map[string]string{}
+		for _, a := range attrs.Attributes {
+			tg.Attributes[aws.ToString(a.Key)] = aws.ToString(a.Value)
+		}
+		health, err := c.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})
+		if err != nil {
+			return call("DescribeTargetHealth", err)
+		}
+		tg.Health = health.TargetHealthDescriptions
+	}
+	tags, err := c.elbTags(ctx, arns)
+	if err != nil {
+		return err
+	}
+	for i := range s.LoadBalancers {
+		lb := &s.LoadBalancers[i]
+		lb.Tags = tags[aws.ToString(lb.LoadBalancerArn)]
+		for j := range lb.Listeners {
+			lb.Listeners[j].Tags = tags[aws.ToString(lb.Listeners[j].ListenerArn)]
+		}
+	}
+	for i := range s.TargetGroups {
+		s.TargetGroups[i].Tags = tags[aws.ToString(s.TargetGroups[i].TargetGroupArn)]
+	}
+	return nil
+}
+
+// elbTags reads the tags of load balancers, listeners and target groups, 20 at a time.
+func (c *clients) elbTags(ctx context.Context, arns []string) (map[string][]elbtypes.Tag, error) {
+	out := map[string][]elbtypes.Tag{}
+	for chunk := range slices.Chunk(arns, 20) {
+		page, err := c.elb.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
+		if err != nil {
+			return nil, call("DescribeTags (elbv2)", err)
+		}
+		for _, d := range page.TagDescriptions {
+			out[aws.ToString(d.ResourceArn)] = d.Tags
+		}
+	}
+	return out, nil
+}
+
+// fleets reads the Auto Scaling groups over the VPC's subnets, their scaling policies and
+// the launch template versions (or launch configurations) they use.
+func (c *clients) fleets(ctx context.Context, s *Stack, vpc string) error {
+	subnets := map[string]bool{}
+	for _, sn := range s.Subnets {
+		subnets[aws.ToString(sn.SubnetId)] = true
+	}
+	groups := autoscaling.NewDescribeAutoScalingGroupsPaginator(c.asg, &autoscaling.DescribeAutoScalingGroupsInput{})
+	for groups.HasMorePages() {
+		page, err := groups.NextPage(ctx)
+		if err != nil {
+			return call("DescribeAutoScalingGroups", err)
+		}
+		for _, g := range page.AutoScalingGroups {
+			if slices.ContainsFunc(splitIDs(aws.ToString(g.VPCZoneIdentifier)), func(id string) bool { return subnets[id] }) {
+				s.AutoScalingGroups = append(s.AutoScalingGroups, g)
+			}
+		}
+	}
+	var configs []string
+	for _, g := range s.AutoScalingGroups {
+		policies := autoscaling.NewDescribePoliciesPaginator(c.asg, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: g.AutoScalingGroupName})
+		for policies.HasMorePages() {
+			page, err := policies.NextPage(ctx)
+			if err != nil {
+				return call("DescribePolicies", err)
+			}
+			s.ScalingPolicies = append(s.ScalingPolicies, page.ScalingPolicies...)
+		}
+		if spec := templateOf(g); spec != nil {
+			if err := c.launchTemplate(ctx, s, spec); err != nil {
+				return err
+			}
+		}
+		if name := aws.ToString(g.LaunchConfigurationName); name != "" && !slices.Contains(configs, name) {
+			configs = append(configs, name)
+		}
+	}
+	if len(configs) > 0 {
+		page, err := c.asg.DescribeLaunchConfigurations(ctx, &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: configs})
+		if err != nil {
+			return call("DescribeLaunchConfigurations", err)
+		}
+		s.LaunchConfigurations = page.LaunchConfigurations
+	}
+	return nil
+}
+
+// templateOf returns the launch template an Auto Scaling group launches from, or nil.
+func templateOf(g asgtypes.AutoScalingGroup) *asgtypes.LaunchTemplateSpecification {
+	if g.LaunchTemplate != nil {
+		return g.LaunchTemplate
+	}
+	if m := g.MixedInstancesPolicy; m != nil && m.LaunchTemplate != nil {
+		return m.LaunchTemplate.LaunchTemplateSpecification
+	}
+	return nil
+}
+
+// specVersion is the version a launch template specification names ("$Default" when none).
+func specVersion(spec *asgtypes.LaunchTemplateSpecification) string {
+	if v := aws.ToString(spec.Version); v != "" {
+		return v
+	}
+	return "$Default"
+}
+
+// launchTemplate reads the version of a launch template that spec names, once.
+func (c *clients) launchTemplate(ctx context.Context, s *Stack, spec *asgtypes.LaunchTemplateSpecification) error {
+	version := specVersion(spec)
+	for _, lt := range s.LaunchTemplates {
+		if lt.Spec == version && (aws.ToString(lt.LaunchTemplateId) == aws.ToString(spec.LaunchTemplateId) && spec.LaunchTemplateId != nil ||
+			aws.ToString(lt.LaunchTemplateName) == aws.ToString(spec.LaunchTemplateName) && spec.LaunchTemplateName != nil) {
+			return nil
+		}
+	}
+	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{version}}
+	if spec.LaunchTemplateId != nil {
+		in.LaunchTemplateId = spec.LaunchTemplateId
+	} else {
+		in.LaunchTemplateName = spec.LaunchTemplateName
+	}
+	versions, err := c.ec2.DescribeLaunchTemplateVersions(ctx, in)
+	if err != nil {
+		return call("DescribeLaunchTemplateVersions", err)
+	}
+	if len(versions.LaunchTemplateVersions) == 0 {
+		return fmt.Errorf("live: launch template %s has no version %s", aws.ToString(in.LaunchTemplateId)+aws.ToString(in.LaunchTemplateName), version)
+	}
+	v := versions.LaunchTemplateVersions[0]
+	lts, err := c.ec2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{aws.ToString(v.LaunchTemplateId)}})
+	if err != nil {
+		return call("DescribeLaunchTemplates", err)
+	}
+	lt := LaunchTemplate{LaunchTemplateVersion: v, Spec: version}
+	for _, t := range lts.LaunchTemplates {
+		lt.Tags = t.Tags
+	}
+	s.LaunchTemplates = append(s.LaunchTemplates, lt)
+	return nil
+}
+
+// splitIDs splits a comma-separated list (vpc_zone_identifier).
+func splitIDs(list string) []string {
+	var out []string
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// databases reads the DB instances in the VPC and their subnet groups with tags.
+func (c *clients) databases(ctx context.Context, s *Stack, vpc string) error {
+	dbs := rds.NewDescribeDBInstancesPaginator(c.rds, &rds.DescribeDBInstancesInput{})
+	for dbs.HasMorePages() {
+		page, err := dbs.NextPage(ctx)
+		if err != nil {
+			return call("DescribeDBInstances", err)
+		}
+		for _, db := range page.DBInstances {
+			if db.DBSubnetGroup != nil && aws.ToString(db.DBSubnetGroup.VpcId) == vpc {
+				s.DBInstances = append(s.DBInstances, db)
+			}
+		}
+	}
+	groups := rds.NewDescribeDBSubnetGroupsPaginator(c.rds, &rds.DescribeDBSubnetGroupsInput{})
+	for groups.HasMorePages() {
+		page, err := groups.NextPage(ctx)
+		if err != nil {
+			return call("DescribeDBSubnetGroups", err)
+		}
+		for _, g := range page.DBSubnetGroups {
+			if aws.ToString(g.VpcId) != vpc {
+				continue
+			}
+			tags, err := c.rds.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: g.DBSubnetGroupArn})
+			if err != nil {
+				return call("ListTagsForResource (rds)", err)
+			}
+			s.DBSubnetGroups = append(s.DBSubnetGroups, DBSubnetGroup{DBSubnetGroup: g, Tags: tags.TagList})
+		}
+	}
+	return nil
+}
+
+// fileSystems reads the mount targets in the VPC (with their security groups) and their
+// file systems, and file systems tagged Project=webtier that have none there.
+func (c *clients) fileSystems(ctx context.Context, s *Stack, vpc string) error {
+	subnets := map[string]bool{}
+	for _, sn := range s.Subnets {
+		subnets[aws.ToString(sn.SubnetId)] = true
+	}
+	all := efs.NewDescribeFileSystemsPaginator(c.efs, &efs.DescribeFileSystemsInput{})
+	var systems []efstypes.FileSystemDescription
+	for all.HasMorePages() {
+		page, err := all.NextPage(ctx)
+		if err != nil {
+			return call("DescribeFileSystems", err)
+		}
+		systems = append(systems, page.FileSystems...)
+	}
+	for _, fs := range systems {
+		mine := hasEFSTag(fs.Tags, ProjectTag, ProjectValue)
+		mts := efs.NewDescribeMountTargetsPaginator(c.efs, &efs.DescribeMountTargetsInput{FileSystemId: fs.FileSystemId})
+		for mts.HasMorePages() {
+			page, err := mts.NextPage(ctx)
+			if err != nil {
+				return call("DescribeMountTargets", err)
+			}
+			for _, mt := range page.MountTargets {
+				if mt.LifeCycleState == efstypes.LifeCycleStateDeleting || mt.LifeCycleState == efstypes.LifeCycleStateDeleted {
+					continue
+				}
+				if aws.ToString(mt.VpcId) != vpc && !subnets[aws.ToString(mt.SubnetId)] {
+					continue
+				}
+				mine = true
+				sgs, err := c.efs.DescribeMountTargetSecurityGroups(ctx, &efs.DescribeMountTargetSecurityGroupsInput{MountTargetId: mt.MountTargetId})
+				if err != nil {
+					return call("DescribeMountTargetSecurityGroups", err)
+				}
+				s.MountTargets = append(s.MountTargets, MountTarget{MountTargetDescription: mt, SecurityGroups: sgs.SecurityGroups})
+			}
+		}
+		if mine {
+			s.FileSystems = append(s.FileSystems, fs)
+		}
+	}
+	sort.SliceStable(s.MountTargets, func(i, j int) bool {
+		return aws.ToString(s.MountTargets[i].MountTargetId) < aws.ToString(s.MountTargets[j].MountTargetId)
+	})
+	return nil
+}
+
+func hasEFSTag(tags []efstypes.Tag, key, value string) bool {
+	return slices.ContainsFunc(tags, func(t efstypes.Tag) bool { return aws.ToString(t.Key) == key && aws.ToString(t.Value) == value })
+}

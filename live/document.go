@@ -1,0 +1,985 @@
+package live
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+)
+
+// Document translates the stack into Terraform JSON of the shape verify.Load reads: the
+// resource types and attributes the verifier's loader knows, references written as
+// ${TYPE.NAME.id} (.arn, .name), resources named by their Name tag (else their ID) and tags
+// copied. Notes are what the translation left out, said rather than hidden; the verifier adds
+// its own (for example on network interfaces it does not model).
+func (s *Stack) Document() (doc []byte, notes []string, err error) {
+	d := newDoc()
+	s.name(d)
+	s.translate(d)
+	out, err := json.MarshalIndent(map[string]any{"resource": d.res}, "", "  ")
+	return out, d.notes, err
+}
+
+// asgTag is the tag Auto Scaling puts on the instances it launches.
+const asgTag = "aws:autoscaling:groupName"
+
+// document is a Terraform JSON document under construction.
+type document struct {
+	res map[string]map[string]map[string]any
+	// addr maps an AWS ID (or ARN) to the resource address standing for it.
+	addr map[string]string
+	// taken holds the names used, per type.
+	taken map[string]map[string]bool
+	notes []string
+}
+
+func newDoc() *document {
+	return &document{res: map[string]map[string]map[string]any{}, addr: map[string]string{}, taken: map[string]map[string]bool{}}
+}
+
+// badName matches what a Terraform resource name cannot hold.
+var badName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// name gives the resource of type typ with this ID its name: the Name tag, else the
+// fallback (the ID, or a readable identifier), made a valid and unique Terraform name.
+func (d *document) name(typ, id, tag, fallback string) string {
+	if a := d.addr[typ+" "+id]; a != "" {
+		return a
+	}
+	n := badName.ReplaceAllString(strings.TrimSpace(tag), "-")
+	if n == "" {
+		n = badName.ReplaceAllString(fallback, "-")
+	}
+	if n == "" || !(n[0] == '_' || n[0] >= 'A' && n[0] <= 'Z' || n[0] >= 'a' && n[0] <= 'z') {
+		n = "r-" + n
+	}
+	if d.taken[typ] == nil {
+		d.taken[typ] = map[string]bool{}
+	}
+	if d.taken[typ][n] {
+		n += "-" + badName.ReplaceAllString(id, "-")
+	}
+	for base, i := n, 2; d.taken[typ][n]; i++ {
+		n = fmt.Sprintf("%s-%d", base, i)
+	}
+	d.taken[typ][n] = true
+	a := typ + "." + n
+	d.addr[typ+" "+id] = a
+	if d.addr[id] == "" {
+		d.addr[id] = a
+	}
+	return a
+}
+
+// put stores the attributes of the resource at addr.
+func (d *document) put(addr string, attrs map[string]any) {
+	typ, name, _ := strings.Cut(addr, ".")
+	if d.res[typ] == nil {
+		d.res[typ] = map[string]map[string]any{}
+	}
+	d.res[typ][name] = attrs
+}
+
+// has reports whether id stands for a resource of the document (of typ, when given).
+func (d *document) has(id string, typ ...string) bool {
+	a := d.addr[id]
+	if a == "" {
+		return false
+	}
+	if len(typ) == 0 {
+		return true
+	}
+	return slices.Contains(typ, a[:strings.IndexByte(a, '.')])
+}
+
+// ref is a reference to attr of the resource standing for id; for an unknown ID, the ID
+// itself (the verifier then says it names nothing of the stack).
+func (d *document) ref(id, attr string) string {
+	if a := d.addr[id]; a != "" {
+		return "${" + a + "." + attr + "}"
+	}
+	return lit(id)
+}
+
+// refTo is ref for IDs that are names, which resources of several types may share (an
+// Auto Scaling group and a launch configuration, a DB instance and its subnet group).
+func (d *document) refTo(typ, id, attr string) string {
+	if a := d.addr[typ+" "+id]; a != "" {
+		return "${" + a + "." + attr + "}"
+	}
+	return lit(id)
+}
+
+// refs maps ref over IDs, keeping their order.
+func (d *document) refs(ids []string, attr string) []any {
+	out := make([]any, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, d.ref(id, attr))
+	}
+	return out
+}
+
+// stub adds a resource that only needs to exist (a route target the verifier does not
+// follow) and returns a reference to it.
+func (d *document) stub(typ, id string) string {
+	if !d.has(typ + " " + id) {
+		d.put(d.name(typ, id, "", id), map[string]any{"id": lit(id)})
+	}
+	return "${" + d.addr[typ+" "+id] + ".id}"
+}
+
+func (d *document) note(format string, args ...any) {
+	d.notes = append(d.notes, fmt.Sprintf(format, args...))
+}
+
+// lit escapes a literal for Terraform JSON, where "${" starts a reference.
+func lit(s string) string { return strings.ReplaceAll(s, "${", "$${") }
+
+// ec2Tags turns EC2 tags into a map; nameTag reads the Name tag.
+func ec2Tags(tags []ec2types.Tag) map[string]any {
+	out := map[string]any{}
+	for _, t := range tags {
+		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
+	}
+	return out
+}
+
+func ec2Tag(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+func elbTags(tags []elbtypes.Tag) map[string]any {
+	out := map[string]any{}
+	for _, t := range tags {
+		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
+	}
+	return out
+}
+
+func elbTag(tags []elbtypes.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+func rdsTags(tags []rdstypes.Tag) map[string]any {
+	out := map[string]any{}
+	for _, t := range tags {
+		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
+	}
+	return out
+}
+
+func rdsTag(tags []rdstypes.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// lastPart is what follows the last "/" of an ARN: the short ID of a listener or a rule.
+func lastPart(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// main returns the VPC's main route table, or nil.
+func (s *Stack) mainTable() *ec2types.RouteTable {
+	for i, t := range s.RouteTables {
+		for _, a := range t.Associations {
+			if aws.ToBool(a.Main) {
+				return &s.RouteTables[i]
+			}
+		}
+	}
+	return nil
+}
+
+// webInstance reports whether an instance was launched by an Auto Scaling group.
+func asgMember(in ec2types.Instance) bool { return ec2Tag(in.Tags, asgTag) != "" }
+
+// standalone are the instances not launched by an Auto Scaling group: the model places the
+// group's instances from its configuration, these from what they are.
+func (s *Stack) standalone() []ec2types.Instance {
+	var out []ec2types.Instance
+	for _, in := range s.Instances {
+		if !asgMember(in) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// name gives every resource its address before any reference is written. Resources are
+// named in ID order, so that a clash of Name tags resolves the same way every time.
+func (s *Stack) name(d *document) {
+	vpc := aws.ToString(s.VPC.VpcId)
+	d.name("aws_vpc", vpc, ec2Tag(s.VPC.Tags, "Name"), vpc)
+	for _, sn := range sortBy(s.Subnets, func(x ec2types.Subnet) string { return aws.ToString(x.SubnetId) }) {
+		d.name("aws_subnet", aws.ToString(sn.SubnetId), ec2Tag(sn.Tags, "Name"), aws.ToString(sn.SubnetId))
+	}
+	for _, g := range sortBy(s.InternetGateways, func(x ec2types.InternetGateway) string { return aws.ToString(x.InternetGatewayId) }) {
+		d.name("aws_internet_gateway", aws.ToString(g.InternetGatewayId), ec2Tag(g.Tags, "Name"), aws.ToString(g.InternetGatewayId))
+	}
+	main := s.mainTable()
+	for _, t := range sortBy(s.RouteTables, func(x ec2types.RouteTable) string { return aws.ToString(x.RouteTableId) }) {
+		typ := "aws_route_table"
+		if main != nil && aws.ToString(main.RouteTableId) == aws.ToString(t.RouteTableId) {
+			typ = "aws_default_route_table"
+		}
+		d.name(typ, aws.ToString(t.RouteTableId), ec2Tag(t.Tags, "Name"), aws.ToString(t.RouteTableId))
+	}
+	for _, a := range sortBy(s.NetworkACLs, func(x ec2types.NetworkAcl) string { return aws.ToString(x.NetworkAclId) }) {
+		typ := "aws_network_acl"
+		if aws.ToBool(a.IsDefault) {
+			typ = "aws_default_network_acl"
+		}
+		d.name(typ, aws.ToString(a.NetworkAclId), ec2Tag(a.Tags, "Name"), aws.ToString(a.NetworkAclId))
+	}
+	for _, g := range sortBy(s.SecurityGroups, func(x ec2types.SecurityGroup) string { return aws.ToString(x.GroupId) }) {
+		typ := "aws_security_group"
+		if aws.ToString(g.GroupName) == "default" {
+			typ = "aws_default_security_group"
+		}
+		d.name(typ, aws.ToString(g.GroupId), ec2Tag(g.Tags, "Name"), aws.ToString(g.GroupId))
+	}
+	for _, pl := range s.PrefixLists {
+		d.name("aws_ec2_managed_prefix_list", pl.ID, pl.Name, pl.ID)
+	}
+	for _, in := range sortBy(s.standalone(), func(x ec2types.Instance) string { return aws.ToString(x.InstanceId) }) {
+		d.name("aws_instance", aws.ToString(in.InstanceId), ec2Tag(in.Tags, "Name"), aws.ToString(in.InstanceId))
+	}
+	for _, a := range sortBy(s.Addresses, func(x ec2types.Address) string { return aws.ToString(x.AllocationId) }) {
+		d.name("aws_eip", aws.ToString(a.AllocationId), ec2Tag(a.Tags, "Name"), aws.ToString(a.AllocationId))
+	}
+	for _, n := range sortBy(s.NATGateways, func(x ec2types.NatGateway) string { return aws.ToString(x.NatGatewayId) }) {
+		d.name("aws_nat_gateway", aws.ToString(n.NatGatewayId), ec2Tag(n.Tags, "Name"), aws.ToString(n.NatGatewayId))
+	}
+	for _, e := range sortBy(s.VPCEndpoints, func(x ec2types.VpcEndpoint) string { return aws.ToString(x.VpcEndpointId) }) {
+		d.name("aws_vpc_endpoint", aws.ToString(e.VpcEndpointId), ec2Tag(e.Tags, "Name"), aws.ToString(e.VpcEndpointId))
+	}
+	for _, lb := range sortBy(s.LoadBalancers, func(x LoadBalancer) string { return aws.ToString(x.LoadBalancerArn) }) {
+		d.name("aws_lb", aws.ToString(lb.LoadBalancerArn), elbTag(lb.Tags, "Name"), aws.ToString(lb.LoadBalancerName))
+		for _, l := range lb.Listeners {
+			arn := aws.ToString(l.ListenerArn)
+			d.name("aws_lb_listener", arn, elbTag(l.Tags, "Name"), "listener-"+lastPart(arn))
+		}
+	}
+	for _, tg := range sortBy(s.TargetGroups, func(x TargetGroup) string { return aws.ToString(x.TargetGroupArn) }) {
+		d.name("aws_lb_target_group", aws.ToString(tg.TargetGroupArn), elbTag(tg.Tags, "Name"), aws.ToString(tg.TargetGroupName))
+	}
+	for _, lt := range s.LaunchTemplates {
+		d.name("aws_launch_template", ltKey(aws.ToString(lt.LaunchTemplateId), lt.Spec), ec2Tag(lt.Tags, "Name"), aws.ToString(lt.LaunchTemplateName))
+	}
+	for _, lc := range s.LaunchConfigurations {
+		d.name("aws_launch_configuration", aws.ToString(lc.LaunchConfigurationName), "", aws.ToString(lc.LaunchConfigurationName))
+	}
+	for _, g := range s.AutoScalingGroups {
+		d.name("aws_autoscaling_group", aws.ToString(g.AutoScalingGroupName), asgName(g.Tags), aws.ToString(g.AutoScalingGroupName))
+	}
+	for _, g := range s.dbSubnetGroups() {
+		d.name("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), rdsTag(g.Tags, "Name"), aws.ToString(g.DBSubnetGroupName))
+	}
+	for _, db := range s.DBInstances {
+		typ := "aws_db_instance"
+		if aws.ToString(db.DBClusterIdentifier) != "" {
+			typ = "aws_rds_cluster_instance"
+		}
+		d.name(typ, aws.ToString(db.DBInstanceIdentifier), rdsTag(db.TagList, "Name"), aws.ToString(db.DBInstanceIdentifier))
+	}
+	for _, fs := range s.FileSystems {
+		name := aws.ToString(fs.Name)
+		d.name("aws_efs_file_system", aws.ToString(fs.FileSystemId), name, aws.ToString(fs.FileSystemId))
+	}
+	for _, mt := range s.MountTargets {
+		d.name("aws_efs_mount_target", aws.ToString(mt.MountTargetId), "", aws.ToString(mt.MountTargetId))
+	}
+	for _, e := range s.unaccounted() {
+		d.name("aws_network_interface", aws.ToString(e.NetworkInterfaceId), ec2Tag(e.TagSet, "Name"), aws.ToString(e.NetworkInterfaceId))
+	}
+}
+
+// ltKey identifies one version of a launch template.
+func ltKey(id, version string) string { return id + "@" + version }
+
+func asgName(tags []asgtypes.TagDescription) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == "Name" {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// sortBy returns a copy of list sorted by key.
+func sortBy[T any](list []T, key func(T) string) []T {
+	out := slices.Clone(list)
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
+}
+
+// dbSubnetGroups are the described subnet groups and any a DB instance embeds that was not
+// among them.
+func (s *Stack) dbSubnetGroups() []DBSubnetGroup {
+	out := slices.Clone(s.DBSubnetGroups)
+	for _, db := range s.DBInstances {
+		g := db.DBSubnetGroup
+		if g != nil && !slices.ContainsFunc(out, func(o DBSubnetGroup) bool {
+			return aws.ToString(o.DBSubnetGroupName) == aws.ToString(g.DBSubnetGroupName)
+		}) {
+			out = append(out, DBSubnetGroup{DBSubnetGroup: *g})
+		}
+	}
+	return out
+}
+
+// unaccounted are the network interfaces of the VPC that no translated resource stands for
+// (an instance's second interface, a Lambda function's, ...): they go into the document as
+// aws_network_interface, which the verifier names in its notes as not modelled.
+func (s *Stack) unaccounted() []ec2types.NetworkInterface {
+	known := map[string]bool{}
+	for _, in := range s.Instances {
+		for _, e := range in.NetworkInterfaces {
+			if e.Attachment != nil && aws.ToInt32(e.Attachment.DeviceIndex) == 0 {
+				known[aws.ToString(e.NetworkInterfaceId)] = true
+			}
+		}
+	}
+	for _, n := range s.NATGateways {
+		for _, a := range n.NatGatewayAddresses {
+			known[aws.ToString(a.NetworkInterfaceId)] = true
+		}
+	}
+	for _, e := range s.VPCEndpoints {
+		for _, id := range e.NetworkInterfaceIds {
+			known[id] = true
+		}
+	}
+	for _, mt := range s.MountTargets {
+		known[aws.ToString(mt.NetworkInterfaceId)] = true
+	}
+	var out []ec2types.NetworkInterface
+	for _, e := range sortBy(s.NetworkInterfaces, func(x ec2types.NetworkInterface) string { return aws.ToString(x.NetworkInterfaceId) }) {
+		if known[aws.ToString(e.NetworkInterfaceId)] || managedENI(e) {
+			continue
+		}
+		if e.Attachment != nil && aws.ToString(e.Attachment.InstanceId) != "" && aws.ToInt32(e.Attachment.DeviceIndex) == 0 {
+			continue // an instance's primary interface: the instance stands for it
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// managedENI reports whether AWS created the interface for a resource the document holds:
+// load balancer nodes, RDS instances, NAT gateways, endpoints, EFS mount targets.
+func managedENI(e ec2types.NetworkInterface) bool {
+	desc := aws.ToString(e.Description)
+	switch {
+	case strings.HasPrefix(desc, "ELB "), desc == "RDSNetworkInterface", strings.HasPrefix(desc, "EFS mount target"),
+		strings.HasPrefix(desc, "Interface for NAT Gateway"), strings.HasPrefix(desc, "VPC Endpoint Interface"):
+		return true
+	}
+	switch e.InterfaceType {
+	case ec2types.NetworkInterfaceTypeNatGateway, ec2types.NetworkInterfaceTypeVpcEndpoint,
+		ec2types.NetworkInterfaceTypeNetworkLoadBalancer, ec2types.NetworkInterfaceTypeGatewayLoadBalancer,
+		ec2types.NetworkInterfaceTypeGatewayLoadBalancerEndpoint, ec2types.NetworkInterfaceTypeLoadBalancer:
+		return true
+	}
+	return false
+}
+
+// translate writes the attributes of every named resource.
+func (s *Stack) translate(d *document) {
+	s.network(d)
+	s.securityGroups(d)
+	s.compute(d)
+	s.balancers(d)
+	s.fleets(d)
+	s.databases(d)
+	s.fileSystems(d)
+}
+
+func (s *Stack) network(d *document) {
+	vpc := aws.ToString(s.VPC.VpcId)
+	v := map[string]any{"id": vpc, "cidr_block": aws.ToString(s.VPC.CidrBlock), "tags": ec2Tags(s.VPC.Tags)}
+	if t := s.mainTable(); t != nil {
+		v["default_route_table_id"] = aws.ToString(t.RouteTableId)
+	}
+	for _, a := range s.NetworkACLs {
+		if aws.ToBool(a.IsDefault) {
+			v["default_network_acl_id"] = aws.ToString(a.NetworkAclId)
+		}
+	}
+	d.put(d.addr[vpc], v)
+	for _, c := range s.VPC.CidrBlockAssociationSet {
+		if aws.ToString(c.CidrBlock) == aws.ToString(s.VPC.CidrBlock) || c.CidrBlockState == nil || c.CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
+			continue
+		}
+		id := aws.ToString(c.AssociationId)
+		d.put(d.name("aws_vpc_ipv4_cidr_block_association", id, "", id), map[string]any{
+			"id": id, "vpc_id": d.ref(vpc, "id"), "cidr_block": aws.ToString(c.CidrBlock)})
+	}
+	for _, sn := range s.Subnets {
+		id := aws.ToString(sn.SubnetId)
+		d.put(d.addr[id], map[string]any{
+			"id": id, "vpc_id": d.ref(vpc, "id"), "cidr_block": aws.ToString(sn.CidrBlock),
+			"availability_zone": aws.ToString(sn.AvailabilityZone), "availability_zone_id": aws.ToString(sn.AvailabilityZoneId),
+			"map_public_ip_on_launch": aws.ToBool(sn.MapPublicIpOnLaunch), "tags": ec2Tags(sn.Tags)})
+	}
+	for _, g := range s.InternetGateways {
+		id := aws.ToString(g.InternetGatewayId)
+		d.put(d.addr[id], map[string]any{"id": id, "vpc_id": d.ref(vpc, "id"), "tags": ec2Tags(g.Tags)})
+	}
+	for _, t := range s.RouteTables {
+		id := aws.ToString(t.RouteTableId)
+		addr := d.addr[id]
+		attrs := map[string]any{"id": id, "tags": ec2Tags(t.Tags), "route": s.routes(d, t)}
+		if strings.HasPrefix(addr, "aws_default_route_table.") {
+			attrs["default_route_table_id"] = d.ref(vpc, "default_route_table_id")
+		} else {
+			attrs["vpc_id"] = d.ref(vpc, "id")
+		}
+		d.put(addr, attrs)
+		for _, a := range t.Associations {
+			if aws.ToBool(a.Main) || a.AssociationState != nil && a.AssociationState.State != ec2types.RouteTableAssociationStateCodeAssociated {
+				continue
+			}
+			aid := aws.ToString(a.RouteTableAssociationId)
+			attrs := map[string]any{"id": aid, "route_table_id": d.ref(id, "id")}
+			if sn := aws.ToString(a.SubnetId); sn != "" {
+				attrs["subnet_id"] = d.ref(sn, "id")
+			} else if gw := aws.ToString(a.GatewayId); gw != "" {
+				attrs["gateway_id"] = lit(gw)
+			} else {
+				continue
+			}
+			d.put(d.name("aws_route_table_association", aid, "", aid), attrs)
+		}
+	}
+	for _, a := range s.NetworkACLs {
+		id := aws.ToString(a.NetworkAclId)
+		addr := d.addr[id]
+		var subnets []string
+		for _, as := range a.Associations {
+			subnets = append(subnets, aws.ToString(as.SubnetId))
+		}
+		sort.Strings(subnets)
+		attrs := map[string]any{"id": id, "tags": ec2Tags(a.Tags), "subnet_ids": d.refs(subnets, "id")}
+		attrs["ingress"], attrs["egress"] = naclEntries(a.Entries, false), naclEntries(a.Entries, true)
+		if aws.ToBool(a.IsDefault) {
+			attrs["default_network_acl_id"] = d.ref(vpc, "default_network_acl_id")
+		} else {
+			attrs["vpc_id"] = d.ref(vpc, "id")
+		}
+		d.put(addr, attrs)
+	}
+}
+
+// routes are a route table's routes as inline blocks: the local routes are implicit, IPv6
+// routes do not matter to the IPv4 model, and a blackhole route is left out with a note.
+func (s *Stack) routes(d *document, t ec2types.RouteTable) []any {
+	table := aws.ToString(t.RouteTableId)
+	out := []any{}
+	for _, r := range t.Routes {
+		if aws.ToString(r.GatewayId) == "local" {
+			continue
+		}
+		blk := map[string]any{}
+		switch {
+		case r.DestinationCidrBlock != nil:
+			blk["cidr_block"] = aws.ToString(r.DestinationCidrBlock)
+		case r.DestinationPrefixListId != nil:
+			blk["destination_prefix_list_id"] = aws.ToString(r.DestinationPrefixListId)
+		default:
+			continue // IPv6
+		}
+		key, target := routeTarget(d, r)
+		if key == "" {
+			d.note("%s %s: route to %s has a target the live loader cannot name (%s); left out", d.addr[table], table, routeDest(r), target)
+			continue
+		}
+		if r.State == ec2types.RouteStateBlackhole && !strings.HasPrefix(target, "${") {
+			d.note("%s: the route to %s is a blackhole (its target %s is gone): left out, but AWS drops that traffic", d.addr[table], routeDest(r), target)
+			continue
+		}
+		blk[key] = target
+		out = append(out, blk)
+	}
+	return out
+}
+
+func routeDest(r ec2types.Route) string {
+	if r.DestinationCidrBlock != nil {
+		return aws.ToString(r.DestinationCidrBlock)
+	}
+	return aws.ToString(r.DestinationPrefixListId)
+}
+
+// routeTarget returns the route block key of a route's target and a reference to it: a
+// resource of the document, or a stub for targets the verifier does not follow.
+func routeTarget(d *document, r ec2types.Route) (key, target string) {
+	ref := func(key, id string, typ ...string) (string, string) {
+		if d.has(id, typ...) {
+			return key, d.ref(id, "id")
+		}
+		return key, id
+	}
+	gw := aws.ToString(r.GatewayId)
+	switch {
+	case r.NatGatewayId != nil:
+		return ref("nat_gateway_id", aws.ToString(r.NatGatewayId), "aws_nat_gateway")
+	case strings.HasPrefix(gw, "igw-"):
+		return ref("gateway_id", gw, "aws_internet_gateway")
+	case strings.HasPrefix(gw, "vgw-"):
+		return "gateway_id", d.stub("aws_vpn_gateway", gw)
+	case strings.HasPrefix(gw, "vpce-"):
+		return ref("vpc_endpoint_id", gw, "aws_vpc_endpoint")
+	case r.InstanceId != nil && d.has(aws.ToString(r.InstanceId), "aws_instance"):
+		return "instance_id", d.ref(aws.ToString(r.InstanceId), "id")
+	case r.NetworkInterfaceId != nil:
+		return "network_interface_id", d.stub("aws_network_interface", aws.ToString(r.NetworkInterfaceId))
+	case r.TransitGatewayId != nil:
+		return "transit_gateway_id", d.stub("aws_ec2_transit_gateway", aws.ToString(r.TransitGatewayId))
+	case r.VpcPeeringConnectionId != nil:
+		return "vpc_peering_connection_id", d.stub("aws_vpc_peering_connection", aws.ToString(r.VpcPeeringConnectionId))
+	case r.CarrierGatewayId != nil:
+		return "carrier_gateway_id", d.stub("aws_ec2_carrier_gateway", aws.ToString(r.CarrierGatewayId))
+	case r.LocalGatewayId != nil:
+		return "local_gateway_id", d.stub("aws_ec2_local_gateway", aws.ToString(r.LocalGatewayId))
+	case r.CoreNetworkArn != nil:
+		return "core_network_arn", d.stub("aws_networkmanager_core_network", aws.ToString(r.CoreNetworkArn))
+	case r.EgressOnlyInternetGatewayId != nil:
+		return "egress_only_gateway_id", d.stub("aws_egress_only_internet_gateway", aws.ToString(r.EgressOnlyInternetGatewayId))
+	}
+	return "", gw
+}
+
+// naclEntries are one direction's entries as inline blocks. Rule 32767, the implicit
+// deny-all AWS lists (and moto omits for custom ACLs), is the verifier's implicit "*".
+func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []any {
+	out := []any{}
+	for _, e := range sortBy(entries, func(x ec2types.NetworkAclEntry) string { return fmt.Sprintf("%05d", aws.ToInt32(x.RuleNumber)) }) {
+		if aws.ToBool(e.Egress) != egress || aws.ToInt32(e.RuleNumber) == 32767 {
+			continue
+		}
+		blk := map[string]any{"rule_no": aws.ToInt32(e.RuleNumber), "action": string(e.RuleAction),
+			"protocol": aws.ToString(e.Protocol), "from_port": 0, "to_port": 0}
+		if e.CidrBlock != nil {
+			blk["cidr_block"] = aws.ToString(e.CidrBlock)
+		}
+		if e.Ipv6CidrBlock != nil {
+			blk["ipv6_cidr_block"] = aws.ToString(e.Ipv6CidrBlock)
+		}
+		if p := e.PortRange; p != nil {
+			blk["from_port"], blk["to_port"] = aws.ToInt32(p.From), aws.ToInt32(p.To)
+		}
+		if c := e.IcmpTypeCode; c != nil {
+			blk["icmp_type"], blk["icmp_code"] = aws.ToInt32(c.Type), aws.ToInt32(c.Code)
+		}
+		out = append(out, blk)
+	}
+	return out
+}
+
+func (s *Stack) securityGroups(d *document) {
+	vpc := aws.ToString(s.VPC.VpcId)
+	for _, g := range s.SecurityGroups {
+		id := aws.ToString(g.GroupId)
+		d.put(d.addr[id], map[string]any{"id": id, "name": lit(aws.ToString(g.GroupName)), "vpc_id": d.ref(vpc, "id"),
+			"description": lit(aws.ToString(g.Description)), "tags": ec2Tags(g.Tags)})
+	}
+	for _, pl := range s.PrefixLists {
+		entries := []any{}
+		for _, c := range pl.CIDRs {
+			entries = append(entries, map[string]any{"cidr": c})
+		}
+		d.put(d.addr[pl.ID], map[string]any{"id": pl.ID, "name": lit(pl.Name), "entry": entries})
+	}
+	for _, r := range sortBy(s.SecurityGroupRules, func(x ec2types.SecurityGroupRule) string { return aws.ToString(x.SecurityGroupRuleId) }) {
+		id := aws.ToString(r.SecurityGroupRuleId)
+		typ := "aws_vpc_security_group_ingress_rule"
+		if aws.ToBool(r.IsEgress) {
+			typ = "aws_vpc_security_group_egress_rule"
+		}
+		proto := aws.ToString(r.IpProtocol)
+		if proto == "icmpv6" {
+			proto = "58" // the verifier reads protocols by name (tcp, udp, icmp) or number
+		}
+		attrs := map[string]any{"id": id, "security_group_id": d.ref(aws.ToString(r.GroupId), "id"),
+			"ip_protocol": proto, "from_port": aws.ToInt32(r.FromPort), "to_port": aws.ToInt32(r.ToPort),
+			"description": lit(aws.ToString(r.Description)), "tags": ec2Tags(r.Tags)}
+		switch {
+		case r.CidrIpv4 != nil:
+			attrs["cidr_ipv4"] = aws.ToString(r.CidrIpv4)
+		case r.CidrIpv6 != nil:
+			attrs["cidr_ipv6"] = aws.ToString(r.CidrIpv6)
+		case r.PrefixListId != nil:
+			attrs["prefix_list_id"] = d.ref(aws.ToString(r.PrefixListId), "id")
+		case r.ReferencedGroupInfo != nil:
+			peer := aws.ToString(r.ReferencedGroupInfo.GroupId)
+			peer = peer[strings.LastIndexByte(peer, '/')+1:] // "ACCOUNT/sg-..." as moto may write it
+			if !d.has(peer) {
+				d.note("%s (%s) refers to the security group %s, which is not in the VPC: no interface of the stack carries it; left out", d.addr[aws.ToString(r.GroupId)], id, peer)
+				continue
+			}
+			attrs["referenced_security_group_id"] = d.ref(peer, "id")
+		}
+		d.put(d.name(typ, id, ec2Tag(r.Tags, "Name"), id), attrs)
+	}
+}
+
+// groupIDs are the IDs of a list of group identifiers.
+func groupIDs(list []ec2types.GroupIdentifier) []string {
+	var out []string
+	for _, g := range list {
+		out = append(out, aws.ToString(g.GroupId))
+	}
+	return out
+}
+
+func (s *Stack) compute(d *document) {
+	vpc := aws.ToString(s.VPC.VpcId)
+	eipOf := map[string]string{}
+	for _, a := range s.Addresses {
+		if in := aws.ToString(a.InstanceId); in != "" {
+			eipOf[in] = aws.ToString(a.AllocationId)
+		}
+	}
+	for _, in := range s.standalone() {
+		id := aws.ToString(in.InstanceId)
+		// moto (and AWS) keep an instance's groups on its interfaces: read them there.
+		groups := groupIDs(in.SecurityGroups)
+		for _, e := range in.NetworkInterfaces {
+			if e.Attachment != nil && aws.ToInt32(e.Attachment.DeviceIndex) == 0 {
+				groups = groupIDs(e.Groups)
+			}
+		}
+		attrs := map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(in.SubnetId), "id"),
+			"vpc_security_group_ids": d.refs(groups, "id"), "instance_type": string(in.InstanceType),
+			"associate_public_ip_address": aws.ToString(in.PublicIpAddress) != "" && eipOf[id] == "",
+			"tags":                        ec2Tags(in.Tags)}
+		if ip := aws.ToString(in.PublicIpAddress); ip != "" {
+			attrs["public_ip"] = ip
+		}
+		d.put(d.addr[id], attrs)
+	}
+	for _, a := range s.Addresses {
+		id := aws.ToString(a.AllocationId)
+		attrs := map[string]any{"id": id, "allocation_id": id, "public_ip": aws.ToString(a.PublicIp), "domain": "vpc", "tags": ec2Tags(a.Tags)}
+		if in := aws.ToString(a.InstanceId); in != "" && d.has(in, "aws_instance") {
+			attrs["instance"] = d.ref(in, "id")
+		} else if eni := aws.ToString(a.NetworkInterfaceId); eni != "" && d.has(eni, "aws_network_interface") {
+			attrs["network_interface"] = d.ref(eni, "id")
+		}
+		d.put(d.addr[id], attrs)
+	}
+	for _, n := range s.NATGateways {
+		id := aws.ToString(n.NatGatewayId)
+		attrs := map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(n.SubnetId), "id"),
+			"connectivity_type": string(n.ConnectivityType), "tags": ec2Tags(n.Tags)}
+		for _, a := range n.NatGatewayAddresses {
+			if alloc := aws.ToString(a.AllocationId); alloc != "" && (a.IsPrimary == nil || aws.ToBool(a.IsPrimary)) {
+				attrs["allocation_id"] = d.ref(alloc, "allocation_id")
+				break
+			}
+		}
+		d.put(d.addr[id], attrs)
+	}
+	for _, e := range s.VPCEndpoints {
+		id := aws.ToString(e.VpcEndpointId)
+		var groups []string
+		for _, g := range e.Groups {
+			groups = append(groups, aws.ToString(g.GroupId))
+		}
+		attrs := map[string]any{"id": id, "vpc_id": d.ref(vpc, "id"), "service_name": aws.ToString(e.ServiceName),
+			"vpc_endpoint_type": string(e.VpcEndpointType), "private_dns_enabled": aws.ToBool(e.PrivateDnsEnabled),
+			"tags": ec2Tags(e.Tags)}
+		if len(e.SubnetIds) > 0 {
+			attrs["subnet_ids"] = d.refs(e.SubnetIds, "id")
+		}
+		if len(groups) > 0 {
+			attrs["security_group_ids"] = d.refs(groups, "id")
+		}
+		if len(e.RouteTableIds) > 0 {
+			attrs["route_table_ids"] = d.refs(e.RouteTableIds, "id")
+		}
+		d.put(d.addr[id], attrs)
+	}
+	for _, e := range s.unaccounted() {
+		id := aws.ToString(e.NetworkInterfaceId)
+		d.put(d.addr[id], map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(e.SubnetId), "id"),
+			"security_groups": d.refs(groupIDs(e.Groups), "id"), "private_ips": []any{aws.ToString(e.PrivateIpAddress)},
+			"description": lit(aws.ToString(e.Description)), "tags": ec2Tags(e.TagSet)})
+	}
+}
+
+func (s *Stack) balancers(d *document) {
+	vpc := aws.ToString(s.VPC.VpcId)
+	for _, lb := range s.LoadBalancers {
+		arn := aws.ToString(lb.LoadBalancerArn)
+		var subnets []string
+		for _, az := range lb.AvailabilityZones {
+			subnets = append(subnets, aws.ToString(az.SubnetId))
+		}
+		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(lb.LoadBalancerName),
+			"internal": lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal, "load_balancer_type": string(lb.Type),
+			"subnets": d.refs(subnets, "id"), "security_groups": d.refs(lb.SecurityGroups, "id"),
+			"dns_name": aws.ToString(lb.DNSName), "tags": elbTags(lb.Tags)}
+		// An ALB balances across zones always at the balancer level (a target group may
+		// turn it off); the attribute speaks for the other types only. moto reports it
+		// false for ALBs.
+		if v, ok := lb.Attributes["load_balancing.cross_zone.enabled"]; ok && lb.Type != elbtypes.LoadBalancerTypeEnumApplication {
+			attrs["enable_cross_zone_load_balancing"] = v
+		}
+		d.put(d.addr[arn], attrs)
+		for _, l := range lb.Listeners {
+			larn := aws.ToString(l.ListenerArn)
+			d.put(d.addr[larn], map[string]any{"id": larn, "arn": larn, "load_balancer_arn": d.ref(arn, "arn"),
+				"port": aws.ToInt32(l.Port), "protocol": string(l.Protocol), "default_action": actions(d, l.DefaultActions),
+				"tags": elbTags(l.Tags)})
+			for _, r := range l.Rules {
+				rarn := aws.ToString(r.RuleArn)
+				d.put(d.name("aws_lb_listener_rule", rarn, "", "rule-"+lastPart(rarn)), map[string]any{
+					"id": rarn, "arn": rarn, "listener_arn": d.ref(larn, "arn"), "priority": lit(aws.ToString(r.Priority)),
+					"action": actions(d, r.Actions)})
+			}
+		}
+	}
+	members := map[string]bool{}
+	for _, in := range s.Instances {
+		if asgMember(in) {
+			members[aws.ToString(in.InstanceId)] = true
+		}
+	}
+	for _, tg := range s.TargetGroups {
+		arn := aws.ToString(tg.TargetGroupArn)
+		hc := map[string]any{"enabled": aws.ToBool(tg.HealthCheckEnabled), "port": aws.ToString(tg.HealthCheckPort),
+			"protocol": string(tg.HealthCheckProtocol), "path": lit(aws.ToString(tg.HealthCheckPath))}
+		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(tg.TargetGroupName), "port": aws.ToInt32(tg.Port),
+			"protocol": string(tg.Protocol), "target_type": string(tg.TargetType), "vpc_id": d.ref(vpc, "id"),
+			"health_check": hc, "tags": elbTags(tg.Tags)}
+		if v, ok := tg.Attributes["load_balancing.cross_zone.enabled"]; ok {
+			attrs["load_balancing_cross_zone_enabled"] = v
+		}
+		d.put(d.addr[arn], attrs)
+		// Targets the document does not place otherwise: instances outside the Auto Scaling
+		// groups, IP addresses (the verifier notes those as not modelled).
+		for _, h := range tg.Health {
+			if h.Target == nil || members[aws.ToString(h.Target.Id)] {
+				continue
+			}
+			target := aws.ToString(h.Target.Id)
+			id := arn + "/" + target
+			attrs := map[string]any{"target_group_arn": d.ref(arn, "arn"), "target_id": lit(target)}
+			if d.has(target, "aws_instance") {
+				attrs["target_id"] = d.ref(target, "id")
+			}
+			if h.Target.Port != nil {
+				attrs["port"] = aws.ToInt32(h.Target.Port)
+			}
+			d.put(d.name("aws_lb_target_group_attachment", id, "", lastPart(d.addr[arn])+"-"+target), attrs)
+		}
+	}
+}
+
+// actions are listener actions as Terraform blocks; only forwards matter to the verifier.
+func actions(d *document, list []elbtypes.Action) []any {
+	out := []any{}
+	for _, a := range list {
+		blk := map[string]any{"type": string(a.Type)}
+		if arn := aws.ToString(a.TargetGroupArn); arn != "" {
+			blk["target_group_arn"] = d.ref(arn, "arn")
+		} else if f := a.ForwardConfig; f != nil {
+			var groups []any
+			for _, t := range f.TargetGroups {
+				groups = append(groups, map[string]any{"arn": d.ref(aws.ToString(t.TargetGroupArn), "arn"), "weight": aws.ToInt32(t.Weight)})
+			}
+			blk["forward"] = map[string]any{"target_group": groups}
+		}
+		out = append(out, blk)
+	}
+	return out
+}
+
+func (s *Stack) fleets(d *document) {
+	for _, lt := range s.LaunchTemplates {
+		addr := d.addr["aws_launch_template "+ltKey(aws.ToString(lt.LaunchTemplateId), lt.Spec)]
+		data := lt.LaunchTemplateData
+		attrs := map[string]any{"id": aws.ToString(lt.LaunchTemplateId), "name": lit(aws.ToString(lt.LaunchTemplateName)),
+			"version": aws.ToInt64(lt.VersionNumber), "tags": ec2Tags(lt.Tags)}
+		if data != nil {
+			attrs["instance_type"] = string(data.InstanceType)
+			attrs["image_id"] = aws.ToString(data.ImageId)
+			if len(data.SecurityGroupIds) > 0 {
+				attrs["vpc_security_group_ids"] = d.refs(data.SecurityGroupIds, "id")
+			}
+			if len(data.SecurityGroups) > 0 {
+				var names []any
+				for _, n := range data.SecurityGroups {
+					names = append(names, lit(n))
+				}
+				attrs["security_group_names"] = names
+			}
+			var nis []any
+			for _, ni := range sortBy(data.NetworkInterfaces, func(x ec2types.LaunchTemplateInstanceNetworkInterfaceSpecification) string {
+				return fmt.Sprintf("%03d", aws.ToInt32(x.DeviceIndex))
+			}) {
+				blk := map[string]any{"device_index": aws.ToInt32(ni.DeviceIndex), "security_groups": d.refs(ni.Groups, "id")}
+				if ni.AssociatePublicIpAddress != nil {
+					blk["associate_public_ip_address"] = aws.ToBool(ni.AssociatePublicIpAddress)
+				}
+				if ni.SubnetId != nil {
+					blk["subnet_id"] = d.ref(aws.ToString(ni.SubnetId), "id")
+				}
+				nis = append(nis, blk)
+			}
+			if len(nis) > 0 {
+				attrs["network_interfaces"] = nis
+			}
+			var specs []any
+			for _, ts := range data.TagSpecifications {
+				specs = append(specs, map[string]any{"resource_type": string(ts.ResourceType), "tags": ec2Tags(ts.Tags)})
+			}
+			if len(specs) > 0 {
+				attrs["tag_specifications"] = specs
+			}
+		}
+		d.put(addr, attrs)
+	}
+	for _, lc := range s.LaunchConfigurations {
+		name := aws.ToString(lc.LaunchConfigurationName)
+		attrs := map[string]any{"id": name, "name": lit(name), "security_groups": d.refs(lc.SecurityGroups, "id")}
+		if lc.AssociatePublicIpAddress != nil {
+			attrs["associate_public_ip_address"] = aws.ToBool(lc.AssociatePublicIpAddress)
+		}
+		d.put(d.addr["aws_launch_configuration "+name], attrs)
+	}
+	for _, g := range s.AutoScalingGroups {
+		name := aws.ToString(g.AutoScalingGroupName)
+		attrs := map[string]any{"id": name, "name": lit(name), "arn": aws.ToString(g.AutoScalingGroupARN),
+			"min_size": aws.ToInt32(g.MinSize), "max_size": aws.ToInt32(g.MaxSize), "desired_capacity": aws.ToInt32(g.DesiredCapacity),
+			"health_check_type":   aws.ToString(g.HealthCheckType),
+			"vpc_zone_identifier": d.refs(splitIDs(aws.ToString(g.VPCZoneIdentifier)), "id"),
+			"target_group_arns":   d.refs(g.TargetGroupARNs, "arn")}
+		tags := []any{}
+		for _, t := range g.Tags {
+			tags = append(tags, map[string]any{"key": lit(aws.ToString(t.Key)), "value": lit(aws.ToString(t.Value)),
+				"propagate_at_launch": aws.ToBool(t.PropagateAtLaunch)})
+		}
+		attrs["tag"] = tags
+		if spec := templateOf(g); spec != nil {
+			key := "aws_launch_template " + ltKey(s.templateID(spec), specVersion(spec))
+			ref := lit(s.templateID(spec))
+			if a := d.addr[key]; a != "" {
+				ref = "${" + a + ".id}"
+			}
+			blk := map[string]any{"version": lit(specVersion(spec))}
+			if g.LaunchTemplate != nil {
+				blk["id"] = ref
+				attrs["launch_template"] = blk
+			} else {
+				blk["launch_template_id"] = ref
+				attrs["mixed_instances_policy"] = map[string]any{"launch_template": map[string]any{"launch_template_specification": blk}}
+			}
+		}
+		if lc := aws.ToString(g.LaunchConfigurationName); lc != "" {
+			attrs["launch_configuration"] = d.refTo("aws_launch_configuration", lc, "name")
+		}
+		if len(g.LoadBalancerNames) > 0 {
+			d.note("%s: Classic Load Balancers %s are not modelled", d.addr["aws_autoscaling_group "+name], strings.Join(g.LoadBalancerNames, ", "))
+		}
+		d.put(d.addr["aws_autoscaling_group "+name], attrs)
+	}
+	for _, p := range s.ScalingPolicies {
+		name := aws.ToString(p.PolicyName)
+		attrs := map[string]any{"name": lit(name), "policy_type": aws.ToString(p.PolicyType),
+			"autoscaling_group_name": d.refTo("aws_autoscaling_group", aws.ToString(p.AutoScalingGroupName), "name")}
+		if tt := p.TargetTrackingConfiguration; tt != nil {
+			cfg := map[string]any{"target_value": aws.ToFloat64(tt.TargetValue)}
+			if m := tt.PredefinedMetricSpecification; m != nil {
+				cfg["predefined_metric_specification"] = map[string]any{"predefined_metric_type": string(m.PredefinedMetricType)}
+			}
+			attrs["target_tracking_configuration"] = cfg
+		}
+		d.put(d.name("aws_autoscaling_policy", aws.ToString(p.PolicyARN), "", name), attrs)
+	}
+}
+
+// templateID is the ID of the launch template a specification names by ID or by name.
+func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
+	if id := aws.ToString(spec.LaunchTemplateId); id != "" {
+		return id
+	}
+	for _, lt := range s.LaunchTemplates {
+		if aws.ToString(lt.LaunchTemplateName) == aws.ToString(spec.LaunchTemplateName) {
+			return aws.ToString(lt.LaunchTemplateId)
+		}
+	}
+	return aws.ToString(spec.LaunchTemplateName)
+}
+
+func (s *Stack) databases(d *document) {
+	for _, g := range s.dbSubnetGroups() {
+		name := aws.ToString(g.DBSubnetGroupName)
+		var subnets []string
+		for _, sn := range g.Subnets {
+			subnets = append(subnets, aws.ToString(sn.SubnetIdentifier))
+		}
+		d.put(d.addr["aws_db_subnet_group "+name], map[string]any{"id": name, "name": lit(name), "arn": aws.ToString(g.DBSubnetGroupArn),
+			"subnet_ids": d.refs(subnets, "id"), "tags": rdsTags(g.Tags)})
+	}
+	for _, db := range s.DBInstances {
+		id := aws.ToString(db.DBInstanceIdentifier)
+		var groups []string
+		for _, g := range db.VpcSecurityGroups {
+			groups = append(groups, aws.ToString(g.VpcSecurityGroupId))
+		}
+		attrs := map[string]any{"id": id, "identifier": lit(id), "engine": aws.ToString(db.Engine),
+			"instance_class": aws.ToString(db.DBInstanceClass), "multi_az": aws.ToBool(db.MultiAZ),
+			"publicly_accessible": aws.ToBool(db.PubliclyAccessible), "availability_zone": aws.ToString(db.AvailabilityZone),
+			"vpc_security_group_ids": d.refs(groups, "id"), "tags": rdsTags(db.TagList)}
+		if g := db.DBSubnetGroup; g != nil {
+			attrs["db_subnet_group_name"] = d.refTo("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), "name")
+		}
+		addr := d.addr["aws_db_instance "+id]
+		if c := aws.ToString(db.DBClusterIdentifier); c != "" {
+			attrs["cluster_identifier"] = lit(c)
+			addr = d.addr["aws_rds_cluster_instance "+id]
+		}
+		d.put(addr, attrs)
+	}
+}
+
+func (s *Stack) fileSystems(d *document) {
+	for _, fs := range s.FileSystems {
+		id := aws.ToString(fs.FileSystemId)
+		tags := map[string]any{}
+		for _, t := range fs.Tags {
+			tags[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
+		}
+		d.put(d.addr[id], map[string]any{"id": id, "creation_token": lit(aws.ToString(fs.CreationToken)),
+			"encrypted": aws.ToBool(fs.Encrypted), "tags": tags})
+	}
+	for _, mt := range s.MountTargets {
+		id := aws.ToString(mt.MountTargetId)
+		attrs := map[string]any{"id": id, "file_system_id": d.ref(aws.ToString(mt.FileSystemId), "id"),
+			"subnet_id": d.ref(aws.ToString(mt.SubnetId), "id"), "security_groups": d.refs(mt.SecurityGroups, "id")}
+		d.put(d.addr[id], attrs)
+	}
+}

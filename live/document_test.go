@@ -1,0 +1,164 @@
+package live_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/webtier/webtier/verify"
+)
+
+// addresses lists the resource addresses of a document.
+func addresses(t *testing.T, doc []byte) map[string]map[string]any {
+	t.Helper()
+	var top struct {
+		Resource map[string]map[string]map[string]any `json:"resource"`
+	}
+	if err := json.Unmarshal(doc, &top); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for typ, named := range top.Resource {
+		for name, attrs := range named {
+			out[typ+"."+name] = attrs
+		}
+	}
+	return out
+}
+
+// TestDocumentNames: resources are named by their Name tag, so that the live document's
+// names are the synthesized stack's where the tags are the names.
+func TestDocumentNames(t *testing.T) {
+	doc, notes, err := loadRecorded(t).Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) > 0 {
+		t.Errorf("the recorded example needs no notes, got:\n%s", strings.Join(notes, "\n"))
+	}
+	got := addresses(t, doc)
+	for _, addr := range []string{
+		"aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
+		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_route_table.web-a-rt",
+		"aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http", "aws_lb.webtier-alb",
+		"aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web", "aws_db_instance.webtier-db",
+		"aws_db_subnet_group.webtier-db", "aws_efs_file_system.webtier-shared", "aws_vpc_endpoint.webtier-secretsmanager",
+	} {
+		if got[addr] == nil {
+			t.Errorf("the live document has no %s", addr)
+		}
+	}
+	again, _, _ := loadRecorded(t).Document()
+	if !bytes.Equal(doc, again) {
+		t.Error("two translations of one stack differ")
+	}
+	// A subnet's vpc_id is a reference, not the ID.
+	if v := got["aws_subnet.web-a"]["vpc_id"]; v != "${aws_vpc.webtier.id}" {
+		t.Errorf("aws_subnet.web-a vpc_id = %v, want ${aws_vpc.webtier.id}", v)
+	}
+}
+
+// TestDocumentEdgeCases: what the example does not have still translates into a document
+// the verifier loads, and what had to be left out is said.
+func TestDocumentEdgeCases(t *testing.T) {
+	s := loadRecorded(t)
+	subnet := func(name string) *ec2types.Subnet {
+		for i, sn := range s.Subnets {
+			for _, tag := range sn.Tags {
+				if aws.ToString(tag.Key) == "Name" && aws.ToString(tag.Value) == name {
+					return &s.Subnets[i]
+				}
+			}
+		}
+		t.Fatalf("no subnet %s", name)
+		return nil
+	}
+	// A tag that reads like a reference.
+	subnet("web-a").Tags = append(subnet("web-a").Tags, ec2types.Tag{Key: aws.String("note"), Value: aws.String("${aws_vpc.nope.id}")})
+	// A Name tag two groups share.
+	s.SecurityGroups[1].Tags = []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("web-sg")}}
+	// An interface no resource stands for.
+	s.NetworkInterfaces = append(s.NetworkInterfaces, ec2types.NetworkInterface{
+		NetworkInterfaceId: aws.String("eni-0lambda"), SubnetId: subnet("web-a").SubnetId, Description: aws.String("AWS Lambda VPC ENI"),
+		InterfaceType: ec2types.NetworkInterfaceTypeLambda})
+	// A route to a virtual private gateway, and a blackhole to a deleted NAT gateway.
+	for i := range s.RouteTables {
+		for _, tag := range s.RouteTables[i].Tags {
+			if aws.ToString(tag.Value) == "db-rt" {
+				s.RouteTables[i].Routes = append(s.RouteTables[i].Routes,
+					ec2types.Route{DestinationCidrBlock: aws.String("192.168.0.0/16"), GatewayId: aws.String("vgw-0office")},
+					ec2types.Route{DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String("nat-0gone"), State: ec2types.RouteStateBlackhole})
+			}
+		}
+	}
+	// A rule naming a group of another VPC.
+	s.SecurityGroupRules = append(s.SecurityGroupRules, ec2types.SecurityGroupRule{
+		SecurityGroupRuleId: aws.String("sgr-0peer"), GroupId: s.SecurityGroups[2].GroupId, IsEgress: aws.Bool(true),
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
+		ReferencedGroupInfo: &ec2types.ReferencedSecurityGroup{GroupId: aws.String("111122223333/sg-0peer")}})
+	// A second CIDR.
+	s.VPC.CidrBlockAssociationSet = append(s.VPC.CidrBlockAssociationSet, ec2types.VpcCidrBlockAssociation{
+		AssociationId: aws.String("vpc-cidr-assoc-0second"), CidrBlock: aws.String("10.17.0.0/16"),
+		CidrBlockState: &ec2types.VpcCidrBlockState{State: ec2types.VpcCidrBlockStateCodeAssociated}})
+
+	doc, notes, err := s.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := verify.Load(doc)
+	if err != nil {
+		t.Fatalf("the document does not load: %v", err)
+	}
+	got := addresses(t, doc)
+	if got["aws_vpc_ipv4_cidr_block_association.vpc-cidr-assoc-0second"] == nil {
+		t.Error("the second CIDR is missing")
+	}
+	if len(n.VPCs) != 1 || len(n.VPCs[0].CIDRs) != 2 {
+		t.Errorf("the model's VPC CIDRs: %v", n.VPCs[0].CIDRs)
+	}
+	if got["aws_vpn_gateway.vgw-0office"] == nil {
+		t.Error("the route target vgw-0office has no stand-in")
+	}
+	sgs := 0
+	for addr := range got {
+		if strings.HasPrefix(addr, "aws_security_group.web-sg") {
+			sgs++
+		}
+	}
+	if sgs != 2 {
+		t.Errorf("two groups tagged web-sg: got %d resources named web-sg*, want 2", sgs)
+	}
+	for _, want := range []string{"blackhole", "sg-0peer"} {
+		if !strings.Contains(strings.Join(notes, "\n"), want) {
+			t.Errorf("no translation note mentions %s; notes:\n%s", want, strings.Join(notes, "\n"))
+		}
+	}
+	if !strings.Contains(strings.Join(n.Notes, "\n"), "aws_network_interface.eni-0lambda: its network interfaces are not modelled") {
+		t.Errorf("the verifier does not note the unmodelled interface; notes:\n%s", strings.Join(n.Notes, "\n"))
+	}
+	if tags := got["aws_subnet.web-a"]["tags"].(map[string]any); tags["note"] != "$${aws_vpc.nope.id}" {
+		t.Errorf("a tag reading like a reference is not escaped: %v", tags["note"])
+	}
+}
+
+// TestLiveWithoutDeployment: `webtier verify --live` with no emulator recorded says what to
+// do and exits 2.
+func TestLiveWithoutDeployment(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := verify.Main([]string{"--live", "--config", filepath.Join("..", "webtier.example.json"), "--dir", t.TempDir()}, &stdout, &stderr)
+	if code != verify.ExitBad || !strings.Contains(stderr.String(), "no local deployment: run `make deploy` first") {
+		t.Errorf("got exit %d, stderr %q; want %d and the advice to deploy", code, stderr.String(), verify.ExitBad)
+	}
+	for _, args := range [][]string{{"--live", "--in", "x.json"}, {"--target", "aws"}, {"--live", "--target", "gcp"}} {
+		stderr.Reset()
+		code := verify.Main(append(args, "--config", filepath.Join("..", "webtier.example.json")), &stdout, &stderr)
+		if code != verify.ExitBad || stderr.Len() == 0 {
+			t.Errorf("verify %s: got exit %d, stderr %q; want %d with a message", strings.Join(args, " "), code, stderr.String(), verify.ExitBad)
+		}
+	}
+}

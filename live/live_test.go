@@ -1,0 +1,133 @@
+package live_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/verify"
+)
+
+// record, given the endpoint of a moto server holding the deployed example stack, rewrites
+// the recorded stack: `go test ./live -run TestRecord -record http://127.0.0.1:PORT`.
+var record = flag.String("record", "", "record the stack deployed on the moto server at this loopback `URL` into testdata")
+
+// recorded is the example stack as moto 5.2.1 described it after `webtier deploy`.
+const recorded = "testdata/moto-example.json"
+
+func TestRecord(t *testing.T) {
+	if *record == "" {
+		t.Skip("-record URL not given")
+	}
+	if !strings.HasPrefix(*record, "http://127.0.0.1:") {
+		t.Fatalf("-record %s: only a loopback emulator may be recorded", *record)
+	}
+	cfg := exampleConfig(t)
+	s, err := live.Describe(context.Background(), live.Emulator(*record, cfg.Region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the SDK's many nulls the recording reads (and diffs) better.
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if data, err = json.MarshalIndent(dropNulls(v), "", " "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(recorded, append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dropNulls removes null members of objects, recursively.
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+			} else {
+				x[k] = dropNulls(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropNulls(e)
+		}
+	}
+	return v
+}
+
+func exampleConfig(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// loadRecorded reads the recorded stack.
+func loadRecorded(t testing.TB) *live.Stack {
+	t.Helper()
+	data, err := os.ReadFile(recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s live.Stack
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", recorded, err)
+	}
+	return &s
+}
+
+// verifyDoc loads a Terraform JSON document and verifies it against the example's intent.
+func verifyDoc(t testing.TB, what string, doc []byte) *verify.Report {
+	t.Helper()
+	n, err := verify.Load(doc)
+	if err != nil {
+		t.Fatalf("%s does not load: %v", what, err)
+	}
+	in, err := verify.IntentOf(exampleConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verify.Verify(n, in)
+}
+
+// TestRecordedStackVerifiesLikeTheSynthesized: the deployed example, read back, passes the
+// verifier with exactly the verdicts of the synthesized example (the golden JSON).
+func TestRecordedStackVerifiesLikeTheSynthesized(t *testing.T) {
+	doc, notes, err := loadRecorded(t).Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notes {
+		t.Logf("note: %s", n)
+	}
+	got := verifyDoc(t, "the live document", doc)
+	synth, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := verifyDoc(t, "the synthesized stack", synth)
+	if !got.OK() {
+		var b strings.Builder
+		got.WriteTable(&b, "live")
+		t.Errorf("the recorded deployment does not verify:\n%s", b.String())
+	}
+	if diff := verify.Differences(want, got); len(diff) > 0 {
+		t.Errorf("synthesized (first) and live (second) verdicts differ:\n  %s", strings.Join(diff, "\n  "))
+	}
+}

@@ -1,0 +1,631 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/webtier/webtier/config"
+)
+
+// Status is the outcome of a shape check.
+type Status string
+
+// Outcomes. Limitation is for the local target only: the emulator does not behave like AWS
+// there (see shared/AWS-SEMANTICS.md), so the check could not observe what it is about; it
+// says what it did observe, and never counts as a failure.
+const (
+	OK         Status = "OK"
+	Fail       Status = "FAIL"
+	Limitation Status = "EMULATOR LIMITATION"
+)
+
+// Shape is one check of what was deployed, with what was observed.
+type Shape struct {
+	Check    string `json:"check"`
+	Status   Status `json:"status"`
+	Observed string `json:"observed"`
+}
+
+// Failed counts the checks that failed.
+func Failed(list []Shape) int {
+	n := 0
+	for _, s := range list {
+		if s.Status == Fail {
+			n++
+		}
+	}
+	return n
+}
+
+// Shapes checks what was deployed against the config: the web servers (in service,
+// registered, healthy, without public addresses, spread over the web subnets), the database's
+// standby, the EFS mount targets and the NAT gateways. local is true for the emulator, whose
+// known differences from AWS are reported as limitations rather than failures. It reads the
+// stack only; Check adds the request through the load balancer.
+func (s *Stack) Shapes(cfg config.Config, local bool) []Shape {
+	var out []Shape
+	out = append(out, s.fleetShapes(local)...)
+	out = append(out, s.databaseShapes(local)...)
+	out = append(out, s.fileSystemShapes()...)
+	out = append(out, s.natShape(cfg))
+	return out
+}
+
+// Getter fetches a URL and returns the status code; the site check uses it.
+type Getter func(ctx context.Context, url string) (int, error)
+
+// HTTPGet is the Getter of the site check: one GET with a 10-second timeout.
+func HTTPGet(ctx context.Context, url string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// Check is Shapes plus the site check: a request to each internet-facing load balancer's DNS
+// name, on its first HTTP listener (or HTTPS), for the health-check path of the group it
+// forwards to. The emulator serves no load balancer DNS names: there it is a limitation and
+// nothing is requested.
+func (s *Stack) Check(ctx context.Context, cfg config.Config, local bool, get Getter) []Shape {
+	return append(s.Shapes(cfg, local), s.siteShapes(ctx, local, get)...)
+}
+
+// webGroups are the Auto Scaling groups tagged webtier:role=web.
+func (s *Stack) webGroups() []asgtypes.AutoScalingGroup {
+	var out []asgtypes.AutoScalingGroup
+	for _, g := range s.AutoScalingGroups {
+		for _, t := range g.Tags {
+			if aws.ToString(t.Key) == RoleTag && aws.ToString(t.Value) == "web" {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// subnetName names a subnet by its Name tag, else its ID.
+func (s *Stack) subnetName(id string) string {
+	if sn := s.subnet(id); sn != nil {
+		if n := ec2Tag(sn.Tags, "Name"); n != "" {
+			return n
+		}
+	}
+	return id
+}
+
+func (s *Stack) subnet(id string) *ec2types.Subnet {
+	for i := range s.Subnets {
+		if aws.ToString(s.Subnets[i].SubnetId) == id {
+			return &s.Subnets[i]
+		}
+	}
+	return nil
+}
+
+func (s *Stack) instance(id string) *ec2types.Instance {
+	for i := range s.Instances {
+		if aws.ToString(s.Instances[i].InstanceId) == id {
+			return &s.Instances[i]
+		}
+	}
+	return nil
+}
+
+func (s *Stack) targetGroup(arn string) *TargetGroup {
+	for i := range s.TargetGroups {
+		if aws.ToString(s.TargetGroups[i].TargetGroupArn) == arn {
+			return &s.TargetGroups[i]
+		}
+	}
+	return nil
+}
+
+// members are the instances of an Auto Scaling group that still run or are coming up.
+func members(g asgtypes.AutoScalingGroup) []asgtypes.Instance {
+	var out []asgtypes.Instance
+	for _, in := range g.Instances {
+		switch in.LifecycleState {
+		case asgtypes.LifecycleStateInService, asgtypes.LifecycleStatePending, asgtypes.LifecycleStatePendingWait,
+			asgtypes.LifecycleStatePendingProceed:
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func (s *Stack) fleetShapes(local bool) []Shape {
+	groups := s.webGroups()
+	if len(groups) == 0 {
+		return []Shape{{Check: "web servers' Auto Scaling group", Status: Fail,
+			Observed: fmt.Sprintf("no Auto Scaling group over the VPC's subnets is tagged %s=web", RoleTag)}}
+	}
+	var out []Shape
+	for _, g := range groups {
+		name := aws.ToString(g.AutoScalingGroupName)
+		insts := members(g)
+		var inService []string
+		for _, in := range insts {
+			if in.LifecycleState == asgtypes.LifecycleStateInService {
+				inService = append(inService, aws.ToString(in.InstanceId))
+			}
+		}
+		sort.Strings(inService)
+		minSize := int(aws.ToInt32(g.MinSize))
+		capacity := Shape{Check: name + ": web servers in service", Status: OK,
+			Observed: fmt.Sprintf("%d InService (min %d, desired %d): %s", len(inService), minSize, aws.ToInt32(g.DesiredCapacity), strings.Join(inService, ", "))}
+		if len(inService) < minSize {
+			capacity.Status = Fail
+		}
+		out = append(out, capacity)
+		for _, arn := range g.TargetGroupARNs {
+			out = append(out, s.registration(name, arn, insts, local)...)
+		}
+		if len(g.TargetGroupARNs) == 0 {
+			out = append(out, Shape{Check: name + ": web servers registered with the load balancer", Status: Fail,
+				Observed: "the group names no target group"})
+		}
+		out = append(out, s.publicShape(name, insts), s.spreadShape(g, insts, local))
+	}
+	return out
+}
+
+// registration checks that every instance of the group is registered in the target group
+// and, on AWS, healthy.
+func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local bool) []Shape {
+	tg := s.targetGroup(arn)
+	if tg == nil {
+		return []Shape{{Check: group + ": web servers registered in " + lastPart(arn), Status: Fail,
+			Observed: "the target group " + arn + " is not in the VPC"}}
+	}
+	tgName := aws.ToString(tg.TargetGroupName)
+	state := map[string]elbtypes.TargetHealthDescription{}
+	for _, h := range tg.Health {
+		if h.Target != nil {
+			state[aws.ToString(h.Target.Id)] = h
+		}
+	}
+	reg := Shape{Check: group + ": web servers registered in " + tgName, Status: OK}
+	var missing, registered []string
+	for _, in := range insts {
+		id := aws.ToString(in.InstanceId)
+		if _, ok := state[id]; ok {
+			registered = append(registered, id)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	reg.Observed = fmt.Sprintf("%d of %d registered", len(registered), len(insts))
+	if len(missing) > 0 {
+		reg.Status = Fail
+		reg.Observed += "; not registered: " + strings.Join(missing, ", ")
+	}
+	if len(insts) == 0 {
+		reg.Status, reg.Observed = Fail, "the group has no instances to register"
+	}
+	health := Shape{Check: group + ": web servers healthy in " + tgName, Status: OK}
+	counts := map[string][]string{}
+	initial := 0
+	for _, id := range registered {
+		h := state[id]
+		st := "unknown"
+		if h.TargetHealth != nil {
+			if h.TargetHealth.State == elbtypes.TargetHealthStateEnumInitial {
+				initial++
+			}
+			st = string(h.TargetHealth.State)
+			if r := string(h.TargetHealth.Reason); r != "" {
+				st += " (" + r + ")"
+			}
+		}
+		counts[st] = append(counts[st], id)
+	}
+	var parts []string
+	for _, st := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d %s", len(counts[st]), st))
+		if st != string(elbtypes.TargetHealthStateEnumHealthy) {
+			health.Status = Fail
+		}
+	}
+	health.Observed = strings.Join(parts, ", ")
+	if len(registered) == 0 {
+		health.Status, health.Observed = Fail, "no registered web server to be healthy"
+	}
+	switch {
+	case local && len(registered) > 0:
+		health.Status = Limitation
+		health.Observed += "; moto reports every registered running instance healthy without running the /" +
+			strings.TrimPrefix(aws.ToString(tg.HealthCheckPath), "/") + " health check"
+	case health.Status == Fail && initial > 0:
+		health.Observed += "; health checks are still running: verify again in a few minutes"
+	}
+	return []Shape{reg, health}
+}
+
+// publicShape checks that no web server has a public address.
+func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
+	sh := Shape{Check: group + ": no web server has a public IP", Status: OK}
+	var public []string
+	for _, in := range insts {
+		if e := s.instance(aws.ToString(in.InstanceId)); e != nil && aws.ToString(e.PublicIpAddress) != "" {
+			public = append(public, aws.ToString(e.InstanceId)+" "+aws.ToString(e.PublicIpAddress))
+		}
+	}
+	sh.Observed = fmt.Sprintf("none of %d has one", len(insts))
+	if len(public) > 0 {
+		sh.Status, sh.Observed = Fail, strings.Join(public, ", ")
+	}
+	return sh
+}
+
+// spreadShape checks that the group's instances are spread over its subnets. moto puts every
+// instance into the first subnet of vpc_zone_identifier: on the local target that pattern is
+// a limitation.
+func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) Shape {
+	subnets := splitIDs(aws.ToString(g.VPCZoneIdentifier))
+	sh := Shape{Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: OK}
+	count := map[string]int{}
+	var outside []string
+	for _, in := range insts {
+		e := s.instance(aws.ToString(in.InstanceId))
+		if e == nil {
+			outside = append(outside, aws.ToString(in.InstanceId)+" (not found)")
+			continue
+		}
+		sn := aws.ToString(e.SubnetId)
+		if !slices.Contains(subnets, sn) {
+			outside = append(outside, aws.ToString(e.InstanceId)+" in "+s.subnetName(sn))
+		}
+		count[sn]++
+	}
+	var parts []string
+	empty := 0
+	for _, sn := range subnets {
+		parts = append(parts, fmt.Sprintf("%s %d", s.subnetName(sn), count[sn]))
+		if count[sn] == 0 {
+			empty++
+		}
+	}
+	sh.Observed = strings.Join(parts, ", ")
+	switch {
+	case len(outside) > 0:
+		sh.Status = Fail
+		sh.Observed += "; outside vpc_zone_identifier: " + strings.Join(outside, ", ")
+	case len(insts) < len(subnets):
+		sh.Status = Fail
+		sh.Observed += fmt.Sprintf("; %d instances cannot cover %d subnets", len(insts), len(subnets))
+	case empty == 0:
+	case local && len(subnets) > 0 && count[subnets[0]] == len(insts):
+		sh.Status = Limitation
+		sh.Observed += fmt.Sprintf("; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (%s); AWS spreads them over the AZs",
+			s.subnetName(subnets[0]))
+	default:
+		sh.Status = Fail
+	}
+	return sh
+}
+
+func (s *Stack) databaseShapes(local bool) []Shape {
+	if len(s.DBInstances) == 0 {
+		return []Shape{{Check: "database Multi-AZ with a standby AZ", Status: Fail, Observed: "no DB instance in the VPC"}}
+	}
+	var out []Shape
+	for _, db := range s.DBInstances {
+		id := aws.ToString(db.DBInstanceIdentifier)
+		primary, standby := aws.ToString(db.AvailabilityZone), aws.ToString(db.SecondaryAvailabilityZone)
+		sh := Shape{Check: id + ": Multi-AZ with a standby in another AZ", Status: OK}
+		status := aws.ToString(db.DBInstanceStatus)
+		switch {
+		case !aws.ToBool(db.MultiAZ):
+			sh.Status, sh.Observed = Fail, fmt.Sprintf("MultiAZ = false, primary in %s: no standby to fail over to", primary)
+		case standby == "" && local:
+			sh.Status = Limitation
+			sh.Observed = fmt.Sprintf("MultiAZ = true, primary in %s, status %s; moto reports no secondary AZ (it models neither the standby nor failover)", primary, status)
+		case standby == "":
+			sh.Status, sh.Observed = Fail, fmt.Sprintf("MultiAZ = true, primary in %s, but no secondary AZ is reported (status %s)", primary, status)
+		case standby == primary:
+			sh.Status, sh.Observed = Fail, fmt.Sprintf("primary and standby both in %s", primary)
+		default:
+			sh.Observed = fmt.Sprintf("primary in %s, standby in %s, status %s", primary, standby, status)
+		}
+		out = append(out, sh)
+	}
+	return out
+}
+
+// efsGroup returns the security group tagged webtier:role=efs, or nil.
+func (s *Stack) efsGroup() *ec2types.SecurityGroup {
+	for i, g := range s.SecurityGroups {
+		if ec2Tag(g.Tags, RoleTag) == "efs" {
+			return &s.SecurityGroups[i]
+		}
+	}
+	return nil
+}
+
+// webAZs are the AZs of the web servers' subnets (vpc_zone_identifier), sorted.
+func (s *Stack) webAZs() []string {
+	var out []string
+	for _, g := range s.webGroups() {
+		for _, id := range splitIDs(aws.ToString(g.VPCZoneIdentifier)) {
+			if sn := s.subnet(id); sn != nil && !slices.Contains(out, aws.ToString(sn.AvailabilityZone)) {
+				out = append(out, aws.ToString(sn.AvailabilityZone))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Stack) fileSystemShapes() []Shape {
+	if len(s.FileSystems) == 0 {
+		return []Shape{{Check: "one EFS mount target per web AZ", Status: Fail, Observed: "no file system tagged " + ProjectTag + "=" + ProjectValue + " or mounted in the VPC"}}
+	}
+	sg := s.efsGroup()
+	azs := s.webAZs()
+	var out []Shape
+	for _, fs := range s.FileSystems {
+		id := aws.ToString(fs.FileSystemId)
+		name := aws.ToString(fs.Name)
+		if name == "" {
+			name = id
+		}
+		sgName := RoleTag + "=efs group"
+		if sg != nil {
+			sgName = aws.ToString(sg.GroupName)
+		}
+		sh := Shape{Check: fmt.Sprintf("%s: one mount target per web AZ, each with %s", name, sgName), Status: OK}
+		perAZ := map[string][]string{}
+		var problems []string
+		for _, mt := range s.MountTargets {
+			if aws.ToString(mt.FileSystemId) != id {
+				continue
+			}
+			az := aws.ToString(mt.AvailabilityZoneName)
+			if sn := s.subnet(aws.ToString(mt.SubnetId)); sn != nil {
+				az = aws.ToString(sn.AvailabilityZone)
+			}
+			mtID := aws.ToString(mt.MountTargetId)
+			perAZ[az] = append(perAZ[az], mtID)
+			if mt.LifeCycleState != "available" {
+				problems = append(problems, fmt.Sprintf("%s is %s", mtID, mt.LifeCycleState))
+			}
+			if sg == nil || !slices.Contains(mt.SecurityGroups, aws.ToString(sg.GroupId)) {
+				problems = append(problems, fmt.Sprintf("%s carries %s, not %s", mtID, s.groupNames(mt.SecurityGroups), sgName))
+			}
+		}
+		var parts []string
+		for _, az := range azs {
+			parts = append(parts, fmt.Sprintf("%s %s", az, strings.Join(perAZ[az], ", ")))
+			if n := len(perAZ[az]); n != 1 {
+				problems = append(problems, fmt.Sprintf("%s has %d mount targets; the web servers there need exactly 1", az, n))
+			}
+		}
+		if len(azs) == 0 {
+			problems = append(problems, "no web AZs: no Auto Scaling group tagged "+RoleTag+"=web")
+		}
+		sh.Observed = strings.Join(parts, "; ")
+		if len(problems) > 0 {
+			sh.Status = Fail
+			sh.Observed += "; " + strings.Join(problems, "; ")
+		} else {
+			sh.Observed += " (each with " + sgName + ")"
+		}
+		out = append(out, sh)
+	}
+	return out
+}
+
+// groupNames names security groups by their group names.
+func (s *Stack) groupNames(ids []string) string {
+	var out []string
+	for _, id := range ids {
+		name := id
+		for _, g := range s.SecurityGroups {
+			if aws.ToString(g.GroupId) == id {
+				name = aws.ToString(g.GroupName)
+			}
+		}
+		out = append(out, name)
+	}
+	if len(out) == 0 {
+		return "no security group"
+	}
+	return strings.Join(out, ", ")
+}
+
+// natShape checks the NAT gateways against the config's nat setting: per-az, one available
+// NAT gateway in every AZ and each web subnet's default route to the one of its AZ; single,
+// one NAT gateway that every web subnet's default route uses.
+func (s *Stack) natShape(cfg config.Config) Shape {
+	sh := Shape{Check: "one NAT gateway per AZ (nat: per-az)", Status: OK}
+	if cfg.NAT == config.NATSingle {
+		sh.Check = "one NAT gateway (nat: single)"
+	}
+	perAZ := map[string][]string{}
+	natAZ := map[string]string{}
+	var problems []string
+	for _, n := range s.NATGateways {
+		id := aws.ToString(n.NatGatewayId)
+		az := ""
+		if sn := s.subnet(aws.ToString(n.SubnetId)); sn != nil {
+			az = aws.ToString(sn.AvailabilityZone)
+		}
+		natAZ[id] = az
+		perAZ[az] = append(perAZ[az], ec2Name(n.Tags, id))
+		if n.State != ec2types.NatGatewayStateAvailable {
+			problems = append(problems, fmt.Sprintf("%s is %s", ec2Name(n.Tags, id), n.State))
+		}
+	}
+	var parts []string
+	if cfg.NAT == config.NATSingle {
+		if len(s.NATGateways) != 1 {
+			problems = append(problems, fmt.Sprintf("%d NAT gateways; expected 1", len(s.NATGateways)))
+		}
+		for _, az := range slices.Sorted(maps.Keys(perAZ)) {
+			parts = append(parts, fmt.Sprintf("%s %s", az, strings.Join(perAZ[az], ", ")))
+		}
+	} else {
+		for _, az := range cfg.AZNames() {
+			parts = append(parts, fmt.Sprintf("%s %s", az, strings.Join(perAZ[az], ", ")))
+			if n := len(perAZ[az]); n != 1 {
+				problems = append(problems, fmt.Sprintf("%s has %d NAT gateways; expected 1", az, n))
+			}
+		}
+	}
+	for _, sn := range s.configSubnets(cfg.Subnets.Web) {
+		nat := s.defaultNAT(aws.ToString(sn.SubnetId))
+		name := ec2Name(sn.Tags, aws.ToString(sn.SubnetId))
+		switch {
+		case nat == "":
+			problems = append(problems, name+" has no default route to a NAT gateway")
+		case cfg.NAT != config.NATSingle && natAZ[nat] != aws.ToString(sn.AvailabilityZone):
+			problems = append(problems, fmt.Sprintf("%s (%s) routes through %s in %s", name, aws.ToString(sn.AvailabilityZone), nat, natAZ[nat]))
+		}
+	}
+	sh.Observed = strings.Join(parts, "; ")
+	if len(problems) > 0 {
+		sh.Status = Fail
+		sh.Observed += "; " + strings.Join(problems, "; ")
+	} else {
+		sh.Observed += "; each web subnet routes 0.0.0.0/0 through its AZ's NAT gateway"
+		if cfg.NAT == config.NATSingle {
+			sh.Observed = strings.Replace(sh.Observed, "its AZ's NAT gateway", "it", 1)
+		}
+	}
+	return sh
+}
+
+func ec2Name(tags []ec2types.Tag, id string) string {
+	if n := ec2Tag(tags, "Name"); n != "" {
+		return n
+	}
+	return id
+}
+
+// configSubnets are the VPC's subnets with the config's CIDRs, in the config's order.
+func (s *Stack) configSubnets(cidrs []string) []ec2types.Subnet {
+	var out []ec2types.Subnet
+	for _, c := range cidrs {
+		want, err := netip.ParsePrefix(c)
+		if err != nil {
+			continue
+		}
+		for _, sn := range s.Subnets {
+			if got, err := netip.ParsePrefix(aws.ToString(sn.CidrBlock)); err == nil && got.Masked() == want.Masked() {
+				out = append(out, sn)
+			}
+		}
+	}
+	return out
+}
+
+// defaultNAT returns the NAT gateway a subnet's 0.0.0.0/0 route goes to, or "".
+func (s *Stack) defaultNAT(subnet string) string {
+	var table *ec2types.RouteTable
+	for i, t := range s.RouteTables {
+		for _, a := range t.Associations {
+			if aws.ToString(a.SubnetId) == subnet {
+				table = &s.RouteTables[i]
+			}
+		}
+	}
+	if table == nil {
+		table = s.mainTable()
+	}
+	if table == nil {
+		return ""
+	}
+	for _, r := range table.Routes {
+		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" {
+			return aws.ToString(r.NatGatewayId)
+		}
+	}
+	return ""
+}
+
+// siteShapes request each internet-facing load balancer's site (AWS only).
+func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []Shape {
+	var out []Shape
+	for _, lb := range s.LoadBalancers {
+		if lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal {
+			continue // moto leaves Scheme empty: internet-facing is the default
+		}
+		name := aws.ToString(lb.LoadBalancerName)
+		sh := Shape{Check: name + ": the site answers through the load balancer"}
+		url, ok := s.siteURL(lb)
+		switch {
+		case !ok:
+			sh.Status, sh.Observed = Fail, "no HTTP or HTTPS listener forwards to a target group"
+		case local:
+			sh.Status = Limitation
+			sh.Observed = "moto does not serve load balancer DNS names (" + aws.ToString(lb.DNSName) + "): no request went through the load balancer"
+		default:
+			code, err := get(ctx, url)
+			switch {
+			case err != nil:
+				sh.Status, sh.Observed = Fail, fmt.Sprintf("GET %s: %v", url, err)
+			case code != http.StatusOK:
+				sh.Status, sh.Observed = Fail, fmt.Sprintf("GET %s: %d", url, code)
+			default:
+				sh.Status, sh.Observed = OK, fmt.Sprintf("GET %s: %d", url, code)
+			}
+		}
+		out = append(out, sh)
+	}
+	return out
+}
+
+// siteURL is the URL of the health-check path of the first target group a listener of lb
+// forwards to, on that listener (HTTP preferred).
+func (s *Stack) siteURL(lb LoadBalancer) (string, bool) {
+	listeners := slices.Clone(lb.Listeners)
+	sort.SliceStable(listeners, func(i, j int) bool {
+		return listeners[i].Protocol == elbtypes.ProtocolEnumHttp && listeners[j].Protocol != elbtypes.ProtocolEnumHttp
+	})
+	for _, l := range listeners {
+		scheme := strings.ToLower(string(l.Protocol))
+		if scheme != "http" && scheme != "https" {
+			continue
+		}
+		for _, a := range l.DefaultActions {
+			arn := aws.ToString(a.TargetGroupArn)
+			if arn == "" && a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+				arn = aws.ToString(a.ForwardConfig.TargetGroups[0].TargetGroupArn)
+			}
+			if a.Type == elbtypes.ActionTypeEnumRedirect {
+				continue
+			}
+			tg := s.targetGroup(arn)
+			if tg == nil {
+				continue
+			}
+			path := aws.ToString(tg.HealthCheckPath)
+			if path == "" {
+				path = "/"
+			}
+			return fmt.Sprintf("%s://%s:%d%s", scheme, aws.ToString(lb.DNSName), aws.ToInt32(l.Port), path), true
+		}
+	}
+	return "", false
+}

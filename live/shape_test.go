@@ -1,0 +1,257 @@
+package live_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/webtier/webtier/live"
+)
+
+// statusOf finds the shape check whose title contains title.
+func statusOf(t *testing.T, list []live.Shape, title string) live.Shape {
+	t.Helper()
+	for _, s := range list {
+		if strings.Contains(s.Check, title) {
+			return s
+		}
+	}
+	t.Fatalf("no shape check %q among:\n%s", title, render(list))
+	return live.Shape{}
+}
+
+func render(list []live.Shape) string {
+	var b strings.Builder
+	for _, s := range list {
+		b.WriteString("  " + s.Check + " | " + string(s.Status) + " | " + s.Observed + "\n")
+	}
+	return b.String()
+}
+
+// noGet fails the test if the site check requests anything.
+func noGet(t *testing.T) live.Getter {
+	return func(_ context.Context, url string) (int, error) {
+		t.Errorf("the site check requested %s", url)
+		return 0, errors.New("no requests in this test")
+	}
+}
+
+// TestShapesOnTheEmulator: the deployed example on moto passes every check it can observe;
+// what moto does not model is a limitation, never a failure, and says what was observed.
+func TestShapesOnTheEmulator(t *testing.T) {
+	got := loadRecorded(t).Check(context.Background(), exampleConfig(t), true, noGet(t))
+	want := map[string]live.Status{
+		"web servers in service":                        live.OK,
+		"web servers registered in webtier-web":         live.OK,
+		"web servers healthy in webtier-web":            live.Limitation,
+		"no web server has a public IP":                 live.OK,
+		"web servers spread over the web subnets":       live.Limitation,
+		"Multi-AZ with a standby in another AZ":         live.Limitation,
+		"one mount target per web AZ, each with efs-sg": live.OK,
+		"one NAT gateway per AZ (nat: per-az)":          live.OK,
+		"the site answers through the load balancer":    live.Limitation,
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d checks, want %d:\n%s", len(got), len(want), render(got))
+	}
+	for title, status := range want {
+		if s := statusOf(t, got, title); s.Status != status {
+			t.Errorf("%s: got %s (%s), want %s", s.Check, s.Status, s.Observed, status)
+		}
+	}
+	for title, observed := range map[string]string{
+		"spread":   "web-c 2, web-a 0; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (web-c)",
+		"Multi-AZ": "MultiAZ = true, primary in ap-northeast-2a",
+		"healthy":  "2 healthy; moto reports every registered running instance healthy",
+	} {
+		if s := statusOf(t, got, title); !strings.Contains(s.Observed, observed) {
+			t.Errorf("%s: observed %q, want it to say %q", s.Check, s.Observed, observed)
+		}
+	}
+}
+
+// TestEmulatorPatternsFailOnAWS: what is a limitation on the emulator is a failure on AWS.
+func TestEmulatorPatternsFailOnAWS(t *testing.T) {
+	got := loadRecorded(t).Check(context.Background(), exampleConfig(t), false, func(context.Context, string) (int, error) {
+		return http.StatusOK, nil
+	})
+	for title, status := range map[string]live.Status{
+		"spread over the web subnets":          live.Fail,
+		"Multi-AZ with a standby":              live.Fail,
+		"healthy in webtier-web":               live.OK, // moto's "healthy", taken at its word
+		"the site answers through":             live.OK,
+		"one NAT gateway per AZ (nat: per-az)": live.OK,
+	} {
+		if s := statusOf(t, got, title); s.Status != status {
+			t.Errorf("%s: got %s (%s), want %s", s.Check, s.Status, s.Observed, status)
+		}
+	}
+	if n := live.Failed(got); n != 2 {
+		t.Errorf("got %d failures on AWS, want 2 (spread, standby):\n%s", n, render(got))
+	}
+}
+
+// TestShapeFailures: each defect of the deployed shape fails its check, on the emulator too.
+func TestShapeFailures(t *testing.T) {
+	subnetNamed := func(s *live.Stack, name string) string {
+		for _, sn := range s.Subnets {
+			for _, tag := range sn.Tags {
+				if aws.ToString(tag.Key) == "Name" && aws.ToString(tag.Value) == name {
+					return aws.ToString(sn.SubnetId)
+				}
+			}
+		}
+		t.Fatalf("no subnet %s", name)
+		return ""
+	}
+	web := func(s *live.Stack) []int {
+		var out []int
+		for i, in := range s.Instances {
+			for _, tag := range in.Tags {
+				if aws.ToString(tag.Key) == "aws:autoscaling:groupName" {
+					out = append(out, i)
+				}
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name, check, observed string
+		mutate                func(s *live.Stack)
+	}{
+		{"a web server with a public IP", "no web server has a public IP", "54.180.0.1",
+			func(s *live.Stack) { s.Instances[web(s)[0]].PublicIpAddress = aws.String("54.180.0.1") }},
+		{"a web server not registered", "registered in webtier-web", "1 of 2 registered; not registered: ",
+			func(s *live.Stack) { s.TargetGroups[0].Health = s.TargetGroups[0].Health[:1] }},
+		{"too few in service", "web servers in service", "1 InService (min 2",
+			func(s *live.Stack) { s.AutoScalingGroups[0].Instances[0].LifecycleState = "Terminating" }},
+		{"the database without Multi-AZ", "Multi-AZ", "MultiAZ = false",
+			func(s *live.Stack) { s.DBInstances[0].MultiAZ = aws.Bool(false) }},
+		{"a mount target without efs-sg", "mount target per web AZ", "carries web-sg, not efs-sg",
+			func(s *live.Stack) {
+				for _, g := range s.SecurityGroups {
+					if aws.ToString(g.GroupName) == "web-sg" {
+						s.MountTargets[0].SecurityGroups = []string{aws.ToString(g.GroupId)}
+					}
+				}
+			}},
+		{"a web AZ without a mount target", "mount target per web AZ", "has 0 mount targets",
+			func(s *live.Stack) { s.MountTargets = s.MountTargets[1:] }},
+		{"one NAT gateway for two AZs", "one NAT gateway per AZ", "has 0 NAT gateways",
+			func(s *live.Stack) { s.NATGateways = s.NATGateways[:1] }},
+		{"a web subnet routed through the other AZ's NAT", "one NAT gateway per AZ", "routes through",
+			func(s *live.Stack) {
+				a, c := s.NATGateways[0].NatGatewayId, s.NATGateways[1].NatGatewayId
+				for i := range s.RouteTables {
+					for j := range s.RouteTables[i].Routes {
+						r := &s.RouteTables[i].Routes[j]
+						if aws.ToString(r.NatGatewayId) == aws.ToString(a) {
+							r.NatGatewayId = c
+						}
+					}
+				}
+			}},
+		{"instances all in the second subnet: not moto's pattern", "spread over the web subnets", "web-c 0, web-a 2",
+			func(s *live.Stack) {
+				for _, i := range web(s) {
+					s.Instances[i].SubnetId = aws.String(subnetNamed(s, "web-a"))
+				}
+			}},
+		{"an instance outside vpc_zone_identifier", "spread over the web subnets", "outside vpc_zone_identifier",
+			func(s *live.Stack) { s.Instances[web(s)[0]].SubnetId = aws.String(subnetNamed(s, "db-a")) }},
+		{"no web group", "Auto Scaling group", "no Auto Scaling group over the VPC's subnets is tagged webtier:role=web",
+			func(s *live.Stack) { s.AutoScalingGroups[0].Tags = nil }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := loadRecorded(t)
+			c.mutate(s)
+			got := s.Check(context.Background(), exampleConfig(t), true, noGet(t))
+			sh := statusOf(t, got, c.check)
+			if sh.Status != live.Fail || !strings.Contains(sh.Observed, c.observed) {
+				t.Errorf("%s: got %s %q, want FAIL saying %q", sh.Check, sh.Status, sh.Observed, c.observed)
+			}
+		})
+	}
+}
+
+// TestSingleNAT: with nat single, one NAT gateway that every web subnet uses is right.
+func TestSingleNAT(t *testing.T) {
+	s := loadRecorded(t)
+	cfg := exampleConfig(t)
+	cfg.NAT = "single"
+	got := statusOf(t, s.Shapes(cfg, true), "NAT gateway")
+	if got.Status != live.Fail || !strings.Contains(got.Observed, "2 NAT gateways; expected 1") {
+		t.Errorf("two NAT gateways with nat single: got %s %q", got.Status, got.Observed)
+	}
+	first := s.NATGateways[0].NatGatewayId
+	s.NATGateways = s.NATGateways[:1]
+	for i := range s.RouteTables {
+		for j := range s.RouteTables[i].Routes {
+			if r := &s.RouteTables[i].Routes[j]; r.NatGatewayId != nil {
+				r.NatGatewayId = first
+			}
+		}
+	}
+	if got := statusOf(t, s.Shapes(cfg, true), "one NAT gateway (nat: single)"); got.Status != live.OK {
+		t.Errorf("one shared NAT gateway with nat single: got %s %q", got.Status, got.Observed)
+	}
+}
+
+// TestSiteCheck requests the health-check path through the listener, on a loopback server.
+func TestSiteCheck(t *testing.T) {
+	status := http.StatusOK
+	var asked string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.URL.Path
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	host, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	s := loadRecorded(t)
+	s.LoadBalancers[0].DNSName = aws.String(host)
+	s.LoadBalancers[0].Listeners[0].Port = aws.Int32(int32(p))
+	for _, code := range []int{http.StatusOK, http.StatusBadGateway} {
+		status = code
+		got := statusOf(t, s.Check(context.Background(), exampleConfig(t), false, live.HTTPGet), "the site answers")
+		want := live.OK
+		if code != http.StatusOK {
+			want = live.Fail
+		}
+		if got.Status != want || !strings.Contains(got.Observed, strconv.Itoa(code)) {
+			t.Errorf("site answering %d: got %s %q, want %s", code, got.Status, got.Observed, want)
+		}
+		if asked != "/healthz.html" {
+			t.Errorf("requested %q, want the target group's health-check path /healthz.html", asked)
+		}
+	}
+	// An HTTP listener that only redirects (HTTPS configured) is not the one to ask.
+	s.LoadBalancers[0].Listeners[0].DefaultActions = []elbtypes.Action{{Type: elbtypes.ActionTypeEnumRedirect}}
+	if got := statusOf(t, s.Check(context.Background(), exampleConfig(t), false, noGet(t)), "the site answers"); got.Status != live.Fail {
+		t.Errorf("no forwarding listener: got %s %q, want FAIL", got.Status, got.Observed)
+	}
+}
+
+// TestHealthOnAWS: targets still in their initial state fail, and say to look again.
+func TestHealthOnAWS(t *testing.T) {
+	s := loadRecorded(t)
+	s.TargetGroups[0].Health[0].TargetHealth.State = elbtypes.TargetHealthStateEnumInitial
+	s.TargetGroups[0].Health[0].TargetHealth.Reason = elbtypes.TargetHealthReasonEnumRegistrationInProgress
+	got := statusOf(t, s.Shapes(exampleConfig(t), false), "healthy in")
+	if got.Status != live.Fail || !strings.Contains(got.Observed, "1 initial (Elb.RegistrationInProgress)") ||
+		!strings.Contains(got.Observed, "verify again in a few minutes") {
+		t.Errorf("got %s %q", got.Status, got.Observed)
+	}
+}
