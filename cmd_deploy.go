@@ -75,7 +75,8 @@ func openSession(name string, args []string, stdout, stderr io.Writer, extra fun
 	if err := Synth(plan, f.out); err != nil {
 		return nil, plan, report(stderr, err)
 	}
-	fmt.Fprintf(stdout, "<== synth done in %.1fs\n", time.Since(start).Seconds())
+	synthesized := time.Since(start)
+	fmt.Fprintf(stdout, "<== synth done in %.1fs\n", synthesized.Seconds())
 	s, err := deploy.Open(deploy.Options{
 		Target:  target,
 		Dir:     f.dir,
@@ -87,6 +88,7 @@ func openSession(name string, args []string, stdout, stderr io.Writer, extra fun
 	if err != nil {
 		return nil, plan, report(stderr, err)
 	}
+	s.Steps = append([]deploy.Step{{Name: "synth", Duration: synthesized}}, s.Steps...)
 	return s, plan, exitOK
 }
 
@@ -96,41 +98,6 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-func planCmd(args []string, stdout, stderr io.Writer) int {
-	var markdown string
-	s, plan, code := openSession("plan", args, stdout, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&markdown, "markdown", "", "also write a review of the plan for a pull request to `file`")
-	})
-	if s == nil {
-		return code
-	}
-	ctx, stop := interruptible()
-	defer stop()
-	if err := s.Init(ctx); err != nil {
-		return report(stderr, err)
-	}
-	changes, err := s.Plan(ctx, false)
-	if err != nil {
-		return report(stderr, err)
-	}
-	if !changes {
-		fmt.Fprintln(stdout, "webtier: no changes: the target matches the stack")
-	}
-	verified := true
-	if markdown != "" {
-		if verified, err = writeReview(ctx, s, plan, markdown); err != nil {
-			return report(stderr, err)
-		}
-		fmt.Fprintf(stdout, "webtier: wrote the plan review to %s\n", markdown)
-	}
-	printSteps(stdout, s)
-	if !verified {
-		fmt.Fprintln(stderr, "webtier: the planned network does not verify: see the review")
-		return exitFailed
-	}
-	return exitOK
-}
-
 // writeReview writes the markdown review of the session's plan, with the verification of the
 // planned network (the synthesized stack), and says whether that verification passed.
 func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, path string) (bool, error) {
@@ -138,34 +105,29 @@ func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, path 
 	if err != nil {
 		return false, err
 	}
-	table, ok, err := verifyTable(plan, s.StackFile())
+	r, err := verifyStack(plan, s.StackFile())
 	if err != nil {
 		return false, err
 	}
-	md := review.Markdown(review.Input{Plan: tfplan, Policy: plan.Policy, Verify: table, VerifyOK: ok})
-	return ok, writeFileAtomic(path, []byte(md))
+	md := review.Markdown(review.Input{Plan: tfplan, Policy: plan.Policy, Verify: r})
+	return r.OK(), writeFileAtomic(path, []byte(md))
 }
 
-// verifyTable verifies a synthesized stack against the plan's intent and renders the table.
-func verifyTable(plan stacks.Plan, stackFile string) (string, bool, error) {
+// verifyStack verifies a synthesized stack against the plan's intent.
+func verifyStack(plan stacks.Plan, stackFile string) (*verify.Report, error) {
 	data, err := os.ReadFile(stackFile)
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
 	n, err := verify.Load(data)
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
 	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
-	r := verify.Verify(n, intent)
-	var b strings.Builder
-	if err := r.WriteTable(&b, "the planned stack"); err != nil {
-		return "", false, err
-	}
-	return b.String(), r.OK(), nil
+	return verify.Verify(n, intent), nil
 }
 
 // writeFileAtomic writes through a temporary file, so a failure leaves nothing half-written.
@@ -191,87 +153,6 @@ const settleTimeout = 10 * time.Minute
 // deployCmd applies the stack, prints the outputs, then verifies the deployed network (read
 // back from the target's APIs) with the same probes as the synthesized one, plus the checks
 // of what was deployed; it exits 1 when that verification fails.
-func deployCmd(args []string, stdout, stderr io.Writer) int {
-	s, plan, code := openSession("deploy", args, stdout, stderr, nil)
-	if s == nil {
-		return code
-	}
-	ctx, stop := interruptible()
-	defer stop()
-	if err := s.Init(ctx); err != nil {
-		return report(stderr, err)
-	}
-	if _, err := s.Plan(ctx, false); err != nil {
-		return report(stderr, err)
-	}
-	if err := s.Apply(ctx); err != nil {
-		return report(stderr, err)
-	}
-	outputs, err := s.Outputs(ctx)
-	if err != nil {
-		return report(stderr, err)
-	}
-	printOutputs(stdout, outputs)
-	ok, err := liveVerify(ctx, s, plan, stdout)
-	printSteps(stdout, s)
-	if err != nil {
-		return report(stderr, err)
-	}
-	if !ok {
-		fmt.Fprintln(stderr, "webtier: the deployed stack does not verify: see the live verification above")
-		return exitFailed
-	}
-	return exitOK
-}
-
-// liveVerify reads the deployed network back and verifies it (verify.Live), as one timed
-// step; on AWS it first waits for the load balancer's first health checks.
-func liveVerify(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) (bool, error) {
-	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
-	if err != nil {
-		return false, err
-	}
-	target := live.Target{Kind: deploy.AWS, Dir: s.Dir(), Region: plan.Config.Region}
-	if s.Emulator != nil {
-		target.Kind = deploy.Local
-	}
-	fmt.Fprintln(stdout, "\n==> live verify")
-	start := time.Now()
-	if !target.Local() {
-		if err := live.Settle(ctx, target, settleTimeout, stdout); err != nil {
-			return false, err
-		}
-	}
-	ok, err := verify.Live(ctx, stdout, target, plan.Config, intent, false)
-	d := time.Since(start)
-	s.Steps = append(s.Steps, deploy.Step{Name: "live verify", Duration: d})
-	status := "done"
-	if err != nil || !ok {
-		status = "failed"
-	}
-	fmt.Fprintf(stdout, "<== live verify %s in %.1fs\n", status, d.Seconds())
-	return ok, err
-}
-
-func destroyCmd(args []string, stdout, stderr io.Writer) int {
-	s, _, code := openSession("destroy", args, stdout, stderr, nil)
-	if s == nil {
-		return code
-	}
-	ctx, stop := interruptible()
-	defer stop()
-	if err := s.Init(ctx); err != nil {
-		return report(stderr, err)
-	}
-	if err := s.Destroy(ctx); err != nil {
-		return report(stderr, err)
-	}
-	if err := s.StopEmulator(); err != nil {
-		return report(stderr, err)
-	}
-	printSteps(stdout, s)
-	return exitOK
-}
 
 func printOutputs(w io.Writer, outputs map[string]string) {
 	names := make([]string, 0, len(outputs))
@@ -293,4 +174,129 @@ func printSteps(w io.Writer, s *deploy.Session) {
 		total += st.Duration
 	}
 	fmt.Fprintf(w, "  %-20s %7.1fs\n", "total", total.Seconds())
+}
+
+// sessionCmd runs plan, deploy or destroy: synthesize, open the target's session, init, then
+// body; the step timings close the output whatever happened.
+func sessionCmd(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet),
+	body func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error) int {
+	s, plan, code := openSession(name, args, stdout, stderr, extra)
+	if s == nil {
+		return code
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	err := s.Init(ctx)
+	if err == nil {
+		err = body(ctx, s, plan)
+	}
+	printSteps(stdout, s)
+	if err != nil {
+		return report(stderr, err)
+	}
+	return exitOK
+}
+
+// notVerified is a verification that failed; its report is already printed (exit 1).
+type notVerified struct{ what string }
+
+func (e notVerified) Error() string { return e.what + " does not verify: see the report above" }
+
+func planCmd(args []string, stdout, stderr io.Writer) int {
+	var markdown string
+	return sessionCmd("plan", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&markdown, "markdown", "", "also write a review of the plan for a pull request to `file`")
+	}, func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error {
+		changes, err := s.Plan(ctx, false)
+		if err != nil {
+			return err
+		}
+		if !changes {
+			fmt.Fprintln(stdout, "webtier: no changes: the target matches the stack")
+		}
+		if markdown == "" {
+			return nil
+		}
+		ok, err := writeReview(ctx, s, plan, markdown)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "webtier: wrote the plan review to %s\n", markdown)
+		if !ok {
+			return notVerified{"the planned network (see the review)"}
+		}
+		return nil
+	})
+}
+
+// deployCmd proves the synthesized stack first, applies it, prints the outputs and verifies
+// what was deployed, read back from the target's APIs.
+func deployCmd(args []string, stdout, stderr io.Writer) int {
+	return sessionCmd("deploy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error {
+		if err := s.Step("verify", func() error { return verifyBeforeDeploy(plan, s.StackFile(), stdout) }); err != nil {
+			return err
+		}
+		if _, err := s.Plan(ctx, false); err != nil {
+			return err
+		}
+		if err := s.Apply(ctx); err != nil {
+			return err
+		}
+		outputs, err := s.Outputs(ctx)
+		if err != nil {
+			return err
+		}
+		printOutputs(stdout, outputs)
+		return s.Step("live verify", func() error { return liveVerify(ctx, s, plan, stdout) })
+	})
+}
+
+func destroyCmd(args []string, stdout, stderr io.Writer) int {
+	return sessionCmd("destroy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, _ stacks.Plan) error {
+		if err := s.Destroy(ctx); err != nil {
+			return err
+		}
+		return s.StopEmulator()
+	})
+}
+
+// verifyBeforeDeploy refuses a stack that does not prove the requirements: nothing is created.
+func verifyBeforeDeploy(plan stacks.Plan, stackFile string, stdout io.Writer) error {
+	r, err := verifyStack(plan, stackFile)
+	if err != nil {
+		return err
+	}
+	if !r.OK() {
+		r.WriteTable(stdout, stackFile)
+		return notVerified{"the synthesized stack"}
+	}
+	fmt.Fprintf(stdout, "webtier: %s proves the seven requirements (%d probes, %d unexplained connections)\n",
+		stackFile, len(r.Probes), len(r.Unexplained))
+	return nil
+}
+
+// liveVerify reads the deployed network back from the target's APIs and verifies it; on AWS it
+// first waits for the load balancer's first health checks.
+func liveVerify(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) error {
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		return err
+	}
+	target := live.Target{Kind: deploy.AWS, Dir: s.Dir(), Region: plan.Config.Region}
+	if s.Emulator != nil {
+		target.Kind = deploy.Local
+	}
+	if !target.Local() {
+		if err := live.Settle(ctx, target, settleTimeout, stdout); err != nil {
+			return err
+		}
+	}
+	ok, err := verify.Live(ctx, stdout, target, plan.Config, intent, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notVerified{"the deployed stack"}
+	}
+	return nil
 }

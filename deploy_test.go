@@ -70,6 +70,9 @@ func TestLocalDeployCycle(t *testing.T) {
 		if changes {
 			t.Errorf("cycle %d: the second plan is not empty (drift); see %s:\n%s", cycle, logPath, tail(logPath, 60))
 		}
+		if cycle == 2 {
+			checkReviewOfAddedFlow(t, ctx, s, plan, filepath.Join(out, "stacks", stacks.Name, "cdk.tf.json"))
+		}
 		must("destroy", s.Destroy(ctx))
 		left, err := live.Leftovers(ctx, live.Emulator(s.Emulator.Endpoint(), plan.Config.Region))
 		must("leftovers", err)

@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	tfjson "github.com/hashicorp/terraform-json"
+
 	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/review"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/verify"
 )
 
 // migrationsFlow is the fixed change the review's golden file shows: one flow added.
@@ -46,12 +52,72 @@ func checkReviewOfAddedFlow(t *testing.T, ctx context.Context, s *deploy.Session
 	if !ok {
 		t.Error("the planned network with the migrations flow does not verify")
 	}
-	md := readFile(t, path)
+	if *update {
+		// The plan as terraform showed it: TestGoldenPlanReview renders it without a deployment.
+		tfplan, err := s.Show(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(tfplan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("testdata", planFixture), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkReview(t, readFile(t, path))
+}
+
+// planFixture is a terraform plan (show -json) of the deployed example stack with the
+// migrations flow added, recorded by the deploy cycle test with -update.
+const planFixture = "plan-added-flow.json"
+
+// TestGoldenPlanReview renders the review of the recorded plan: the renderer's golden test,
+// without a deployment (the deploy cycle test renders a live plan against the same file).
+func TestGoldenPlanReview(t *testing.T) {
+	var tfplan tfjson.Plan
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join("testdata", planFixture))), &tfplan); err != nil {
+		t.Fatal(err)
+	}
+	plan := examplePlan(t)
+	plan, err := stacks.NewPlanFlows(plan.Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verify.Verify(mustLoad(t, synthTo(t, plan)), mustIntent(t, plan))
+	checkReview(t, review.Markdown(review.Input{Plan: &tfplan, Policy: plan.Policy, Verify: r}))
+}
+
+func mustLoad(t *testing.T, stack []byte) *verify.Network {
+	t.Helper()
+	n, err := verify.Load(stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func mustIntent(t *testing.T, plan stacks.Plan) verify.Intent {
+	t.Helper()
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return intent
+}
+
+// checkReview asserts what a reviewer relies on, then compares with the golden file.
+func checkReview(t *testing.T, md string) {
+	t.Helper()
 	for _, want := range []string{"| + add | bastion-sg | egress | tcp | 3306 | db-sg | bastion-to-db-mysql |",
 		"| + add | db-sg | ingress | tcp | 3306 | bastion-sg | bastion-to-db-mysql |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the review does not show the added rule %q", want)
 		}
+	}
+	if !strings.Contains(md, "every requirement holds") {
+		t.Error("the review does not say that the planned network verifies")
 	}
 	golden(t, "plan-review.md", []byte(md))
 }

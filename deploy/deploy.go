@@ -116,7 +116,7 @@ func Open(opts Options) (*Session, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := s.step("emulator", s.startEmulator); err != nil {
+	if err := s.Step("emulator", s.startEmulator); err != nil {
 		return nil, err
 	}
 	if err := s.UseStack(opts.Stack); err != nil {
@@ -193,8 +193,8 @@ func (s *Session) overrides() map[string]any {
 	return doc
 }
 
-// step runs fn, saying what it does and how long it took.
-func (s *Session) step(name string, fn func() error) error {
+// Step runs fn, saying what it does and how long it took.
+func (s *Session) Step(name string, fn func() error) error {
 	fmt.Fprintf(s.opts.Log, "==> %s\n", name)
 	start := time.Now()
 	err := fn()
@@ -210,10 +210,10 @@ func (s *Session) step(name string, fn func() error) error {
 
 // Init runs terraform init and validate.
 func (s *Session) Init(ctx context.Context) error {
-	if err := s.step("terraform init", func() error { return s.tf.Init(ctx, tfexec.Upgrade(false)) }); err != nil {
+	if err := s.Step("terraform init", func() error { return s.tf.Init(ctx, tfexec.Upgrade(false)) }); err != nil {
 		return err
 	}
-	return s.step("terraform validate", func() error {
+	return s.Step("terraform validate", func() error {
 		v, err := s.tf.Validate(ctx)
 		if err != nil {
 			return err
@@ -235,7 +235,7 @@ func diagnostics(ds []tfjson.Diagnostic) string {
 
 // Plan writes the plan file; changes is false for an empty plan.
 func (s *Session) Plan(ctx context.Context, destroy bool) (changes bool, err error) {
-	err = s.step("terraform plan", func() error {
+	err = s.Step("terraform plan", func() error {
 		changes, err = s.tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy))
 		return err
 	})
@@ -244,7 +244,7 @@ func (s *Session) Plan(ctx context.Context, destroy bool) (changes bool, err err
 
 // Show returns the JSON of the plan file written by Plan.
 func (s *Session) Show(ctx context.Context) (plan *tfjson.Plan, err error) {
-	err = s.step("terraform show", func() error {
+	err = s.Step("terraform show", func() error {
 		return s.quiet(func() error {
 			plan, err = s.tf.ShowPlanFile(ctx, planFile)
 			return err
@@ -262,7 +262,7 @@ func (s *Session) quiet(fn func() error) error {
 
 // Apply applies the plan file written by Plan.
 func (s *Session) Apply(ctx context.Context) error {
-	return s.step("terraform apply", func() error { return s.tf.Apply(ctx, tfexec.DirOrPlan(planFile)) })
+	return s.Step("terraform apply", func() error { return s.tf.Apply(ctx, tfexec.DirOrPlan(planFile)) })
 }
 
 // Outputs returns the stack's outputs after an apply: strings as they are, anything else as
@@ -303,7 +303,7 @@ func (s *Session) StopEmulator() error {
 	if s.Emulator == nil {
 		return nil
 	}
-	return s.step("stop emulator", s.Emulator.Stop)
+	return s.Step("stop emulator", s.Emulator.Stop)
 }
 
 // UseStack makes the synthesized stack at path the one the next plan works on.

@@ -174,12 +174,11 @@ func Describe(ctx context.Context, cfg aws.Config) (*Stack, error) {
 func (c *clients) projectVPCs(ctx context.Context) ([]ec2types.Vpc, error) {
 	var out []ec2types.Vpc
 	p := ec2.NewDescribeVpcsPaginator(c.ec2, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("tag:"+ProjectTag, ProjectValue)}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, call("DescribeVpcs", err)
-		}
+	if err := eachPage(ctx, "DescribeVpcs", p, func(page *ec2.DescribeVpcsOutput) error {
 		out = append(out, page.Vpcs...)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -188,36 +187,32 @@ func (c *clients) projectVPCs(ctx context.Context) ([]ec2types.Vpc, error) {
 func (c *clients) network(ctx context.Context, s *Stack, vpc string) error {
 	byVPC := []ec2types.Filter{filter("vpc-id", vpc)}
 	subnets := ec2.NewDescribeSubnetsPaginator(c.ec2, &ec2.DescribeSubnetsInput{Filters: byVPC})
-	for subnets.HasMorePages() {
-		page, err := subnets.NextPage(ctx)
-		if err != nil {
-			return call("DescribeSubnets", err)
-		}
+	if err := eachPage(ctx, "DescribeSubnets", subnets, func(page *ec2.DescribeSubnetsOutput) error {
 		s.Subnets = append(s.Subnets, page.Subnets...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	igws := ec2.NewDescribeInternetGatewaysPaginator(c.ec2, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("attachment.vpc-id", vpc)}})
-	for igws.HasMorePages() {
-		page, err := igws.NextPage(ctx)
-		if err != nil {
-			return call("DescribeInternetGateways", err)
-		}
+	if err := eachPage(ctx, "DescribeInternetGateways", igws, func(page *ec2.DescribeInternetGatewaysOutput) error {
 		s.InternetGateways = append(s.InternetGateways, page.InternetGateways...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	tables := ec2.NewDescribeRouteTablesPaginator(c.ec2, &ec2.DescribeRouteTablesInput{Filters: byVPC})
-	for tables.HasMorePages() {
-		page, err := tables.NextPage(ctx)
-		if err != nil {
-			return call("DescribeRouteTables", err)
-		}
+	if err := eachPage(ctx, "DescribeRouteTables", tables, func(page *ec2.DescribeRouteTablesOutput) error {
 		s.RouteTables = append(s.RouteTables, page.RouteTables...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	acls := ec2.NewDescribeNetworkAclsPaginator(c.ec2, &ec2.DescribeNetworkAclsInput{Filters: byVPC})
-	for acls.HasMorePages() {
-		page, err := acls.NextPage(ctx)
-		if err != nil {
-			return call("DescribeNetworkAcls", err)
-		}
+	if err := eachPage(ctx, "DescribeNetworkAcls", acls, func(page *ec2.DescribeNetworkAclsOutput) error {
 		s.NetworkACLs = append(s.NetworkACLs, page.NetworkAcls...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -225,12 +220,11 @@ func (c *clients) network(ctx context.Context, s *Stack, vpc string) error {
 // groups reads the security groups, their rules and the prefix lists the rules name.
 func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
 	sgs := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
-	for sgs.HasMorePages() {
-		page, err := sgs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeSecurityGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeSecurityGroups", sgs, func(page *ec2.DescribeSecurityGroupsOutput) error {
 		s.SecurityGroups = append(s.SecurityGroups, page.SecurityGroups...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	var ids []string
 	for _, g := range s.SecurityGroups {
@@ -239,12 +233,11 @@ func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
 	// The group-id filter takes at most 200 values.
 	for chunk := range slices.Chunk(ids, 200) {
 		rules := ec2.NewDescribeSecurityGroupRulesPaginator(c.ec2, &ec2.DescribeSecurityGroupRulesInput{Filters: []ec2types.Filter{filter("group-id", chunk...)}})
-		for rules.HasMorePages() {
-			page, err := rules.NextPage(ctx)
-			if err != nil {
-				return call("DescribeSecurityGroupRules", err)
-			}
+		if err := eachPage(ctx, "DescribeSecurityGroupRules", rules, func(page *ec2.DescribeSecurityGroupRulesOutput) error {
 			s.SecurityGroupRules = append(s.SecurityGroupRules, page.SecurityGroupRules...)
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	seen := map[string]bool{}
@@ -263,14 +256,13 @@ func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
 			pl.Name = aws.ToString(l.PrefixListName)
 		}
 		entries := ec2.NewGetManagedPrefixListEntriesPaginator(c.ec2, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id)})
-		for entries.HasMorePages() {
-			page, err := entries.NextPage(ctx)
-			if err != nil {
-				return call("GetManagedPrefixListEntries", err)
-			}
+		if err := eachPage(ctx, "GetManagedPrefixListEntries", entries, func(page *ec2.GetManagedPrefixListEntriesOutput) error {
 			for _, e := range page.Entries {
 				pl.CIDRs = append(pl.CIDRs, aws.ToString(e.Cidr))
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		s.PrefixLists = append(s.PrefixLists, pl)
 	}
@@ -285,43 +277,39 @@ func (c *clients) compute(ctx context.Context, s *Stack, vpc string) error {
 	byVPC := []ec2types.Filter{filter("vpc-id", vpc)}
 	insts := ec2.NewDescribeInstancesPaginator(c.ec2, &ec2.DescribeInstancesInput{
 		Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("instance-state-name", liveInstanceStates...)}})
-	for insts.HasMorePages() {
-		page, err := insts.NextPage(ctx)
-		if err != nil {
-			return call("DescribeInstances", err)
-		}
+	if err := eachPage(ctx, "DescribeInstances", insts, func(page *ec2.DescribeInstancesOutput) error {
 		for _, r := range page.Reservations {
 			s.Instances = append(s.Instances, r.Instances...)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	nats := ec2.NewDescribeNatGatewaysPaginator(c.ec2, &ec2.DescribeNatGatewaysInput{
 		Filter: []ec2types.Filter{filter("vpc-id", vpc), filter("state", "pending", "available")}})
-	for nats.HasMorePages() {
-		page, err := nats.NextPage(ctx)
-		if err != nil {
-			return call("DescribeNatGateways", err)
-		}
+	if err := eachPage(ctx, "DescribeNatGateways", nats, func(page *ec2.DescribeNatGatewaysOutput) error {
 		s.NATGateways = append(s.NATGateways, page.NatGateways...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	enis := ec2.NewDescribeNetworkInterfacesPaginator(c.ec2, &ec2.DescribeNetworkInterfacesInput{Filters: byVPC})
-	for enis.HasMorePages() {
-		page, err := enis.NextPage(ctx)
-		if err != nil {
-			return call("DescribeNetworkInterfaces", err)
-		}
+	if err := eachPage(ctx, "DescribeNetworkInterfaces", enis, func(page *ec2.DescribeNetworkInterfacesOutput) error {
 		s.NetworkInterfaces = append(s.NetworkInterfaces, page.NetworkInterfaces...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	eps := ec2.NewDescribeVpcEndpointsPaginator(c.ec2, &ec2.DescribeVpcEndpointsInput{Filters: byVPC})
-	for eps.HasMorePages() {
-		page, err := eps.NextPage(ctx)
-		if err != nil {
-			return call("DescribeVpcEndpoints", err)
-		}
+	if err := eachPage(ctx, "DescribeVpcEndpoints", eps, func(page *ec2.DescribeVpcEndpointsOutput) error {
 		for _, e := range page.VpcEndpoints {
 			if liveEndpoint(e.State) {
 				s.VPCEndpoints = append(s.VPCEndpoints, e)
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	// Elastic IPs have no VPC: keep those of the NAT gateways and the VPC's interfaces.
 	mine := map[string]bool{}
@@ -357,28 +345,26 @@ func liveEndpoint(st ec2types.State) bool {
 // balancers reads the load balancers and target groups of the VPC.
 func (c *clients) balancers(ctx context.Context, s *Stack, vpc string) error {
 	lbs := elbv2.NewDescribeLoadBalancersPaginator(c.elb, &elbv2.DescribeLoadBalancersInput{})
-	for lbs.HasMorePages() {
-		page, err := lbs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeLoadBalancers", err)
-		}
+	if err := eachPage(ctx, "DescribeLoadBalancers", lbs, func(page *elbv2.DescribeLoadBalancersOutput) error {
 		for _, lb := range page.LoadBalancers {
 			if aws.ToString(lb.VpcId) == vpc {
 				s.LoadBalancers = append(s.LoadBalancers, LoadBalancer{LoadBalancer: lb})
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	tgs := elbv2.NewDescribeTargetGroupsPaginator(c.elb, &elbv2.DescribeTargetGroupsInput{})
-	for tgs.HasMorePages() {
-		page, err := tgs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeTargetGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeTargetGroups", tgs, func(page *elbv2.DescribeTargetGroupsOutput) error {
 		for _, tg := range page.TargetGroups {
 			if aws.ToString(tg.VpcId) == vpc {
 				s.TargetGroups = append(s.TargetGroups, TargetGroup{TargetGroup: tg})
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	var arns []string
 	for _, lb := range s.LoadBalancers {
@@ -398,15 +384,14 @@ func (c *clients) balancers(ctx context.Context, s *Stack, vpc string) error {
 			lb.Attributes[aws.ToString(a.Key)] = aws.ToString(a.Value)
 		}
 		ls := elbv2.NewDescribeListenersPaginator(c.elb, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
-		for ls.HasMorePages() {
-			page, err := ls.NextPage(ctx)
-			if err != nil {
-				return call("DescribeListeners", err)
-			}
+		if err := eachPage(ctx, "DescribeListeners", ls, func(page *elbv2.DescribeListenersOutput) error {
 			for _, l := range page.Listeners {
 				lb.Listeners = append(lb.Listeners, Listener{Listener: l})
 				arns = append(arns, aws.ToString(l.ListenerArn))
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		for j := range lb.Listeners {
 			l := &lb.Listeners[j]
@@ -477,26 +462,24 @@ func (c *clients) fleets(ctx context.Context, s *Stack, vpc string) error {
 		subnets[aws.ToString(sn.SubnetId)] = true
 	}
 	groups := autoscaling.NewDescribeAutoScalingGroupsPaginator(c.asg, &autoscaling.DescribeAutoScalingGroupsInput{})
-	for groups.HasMorePages() {
-		page, err := groups.NextPage(ctx)
-		if err != nil {
-			return call("DescribeAutoScalingGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeAutoScalingGroups", groups, func(page *autoscaling.DescribeAutoScalingGroupsOutput) error {
 		for _, g := range page.AutoScalingGroups {
 			if slices.ContainsFunc(splitIDs(aws.ToString(g.VPCZoneIdentifier)), func(id string) bool { return subnets[id] }) {
 				s.AutoScalingGroups = append(s.AutoScalingGroups, g)
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	var configs []string
 	for _, g := range s.AutoScalingGroups {
 		policies := autoscaling.NewDescribePoliciesPaginator(c.asg, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: g.AutoScalingGroupName})
-		for policies.HasMorePages() {
-			page, err := policies.NextPage(ctx)
-			if err != nil {
-				return call("DescribePolicies", err)
-			}
+		if err := eachPage(ctx, "DescribePolicies", policies, func(page *autoscaling.DescribePoliciesOutput) error {
 			s.ScalingPolicies = append(s.ScalingPolicies, page.ScalingPolicies...)
+			return nil
+		}); err != nil {
+			return err
 		}
 		if spec := templateOf(g); spec != nil {
 			if err := c.launchTemplate(ctx, s, spec); err != nil {
@@ -585,23 +568,18 @@ func splitIDs(list string) []string {
 // databases reads the DB instances in the VPC and their subnet groups with tags.
 func (c *clients) databases(ctx context.Context, s *Stack, vpc string) error {
 	dbs := rds.NewDescribeDBInstancesPaginator(c.rds, &rds.DescribeDBInstancesInput{})
-	for dbs.HasMorePages() {
-		page, err := dbs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeDBInstances", err)
-		}
+	if err := eachPage(ctx, "DescribeDBInstances", dbs, func(page *rds.DescribeDBInstancesOutput) error {
 		for _, db := range page.DBInstances {
 			if db.DBSubnetGroup != nil && aws.ToString(db.DBSubnetGroup.VpcId) == vpc {
 				s.DBInstances = append(s.DBInstances, db)
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	groups := rds.NewDescribeDBSubnetGroupsPaginator(c.rds, &rds.DescribeDBSubnetGroupsInput{})
-	for groups.HasMorePages() {
-		page, err := groups.NextPage(ctx)
-		if err != nil {
-			return call("DescribeDBSubnetGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeDBSubnetGroups", groups, func(page *rds.DescribeDBSubnetGroupsOutput) error {
 		for _, g := range page.DBSubnetGroups {
 			if aws.ToString(g.VpcId) != vpc {
 				continue
@@ -612,6 +590,9 @@ func (c *clients) databases(ctx context.Context, s *Stack, vpc string) error {
 			}
 			s.DBSubnetGroups = append(s.DBSubnetGroups, DBSubnetGroup{DBSubnetGroup: g, Tags: tags.TagList})
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -625,21 +606,16 @@ func (c *clients) fileSystems(ctx context.Context, s *Stack, vpc string) error {
 	}
 	all := efs.NewDescribeFileSystemsPaginator(c.efs, &efs.DescribeFileSystemsInput{})
 	var systems []efstypes.FileSystemDescription
-	for all.HasMorePages() {
-		page, err := all.NextPage(ctx)
-		if err != nil {
-			return call("DescribeFileSystems", err)
-		}
+	if err := eachPage(ctx, "DescribeFileSystems", all, func(page *efs.DescribeFileSystemsOutput) error {
 		systems = append(systems, page.FileSystems...)
+		return nil
+	}); err != nil {
+		return err
 	}
 	for _, fs := range systems {
 		mine := hasEFSTag(fs.Tags, ProjectTag, ProjectValue)
 		mts := efs.NewDescribeMountTargetsPaginator(c.efs, &efs.DescribeMountTargetsInput{FileSystemId: fs.FileSystemId})
-		for mts.HasMorePages() {
-			page, err := mts.NextPage(ctx)
-			if err != nil {
-				return call("DescribeMountTargets", err)
-			}
+		if err := eachPage(ctx, "DescribeMountTargets", mts, func(page *efs.DescribeMountTargetsOutput) error {
 			for _, mt := range page.MountTargets {
 				if mt.LifeCycleState == efstypes.LifeCycleStateDeleting || mt.LifeCycleState == efstypes.LifeCycleStateDeleted {
 					continue
@@ -654,6 +630,9 @@ func (c *clients) fileSystems(ctx context.Context, s *Stack, vpc string) error {
 				}
 				s.MountTargets = append(s.MountTargets, MountTarget{MountTargetDescription: mt, SecurityGroups: sgs.SecurityGroups})
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		if mine {
 			s.FileSystems = append(s.FileSystems, fs)

@@ -76,54 +76,50 @@ func (l *leftovers) ec2Queries(vpcKey string, extra ...ec2types.Filter) [][]ec2t
 func (l *leftovers) network(ctx context.Context) error {
 	for _, q := range l.ec2Queries("vpc-id") {
 		p := ec2.NewDescribeSubnetsPaginator(l.c.ec2, &ec2.DescribeSubnetsInput{Filters: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeSubnets", err)
-			}
+		if err := eachPage(ctx, "DescribeSubnets", p, func(page *ec2.DescribeSubnetsOutput) error {
 			for _, s := range page.Subnets {
 				l.add("subnet", aws.ToString(s.SubnetId), ec2Tag(s.Tags, "Name"))
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	for _, q := range l.ec2Queries("attachment.vpc-id") {
 		p := ec2.NewDescribeInternetGatewaysPaginator(l.c.ec2, &ec2.DescribeInternetGatewaysInput{Filters: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeInternetGateways", err)
-			}
+		if err := eachPage(ctx, "DescribeInternetGateways", p, func(page *ec2.DescribeInternetGatewaysOutput) error {
 			for _, g := range page.InternetGateways {
 				l.add("internet gateway", aws.ToString(g.InternetGatewayId), ec2Tag(g.Tags, "Name"))
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	for _, q := range l.ec2Queries("vpc-id") {
 		p := ec2.NewDescribeSecurityGroupsPaginator(l.c.ec2, &ec2.DescribeSecurityGroupsInput{Filters: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeSecurityGroups", err)
-			}
+		if err := eachPage(ctx, "DescribeSecurityGroups", p, func(page *ec2.DescribeSecurityGroupsOutput) error {
 			for _, g := range page.SecurityGroups {
 				if aws.ToString(g.GroupName) != "default" { // goes with its VPC
 					l.add("security group", aws.ToString(g.GroupId), aws.ToString(g.GroupName))
 				}
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	for _, q := range l.ec2Queries("vpc-id") {
 		p := ec2.NewDescribeVpcEndpointsPaginator(l.c.ec2, &ec2.DescribeVpcEndpointsInput{Filters: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeVpcEndpoints", err)
-			}
+		if err := eachPage(ctx, "DescribeVpcEndpoints", p, func(page *ec2.DescribeVpcEndpointsOutput) error {
 			for _, e := range page.VpcEndpoints {
 				if !slices.Contains([]string{"deleted", "failed", "rejected", "expired"}, string(e.State)) {
 					l.add("vpc endpoint", aws.ToString(e.VpcEndpointId), ec2Tag(e.Tags, "Name"))
 				}
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -132,11 +128,7 @@ func (l *leftovers) network(ctx context.Context) error {
 func (l *leftovers) compute(ctx context.Context) error {
 	for _, q := range l.ec2Queries("vpc-id", filter("instance-state-name", liveInstanceStates...)) {
 		p := ec2.NewDescribeInstancesPaginator(l.c.ec2, &ec2.DescribeInstancesInput{Filters: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeInstances", err)
-			}
+		if err := eachPage(ctx, "DescribeInstances", p, func(page *ec2.DescribeInstancesOutput) error {
 			for _, r := range page.Reservations {
 				for _, in := range r.Instances {
 					name := ec2Tag(in.Tags, "Name")
@@ -146,30 +138,31 @@ func (l *leftovers) compute(ctx context.Context) error {
 					l.add("instance", aws.ToString(in.InstanceId), name)
 				}
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	for _, q := range l.ec2Queries("vpc-id") {
 		p := ec2.NewDescribeNetworkInterfacesPaginator(l.c.ec2, &ec2.DescribeNetworkInterfacesInput{Filters: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeNetworkInterfaces", err)
-			}
+		if err := eachPage(ctx, "DescribeNetworkInterfaces", p, func(page *ec2.DescribeNetworkInterfacesOutput) error {
 			for _, e := range page.NetworkInterfaces {
 				l.add("network interface", aws.ToString(e.NetworkInterfaceId), aws.ToString(e.Description))
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	for _, q := range l.ec2Queries("vpc-id", filter("state", "pending", "available", "deleting")) {
 		p := ec2.NewDescribeNatGatewaysPaginator(l.c.ec2, &ec2.DescribeNatGatewaysInput{Filter: q})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return call("DescribeNatGateways", err)
-			}
+		if err := eachPage(ctx, "DescribeNatGateways", p, func(page *ec2.DescribeNatGatewaysOutput) error {
 			for _, n := range page.NatGateways {
 				l.add("NAT gateway", aws.ToString(n.NatGatewayId), ec2Tag(n.Tags, "Name"))
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	for _, q := range l.ec2Queries("") {
@@ -195,24 +188,22 @@ func (l *leftovers) balancers(ctx context.Context) error {
 	type res struct{ kind, arn, name, vpc string }
 	var all []res
 	lbs := elbv2.NewDescribeLoadBalancersPaginator(l.c.elb, &elbv2.DescribeLoadBalancersInput{})
-	for lbs.HasMorePages() {
-		page, err := lbs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeLoadBalancers", err)
-		}
+	if err := eachPage(ctx, "DescribeLoadBalancers", lbs, func(page *elbv2.DescribeLoadBalancersOutput) error {
 		for _, lb := range page.LoadBalancers {
 			all = append(all, res{"load balancer", aws.ToString(lb.LoadBalancerArn), aws.ToString(lb.LoadBalancerName), aws.ToString(lb.VpcId)})
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	tgs := elbv2.NewDescribeTargetGroupsPaginator(l.c.elb, &elbv2.DescribeTargetGroupsInput{})
-	for tgs.HasMorePages() {
-		page, err := tgs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeTargetGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeTargetGroups", tgs, func(page *elbv2.DescribeTargetGroupsOutput) error {
 		for _, tg := range page.TargetGroups {
 			all = append(all, res{"target group", aws.ToString(tg.TargetGroupArn), aws.ToString(tg.TargetGroupName), aws.ToString(tg.VpcId)})
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	var arns []string
 	for _, r := range all {
@@ -240,11 +231,7 @@ func (l *leftovers) balancers(ctx context.Context) error {
 
 func (l *leftovers) fleets(ctx context.Context) error {
 	groups := autoscaling.NewDescribeAutoScalingGroupsPaginator(l.c.asg, &autoscaling.DescribeAutoScalingGroupsInput{})
-	for groups.HasMorePages() {
-		page, err := groups.NextPage(ctx)
-		if err != nil {
-			return call("DescribeAutoScalingGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeAutoScalingGroups", groups, func(page *autoscaling.DescribeAutoScalingGroupsOutput) error {
 		for _, g := range page.AutoScalingGroups {
 			if tagged(func(k string) (string, bool) {
 				for _, t := range g.Tags {
@@ -257,42 +244,39 @@ func (l *leftovers) fleets(ctx context.Context) error {
 				l.add("auto scaling group", aws.ToString(g.AutoScalingGroupName), fmt.Sprintf("%d instances", len(g.Instances)))
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	lts := ec2.NewDescribeLaunchTemplatesPaginator(l.c.ec2, &ec2.DescribeLaunchTemplatesInput{})
-	for lts.HasMorePages() {
-		page, err := lts.NextPage(ctx)
-		if err != nil {
-			return call("DescribeLaunchTemplates", err)
-		}
+	if err := eachPage(ctx, "DescribeLaunchTemplates", lts, func(page *ec2.DescribeLaunchTemplatesOutput) error {
 		for _, t := range page.LaunchTemplates {
 			if tagged(func(k string) (string, bool) { v := ec2Tag(t.Tags, k); return v, v != "" }) {
 				l.add("launch template", aws.ToString(t.LaunchTemplateId), aws.ToString(t.LaunchTemplateName))
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	return nil
 }
 
 func (l *leftovers) databases(ctx context.Context) error {
 	dbs := rds.NewDescribeDBInstancesPaginator(l.c.rds, &rds.DescribeDBInstancesInput{})
-	for dbs.HasMorePages() {
-		page, err := dbs.NextPage(ctx)
-		if err != nil {
-			return call("DescribeDBInstances", err)
-		}
+	if err := eachPage(ctx, "DescribeDBInstances", dbs, func(page *rds.DescribeDBInstancesOutput) error {
 		for _, db := range page.DBInstances {
 			inVPC := db.DBSubnetGroup != nil && slices.Contains(l.vpcs, aws.ToString(db.DBSubnetGroup.VpcId))
 			if inVPC || tagged(func(k string) (string, bool) { v := rdsTag(db.TagList, k); return v, v != "" }) {
 				l.add("DB instance", aws.ToString(db.DBInstanceIdentifier), aws.ToString(db.DBInstanceStatus))
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	groups := rds.NewDescribeDBSubnetGroupsPaginator(l.c.rds, &rds.DescribeDBSubnetGroupsInput{})
-	for groups.HasMorePages() {
-		page, err := groups.NextPage(ctx)
-		if err != nil {
-			return call("DescribeDBSubnetGroups", err)
-		}
+	if err := eachPage(ctx, "DescribeDBSubnetGroups", groups, func(page *rds.DescribeDBSubnetGroupsOutput) error {
 		for _, g := range page.DBSubnetGroups {
 			mine := slices.Contains(l.vpcs, aws.ToString(g.VpcId))
 			if !mine {
@@ -306,17 +290,16 @@ func (l *leftovers) databases(ctx context.Context) error {
 				l.add("DB subnet group", aws.ToString(g.DBSubnetGroupName), "")
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	return nil
 }
 
 func (l *leftovers) fileSystems(ctx context.Context) error {
 	p := efs.NewDescribeFileSystemsPaginator(l.c.efs, &efs.DescribeFileSystemsInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return call("DescribeFileSystems", err)
-		}
+	if err := eachPage(ctx, "DescribeFileSystems", p, func(page *efs.DescribeFileSystemsOutput) error {
 		for _, fs := range page.FileSystems {
 			if fs.LifeCycleState == efstypes.LifeCycleStateDeleted {
 				continue
@@ -342,6 +325,9 @@ func (l *leftovers) fileSystems(ctx context.Context) error {
 				l.add("file system", aws.ToString(fs.FileSystemId), aws.ToString(fs.Name))
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
 )
 
 // Input is what a review is made of.
@@ -20,16 +21,14 @@ type Input struct {
 	Plan *tfjson.Plan
 	// Policy is the policy of the planned stack: NACL entries take their flows from it.
 	Policy rules.Policy
-	// Verify is the verification table of the planned network, as `webtier verify` prints it,
-	// and VerifyOK whether every probe met its expectation.
-	Verify   string
-	VerifyOK bool
+	// Verify is the verification of the planned network (the synthesized stack).
+	Verify *verify.Report
 }
 
 // Markdown renders the review.
 func Markdown(in Input) string {
 	r := newResolver(in.Plan)
-	var sg, nacl, other []string
+	var sg, nacl, other []keyed
 	counts := map[string]int{}
 	for _, rc := range in.Plan.ResourceChanges {
 		if rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode {
@@ -49,9 +48,6 @@ func Markdown(in Input) string {
 			other = append(other, otherRow(rc, a))
 		}
 	}
-	sort.Strings(sg)
-	sort.Strings(nacl)
-	sort.Strings(other)
 
 	var b strings.Builder
 	b.WriteString("## webtier plan review\n\n")
@@ -64,15 +60,15 @@ func Markdown(in Input) string {
 	section(&b, "Security-group rules", "| | group | direction | protocol | ports | peer | flow | why |\n|---|---|---|---|---|---|---|---|\n", sg)
 	section(&b, "Network-ACL entries", "| | NACL | rule | direction | protocol | ports | peer | flows | why |\n|---|---|---|---|---|---|---|---|---|\n", nacl)
 	section(&b, "Other resources", "| | resource | what changes |\n|---|---|---|\n", other)
-	verdict := "every probe meets its expectation"
-	if !in.VerifyOK {
-		verdict = "**FAILS**: see the rows that do not meet their expectation"
-	}
-	fmt.Fprintf(&b, "### Verification of the planned network: %s\n\n```\n%s```\n", verdict, strings.TrimRight(in.Verify, "\n")+"\n")
+	verification(&b, in.Verify)
 	return b.String()
 }
 
-func section(b *strings.Builder, title, header string, rows []string) {
+// keyed is a table row with the key it sorts by.
+type keyed struct{ key, row string }
+
+func section(b *strings.Builder, title, header string, rows []keyed) {
+	sort.Slice(rows, func(i, j int) bool { return rows[i].key < rows[j].key })
 	fmt.Fprintf(b, "### %s (%d)\n\n", title, len(rows))
 	if len(rows) == 0 {
 		b.WriteString("None.\n\n")
@@ -80,9 +76,64 @@ func section(b *strings.Builder, title, header string, rows []string) {
 	}
 	b.WriteString(header)
 	for _, r := range rows {
-		b.WriteString(r)
+		b.WriteString(r.row)
 	}
 	b.WriteString("\n")
+}
+
+// verification summarizes the verify report requirement by requirement, and lists in full
+// only what fails: a probe that misses its expectation and any unexplained connection.
+func verification(b *strings.Builder, r *verify.Report) {
+	verdict := "every requirement holds"
+	if !r.OK() {
+		verdict = "**FAILS**"
+	}
+	fmt.Fprintf(b, "### Verification of the planned network: %s\n\n", verdict)
+	b.WriteString("| requirement | probes met | shape checks passed |\n|---|---|---|\n")
+	for req := 1; req <= 7; req++ {
+		probes, met, shapes, passed := 0, 0, 0, 0
+		for _, p := range r.Probes {
+			if p.Req == req {
+				probes++
+				if p.OK {
+					met++
+				}
+			}
+		}
+		for _, s := range r.Shapes {
+			if s.Req == req {
+				shapes++
+				if s.OK {
+					passed++
+				}
+			}
+		}
+		fmt.Fprintf(b, "| %d | %d of %d | %d of %d |\n", req, met, probes, passed, shapes)
+	}
+	fmt.Fprintf(b, "\nBeyond the flows (requirement 7): %d unexplained connections, %d accepted (a layer that cannot be tighter).\n\n",
+		len(r.Unexplained), len(r.Accepted))
+	var missed []keyed
+	for _, p := range r.Probes {
+		if !p.OK {
+			missed = append(missed, keyed{fmt.Sprintf("%d %s", p.Req, p.Probe), row(strconv.Itoa(p.Req), p.Probe, p.Expected, p.Verdict)})
+		}
+	}
+	for _, s := range r.Shapes {
+		if !s.OK {
+			missed = append(missed, keyed{fmt.Sprintf("%d %s", s.Req, s.Check), row(strconv.Itoa(s.Req), s.Check, "ok", s.Detail)})
+		}
+	}
+	if len(missed) > 0 {
+		section(b, "Probes and shape checks that miss", "| req | probe | expected | got |\n|---|---|---|---|\n", missed)
+	}
+	var unexplained []keyed
+	for _, f := range r.Unexplained {
+		unexplained = append(unexplained, keyed{f.Layer + f.From + f.To, row(f.Layer, f.From+" -> "+f.To, verify.On(f.Proto, f.Ports))})
+	}
+	if len(unexplained) > 0 {
+		section(b, "Unexplained connections", "| layer | connection | ports |\n|---|---|---|\n", unexplained)
+	}
+	b.WriteString("Paths, blockers and the accepted list: `webtier verify --config <config>` on the synthesized stack.\n")
 }
 
 // Actions, as the review marks them.
@@ -156,7 +207,7 @@ func (r *resolver) value(rc *tfjson.ResourceChange, attr string) string {
 	return ""
 }
 
-func (r *resolver) sgRow(rc *tfjson.ResourceChange, a string) string {
+func (r *resolver) sgRow(rc *tfjson.ResourceChange, a string) keyed {
 	dir := "ingress"
 	if strings.HasSuffix(rc.Type, "egress_rule") {
 		dir = "egress"
@@ -166,8 +217,9 @@ func (r *resolver) sgRow(rc *tfjson.ResourceChange, a string) string {
 	if tags, ok := r.tags(rc); ok && tags["webtier:flow"] != "" {
 		flow = tags["webtier:flow"]
 	}
-	return row(a, r.value(rc, "security_group_id"), dir, r.value(rc, "ip_protocol"),
-		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), peer, flow, r.value(rc, "description")+changed(rc))
+	group := r.value(rc, "security_group_id")
+	return keyed{group + "|" + dir + "|" + rc.Address, row(a, group, dir, r.value(rc, "ip_protocol"),
+		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), peer, flow, r.value(rc, "description")+changed(rc))}
 }
 
 func (r *resolver) tags(rc *tfjson.ResourceChange) (map[string]string, bool) {
@@ -184,7 +236,7 @@ func (r *resolver) tags(rc *tfjson.ResourceChange) (map[string]string, bool) {
 	return out, ok
 }
 
-func (r *resolver) naclRow(rc *tfjson.ResourceChange, a string, p rules.Policy) string {
+func (r *resolver) naclRow(rc *tfjson.ResourceChange, a string, p rules.Policy) keyed {
 	dir := "ingress"
 	if r.value(rc, "egress") == "true" {
 		dir = "egress"
@@ -201,8 +253,10 @@ func (r *resolver) naclRow(rc *tfjson.ResourceChange, a string, p rules.Policy) 
 			}
 		}
 	}
-	return row(a, r.value(rc, "network_acl_id"), r.value(rc, "rule_number"), dir, r.value(rc, "protocol"),
-		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), r.value(rc, "cidr_block"), flows, why+changed(rc))
+	acl, number := r.value(rc, "network_acl_id"), r.value(rc, "rule_number")
+	n, _ := strconv.Atoi(number)
+	return keyed{fmt.Sprintf("%s|%s|%05d", acl, dir, n), row(a, acl, number, dir, r.value(rc, "protocol"),
+		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), r.value(rc, "cidr_block"), flows, why+changed(rc))}
 }
 
 func flowWhy(p rules.Policy, e rules.NACLEntry) string {
@@ -217,12 +271,12 @@ func flowWhy(p rules.Policy, e rules.NACLEntry) string {
 	return ""
 }
 
-func otherRow(rc *tfjson.ResourceChange, a string) string {
+func otherRow(rc *tfjson.ResourceChange, a string) keyed {
 	what := changed(rc)
 	if a == replace {
 		what = "**replaced**" + what
 	}
-	return row(a, rc.Address, strings.TrimPrefix(what, "; "))
+	return keyed{rc.Address, row(a, rc.Address, strings.TrimPrefix(what, "; "))}
 }
 
 // changed lists, for an update or replacement, the attributes that change, and the ones
