@@ -14,6 +14,8 @@ cleanup() {
 }
 trap cleanup EXIT
 config=${CONFIG:-webtier.example.json}
+# The same CLI config webtier picks: the offline provider mirror when there is one.
+export TF_CLI_CONFIG_FILE="$PWD/terraform/$([ -d /opt/tf-plugins ] && echo mirror || echo registry).tfrc"
 go build -o bin/webtier .
 ./bin/webtier synth --config "$config" --out "$work/out" >/dev/null
 
