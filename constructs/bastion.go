@@ -33,17 +33,13 @@ func NewBastions(scope constructs.Construct, id string, p BastionProps) *Bastion
 	b := &Bastions{}
 	for _, sn := range p.Network.Subnets(rules.Public) {
 		name := "bastion-" + sn.Suffix()
-		var key *string
-		if p.KeyName != "" {
-			key = str(p.KeyName)
-		}
 		b.Hosts = append(b.Hosts, named(instance.NewInstance(s, str(name), &instance.InstanceConfig{
 			Ami:                      p.AMI,
 			InstanceType:             str(p.InstanceType),
 			SubnetId:                 sn.Res.Id(),
 			VpcSecurityGroupIds:      ptrs([]*string{p.Group}),
 			AssociatePublicIpAddress: true,
-			KeyName:                  key,
+			KeyName:                  optional(p.KeyName),
 			MetadataOptions: &instance.InstanceMetadataOptions{
 				HttpEndpoint:            str("enabled"),
 				HttpTokens:              str("required"),

@@ -92,15 +92,11 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		"REGION":      str(p.Region),
 		"HEALTH_PATH": str(HealthPath),
 	})
-	var key *string
-	if p.KeyName != "" {
-		key = str(p.KeyName)
-	}
 	lt := named(launchtemplate.NewLaunchTemplate(s, str("template"), &launchtemplate.LaunchTemplateConfig{
 		Name:                str("webtier-web"),
 		ImageId:             p.AMI,
 		InstanceType:        str(p.InstanceType),
-		KeyName:             key,
+		KeyName:             optional(p.KeyName),
 		VpcSecurityGroupIds: ptrs([]*string{p.Group}),
 		UserData:            cdktf.Fn_Base64encode(script),
 		IamInstanceProfile:  &launchtemplate.LaunchTemplateIamInstanceProfile{Arn: profile.Arn()},

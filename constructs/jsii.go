@@ -11,6 +11,14 @@ import (
 
 func str(s string) *string { return jsii.String(s) }
 
+// optional is nil for "" (the attribute is left out), else the string.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return str(s)
+}
+
 func num(n int) *float64 { return jsii.Number(float64(n)) }
 
 func strs(list ...string) *[]*string { return jsii.Strings(list...) }
