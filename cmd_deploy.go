@@ -291,7 +291,7 @@ func liveVerify(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout
 			return err
 		}
 	}
-	ok, err := verify.Live(ctx, stdout, target, plan.Config, intent, false)
+	ok, err := verifyLive(ctx, stdout, target, plan.Config, intent, false)
 	if err != nil {
 		return err
 	}

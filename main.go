@@ -18,7 +18,6 @@ import (
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/stacks"
-	"github.com/webtier/webtier/verify"
 )
 
 // Exit codes.
@@ -45,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "destroy":
 		return destroyCmd(args, stdout, stderr)
 	case "verify":
-		return verify.Main(args, stdout, stderr)
+		return verifyCmd(args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy or destroy)\n", cmd)
 		return exitBadArgs

@@ -3,7 +3,6 @@ package live_test
 import (
 	"bytes"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -143,22 +142,5 @@ func TestDocumentEdgeCases(t *testing.T) {
 	}
 	if tags := got["aws_subnet.web-a"]["tags"].(map[string]any); tags["note"] != "$${aws_vpc.nope.id}" {
 		t.Errorf("a tag reading like a reference is not escaped: %v", tags["note"])
-	}
-}
-
-// TestLiveWithoutDeployment: `webtier verify --live` with no emulator recorded says what to
-// do and exits 2.
-func TestLiveWithoutDeployment(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	code := verify.Main([]string{"--live", "--config", filepath.Join("..", "webtier.example.json"), "--dir", t.TempDir()}, &stdout, &stderr)
-	if code != verify.ExitBad || !strings.Contains(stderr.String(), "no local deployment: run `make deploy` first") {
-		t.Errorf("got exit %d, stderr %q; want %d and the advice to deploy", code, stderr.String(), verify.ExitBad)
-	}
-	for _, args := range [][]string{{"--live", "--in", "x.json"}, {"--target", "aws"}, {"--live", "--target", "gcp"}} {
-		stderr.Reset()
-		code := verify.Main(append(args, "--config", filepath.Join("..", "webtier.example.json")), &stdout, &stderr)
-		if code != verify.ExitBad || stderr.Len() == 0 {
-			t.Errorf("verify %s: got exit %d, stderr %q; want %d with a message", strings.Join(args, " "), code, stderr.String(), verify.ExitBad)
-		}
 	}
 }

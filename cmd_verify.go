@@ -1,4 +1,4 @@
-package verify
+package main
 
 import (
 	"context"
@@ -13,19 +13,13 @@ import (
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/verify"
 )
 
 // DefaultInput is where `make synth` writes the stack.
-const DefaultInput = "cdktf.out/stacks/webtier/cdk.tf.json"
+const defaultVerifyInput = "cdktf.out/stacks/webtier/cdk.tf.json"
 
-// Exit statuses of Main.
-const (
-	ExitOK     = 0
-	ExitFailed = 1
-	ExitBad    = 2
-)
-
-// Main is the verify command:
+// verifyCmd is the verify command:
 //
 //	webtier verify [--in FILE] [--json] [--config FILE] [--SETTING VALUE ...]
 //	webtier verify --live [--target local|aws] [--dir DIR] [--json] [--config FILE] ...
@@ -33,97 +27,97 @@ const (
 // It loads the synthesized stack (with --live: the deployed network, read from the target's
 // APIs by package live), reads the intent from the config and the flow table, and prints
 // every probe, shape check and finding (with --live, then the checks of what was deployed).
-// It returns ExitOK when every probe meets its expectation and nothing gets through
-// unexplained, ExitFailed when not, and ExitBad on bad input: an unreadable file, an
+// It returns exitOK when every probe meets its expectation and nothing gets through
+// unexplained, exitFailed when not, and exitBadArgs on bad input: an unreadable file, an
 // unresolvable reference, a bad config, no deployment to read.
-func Main(args []string, stdout, stderr io.Writer) int {
+func verifyCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", DefaultInput, "synthesized Terraform JSON `file` to verify")
+	in := fs.String("in", defaultVerifyInput, "synthesized Terraform JSON `file` to verify")
 	asJSON := fs.Bool("json", false, "write the report as JSON")
 	useLive := fs.Bool("live", false, "verify the deployed network, read from the target's APIs, instead of the synthesized JSON")
 	target := fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws")
 	dir := fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)")
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return ExitBad
+		return exitBadArgs
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "webtier: verify: unexpected argument %q\n", fs.Arg(0))
-		return ExitBad
+		return exitBadArgs
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
 	case *useLive && set["in"]:
 		fmt.Fprintln(stderr, "webtier: verify: --in and --live exclude each other: --in names a synthesized file, --live reads the deployed stack")
-		return ExitBad
+		return exitBadArgs
 	case !*useLive && (set["target"] || set["dir"]):
 		fmt.Fprintln(stderr, "webtier: verify: --target and --dir go with --live")
-		return ExitBad
+		return exitBadArgs
 	}
 	cfg, err := src.Build(os.Getenv)
 	if err != nil {
-		return bad(stderr, err)
+		return badInput(stderr, err)
 	}
-	intent, err := IntentOf(cfg)
+	intent, err := verify.IntentOf(cfg)
 	if err != nil {
-		return bad(stderr, err)
+		return badInput(stderr, err)
 	}
 	if *useLive {
 		kind, err := deploy.ParseTarget(*target)
 		if err != nil {
-			return bad(stderr, fmt.Errorf("verify: %w", err))
+			return badInput(stderr, fmt.Errorf("verify: %w", err))
 		}
-		ok, err := Live(context.Background(), stdout, live.Target{Kind: kind, Dir: *dir, Region: cfg.Region}, cfg, intent, *asJSON)
+		ok, err := verifyLive(context.Background(), stdout, live.Target{Kind: kind, Dir: *dir, Region: cfg.Region}, cfg, intent, *asJSON)
 		switch {
 		case err != nil:
-			return bad(stderr, err)
+			return badInput(stderr, err)
 		case !ok:
-			return ExitFailed
+			return exitFailed
 		}
-		return ExitOK
+		return exitOK
 	}
 	data, err := os.ReadFile(*in)
 	if err != nil {
-		return bad(stderr, fmt.Errorf("verify: %w (run `make synth` first, or name the file with --in)", err))
+		return badInput(stderr, fmt.Errorf("verify: %w (run `make synth` first, or name the file with --in)", err))
 	}
-	n, err := Load(data)
+	n, err := verify.Load(data)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: %s cannot be verified:\n", *in)
-		return bad(stderr, err)
+		return badInput(stderr, err)
 	}
-	r := Verify(n, intent)
+	r := verify.Verify(n, intent)
 	if *asJSON {
 		err = r.WriteJSON(stdout)
 	} else {
 		err = r.WriteTable(stdout, *in)
 	}
 	if err != nil {
-		return bad(stderr, err)
+		return badInput(stderr, err)
 	}
 	if !r.OK() {
-		return ExitFailed
+		return exitFailed
 	}
-	return ExitOK
+	return exitOK
 }
 
-// Live verifies the deployed network of target: it reads it back (package live), loads the
+// verifyLive verifies the deployed network of target: it reads it back (package live), loads the
 // document into the same model as a synthesized stack, runs the same probes, and writes the
 // report followed by the shape checks of what was deployed (or all of it as one JSON object,
 // the report's fields plus "live"). ok is false when a probe, a verifier shape check or a
 // live shape check failed, or something got through unexplained. An error means nothing
 // could be verified: no deployment, an API failure, a document the verifier cannot load.
-func Live(ctx context.Context, w io.Writer, target live.Target, cfg config.Config, intent Intent, asJSON bool) (ok bool, err error) {
+func verifyLive(ctx context.Context, w io.Writer, target live.Target, cfg config.Config, intent verify.Intent, asJSON bool) (ok bool, err error) {
 	res, err := live.Read(ctx, target, cfg, nil)
 	if err != nil {
 		return false, err
 	}
-	n, err := Load(res.Document)
+	n, err := verify.Load(res.Document)
 	if err != nil {
 		return false, fmt.Errorf("the deployed stack (%s) cannot be verified:\n%w", res.Where, err)
 	}
-	r := Verify(n, intent)
+	r := verify.Verify(n, intent)
 	ok = r.OK() && res.Failed() == 0
 	if asJSON {
 		enc := json.NewEncoder(w)
@@ -131,7 +125,7 @@ func Live(ctx context.Context, w io.Writer, target live.Target, cfg config.Confi
 		enc.SetEscapeHTML(false)
 		return ok, enc.Encode(struct {
 			OK bool `json:"ok"`
-			*Report
+			*verify.Report
 			Live *live.Result `json:"live"`
 		}{ok, r, res})
 	}
@@ -141,10 +135,10 @@ func Live(ctx context.Context, w io.Writer, target live.Target, cfg config.Confi
 	return ok, res.WriteTable(w)
 }
 
-// bad prints an input error, one line per problem, and returns ExitBad.
-func bad(stderr io.Writer, err error) int {
+// badInput prints an input error, one line per problem, and returns exitBadArgs.
+func badInput(stderr io.Writer, err error) int {
 	var cfgErrs config.Errors
-	var loadErr *LoadError
+	var loadErr *verify.LoadError
 	switch {
 	case errors.As(err, &cfgErrs):
 		for _, e := range cfgErrs {
@@ -157,5 +151,5 @@ func bad(stderr io.Writer, err error) int {
 	default:
 		fmt.Fprintf(stderr, "webtier: %s\n", err)
 	}
-	return ExitBad
+	return exitBadArgs
 }
