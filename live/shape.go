@@ -23,7 +23,7 @@ import (
 type Status string
 
 // Outcomes. Limitation is for the local target only: the emulator does not behave like AWS
-// there (see shared/AWS-SEMANTICS.md), so the check could not observe what it is about; it
+// there (see docs/aws-semantics.md), so the check could not observe what it is about; it
 // says what it did observe, and never counts as a failure.
 const (
 	OK         Status = "OK"

@@ -26,6 +26,7 @@ func (n *Network) place() {
 	}
 	var placed []*Endpoint
 	for _, e := range n.Endpoints {
+		e.eni = e
 		if e.Addr.IsValid() {
 			placed = append(placed, e)
 			continue

@@ -47,7 +47,7 @@ func (v *verifier) enumerate() (unexplained, accepted []Finding) {
 			if !v.pair(src, dst) {
 				continue
 			}
-			for _, proto := range Protocols {
+			for _, proto := range v.protocols {
 				u, a := v.judge(src, dst, proto)
 				unexplained = append(unexplained, u...)
 				accepted = append(accepted, a...)

@@ -34,10 +34,10 @@ func (t *RouteTable) local() []*Route {
 	return t.locals
 }
 
-// portsFor is the ports of a rule (entry) for proto: every port when the rule covers all
-// protocols or the protocol has none.
+// portsFor is the keys (ports, ICMP types) of a rule (entry) for proto: all of them when the
+// rule covers all protocols or the protocol has none.
 func portsFor(ruleProto Protocol, ports Ports, proto Protocol) Ports {
-	if ruleProto == All || !proto.hasPorts() {
+	if ruleProto == All || !proto.keyed() {
 		return proto.Universe()
 	}
 	return ports

@@ -18,6 +18,9 @@ type Intent struct {
 	RepoCIDRs  []netip.Prefix
 	// WebSubnets are the web tier's subnets, for the shape of the Auto Scaling group.
 	WebSubnets []netip.Prefix
+	// NATPerAZ is true for `nat: per-az`: every web subnet goes out through a NAT gateway of
+	// its own AZ; false for `nat: single`: one NAT gateway for all.
+	NATPerAZ bool
 }
 
 // IntentOf reads the intent from a validated config and the flow table rules.Flows.
@@ -41,6 +44,7 @@ func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
 	in.AdminCIDRs = parse(c.AdminCIDRs)
 	in.RepoCIDRs = parse(c.RepoCIDRs)
 	in.WebSubnets = parse(c.Subnets.Web)
+	in.NATPerAZ = c.NAT != config.NATSingle
 	// The feature switches, as the stack sets them from the config.
 	features := map[string]bool{rules.FeatureHTTPS: c.CertificateARN != ""}
 	if e := rules.CheckTable(flows); e != nil && err == nil {

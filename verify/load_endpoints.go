@@ -213,16 +213,43 @@ func (l *loader) loadFleets() {
 			enis = append(enis, e)
 		}
 		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {
-			l.targets[tg.Addr].Targets = append(l.targets[tg.Addr].Targets, enis...)
+			l.register(tg, enis, 0)
 		}
+		l.trafficSources(l.attr(r, "traffic_source"), enis)
 	}, "aws_autoscaling_group")
 	l.each(func(r *resource) {
 		asg, _ := l.attr(r, "autoscaling_group_name").ref("aws_autoscaling_group")
 		tg, _ := l.attr(r, "lb_target_group_arn").ref(targetGroupTypes...)
 		if asg != nil && tg != nil {
-			l.targets[tg.Addr].Targets = append(l.targets[tg.Addr].Targets, l.eniOf[asg.Addr]...)
+			l.register(tg, l.eniOf[asg.Addr], 0)
 		}
 	}, "aws_autoscaling_attachment")
+	l.each(func(r *resource) {
+		if asg, _ := l.attr(r, "autoscaling_group_name").ref("aws_autoscaling_group"); asg != nil {
+			l.trafficSources(l.attr(r, "traffic_source"), l.eniOf[asg.Addr])
+		}
+	}, "aws_autoscaling_traffic_source_attachment")
+}
+
+// trafficSources registers enis in the target groups of traffic_source blocks of type elbv2
+// (an Auto Scaling group's own, or an aws_autoscaling_traffic_source_attachment's).
+func (l *loader) trafficSources(blocks field, enis []*Endpoint) {
+	for _, b := range blocks.list() {
+		if typ, _ := b.get("type").str(); typ != "" && typ != "elbv2" {
+			continue
+		}
+		if tg, _ := b.get("identifier").ref(targetGroupTypes...); tg != nil {
+			l.register(tg, enis, 0)
+		}
+	}
+}
+
+// register makes enis targets of the target group tg, on port (0: the group's port).
+func (l *loader) register(tg *resource, enis []*Endpoint, port int) {
+	g := l.targets[tg.Addr]
+	for _, e := range enis {
+		g.Targets = append(g.Targets, Target{ENI: e, Port: port})
+	}
 }
 
 func (l *loader) loadBalancers() {
@@ -242,19 +269,24 @@ func (l *loader) loadBalancers() {
 			l.attr(r, "subnets").fail("missing; a load balancer needs subnets")
 			return
 		}
+		if typ != "application" {
+			// A network load balancer preserves the client's address towards instance
+			// targets and has other semantics the model does not hold; judging it like an
+			// ALB would give wrong verdicts.
+			l.attr(r, "load_balancer_type").fail("%q: the verifier models application load balancers only", typ)
+			return
+		}
 		internal, _ := l.attr(r, "internal").boolean()
-		lb := &LoadBalancer{Addr: r.Addr, Internal: internal, CrossZone: typ == "application"}
-		if b, ok := l.attr(r, "enable_cross_zone_load_balancing").boolean(); ok {
-			lb.CrossZone = b
+		// An ALB always balances across zones at the load-balancer level; only a target
+		// group can turn it off (load_balancing_cross_zone_enabled).
+		lb := &LoadBalancer{Addr: r.Addr, Internal: internal, CrossZone: true}
+		if b, ok := l.attr(r, "enable_cross_zone_load_balancing").boolean(); ok && !b {
+			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: enable_cross_zone_load_balancing = false has no effect on an application load balancer (always on at the load-balancer level); a target group's load_balancing_cross_zone_enabled turns it off", r.Addr))
 		}
 		groups := l.groupsOf(l.attr(r, "security_groups"))
 		why := fmt.Sprintf("internal = %t on %s", internal, r.Addr)
 		for _, e := range l.eni(r, roleOf(r, rules.ALB), LBNode, subnets, groups, !internal, why) {
 			e.LB = lb
-			e.NoGroups = typ != "application" && len(groups) == 0
-			if e.NoGroups {
-				e.Groups = nil
-			}
 			lb.Nodes = append(lb.Nodes, e)
 		}
 		lbs[r.Addr] = lb
@@ -289,8 +321,9 @@ func (l *loader) loadBalancers() {
 			return
 		}
 		inst, _ := target.ref("aws_instance")
+		port, _ := l.attr(r, "port").integer()
 		if tg != nil && inst != nil {
-			l.targets[tg.Addr].Targets = append(l.targets[tg.Addr].Targets, l.eniOf[inst.Addr]...)
+			l.register(tg, l.eniOf[inst.Addr], port)
 		}
 	}, "aws_lb_target_group_attachment", "aws_alb_target_group_attachment")
 }

@@ -1,8 +1,37 @@
 package verify
 
 import (
+	"fmt"
 	"net/netip"
 )
+
+// unfilteredRule says why rules naming those addresses are set aside.
+const unfilteredRule = "security groups and network ACLs do not filter traffic to or from the instance metadata service, link-local addresses or the VPC's DNS resolver"
+
+// linkLocal holds the instance metadata service (169.254.169.254) and the other link-local
+// services (Time Sync, the resolver's 169.254.169.253).
+var linkLocal = netip.MustParsePrefix("169.254.0.0/16")
+
+// unfiltered says what p names when it lies within the addresses AWS never filters (the
+// link-local range, the VPC's resolver at its base address + 2), else "".
+func unfiltered(p netip.Prefix, v *VPC) string {
+	if linkLocal.Contains(p.Addr()) && p.Bits() >= linkLocal.Bits() {
+		return "a link-local range (the instance metadata service is 169.254.169.254)"
+	}
+	if v != nil && p.Bits() == 32 {
+		for _, c := range v.CIDRs {
+			if resolver(c) == p.Addr() {
+				return "the VPC's DNS resolver"
+			}
+		}
+	}
+	return ""
+}
+
+// resolver is the address of the Amazon-provided DNS server of a VPC CIDR: its base + 2.
+func resolver(c netip.Prefix) netip.Addr {
+	return c.Masked().Addr().Next().Next()
+}
 
 func (l *loader) loadPrefixLists() {
 	l.each(func(r *resource) {
@@ -130,6 +159,10 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 		}
 		return
 	}
+	if proto == ICMPv6 {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an icmpv6 rule applies to IPv6 traffic, which the verifier does not model; not judged", addr))
+		return
+	}
 	ports, ok := l.portRange(f, proto)
 	if !ok {
 		return
@@ -144,6 +177,10 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 	cidrs := items(f, k.cidrs, k.cidr)
 	for _, c := range cidrs {
 		if p, ok := c.prefix(); ok {
+			if why := unfiltered(p, g.VPC); why != "" {
+				l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the rule changes nothing", addr, p, why, unfilteredRule))
+				continue
+			}
 			add(func(r *SGRule) { r.CIDR = p })
 		}
 	}
@@ -164,6 +201,9 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 		if pl, _ := lf.ref("aws_ec2_managed_prefix_list"); pl != nil {
 			add(func(r *SGRule) { r.PrefixList, r.ListCIDRs = pl.Addr, l.lists[pl.Addr] })
 		}
+	}
+	if ipv6 := f.sub("ipv6_cidr_blocks").set() || f.sub("cidr_ipv6").set(); ipv6 {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its IPv6 peers are not modelled (the verifier judges IPv4 traffic)", addr))
 	}
 	if len(out) == 0 {
 		if len(cidrs)+len(lists) == 0 && len(peers) == 0 && !f.sub("ipv6_cidr_blocks").set() && !f.sub("cidr_ipv6").set() {

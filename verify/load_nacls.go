@@ -88,7 +88,7 @@ func (l *loader) noteShadowed(a *NACL, list []*NACLEntry) {
 			if o.Proto != All && o.Proto != e.Proto || o.CIDR.Bits() > e.CIDR.Bits() || !o.CIDR.Contains(e.CIDR.Addr()) {
 				continue
 			}
-			if e.Proto.hasPorts() && !portsFor(o.Proto, o.Ports, e.Proto).Covers(e.Ports) {
+			if e.Proto.keyed() && !portsFor(o.Proto, o.Ports, e.Proto).Covers(e.Ports) {
 				continue
 			}
 			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s %s #%d (%s %s %s) never decides: #%d (%s %s) matches all its traffic first",
@@ -116,12 +116,23 @@ func action(e *NACLEntry) string {
 // addEntry reads one network ACL entry (inline block or aws_network_acl_rule).
 func (l *loader) addEntry(a *NACL, f field, addr string, egress bool, numberKey, actionKey string) {
 	if f.sub("ipv6_cidr_block").set() && !f.sub("cidr_block").set() {
-		return // IPv6 entries never match the IPv4 traffic modelled here
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an IPv6 entry never matches the IPv4 traffic the verifier judges; not modelled", addr))
+		return
 	}
 	num, okNum := f.sub(numberKey).integer()
 	action, okAction := f.sub(actionKey).str()
 	cidr, okCIDR := f.sub("cidr_block").prefix()
 	proto, okProto := l.protocol(f.sub("protocol"))
+	if okProto && proto == ICMPv6 {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an icmpv6 entry applies to IPv6 traffic, which the verifier does not model; not judged", addr))
+		return
+	}
+	if okCIDR {
+		if why := unfiltered(cidr, a.VPC); why != "" {
+			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the entry changes nothing", addr, cidr, why, unfilteredRule))
+			return
+		}
+	}
 	if !okNum || !okAction || !okCIDR || !okProto {
 		for _, key := range []string{numberKey, actionKey, "cidr_block", "protocol"} {
 			if !f.sub(key).set() {

@@ -1,7 +1,7 @@
 // Package verify proves the web tier's requirements on the synthesized Terraform JSON before
 // anything is deployed: it loads the network (VPC, subnets, route tables, network ACLs,
 // security groups and every endpoint that sends or receives), evaluates connections the way
-// AWS does (see shared/AWS-SEMANTICS.md), probes each requirement and enumerates every
+// AWS does (see docs/aws-semantics.md), probes each requirement and enumerates every
 // connection that gets through, layer by layer, against the flow table of package rules.
 //
 // Plain Go: no cdktf or jsii import. Reachability is judged from attributes only; tags name
@@ -215,6 +215,9 @@ type Endpoint struct {
 	face *Endpoint
 	// behind is the ENI whose public address an outside endpoint stands for.
 	behind *Endpoint
+	// eni is the loaded ENI this endpoint is an address of: itself, or the endpoint it was
+	// copied from when a subnet has several address classes (see place).
+	eni *Endpoint
 	// groupKey names the set of security groups, for comparing endpoints.
 	groupKey string
 	// roles are the roles the endpoint plays for the flows, set by Verify.
@@ -268,16 +271,37 @@ type TargetGroup struct {
 	CrossZone *bool
 	// Targets are the ENIs registered: instances of attached Auto Scaling groups and
 	// attached instances.
-	Targets []*Endpoint
+	Targets []Target
 }
 
-// ports are the ports the balancer connects to targets on: traffic and health checks.
-func (g *TargetGroup) ports() Ports {
-	p := Port(g.Port)
-	if g.HealthPort != 0 {
-		p = p.Union(Port(g.HealthPort))
+// Target is an ENI registered in a target group, on the group's port or its own.
+type Target struct {
+	ENI *Endpoint
+	// Port is the attachment's own port (aws_lb_target_group_attachment.port), or 0 for the
+	// group's.
+	Port int
+}
+
+// portsTo are the ports the balancer connects to dst on, and whether dst is a target of g
+// at all: for each registration of the ENI dst is an address of (see place), its traffic port
+// (the attachment's, else the group's) and the health-check port, which is the traffic port
+// unless the group names another.
+func (g *TargetGroup) portsTo(dst *Endpoint) (ports Ports, ok bool) {
+	for _, t := range g.Targets {
+		if t.ENI.eni != dst.eni {
+			continue
+		}
+		ok = true
+		traffic := g.Port
+		if t.Port != 0 {
+			traffic = t.Port
+		}
+		ports = ports.Union(Port(traffic))
+		if g.HealthPort != 0 {
+			ports = ports.Union(Port(g.HealthPort))
+		}
 	}
-	return p
+	return ports, ok
 }
 
 // crossZone reports whether nodes of lb send to targets of g in other AZs.

@@ -80,6 +80,10 @@ type expect struct {
 	layer string // for "unexplained"
 	code  string // for "probe": an explanation code among the blockers
 	names string
+	// verdict, for "probe": the verdict the probe must show ("blocked"), when it matters.
+	verdict string
+	// proto, for "unexplained": the finding's protocol, when it matters.
+	proto string
 }
 
 func (e expect) String() string {
@@ -91,7 +95,7 @@ func (e expect) met(r *Report) bool {
 	switch e.kind {
 	case "probe":
 		for _, p := range r.Probes {
-			if !p.OK && strings.Contains(p.Probe, e.match) {
+			if !p.OK && strings.Contains(p.Probe, e.match) && (e.verdict == "" || p.Verdict == e.verdict) {
 				text := fmt.Sprintf("%+v", p.Blockers)
 				if strings.Contains(text, e.code) && strings.Contains(text, e.names) {
 					return true
@@ -106,7 +110,8 @@ func (e expect) met(r *Report) bool {
 		}
 	case "unexplained":
 		for _, f := range r.Unexplained {
-			if f.Layer == e.layer && strings.Contains(f.From+" -> "+f.To, e.match) && strings.Contains(fmt.Sprintf("%+v", f.Path), e.names) {
+			if f.Layer == e.layer && strings.Contains(f.From+" -> "+f.To, e.match) && strings.Contains(fmt.Sprintf("%+v", f.Path), e.names) &&
+				(e.proto == "" || f.Proto.String() == e.proto) {
 				return true
 			}
 		}
@@ -182,6 +187,31 @@ func TestMutations(t *testing.T) {
 			},
 			func(tf) expect {
 				return expect{kind: "probe", match: "web@web-c -> repo", code: CodePrivateIP, names: "aws_autoscaling_group.web"}
+			}},
+		{"web-c routed through the other AZ's NAT gateway (nat: per-az)",
+			func(t *testing.T, m tf) {
+				r := m.get(t, "aws_route", m.find(t, "aws_route", has("route_table_id", ref("aws_route_table.web-c", "id"))))
+				r["nat_gateway_id"] = ref("aws_nat_gateway.nat-public-a", "id")
+			},
+			func(tf) expect {
+				return expect{kind: "shape", match: "one NAT gateway per AZ", names: "aws_subnet.web-c (ap-northeast-2c) routes 0.0.0.0/0 through aws_nat_gateway.nat-public-a in ap-northeast-2a"}
+			}},
+		{"the NAT gateway of AZ c removed, web-c sent to AZ a's",
+			func(t *testing.T, m tf) {
+				delete(m.of("aws_nat_gateway"), "nat-public-c")
+				r := m.get(t, "aws_route", m.find(t, "aws_route", has("route_table_id", ref("aws_route_table.web-c", "id"))))
+				r["nat_gateway_id"] = ref("aws_nat_gateway.nat-public-a", "id")
+			},
+			func(tf) expect {
+				return expect{kind: "shape", match: "one NAT gateway per AZ", names: "ap-northeast-2c has 0 NAT gateways"}
+			}},
+		{"a mount target without the EFS security group",
+			func(t *testing.T, m tf) {
+				mt := m.get(t, "aws_efs_mount_target", m.find(t, "aws_efs_mount_target", has("subnet_id", ref("aws_subnet.web-c", "id"))))
+				mt["security_groups"] = []any{ref("aws_security_group.web-sg", "id")}
+			},
+			func(tf) expect {
+				return expect{kind: "shape", match: "one EFS mount target per web AZ", names: "carries web-sg, not the group tagged webtier:role=efs"}
 			}},
 		{"public IP on the web launch template",
 			func(t *testing.T, m tf) {

@@ -240,7 +240,8 @@ func (n *Network) target(t *trace, node, dst *Endpoint) {
 	seen := map[*TargetGroup]bool{}
 	for _, l := range lb.Listeners {
 		for _, g := range l.Groups {
-			if seen[g] || !holds(g, dst) {
+			tgPorts, holds := g.portsTo(dst)
+			if seen[g] || !holds {
 				continue
 			}
 			seen[g] = true
@@ -255,9 +256,9 @@ func (n *Network) target(t *trace, node, dst *Endpoint) {
 					t.block(CodeNoTargetsInAZ, LayerLB, g.Addr, "", 0, "cross-zone load balancing is off: %s sends only to targets in %s", node.Name, node.AZ())
 				}
 			default:
-				ports = ports.Union(g.ports())
+				ports = ports.Union(tgPorts)
 				if t.explain {
-					t.pass(LayerLB, g.Addr, "", 0, "tg "+name(g.Addr)+" :"+g.ports().String(), "%s is a target on %s (listener %s)", dst.Name, On(TCP, g.ports()), l.Addr)
+					t.pass(LayerLB, g.Addr, "", 0, "tg "+name(g.Addr)+" :"+tgPorts.String(), "%s is a target on %s (listener %s)", dst.Name, On(TCP, tgPorts), l.Addr)
 				}
 			}
 		}
@@ -279,14 +280,4 @@ func (n *Network) target(t *trace, node, dst *Endpoint) {
 			t.block(CodeTargetPort, LayerLB, strings.Join(groups, ", "), "", 0, "the node sends to %s only on %s (the target group's traffic and health-check ports), not %s", dst.Name, ports, t.on(denied))
 		}
 	}
-}
-
-// holds reports whether dst is a target of g.
-func holds(g *TargetGroup, dst *Endpoint) bool {
-	for _, e := range g.Targets {
-		if e == dst {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -14,9 +15,13 @@ const (
 	ICMP Protocol = 1
 	TCP  Protocol = 6
 	UDP  Protocol = 17
+	// ICMPv6 exists only over IPv6, which the verifier does not model (see addRules).
+	ICMPv6 Protocol = 58
 )
 
-// Protocols are the protocols a connection can use, in the order reports show them.
+// Protocols are the protocols every stack is judged on, in the order reports show them.
+// Verify adds each protocol the stack's rules name and one that none names (see
+// protocolsOf), so that a rule for any IP protocol, or for all, is judged too.
 var Protocols = []Protocol{TCP, UDP, ICMP}
 
 // ParseProtocol reads a protocol as Terraform and the AWS APIs accept it: a name ("tcp"),
@@ -31,6 +36,8 @@ func ParseProtocol(s string) (Protocol, bool) {
 		return UDP, true
 	case "icmp":
 		return ICMP, true
+	case "icmpv6":
+		return ICMPv6, true
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 0 || n > 255 {
@@ -56,19 +63,66 @@ func (p Protocol) String() string {
 // MarshalText writes the protocol's name in JSON.
 func (p Protocol) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-// hasPorts reports whether the protocol has ports (TCP and UDP); for any other protocol a
-// rule's port fields are ignored and a connection is represented by the single port 0.
+// hasPorts reports whether the protocol has ports (TCP and UDP).
 func (p Protocol) hasPorts() bool { return p == TCP || p == UDP }
+
+// keyed reports whether rules select connections of the protocol by a second field: the
+// ports of TCP and UDP, the type and code of ICMP (see ICMPKey). For any other protocol a
+// rule's port fields are ignored and a connection is represented by the single key 0.
+func (p Protocol) keyed() bool { return p.hasPorts() || p == ICMP }
 
 // matches reports whether a rule for protocol p covers a connection over q.
 func (p Protocol) matches(q Protocol) bool { return p == All || p == q }
 
-// Universe is every port of the protocol: 0-65535 for TCP and UDP, {0} otherwise.
+// Universe is every key of the protocol: ports 0-65535 for TCP and UDP, every ICMP type and
+// code (0-65535 as ICMPKey writes them), {0} otherwise.
 func (p Protocol) Universe() Ports {
-	if p.hasPorts() {
+	if p.keyed() {
 		return PortRange(0, 65535)
 	}
 	return PortRange(0, 0)
+}
+
+// ICMP connections are keyed by type and code: type*256 + code, so that the ports machinery
+// holds ICMP rules too.
+func ICMPKey(typ, code int) int { return typ<<8 | code }
+
+// ICMPType is every code of one ICMP type.
+func ICMPType(typ int) Ports { return PortRange(ICMPKey(typ, 0), ICMPKey(typ, 255)) }
+
+// Echo request and echo reply.
+const (
+	ICMPEchoReply   = 0
+	ICMPEchoRequest = 8
+)
+
+// icmpQueries pairs each ICMP query type with the type of its reply (RFC 792, RFC 950): echo,
+// timestamp, information and address mask. Other types are one-way messages.
+var icmpQueries = [][2]int{{ICMPEchoRequest, ICMPEchoReply}, {13, 14}, {15, 16}, {17, 18}}
+
+// icmpString renders a set of ICMP keys: "icmp" for all of them, else by type and code:
+// "icmp type 8", "icmp type 3 code 4", "icmp types 0-8".
+func icmpString(p Ports) string {
+	if p.Equal(ICMP.Universe()) {
+		return "icmp"
+	}
+	parts := make([]string, len(p))
+	for i, iv := range p {
+		lt, lc, ht, hc := iv.Lo>>8, iv.Lo&255, iv.Hi>>8, iv.Hi&255
+		switch {
+		case lc == 0 && hc == 255 && lt == ht:
+			parts[i] = "type " + strconv.Itoa(lt)
+		case lc == 0 && hc == 255:
+			parts[i] = "types " + strconv.Itoa(lt) + "-" + strconv.Itoa(ht)
+		case lt == ht && lc == hc:
+			parts[i] = "type " + strconv.Itoa(lt) + " code " + strconv.Itoa(lc)
+		case lt == ht:
+			parts[i] = "type " + strconv.Itoa(lt) + " codes " + strconv.Itoa(lc) + "-" + strconv.Itoa(hc)
+		default:
+			parts[i] = fmt.Sprintf("type %d code %d to type %d code %d", lt, lc, ht, hc)
+		}
+	}
+	return "icmp " + strings.Join(parts, ", ")
 }
 
 // Interval is a closed range of ports.
@@ -208,8 +262,11 @@ func (p Ports) String() string {
 // MarshalText writes the set as String does, in JSON.
 func (p Ports) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-// On renders a protocol and ports: "tcp/22", "tcp/1024-65535", "icmp".
+// On renders a protocol and ports: "tcp/22", "tcp/1024-65535", "icmp", "icmp type 8".
 func On(proto Protocol, p Ports) string {
+	if proto == ICMP {
+		return icmpString(p)
+	}
 	if !proto.hasPorts() {
 		return proto.String()
 	}

@@ -33,8 +33,21 @@ func TestPortsAlgebra(t *testing.T) {
 	if !set(1024, 65535).Covers(set(32768, 60999)) || set(32768, 60999).Covers(set(1024, 65535)) {
 		t.Errorf("Covers: expected 1024-65535 to cover 32768-60999 and not the reverse")
 	}
-	if On(TCP, Port(22)) != "tcp/22" || On(ICMP, Port(0)) != "icmp" {
-		t.Errorf("On: expected tcp/22 and icmp, got %s and %s", On(TCP, Port(22)), On(ICMP, Port(0)))
+	for _, c := range []struct {
+		proto Protocol
+		ports Ports
+		want  string
+	}{
+		{TCP, Port(22), "tcp/22"},
+		{ICMP, ICMP.Universe(), "icmp"},
+		{ICMP, ICMPType(ICMPEchoRequest), "icmp type 8"},
+		{ICMP, Port(ICMPKey(3, 4)), "icmp type 3 code 4"},
+		{ICMP, ICMPType(0).Union(ICMPType(8)), "icmp type 0, type 8"},
+		{50, nil, "50"},
+	} {
+		if got := On(c.proto, c.ports); got != c.want {
+			t.Errorf("On(%v, %v): expected %s, got %s", c.proto, c.ports, c.want, got)
+		}
 	}
 	for in, want := range map[string]Protocol{"tcp": TCP, "6": TCP, "-1": All, "all": All, "UDP": UDP, "icmp": ICMP, "50": 50} {
 		if got, ok := ParseProtocol(in); !ok || got != want {

@@ -45,7 +45,7 @@ func (v *verifier) probes() []ProbeResult {
 		ports  Ports
 	}
 	tcp := func(port int) over { return over{[]Protocol{TCP}, Port(port)} }
-	anyPort := func() over { return over{Protocols, nil} }
+	anyPort := func() over { return over{v.protocols, nil} }
 	mk := func(req int, from []*Endpoint, fromRole rules.Role, to []*Endpoint, toRole rules.Role, o over) probe {
 		return probe{req: req, from: from, to: to, fromRole: fromRole, toRole: toRole, protos: o.protos, ports: o.ports}
 	}
@@ -107,7 +107,7 @@ func (v *verifier) case1(p probe, src, dst *Endpoint) ProbeResult {
 	var shown *Verdict
 	for _, proto := range p.protos {
 		want := p.ports
-		if want == nil || !proto.hasPorts() {
+		if want == nil || !proto.keyed() {
 			want = proto.Universe()
 		}
 		verdict := v.n.CanPorts(src, dst, proto, want)

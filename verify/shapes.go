@@ -27,6 +27,7 @@ func (v *verifier) shapes() []ShapeResult {
 	out = append(out, v.fleetShape(l)...)
 	out = append(out, v.databaseShape(l)...)
 	out = append(out, v.fileSystemShape(l))
+	out = append(out, v.natShape())
 	return out
 }
 
@@ -167,7 +168,7 @@ func (v *verifier) databaseShape(l *loader) []ShapeResult {
 }
 
 // fileSystemShape checks that every AZ with web servers has exactly one mount target, all of
-// one file system.
+// one file system, each carrying the EFS security group (the group tagged webtier:role=efs).
 func (v *verifier) fileSystemShape(l *loader) ShapeResult {
 	perAZ := map[string][]string{}
 	systems := map[string]bool{}
@@ -195,5 +196,82 @@ func (v *verifier) fileSystemShape(l *loader) ShapeResult {
 	if len(systems) > 1 {
 		problems = append(problems, fmt.Sprintf("the mount targets belong to %d file systems; the web servers must share one", len(systems)))
 	}
-	return shape(6, "one EFS mount target per web AZ", strings.Join(webAZs, ", ")+": one each, one file system", problems)
+	efs := v.roleGroup(rules.EFS)
+	for _, e := range v.n.Endpoints {
+		if e.Kind == MountTarget && (efs == nil || !e.carries(efs)) {
+			problems = append(problems, fmt.Sprintf("%s carries %s, not the group tagged %s=%s", e.Res, groupNames(e.Groups), RoleTag, rules.EFS))
+		}
+	}
+	return shape(6, "one EFS mount target per web AZ, each with efs-sg", strings.Join(webAZs, ", ")+": one each, one file system, efs-sg", problems)
+}
+
+// roleGroup is the security group tagged with role, or nil.
+func (v *verifier) roleGroup(role rules.Role) *SecurityGroup {
+	for _, g := range v.n.groups() {
+		if r := v.n.stack.byAddr[g.Addr]; r != nil && roleOf(r, "") == role {
+			return g
+		}
+	}
+	return nil
+}
+
+// groupNames names security groups for a message.
+func groupNames(groups []*SecurityGroup) string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g.Name)
+	}
+	if len(out) == 0 {
+		return "no security group"
+	}
+	return strings.Join(out, ", ")
+}
+
+// natShape checks how the web subnets reach the internet against the config's nat setting:
+// per-az, one NAT gateway in every AZ of the web subnets and each web subnet's 0.0.0.0/0
+// through the one of its own AZ (so an AZ outage takes only that AZ's egress with it); single,
+// one NAT gateway that every web subnet's 0.0.0.0/0 goes through.
+func (v *verifier) natShape() ShapeResult {
+	perAZ := map[string][]string{}
+	var nats []string
+	for _, e := range v.n.Endpoints {
+		if e.Kind == NATGateway {
+			perAZ[e.AZ()] = append(perAZ[e.AZ()], e.Res)
+			nats = append(nats, e.Res)
+		}
+	}
+	var problems []string
+	check, fine := "one NAT gateway per AZ (nat: per-az)", "each web subnet routes 0.0.0.0/0 through its AZ's NAT gateway"
+	if !v.in.NATPerAZ {
+		check, fine = "one NAT gateway (nat: single)", "every web subnet routes 0.0.0.0/0 through it"
+		if len(nats) != 1 {
+			problems = append(problems, fmt.Sprintf("%d NAT gateways (%s); expected 1", len(nats), strings.Join(nats, ", ")))
+		}
+	}
+	defaultRoute := netip.IPv4Unspecified()
+	var azs []string
+	for _, s := range v.n.Subnets {
+		if !slices.Contains(v.in.WebSubnets, s.CIDR) {
+			continue
+		}
+		if !slices.Contains(azs, s.AZ) {
+			azs = append(azs, s.AZ)
+		}
+		r := s.Routes.lookup(defaultRoute)
+		switch {
+		case r == nil || r.Kind != TargetNAT:
+			problems = append(problems, fmt.Sprintf("%s has no 0.0.0.0/0 route to a NAT gateway (%s)", s.Addr, s.Routes.Addr))
+		case v.in.NATPerAZ && r.NAT.AZ() != s.AZ:
+			problems = append(problems, fmt.Sprintf("%s (%s) routes 0.0.0.0/0 through %s in %s (%s)", s.Addr, s.AZ, r.Target, r.NAT.AZ(), r.Addr))
+		}
+	}
+	if v.in.NATPerAZ {
+		sort.Strings(azs)
+		for _, az := range azs {
+			if n := len(perAZ[az]); n != 1 {
+				problems = append(problems, fmt.Sprintf("%s has %d NAT gateways (%s); expected 1", az, n, strings.Join(perAZ[az], ", ")))
+			}
+		}
+	}
+	return shape(3, check, fine, problems)
 }

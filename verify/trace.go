@@ -93,12 +93,14 @@ type check struct {
 	reply bool
 }
 
-// reply is a reply leg to judge once the request legs are done.
+// reply is a reply leg to judge once the request legs are done. The legs of one segment
+// (one connection between two addresses) carry the same reply packets, to one ephemeral port.
 type reply struct {
 	acl    *NACL
 	egress bool
 	peer   netip.Addr
 	eph    Ports
+	seg    int
 }
 
 // trace accumulates the judgement of one connection over a set of ports.
@@ -115,6 +117,8 @@ type trace struct {
 	blocks             []Blocker
 	checks             []check
 	replies            []reply
+	// segs counts the segments of the connection (see naclLeg).
+	segs int
 }
 
 // reset prepares t for a new connection.
@@ -125,6 +129,7 @@ func (t *trace) reset(proto Protocol, want Ports, explain bool) {
 	}
 	t.replyAll, t.replyAny = true, true
 	t.hops, t.blocks, t.checks, t.replies = t.hops[:0], t.blocks[:0], t.checks[:0], t.replies[:0]
+	t.segs = 0
 }
 
 // pass records a hop (explain mode only).
@@ -167,20 +172,83 @@ func (t *trace) nacl(a *NACL, egress bool, peerAddr netip.Addr) {
 }
 
 // judgeReplies judges the reply legs recorded so far, on every port of the ephemeral range.
+// A reply goes to one ephemeral port, so the legs of a segment are judged together: a port
+// gets back only if every leg of its segment passes it. (A NAT gateway's segment to the
+// internet is another connection with its own port.)
 func (t *trace) judgeReplies() {
+	switch {
+	case t.proto == ICMP:
+		t.judgeICMPReplies()
+		return
+	case !t.proto.hasPorts():
+		// Other protocols have no replies of their own: a packet delivered has got through.
+		t.replies = t.replies[:0]
+		return
+	}
+	var common []Ports // per segment: the ephemeral ports every leg so far passes
+	var eph []Ports
 	for _, r := range t.replies {
-		eph := r.eph
+		legEph := r.eph
 		if !t.proto.hasPorts() {
-			eph = t.proto.Universe()
+			legEph = t.proto.Universe()
 		}
-		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, eph, t.explain)
+		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, legEph, t.explain)
 		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, r.peer, "", t.proto}, allowed, true})
-		t.replyAll = t.replyAll && allowed.Covers(eph)
-		t.replyAny = t.replyAny && !allowed.Empty()
+		for len(common) <= r.seg {
+			common, eph = append(common, nil), append(eph, nil)
+		}
+		if eph[r.seg] == nil {
+			common[r.seg], eph[r.seg] = legEph, legEph
+		}
+		common[r.seg] = common[r.seg].Intersect(allowed)
 		if t.explain {
-			t.decide(r.acl, r.egress, r.peer, decisions, " (reply, to the initiator's ephemeral ports "+eph.String()+")")
+			t.decide(r.acl, r.egress, r.peer, decisions, " (reply, to the initiator's ephemeral ports "+legEph.String()+")")
 		}
 	}
+	for i, c := range common {
+		if eph[i] == nil {
+			continue
+		}
+		t.replyAll = t.replyAll && c.Covers(eph[i])
+		t.replyAny = t.replyAny && !c.Empty()
+	}
+	t.replies = t.replies[:0]
+}
+
+// judgeICMPReplies judges the replies of the ICMP queries asked (an echo request is answered
+// by an echo reply, type 0): a query gets through only if every leg of its segment passes
+// its reply; one-way message types need no reply.
+func (t *trace) judgeICMPReplies() {
+	var replies Ports
+	for _, q := range icmpQueries {
+		if !t.want.Intersect(ICMPType(q[0])).Empty() {
+			replies = replies.Union(Port(ICMPKey(q[1], 0)))
+		}
+	}
+	var common []Ports
+	for _, r := range t.replies {
+		if replies.Empty() {
+			break
+		}
+		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, replies, t.explain)
+		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, r.peer, "", t.proto}, allowed, true})
+		for len(common) <= r.seg {
+			common = append(common, replies)
+		}
+		common[r.seg] = common[r.seg].Intersect(allowed)
+		if t.explain {
+			t.decide(r.acl, r.egress, r.peer, decisions, " (reply to the query)")
+		}
+	}
+	var lost Ports
+	for _, c := range common {
+		for _, q := range icmpQueries {
+			if !c.Contains(ICMPKey(q[1], 0)) {
+				lost = lost.Union(ICMPType(q[0]))
+			}
+		}
+	}
+	t.narrow(LayerNACL, t.want.Minus(lost))
 	t.replies = t.replies[:0]
 }
 
@@ -232,11 +300,12 @@ func (t *trace) naclLeg(from, to *Subnet, fromAddr, toAddr netip.Addr, eph Ports
 	}
 	if to != nil {
 		t.nacl(to.NACL, false, fromAddr)
-		t.replies = append(t.replies, reply{to.NACL, true, fromAddr, eph})
+		t.replies = append(t.replies, reply{to.NACL, true, fromAddr, eph, t.segs})
 	}
 	if from != nil {
-		t.replies = append(t.replies, reply{from.NACL, false, toAddr, eph})
+		t.replies = append(t.replies, reply{from.NACL, false, toAddr, eph, t.segs})
 	}
+	t.segs++
 }
 
 // sg judges one side's security groups for the requested ports. origin is the ENI a peer

@@ -313,8 +313,33 @@ func (l *loader) protocol(f field) (Protocol, bool) {
 }
 
 // portRange reads from_port and to_port of a rule for a protocol with ports; -1 (or a
-// protocol without ports) means every port.
+// protocol without ports) means every port. For ICMP it reads the type and code: a network
+// ACL entry's icmp_type and icmp_code, a security-group rule's from_port (type) and to_port
+// (code); -1, or nothing, is every type (every code).
 func (l *loader) portRange(f field, proto Protocol) (Ports, bool) {
+	if proto == ICMP {
+		typeKey, codeKey := "from_port", "to_port"
+		if f.sub("icmp_type").set() || f.sub("icmp_code").set() {
+			typeKey, codeKey = "icmp_type", "icmp_code"
+		}
+		typ, code := -1, -1
+		if f.sub(typeKey).set() {
+			typ, _ = f.sub(typeKey).integer()
+		}
+		if f.sub(codeKey).set() {
+			code, _ = f.sub(codeKey).integer()
+		}
+		switch {
+		case typ < -1 || typ > 255 || code < -1 || code > 255:
+			f.fail("ICMP type %d and code %d are not within -1 (all) and 255", typ, code)
+			return nil, false
+		case typ == -1:
+			return proto.Universe(), true
+		case code == -1:
+			return ICMPType(typ), true
+		}
+		return Port(ICMPKey(typ, code)), true
+	}
 	if !proto.hasPorts() {
 		return nil, true
 	}

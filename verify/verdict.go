@@ -24,9 +24,10 @@ type Verdict struct {
 // Blocked reports whether no asked port gets through, even for some ephemeral ports.
 func (v Verdict) Blocked() bool { return v.Reach.Empty() }
 
-// Can answers whether src can open a connection to dst on proto and port.
+// Can answers whether src can open a connection to dst on proto and port (for ICMP, the
+// ICMPKey of the message's type and code).
 func (n *Network) Can(src, dst *Endpoint, proto Protocol, port int) Verdict {
-	if !proto.hasPorts() {
+	if !proto.keyed() {
 		port = 0
 	}
 	return n.CanPorts(src, dst, proto, Port(port))

@@ -56,6 +56,8 @@ type verifier struct {
 	needs map[checkKey][]need
 	// protos are the protocols of the flows, in the order of in.Flows.
 	protos []Protocol
+	// protocols are the protocols connections are judged on (see protocolsOf).
+	protocols []Protocol
 	// byRole lists the endpoints that play each role.
 	byRole map[rules.Role][]*Endpoint
 	t      trace
@@ -70,7 +72,7 @@ type need struct {
 
 // Verify proves the stack against the intent.
 func Verify(n *Network, in Intent) *Report {
-	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}}
+	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}, protocols: n.protocolsOf()}
 	v.outside = v.outsideEndpoints()
 	for _, e := range n.Endpoints {
 		if e.Kind != NATGateway {
@@ -95,6 +97,35 @@ func Verify(n *Network, in Intent) *Report {
 	r.Unexplained, r.Accepted = v.enumerate()
 	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
 	return r
+}
+
+// protocolsOf is Protocols, then every other protocol a security-group rule or network ACL
+// entry names, then one protocol that none names: it stands for all the others, which only
+// rules for every protocol (-1) let through.
+func (n *Network) protocolsOf() []Protocol {
+	out := slices.Clone(Protocols)
+	add := func(p Protocol) {
+		if p != All && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	for _, g := range n.groups() {
+		for _, r := range append(slices.Clip(g.Ingress), g.Egress...) {
+			add(r.Proto)
+		}
+	}
+	for _, a := range n.nacls() {
+		for _, e := range append(slices.Clip(a.Ingress), a.Egress...) {
+			add(e.Proto)
+		}
+	}
+	slices.Sort(out[len(Protocols):])
+	// 253 is reserved for experiments (RFC 3692): no real service uses it.
+	for p := Protocol(253); ; p-- {
+		if !slices.Contains(out, p) {
+			return append(out, p)
+		}
+	}
 }
 
 // outsideEndpoints are one address for each class of outside addresses the configuration
