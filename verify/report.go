@@ -59,7 +59,7 @@ func (r *Report) WriteTable(w io.Writer, input string) error {
 		if layer != PathLayer {
 			what = "beyond the flows, " + layer + " alone"
 		}
-		row([]string{"7", what, "none", mark(got, u == 0)}, "every pair of endpoints, every port, tcp, udp and icmp")
+		row([]string{"7", what, "none", mark(got, u == 0)}, "every pair of endpoints, every port and ICMP type, over "+joinProtocols(r.Protocols)+" (the last stands for every protocol no rule names)")
 	}
 	if err := tw.Flush(); err != nil {
 		return err

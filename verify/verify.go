@@ -19,6 +19,8 @@ type Report struct {
 	// tighter by nature, each with the reason.
 	Accepted []Finding `json:"accepted"`
 	Notes    []string  `json:"notes,omitempty"`
+	// Protocols are the protocols every pair was judged on.
+	Protocols []Protocol `json:"protocols"`
 	// Stats count what was judged.
 	Stats Stats `json:"stats"`
 }
@@ -91,7 +93,7 @@ func Verify(n *Network, in Intent) *Report {
 		v.protos = append(v.protos, flowProtocol(f))
 	}
 	v.learnFlows()
-	r := &Report{Notes: n.Notes}
+	r := &Report{Notes: n.Notes, Protocols: v.protocols}
 	r.Probes = v.probes()
 	r.Shapes = v.shapes()
 	r.Unexplained, r.Accepted = v.enumerate()
