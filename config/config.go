@@ -39,6 +39,9 @@ type Config struct {
 	Fleet Fleet `json:"fleet"`
 	// Database configures the RDS MySQL Multi-AZ instance.
 	Database Database `json:"database"`
+	// FlowLogRetentionDays keeps the VPC flow logs (every accepted and rejected connection)
+	// in CloudWatch Logs this long; one of CloudWatch's retention periods. default: 90
+	FlowLogRetentionDays int `json:"flow_log_retention_days"`
 }
 
 // Subnets holds, for each tier, one CIDR per AZ.
@@ -103,6 +106,7 @@ func Default() Config {
 			Name:                "webtier",
 			BackupRetentionDays: 7,
 		},
+		FlowLogRetentionDays: 90,
 	}
 }
 

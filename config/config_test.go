@@ -103,6 +103,8 @@ func TestValidate(t *testing.T) {
 			`database.backup_retention_days: 3 is below 7`},
 		{"long backup retention", func(c *config.Config) { c.Database.BackupRetentionDays = 36 },
 			`database.backup_retention_days: 36 is above 35`},
+		{"flow log retention not a CloudWatch period", func(c *config.Config) { c.FlowLogRetentionDays = 100 },
+			`flow_log_retention_days: 100 is not a CloudWatch Logs retention period (1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653)`},
 		{"small storage", func(c *config.Config) { c.Database.StorageGB = 10 },
 			`database.storage_gb: 10 is below 20`},
 		{"bad database name", func(c *config.Config) { c.Database.Name = "1db" },

@@ -224,6 +224,7 @@ var Settings = []Setting{
 	{Name: "db-name", Usage: "initial database `name`", Set: text(func(c *Config) *string { return &c.Database.Name })},
 	{Name: "backup-retention-days", Usage: "RDS backup retention in `days` (7-35)", Set: integer(func(c *Config) *int { return &c.Database.BackupRetentionDays })},
 	{Name: "throwaway", Usage: "no deletion protection or final snapshot on the database", Bool: true, Set: boolean(func(c *Config) *bool { return &c.Database.Throwaway })},
+	{Name: "flow-log-retention-days", Usage: "VPC flow log retention in `days` (a CloudWatch Logs retention period)", Set: integer(func(c *Config) *int { return &c.FlowLogRetentionDays })},
 }
 
 // text returns a Set that stores the value as is.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -78,6 +79,7 @@ func (c Config) Validate() error {
 	errs.instanceType("bastion_instance_type", c.BastionInstanceType, ec2TypeRE, "an EC2 instance type", "t3.micro")
 	errs.fleet(c.Fleet)
 	errs.database(c.Database)
+	errs.retention("flow_log_retention_days", c.FlowLogRetentionDays)
 
 	if len(errs) == 0 {
 		return nil
@@ -220,6 +222,16 @@ func (e *Errors) fleet(f Fleet) {
 	}
 	if f.CPUTarget < 1 || f.CPUTarget > 100 {
 		e.add("fleet.cpu_target", "%d is outside 1-100", f.CPUTarget)
+	}
+}
+
+// logRetentions are the retention periods CloudWatch Logs accepts, in days.
+var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// retention checks a CloudWatch Logs retention period.
+func (e *Errors) retention(field string, days int) {
+	if !slices.Contains(logRetentions, days) {
+		e.add(field, "%d is not a CloudWatch Logs retention period (%s)", days, strings.Trim(fmt.Sprint(logRetentions), "[]"))
 	}
 }
 

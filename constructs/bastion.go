@@ -3,6 +3,7 @@ package constructs
 import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/instance"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/webtier/webtier/rules"
 )
@@ -51,6 +52,10 @@ func NewBastions(scope constructs.Construct, id string, p BastionProps) *Bastion
 				VolumeSize: num(8),
 			},
 			Tags: tags(name, string(rules.Bastion)),
+			// The AMI comes from the "latest" SSM parameter: without this, every Amazon Linux
+			// release would replace both bastions (new public IPs, new host keys). Roll them on
+			// purpose with terraform apply -replace=aws_instance.bastion-a (see the README).
+			Lifecycle: &cdktf.TerraformResourceLifecycle{IgnoreChanges: &[]*string{str("ami")}},
 		}), name))
 	}
 	return b

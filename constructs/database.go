@@ -3,6 +3,7 @@ package constructs
 import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dbinstance"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dbparametergroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dbsubnetgroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/vpcendpoint"
 
@@ -47,10 +48,28 @@ func NewDatabase(scope constructs.Construct, id string, p DatabaseProps) *Databa
 	if !p.Throwaway {
 		finalSnapshot = str("webtier-db-final")
 	}
+	// The slow query log is off in RDS's default parameter group: turn it on, so the export
+	// below has something to carry.
+	params := named(dbparametergroup.NewDbParameterGroup(s, str("params"), &dbparametergroup.DbParameterGroupConfig{
+		Name:        str("webtier-mysql84"),
+		Family:      str("mysql8.4"),
+		Description: str("webtier: slow query log to CloudWatch Logs"),
+		Parameter: &[]*dbparametergroup.DbParameterGroupParameter{
+			{Name: str("slow_query_log"), Value: str("1")},
+			{Name: str("long_query_time"), Value: str("2")},
+			{Name: str("log_output"), Value: str("FILE")},
+		},
+		Tags: tags("webtier-mysql84", "db-parameter-group"),
+	}), "db")
 	db := named(dbinstance.NewDbInstance(s, str("db"), &dbinstance.DbInstanceConfig{
-		Identifier:               str("webtier-db"),
-		Engine:                   str("mysql"),
-		EngineVersion:            str("8.0"),
+		Identifier: str("webtier-db"),
+		Engine:     str("mysql"),
+		// 8.4 is the LTS release in RDS standard support; 8.0 left it on 2026-07-31, after which
+		// RDS bills Extended Support per vCPU-hour on both Multi-AZ instances.
+		EngineVersion: str("8.4"),
+		// Never enroll in (paid) RDS Extended Support: past the end of standard support RDS
+		// upgrades the major version instead.
+		EngineLifecycleSupport:   str("open-source-rds-extended-support-disabled"),
 		InstanceClass:            str(p.InstanceClass),
 		AllocatedStorage:         num(p.StorageGB),
 		StorageType:              str("gp3"),
@@ -60,15 +79,18 @@ func NewDatabase(scope constructs.Construct, id string, p DatabaseProps) *Databa
 		ManageMasterUserPassword: true,
 		MultiAz:                  true,
 		DbSubnetGroupName:        group.Name(),
-		VpcSecurityGroupIds:      ptrs([]*string{p.Group}),
-		PubliclyAccessible:       false,
-		BackupRetentionPeriod:    num(p.BackupRetentionDays),
-		CopyTagsToSnapshot:       true,
-		AutoMinorVersionUpgrade:  true,
-		DeletionProtection:       !p.Throwaway,
-		SkipFinalSnapshot:        p.Throwaway,
-		FinalSnapshotIdentifier:  finalSnapshot,
-		Tags:                     tags("webtier-db", string(rules.DB)),
+		ParameterGroupName:       params.Name(),
+		// The error and slow-query logs go to CloudWatch Logs, where they outlive the instance.
+		EnabledCloudwatchLogsExports: strs("error", "slowquery"),
+		VpcSecurityGroupIds:          ptrs([]*string{p.Group}),
+		PubliclyAccessible:           false,
+		BackupRetentionPeriod:        num(p.BackupRetentionDays),
+		CopyTagsToSnapshot:           true,
+		AutoMinorVersionUpgrade:      true,
+		DeletionProtection:           !p.Throwaway,
+		SkipFinalSnapshot:            p.Throwaway,
+		FinalSnapshotIdentifier:      finalSnapshot,
+		Tags:                         tags("webtier-db", string(rules.DB)),
 	}), "db")
 	return &Database{DB: db}
 }

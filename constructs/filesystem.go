@@ -4,7 +4,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/efsbackuppolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/efsfilesystem"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/efsfilesystempolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/efsmounttarget"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/webtier/webtier/rules"
 )
@@ -21,6 +23,8 @@ type SharedFileSystemProps struct {
 // SharedFileSystem is one regional, encrypted EFS with a mount target per AZ.
 type SharedFileSystem struct {
 	FS efsfilesystem.EfsFileSystem
+	// MountTargets are the mount targets, one per web subnet: a web server mounts at boot.
+	MountTargets []cdktf.ITerraformDependable
 }
 
 // NewSharedFileSystem builds the file system every web server mounts.
@@ -33,17 +37,30 @@ func NewSharedFileSystem(scope constructs.Construct, id string, p SharedFileSyst
 		ThroughputMode:  str("elastic"),
 		Tags:            tags("webtier-shared", string(rules.EFS)),
 	}), "shared")
+	// Connections without TLS are refused, whoever makes them (the web servers mount with tls).
+	named(efsfilesystempolicy.NewEfsFileSystemPolicy(s, str("tls-only"), &efsfilesystempolicy.EfsFileSystemPolicyConfig{
+		FileSystemId: fs.Id(),
+		Policy: cdktf.Fn_Jsonencode(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Sid": "DenyWithoutTLS", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+				"Action": "*", "Resource": fs.Arn(),
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			}},
+		}),
+	}), "shared")
 	named(efsbackuppolicy.NewEfsBackupPolicy(s, str("backup"), &efsbackuppolicy.EfsBackupPolicyConfig{
 		FileSystemId: fs.Id(),
 		BackupPolicy: &efsbackuppolicy.EfsBackupPolicyBackupPolicy{Status: str("ENABLED")},
 	}), "shared")
+	out := &SharedFileSystem{FS: fs}
 	for _, sub := range p.Network.Subnets(rules.WebTier) {
 		name := "shared-" + sub.Suffix()
-		named(efsmounttarget.NewEfsMountTarget(s, str(name), &efsmounttarget.EfsMountTargetConfig{
+		out.MountTargets = append(out.MountTargets, named(efsmounttarget.NewEfsMountTarget(s, str(name), &efsmounttarget.EfsMountTargetConfig{
 			FileSystemId:   fs.Id(),
 			SubnetId:       sub.Res.Id(),
 			SecurityGroups: ptrs([]*string{p.Group}),
-		}), name)
+		}), name))
 	}
-	return &SharedFileSystem{FS: fs}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/securitygroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/vpcsecuritygroupegressrule"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/vpcsecuritygroupingressrule"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/webtier/webtier/rules"
 )
@@ -24,6 +25,9 @@ type FirewallProps struct {
 // Firewall is every security group, security-group rule, network ACL and NACL entry.
 type Firewall struct {
 	groups map[rules.Role]securitygroup.SecurityGroup
+	// Rules are every security-group rule, network ACL and ACL entry: what must exist before
+	// an instance may count on its traffic.
+	Rules []cdktf.ITerraformDependable
 }
 
 // NewFirewall builds the security groups and network ACLs of the policy.
@@ -55,8 +59,9 @@ func NewFirewall(scope constructs.Construct, id string, p FirewallProps) *Firewa
 			SubnetIds: p.Network.SubnetIDs(tier),
 			Tags:      tags(name, "nacl-"+string(tier)),
 		}), name)
+		fw.Rules = append(fw.Rules, acl)
 		for _, e := range p.Policy.NACL[tier] {
-			named(networkaclrule.NewNetworkAclRule(s, str(e.ID()), &networkaclrule.NetworkAclRuleConfig{
+			fw.Rules = append(fw.Rules, named(networkaclrule.NewNetworkAclRule(s, str(e.ID()), &networkaclrule.NetworkAclRuleConfig{
 				NetworkAclId: acl.Id(),
 				RuleNumber:   num(e.Number),
 				Egress:       e.Direction == rules.Egress,
@@ -65,7 +70,7 @@ func NewFirewall(scope constructs.Construct, id string, p FirewallProps) *Firewa
 				CidrBlock:    str(e.CIDR.String()),
 				FromPort:     num(e.Port.From),
 				ToPort:       num(e.Port.To),
-			}), e.ID())
+			}), e.ID()))
 		}
 	}
 	return fw
@@ -81,18 +86,18 @@ func (fw *Firewall) rule(s constructs.Construct, r rules.SGRule) {
 	group := fw.groups[r.Group].Id()
 	t := &map[string]*string{"Name": str(r.ID), FlowTag: str(r.Flow)}
 	if r.Direction == rules.Ingress {
-		named(vpcsecuritygroupingressrule.NewVpcSecurityGroupIngressRule(s, str(r.ID), &vpcsecuritygroupingressrule.VpcSecurityGroupIngressRuleConfig{
+		fw.Rules = append(fw.Rules, named(vpcsecuritygroupingressrule.NewVpcSecurityGroupIngressRule(s, str(r.ID), &vpcsecuritygroupingressrule.VpcSecurityGroupIngressRuleConfig{
 			SecurityGroupId: group, IpProtocol: str(string(r.Port.Proto)),
 			FromPort: num(r.Port.From), ToPort: num(r.Port.To),
 			CidrIpv4: cidr, ReferencedSecurityGroupId: peer, Description: str(r.Why), Tags: t,
-		}), r.ID)
+		}), r.ID))
 		return
 	}
-	named(vpcsecuritygroupegressrule.NewVpcSecurityGroupEgressRule(s, str(r.ID), &vpcsecuritygroupegressrule.VpcSecurityGroupEgressRuleConfig{
+	fw.Rules = append(fw.Rules, named(vpcsecuritygroupegressrule.NewVpcSecurityGroupEgressRule(s, str(r.ID), &vpcsecuritygroupegressrule.VpcSecurityGroupEgressRuleConfig{
 		SecurityGroupId: group, IpProtocol: str(string(r.Port.Proto)),
 		FromPort: num(r.Port.From), ToPort: num(r.Port.To),
 		CidrIpv4: cidr, ReferencedSecurityGroupId: peer, Description: str(r.Why), Tags: t,
-	}), r.ID)
+	}), r.ID))
 }
 
 // Group returns the ID of a role's security group.

@@ -46,6 +46,10 @@ type WebFleetProps struct {
 	SecretARN *string
 	// Region is where the servers call Secrets Manager. default: none (required)
 	Region string
+	// Needs is what the servers use at boot, which the group is created after: the EFS mount
+	// targets, the NAT routes, every SG rule and ACL entry, the secrets endpoint. Without it
+	// the order would be an accident of how long each resource takes. default: none
+	Needs []cdktf.ITerraformDependable
 }
 
 // WebFleet is the launch template, the Auto Scaling group and its CPU target tracking.
@@ -146,6 +150,7 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		Tag: &[]*autoscalinggroup.AutoscalingGroupTag{{
 			Key: str(RoleTag), Value: str(string(rules.Web)), PropagateAtLaunch: true,
 		}},
+		DependsOn: &p.Needs,
 	}), "web")
 	named(autoscalingpolicy.NewAutoscalingPolicy(s, str("cpu"), &autoscalingpolicy.AutoscalingPolicyConfig{
 		Name:                 str("webtier-web-cpu"),

@@ -94,4 +94,4 @@ func NewLoadBalancer(scope constructs.Construct, id string, p LoadBalancerProps)
 }
 
 // HealthPath is the page the target group's health check requests.
-const HealthPath = "/healthz.html"
+const HealthPath = "/healthz.php"

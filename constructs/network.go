@@ -10,6 +10,7 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/routetableassociation"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/subnet"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/vpc"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/webtier/webtier/rules"
 )
@@ -34,6 +35,9 @@ type Network struct {
 	VPC     vpc.Vpc
 	subnets map[rules.Tier][]Subnet
 	NATs    []natgateway.NatGateway
+	// Egress is what a web server needs to reach the internet at boot: the web subnets'
+	// route tables, default routes (through NAT) and associations.
+	Egress []cdktf.ITerraformDependable
 }
 
 // NewNetwork builds the network.
@@ -87,13 +91,13 @@ func NewNetwork(scope constructs.Construct, id string, p NetworkProps) *Network 
 			Tags:  tags(name+"-rt", "route-table"),
 		}), name)
 	}
-	defaultRoute := func(rt routetable.RouteTable, name string, cfg route.RouteConfig) {
+	defaultRoute := func(rt routetable.RouteTable, name string, cfg route.RouteConfig) route.Route {
 		cfg.RouteTableId = rt.Id()
 		cfg.DestinationCidrBlock = str(rules.Anywhere.String())
-		named(route.NewRoute(s, str("route-"+name), &cfg), name+"-default")
+		return named(route.NewRoute(s, str("route-"+name), &cfg), name+"-default")
 	}
-	associate := func(rt routetable.RouteTable, sn rules.Subnet) {
-		named(routetableassociation.NewRouteTableAssociation(s, str("rta-"+sn.Name), &routetableassociation.RouteTableAssociationConfig{
+	associate := func(rt routetable.RouteTable, sn rules.Subnet) routetableassociation.RouteTableAssociation {
+		return named(routetableassociation.NewRouteTableAssociation(s, str("rta-"+sn.Name), &routetableassociation.RouteTableAssociationConfig{
 			RouteTableId: rt.Id(),
 			SubnetId:     byName[sn.Name].Id(),
 		}), sn.Name)
@@ -110,8 +114,9 @@ func NewNetwork(scope constructs.Construct, id string, p NetworkProps) *Network 
 			associate(db, sn)
 		case rules.WebTier:
 			rt := table(sn.Name)
-			defaultRoute(rt, sn.Name, route.RouteConfig{NatGatewayId: nats[p.NATFor(sn.AZ).Name].Id()})
-			associate(rt, sn)
+			n.Egress = append(n.Egress, rt,
+				defaultRoute(rt, sn.Name, route.RouteConfig{NatGatewayId: nats[p.NATFor(sn.AZ).Name].Id()}),
+				associate(rt, sn))
 		}
 	}
 	return n

@@ -1,16 +1,44 @@
 #!/bin/bash
-# webtier web server bootstrap: httpd and PHP, the shared EFS, and two pages.
+# webtier web server bootstrap: httpd with PHP-FPM, the shared EFS, and three pages.
 # Placeholders between double at-signs are filled at synth time by constructs/fleet.go (Terraform references).
 set -euo pipefail
-dnf install -y httpd php php-mysqlnd amazon-efs-utils
+
+# A step that fails leaves a line on the instance's console output (EC2 GetConsoleOutput), so
+# an operator sees why the health check never passes without logging in.
+fail() {
+    echo "webtier bootstrap FAILED: $*" | tee /dev/console >&2
+    exit 1
+}
+
+# retry N SECONDS CMD...: runs CMD up to N times, SECONDS apart, and says what it is doing.
+retry() {
+    local tries=$1 pause=$2 i
+    shift 2
+    for ((i = 1; i <= tries; i++)); do
+        "$@" && return 0
+        echo "webtier bootstrap: attempt $i of $tries failed: $*" | tee /dev/console >&2
+        ((i < tries)) && sleep "$pause"
+    done
+    return 1
+}
+
+# The packages come from the region's AL2023 repositories (S3) through the NAT gateway.
+# AL2023 has no mod_php: PHP runs as PHP-FPM, which httpd's php.conf proxies .php files to.
+retry 5 20 dnf install -y httpd php-fpm php-cli php-mysqlnd amazon-efs-utils ||
+    fail "dnf could not install the packages: check that repo_cidrs covers the region's S3 ranges (or use the S3 gateway endpoint) and the NAT route"
 
 # Requirement 6: every web server mounts the one shared file system, over TLS, at boot too.
+# nofail: a boot never hangs on the file system; the mount below retries while the mount
+# target's DNS name becomes resolvable (it can lag a fresh mount target by a minute).
 mkdir -p /var/www/html/efs
-grep -q '@@EFS_ID@@' /etc/fstab || echo '@@EFS_ID@@:/ /var/www/html/efs efs _netdev,noresvport,tls 0 0' >> /etc/fstab
-mount /var/www/html/efs
+grep -q '@@EFS_ID@@' /etc/fstab || echo '@@EFS_ID@@:/ /var/www/html/efs efs _netdev,noresvport,tls,nofail 0 0' >> /etc/fstab
+retry 10 15 mount /var/www/html/efs || fail "the shared file system @@EFS_ID@@ did not mount"
 
-# Where the database is; the password is read from Secrets Manager on each request.
+# Where the database is. The password is read from Secrets Manager and cached for 5 minutes
+# in /run/webtier (tmpfs, readable by the PHP-FPM user only), not on every request.
 mkdir -p /etc/webtier
+echo 'd /run/webtier 0700 apache apache -' > /etc/tmpfiles.d/webtier.conf
+systemd-tmpfiles --create /etc/tmpfiles.d/webtier.conf
 cat > /etc/webtier/db.ini <<'INI'
 host = "@@DB_HOST@@"
 name = "@@DB_NAME@@"
@@ -50,17 +78,41 @@ $shared = array_values(array_diff(scandir('/var/www/html/efs') ?: [], ['.', '..'
 <p><a href="/db.php">Database page</a></p>
 PHP
 
-# The failover test: the same endpoint answers before and after a failover.
+# The failover test: the same endpoint answers before and after a failover. Visitors get a
+# generic error; the details go to PHP-FPM's error log (/var/log/php-fpm/www-error.log).
 cat > /var/www/html/db.php <<'PHP'
 <?php
-$cfg = parse_ini_file('/etc/webtier/db.ini');
-$out = shell_exec('aws secretsmanager get-secret-value --region ' . escapeshellarg($cfg['region'])
-    . ' --secret-id ' . escapeshellarg($cfg['secret_arn']) . ' --query SecretString --output text');
-$secret = json_decode((string) $out, true);
-if (!is_array($secret)) {
+const SECRET_CACHE = '/run/webtier/db-secret.json';
+const SECRET_TTL = 300;
+
+function fail_page(string $why): void {
+    error_log('webtier db.php: ' . $why);
     http_response_code(503);
-    exit('cannot read the database secret');
+    exit('The database is unavailable right now. Please try again shortly.');
 }
+
+// The master credentials, from the cache while it is fresh, else from Secrets Manager.
+function db_secret(array $cfg): array {
+    if (is_readable(SECRET_CACHE) && time() - filemtime(SECRET_CACHE) < SECRET_TTL) {
+        $secret = json_decode((string) file_get_contents(SECRET_CACHE), true);
+        if (is_array($secret)) {
+            return $secret;
+        }
+    }
+    $out = shell_exec('aws secretsmanager get-secret-value --region ' . escapeshellarg($cfg['region'])
+        . ' --secret-id ' . escapeshellarg($cfg['secret_arn']) . ' --query SecretString --output text 2>&1');
+    $secret = json_decode((string) $out, true);
+    if (!is_array($secret)) {
+        fail_page('cannot read the database secret: ' . trim((string) $out));
+    }
+    $tmp = tempnam(dirname(SECRET_CACHE), 'secret');
+    file_put_contents($tmp, json_encode($secret));
+    rename($tmp, SECRET_CACHE);
+    return $secret;
+}
+
+$cfg = parse_ini_file('/etc/webtier/db.ini');
+$secret = db_secret($cfg);
 mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
 try {
     $db = new mysqli($cfg['host'], $secret['username'], $secret['password'], $cfg['name']);
@@ -68,8 +120,8 @@ try {
     $db->query("INSERT IGNORE INTO practice VALUES (1, 'KIM', 'SEOUL')");
     $result = $db->query('SELECT id, name, address FROM practice ORDER BY id');
 } catch (mysqli_sql_exception $e) {
-    http_response_code(503);
-    exit('database unavailable: ' . htmlspecialchars($e->getMessage()));
+    @unlink(SECRET_CACHE); // a rotated password is read again on the next request
+    fail_page('database error: ' . $e->getMessage());
 }
 ?>
 <!doctype html><title>webtier database</title>
@@ -82,6 +134,12 @@ try {
 </table>
 PHP
 
-systemctl enable --now httpd
-# Last step: the health check passes only once everything above is in place.
-echo ok > /var/www/html@@HEALTH_PATH@@
+systemctl enable --now php-fpm httpd
+# Last step: the health check passes only once everything above is in place, and only while
+# PHP answers (a PHP page that does not touch the database, so a failover does not take every
+# server out of the target group).
+cat > /var/www/html@@HEALTH_PATH@@ <<'PHP'
+<?php
+header('Content-Type: text/plain');
+echo "ok\n";
+PHP

@@ -19,6 +19,7 @@ from moto.core.types import Base64EncodedString
 import threading
 
 from moto.ec2.exceptions import EC2ClientError
+from moto.rds import models as rds_models
 from moto.ec2.models import instances, launch_templates, nat_gateways, network_acls, security_groups
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.efs import models as efs_models
@@ -235,6 +236,37 @@ def _delete_network_acl_entry_safely(self, network_acl_id, rule_number, egress):
 
 
 network_acls.NetworkAclBackend.delete_network_acl_entry = _delete_network_acl_entry_safely
+
+# --- RDS -------------------------------------------------------------------------------------
+
+# moto drops CreateDBInstance's EngineLifecycleSupport, so DescribeDBInstances omits it and the
+# provider plans to set it again on every plan. AWS keeps it (default
+# open-source-rds-extended-support: the instance is enrolled in RDS Extended Support) and
+# returns it.
+_db_instance_init = rds_models.DBInstance.__init__
+
+
+def _db_instance_init_with_lifecycle(self, *args, **kwargs):
+    _db_instance_init(self, *args, **kwargs)
+    self.engine_lifecycle_support = kwargs.get("engine_lifecycle_support") or "open-source-rds-extended-support"
+
+
+rds_models.DBInstance.__init__ = _db_instance_init_with_lifecycle
+
+# moto returns the parameters set by ModifyDBParameterGroup without their Source, and the
+# provider keeps only those whose Source is "user": every plan wants to set them again. AWS
+# reports a parameter a user set with Source "user".
+_update_parameters = rds_models.DBParameterGroup.update_parameters
+
+
+def _update_parameters_from_user(self, new_parameters):
+    new_parameters = list(new_parameters)
+    _update_parameters(self, new_parameters)
+    for p in new_parameters:
+        self.parameters[p["ParameterName"]]["Source"] = "user"
+
+
+rds_models.DBParameterGroup.update_parameters = _update_parameters_from_user
 
 if __name__ == "__main__":
     from moto.server import main

@@ -206,5 +206,25 @@ class MotoServerTest(unittest.TestCase):
         again = self.ec2.terminate_instances(InstanceIds=[instance])["TerminatingInstances"][0]
         self.assertEqual(again["PreviousState"]["Name"], "terminated")
 
+    def test_engine_lifecycle_support_is_kept(self):
+        rds = self.client("rds")
+        rds.create_db_instance(DBInstanceIdentifier="lifecycle", DBInstanceClass="db.t3.micro", Engine="mysql",
+                               EngineVersion="8.4", MasterUsername="admin", MasterUserPassword="password123",
+                               AllocatedStorage=20, EngineLifecycleSupport="open-source-rds-extended-support-disabled")
+        rds.create_db_instance(DBInstanceIdentifier="lifecycle-default", DBInstanceClass="db.t3.micro", Engine="mysql",
+                               MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20)
+        got = {d["DBInstanceIdentifier"]: d.get("EngineLifecycleSupport") for d in rds.describe_db_instances()["DBInstances"]}
+        self.assertEqual(got["lifecycle"], "open-source-rds-extended-support-disabled")
+        self.assertEqual(got["lifecycle-default"], "open-source-rds-extended-support")
+
+    def test_user_parameters_have_source_user(self):
+        rds = self.client("rds")
+        rds.create_db_parameter_group(DBParameterGroupName="params", DBParameterGroupFamily="mysql8.4", Description="d")
+        rds.modify_db_parameter_group(DBParameterGroupName="params", Parameters=[
+            {"ParameterName": "slow_query_log", "ParameterValue": "1", "ApplyMethod": "immediate"}])
+        params = rds.describe_db_parameters(DBParameterGroupName="params", Source="user")["Parameters"]
+        self.assertEqual([(p["ParameterName"], p.get("Source")) for p in params], [("slow_query_log", "user")])
+
+
 if __name__ == "__main__":
     unittest.main()

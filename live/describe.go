@@ -2,7 +2,9 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -10,12 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
 	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
@@ -55,6 +59,33 @@ type Stack struct {
 
 	FileSystems  []efstypes.FileSystemDescription `json:"file_systems"`
 	MountTargets []MountTarget                    `json:"mount_targets"`
+	// FileSystemPolicies are the file systems' resource policies (JSON), by file system ID.
+	FileSystemPolicies map[string]string `json:"file_system_policies,omitempty"`
+
+	// FlowLogs are the VPC's flow logs, LogGroups the CloudWatch Logs groups they deliver
+	// to, and RolePolicies the inline policies of their delivery roles.
+	FlowLogs     []ec2types.FlowLog `json:"flow_logs,omitempty"`
+	LogGroups    []LogGroup         `json:"log_groups,omitempty"`
+	RolePolicies []RolePolicy       `json:"role_policies,omitempty"`
+}
+
+// LogGroup is a CloudWatch Logs group a flow log delivers to.
+type LogGroup struct {
+	Name string `json:"name"`
+	ARN  string `json:"arn"`
+	// RetentionInDays is 0 when the group keeps its events forever.
+	RetentionInDays int `json:"retention_in_days"`
+}
+
+// RolePolicy is one inline policy of an IAM role (a flow log's delivery role).
+type RolePolicy struct {
+	RoleName string `json:"role_name"`
+	RoleARN  string `json:"role_arn"`
+	Name     string `json:"name"`
+	// Document is the policy, as JSON.
+	Document string `json:"document"`
+	// Attached are the managed policies attached to the role.
+	Attached []string `json:"attached,omitempty"`
 }
 
 // PrefixList is a managed prefix list a security-group rule names, with its CIDRs.
@@ -114,16 +145,19 @@ func (e *NotDeployedError) Error() string { return e.Msg }
 
 // clients are the SDK clients of one configuration.
 type clients struct {
-	ec2 *ec2.Client
-	elb *elbv2.Client
-	asg *autoscaling.Client
-	rds *rds.Client
-	efs *efs.Client
+	ec2  *ec2.Client
+	elb  *elbv2.Client
+	asg  *autoscaling.Client
+	rds  *rds.Client
+	efs  *efs.Client
+	logs *cloudwatchlogs.Client
+	iam  *iam.Client
 }
 
 func newClients(cfg aws.Config) *clients {
 	return &clients{ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg),
-		asg: autoscaling.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg)}
+		asg: autoscaling.NewFromConfig(cfg), rds: rds.NewFromConfig(cfg), efs: efs.NewFromConfig(cfg),
+		logs: cloudwatchlogs.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg)}
 }
 
 // call names the API of a failed call.
@@ -161,7 +195,7 @@ func Describe(ctx context.Context, cfg aws.Config) (*Stack, error) {
 	}
 	vpc := aws.ToString(s.VPC.VpcId)
 	for _, step := range []func(context.Context, *Stack, string) error{
-		c.network, c.groups, c.compute, c.balancers, c.fleets, c.databases, c.fileSystems,
+		c.network, c.groups, c.compute, c.balancers, c.fleets, c.databases, c.fileSystems, c.flowLogs,
 	} {
 		if err := step(ctx, s, vpc); err != nil {
 			return nil, err
@@ -636,6 +670,18 @@ func (c *clients) fileSystems(ctx context.Context, s *Stack, vpc string) error {
 		}
 		if mine {
 			s.FileSystems = append(s.FileSystems, fs)
+			p, err := c.efs.DescribeFileSystemPolicy(ctx, &efs.DescribeFileSystemPolicyInput{FileSystemId: fs.FileSystemId})
+			var missing *efstypes.PolicyNotFound
+			switch {
+			case errors.As(err, &missing):
+			case err != nil:
+				return call("DescribeFileSystemPolicy", err)
+			default:
+				if s.FileSystemPolicies == nil {
+					s.FileSystemPolicies = map[string]string{}
+				}
+				s.FileSystemPolicies[aws.ToString(fs.FileSystemId)] = aws.ToString(p.Policy)
+			}
 		}
 	}
 	sort.SliceStable(s.MountTargets, func(i, j int) bool {
@@ -646,4 +692,76 @@ func (c *clients) fileSystems(ctx context.Context, s *Stack, vpc string) error {
 
 func hasEFSTag(tags []efstypes.Tag, key, value string) bool {
 	return slices.ContainsFunc(tags, func(t efstypes.Tag) bool { return aws.ToString(t.Key) == key && aws.ToString(t.Value) == value })
+}
+
+// flowLogs reads the VPC's flow logs, the log groups they deliver to and the inline policies
+// of their delivery roles.
+func (c *clients) flowLogs(ctx context.Context, s *Stack, vpc string) error {
+	logs := ec2.NewDescribeFlowLogsPaginator(c.ec2, &ec2.DescribeFlowLogsInput{Filter: []ec2types.Filter{filter("resource-id", vpc)}})
+	if err := eachPage(ctx, "DescribeFlowLogs", logs, func(page *ec2.DescribeFlowLogsOutput) error {
+		s.FlowLogs = append(s.FlowLogs, page.FlowLogs...)
+		return nil
+	}); err != nil {
+		return err
+	}
+	seenGroup, seenRole := map[string]bool{}, map[string]bool{}
+	for _, fl := range s.FlowLogs {
+		name := flowLogGroup(fl)
+		if name != "" && !seenGroup[name] {
+			seenGroup[name] = true
+			out, err := c.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+			if err != nil {
+				return call("DescribeLogGroups", err)
+			}
+			for _, g := range out.LogGroups {
+				if aws.ToString(g.LogGroupName) == name {
+					s.LogGroups = append(s.LogGroups, LogGroup{Name: name, ARN: strings.TrimSuffix(aws.ToString(g.Arn), ":*"),
+						RetentionInDays: int(aws.ToInt32(g.RetentionInDays))})
+				}
+			}
+		}
+		roleARN := aws.ToString(fl.DeliverLogsPermissionArn)
+		if roleARN == "" || seenRole[roleARN] {
+			continue
+		}
+		seenRole[roleARN] = true
+		roleName := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
+		attached, err := c.iam.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
+		if err != nil {
+			return call("ListAttachedRolePolicies", err)
+		}
+		var managed []string
+		for _, p := range attached.AttachedPolicies {
+			managed = append(managed, aws.ToString(p.PolicyArn))
+		}
+		names, err := c.iam.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
+		if err != nil {
+			return call("ListRolePolicies", err)
+		}
+		for _, n := range names.PolicyNames {
+			p, err := c.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
+			if err != nil {
+				return call("GetRolePolicy", err)
+			}
+			doc, err := url.QueryUnescape(aws.ToString(p.PolicyDocument)) // IAM returns it URL-encoded
+			if err != nil {
+				doc = aws.ToString(p.PolicyDocument)
+			}
+			s.RolePolicies = append(s.RolePolicies, RolePolicy{RoleName: roleName, RoleARN: roleARN, Name: n, Document: doc, Attached: managed})
+		}
+		if len(names.PolicyNames) == 0 {
+			s.RolePolicies = append(s.RolePolicies, RolePolicy{RoleName: roleName, RoleARN: roleARN, Attached: managed})
+		}
+	}
+	return nil
+}
+
+// flowLogGroup is the name of the log group a flow log delivers to: LogGroupName, or the name
+// in its log-group ARN (moto reports only the ARN).
+func flowLogGroup(fl ec2types.FlowLog) string {
+	if n := aws.ToString(fl.LogGroupName); n != "" {
+		return n
+	}
+	_, name, _ := strings.Cut(strings.TrimSuffix(aws.ToString(fl.LogDestination), ":*"), ":log-group:")
+	return name
 }

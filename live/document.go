@@ -3,6 +3,7 @@ package live
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -309,6 +310,21 @@ func (s *Stack) name(d *document) {
 	for _, mt := range s.MountTargets {
 		d.name("aws_efs_mount_target", aws.ToString(mt.MountTargetId), "", aws.ToString(mt.MountTargetId))
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
+		d.name("aws_efs_file_system_policy", "policy "+id, "", "policy-"+id)
+	}
+	for _, fl := range s.FlowLogs {
+		d.name("aws_flow_log", aws.ToString(fl.FlowLogId), ec2Tag(fl.Tags, "Name"), aws.ToString(fl.FlowLogId))
+	}
+	for _, g := range s.LogGroups {
+		d.name("aws_cloudwatch_log_group", g.ARN, "", g.Name)
+	}
+	for _, p := range s.RolePolicies {
+		d.name("aws_iam_role", p.RoleARN, "", p.RoleName)
+		if p.Name != "" {
+			d.name("aws_iam_role_policy", p.RoleName+":"+p.Name, "", p.Name)
+		}
+	}
 	for _, e := range s.unaccounted() {
 		d.name("aws_network_interface", aws.ToString(e.NetworkInterfaceId), ec2Tag(e.TagSet, "Name"), aws.ToString(e.NetworkInterfaceId))
 	}
@@ -413,6 +429,7 @@ func (s *Stack) translate(d *document) {
 	s.fleets(d)
 	s.databases(d)
 	s.fileSystems(d)
+	s.flowLogs(d)
 }
 
 func (s *Stack) network(d *document) {
@@ -953,7 +970,8 @@ func (s *Stack) databases(d *document) {
 		attrs := map[string]any{"id": id, "identifier": lit(id), "engine": aws.ToString(db.Engine),
 			"instance_class": aws.ToString(db.DBInstanceClass), "multi_az": aws.ToBool(db.MultiAZ),
 			"publicly_accessible": aws.ToBool(db.PubliclyAccessible), "availability_zone": aws.ToString(db.AvailabilityZone),
-			"vpc_security_group_ids": d.refs(groups, "id"), "tags": rdsTags(db.TagList)}
+			"vpc_security_group_ids": d.refs(groups, "id"), "tags": rdsTags(db.TagList),
+			"enabled_cloudwatch_logs_exports": db.EnabledCloudwatchLogsExports}
 		if g := db.DBSubnetGroup; g != nil {
 			attrs["db_subnet_group_name"] = d.refTo("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), "name")
 		}
@@ -981,5 +999,40 @@ func (s *Stack) fileSystems(d *document) {
 		attrs := map[string]any{"id": id, "file_system_id": d.ref(aws.ToString(mt.FileSystemId), "id"),
 			"subnet_id": d.ref(aws.ToString(mt.SubnetId), "id"), "security_groups": d.refs(mt.SecurityGroups, "id")}
 		d.put(d.addr[id], attrs)
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
+		d.put(d.addr["policy "+id], map[string]any{"file_system_id": d.ref(id, "id"), "policy": lit(s.FileSystemPolicies[id])})
+	}
+}
+
+// flowLogs writes the VPC's flow logs, their log groups and their delivery roles' policies.
+func (s *Stack) flowLogs(d *document) {
+	for _, fl := range s.FlowLogs {
+		attrs := map[string]any{"id": aws.ToString(fl.FlowLogId), "vpc_id": d.ref(aws.ToString(fl.ResourceId), "id"),
+			"traffic_type": string(fl.TrafficType), "log_destination_type": string(fl.LogDestinationType),
+			"tags": ec2Tags(fl.Tags)}
+		dest := strings.TrimSuffix(aws.ToString(fl.LogDestination), ":*")
+		for _, g := range s.LogGroups {
+			if g.Name == flowLogGroup(fl) {
+				dest = g.ARN
+			}
+		}
+		attrs["log_destination"] = d.ref(dest, "arn")
+		attrs["iam_role_arn"] = d.ref(aws.ToString(fl.DeliverLogsPermissionArn), "arn")
+		d.put(d.addr[aws.ToString(fl.FlowLogId)], attrs)
+	}
+	for _, g := range s.LogGroups {
+		d.put(d.addr[g.ARN], map[string]any{"id": lit(g.Name), "name": lit(g.Name), "arn": lit(g.ARN), "retention_in_days": g.RetentionInDays})
+	}
+	for _, p := range s.RolePolicies {
+		d.put(d.addr[p.RoleARN], map[string]any{"id": lit(p.RoleName), "name": lit(p.RoleName), "arn": lit(p.RoleARN)})
+		for i, arn := range p.Attached {
+			id := p.RoleName + ":attached:" + arn
+			d.put(d.name("aws_iam_role_policy_attachment", id, "", fmt.Sprintf("%s-%d", p.RoleName, i)),
+				map[string]any{"role": d.refTo("aws_iam_role", p.RoleARN, "name"), "policy_arn": lit(arn)})
+		}
+		if p.Name != "" {
+			d.put(d.addr[p.RoleName+":"+p.Name], map[string]any{"name": lit(p.Name), "role": d.ref(p.RoleARN, "id"), "policy": lit(p.Document)})
+		}
 	}
 }

@@ -68,7 +68,7 @@ func TestShapesOnTheEmulator(t *testing.T) {
 		}
 	}
 	for title, observed := range map[string]string{
-		"spread":   "web-c 2, web-a 0; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (web-c)",
+		"spread":   "web-a 2, web-c 0; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (web-a)",
 		"Multi-AZ": "MultiAZ = true, primary in ap-northeast-2a",
 		"healthy":  "2 healthy; moto reports every registered running instance healthy",
 	} {
@@ -159,10 +159,10 @@ func TestShapeFailures(t *testing.T) {
 					}
 				}
 			}},
-		{"instances all in the second subnet: not moto's pattern", "spread over the web subnets", "web-c 0, web-a 2",
+		{"instances all in the second subnet: not moto's pattern", "spread over the web subnets", "web-a 0, web-c 2",
 			func(s *live.Stack) {
 				for _, i := range web(s) {
-					s.Instances[i].SubnetId = aws.String(subnetNamed(s, "web-a"))
+					s.Instances[i].SubnetId = aws.String(subnetNamed(s, "web-c"))
 				}
 			}},
 		{"an instance outside vpc_zone_identifier", "spread over the web subnets", "outside vpc_zone_identifier",
@@ -233,8 +233,8 @@ func TestSiteCheck(t *testing.T) {
 		if got.Status != want || !strings.Contains(got.Observed, strconv.Itoa(code)) {
 			t.Errorf("site answering %d: got %s %q, want %s", code, got.Status, got.Observed, want)
 		}
-		if asked != "/healthz.html" {
-			t.Errorf("requested %q, want the target group's health-check path /healthz.html", asked)
+		if asked != "/healthz.php" {
+			t.Errorf("requested %q, want the target group's health-check path /healthz.php", asked)
 		}
 	}
 	// An HTTP listener that only redirects (HTTPS configured) is not the one to ask.

@@ -3,6 +3,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 	"strings"
 
@@ -107,6 +108,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		NATFor:     plan.Topology.NATFor,
 	})
 	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net})
+	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays})
 	bastions := wc.NewBastions(stack, "bastions", wc.BastionProps{
 		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
 		InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
@@ -120,14 +122,17 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		InstanceClass: c.Database.InstanceClass, StorageGB: c.Database.StorageGB, Name: c.Database.Name,
 		BackupRetentionDays: c.Database.BackupRetentionDays, Throwaway: c.Database.Throwaway,
 	})
-	wc.NewSecretsEndpoint(stack, "secrets-endpoint", wc.SecretsEndpointProps{
+	endpoint := wc.NewSecretsEndpoint(stack, "secrets-endpoint", wc.SecretsEndpointProps{
 		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region,
 	})
+	// What a web server uses in its first minute: the group starts after all of it exists.
+	needs := append(append(append(slices.Clip(efs.MountTargets), net.Egress...), fw.Rules...), endpoint)
 	wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
 		Network: net, Group: fw.Group(rules.Web), AMI: image, InstanceType: c.Fleet.InstanceType,
 		KeyName: c.SSHKeyName, Min: c.Fleet.Min, Max: c.Fleet.Max, Desired: c.Fleet.Desired,
 		CPUTarget: c.Fleet.CPUTarget, TargetGroupARN: alb.TargetGroup.Arn(), FileSystemID: efs.FS.Id(),
 		DBHost: db.DB.Address(), DBName: c.Database.Name, SecretARN: db.SecretARN(), Region: c.Region,
+		Needs: needs,
 	})
 
 	output := func(name, about string, value any) {

@@ -21,6 +21,8 @@ type Intent struct {
 	// NATPerAZ is true for `nat: per-az`: every web subnet goes out through a NAT gateway of
 	// its own AZ; false for `nat: single`: one NAT gateway for all.
 	NATPerAZ bool
+	// FlowLogRetentionDays is how long the VPC flow logs must be kept.
+	FlowLogRetentionDays int
 }
 
 // IntentOf reads the intent from a validated config and the flow table rules.Flows.
@@ -45,6 +47,7 @@ func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
 	in.RepoCIDRs = parse(c.RepoCIDRs)
 	in.WebSubnets = parse(c.Subnets.Web)
 	in.NATPerAZ = c.NAT != config.NATSingle
+	in.FlowLogRetentionDays = c.FlowLogRetentionDays
 	// The feature switches, as the stack sets them from the config.
 	features := map[string]bool{rules.FeatureHTTPS: c.CertificateARN != ""}
 	if e := rules.CheckTable(flows); e != nil && err == nil {

@@ -58,6 +58,28 @@ func (m tf) find(t *testing.T, typ string, pred func(map[string]any) bool) strin
 	return found[0]
 }
 
+// prune drops the depends_on entries that name resources a mutation removed, as a user
+// removing a resource would.
+func (m tf) prune() {
+	for _, byName := range m["resource"].(map[string]any) {
+		for _, r := range byName.(map[string]any) {
+			attrs := r.(map[string]any)
+			list, ok := attrs["depends_on"].([]any)
+			if !ok {
+				continue
+			}
+			var kept []any
+			for _, d := range list {
+				typ, name, _ := strings.Cut(fmt.Sprint(d), ".")
+				if _, ok := m.of(typ)[name]; ok {
+					kept = append(kept, d)
+				}
+			}
+			attrs["depends_on"] = kept
+		}
+	}
+}
+
 // has returns a predicate: every key has the value (compared as text).
 func has(kv ...any) func(map[string]any) bool {
 	return func(r map[string]any) bool {
@@ -213,6 +235,43 @@ func TestMutations(t *testing.T) {
 			func(tf) expect {
 				return expect{kind: "shape", match: "one EFS mount target per web AZ", names: "carries web-sg, not the group tagged webtier:role=efs"}
 			}},
+		{"flow log of rejected traffic only",
+			func(t *testing.T, m tf) { m.get(t, "aws_flow_log", "vpc")["traffic_type"] = "REJECT" },
+			func(tf) expect {
+				return expect{kind: "shape", match: "VPC flow logs", names: `aws_flow_log.vpc: traffic_type = "REJECT"`}
+			}},
+		{"no flow log",
+			func(t *testing.T, m tf) { delete(m.of("aws_flow_log"), "vpc") },
+			func(tf) expect { return expect{kind: "shape", match: "VPC flow logs", names: "aws_vpc.vpc has no aws_flow_log"} }},
+		{"flow log delivery role may write anywhere",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_iam_role_policy", "flow-logs-write")["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:*","Resource":"*"}]}`
+			},
+			func(tf) expect {
+				return expect{kind: "shape", match: "VPC flow logs", names: "aws_iam_role_policy.flow-logs-write: the delivery role's policy must name aws_cloudwatch_log_group.flow-logs and no other resource"}
+			}},
+		{"default security group keeps a rule",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_default_security_group", "default")["ingress"] = []any{map[string]any{"from_port": 0, "to_port": 0, "protocol": "-1", "self": true}}
+			},
+			func(tf) expect {
+				return expect{kind: "shape", match: "default security group", names: "aws_default_security_group.default has 1 rules"}
+			}},
+		{"default security group left to AWS",
+			func(t *testing.T, m tf) { delete(m.of("aws_default_security_group"), "default") },
+			func(tf) expect {
+				return expect{kind: "shape", match: "default security group", names: "aws_vpc.vpc: no aws_default_security_group"}
+			}},
+		{"EFS accepts connections without TLS",
+			func(t *testing.T, m tf) { delete(m.of("aws_efs_file_system_policy"), "shared") },
+			func(tf) expect {
+				return expect{kind: "shape", match: "EFS refuses connections without TLS", names: "aws_efs_file_system.shared: no aws_efs_file_system_policy"}
+			}},
+		{"database logs not exported",
+			func(t *testing.T, m tf) { m.get(t, "aws_db_instance", "db")["enabled_cloudwatch_logs_exports"] = []any{"error"} },
+			func(tf) expect {
+				return expect{kind: "shape", match: "database logs", names: `aws_db_instance.db: enabled_cloudwatch_logs_exports lacks "slowquery"`}
+			}},
 		{"public IP on the web launch template",
 			func(t *testing.T, m tf) {
 				lt := m.get(t, "aws_launch_template", "web")
@@ -366,6 +425,7 @@ func TestMutations(t *testing.T) {
 		t.Run(mu.name, func(t *testing.T) {
 			m := decode(t, data)
 			mu.mutate(t, m)
+			m.prune()
 			want := mu.want(m)
 			delete(m, "narrowed")
 			delete(m, "widened")

@@ -28,6 +28,7 @@ func (v *verifier) shapes() []ShapeResult {
 	out = append(out, v.databaseShape(l)...)
 	out = append(out, v.fileSystemShape(l))
 	out = append(out, v.natShape())
+	out = append(out, v.baselineShapes(l)...)
 	return out
 }
 

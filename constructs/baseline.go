@@ -1,0 +1,74 @@
+package constructs
+
+import (
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/defaultsecuritygroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/flowlog"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+)
+
+// BaselineProps configures the account-level controls of the VPC.
+type BaselineProps struct {
+	// Network holds the VPC. default: none (required)
+	Network *Network
+	// RetentionDays keeps the flow logs this long. default: none (required; config default 90)
+	RetentionDays int
+}
+
+// FlowLogGroup is the CloudWatch Logs group of the VPC flow logs.
+const FlowLogGroup = "/webtier/vpc-flow-logs"
+
+// NewBaseline builds the security baseline of the VPC: flow logs of every accepted and
+// rejected connection into a CloudWatch Logs group, delivered by a role that may write to that
+// group only, and the VPC's default security group stripped of its rules (CIS AWS Foundations
+// 5.4), so an ENI created without a group gets no traffic at all.
+func NewBaseline(scope constructs.Construct, id string, p BaselineProps) {
+	s := scopeOf(scope, id)
+	group := named(cloudwatchloggroup.NewCloudwatchLogGroup(s, str("flow-logs"), &cloudwatchloggroup.CloudwatchLogGroupConfig{
+		Name:            str(FlowLogGroup),
+		RetentionInDays: num(p.RetentionDays),
+		Tags:            tags("webtier-flow-logs", "flow-logs"),
+	}), "flow-logs")
+	role := named(iamrole.NewIamRole(s, str("flow-logs-role"), &iamrole.IamRoleConfig{
+		Name: str("webtier-flow-logs"),
+		AssumeRolePolicy: cdktf.Fn_Jsonencode(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "sts:AssumeRole",
+				"Principal": map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
+			}},
+		}),
+		Tags: tags("webtier-flow-logs", "iam-role"),
+	}), "flow-logs")
+	// The delivery role writes to the flow-log group and nothing else.
+	named(iamrolepolicy.NewIamRolePolicy(s, str("flow-logs-write"), &iamrolepolicy.IamRolePolicyConfig{
+		Name: str("write-flow-logs"),
+		Role: role.Id(),
+		Policy: cdktf.Fn_Jsonencode(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect":   "Allow",
+				"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+				"Resource": []any{group.Arn(), cdktf.Fn_Join(str(""), ptrs([]*string{group.Arn(), str(":*")}))},
+			}},
+		}),
+	}), "flow-logs-write")
+	named(flowlog.NewFlowLog(s, str("flow-log"), &flowlog.FlowLogConfig{
+		VpcId:              p.Network.VPC.Id(),
+		TrafficType:        str("ALL"),
+		LogDestinationType: str("cloud-watch-logs"),
+		LogDestination:     group.Arn(),
+		IamRoleArn:         role.Arn(),
+		// 1-minute windows: a rejected connection shows up while someone is looking for it.
+		MaxAggregationInterval: num(60),
+		Tags:                   tags("webtier-flow-log", "flow-log"),
+	}), "vpc")
+	// No ingress or egress blocks: Terraform removes every rule of the default group.
+	named(defaultsecuritygroup.NewDefaultSecurityGroup(s, str("default-sg"), &defaultsecuritygroup.DefaultSecurityGroupConfig{
+		VpcId: p.Network.VPC.Id(),
+		Tags:  tags("webtier-default-sg-no-rules", "default-sg"),
+	}), "default")
+}

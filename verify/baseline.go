@@ -1,0 +1,176 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The security baseline: controls that decide no connection but that a reviewer of an AWS
+// account expects, checked on the Terraform JSON (the live checks read them back too).
+
+// baselineShapes checks the flow logs, the default security group, the EFS TLS policy and
+// the database's log exports.
+func (v *verifier) baselineShapes(l *loader) []ShapeResult {
+	return []ShapeResult{v.flowLogShape(l), v.defaultGroupShape(l), v.efsTLSShape(l), v.dbLogsShape(l)}
+}
+
+// flowLogShape: every VPC has a flow log of ALL traffic into a CloudWatch Logs group with
+// the configured retention, delivered by a role whose policies write to that group only.
+func (v *verifier) flowLogShape(l *loader) ShapeResult {
+	check := fmt.Sprintf("VPC flow logs: ALL traffic to CloudWatch Logs, kept %d days, role writes to that group only", v.in.FlowLogRetentionDays)
+	var problems []string
+	for _, vpc := range v.n.VPCs {
+		var found []string
+		for _, r := range v.n.stack.byType["aws_flow_log"] {
+			if target, _ := l.attr(r, "vpc_id").ref("aws_vpc"); target == nil || target.Addr != vpc.Addr {
+				continue
+			}
+			if p := v.flowLogProblems(l, r); len(p) > 0 {
+				problems = append(problems, p...)
+				continue
+			}
+			found = append(found, r.Addr)
+		}
+		if len(found) == 0 && len(problems) == 0 {
+			problems = append(problems, vpc.Addr+" has no aws_flow_log")
+		}
+	}
+	return shape(7, check, "aws_flow_log of every VPC: ok", problems)
+}
+
+// flowLogProblems checks one flow log.
+func (v *verifier) flowLogProblems(l *loader, r *resource) []string {
+	var problems []string
+	if typ, _ := l.attr(r, "traffic_type").str(); typ != "ALL" {
+		problems = append(problems, fmt.Sprintf("%s: traffic_type = %q; ALL records accepted and rejected traffic", r.Addr, typ))
+	}
+	if dest, _ := l.attr(r, "log_destination_type").str(); dest != "" && dest != "cloud-watch-logs" {
+		problems = append(problems, fmt.Sprintf("%s: log_destination_type = %q; expected cloud-watch-logs", r.Addr, dest))
+	}
+	group, _ := l.attr(r, "log_destination").ref("aws_cloudwatch_log_group")
+	if group == nil {
+		problems = append(problems, r.Addr+": log_destination names no aws_cloudwatch_log_group of the stack")
+	} else if days, _ := l.attr(group, "retention_in_days").integer(); days != v.in.FlowLogRetentionDays {
+		problems = append(problems, fmt.Sprintf("%s: retention_in_days = %d; the config says %d", group.Addr, days, v.in.FlowLogRetentionDays))
+	}
+	role, _ := l.attr(r, "iam_role_arn").ref("aws_iam_role")
+	if role == nil {
+		return append(problems, r.Addr+": iam_role_arn names no aws_iam_role of the stack")
+	}
+	for _, a := range v.n.stack.byType["aws_iam_role_policy_attachment"] {
+		if target, _ := l.attr(a, "role").ref("aws_iam_role"); target == role {
+			problems = append(problems, fmt.Sprintf("%s attaches a managed policy to %s; its inline policy must be all it may do", a.Addr, role.Addr))
+		}
+	}
+	policies := 0
+	for _, p := range v.n.stack.byType["aws_iam_role_policy"] {
+		if target, _ := l.attr(p, "role").ref("aws_iam_role"); target != role {
+			continue
+		}
+		policies++
+		text, _ := p.Attrs["policy"].(string)
+		if group != nil && !onlyOn(text, group) {
+			problems = append(problems, fmt.Sprintf("%s: the delivery role's policy must name %s and no other resource", p.Addr, group.Addr))
+		}
+	}
+	if policies == 0 {
+		problems = append(problems, role.Addr+" has no policy: the flow log cannot write")
+	}
+	return problems
+}
+
+// onlyOn reports whether an IAM policy grants on group (its ARN, and its streams) and on
+// nothing else. A policy read back from AWS is JSON, checked statement by statement; one
+// synthesized as Terraform's jsonencode must name the group and no wildcard resource.
+func onlyOn(text string, group *resource) bool {
+	var doc struct {
+		Statement json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		compact := strings.Join(strings.Fields(text), "")
+		return strings.Contains(text, group.Addr+".arn") && !strings.Contains(compact, `"Resource"="*"`)
+	}
+	arn, _ := group.Attrs["arn"].(string)
+	var statements []map[string]any
+	if json.Unmarshal(doc.Statement, &statements) != nil {
+		var one map[string]any
+		if json.Unmarshal(doc.Statement, &one) != nil {
+			return false
+		}
+		statements = []map[string]any{one}
+	}
+	for _, st := range statements {
+		if st["Effect"] != "Allow" {
+			continue
+		}
+		resources, ok := st["Resource"].([]any)
+		if !ok {
+			resources = []any{st["Resource"]}
+		}
+		for _, r := range resources {
+			if r != arn && r != arn+":*" {
+				return false
+			}
+		}
+	}
+	return arn != ""
+}
+
+// defaultGroupShape: every VPC's default security group has no rule (CIS AWS Foundations
+// 5.4). AWS gives it an allow-all-from-members ingress rule and an allow-all egress rule;
+// only an aws_default_security_group without rules takes them away.
+func (v *verifier) defaultGroupShape(l *loader) ShapeResult {
+	var problems []string
+	for _, vpc := range v.n.VPCs {
+		g := vpc.DefaultSG
+		switch {
+		case g == nil || v.n.stack.byAddr[g.Addr] == nil || v.n.stack.byAddr[g.Addr].Type != "aws_default_security_group":
+			problems = append(problems, vpc.Addr+": no aws_default_security_group; the default group keeps AWS's allow-all rules")
+		case len(g.Ingress)+len(g.Egress) > 0:
+			problems = append(problems, fmt.Sprintf("%s has %d rules; the default group must have none", g.Addr, len(g.Ingress)+len(g.Egress)))
+		}
+	}
+	return shape(7, "default security group of the VPC has no rules (CIS 5.4)", "no rules", problems)
+}
+
+// efsTLSShape: every file system has a policy that denies connections without TLS.
+func (v *verifier) efsTLSShape(l *loader) ShapeResult {
+	var problems []string
+	for _, fs := range v.n.stack.byType["aws_efs_file_system"] {
+		ok := false
+		for _, p := range v.n.stack.byType["aws_efs_file_system_policy"] {
+			target, _ := l.attr(p, "file_system_id").ref("aws_efs_file_system")
+			text, _ := p.Attrs["policy"].(string)
+			compact := strings.Join(strings.Fields(text), "")
+			if target == fs && strings.Contains(compact, "Deny") && strings.Contains(compact, "aws:SecureTransport") &&
+				strings.Contains(strings.ToLower(compact), "false") {
+				ok = true
+			}
+		}
+		if !ok {
+			problems = append(problems, fs.Addr+": no aws_efs_file_system_policy denying connections when aws:SecureTransport is false")
+		}
+	}
+	return shape(6, "EFS refuses connections without TLS", "file system policy denies aws:SecureTransport = false", problems)
+}
+
+// dbLogsShape: every database exports its error and slow-query logs to CloudWatch Logs.
+func (v *verifier) dbLogsShape(l *loader) ShapeResult {
+	var problems []string
+	for _, db := range v.n.stack.byType["aws_db_instance"] {
+		var exports []string
+		for _, f := range l.attr(db, "enabled_cloudwatch_logs_exports").list() {
+			if s, ok := f.str(); ok {
+				exports = append(exports, s)
+			}
+		}
+		for _, want := range []string{"error", "slowquery"} {
+			if !slices.Contains(exports, want) {
+				problems = append(problems, fmt.Sprintf("%s: enabled_cloudwatch_logs_exports lacks %q", db.Addr, want))
+			}
+		}
+	}
+	return shape(5, "database logs (error, slowquery) exported to CloudWatch Logs", "error and slowquery exported", problems)
+}
