@@ -206,6 +206,18 @@ def _backup_policy_disabled_once_put(self):
 
 efs_models.FileSystem.backup_policy = property(_backup_policy_disabled_once_put)
 
+# moto 5.2.1 has PutFileSystemPolicy and DescribeFileSystemPolicy but no
+# DeleteFileSystemPolicy: `terraform destroy` of aws_efs_file_system_policy then waits until
+# its timeout. AWS deletes the policy; DescribeFileSystemPolicy answers PolicyNotFound after.
+def _delete_file_system_policy(self):
+    file_system_id = self._get_param("FileSystemId")
+    self.efs_backend.describe_file_systems(file_system_id=file_system_id)  # 404s an unknown ID
+    self.efs_backend.file_systems_by_id[file_system_id].file_system_policy = None
+    return "{}", {"Content-Type": "application/json"}
+
+
+EFSResponse.delete_file_system_policy = _delete_file_system_policy
+
 # --- EC2 network ACL entries -------------------------------------------------------------------
 
 # moto finds the entry to delete by iterating the NACL's list while other request threads remove

@@ -206,6 +206,15 @@ class MotoServerTest(unittest.TestCase):
         again = self.ec2.terminate_instances(InstanceIds=[instance])["TerminatingInstances"][0]
         self.assertEqual(again["PreviousState"]["Name"], "terminated")
 
+    def test_file_system_policy_can_be_deleted(self):
+        efs = self.client("efs")
+        fs = efs.create_file_system(CreationToken="policy")["FileSystemId"]
+        efs.put_file_system_policy(FileSystemId=fs, Policy='{"Version": "2012-10-17", "Statement": []}')
+        efs.delete_file_system_policy(FileSystemId=fs)
+        with self.assertRaises(ClientError) as e:
+            efs.describe_file_system_policy(FileSystemId=fs)
+        self.assertEqual(e.exception.response["Error"]["Code"], "PolicyNotFound")
+
     def test_engine_lifecycle_support_is_kept(self):
         rds = self.client("rds")
         rds.create_db_instance(DBInstanceIdentifier="lifecycle", DBInstanceClass="db.t3.micro", Engine="mysql",
