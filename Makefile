@@ -11,7 +11,7 @@ CONFIG ?= webtier.example.json
 
 TARGET ?= local
 
-.PHONY: all setup synth verify plan deploy destroy test bench bench-deploy clean
+.PHONY: all setup synth verify plan deploy destroy test soak bench bench-deploy clean
 all: deploy
 
 node_modules/.installed: package.json package-lock.json
@@ -40,6 +40,11 @@ test: setup
 	go vet ./...
 	python3 -m unittest discover -s emulator
 	go test -timeout 45m ./...
+
+# N deploy -> live verify -> plan again -> destroy -> leftovers cycles on one emulator.
+N ?= 8
+soak: setup
+	go test -count=1 -timeout 0 -v -run '^TestSoak$$' . -soak $(N)
 
 bench: setup
 	./bench/synth.sh

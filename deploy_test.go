@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/live"
@@ -14,72 +18,181 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
+var soak = flag.Int("soak", 0, "TestSoak: the number of deploy cycles to run back to back on one emulator (make soak)")
+
+// cycleSession synthesizes the example stack and opens a local deploy session on a fresh
+// emulator, which the test stops at its end. terraform's output goes to the returned log.
+func cycleSession(t *testing.T) (s *deploy.Session, plan stacks.Plan, stack, logPath string) {
+	t.Helper()
+	plan = examplePlan(t)
+	out := filepath.Join(t.TempDir(), "cdktf.out")
+	if err := Synth(plan, out); err != nil {
+		t.Fatal(err)
+	}
+	stack = filepath.Join(out, "stacks", stacks.Name, "cdk.tf.json")
+	dir := t.TempDir()
+	logPath = filepath.Join(dir, "terraform.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	s, err = deploy.Open(deploy.Options{
+		Target: deploy.Local, Dir: filepath.Join(dir, "local"), Region: plan.Config.Region, Stack: stack, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.StopEmulator() })
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatalf("init: %v\nlast lines of %s:\n%s", err, logPath, tail(logPath, 30))
+	}
+	return s, plan, stack, logPath
+}
+
 // TestLocalDeployCycle deploys the example stack onto a real moto server twice in a row:
 // apply, the deployed network read back and verified like the synthesized one, a second plan
-// that is empty, destroy, and nothing of the stack left in the emulator.
+// that is empty, destroy, and nothing of the stack left in the emulator. The second cycle
+// also renders the plan review of an added flow against the deployed stack.
 // It takes a few minutes: the provider's waiters hold the ALB and the database for ~1.5 min.
 func TestLocalDeployCycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the deploy cycle takes minutes; run without -short")
 	}
-	plan := examplePlan(t)
-	out := filepath.Join(t.TempDir(), "cdktf.out")
-	if err := Synth(plan, out); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "terraform.log")
-	log, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	s, err := deploy.Open(deploy.Options{
-		Target: deploy.Local, Dir: filepath.Join(dir, "local"), Region: plan.Config.Region,
-		Stack: filepath.Join(out, "stacks", stacks.Name, "cdk.tf.json"), Log: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.StopEmulator()
+	s, plan, stack, logPath := cycleSession(t)
 	ctx := context.Background()
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v\nlast lines of %s:\n%s", what, err, logPath, tail(logPath, 30))
+	for cycle := 1; cycle <= 2; cycle++ {
+		var review func()
+		if cycle == 2 {
+			review = func() { checkReviewOfAddedFlow(t, ctx, s, plan, stack) }
+		}
+		r := deployCycle(ctx, s, plan, review)
+		for _, line := range r.log {
+			t.Logf("cycle %d: %s", cycle, line)
+		}
+		for _, p := range r.problems {
+			t.Errorf("cycle %d: %s", cycle, p)
+		}
+		if r.stopped {
+			t.Fatalf("cycle %d stopped; last lines of %s:\n%s", cycle, logPath, tail(logPath, 60))
 		}
 	}
-	must("init", s.Init(ctx))
-	for cycle := 1; cycle <= 2; cycle++ {
-		changes, err := s.Plan(ctx, false)
-		must("plan", err)
-		if !changes {
-			t.Fatalf("cycle %d: the first plan is empty: the emulator still holds the stack", cycle)
+}
+
+// TestSoak runs deploy cycles back to back on one emulator and prints, per cycle, each
+// step's time and the result, then "N passed, M failed". It runs only when asked:
+// `make soak N=8`, or go test -run '^TestSoak$' -soak 8 -timeout 0 .
+func TestSoak(t *testing.T) {
+	if *soak <= 0 {
+		t.Skip("a soak runs only with -soak N (make soak N=8)")
+	}
+	s, plan, _, logPath := cycleSession(t)
+	ctx := context.Background()
+	passed, failed := 0, 0
+	for cycle := 1; cycle <= *soak; cycle++ {
+		r := deployCycle(ctx, s, plan, nil)
+		var steps []string
+		for _, st := range r.steps {
+			steps = append(steps, fmt.Sprintf("%s %.1fs", st.Name, st.Duration.Seconds()))
 		}
-		must("apply", s.Apply(ctx))
-		outputs, err := s.Outputs(ctx)
-		must("outputs", err)
-		for _, k := range []string{"alb_dns_name", "bastion_public_ips", "db_endpoint", "efs_id", "ssh_command"} {
-			if outputs[k] == "" {
-				t.Errorf("cycle %d: output %s is empty", cycle, k)
+		result := "PASS"
+		if len(r.problems) > 0 {
+			result = "FAIL"
+			failed++
+		} else {
+			passed++
+		}
+		fmt.Printf("cycle %d/%d %s: %s\n", cycle, *soak, result, strings.Join(steps, ", "))
+		for _, p := range r.problems {
+			fmt.Printf("    %s\n", p)
+		}
+		if r.stopped {
+			fmt.Printf("    the cycle stopped; last lines of %s:\n%s\n", logPath, tail(logPath, 40))
+			// Whatever the failed step left behind goes before the next cycle starts.
+			if err := s.Destroy(ctx); err != nil {
+				fmt.Printf("    destroy after the failure: %v\n", err)
+				break
 			}
 		}
-		checkLive(t, ctx, s, plan, cycle)
-		changes, err = s.Plan(ctx, false)
-		must("second plan", err)
-		if changes {
-			t.Errorf("cycle %d: the second plan is not empty (drift); see %s:\n%s", cycle, logPath, tail(logPath, 60))
-		}
-		if cycle == 2 {
-			checkReviewOfAddedFlow(t, ctx, s, plan, filepath.Join(out, "stacks", stacks.Name, "cdk.tf.json"))
-		}
-		must("destroy", s.Destroy(ctx))
-		left, err := live.Leftovers(ctx, live.Emulator(s.Emulator.Endpoint(), plan.Config.Region))
-		must("leftovers", err)
-		if len(left) > 0 {
-			t.Errorf("cycle %d: after destroy the emulator still holds %d resources of the stack:\n  %s", cycle, len(left), strings.Join(left, "\n  "))
-		}
 	}
+	fmt.Printf("soak: %d passed, %d failed\n", passed, failed)
+	if failed > 0 || passed != *soak {
+		t.Fail()
+	}
+}
+
+// cycle is what one deploy cycle did: the time of each step, what went wrong, and whether
+// it stopped before its end.
+type cycle struct {
+	steps    []deploy.Step
+	problems []string
+	log      []string
+	stopped  bool
+}
+
+// deployCycle runs one cycle on the session's emulator: plan (it must have changes), apply,
+// the outputs, the live verification, a second plan (it must be empty), review (when not
+// nil), destroy, and no leftovers in the emulator.
+func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, review func()) (c cycle) {
+	step := func(name string, fn func() error) bool {
+		start := time.Now()
+		err := fn()
+		c.steps = append(c.steps, deploy.Step{Name: name, Duration: time.Since(start)})
+		if err != nil {
+			c.problems = append(c.problems, fmt.Sprintf("%s: %v", name, err))
+			c.stopped = true
+		}
+		return err == nil
+	}
+	ok := step("deploy", func() error {
+		changes, err := s.Plan(ctx, false)
+		if err == nil && !changes {
+			return errors.New("the first plan is empty: the emulator still holds the stack")
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.Apply(ctx); err != nil {
+			return err
+		}
+		outputs, err := s.Outputs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{"alb_dns_name", "bastion_public_ips", "db_endpoint", "efs_id", "ssh_command"} {
+			if outputs[k] == "" {
+				c.problems = append(c.problems, "output "+k+" is empty")
+			}
+		}
+		return nil
+	}) && step("live verify", func() error {
+		problems, log := checkLive(ctx, s, plan)
+		c.problems, c.log = append(c.problems, problems...), append(c.log, log...)
+		return nil
+	}) && step("plan again", func() error {
+		changes, err := s.Plan(ctx, false)
+		if err == nil && changes {
+			c.problems = append(c.problems, "the second plan is not empty (drift): see terraform's log")
+		}
+		return err
+	})
+	if !ok {
+		return c
+	}
+	if review != nil {
+		review()
+	}
+	if !step("destroy", func() error { return s.Destroy(ctx) }) {
+		return c
+	}
+	step("leftovers", func() error {
+		left, err := live.Leftovers(ctx, live.Emulator(s.Emulator.Endpoint(), plan.Config.Region))
+		if len(left) > 0 {
+			c.problems = append(c.problems, fmt.Sprintf("after destroy the emulator still holds %d resources of the stack:\n  %s", len(left), strings.Join(left, "\n  ")))
+		}
+		return err
+	})
+	return c
 }
 
 // checkLive reads the deployed network back from the emulator and checks that (a) it
@@ -88,53 +201,61 @@ func TestLocalDeployCycle(t *testing.T) {
 // pair and ports; paths are not compared, their resource addresses differ: aws_autoscaling_group.web
 // there, aws_autoscaling_group.webtier-web here, since the live loader names resources by
 // their Name tag), and (c) no check of what was deployed fails (moto's known differences
-// are limitations, not failures).
-func checkLive(t *testing.T, ctx context.Context, s *deploy.Session, plan stacks.Plan, cycle int) {
-	t.Helper()
+// are limitations, not failures). It returns the problems, and a line per live shape check.
+func checkLive(ctx context.Context, s *deploy.Session, plan stacks.Plan) (problems, log []string) {
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"verify", "--live", "--config", exampleConfig, "--dir", s.Dir()}, &stdout, &stderr); code != exitOK {
-		t.Errorf("cycle %d: webtier verify --live: exit %d, want %d; stderr: %s\n%s", cycle, code, exitOK, stderr.String(), stdout.String())
+		fail("webtier verify --live: exit %d, want %d; stderr: %s\n%s", code, exitOK, stderr.String(), stdout.String())
 	}
 	res, err := live.Read(ctx, live.Target{Kind: deploy.Local, Dir: s.Dir(), Region: plan.Config.Region}, plan.Config, nil)
 	if err != nil {
-		t.Fatalf("cycle %d: reading the deployed stack: %v", cycle, err)
+		fail("reading the deployed stack: %v", err)
+		return problems, log
 	}
 	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
 	if err != nil {
-		t.Fatal(err)
+		fail("intent: %v", err)
+		return problems, log
 	}
 	report := func(what string, doc []byte) *verify.Report {
 		n, err := verify.Load(doc)
 		if err != nil {
-			t.Fatalf("cycle %d: %s does not load: %v", cycle, what, err)
+			fail("%s does not load: %v", what, err)
+			return nil
 		}
 		return verify.Verify(n, intent)
 	}
-	got := report("the live document", res.Document)
+	synth, err := os.ReadFile(s.StackFile())
+	if err != nil {
+		fail("%v", err)
+		return problems, log
+	}
+	got, want := report("the live document", res.Document), report("the synthesized stack", synth)
+	if got == nil || want == nil {
+		return problems, log
+	}
 	if !got.OK() {
 		var b strings.Builder
 		got.WriteTable(&b, "the deployed stack")
-		t.Errorf("cycle %d: the deployed stack does not verify:\n%s", cycle, b.String())
+		fail("the deployed stack does not verify:\n%s", b.String())
 	}
-	synth, err := os.ReadFile(s.StackFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := verify.Differences(report("the synthesized stack", synth), got); len(diff) > 0 {
-		t.Errorf("cycle %d: synthesized (first) and deployed (second) verdicts differ in %d places:\n  %s", cycle, len(diff), strings.Join(diff, "\n  "))
+	if diff := verify.Differences(want, got); len(diff) > 0 {
+		fail("synthesized (first) and deployed (second) verdicts differ in %d places:\n  %s", len(diff), strings.Join(diff, "\n  "))
 	}
 	if len(got.Probes) == 0 || len(got.Accepted) == 0 {
-		t.Errorf("cycle %d: the live verification judged nothing: %d probes, %d accepted findings", cycle, len(got.Probes), len(got.Accepted))
+		fail("the live verification judged nothing: %d probes, %d accepted findings", len(got.Probes), len(got.Accepted))
 	}
 	for _, sh := range res.Shapes {
 		if sh.Status == live.Fail {
-			t.Errorf("cycle %d: shape check failed: %s: %s", cycle, sh.Check, sh.Observed)
+			fail("shape check failed: %s: %s", sh.Check, sh.Observed)
 		}
-		t.Logf("cycle %d: %-62s %-19s %s", cycle, sh.Check, sh.Status, sh.Observed)
+		log = append(log, fmt.Sprintf("%-62s %-19s %s", sh.Check, sh.Status, sh.Observed))
 	}
 	for _, n := range res.Notes {
-		t.Errorf("cycle %d: the live loader left something out: %s", cycle, n)
+		fail("the live loader left something out: %s", n)
 	}
+	return problems, log
 }
 
 // TestBrokenConfigDeploysNothing: bad input stops deploy before the emulator or terraform
