@@ -18,7 +18,7 @@ from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.types import Base64EncodedString
 import threading
 
-from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupRuleIdNotFoundError
 from moto.rds import models as rds_models
 from moto.ec2.models import instances, launch_templates, nat_gateways, network_acls, security_groups
 from moto.ec2.responses.launch_templates import LaunchTemplates
@@ -143,6 +143,59 @@ def _rule_description_any_peer(self):
 
 
 security_groups.SecurityGroupRule.description = property(_rule_description_any_peer)
+
+# Two fixes to how moto changes a group's rules:
+# - moto revokes by reading the group's rule list, building a new list without the rule and
+#   assigning it back; it authorizes by appending. Two requests on one group at once (the
+#   provider deletes ten rules in parallel) interleave: the later assignment brings back a rule
+#   the other request just revoked, or drops one it just authorized (a test reproduces both).
+#   AWS applies each change whole. Every change and read of security-group rules now holds one
+#   lock, which also keeps DescribeSecurityGroupRules from iterating a dict that a parallel
+#   DeleteSecurityGroup changes (an HTTP 500).
+# - A revoke naming a rule ID the group does not hold: moto answers InvalidPermission.NotFound,
+#   the answer to a revoke by permission. AWS answers InvalidSecurityGroupRuleId.NotFound, which
+#   the provider takes as "already deleted" (a delete it repeats, a rule that is gone).
+_sg_rules_lock = threading.RLock()
+
+
+def _serialized(method):
+    def locked(self, *args, **kwargs):
+        with _sg_rules_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+for _name in (
+    "authorize_security_group_ingress",
+    "authorize_security_group_egress",
+    "modify_security_group_rules",
+    "update_security_group_rule_descriptions_ingress",
+    "update_security_group_rule_descriptions_egress",
+    "describe_security_group_rules",
+    "delete_security_group",
+):
+    setattr(security_groups.SecurityGroupBackend, _name, _serialized(getattr(security_groups.SecurityGroupBackend, _name)))
+
+
+def _revoke_by_known_ids(revoke, rules_of):
+    def revoke_like_aws(self, group_name_or_id, *args, security_rule_ids=None, vpc_id=None, **kwargs):
+        with _sg_rules_lock:
+            group = self.get_security_group_by_name_or_id(group_name_or_id, vpc_id)
+            if group is not None:
+                held = {rule.id for rule in rules_of(group)}
+                for rule_id in security_rule_ids or []:
+                    if rule_id not in held:
+                        raise InvalidSecurityGroupRuleIdNotFoundError(rule_id)
+            return revoke(self, group_name_or_id, *args, security_rule_ids=security_rule_ids, vpc_id=vpc_id, **kwargs)
+
+    return revoke_like_aws
+
+
+security_groups.SecurityGroupBackend.revoke_security_group_ingress = _revoke_by_known_ids(
+    security_groups.SecurityGroupBackend.revoke_security_group_ingress, lambda g: g.ingress_rules)
+security_groups.SecurityGroupBackend.revoke_security_group_egress = _revoke_by_known_ids(
+    security_groups.SecurityGroupBackend.revoke_security_group_egress, lambda g: g.egress_rules)
 
 # --- Auto Scaling policies ------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -215,6 +216,15 @@ class MotoServerTest(unittest.TestCase):
             efs.describe_file_system_policy(FileSystemId=fs)
         self.assertEqual(e.exception.response["Error"]["Code"], "PolicyNotFound")
 
+    def test_revoking_an_unknown_rule_id_says_so_like_aws(self):
+        rules = self.ec2.authorize_security_group_egress(GroupId=self.sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 7001, "ToPort": 7001, "IpRanges": [{"CidrIp": "10.7.0.0/16"}]}])
+        rule_id = rules["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+        self.ec2.revoke_security_group_egress(GroupId=self.sg, SecurityGroupRuleIds=[rule_id])
+        with self.assertRaises(ClientError) as e:
+            self.ec2.revoke_security_group_egress(GroupId=self.sg, SecurityGroupRuleIds=[rule_id])
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidSecurityGroupRuleId.NotFound")
+
     def test_engine_lifecycle_support_is_kept(self):
         rds = self.client("rds")
         rds.create_db_instance(DBInstanceIdentifier="lifecycle", DBInstanceClass="db.t3.micro", Engine="mysql",
@@ -237,3 +247,52 @@ class MotoServerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RuleChangesTest(unittest.TestCase):
+    """Parallel changes of one group's rules, in this process, with threads switching as often
+    as Python allows: every revoked rule stays revoked and every authorized rule stays."""
+
+    def test_parallel_changes_of_one_group_are_atomic(self):
+        sys.path.insert(0, os.path.dirname(LAUNCHER))
+        import moto_server  # noqa: F401  (applies the launcher's patches to moto in this process)
+        from moto.ec2.models import ec2_backends
+
+        backend = ec2_backends["123456789012"][REGION]
+        vpc = backend.create_vpc("10.0.0.0/16").id
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            for trial in range(300):
+                group = backend.create_security_group(f"atomic-{trial}", "d", vpc_id=vpc)
+                revoked = []
+                for port in range(1000, 1006):
+                    rules, _ = backend.authorize_security_group_egress(
+                        group.id, "tcp", str(port), str(port), [{"CidrIp": "10.0.0.0/8"}], vpc_id=vpc)
+                    revoked.append(rules[0].id)
+                start = threading.Barrier(8)
+                added = []
+
+                def revoke(rule_id):
+                    start.wait()
+                    backend.revoke_security_group_egress(
+                        group.id, None, None, None, [], security_rule_ids=[rule_id], vpc_id=vpc)
+
+                def authorize(port):
+                    start.wait()
+                    rules, _ = backend.authorize_security_group_egress(
+                        group.id, "tcp", str(port), str(port), [{"CidrIp": "10.0.0.0/8"}], vpc_id=vpc)
+                    added.append(rules[0].id)
+
+                threads = [threading.Thread(target=revoke, args=(r,)) for r in revoked]
+                threads += [threading.Thread(target=authorize, args=(p,)) for p in (2000, 2001)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                held = {r.id for r in group.egress_rules}
+                self.assertFalse(held & set(revoked), f"trial {trial}: revoked rules came back")
+                self.assertEqual(held & set(added), set(added), f"trial {trial}: an authorized rule was lost")
+        finally:
+            sys.setswitchinterval(interval)
+
