@@ -74,7 +74,8 @@ func TestLocalDeployCycle(t *testing.T) {
 			t.Errorf("cycle %d: %s", cycle, p)
 		}
 		if r.stopped {
-			t.Fatalf("cycle %d stopped; last lines of %s:\n%s", cycle, logPath, tail(logPath, 60))
+			t.Fatalf("cycle %d stopped; last lines of %s:\n%s\nthe emulator's last changes of security-group rules:\n%s",
+				cycle, logPath, tail(logPath, 60), motoTrace(s, 40))
 		}
 	}
 }
@@ -107,7 +108,8 @@ func TestSoak(t *testing.T) {
 			fmt.Printf("    %s\n", p)
 		}
 		if r.stopped {
-			fmt.Printf("    the cycle stopped; last lines of %s:\n%s\n", logPath, tail(logPath, 40))
+			fmt.Printf("    the cycle stopped; last lines of %s:\n%s\n    the emulator's last changes of security-group rules:\n%s\n",
+				logPath, tail(logPath, 40), motoTrace(s, 40))
 			// Whatever the failed step left behind goes before the next cycle starts.
 			if err := s.Destroy(ctx); err != nil {
 				fmt.Printf("    destroy after the failure: %v\n", err)
@@ -277,6 +279,22 @@ func TestBrokenConfigDeploysNothing(t *testing.T) {
 	if strings.Contains(stdout.String(), "emulator") {
 		t.Errorf("a broken config started the emulator:\n%s", stdout.String())
 	}
+}
+
+// motoTrace returns the last n lines the emulator launcher traced (every change of a security
+// group's rules, with what the emulator answered), for a cycle that failed.
+func motoTrace(s *deploy.Session, n int) string {
+	data, _ := os.ReadFile(filepath.Join(s.Emulator.Dir, "moto.log"))
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "webtier-trace ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // tail returns the last n lines of a file.

@@ -17,6 +17,7 @@ from moto.autoscaling import models as autoscaling_models
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.types import Base64EncodedString
 import threading
+import time
 
 from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupRuleIdNotFoundError
 from moto.rds import models as rds_models
@@ -166,6 +167,27 @@ def _serialized(method):
     return locked
 
 
+def _trace(what, group, rule_ids, outcome):
+    """One line on moto.log per change of a group's rules, so that a failed deploy cycle shows
+    what the emulator was asked and answered."""
+    print(f"webtier-trace {time.time():.3f} {what} {group} {','.join(rule_ids or []) or '-'}: {outcome}",
+          file=sys.stderr, flush=True)
+
+
+def _traced_authorize(authorize, what):
+    def authorize_traced(self, group_name_or_id, *args, **kwargs):
+        rules, group = authorize(self, group_name_or_id, *args, **kwargs)
+        _trace(what, group_name_or_id, [r.id for r in rules], "authorized")
+        return rules, group
+
+    return authorize_traced
+
+
+security_groups.SecurityGroupBackend.authorize_security_group_ingress = _traced_authorize(
+    security_groups.SecurityGroupBackend.authorize_security_group_ingress, "AuthorizeSecurityGroupIngress")
+security_groups.SecurityGroupBackend.authorize_security_group_egress = _traced_authorize(
+    security_groups.SecurityGroupBackend.authorize_security_group_egress, "AuthorizeSecurityGroupEgress")
+
 for _name in (
     "authorize_security_group_ingress",
     "authorize_security_group_egress",
@@ -178,7 +200,7 @@ for _name in (
     setattr(security_groups.SecurityGroupBackend, _name, _serialized(getattr(security_groups.SecurityGroupBackend, _name)))
 
 
-def _revoke_by_known_ids(revoke, rules_of):
+def _revoke_by_known_ids(revoke, rules_of, what):
     def revoke_like_aws(self, group_name_or_id, *args, security_rule_ids=None, vpc_id=None, **kwargs):
         with _sg_rules_lock:
             group = self.get_security_group_by_name_or_id(group_name_or_id, vpc_id)
@@ -186,16 +208,23 @@ def _revoke_by_known_ids(revoke, rules_of):
                 held = {rule.id for rule in rules_of(group)}
                 for rule_id in security_rule_ids or []:
                     if rule_id not in held:
+                        _trace(what, group_name_or_id, security_rule_ids, "InvalidSecurityGroupRuleId.NotFound")
                         raise InvalidSecurityGroupRuleIdNotFoundError(rule_id)
-            return revoke(self, group_name_or_id, *args, security_rule_ids=security_rule_ids, vpc_id=vpc_id, **kwargs)
+            try:
+                out = revoke(self, group_name_or_id, *args, security_rule_ids=security_rule_ids, vpc_id=vpc_id, **kwargs)
+            except EC2ClientError as e:
+                _trace(what, group_name_or_id, security_rule_ids, e.error_type)
+                raise
+            _trace(what, group_name_or_id, security_rule_ids, "revoked")
+            return out
 
     return revoke_like_aws
 
 
 security_groups.SecurityGroupBackend.revoke_security_group_ingress = _revoke_by_known_ids(
-    security_groups.SecurityGroupBackend.revoke_security_group_ingress, lambda g: g.ingress_rules)
+    security_groups.SecurityGroupBackend.revoke_security_group_ingress, lambda g: g.ingress_rules, "RevokeSecurityGroupIngress")
 security_groups.SecurityGroupBackend.revoke_security_group_egress = _revoke_by_known_ids(
-    security_groups.SecurityGroupBackend.revoke_security_group_egress, lambda g: g.egress_rules)
+    security_groups.SecurityGroupBackend.revoke_security_group_egress, lambda g: g.egress_rules, "RevokeSecurityGroupEgress")
 
 # --- Auto Scaling policies ------------------------------------------------------------------
 
