@@ -5,8 +5,6 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/defaultsecuritygroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/flowlog"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 )
 
@@ -32,30 +30,11 @@ func NewBaseline(scope constructs.Construct, id string, p BaselineProps) {
 		RetentionInDays: num(p.RetentionDays),
 		Tags:            tags("webtier-flow-logs", "flow-logs"),
 	}), "flow-logs")
-	role := named(iamrole.NewIamRole(s, str("flow-logs-role"), &iamrole.IamRoleConfig{
-		Name: str("webtier-flow-logs"),
-		AssumeRolePolicy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect": "Allow", "Action": "sts:AssumeRole",
-				"Principal": map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
-			}},
-		}),
-		Tags: tags("webtier-flow-logs", "iam-role"),
-	}), "flow-logs")
+	role := serviceRole(s, "flow-logs-role", "flow-logs", "webtier-flow-logs", "vpc-flow-logs.amazonaws.com")
 	// The delivery role writes to the flow-log group and nothing else.
-	named(iamrolepolicy.NewIamRolePolicy(s, str("flow-logs-write"), &iamrolepolicy.IamRolePolicyConfig{
-		Name: str("write-flow-logs"),
-		Role: role.Id(),
-		Policy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect":   "Allow",
-				"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-				"Resource": []any{group.Arn(), cdktf.Fn_Join(str(""), ptrs([]*string{group.Arn(), str(":*")}))},
-			}},
-		}),
-	}), "flow-logs-write")
+	allowOnly(s, "flow-logs-write", "flow-logs-write", "write-flow-logs", role,
+		[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+		[]any{group.Arn(), cdktf.Fn_Join(str(""), ptrs([]*string{group.Arn(), str(":*")}))})
 	named(flowlog.NewFlowLog(s, str("flow-log"), &flowlog.FlowLogConfig{
 		VpcId:              p.Network.VPC.Id(),
 		TrafficType:        str("ALL"),

@@ -8,8 +8,6 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/autoscalinggroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/autoscalingpolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iaminstanceprofile"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/launchtemplate"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
@@ -60,28 +58,9 @@ type WebFleet struct {
 // NewWebFleet builds the web servers.
 func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFleet {
 	s := scopeOf(scope, id)
-	role := named(iamrole.NewIamRole(s, str("role"), &iamrole.IamRoleConfig{
-		Name: str("webtier-web"),
-		AssumeRolePolicy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect": "Allow", "Action": "sts:AssumeRole",
-				"Principal": map[string]any{"Service": "ec2.amazonaws.com"},
-			}},
-		}),
-		Tags: tags("webtier-web", "iam-role"),
-	}), "web")
+	role := serviceRole(s, "role", "web", "webtier-web", "ec2.amazonaws.com")
 	// The servers may read the database secret and nothing else.
-	named(iamrolepolicy.NewIamRolePolicy(s, str("read-db-secret"), &iamrolepolicy.IamRolePolicyConfig{
-		Name: str("read-db-secret"),
-		Role: role.Id(),
-		Policy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": p.SecretARN,
-			}},
-		}),
-	}), "web-read-db-secret")
+	allowOnly(s, "read-db-secret", "web-read-db-secret", "read-db-secret", role, "secretsmanager:GetSecretValue", p.SecretARN)
 	profile := named(iaminstanceprofile.NewIamInstanceProfile(s, str("profile"), &iaminstanceprofile.IamInstanceProfileConfig{
 		Name: str("webtier-web"),
 		Role: role.Name(),
