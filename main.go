@@ -45,8 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return destroyCmd(args, stdout, stderr)
 	case "verify":
 		return verifyCmd(args, stdout, stderr)
+	case "repo-ranges":
+		return repoRangesCmd(args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy or destroy)\n", cmd)
+		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy, destroy or repo-ranges)\n", cmd)
 		return exitBadArgs
 	}
 }

@@ -3,8 +3,8 @@ package stacks
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/aws/constructs-go/constructs/v10"

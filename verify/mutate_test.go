@@ -242,7 +242,9 @@ func TestMutations(t *testing.T) {
 			}},
 		{"no flow log",
 			func(t *testing.T, m tf) { delete(m.of("aws_flow_log"), "vpc") },
-			func(tf) expect { return expect{kind: "shape", match: "VPC flow logs", names: "aws_vpc.vpc has no aws_flow_log"} }},
+			func(tf) expect {
+				return expect{kind: "shape", match: "VPC flow logs", names: "aws_vpc.vpc has no aws_flow_log"}
+			}},
 		{"flow log delivery role may write anywhere",
 			func(t *testing.T, m tf) {
 				m.get(t, "aws_iam_role_policy", "flow-logs-write")["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:*","Resource":"*"}]}`
@@ -268,7 +270,9 @@ func TestMutations(t *testing.T) {
 				return expect{kind: "shape", match: "EFS refuses connections without TLS", names: "aws_efs_file_system.shared: no aws_efs_file_system_policy"}
 			}},
 		{"database logs not exported",
-			func(t *testing.T, m tf) { m.get(t, "aws_db_instance", "db")["enabled_cloudwatch_logs_exports"] = []any{"error"} },
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_db_instance", "db")["enabled_cloudwatch_logs_exports"] = []any{"error"}
+			},
 			func(tf) expect {
 				return expect{kind: "shape", match: "database logs", names: `aws_db_instance.db: enabled_cloudwatch_logs_exports lacks "slowquery"`}
 			}},
