@@ -189,9 +189,6 @@ func (t *trace) judgeReplies() {
 	var eph []Ports
 	for _, r := range t.replies {
 		legEph := r.eph
-		if !t.proto.hasPorts() {
-			legEph = t.proto.Universe()
-		}
 		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, legEph, t.explain)
 		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, r.peer, "", t.proto}, allowed, true})
 		for len(common) <= r.seg {
