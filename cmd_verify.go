@@ -16,7 +16,7 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// DefaultInput is where `make synth` writes the stack.
+// defaultVerifyInput is where `make synth` writes the stack.
 const defaultVerifyInput = "cdktf.out/stacks/webtier/cdk.tf.json"
 
 // verifyCmd is the verify command:
