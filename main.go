@@ -18,6 +18,7 @@ import (
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/twin"
 )
 
 // Exit codes.
@@ -27,7 +28,13 @@ const (
 	exitBadArgs = 2
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	if os.Getenv(twin.ServeEnv) != "" {
+		// Started by `twin up` inside a host's namespace: a stand-in listener.
+		os.Exit(twin.ServeMain(os.Args[1:], os.Stderr))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "synth"
@@ -47,8 +54,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return verifyCmd(args, stdout, stderr)
 	case "repo-ranges":
 		return repoRangesCmd(args, stdout, stderr)
+	case "twin":
+		return twinCmd(args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy, destroy or repo-ranges)\n", cmd)
+		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy, destroy, repo-ranges or twin)\n", cmd)
 		return exitBadArgs
 	}
 }

@@ -202,6 +202,10 @@ func (l *loader) loadFleets() {
 		if !ok {
 			return
 		}
+		desired, ok := l.attr(r, "desired_capacity").integer()
+		if !ok {
+			desired, _ = l.attr(r, "min_size").integer()
+		}
 		var enis []*Endpoint
 		for _, s := range subnets {
 			pub, why := s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
@@ -209,7 +213,7 @@ func (l *loader) loadFleets() {
 				pub, why = publicIP(public, s)
 			}
 			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
-			e.Multi = true
+			e.Multi, e.Desired = true, desired
 			enis = append(enis, e)
 		}
 		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {

@@ -209,6 +209,9 @@ type Endpoint struct {
 	// Multi is true when the endpoint stands for several ENIs (the instances of an Auto
 	// Scaling group), so that it can talk to itself.
 	Multi bool
+	// Desired is the number of instances the Auto Scaling group keeps (desired_capacity, else
+	// min_size), spread over its subnets; 0 for other endpoints.
+	Desired int
 	// LB is the load balancer of a node.
 	LB *LoadBalancer
 	// public is the endpoint's public face, made by PublicFace.

@@ -35,6 +35,15 @@ type probe struct {
 // probes runs the probes of requirements 1, 2, 3, 5 and 6. What each expects comes from the
 // flow table: allowed where a flow asks for the connection, blocked elsewhere.
 func (v *verifier) probes() []ProbeResult {
+	var out []ProbeResult
+	for _, p := range v.probeSpecs() {
+		out = append(out, v.run(p)...)
+	}
+	return out
+}
+
+// probeSpecs are the probes of requirements 1, 2, 3, 5 and 6.
+func (v *verifier) probeSpecs() []probe {
 	n := v.n
 	web, bastions, albs := n.Find(rules.Web), n.Find(rules.Bastion), n.Find(rules.ALB)
 	dbs, efs, secrets := n.Find(rules.DB), n.Find(rules.EFS), n.Find(rules.SecretsEndpoint)
@@ -50,7 +59,7 @@ func (v *verifier) probes() []ProbeResult {
 		return probe{req: req, from: from, to: to, fromRole: fromRole, toRole: toRole, protos: o.protos, ports: o.ports}
 	}
 	with := func(p probe, sameAZ bool) probe { p.sameAZ = sameAZ; return p }
-	specs := []probe{
+	return []probe{
 		mk(1, admin, rules.Admin, bastions, rules.Bastion, tcp(22)),
 		mk(1, plain, rules.Internet, bastions, rules.Bastion, tcp(22)),
 		mk(1, bastions, rules.Bastion, web, rules.Web, tcp(22)),
@@ -70,11 +79,6 @@ func (v *verifier) probes() []ProbeResult {
 		with(mk(6, web, rules.Web, efs, rules.EFS, tcp(2049)), true),
 		mk(6, v.outside, rules.Internet, efs, rules.EFS, anyPort()),
 	}
-	var out []ProbeResult
-	for _, p := range specs {
-		out = append(out, v.run(p)...)
-	}
-	return out
 }
 
 // run judges every connection of a probe.

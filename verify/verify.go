@@ -74,6 +74,18 @@ type need struct {
 
 // Verify proves the stack against the intent.
 func Verify(n *Network, in Intent) *Report {
+	v := newVerifier(n, in)
+	r := &Report{Notes: n.Notes, Protocols: v.protocols}
+	r.Probes = v.probes()
+	r.Shapes = v.shapes()
+	r.Unexplained, r.Accepted = v.enumerate()
+	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
+	return r
+}
+
+// newVerifier prepares a verification: the endpoints with their roles, the outside
+// addresses, and what the flows need of each filter decision.
+func newVerifier(n *Network, in Intent) *verifier {
 	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}, protocols: n.protocolsOf()}
 	v.outside = v.outsideEndpoints()
 	for _, e := range n.Endpoints {
@@ -93,12 +105,7 @@ func Verify(n *Network, in Intent) *Report {
 		v.protos = append(v.protos, flowProtocol(f))
 	}
 	v.learnFlows()
-	r := &Report{Notes: n.Notes, Protocols: v.protocols}
-	r.Probes = v.probes()
-	r.Shapes = v.shapes()
-	r.Unexplained, r.Accepted = v.enumerate()
-	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
-	return r
+	return v
 }
 
 // protocolsOf is Protocols, then every other protocol a security-group rule or network ACL
@@ -238,10 +245,13 @@ func (v *verifier) need(key checkKey, flow string, ports Ports) {
 	v.needs[key] = append(list, need{flow, ports})
 }
 
-// pair reports whether src -> dst is a connection worth judging: not between two outside
+// pair reports whether src -> dst is a connection worth judging (see Judges).
+func (v *verifier) pair(src, dst *Endpoint) bool { return Judges(src, dst) }
+
+// Judges reports whether src -> dst is a connection worth judging: not between two outside
 // addresses, and not an ENI to another ENI of the same resource unless the endpoint stands
 // for several instances.
-func (v *verifier) pair(src, dst *Endpoint) bool {
+func Judges(src, dst *Endpoint) bool {
 	switch {
 	case !src.Inside() && !dst.Inside():
 		return false

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/twin"
+	"github.com/webtier/webtier/verify"
+)
+
+// twinCmd is the twin command: the stack's network as real packets on this machine.
+//
+//	webtier twin up [--in FILE | --live [--target local] [--dir DIR]] [--dry-run] [--config FILE] ...
+//	webtier twin test [--json] [--limit N]
+//	webtier twin hosts [--json]
+//	webtier twin exec HOST -- CMD [ARG...]
+//	webtier twin down
+//
+// Exit codes as verify's: 0 when it worked (for test: every probe as the flow table expects
+// and no difference from verify), 1 when test found a problem, 2 on bad input or a machine
+// that cannot run the twin.
+func twinCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "webtier: twin: expected up, test, hosts, exec or down")
+		return exitBadArgs
+	}
+	sub, args := args[0], args[1:]
+	prefix := os.Getenv("WEBTIER_TWIN_PREFIX")
+	if prefix == "" {
+		prefix = twin.DefaultPrefix
+	}
+	ctx := context.Background()
+	switch sub {
+	case "up":
+		return twinUp(ctx, prefix, args, stdout, stderr)
+	case "test":
+		return twinTest(ctx, prefix, args, stdout, stderr)
+	case "hosts":
+		return twinHosts(prefix, args, stdout, stderr)
+	case "exec":
+		return twinExec(ctx, prefix, args, stderr)
+	case "down":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "webtier: twin down: unexpected argument %q\n", args[0])
+			return exitBadArgs
+		}
+		if why := twin.CanRun(); why != "" {
+			fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
+			return exitBadArgs
+		}
+		start := time.Now()
+		removed, err := twin.Down(ctx, prefix)
+		if err != nil {
+			fmt.Fprintf(stderr, "webtier: twin down: %v\n", err)
+			return exitFailed
+		}
+		fmt.Fprintf(stdout, "twin down: removed %d namespaces in %.1fs\n", len(removed), time.Since(start).Seconds())
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "webtier: twin: unknown subcommand %q (expected up, test, hosts, exec or down)\n", sub)
+	return exitBadArgs
+}
+
+// The files a running twin keeps beside its plan: the stack it was built from, and the
+// config, so that `twin test` judges exactly what `twin up` built.
+const (
+	twinStackFile  = "stack.tf.json"
+	twinConfigFile = "config.json"
+)
+
+func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("twin up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", defaultVerifyInput, "synthesized Terraform JSON `file` to build the twin of")
+	useLive := fs.Bool("live", false, "build the deployed stack, read from the target's APIs, instead of the synthesized JSON")
+	target := fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws")
+	dir := fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)")
+	dryRun := fs.Bool("dry-run", false, "print the compiled plan (hosts and every nftables ruleset) and build nothing")
+	src := config.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitBadArgs
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "webtier: twin up: unexpected argument %q\n", fs.Arg(0))
+		return exitBadArgs
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case *useLive && set["in"]:
+		fmt.Fprintln(stderr, "webtier: twin up: --in and --live exclude each other: --in names a synthesized file, --live reads the deployed stack")
+		return exitBadArgs
+	case !*useLive && (set["target"] || set["dir"]):
+		fmt.Fprintln(stderr, "webtier: twin up: --target and --dir go with --live")
+		return exitBadArgs
+	}
+	cfg, err := src.Build(os.Getenv)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	intent, err := verify.IntentOf(cfg)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	var stack []byte
+	from := *in
+	if *useLive {
+		kind, err := deploy.ParseTarget(*target)
+		if err != nil {
+			return badInput(stderr, fmt.Errorf("twin up: %w", err))
+		}
+		res, err := live.Read(ctx, live.Target{Kind: kind, Dir: *dir, Region: cfg.Region}, cfg, nil)
+		if err != nil {
+			return badInput(stderr, err)
+		}
+		stack, from = res.Document, "the deployed stack ("+res.Where+")"
+	} else if stack, err = os.ReadFile(*in); err != nil {
+		return badInput(stderr, fmt.Errorf("twin up: %w (run `make synth` first, or name the file with --in)", err))
+	}
+	n, err := verify.Load(stack)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: %s cannot be built:\n", from)
+		return badInput(stderr, err)
+	}
+	plan, err := twin.Compile(n, intent, prefix)
+	if err != nil {
+		return badInput(stderr, fmt.Errorf("twin up: %w", err))
+	}
+	if *dryRun {
+		fmt.Fprint(stdout, plan.Text())
+		return exitOK
+	}
+	if why := twin.CanRun(); why != "" {
+		fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
+		return exitBadArgs
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return report(stderr, err)
+	}
+	start := time.Now()
+	if err := twin.Up(ctx, plan, exe); err != nil {
+		fmt.Fprintf(stderr, "webtier: twin up: %v\n", err)
+		return exitFailed
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err == nil {
+		err = errors.Join(
+			os.WriteFile(filepath.Join(twin.StateDir(prefix), twinStackFile), stack, 0o644),
+			os.WriteFile(filepath.Join(twin.StateDir(prefix), twinConfigFile), cfgJSON, 0o644))
+	}
+	if err != nil {
+		twin.Down(ctx, prefix)
+		return report(stderr, err)
+	}
+	fmt.Fprintf(stdout, "twin up: %d hosts of %s in %d namespaces, in %.1fs (rulesets in %s)\n",
+		len(plan.Hosts), from, len(plan.Namespaces), time.Since(start).Seconds(), filepath.Join(twin.StateDir(prefix), "nft"))
+	fmt.Fprintln(stdout, "The twin is a stand-in: Linux namespaces and nftables judging the stack's rules, not AWS.")
+	fmt.Fprintln(stdout, "Next: ./bin/webtier twin hosts, ./bin/webtier twin test, ./bin/webtier twin exec HOST -- CMD, ./bin/webtier twin down")
+	return exitOK
+}
+
+// loadTwin reads a running twin: its plan recompiled from the stack and config it was built
+// from (the same plan: compiling is a pure function), checked against the plan it wrote.
+func loadTwin(prefix string) (*twin.Plan, *verify.Network, verify.Intent, error) {
+	saved, err := twin.LoadPlan(prefix)
+	if err != nil {
+		return nil, nil, verify.Intent{}, err
+	}
+	dir := twin.StateDir(prefix)
+	stack, err := os.ReadFile(filepath.Join(dir, twinStackFile))
+	if err != nil {
+		return nil, nil, verify.Intent{}, err
+	}
+	var cfg config.Config
+	data, err := os.ReadFile(filepath.Join(dir, twinConfigFile))
+	if err == nil {
+		err = json.Unmarshal(data, &cfg)
+	}
+	if err != nil {
+		return nil, nil, verify.Intent{}, err
+	}
+	intent, err := verify.IntentOf(cfg)
+	if err != nil {
+		return nil, nil, verify.Intent{}, err
+	}
+	n, err := verify.Load(stack)
+	if err != nil {
+		return nil, nil, verify.Intent{}, err
+	}
+	plan, err := twin.Compile(n, intent, prefix)
+	if err != nil {
+		return nil, nil, verify.Intent{}, err
+	}
+	if plan.Text() != saved.Text() {
+		return nil, nil, verify.Intent{}, fmt.Errorf("the twin's state in %s does not match what its stack compiles to; run `webtier twin up` again", dir)
+	}
+	return plan, n, intent, nil
+}
+
+func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("twin test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "write every attempt as JSON")
+	limit := fs.Int("limit", twin.DefaultLimit, "attempts in flight at once")
+	verbose := fs.Bool("v", false, "list every attempt that got through")
+	if err := fs.Parse(args); err != nil {
+		return exitBadArgs
+	}
+	if fs.NArg() > 0 || *limit < 1 {
+		fmt.Fprintln(stderr, "webtier: twin test: takes --json, --limit N (N >= 1) and -v only")
+		return exitBadArgs
+	}
+	if why := twin.CanRun(); why != "" {
+		fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
+		return exitBadArgs
+	}
+	plan, n, intent, err := loadTwin(prefix)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin test: %v\n", err)
+		return exitBadArgs
+	}
+	r, err := twin.Test(ctx, plan, n, intent, *limit)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin test: %v\n", err)
+		return exitFailed
+	}
+	if *asJSON {
+		err = r.WriteJSON(stdout)
+	} else {
+		err = r.WriteText(stdout, *verbose)
+	}
+	if err != nil {
+		return report(stderr, err)
+	}
+	if !r.OK() {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func twinHosts(prefix string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("twin hosts", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "write the hosts as JSON")
+	if err := fs.Parse(args); err != nil {
+		return exitBadArgs
+	}
+	plan, err := twin.LoadPlan(prefix)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin hosts: %v\n", err)
+		return exitBadArgs
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return map[bool]int{true: exitOK, false: exitFailed}[enc.Encode(plan.Hosts) == nil]
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tSUBNET\tAZ\tPRIVATE\tPUBLIC\tLISTENS\tWHAT")
+	for _, h := range plan.Hosts {
+		pub, subnet, az := "-", "outside", "-"
+		if h.Public.IsValid() {
+			pub = h.Public.String()
+		}
+		if h.Subnet != "" {
+			subnet, az = h.Subnet, h.AZ
+		}
+		listen := make([]string, len(h.Listen))
+		for i, p := range h.Listen {
+			listen[i] = fmt.Sprint(p)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Role, subnet, az, h.Private, pub, or(strings.Join(listen, ","), "-"), h.Kind)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func twinExec(ctx context.Context, prefix string, args []string, stderr io.Writer) int {
+	if len(args) < 3 || args[1] != "--" {
+		fmt.Fprintln(stderr, "webtier: twin exec: usage: webtier twin exec HOST -- CMD [ARG...]")
+		return exitBadArgs
+	}
+	plan, err := twin.LoadPlan(prefix)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
+		return exitBadArgs
+	}
+	h, err := plan.Host(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
+		return exitBadArgs
+	}
+	err = twin.Exec(ctx, h, args[2:])
+	var exit interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &exit) && exit.ExitCode() > 0:
+		return exit.ExitCode()
+	}
+	fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
+	return exitFailed
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

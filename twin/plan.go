@@ -1,0 +1,351 @@
+// Package twin runs a stack's network as real packets on this machine: every ENI a network
+// namespace, the VPC router a namespace with a bridge per subnet, the network ACLs and
+// security groups compiled to nftables, the internet gateway and NAT gateways as namespaces
+// that rewrite addresses, and the parties outside the VPC as namespaces of their own. The
+// kernel then judges the same rules the verifier judges, and the two are compared.
+//
+// A functional core and an imperative shell: Compile turns the verifier's model into a Plan
+// (namespaces, links, addresses, routes, one nftables text per namespace) with no side
+// effects, golden-tested; Up and Down apply and remove a plan with `ip` and `nft -f`.
+//
+// The twin never links to this machine's own network: every link is a veth pair between two
+// of its namespaces, and no namespace has a route out of the twin.
+package twin
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
+)
+
+// DefaultPrefix starts the name of every namespace a twin makes.
+const DefaultPrefix = "wt-"
+
+// Made-up addresses. The internet's parties take documentation addresses (RFC 5737): the
+// client from 198.51.100.0/24, the stack's public addresses and the host elsewhere from
+// 192.0.2.0/24. The links between the twin's routers take link-local addresses.
+var (
+	internetClient = netip.MustParseAddr("198.51.100.7")
+	elsewhere      = netip.MustParseAddr("192.0.2.8")
+	publicPool     = netip.MustParsePrefix("192.0.2.0/24")
+	publicFirst    = netip.MustParseAddr("192.0.2.10")
+	// The router's link to the internet gateway, the gateway's link to the internet, and the
+	// address the internet's side of each outside host's link answers on.
+	routerIGW, igwRouter = netip.MustParseAddr("169.254.1.1"), netip.MustParseAddr("169.254.1.2")
+	igwNet, netIGW       = netip.MustParseAddr("169.254.2.1"), netip.MustParseAddr("169.254.2.2")
+	netSide              = netip.MustParseAddr("169.254.0.1")
+	metadata             = netip.MustParseAddr("169.254.169.254")
+)
+
+// Host is one party of the twin: an ENI of the stack or a host outside the VPC.
+type Host struct {
+	Name string     `json:"name"`
+	Role rules.Role `json:"role"`
+	// Kind says what the host is, and for a stand-in what it stands in for.
+	Kind      string     `json:"kind"`
+	Resource  string     `json:"resource,omitempty"`
+	Subnet    string     `json:"subnet,omitempty"`
+	AZ        string     `json:"az,omitempty"`
+	Private   netip.Addr `json:"private"`
+	Public    netip.Addr `json:"public,omitzero"`
+	Namespace string     `json:"namespace"`
+	// Ephemeral is the range the host opens connections from (ip_local_port_range).
+	Ephemeral [2]int `json:"ephemeral"`
+	// Listen are the TCP ports the flows let into the host's role, held by its stand-in
+	// listener.
+	Listen []int `json:"listen,omitempty"`
+
+	// ep is the verifier's endpoint at this host's address; stands, for an outside host, is
+	// the verifier's address of the class the host stands for.
+	ep     *verify.Endpoint
+	stands netip.Addr
+	mac    string
+	// peerIf and peerMAC are the router's (or the internet's) end of the host's link.
+	peerIf, peerMAC string
+	gateway         netip.Addr
+	prefixLen       int
+}
+
+// Inside reports whether the host is an ENI of the VPC.
+func (h *Host) Inside() bool { return h.ep.Inside() }
+
+// Endpoint is the verifier's endpoint at the host's address.
+func (h *Host) Endpoint() *verify.Endpoint { return h.ep }
+
+// Namespace is one network namespace of the plan: the `ip` commands that build it, its
+// sysctls and its nftables ruleset.
+type Namespace struct {
+	Name string `json:"name"`
+	// Links are `ip` commands (batch syntax) run inside the namespace before IP, in order;
+	// they create veth pairs whose peers land in other namespaces.
+	Links []string `json:"links,omitempty"`
+	// IP are `ip` commands (batch syntax) run inside the namespace once every link exists.
+	IP     []string `json:"ip"`
+	Sysctl []string `json:"sysctl"`
+	NFT    string   `json:"nft,omitempty"`
+}
+
+// Plan is a twin ready to apply.
+type Plan struct {
+	Prefix string  `json:"prefix"`
+	Hosts  []*Host `json:"hosts"`
+	// Namespaces in the order they are built: hosts, then the internet gateway, the router
+	// and the internet, so that each link's far end exists when it is configured.
+	Namespaces []*Namespace `json:"namespaces"`
+	// Resolver is the VPC resolver's address (VPC base + 2), answered by the router.
+	Resolver netip.Addr `json:"resolver"`
+	Notes    []string   `json:"notes,omitempty"`
+
+	net *verify.Network
+}
+
+// Host returns the host named name, or an error listing the names.
+func (p *Plan) Host(name string) (*Host, error) {
+	var names []string
+	for _, h := range p.Hosts {
+		if h.Name == name {
+			return h, nil
+		}
+		names = append(names, h.Name)
+	}
+	return nil, fmt.Errorf("no host %q in the twin; it has %s", name, strings.Join(names, ", "))
+}
+
+// Compile builds the plan of a twin of n: the hosts, the router, the gateways and the
+// outside parties with their addresses, routes and nftables rulesets.
+func Compile(n *verify.Network, in verify.Intent, prefix string) (*Plan, error) {
+	if len(n.VPCs) != 1 {
+		return nil, fmt.Errorf("the twin builds one VPC; the stack has %d", len(n.VPCs))
+	}
+	vpc := n.VPCs[0]
+	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
+		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
+	}
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next()}
+	if err := p.placeHosts(n, in); err != nil {
+		return nil, err
+	}
+	for _, h := range p.Hosts {
+		for _, f := range in.Flows {
+			if f.To == h.Role && f.Port.Proto == rules.TCP && f.Port.From == f.Port.To && !slices.Contains(h.Listen, f.Port.From) {
+				h.Listen = append(h.Listen, f.Port.From)
+			}
+		}
+		slices.Sort(h.Listen)
+	}
+	c := &compiler{p: p, n: n, vpc: vpc}
+	c.build()
+	return p, nil
+}
+
+// shortRole names a role in host names.
+func shortRole(r rules.Role) string {
+	if r == rules.SecretsEndpoint {
+		return "secrets"
+	}
+	return string(r)
+}
+
+// azLetter is the last letter of an AZ's name: "a" for ap-northeast-2a.
+func azLetter(az string) string {
+	if az == "" {
+		return "x"
+	}
+	return az[len(az)-1:]
+}
+
+// placeHosts makes a host of every ENI (an Auto Scaling group's desired instances spread
+// over its subnets) and of every class of outside addresses the verifier judges, and gives
+// each its addresses.
+func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
+	used := map[netip.Addr]bool{}
+	for _, s := range n.Subnets {
+		// The network address, AWS's four reserved addresses and the broadcast address.
+		a := s.CIDR.Masked().Addr()
+		for range 4 {
+			used[a] = true
+			a = a.Next()
+		}
+		used[lastAddr(s.CIDR)] = true
+	}
+	type placed struct {
+		ep   *verify.Endpoint
+		base string
+		kind string
+	}
+	var list []placed
+	fleets := map[string][]*verify.Endpoint{}
+	var fleetOrder []string
+	for _, e := range n.Endpoints {
+		if e.ENI() != e {
+			continue // another address class of the same ENI
+		}
+		if e.Kind == verify.ASGInstance {
+			if fleets[e.Res] == nil {
+				fleetOrder = append(fleetOrder, e.Res)
+			}
+			fleets[e.Res] = append(fleets[e.Res], e)
+			continue
+		}
+		list = append(list, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String()})
+	}
+	for _, res := range fleetOrder {
+		subnets := fleets[res]
+		desired := max(subnets[0].Desired, 1)
+		for i := range desired {
+			e := subnets[i%len(subnets)]
+			list = append(list, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String()})
+		}
+	}
+	// Names: role and AZ ("bastion-a"), numbered when several share them ("web-a-1").
+	count := map[string]int{}
+	for _, pl := range list {
+		count[pl.base]++
+	}
+	seen := map[string]int{}
+	dbs := map[string]int{}
+	for _, pl := range list {
+		e := pl.ep
+		name := pl.base
+		seen[pl.base]++
+		if count[pl.base] > 1 || e.Kind == verify.ASGInstance {
+			name += "-" + strconv.Itoa(seen[pl.base])
+		}
+		addr, err := freeIn(e.Subnet.CIDR, e.Addr, used)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Name, err)
+		}
+		used[addr] = true
+		kind := pl.kind
+		if e.Kind == verify.Database {
+			// Multi-AZ: the primary in the group's first subnet, the standby in the next.
+			dbs[e.Res]++
+			kind += map[bool]string{true: " (primary)", false: " (standby)"}[dbs[e.Res] == 1]
+		}
+		eph := e.Ephemeral[0]
+		h := &Host{Name: name, Role: e.Role, Kind: kind, Resource: e.Res, Subnet: e.Subnet.Name, AZ: e.AZ(),
+			Private: addr, Namespace: p.Prefix + name, Ephemeral: [2]int{eph.Lo, eph.Hi},
+			ep: e.At(addr, 0), prefixLen: e.Subnet.CIDR.Bits()}
+		p.Hosts = append(p.Hosts, h)
+	}
+	// Public addresses, in host order, from the documentation range.
+	next := publicFirst
+	for _, h := range p.Hosts {
+		if !h.ep.Public {
+			continue
+		}
+		if !publicPool.Contains(next) {
+			return fmt.Errorf("more public addresses than %s holds", publicPool)
+		}
+		h.Public = next
+		next = next.Next()
+	}
+	return p.placeOutside(n, in)
+}
+
+// placeOutside makes a host for each class of outside addresses the verifier judges: the
+// internet client and the host elsewhere on documentation addresses, the admin and
+// repository hosts (and any other range a rule names) at the verifier's own address of the
+// class, which is one of the stack's.
+func (p *Plan) placeOutside(n *verify.Network, in verify.Intent) error {
+	var outside []*verify.Endpoint
+	for _, e := range verify.Judged(n, in) {
+		if !e.Inside() {
+			outside = append(outside, e)
+		}
+	}
+	count := map[string]int{}
+	for i, e := range outside {
+		addr, name, kind := e.Addr, "", ""
+		switch {
+		case i == 0:
+			addr, name, kind = internetClient, "internet", "internet client (a browser anywhere)"
+		case i == len(outside)-1:
+			addr, name, kind = elsewhere, "elsewhere", "a host elsewhere on the internet (stands for "+e.Addr.String()+")"
+		case e.Role == rules.Admin:
+			name, kind = "admin", "admin host (in admin_cidrs)"
+		case e.Role == rules.Repos:
+			name, kind = "repo", "package repository (in repo_cidrs)"
+		default:
+			name, kind = "outside", "a host in a range the stack's rules name"
+		}
+		if count[name]++; count[name] > 1 {
+			name += "-" + strconv.Itoa(count[name])
+		}
+		eph := e.Ephemeral[0]
+		p.Hosts = append(p.Hosts, &Host{Name: name, Role: e.Role, Kind: kind, Private: addr,
+			Namespace: p.Prefix + name, Ephemeral: [2]int{eph.Lo, eph.Hi}, ep: e.At(addr, 0), stands: e.Addr, prefixLen: 32})
+	}
+	return nil
+}
+
+// freeIn returns want if it is free, else the next free address of the subnet.
+func freeIn(subnet netip.Prefix, want netip.Addr, used map[netip.Addr]bool) (netip.Addr, error) {
+	for a := want; subnet.Contains(a); a = a.Next() {
+		if !used[a] {
+			return a, nil
+		}
+	}
+	for a := subnet.Masked().Addr(); subnet.Contains(a); a = a.Next() {
+		if !used[a] {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no free address left for the twin", subnet)
+}
+
+// lastAddr is the highest address of a prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := 32 - p.Bits()
+	for i := 3; i >= 0 && host > 0; i-- {
+		bits := min(host, 8)
+		b[i] |= byte(1<<bits - 1)
+		host -= bits
+	}
+	return netip.AddrFrom4(b)
+}
+
+// hostsOf returns the ENI hosts carrying the security group g.
+func (p *Plan) hostsOf(g *verify.SecurityGroup) []*Host {
+	var out []*Host
+	for _, h := range p.Hosts {
+		if h.Inside() && slices.Contains(h.ep.Groups, g) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Text renders the plan for a reviewer: the hosts, then every namespace's ruleset.
+func (p *Plan) Text() string {
+	var b strings.Builder
+	b.WriteString("# The twin's hosts: name, role, subnet, private and public address\n")
+	for _, h := range p.Hosts {
+		pub := "-"
+		if h.Public.IsValid() {
+			pub = h.Public.String()
+		}
+		fmt.Fprintf(&b, "#   %-12s %-17s %-10s %-15s %s\n", h.Name, h.Role, or(h.Subnet, "outside"), h.Private, pub)
+	}
+	for _, ns := range p.Namespaces {
+		if ns.NFT == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "\n# ===== namespace %s =====\n%s", strings.TrimPrefix(ns.Name, p.Prefix), ns.NFT)
+	}
+	return b.String()
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

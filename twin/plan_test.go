@@ -1,0 +1,193 @@
+package twin
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/verify"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/twin.nft from the compiler's output")
+
+// example loads the synthesized example stack and its intent.
+func example(t testing.TB) (*verify.Network, verify.Intent) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := verify.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := verify.IntentOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, in
+}
+
+// TestGoldenTwin pins the compiled plan of the example stack: the hosts and every
+// namespace's nftables ruleset, each rule under the resource it comes from.
+func TestGoldenTwin(t *testing.T) {
+	n, in := example(t)
+	p, err := Compile(n, in, DefaultPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("..", "testdata", "twin.nft")
+	got := p.Text()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./twin -run Golden -update`)", err)
+	}
+	if got != string(want) {
+		t.Errorf("the compiled twin differs from %s; if the change is intended, run `go test ./twin -run Golden -update`\n%s", golden, lineDiff(string(want), got))
+	}
+	again, _ := Compile(n, in, DefaultPrefix)
+	if again.Text() != got {
+		t.Error("compiling the same stack twice gave two plans")
+	}
+}
+
+// lineDiff lists the lines only one side has, for a failing golden test.
+func lineDiff(want, got string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	w, g := in(want), in(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestHostsOfTheExample checks what a user reads in `twin hosts`: one host per ENI, the
+// group's desired instances spread over its subnets, unique addresses inside each subnet
+// past AWS's reserved five, public addresses only where AWS gives one, the outside parties
+// on documentation addresses or the config's ranges, and the flows' ports held.
+func TestHostsOfTheExample(t *testing.T) {
+	n, in := example(t)
+	p, err := Compile(n, in, DefaultPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	seen := map[string]string{}
+	for _, h := range p.Hosts {
+		pub := "-"
+		if h.Public.IsValid() {
+			pub = h.Public.String()
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s %v", h.Name, or(h.Subnet, "outside"), h.Private, pub, h.Listen))
+		if other, dup := seen[h.Private.String()]; dup {
+			t.Errorf("%s and %s share %s", other, h.Name, h.Private)
+		}
+		seen[h.Private.String()] = h.Name
+	}
+	want := []string{
+		"bastion-a public-a 10.16.1.10 192.0.2.10 [22]",
+		"bastion-c public-c 10.16.2.10 192.0.2.11 [22]",
+		"alb-a public-a 10.16.1.11 192.0.2.12 [80]",
+		"alb-c public-c 10.16.2.11 192.0.2.13 [80]",
+		"nat-a public-a 10.16.1.12 192.0.2.14 []",
+		"nat-c public-c 10.16.2.12 192.0.2.15 []",
+		"efs-a web-a 10.16.3.10 - [2049]",
+		"efs-c web-c 10.16.4.10 - [2049]",
+		"db-a db-a 10.16.5.10 - [3306]",
+		"db-c db-c 10.16.6.10 - [3306]",
+		"secrets-a web-a 10.16.3.11 - [443]",
+		"secrets-c web-c 10.16.4.11 - [443]",
+		"web-a-1 web-a 10.16.3.12 - [22 80]",
+		"web-c-1 web-c 10.16.4.12 - [22 80]",
+		"internet outside 198.51.100.7 - []",
+		"repo outside 52.219.0.10 - [443]",
+		"admin outside 203.0.113.10 - []",
+		"elsewhere outside 192.0.2.8 - []",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("hosts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDesiredCapacitySpread: four instances over two subnets are two per subnet, numbered.
+func TestDesiredCapacitySpread(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(data, &m)
+	asg := m["resource"].(map[string]any)["aws_autoscaling_group"].(map[string]any)["web"].(map[string]any)
+	asg["desired_capacity"] = 4
+	data, _ = json.Marshal(m)
+	n, err := verify.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, in := example(t)
+	p, err := Compile(n, in, DefaultPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var web []string
+	for _, h := range p.Hosts {
+		if h.Role == "web" {
+			web = append(web, h.Name+"@"+h.Subnet+"="+h.Private.String())
+		}
+	}
+	want := "web-a-1@web-a=10.16.3.12 web-c-1@web-c=10.16.4.12 web-a-2@web-a=10.16.3.13 web-c-2@web-c=10.16.4.13"
+	if strings.Join(web, " ") != want {
+		t.Errorf("web hosts %s, want %s", strings.Join(web, " "), want)
+	}
+}
+
+// TestRuleRendering pins the nftables form of the rule shapes the example does not have.
+func TestRuleRendering(t *testing.T) {
+	for _, c := range []struct {
+		proto verify.Protocol
+		ports verify.Ports
+		want  string
+	}{
+		{verify.TCP, verify.Port(22), "tcp dport 22"},
+		{verify.UDP, verify.PortRange(1024, 65535).Union(verify.Port(53)), "udp dport { 53, 1024-65535 }"},
+		{verify.TCP, verify.TCP.Universe(), "meta l4proto tcp"},
+		{verify.All, nil, ""},
+		{verify.ICMP, verify.ICMP.Universe(), "meta l4proto icmp"},
+		{verify.ICMP, verify.ICMPType(8), "icmp type 8"},
+		{verify.ICMP, verify.Port(verify.ICMPKey(3, 4)), "icmp type 3 icmp code 4"},
+		{verify.ICMP, verify.PortRange(verify.ICMPKey(3, 0), verify.ICMPKey(3, 4)), "meta l4proto icmp @th,0,16 768-772"},
+		{verify.Protocol(50), nil, "meta l4proto 50"},
+	} {
+		if got := match(c.proto, c.ports); got != c.want {
+			t.Errorf("match(%s, %s) = %q, want %q", c.proto, c.ports, got, c.want)
+		}
+	}
+}

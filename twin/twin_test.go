@@ -1,0 +1,288 @@
+package twin
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/webtier/webtier/verify"
+)
+
+// The twin on this machine: up, test and down on the example stack and on broken stacks,
+// with real packets. They need Linux, root and nftables; elsewhere they skip, saying why.
+
+// testPrefix keeps the tests' namespaces apart from a user's twin (and the command tests').
+const testPrefix = "wtt-"
+
+// TestMain makes the test binary a stand-in listener when the twin starts it as one.
+func TestMain(m *testing.M) {
+	if os.Getenv(ServeEnv) != "" {
+		os.Exit(ServeMain(os.Args[1:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func needTwin(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the twin's traffic tests take seconds each; -short skips them")
+	}
+	if why := CanRun(); why != "" {
+		t.Skip("this machine cannot run the twin: " + why)
+	}
+}
+
+// rootNetwork is what the machine's own network looks like: interfaces, addresses, rules,
+// routes and nftables ruleset of the root namespace.
+func rootNetwork(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"ip", "-o", "link", "show"}, {"ip", "-o", "addr", "show"}, {"ip", "rule", "show"},
+		{"ip", "route", "show", "table", "all"}, {"nft", "list", "ruleset"},
+	} {
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		fmt.Fprintf(&b, "$ %s\n%s", strings.Join(args, " "), out)
+	}
+	return b.String()
+}
+
+// up builds the twin of a stack (the example, edited by breaks) with stand-in listeners.
+func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network, verify.Intent) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(breaks) > 0 {
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range breaks {
+			b(m["resource"].(map[string]any))
+		}
+		data, _ = json.Marshal(m)
+	}
+	n, err := verify.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, in := example(t)
+	p, err := Compile(n, in, testPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Up(t.Context(), p, exe); err != nil {
+		t.Fatal(err)
+	}
+	return p, n, in
+}
+
+// down takes the twin down and checks that nothing of it is left: no namespace, no
+// listener process, no state directory.
+func down(t *testing.T) {
+	t.Helper()
+	var pids []int
+	files, _ := filepath.Glob(filepath.Join(StateDir(testPrefix), "*.pid"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	if _, err := Down(t.Context(), testPrefix); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := Namespaces(testPrefix); len(left) > 0 {
+		t.Errorf("namespaces left after down: %v", left)
+	}
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("listener process %d still runs after down", pid)
+		}
+	}
+	if _, err := os.Stat(StateDir(testPrefix)); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after down", StateDir(testPrefix))
+	}
+}
+
+// alive reports whether a process runs (a zombie has ended: only its exit status is left).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// prune removes a resource and every depends_on entry that names it.
+func prune(res map[string]any, typ, name string) {
+	delete(res[typ].(map[string]any), name)
+	ref := typ + "." + name
+	for _, group := range res {
+		for _, r := range group.(map[string]any) {
+			attrs := r.(map[string]any)
+			deps, _ := attrs["depends_on"].([]any)
+			kept := deps[:0]
+			for _, d := range deps {
+				if d != ref {
+					kept = append(kept, d)
+				}
+			}
+			if deps != nil {
+				attrs["depends_on"] = kept
+			}
+		}
+	}
+}
+
+// TestExampleTwin runs the example stack as real packets: every probe as the flow table
+// expects, no difference from verify on any connection, the machine's own network the same
+// before, during and after, and nothing left after down.
+func TestExampleTwin(t *testing.T) {
+	needTwin(t)
+	before := rootNetwork(t)
+	p, n, in := up(t)
+	defer down(t)
+	if during := rootNetwork(t); during != before {
+		t.Errorf("the twin changed the machine's own network:\nbefore:\n%s\nduring:\n%s", before, during)
+	}
+	r, err := Test(t.Context(), p, n, in, DefaultLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	r.WriteText(&text, false)
+	if !r.OK() {
+		t.Fatalf("twin test failed on the example stack:\n%s", text.String())
+	}
+	probes := 0
+	for _, o := range r.Outcomes {
+		if len(o.Probes) > 0 {
+			probes++
+		}
+	}
+	if probes < 100 || len(r.Outcomes) < 10000 {
+		t.Errorf("only %d probe attempts and %d attempts in all: the test did not try what verify judges", probes, len(r.Outcomes))
+	}
+	t.Logf("%d attempts, %d of them probes, in %s", len(r.Outcomes), probes, r.Elapsed)
+	// The stand-in listener answers through the path: admin -> bastion's public address.
+	bastion, _ := p.Host("bastion-a")
+	out, err := exec.Command("ip", "netns", "exec", testPrefix+"admin", "bash", "-c",
+		"exec 3<>/dev/tcp/"+bastion.Public.String()+"/22 && head -1 <&3").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "bastion-a (instance) tcp/22: a stand-in listener") {
+		t.Errorf("admin -> bastion-a's public address on 22: %v: %s", err, out)
+	}
+	down(t)
+	if after := rootNetwork(t); after != before {
+		t.Errorf("the machine's own network differs after down:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// nacl returns the entry of a network ACL with the given attributes.
+func naclEntry(t *testing.T, res map[string]any, acl string, egress bool, cidr string, from int) map[string]any {
+	t.Helper()
+	for _, r := range res["aws_network_acl_rule"].(map[string]any) {
+		e := r.(map[string]any)
+		if e["network_acl_id"] == "${aws_network_acl."+acl+".id}" && e["egress"] == egress && e["cidr_block"] == cidr && e["from_port"] == float64(from) {
+			return e
+		}
+	}
+	t.Fatalf("no entry of %s (egress %t) for %s from port %d", acl, egress, cidr, from)
+	return nil
+}
+
+// TestBrokenStacks: each stack is broken one way; the packets show it (a probe misses what
+// the flow table expects, for the expected connection) and still agree with verify.
+func TestBrokenStacks(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	for _, c := range []struct {
+		name  string
+		break_ func(t *testing.T, res map[string]any)
+		// miss describes the probe connections that must miss: every miss matches it.
+		miss func(o *Outcome) bool
+	}{
+		{"the seed's return range 32768-60999 towards the ALB nodes", func(t *testing.T, res map[string]any) {
+			for _, cidr := range []string{"10.16.1.0/24", "10.16.2.0/24"} {
+				e := naclEntry(t, res, "web-nacl", true, cidr, 1024)
+				e["from_port"], e["to_port"] = 32768, 60999
+			}
+		}, func(o *Outcome) bool {
+			return o.From.Role == "alb" && o.To.Role == "web" && o.DPort == 80 && (o.SPort < 32768 || o.SPort > 60999)
+		}},
+		{"the seed's return range 49152-65535 towards internet clients", func(t *testing.T, res map[string]any) {
+			e := naclEntry(t, res, "public-nacl", true, "0.0.0.0/0", 1024)
+			e["from_port"] = 49152
+		}, func(o *Outcome) bool {
+			return o.From.Name == "internet" && o.To.Role == "alb" && o.DPort == 80 && o.SPort < 49152
+		}},
+		{"bastion SSH open to the world", func(t *testing.T, res map[string]any) {
+			rules := res["aws_vpc_security_group_ingress_rule"].(map[string]any)
+			rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any)["cidr_ipv4"] = "0.0.0.0/0"
+			naclEntry(t, res, "public-nacl", false, "203.0.113.0/24", 22)["cidr_block"] = "0.0.0.0/0"
+		}, func(o *Outcome) bool {
+			return o.From.Role == "internet" && o.To.Role == "bastion" && o.DPort == 22
+		}},
+		{"no NAT route from web-a", func(t *testing.T, res map[string]any) {
+			prune(res, "aws_route", "web-a-default")
+		}, func(o *Outcome) bool {
+			return o.From.Name == "web-a-1" && o.To.Role == "repos"
+		}},
+		{"web-a routed straight to the internet gateway", func(t *testing.T, res map[string]any) {
+			route := res["aws_route"].(map[string]any)["web-a-default"].(map[string]any)
+			delete(route, "nat_gateway_id")
+			route["gateway_id"] = "${aws_internet_gateway.igw.id}"
+		}, func(o *Outcome) bool {
+			return o.From.Name == "web-a-1" && o.To.Role == "repos"
+		}},
+		{"the database ACL forgets the replies to web-c", func(t *testing.T, res map[string]any) {
+			e := naclEntry(t, res, "db-nacl", true, "10.16.4.0/24", 32768)
+			e["rule_action"] = "deny"
+		}, func(o *Outcome) bool {
+			return o.From.Name == "web-c-1" && o.To.Role == "db" && o.DPort == 3306
+		}},
+		{"the web servers' group lets no ALB in", func(t *testing.T, res map[string]any) {
+			prune(res, "aws_vpc_security_group_ingress_rule", "web-sg-ingress-alb-to-web-http")
+		}, func(o *Outcome) bool {
+			return o.From.Role == "alb" && o.To.Role == "web" && o.DPort == 80
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, n, in := up(t, func(res map[string]any) { c.break_(t, res) })
+			r, err := Test(t.Context(), p, n, in, DefaultLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text strings.Builder
+			r.WriteText(&text, false)
+			misses := r.Misses()
+			switch {
+			case r.OK() || len(misses) == 0:
+				t.Fatalf("twin test passed a broken stack:\n%s", text.String())
+			case len(r.Differences()) > 0:
+				t.Errorf("the kernel and verify disagree:\n%s", text.String())
+			}
+			for _, o := range misses {
+				if !c.miss(o) {
+					t.Errorf("unexpected miss (not the breakage's):\n%s", o.Explain())
+				}
+			}
+		})
+	}
+}
