@@ -213,7 +213,7 @@ func TestBrokenStacks(t *testing.T) {
 	needTwin(t)
 	defer down(t)
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T, res map[string]any)
 		// miss describes the probe connections that must miss: every miss matches it.
 		miss func(o *Outcome) bool
