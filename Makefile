@@ -11,7 +11,7 @@ CONFIG ?= webtier.example.json
 
 TARGET ?= local
 
-.PHONY: all setup synth verify plan deploy destroy test soak bench bench-deploy clean
+.PHONY: all setup twin-deps synth verify plan deploy destroy test soak bench bench-deploy bench-twin twin twin-down clean
 all: deploy
 
 node_modules/.installed: package.json package-lock.json
@@ -19,8 +19,17 @@ node_modules/.installed: package.json package-lock.json
 	@node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
 	touch $@
 
-setup: node_modules/.installed
+setup: node_modules/.installed twin-deps
 	go mod download
+
+# The twin needs nftables (Debian's nftables package). As root, install it when missing;
+# otherwise the twin's commands say why they cannot run and its tests skip.
+twin-deps:
+	@command -v nft >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nftables for the twin"; \
+	    (apt-get install -y -qq nftables >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nftables; }) >/dev/null; \
+	  else echo "note: nft is missing and this is not root with apt-get: the twin cannot run here"; fi; }
 
 bin/webtier: setup FORCE
 	go build -o $@ .
@@ -52,6 +61,20 @@ bench: setup
 
 bench-deploy: setup
 	./bench/deploy.sh
+
+bench-twin: setup
+	./bench/twin.sh
+
+# The synthesized stack as real packets: up, then every probe and the cross-check with
+# verify. The twin stays up to explore (`./bin/webtier twin hosts`, `twin exec`) until
+# `make twin-down`.
+twin: bin/webtier
+	./bin/webtier synth --config $(CONFIG)
+	./bin/webtier twin up --config $(CONFIG)
+	./bin/webtier twin test
+
+twin-down: bin/webtier
+	./bin/webtier twin down
 
 clean:
 	rm -rf cdktf.out bin node_modules

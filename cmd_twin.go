@@ -106,6 +106,12 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 		fmt.Fprintln(stderr, "webtier: twin up: --target and --dir go with --live")
 		return exitBadArgs
 	}
+	if beside := filepath.Join(filepath.Dir(*in), StackConfigFile); !*useLive && !set["config"] && os.Getenv(config.EnvConfig) == "" {
+		// The config synth wrote beside the stack: the one the stack was made from.
+		if _, err := os.Stat(beside); err == nil {
+			fs.Set("config", beside)
+		}
+	}
 	cfg, err := src.Build(os.Getenv)
 	if err != nil {
 		return badInput(stderr, err)

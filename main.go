@@ -6,6 +6,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -114,9 +115,21 @@ func synth(args []string, stdout, stderr io.Writer) int {
 	if err := Synth(plan, *out); err != nil {
 		return report(stderr, err)
 	}
+	// The config beside the stack, so that commands judging the stack (`twin up`) use the
+	// config it was made from when none is named.
+	data, err := json.MarshalIndent(plan.Config, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*out, "stacks", stacks.Name, StackConfigFile), append(data, '\n'), 0o644)
+	}
+	if err != nil {
+		return report(stderr, err)
+	}
 	fmt.Fprintf(stdout, "webtier: wrote %s\n", filepath.Join(*out, "stacks", stacks.Name, "cdk.tf.json"))
 	return exitOK
 }
+
+// StackConfigFile is the config synth writes beside the stack it made.
+const StackConfigFile = "webtier.config.json"
 
 // outdirDefault is where the cdktf CLI asks for output, else cdktf.out.
 func outdirDefault() string {

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Stand-in listeners: on each host, a process inside its namespace holds the TCP ports the
@@ -53,7 +55,7 @@ func ServeMain(args []string, stderr io.Writer) int {
 		}
 		lns = append(lns, ln)
 		banner := fmt.Sprintf("webtier twin: %s (%s) tcp/%d: a stand-in listener, not the real service\n", *host, *kind, port)
-		go accept(ln, banner)
+		go accept(ln, banner, port == 80)
 	}
 	<-ctx.Done()
 	for _, ln := range lns {
@@ -62,8 +64,9 @@ func ServeMain(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// accept answers each connection with the banner and closes it.
-func accept(ln net.Listener, banner string) {
+// accept answers each connection with the banner and closes it; on an HTTP port, as an
+// HTTP response to the request.
+func accept(ln net.Listener, banner string, http bool) {
 	for {
 		c, err := ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
@@ -73,8 +76,13 @@ func accept(ln net.Listener, banner string) {
 			continue
 		}
 		go func() {
+			defer c.Close()
+			if http {
+				c.SetReadDeadline(time.Now().Add(2 * time.Second))
+				bufio.NewReader(c).ReadString('\n')
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(banner))
+			}
 			c.Write([]byte(banner))
-			c.Close()
 		}()
 	}
 }
