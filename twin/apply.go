@@ -157,8 +157,8 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 		return nil, err
 	}
 	var errs []error
+	killAll(ctx, names)
 	for _, name := range names {
-		killAll(ctx, name)
 		if err := run(ctx, "", "ip", "netns", "del", name); err != nil {
 			errs = append(errs, err)
 		}
@@ -169,14 +169,17 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 	return names, errors.Join(errs...)
 }
 
-// killAll stops the processes inside a namespace and waits (a bounded time) for them to go.
-func killAll(ctx context.Context, ns string) {
+// killAll stops the processes inside the namespaces and waits (a bounded time) for them to
+// go.
+func killAll(ctx context.Context, namespaces []string) {
 	pids := func() []int {
-		out, _ := exec.CommandContext(ctx, "ip", "netns", "pids", ns).Output()
 		var list []int
-		for _, f := range strings.Fields(string(out)) {
-			if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-				list = append(list, pid)
+		for _, ns := range namespaces {
+			out, _ := exec.CommandContext(ctx, "ip", "netns", "pids", ns).Output()
+			for _, f := range strings.Fields(string(out)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
+					list = append(list, pid)
+				}
 			}
 		}
 		return list

@@ -3,6 +3,7 @@ package twin
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,90 +29,104 @@ import (
 // ServeMain): the twin starts its own executable with it inside a namespace.
 const ServeEnv = "WEBTIER_TWIN_SERVE"
 
-// ServeMain is the stand-in listener: `--host NAME --ports 22,80`. It serves until it is
-// killed.
+// ServeMain runs the services of one host from its Spec (`--spec FILE`), inside the host's
+// namespace, until it is stopped.
 func ServeMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("twin serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	host := fs.String("host", "", "the host's name")
-	kind := fs.String("kind", "", "what the host is")
-	ports := fs.String("ports", "", "comma-separated TCP ports")
+	specFile := fs.String("spec", "", "the host's services (JSON)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	data, err := os.ReadFile(*specFile)
+	var spec Spec
+	if err == nil {
+		err = json.Unmarshal(data, &spec)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "twin serve: --spec: %v\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	var lns []net.Listener
-	for _, f := range strings.Split(*ports, ",") {
-		port, err := strconv.Atoi(f)
-		if err != nil {
-			fmt.Fprintf(stderr, "twin serve: --ports: %q is not a port\n", f)
-			return 2
-		}
-		ln, err := net.Listen("tcp4", ":"+f)
-		if err != nil {
-			fmt.Fprintf(stderr, "twin serve: %v\n", err)
-			return 1
-		}
-		lns = append(lns, ln)
-		banner := fmt.Sprintf("webtier twin: %s (%s) tcp/%d: a stand-in listener, not the real service\n", *host, *kind, port)
-		go accept(ln, banner, port == 80)
+	if err := serve(ctx, &spec, stderr); err != nil {
+		fmt.Fprintf(stderr, "twin serve: %s: %v\n", spec.Host, err)
+		return 1
 	}
 	<-ctx.Done()
-	for _, ln := range lns {
-		ln.Close()
-	}
 	return 0
 }
 
-// accept answers each connection with the banner and closes it; on an HTTP port, as an
-// HTTP response to the request.
-func accept(ln net.Listener, banner string, http bool) {
-	for {
-		c, err := ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
+// serve starts every service of a spec.
+func serve(ctx context.Context, spec *Spec, log io.Writer) error {
+	for _, port := range spec.Banner {
+		banner := fmt.Sprintf("webtier twin: %s (%s) tcp/%d: a stand-in listener, not the real service\n", spec.Host, spec.Kind, port)
+		ln, err := listen(ctx, fmt.Sprintf(":%d", port))
 		if err != nil {
-			continue
+			return err
 		}
-		go func() {
-			defer c.Close()
-			if http {
-				c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(banner))
-			}
-			c.Write([]byte(banner))
-		}()
+		go accept(ln, banner, port == 80)
 	}
+	if spec.IMDS {
+		if err := serveIMDS(ctx, spec); err != nil {
+			return err
+		}
+	}
+	if spec.Web != nil {
+		if err := serveWeb(ctx, spec); err != nil {
+			return err
+		}
+	}
+	if spec.ALB != nil {
+		if err := serveALB(ctx, spec, log); err != nil {
+			return err
+		}
+	}
+	if spec.Repo != nil {
+		if err := serveRepo(ctx, spec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// startListeners starts the stand-in listener of every host that has ports to hold, with
-// exe (this program), inside the host's namespace, in a process group of its own; each
-// process's id goes to a pid file and its output to a log in the state directory.
+// listen listens on a TCP address of the namespace until ctx ends.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); ln.Close() }()
+	return ln, nil
+}
+
+// startListeners starts the services of every host that has any, with exe (this program),
+// inside the host's namespace, in a process group of its own; each process's id goes to a
+// pid file and its output to a log in the state directory.
 func startListeners(ctx context.Context, p *Plan, exe string) error {
 	dir := StateDir(p.Prefix)
-	for _, h := range p.Hosts {
-		if len(h.Listen) == 0 {
-			continue
+	for _, spec := range p.Specs() {
+		h, _ := p.Host(spec.Host)
+		data, err := json.MarshalIndent(spec, "", "  ")
+		if err != nil {
+			return err
 		}
-		ports := make([]string, len(h.Listen))
-		for i, port := range h.Listen {
-			ports[i] = strconv.Itoa(port)
+		specFile := filepath.Join(dir, h.Name+".spec.json")
+		if err := os.WriteFile(specFile, data, 0o644); err != nil {
+			return err
 		}
 		log, err := os.Create(filepath.Join(dir, h.Name+".log"))
 		if err != nil {
 			return err
 		}
-		cmd := exec.Command("ip", "netns", "exec", h.Namespace, exe, "--host", h.Name, "--kind", h.Kind, "--ports", strings.Join(ports, ","))
+		cmd := exec.Command("ip", "netns", "exec", h.Namespace, exe, "--spec", specFile)
 		cmd.Env = append(os.Environ(), ServeEnv+"=1")
 		cmd.Stdout, cmd.Stderr = log, log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		err = cmd.Start()
 		log.Close()
 		if err != nil {
-			return fmt.Errorf("%s: starting its listener: %w", h.Name, err)
+			return fmt.Errorf("%s: starting its services: %w", h.Name, err)
 		}
 		pid := cmd.Process.Pid
 		// Reaped here when down stops it, if this process still runs then (tests).
@@ -142,4 +157,27 @@ func waitListening(ctx context.Context, p *Plan) error {
 		}
 	}
 	return nil
+}
+
+// accept answers each connection with the banner and closes it; on an HTTP port, as an
+// HTTP response to the request.
+func accept(ln net.Listener, banner string, http bool) {
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer c.Close()
+			if http {
+				c.SetReadDeadline(time.Now().Add(2 * time.Second))
+				bufio.NewReader(c).ReadString('\n')
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(banner))
+			}
+			c.Write([]byte(banner))
+		}()
+	}
 }

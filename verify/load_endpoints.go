@@ -127,11 +127,23 @@ func (l *loader) fixAddr(f field, e *Endpoint) {
 
 func (l *loader) loadTargetGroups() {
 	l.each(func(r *resource) {
-		g := &TargetGroup{Addr: r.Addr}
+		g := &TargetGroup{Addr: r.Addr, Health: defaultHealth}
 		if f := l.attr(r, "port"); f.set() {
 			g.Port, _ = f.integer()
 		}
 		for _, hc := range l.attr(r, "health_check").list() {
+			if s, ok := hc.get("path").str(); ok && s != "" {
+				g.Health.Path = s
+			}
+			if s, ok := hc.get("matcher").str(); ok && s != "" {
+				g.Health.Matcher = s
+			}
+			for key, dst := range map[string]*int{"interval": &g.Health.Interval, "timeout": &g.Health.Timeout,
+				"healthy_threshold": &g.Health.Healthy, "unhealthy_threshold": &g.Health.Unhealthy} {
+				if n, ok := hc.get(key).integer(); ok && n > 0 {
+					*dst = n
+				}
+			}
 			if p := hc.get("port"); p.set() {
 				if s, _ := p.v.(string); s != "traffic-port" {
 					g.HealthPort, _ = p.integer()

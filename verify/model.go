@@ -272,10 +272,26 @@ type TargetGroup struct {
 	HealthPort int
 	// CrossZone is the group's own cross-zone setting, nil when it follows the balancer.
 	CrossZone *bool
+	// Health is the group's health check, AWS's defaults for what the stack leaves out.
+	Health HealthCheck
 	// Targets are the ENIs registered: instances of attached Auto Scaling groups and
 	// attached instances.
 	Targets []Target
 }
+
+// HealthCheck is how a target group decides that a target is healthy: an HTTP GET of Path
+// every Interval seconds, answered within Timeout seconds with a status in Matcher; Healthy
+// successes in a row bring a target in, Unhealthy failures take it out.
+type HealthCheck struct {
+	Path               string
+	Interval, Timeout  int
+	Healthy, Unhealthy int
+	Matcher            string
+}
+
+// defaultHealth is an ALB target group's health check when the stack sets nothing (the
+// Elastic Load Balancing API reference, CreateTargetGroup).
+var defaultHealth = HealthCheck{Path: "/", Interval: 30, Timeout: 5, Healthy: 5, Unhealthy: 2, Matcher: "200"}
 
 // Target is an ENI registered in a target group, on the group's port or its own.
 type Target struct {

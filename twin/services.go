@@ -1,0 +1,166 @@
+package twin
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
+)
+
+// The services of the twin: what runs in each host's namespace, each a real server that
+// says what it stands in for. One process per host runs them from its Spec.
+
+// Spec is what runs in one host's namespace.
+type Spec struct {
+	Host       string     `json:"host"`
+	Kind       string     `json:"kind"`
+	AZ         string     `json:"az,omitempty"`
+	InstanceID string     `json:"instance_id,omitempty"`
+	Private    netip.Addr `json:"private"`
+	// Banner are ports held by a stand-in listener that only says what it is.
+	Banner []int `json:"banner,omitempty"`
+	// IMDS serves the instance metadata service (IMDSv2) on 169.254.169.254:80.
+	IMDS bool `json:"imds,omitempty"`
+	// Web serves the web server's pages.
+	Web *WebSpec `json:"web,omitempty"`
+	// ALB is a load balancer node: listeners forwarding to healthy targets.
+	ALB *ALBSpec `json:"alb,omitempty"`
+	// Repo is the package repository: HTTPS on 443, recording who asked.
+	Repo *RepoSpec `json:"repo,omitempty"`
+	// State is the twin's state directory (for logs and records).
+	State string `json:"state"`
+}
+
+// WebSpec is a web server: the user data's pages.
+type WebSpec struct {
+	Port       int    `json:"port"`
+	HealthPath string `json:"health_path"`
+}
+
+// ALBSpec is one node of a load balancer.
+type ALBSpec struct {
+	Name      string        `json:"name"`
+	Listeners []ALBListener `json:"listeners"`
+	// Scale divides every health-check time, so that tests need not wait minutes.
+	Scale int `json:"scale"`
+}
+
+// ALBListener forwards connections on Port to the healthy targets of its target group.
+type ALBListener struct {
+	Port    int                `json:"port"`
+	Group   string             `json:"group"`
+	Targets []ALBTarget        `json:"targets"`
+	Health  verify.HealthCheck `json:"health"`
+}
+
+// ALBTarget is a registered target the node sends to (its AZ's only with cross-zone off).
+type ALBTarget struct {
+	Host string     `json:"host"`
+	Addr netip.Addr `json:"addr"`
+	Port int        `json:"port"`
+	AZ   string     `json:"az"`
+}
+
+// RepoSpec is the package repository's stand-in.
+type RepoSpec struct {
+	Port int `json:"port"`
+}
+
+// TimeScale divides the health checks' times in the twin: AWS's 15 s interval becomes 3 s.
+const TimeScale = 5
+
+// instanceID makes up an instance ID that cannot be mistaken for AWS's.
+func instanceID(h *Host) string { return "i-twin-" + h.Name }
+
+// Specs are the services of every host.
+func (p *Plan) Specs() []*Spec {
+	var out []*Spec
+	for _, h := range p.Hosts {
+		s := &Spec{Host: h.Name, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: StateDir(p.Prefix)}
+		if h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) {
+			s.IMDS, s.InstanceID = true, instanceID(h)
+		}
+		for _, port := range h.Listen {
+			switch {
+			case h.Role == rules.Web && port == 80:
+				s.Web = &WebSpec{Port: port, HealthPath: p.healthPath()}
+			case h.Role == rules.Repos && port == 443:
+				s.Repo = &RepoSpec{Port: port}
+			case h.Inside() && h.ep.Kind == verify.LBNode:
+				// the node's listeners, below
+			default:
+				s.Banner = append(s.Banner, port)
+			}
+		}
+		if h.Inside() && h.ep.Kind == verify.LBNode {
+			s.ALB = p.albSpec(h)
+		}
+		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// healthPath is the health-check path of the first target group, for the web servers.
+func (p *Plan) healthPath() string {
+	for _, lb := range p.net.LBs {
+		for _, l := range lb.Listeners {
+			for _, g := range l.Groups {
+				return g.Health.Path
+			}
+		}
+	}
+	return "/"
+}
+
+// albSpec is what one node does: each listener to the targets of its first target group
+// the node may send to (as the lb_out chain allows).
+func (p *Plan) albSpec(h *Host) *ALBSpec {
+	lb := h.ep.LB
+	spec := &ALBSpec{Name: resName(lb.Addr), Scale: TimeScale}
+	azs := map[string]bool{}
+	for _, n := range lb.Nodes {
+		azs[n.AZ()] = true
+	}
+	for _, l := range lb.Listeners {
+		if len(l.Groups) == 0 {
+			continue
+		}
+		g := l.Groups[0]
+		cross := lb.CrossZone
+		if g.CrossZone != nil {
+			cross = *g.CrossZone
+		}
+		listener := ALBListener{Port: l.Port, Group: g.Addr, Health: g.Health}
+		for _, t := range g.Targets {
+			port := g.Port
+			if t.Port != 0 {
+				port = t.Port
+			}
+			for _, th := range p.Hosts {
+				if th.Inside() && th.ep.ENI() == t.ENI.ENI() && azs[th.AZ] && (cross || th.AZ == h.AZ) {
+					listener.Targets = append(listener.Targets, ALBTarget{Host: th.Name, Addr: th.Private, Port: port, AZ: th.AZ})
+				}
+			}
+		}
+		slices.SortFunc(listener.Targets, func(a, b ALBTarget) int { return a.Addr.Compare(b.Addr) })
+		spec.Listeners = append(spec.Listeners, listener)
+	}
+	return spec
+}
+
+// scaled is a health-check time in seconds divided by the time scale.
+func scaled(seconds, scale int) time.Duration {
+	return time.Duration(seconds) * time.Second / time.Duration(max(scale, 1))
+}
+
+// String describes a health check as the twin runs it.
+func (l ALBListener) describe(scale int) string {
+	h := l.Health
+	return fmt.Sprintf("GET %s every %s (AWS: %ds, time / %d), timeout %s, %d ok in, %d failed out",
+		h.Path, scaled(h.Interval, scale), h.Interval, scale, scaled(h.Timeout, scale), h.Healthy, h.Unhealthy)
+}

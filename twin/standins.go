@@ -1,0 +1,331 @@
+package twin
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The stand-ins: small real servers that do what the AWS part does for the seed's tests, and
+// say in every answer what they stand in for.
+
+// metadataAddr is where instances find the instance metadata service.
+const metadataAddr = "169.254.169.254:80"
+
+// serveIMDS is the instance metadata service, version 2 only (the launch template's
+// http_tokens = required): a PUT to /latest/api/token with a TTL header gives a token, and a
+// GET of /latest/meta-data/... without a valid token is refused with 401, as on EC2.
+func serveIMDS(ctx context.Context, spec *Spec) error {
+	ln, err := listen(ctx, metadataAddr)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	tokens := map[string]time.Time{}
+	data := map[string]string{
+		"instance-id": spec.InstanceID, "local-ipv4": spec.Private.String(),
+		"placement/availability-zone": spec.AZ,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/latest/api/token", func(w http.ResponseWriter, r *http.Request) {
+		ttl, err := strconv.Atoi(r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds"))
+		switch {
+		case r.Method != http.MethodPut:
+			http.Error(w, "IMDSv2: PUT a token request", http.StatusMethodNotAllowed)
+			return
+		case err != nil || ttl < 1 || ttl > 21600:
+			http.Error(w, "X-aws-ec2-metadata-token-ttl-seconds: 1-21600", http.StatusBadRequest)
+			return
+		}
+		b := make([]byte, 16)
+		rand.Read(b)
+		token := hex.EncodeToString(b)
+		mu.Lock()
+		tokens[token] = time.Now().Add(time.Duration(ttl) * time.Second)
+		mu.Unlock()
+		w.Header().Set("X-aws-ec2-metadata-token-ttl-seconds", strconv.Itoa(ttl))
+		io.WriteString(w, token)
+	})
+	mux.HandleFunc("/latest/meta-data/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		expiry, ok := tokens[r.Header.Get("X-aws-ec2-metadata-token")]
+		mu.Unlock()
+		if !ok || time.Now().After(expiry) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		v, ok := data[strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, v)
+	})
+	go (&http.Server{Handler: withServer(mux, "webtier-twin-imds (stands in for the EC2 instance metadata service)")}).Serve(ln)
+	return nil
+}
+
+// withServer names the stand-in in every response's Server header.
+func withServer(h http.Handler, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", name)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// imdsGet reads one item from the instance metadata service with an IMDSv2 token, as the
+// user data's index.php does.
+func imdsGet(client *http.Client, path string) string {
+	req, _ := http.NewRequest(http.MethodPut, "http://"+metadataAddr+"/latest/api/token", nil)
+	req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "-"
+	}
+	token, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodGet, "http://"+metadataAddr+"/latest/meta-data/"+path, nil)
+	req.Header.Set("X-aws-ec2-metadata-token", string(token))
+	resp, err = client.Do(req)
+	if err != nil {
+		return "-"
+	}
+	defer resp.Body.Close()
+	v, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "-"
+	}
+	return string(v)
+}
+
+// serveWeb is a web server: the user data's index page (instance ID, private IP and AZ read
+// over IMDSv2, in index.php's table) and the health-check page, which exists once the
+// server has read its metadata (the user data writes it last).
+func serveWeb(ctx context.Context, spec *Spec) error {
+	// On the private address: 169.254.169.254:80 is the metadata service's.
+	ln, err := listen(ctx, net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Web.Port)))
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	var ready sync.Once
+	healthy := make(chan struct{})
+	go func() {
+		for ctx.Err() == nil && imdsGet(client, "instance-id") == "-" {
+			sleep(ctx, 100)
+		}
+		ready.Do(func() { close(healthy) })
+	}()
+	mux := http.NewServeMux()
+	mux.HandleFunc(spec.Web.HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-healthy:
+			io.WriteString(w, "ok\n")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" && r.URL.Path != "/index.php" {
+			http.NotFound(w, r)
+			return
+		}
+		rows := [][2]string{
+			{"Instance ID", imdsGet(client, "instance-id")},
+			{"Private IP Address", imdsGet(client, "local-ipv4")},
+			{"Availability Zone", imdsGet(client, "placement/availability-zone")},
+		}
+		var b strings.Builder
+		b.WriteString("<!doctype html><title>webtier</title>\n<h1>Instance data</h1>\n<table border=\"1\"><tr><th>Data</th><th>Value</th></tr>\n")
+		for _, row := range rows {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", html.EscapeString(row[0]), html.EscapeString(row[1]))
+		}
+		b.WriteString("</table>\n<h2>Shared files (EFS at /var/www/html/efs)</h2>\n<ul></ul>\n")
+		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; no EFS in the twin yet</small></p>\n", spec.Host)
+		io.WriteString(w, b.String())
+	})
+	go (&http.Server{Handler: withServer(mux, "webtier-twin-web (stands in for httpd + PHP-FPM)")}).Serve(ln)
+	return nil
+}
+
+// target is a registered target as one node sees it.
+type target struct {
+	ALBTarget
+	mu               sync.Mutex
+	healthy          bool
+	okRun, failedRun int
+	proxy            *httputil.ReverseProxy
+}
+
+// serveALB is one node of the load balancer: each listener forwards requests round robin to
+// the healthy targets; each target is health checked on the group's path, interval, timeout
+// and thresholds (times divided by the spec's scale). A target starts unhealthy and comes in
+// after Healthy checks in a row; Unhealthy failed checks take it out. With no healthy target
+// the node sends to all of them (an ALB fails open), and says so in a header.
+func serveALB(ctx context.Context, spec *Spec, log io.Writer) error {
+	for _, l := range spec.ALB.Listeners {
+		ln, err := listen(ctx, fmt.Sprintf(":%d", l.Port))
+		if err != nil {
+			return err
+		}
+		var targets []*target
+		for _, t := range l.Targets {
+			tg := &target{ALBTarget: t}
+			u := &url.URL{Scheme: "http", Host: net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port))}
+			tg.proxy = httputil.NewSingleHostReverseProxy(u)
+			targets = append(targets, tg)
+			go healthCheck(ctx, tg, l, spec.ALB.Scale, log)
+		}
+		fmt.Fprintf(log, "%s: listener :%d -> %s, health check %s\n", spec.Host, l.Port, l.Group, l.describe(spec.ALB.Scale))
+		var mu sync.Mutex
+		next := 0
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var healthy []*target
+			for _, t := range targets {
+				t.mu.Lock()
+				if t.healthy {
+					healthy = append(healthy, t)
+				}
+				t.mu.Unlock()
+			}
+			pool := healthy
+			if len(pool) == 0 {
+				pool = targets
+				w.Header().Set("X-Webtier-Twin-Fail-Open", "no healthy target: sending to all, as an ALB does")
+			}
+			if len(pool) == 0 {
+				http.Error(w, "503 Service Temporarily Unavailable (no targets)", http.StatusServiceUnavailable)
+				return
+			}
+			mu.Lock()
+			t := pool[next%len(pool)]
+			next++
+			mu.Unlock()
+			w.Header().Set("X-Webtier-Twin-Target", t.Host)
+			t.proxy.ServeHTTP(w, r)
+		})
+		go (&http.Server{Handler: withServer(handler, "webtier-twin-alb (stands in for an ALB node: round robin over healthy targets)")}).Serve(ln)
+	}
+	return nil
+}
+
+// healthCheck checks one target until ctx ends.
+func healthCheck(ctx context.Context, t *target, l ALBListener, scale int, log io.Writer) {
+	client := &http.Client{Timeout: scaled(l.Health.Timeout, scale)}
+	u := "http://" + net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port)) + l.Health.Path
+	tick := time.NewTicker(scaled(l.Health.Interval, scale))
+	defer tick.Stop()
+	for {
+		resp, err := client.Get(u)
+		ok := err == nil && matches(l.Health.Matcher, resp.StatusCode)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.mu.Lock()
+		if ok {
+			t.okRun, t.failedRun = t.okRun+1, 0
+			if !t.healthy && t.okRun >= l.Health.Healthy {
+				t.healthy = true
+				fmt.Fprintf(log, "%s healthy after %d checks\n", t.Host, t.okRun)
+			}
+		} else {
+			t.okRun, t.failedRun = 0, t.failedRun+1
+			if t.healthy && t.failedRun >= l.Health.Unhealthy {
+				t.healthy = false
+				fmt.Fprintf(log, "%s unhealthy after %d failed checks\n", t.Host, t.failedRun)
+			}
+		}
+		t.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// matches reports whether an HTTP status is in a matcher: "200", "200,302", "200-299".
+func matches(matcher string, status int) bool {
+	for _, part := range strings.Split(matcher, ",") {
+		lo, hi, found := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if found {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 == nil && err2 == nil && status >= a && status <= b {
+			return true
+		}
+	}
+	return false
+}
+
+// RepoLog is the file in the state directory where the repository records who asked.
+const RepoLog = "repo-seen.log"
+
+// serveRepo is the package repository: HTTPS (a certificate made up at start) on the
+// spec's port, recording the source address of every request, which is what the seed's NAT
+// test looks at.
+func serveRepo(ctx context.Context, spec *Spec) error {
+	cert, err := selfSigned(spec.Private.String())
+	if err != nil {
+		return err
+	}
+	ln, err := listen(ctx, fmt.Sprintf(":%d", spec.Repo.Port))
+	if err != nil {
+		return err
+	}
+	record, err := os.OpenFile(filepath.Join(spec.State, RepoLog), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		mu.Lock()
+		fmt.Fprintf(record, "%s %s %s\n", time.Now().UTC().Format(time.RFC3339Nano), host, r.URL.Path)
+		mu.Unlock()
+		fmt.Fprintf(w, "webtier twin: package repository stand-in at %s; you came from %s\n", spec.Private, host)
+	})
+	srv := &http.Server{Handler: withServer(handler, "webtier-twin-repo (stands in for the regional package repository)"),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go srv.ServeTLS(ln, "", "")
+	return nil
+}
+
+// selfSigned makes a certificate for host, valid for a day.
+func selfSigned(host string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:   pkix.Name{CommonName: "webtier twin " + host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP(host)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
