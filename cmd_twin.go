@@ -33,14 +33,11 @@ import (
 // that cannot run the twin.
 func twinCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "webtier: twin: expected up, test, hosts, exec or down")
+		fmt.Fprintln(stderr, "webtier: twin: expected up, test, hosts, exec, ssh or down")
 		return exitBadArgs
 	}
 	sub, args := args[0], args[1:]
-	prefix := os.Getenv("WEBTIER_TWIN_PREFIX")
-	if prefix == "" {
-		prefix = twin.DefaultPrefix
-	}
+	prefix := twinPrefix()
 	ctx := context.Background()
 	switch sub {
 	case "up":
@@ -51,6 +48,8 @@ func twinCmd(args []string, stdout, stderr io.Writer) int {
 		return twinHosts(prefix, args, stdout, stderr)
 	case "exec":
 		return twinExec(ctx, prefix, args, stderr)
+	case "ssh":
+		return twinSSH(ctx, prefix, args, stderr)
 	case "down":
 		if len(args) > 0 {
 			fmt.Fprintf(stderr, "webtier: twin down: unexpected argument %q\n", args[0])
@@ -69,8 +68,16 @@ func twinCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "twin down: removed %d namespaces in %.1fs\n", len(removed), time.Since(start).Seconds())
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "webtier: twin: unknown subcommand %q (expected up, test, hosts, exec or down)\n", sub)
+	fmt.Fprintf(stderr, "webtier: twin: unknown subcommand %q (expected up, test, hosts, exec, ssh or down)\n", sub)
 	return exitBadArgs
+}
+
+// twinPrefix starts the names of the twin's namespaces: WEBTIER_TWIN_PREFIX, else wt-.
+func twinPrefix() string {
+	if p := os.Getenv("WEBTIER_TWIN_PREFIX"); p != "" {
+		return p
+	}
+	return twin.DefaultPrefix
 }
 
 // The files a running twin keeps beside its plan: the stack it was built from, and the
@@ -319,6 +326,40 @@ func twinExec(ctx context.Context, prefix string, args []string, stderr io.Write
 	}
 	fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
 	return exitFailed
+}
+
+// twinSSH logs in to a host from the admin host, through a bastion for a web server:
+// `webtier twin ssh HOST [-- CMD...]`.
+func twinSSH(ctx context.Context, prefix string, args []string, stderr io.Writer) int {
+	if len(args) == 0 || len(args) > 1 && args[1] != "--" {
+		fmt.Fprintln(stderr, "webtier: twin ssh: usage: webtier twin ssh HOST [-- CMD [ARG...]]")
+		return exitBadArgs
+	}
+	plan, _, _, err := loadTwin(prefix)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
+		return exitBadArgs
+	}
+	h, err := plan.Host(args[0])
+	if err == nil {
+		var cmd []string
+		if len(args) > 2 {
+			cmd = args[2:]
+		}
+		var argv []string
+		if argv, err = plan.SSHArgs(h, cmd); err == nil {
+			err = twin.Run(ctx, argv)
+		}
+	}
+	var exit interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &exit) && exit.ExitCode() > 0:
+		return exit.ExitCode()
+	}
+	fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
+	return exitBadArgs
 }
 
 // or returns s, or def when s is empty.

@@ -57,8 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return repoRangesCmd(args, stdout, stderr)
 	case "twin":
 		return twinCmd(args, stdout, stderr)
+	case "drill":
+		return drillCmd(args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy, destroy, repo-ranges or twin)\n", cmd)
+		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy, destroy, repo-ranges, twin or drill)\n", cmd)
 		return exitBadArgs
 	}
 }

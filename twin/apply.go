@@ -211,7 +211,12 @@ func LoadPlan(prefix string) (*Plan, error) {
 
 // Exec runs a command inside a host's namespace, with this process's standard streams.
 func Exec(ctx context.Context, h *Host, argv []string) error {
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.Namespace}, argv...)...)
+	return Run(ctx, append([]string{"ip", "netns", "exec", h.Namespace}, argv...))
+}
+
+// Run runs argv with this process's standard streams.
+func Run(ctx context.Context, argv []string) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
 }

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -189,5 +190,25 @@ func TestRuleRendering(t *testing.T) {
 		if got := match(c.proto, c.ports); got != c.want {
 			t.Errorf("match(%s, %s) = %q, want %q", c.proto, c.ports, got, c.want)
 		}
+	}
+}
+
+// TestPagesOfUserData: the web servers serve what the user data writes, the health page
+// (a separate element of the synthesized join) included.
+func TestPagesOfUserData(t *testing.T) {
+	n, _ := example(t)
+	var got []string
+	for _, e := range n.Endpoints {
+		if e.Role == "web" {
+			got = pagesOf(e.UserData)
+			break
+		}
+	}
+	if strings.Join(got, " ") != "/index.php /db.php /healthz.php" {
+		t.Errorf("pages %v, want /index.php /db.php /healthz.php", got)
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\ncat > /var/www/html/ok.html <<'X'\nok\nX\n"))
+	if got := pagesOf(plain); strings.Join(got, " ") != "/ok.html" {
+		t.Errorf("base64 user data: pages %v, want /ok.html", got)
 	}
 }

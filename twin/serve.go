@@ -53,8 +53,26 @@ func ServeMain(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "twin serve: %s: %v\n", spec.Host, err)
 		return 1
 	}
-	<-ctx.Done()
-	return 0
+	control := make(chan os.Signal, 1)
+	signal.Notify(control, syscall.SIGUSR1, syscall.SIGUSR2)
+	for {
+		select {
+		case <-ctx.Done():
+			return 0
+		case sig := <-control:
+			if webControl == nil {
+				continue
+			}
+			if sig == syscall.SIGUSR1 {
+				webControl.stop()
+				fmt.Fprintf(stderr, "%s: web server stopped\n", spec.Host)
+			} else if err := webControl.start(); err != nil {
+				fmt.Fprintf(stderr, "%s: web server: %v\n", spec.Host, err)
+			} else {
+				fmt.Fprintf(stderr, "%s: web server started\n", spec.Host)
+			}
+		}
+	}
 }
 
 // serve starts every service of a spec.
@@ -105,7 +123,13 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 // pid file and its output to a log in the state directory.
 func startListeners(ctx context.Context, p *Plan, exe string) error {
 	dir := StateDir(p.Prefix)
-	for _, spec := range p.Specs() {
+	ssh := HasSSH()
+	if ssh {
+		if err := startSSH(ctx, p); err != nil {
+			return err
+		}
+	}
+	for _, spec := range p.Specs(ssh) {
 		h, _ := p.Host(spec.Host)
 		data, err := json.MarshalIndent(spec, "", "  ")
 		if err != nil {

@@ -1,9 +1,13 @@
 package twin
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/webtier/webtier/rules"
@@ -36,8 +40,10 @@ type Spec struct {
 
 // WebSpec is a web server: the user data's pages.
 type WebSpec struct {
-	Port       int    `json:"port"`
-	HealthPath string `json:"health_path"`
+	Port int `json:"port"`
+	// Pages are the pages the user data writes ("/index.php", "/healthz.php"); Index and the
+	// health-check page are served when the user data writes them.
+	Pages []string `json:"pages"`
 }
 
 // ALBSpec is one node of a load balancer.
@@ -75,9 +81,15 @@ const TimeScale = 5
 // instanceID makes up an instance ID that cannot be mistaken for AWS's.
 func instanceID(h *Host) string { return "i-twin-" + h.Name }
 
-// Specs are the services of every host.
-func (p *Plan) Specs() []*Spec {
+// Specs are the services of every host; with ssh, port 22 of the SSH hosts is sshd's.
+func (p *Plan) Specs(ssh bool) []*Spec {
 	var out []*Spec
+	sshHosts := map[*Host]bool{}
+	if ssh {
+		for _, h := range p.sshHosts() {
+			sshHosts[h] = true
+		}
+	}
 	for _, h := range p.Hosts {
 		s := &Spec{Host: h.Name, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: StateDir(p.Prefix)}
 		if h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) {
@@ -86,11 +98,13 @@ func (p *Plan) Specs() []*Spec {
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &WebSpec{Port: port, HealthPath: p.healthPath()}
+				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData)}
 			case h.Role == rules.Repos && port == 443:
 				s.Repo = &RepoSpec{Port: port}
 			case h.Inside() && h.ep.Kind == verify.LBNode:
 				// the node's listeners, below
+			case port == 22 && sshHosts[h]:
+				// sshd's
 			default:
 				s.Banner = append(s.Banner, port)
 			}
@@ -103,18 +117,6 @@ func (p *Plan) Specs() []*Spec {
 		}
 	}
 	return out
-}
-
-// healthPath is the health-check path of the first target group, for the web servers.
-func (p *Plan) healthPath() string {
-	for _, lb := range p.net.LBs {
-		for _, l := range lb.Listeners {
-			for _, g := range l.Groups {
-				return g.Health.Path
-			}
-		}
-	}
-	return "/"
 }
 
 // albSpec is what one node does: each listener to the targets of its first target group
@@ -163,4 +165,59 @@ func (l ALBListener) describe(scale int) string {
 	h := l.Health
 	return fmt.Sprintf("GET %s every %s (AWS: %ds, time / %d), timeout %s, %d ok in, %d failed out",
 		h.Path, scaled(h.Interval, scale), h.Interval, scale, scaled(h.Timeout, scale), h.Healthy, h.Unhealthy)
+}
+
+// pagesRe finds the pages a bootstrap script writes under the web root.
+var pagesRe = regexp.MustCompile(`cat > /var/www/html(/[A-Za-z0-9._/-]+) <<`)
+
+// pagesOf are the pages the user data writes under /var/www/html, in order. It reads the
+// text as the stack writes it: a literal, base64, or `${base64encode(join("", [...]))}` of
+// string literals and references (a reference stands for text the twin does not know).
+func pagesOf(userData string) []string {
+	text := userData
+	const open, end = `${base64encode(join("", [`, `]))}`
+	switch {
+	case strings.HasPrefix(text, open) && strings.HasSuffix(text, end):
+		text = joinLiterals(strings.TrimSuffix(strings.TrimPrefix(text, open), end))
+	case !strings.Contains(text, "\n"):
+		if b, err := base64.StdEncoding.DecodeString(text); err == nil {
+			text = string(b)
+		}
+	}
+	var out []string
+	for _, m := range pagesRe.FindAllStringSubmatch(text, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// joinLiterals joins the elements of an HCL list of string literals and references.
+func joinLiterals(list string) string {
+	var b strings.Builder
+	for i := 0; i < len(list); {
+		switch c := list[i]; {
+		case c == '"':
+			j := i + 1
+			for j < len(list) && list[j] != '"' {
+				if list[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if s, err := strconv.Unquote(list[i:min(j+1, len(list))]); err == nil {
+				b.WriteString(s)
+			}
+			i = j + 1
+		case c == ',' || c == ' ' || c == '\n' || c == '\t':
+			i++
+		default:
+			j := i
+			for j < len(list) && list[j] != ',' {
+				j++
+			}
+			b.WriteString("${" + strings.TrimSpace(list[i:j]) + "}")
+			i = j
+		}
+	}
+	return b.String()
 }

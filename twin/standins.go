@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,15 +118,10 @@ func imdsGet(client *http.Client, path string) string {
 	return string(v)
 }
 
-// serveWeb is a web server: the user data's index page (instance ID, private IP and AZ read
-// over IMDSv2, in index.php's table) and the health-check page, which exists once the
-// server has read its metadata (the user data writes it last).
+// serveWeb is a web server serving the pages the user data writes: index.php (instance ID,
+// private IP and AZ read over IMDSv2, in index.php's table) and the others (the health-check
+// page) as "ok" once the server has read its metadata (the user data writes them last).
 func serveWeb(ctx context.Context, spec *Spec) error {
-	// On the private address: 169.254.169.254:80 is the metadata service's.
-	ln, err := listen(ctx, net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Web.Port)))
-	if err != nil {
-		return err
-	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	var ready sync.Once
 	healthy := make(chan struct{})
@@ -135,17 +131,25 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		}
 		ready.Do(func() { close(healthy) })
 	}()
+	serves := func(page string) bool { return slices.Contains(spec.Web.Pages, page) }
 	mux := http.NewServeMux()
-	mux.HandleFunc(spec.Web.HealthPath, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-healthy:
-			io.WriteString(w, "ok\n")
-		default:
-			http.NotFound(w, r)
+	for _, page := range spec.Web.Pages {
+		if page == "/index.php" || page == "/db.php" {
+			continue
 		}
-	})
+		// A page of the user data the twin has no stand-in for answers as the health page
+		// does: written last, plain "ok".
+		mux.HandleFunc(page, func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-healthy:
+				io.WriteString(w, "ok\n")
+			default:
+				http.NotFound(w, r)
+			}
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" && r.URL.Path != "/index.php" {
+		if r.URL.Path != "/" && r.URL.Path != "/index.php" || !serves("/index.php") {
 			http.NotFound(w, r)
 			return
 		}
@@ -163,8 +167,47 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; no EFS in the twin yet</small></p>\n", spec.Host)
 		io.WriteString(w, b.String())
 	})
-	go (&http.Server{Handler: withServer(mux, "webtier-twin-web (stands in for httpd + PHP-FPM)")}).Serve(ln)
+	web := &webServer{addr: net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Web.Port)),
+		handler: withServer(mux, "webtier-twin-web (stands in for httpd + PHP-FPM)")}
+	webControl = web
+	return web.start()
+}
+
+// webServer is the web server that the drill stops and starts again, as the seed stopped
+// httpd on one instance: SIGUSR1 stops it, SIGUSR2 starts it (see ServeMain).
+type webServer struct {
+	// addr is the private address: 169.254.169.254:80 is the metadata service's.
+	addr    string
+	handler http.Handler
+	mu      sync.Mutex
+	srv     *http.Server
+}
+
+// webControl is this process's web server, for the signals.
+var webControl *webServer
+
+func (s *webServer) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp4", s.addr)
+	if err != nil {
+		return err
+	}
+	s.srv = &http.Server{Handler: s.handler}
+	go s.srv.Serve(ln)
 	return nil
+}
+
+func (s *webServer) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
 }
 
 // target is a registered target as one node sees it.
@@ -192,6 +235,11 @@ func serveALB(ctx context.Context, spec *Spec, log io.Writer) error {
 			tg := &target{ALBTarget: t}
 			u := &url.URL{Scheme: "http", Host: net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port))}
 			tg.proxy = httputil.NewSingleHostReverseProxy(u)
+			// A new connection for each request, from the node's ephemeral range: an ALB keeps
+			// some open, and reuse would hide a return path that drops some source ports.
+			// The connect timeout is an ALB's 10 s, scaled like the health checks.
+			tg.proxy.Transport = &http.Transport{DisableKeepAlives: true,
+				DialContext: (&net.Dialer{Timeout: scaled(10, spec.ALB.Scale)}).DialContext}
 			targets = append(targets, tg)
 			go healthCheck(ctx, tg, l, spec.ALB.Scale, log)
 		}

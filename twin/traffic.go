@@ -113,14 +113,27 @@ func (t *nsThread) tcp(ctx context.Context, sport int, dst netip.Addr, dport int
 	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	f := os.NewFile(uintptr(fd), "tcp")
 	defer f.Close()
-	err = unix.Connect(fd, &unix.SockaddrInet4{Port: dport, Addr: dst.As4()})
-	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		return connectResult(err), nil
+	res, err := connect(f, fd, dst, dport, deadline(ctx, timeout))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return Result{How: "no answer in " + timeout.String()}, nil
 	}
-	f.SetDeadline(deadline(ctx, timeout))
-	rc, err := f.SyscallConn()
 	if err != nil {
 		return Result{}, err
+	}
+	return connectResult(res), nil
+}
+
+// connect connects the non-blocking socket fd (of file f) to dst:dport by the deadline. It
+// returns how the connect ended (nil: connected), or an error when it could not wait.
+func connect(f *os.File, fd int, dst netip.Addr, dport int, by time.Time) (result error, err error) {
+	err = unix.Connect(fd, &unix.SockaddrInet4{Port: dport, Addr: dst.As4()})
+	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		return err, nil
+	}
+	f.SetDeadline(by)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
 	}
 	var res error
 	werr := rc.Write(func(fd uintptr) bool {
@@ -140,12 +153,33 @@ func (t *nsThread) tcp(ctx context.Context, sport int, dst netip.Addr, dport int
 		return false
 	})
 	if werr != nil {
-		if errors.Is(werr, os.ErrDeadlineExceeded) {
-			return Result{How: "no answer in " + timeout.String()}, nil
-		}
-		return Result{}, werr
+		return nil, werr
 	}
-	return connectResult(res), nil
+	return res, nil
+}
+
+// dial opens a TCP connection from the thread's namespace to address ("ip:port"), for
+// clients (HTTP) that run in this process on behalf of a host.
+func (t *nsThread) dial(ctx context.Context, address string, timeout time.Duration) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := t.socket(unix.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "tcp")
+	defer f.Close()
+	res, err := connect(f, fd, ap.Addr(), int(ap.Port()), deadline(ctx, timeout))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("connect %s: %w", address, err)
+	case res != nil:
+		return nil, fmt.Errorf("connect %s: %w", address, res)
+	}
+	f.SetDeadline(time.Time{})
+	return net.FileConn(f)
 }
 
 // connectResult reads the end of a connect.

@@ -286,3 +286,89 @@ func TestBrokenStacks(t *testing.T) {
 		})
 	}
 }
+
+// rowsOf are the rows of one requirement.
+func rowsOf(rows []DrillRow, req int) []DrillRow {
+	var out []DrillRow
+	for _, r := range rows {
+		if r.Req == req {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestDrill runs the seed's tests on the twin of the example stack: everything the twin
+// runs passes, and what it does not run yet says so instead of passing.
+func TestDrill(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	p, _, _ := up(t)
+	rows, err := Drill(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	WriteDrill(&text, rows, 0)
+	for _, r := range rows {
+		switch {
+		case r.Req <= 3 && r.Result != Pass:
+			t.Errorf("req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
+		case r.Req > 3 && r.Result != NotBuilt:
+			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
+		}
+	}
+	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 {
+		t.Errorf("the drill ran fewer tests than the seed's:\n%s", text.String())
+	}
+	t.Log("\n" + text.String())
+}
+
+// TestDrillBrokenStacks: the drill fails the test of the requirement a stack breaks.
+func TestDrillBrokenStacks(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	for _, c := range []struct {
+		name   string
+		req    int
+		break_ func(t *testing.T, res map[string]any)
+		// failing is the test that must fail.
+		failing string
+	}{
+		{"the seed's return range 32768-60999 towards the ALB nodes", 2, func(t *testing.T, res map[string]any) {
+			for _, cidr := range []string{"10.16.1.0/24", "10.16.2.0/24"} {
+				e := naclEntry(t, res, "web-nacl", true, cidr, 1024)
+				e["from_port"], e["to_port"] = 32768, 60999
+			}
+		}, "30 requests from the internet"},
+		{"no NAT route from web-a", 3, func(t *testing.T, res map[string]any) {
+			prune(res, "aws_route", "web-a-default")
+		}, "web-a-1 -> repository"},
+		{"a health check path the servers do not serve", 2, func(t *testing.T, res map[string]any) {
+			hc := res["aws_lb_target_group"].(map[string]any)["web"].(map[string]any)["health_check"].(map[string]any)
+			hc["path"] = "/nothing-here"
+		}, "30 requests from the internet"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _, _ := up(t, func(res map[string]any) { c.break_(t, res) })
+			rows, err := Drill(t.Context(), p, c.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text strings.Builder
+			WriteDrill(&text, rows, 0)
+			found := false
+			for _, r := range rows {
+				if strings.HasPrefix(r.Test, c.failing) {
+					found = true
+					if r.Result != Fail {
+						t.Errorf("%q passed on a broken stack:\n%s", r.Test, text.String())
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no test %q ran:\n%s", c.failing, text.String())
+			}
+		})
+	}
+}

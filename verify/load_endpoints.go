@@ -164,9 +164,9 @@ func (l *loader) loadTargetGroups() {
 // targetGroupTypes are the resources a target group reference may name.
 var targetGroupTypes = []string{"aws_lb_target_group", "aws_alb_target_group"}
 
-// launchSpec reads the security groups and public-address setting of the launch template
-// or launch configuration an Auto Scaling group uses.
-func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public field, ok bool) {
+// launchSpec reads the security groups, public-address setting and user data of the launch
+// template or launch configuration an Auto Scaling group uses.
+func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public field, userData string, ok bool) {
 	var lt *resource
 	for _, spec := range []struct {
 		block    field
@@ -191,17 +191,19 @@ func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public fiel
 		}
 		groups = append(groups, l.groupsOf(l.attr(lt, "vpc_security_group_ids"))...)
 		groups = append(groups, l.groupsOf(l.attr(lt, "security_group_names"))...)
-		return groups, public, true
+		userData, _ = l.attr(lt, "user_data").v.(string)
+		return groups, public, userData, true
 	}
 	if f := l.attr(asg, "launch_configuration"); f.set() {
 		lc, _ := f.ref("aws_launch_configuration")
 		if lc == nil {
-			return nil, field{}, false
+			return nil, field{}, "", false
 		}
-		return l.groupsOf(l.attr(lc, "security_groups")), l.attr(lc, "associate_public_ip_address"), true
+		userData, _ = l.attr(lc, "user_data").v.(string)
+		return l.groupsOf(l.attr(lc, "security_groups")), l.attr(lc, "associate_public_ip_address"), userData, true
 	}
 	l.attr(asg, "launch_template").fail("missing; the verifier needs the launch template (or configuration) of the instances")
-	return nil, field{}, false
+	return nil, field{}, "", false
 }
 
 func (l *loader) loadFleets() {
@@ -210,7 +212,7 @@ func (l *loader) loadFleets() {
 			return
 		}
 		subnets := l.subnetsOf(l.attr(r, "vpc_zone_identifier"))
-		groups, public, ok := l.launchSpec(r)
+		groups, public, userData, ok := l.launchSpec(r)
 		if !ok {
 			return
 		}
@@ -225,7 +227,7 @@ func (l *loader) loadFleets() {
 				pub, why = publicIP(public, s)
 			}
 			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
-			e.Multi, e.Desired = true, desired
+			e.Multi, e.Desired, e.UserData = true, desired, userData
 			enis = append(enis, e)
 		}
 		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {

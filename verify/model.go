@@ -212,6 +212,9 @@ type Endpoint struct {
 	// Desired is the number of instances the Auto Scaling group keeps (desired_capacity, else
 	// min_size), spread over its subnets; 0 for other endpoints.
 	Desired int
+	// UserData is the user data of an Auto Scaling group's launch template as the stack
+	// writes it (not judged here; the twin reads which pages the web servers serve).
+	UserData string
 	// LB is the load balancer of a node.
 	LB *LoadBalancer
 	// public is the endpoint's public face, made by PublicFace.

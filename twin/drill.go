@@ -1,0 +1,448 @@
+package twin
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// The seed's own tests, run on the twin: SSH through a bastion, the ALB page alternating
+// between instances and a stopped server leaving the rotation, package installs through NAT.
+// The tests of parts the twin does not run yet (scaling, the database, EFS) say so.
+
+// Drill results.
+const (
+	Pass     = "PASS"
+	Fail     = "FAIL"
+	NotBuilt = "NOT BUILT"
+)
+
+// DrillRow is one test of the drill.
+type DrillRow struct {
+	Req      int    `json:"req"`
+	Test     string `json:"test"`
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+	Evidence string `json:"evidence,omitempty"`
+	Result   string `json:"result"`
+}
+
+// drill holds what the tests share: the plan and a thread in each namespace they use.
+type drill struct {
+	p       *Plan
+	threads map[string]*nsThread
+	rows    []DrillRow
+}
+
+func (d *drill) thread(h *Host) (*nsThread, error) {
+	if t := d.threads[h.Name]; t != nil {
+		return t, nil
+	}
+	t, err := enter(h.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	d.threads[h.Name] = t
+	return t, nil
+}
+
+func (d *drill) add(req int, test, expected, observed, evidence string, ok bool) {
+	result := Fail
+	if ok {
+		result = Pass
+	}
+	d.rows = append(d.rows, DrillRow{req, test, expected, observed, evidence, result})
+}
+
+// Drill runs the seed's tests of the requirements reqs (all when empty) on a running twin and
+// returns one row per test.
+func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
+	d := &drill{p: p, threads: map[string]*nsThread{}}
+	defer func() {
+		for _, t := range d.threads {
+			t.stop()
+		}
+	}()
+	steps := []struct {
+		req int
+		run func(context.Context) error
+	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}}
+	for _, step := range steps {
+		if len(reqs) > 0 && !containsInt(reqs, step.req) {
+			continue
+		}
+		if err := step.run(ctx); err != nil {
+			return d.rows, err
+		}
+	}
+	if len(reqs) > 0 {
+		return d.rows, nil
+	}
+	d.rows = append(d.rows,
+		DrillRow{4, "load the web servers' CPU: the group grows, then shrinks to min", "scale out, then in", "-",
+			"the twin runs no Auto Scaling controller yet", NotBuilt},
+		DrillRow{5, "stop the database primary while /db.php is polled", "standby takes over, same endpoint", "-",
+			"the twin runs no database yet", NotBuilt},
+		DrillRow{6, "a file written through one web server's mount, listed by another AZ's", "listed", "-",
+			"the twin runs no EFS (NFS) yet", NotBuilt})
+	return d.rows, nil
+}
+
+// mustAddr parses an address the plan wrote.
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// hostsOfRole are the hosts of a role, in plan order.
+func (p *Plan) hostsOfRole(role rules.Role) []*Host {
+	var out []*Host
+	for _, h := range p.Hosts {
+		if h.Role == role {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ssh is requirement 1: ssh -J from the admin host through each bastion to each web server
+// runs `hostname` there; SSH from the internet to a bastion and from the admin host straight
+// to a web server fail.
+func (d *drill) ssh(ctx context.Context) error {
+	bastions, webs := d.p.hostsOfRole(rules.Bastion), d.p.hostsOfRole(rules.Web)
+	if !HasSSH() {
+		d.rows = append(d.rows, DrillRow{1, "ssh -J admin -> bastion -> web server: hostname", "each host's name", "-",
+			"OpenSSH (sshd, ssh, unshare) is not installed; `make setup` installs it as root", Fail})
+	}
+	for _, b := range bastions {
+		if !HasSSH() {
+			break
+		}
+		d.sshRow(ctx, fmt.Sprintf("ssh admin -> %s (%s): hostname", b.Name, b.Public), b, nil, b.Name)
+		for _, w := range webs {
+			d.sshRow(ctx, fmt.Sprintf("ssh -J %s admin -> %s -> %s (%s): hostname", b.Public, b.Name, w.Name, w.Private), w, b, w.Name)
+		}
+	}
+	internet, admin := d.p.firstOf("internet"), d.p.firstOf("admin")
+	for _, b := range bastions {
+		if err := d.blocked(ctx, 1, internet, b, b.Public.String(), 22); err != nil {
+			return err
+		}
+	}
+	for _, w := range webs {
+		if err := d.blocked(ctx, 1, admin, w, w.Private.String(), 22); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sshRow runs `hostname` on target from the admin host (through via, when set).
+func (d *drill) sshRow(ctx context.Context, test string, target, via *Host, want string) {
+	args, err := d.p.SSHArgs(target, []string{"hostname"})
+	if err == nil && via != nil {
+		args, err = d.p.sshVia(target, via, []string{"hostname"})
+	}
+	if err != nil {
+		d.add(1, test, want, "-", err.Error(), false)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	got := strings.TrimSpace(string(out))
+	evidence := "ssh " + strings.Join(args[6:], " ")
+	if err != nil {
+		evidence += ": " + err.Error()
+	}
+	d.add(1, test, want, got, evidence, err == nil && got == want)
+}
+
+// blocked checks that a TCP connection from one host to another's address fails.
+func (d *drill) blocked(ctx context.Context, req int, from, to *Host, addr string, port int) error {
+	t, err := d.thread(from)
+	if err != nil {
+		return err
+	}
+	res, err := t.tcp(ctx, 0, mustAddr(addr), port, Timeout)
+	if err != nil {
+		return err
+	}
+	observed := "blocked"
+	if res.Through {
+		observed = "connected"
+	}
+	d.add(req, fmt.Sprintf("%s -> %s (%s) tcp/%d", from.Name, to.Name, addr, port), "blocked", observed, res.How, !res.Through)
+	return nil
+}
+
+// httpClient is an HTTP client whose connections start in a host's namespace.
+func (d *drill) httpClient(h *Host) (*http.Client, error) {
+	t, err := d.thread(h)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return t.dial(ctx, addr, 3*time.Second)
+		},
+		DisableKeepAlives: true,
+		// The repository's certificate is made up by the twin.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	}}, nil
+}
+
+var instanceRow = regexp.MustCompile(`<td>Instance ID</td><td>([^<]*)</td>`)
+
+// page asks the ALB for / and returns the instance ID that answered, or the error.
+func page(client *http.Client, addr string) (string, error) {
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return "", fmt.Errorf("%s", resp.Status)
+	case resp.Header.Get("X-Webtier-Twin-Fail-Open") != "":
+		return "", fmt.Errorf("answered with no healthy target (the ALB fails open)")
+	}
+	m := instanceRow.FindSubmatch(body)
+	if m == nil {
+		return "", fmt.Errorf("no instance ID in the page")
+	}
+	return string(m[1]), nil
+}
+
+// balancing is requirement 2: 30 requests from the internet client to the ALB (its nodes'
+// addresses in turn, as its DNS name gives them) reach every web server in both AZs; a web
+// server whose HTTP service stops leaves the rotation within the health check's window, and
+// comes back after it starts again.
+func (d *drill) balancing(ctx context.Context) error {
+	internet := d.p.firstOf("internet")
+	client, err := d.httpClient(internet)
+	if err != nil {
+		return err
+	}
+	var nodes []string
+	for _, h := range d.p.hostsOfRole(rules.ALB) {
+		if h.Public.IsValid() {
+			nodes = append(nodes, h.Public.String())
+		}
+	}
+	webs := d.p.hostsOfRole(rules.Web)
+	if len(nodes) == 0 || len(webs) == 0 {
+		d.add(2, "30 requests to the ALB", "every web server answers", "-", "no internet-facing ALB node or no web server", false)
+		return nil
+	}
+	// Wait (bounded) for the first health checks to bring targets in.
+	health := d.p.albHealth()
+	warm := time.Now().Add(time.Duration(health.Healthy+2) * scaled(health.Interval, TimeScale))
+	for time.Now().Before(warm) {
+		if _, err := page(client, nodes[0]); err == nil {
+			break
+		}
+		sleep(ctx, 200)
+	}
+	seen := map[string]int{}
+	var failures []string
+	for i := range 30 {
+		id, err := page(client, nodes[i%len(nodes)])
+		if err != nil {
+			failures = append(failures, err.Error())
+			continue
+		}
+		seen[id]++
+	}
+	var want, got []string
+	allIn := true
+	for _, w := range webs {
+		want = append(want, instanceID(w)+" ("+w.AZ+")")
+		if seen[instanceID(w)] == 0 {
+			allIn = false
+		}
+	}
+	for id, n := range seen {
+		got = append(got, fmt.Sprintf("%s x%d", id, n))
+	}
+	sort.Strings(got)
+	evidence := strings.Join(got, ", ")
+	if len(failures) > 0 {
+		evidence += fmt.Sprintf("; %d failed: %s", len(failures), failures[0])
+	}
+	d.add(2, "30 requests from the internet to the ALB nodes "+strings.Join(nodes, ", "), strings.Join(want, ", "),
+		fmt.Sprintf("%d instances answered", len(seen)), evidence, allIn && len(failures) == 0)
+
+	// Stop one web server's HTTP service, then start it again.
+	victim := webs[0]
+	if !allIn || len(failures) > 0 {
+		for _, test := range []string{"stop " + victim.Name + "'s web server: it leaves the rotation", "start it again: it returns to the rotation"} {
+			d.add(2, test, "within the health check's window", "-", "not run: the requests above did not all succeed", false)
+		}
+		return nil
+	}
+	window := time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
+	if err := d.signal(victim, syscall.SIGUSR1); err != nil {
+		return err
+	}
+	start := time.Now()
+	out := d.waitRotation(ctx, client, nodes, instanceID(victim), false, 3*window)
+	d.add(2, "stop "+victim.Name+"'s web server: it leaves the rotation", "within "+window.Round(time.Millisecond).String(),
+		out.describe(start), out.evidence, out.ok && out.at.Sub(start) <= window)
+	back := time.Duration(health.Healthy+1) * scaled(health.Interval, TimeScale)
+	if err := d.signal(victim, syscall.SIGUSR2); err != nil {
+		return err
+	}
+	start = time.Now()
+	out = d.waitRotation(ctx, client, nodes, instanceID(victim), true, 3*back)
+	d.add(2, "start it again: it returns to the rotation", "within "+back.Round(time.Millisecond).String(),
+		out.describe(start), out.evidence, out.ok && out.at.Sub(start) <= back)
+	return nil
+}
+
+// rotation is how a wait for a change of the rotation ended.
+type rotation struct {
+	ok       bool
+	at       time.Time
+	evidence string
+}
+
+func (r rotation) describe(start time.Time) string {
+	if !r.ok {
+		return "not seen"
+	}
+	return "after " + r.at.Sub(start).Round(100*time.Millisecond).String()
+}
+
+// waitRotation polls the nodes every 0.5 s until the instance id is in the rotation (in) or
+// out of it: out when 2 rounds over every node answer 200 without it, in when it answers.
+func (d *drill) waitRotation(ctx context.Context, client *http.Client, nodes []string, id string, in bool, limit time.Duration) rotation {
+	deadline := time.Now().Add(limit)
+	errors := 0
+	clean := 0
+	for time.Now().Before(deadline) {
+		roundClean := true
+		for _, n := range nodes {
+			for range 2 {
+				got, err := page(client, n)
+				switch {
+				case in && got == id:
+					return rotation{true, time.Now(), fmt.Sprintf("%s answered through %s", id, n)}
+				case err != nil:
+					errors++
+					roundClean = false
+				case got == id:
+					roundClean = false
+				}
+			}
+		}
+		if !in && roundClean {
+			if clean++; clean == 1 {
+				return rotation{true, time.Now(), fmt.Sprintf("every request answered by another instance; %d requests failed while it was still in", errors)}
+			}
+		}
+		sleep(ctx, 500)
+	}
+	return rotation{false, time.Now(), fmt.Sprintf("%d requests failed", errors)}
+}
+
+// signal sends sig to a host's services process.
+func (d *drill) signal(h *Host, sig syscall.Signal) error {
+	data, err := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), h.Name+".pid"))
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return err
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// albHealth is the health check of the first listener of an ALB node.
+func (p *Plan) albHealth() (h struct{ Interval, Timeout, Healthy, Unhealthy int }) {
+	for _, s := range p.Specs(false) {
+		if s.ALB != nil && len(s.ALB.Listeners) > 0 {
+			hc := s.ALB.Listeners[0].Health
+			h.Interval, h.Timeout, h.Healthy, h.Unhealthy = hc.Interval, hc.Timeout, hc.Healthy, hc.Unhealthy
+			return h
+		}
+	}
+	return h
+}
+
+// nat is requirement 3: each web server reaches the package repository over HTTPS, and the
+// repository saw the Elastic IP of the NAT gateway of the server's AZ; a host elsewhere on
+// the internet is not reached, and the internet does not reach the web servers.
+func (d *drill) nat(ctx context.Context) error {
+	repo, elsewhere, internet := d.p.firstOf("repos"), d.p.firstOf("internet"), d.p.firstOf("internet")
+	for _, h := range d.p.Hosts {
+		if h.Name == "elsewhere" {
+			elsewhere = h
+		}
+	}
+	for _, w := range d.p.hostsOfRole(rules.Web) {
+		var nat *Host
+		for _, h := range d.p.hostsOfRole(rules.NAT) {
+			if h.AZ == w.AZ || nat == nil {
+				nat = h
+			}
+		}
+		client, err := d.httpClient(w)
+		if err != nil {
+			return err
+		}
+		test := fmt.Sprintf("%s -> repository %s https", w.Name, repo.Private)
+		want := "200, seen from " + nat.Name + "'s EIP " + nat.Public.String()
+		resp, err := client.Get("https://" + repo.Private.String() + "/")
+		if err != nil {
+			d.add(3, test, want, "failed", err.Error(), false)
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			saw := ""
+			if m := regexp.MustCompile(`you came from (\S+)`).FindSubmatch(body); m != nil {
+				saw = string(m[1])
+			}
+			d.add(3, test, want, fmt.Sprintf("%s, seen from %s", resp.Status, saw), "the repository's record: "+RepoLog,
+				resp.StatusCode == http.StatusOK && saw == nat.Public.String())
+		}
+		if err := d.blocked(ctx, 3, w, elsewhere, elsewhere.Private.String(), 443); err != nil {
+			return err
+		}
+		if err := d.blocked(ctx, 3, internet, w, w.Private.String(), 80); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteDrill writes the drill's table and its verdict line.
+func WriteDrill(w io.Writer, rows []DrillRow, took time.Duration) bool {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQ\tTEST\tEXPECTED\tOBSERVED\tRESULT\tEVIDENCE")
+	passed := 0
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Req, r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
+		if r.Result == Pass {
+			passed++
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\ndrill on the twin (stand-ins, not AWS): %d of %d passed in %.1fs\n", passed, len(rows), took.Seconds())
+	return passed == len(rows)
+}
