@@ -17,6 +17,7 @@ import (
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/review"
 	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/twin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -247,12 +248,55 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 			return err
 		}
 		printOutputs(stdout, outputs)
-		return s.Step("live verify", func() error { return liveVerify(ctx, s, plan, stdout) })
+		if err := s.Step("live verify", func() error { return liveVerify(ctx, s, plan, stdout) }); err != nil {
+			return err
+		}
+		if s.Emulator == nil {
+			return nil
+		}
+		return s.Step("twin", func() error { return twinAfterDeploy(ctx, s, plan, stdout) })
 	})
+}
+
+// siteAddr is where a local deploy serves the site, through the twin.
+const siteAddr = "127.0.0.1:8080"
+
+// twinAfterDeploy runs the deployed stack (read back from the emulator) as the twin, with the
+// site on siteAddr. Where the twin cannot run, it says why and the deploy goes on.
+func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) error {
+	if why := twin.CanRun(); why != "" {
+		fmt.Fprintf(stdout, "webtier: no twin of the deployment: %s\n", why)
+		return nil
+	}
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		return err
+	}
+	res, err := live.Read(ctx, live.Target{Kind: deploy.Local, Dir: s.Dir(), Region: plan.Config.Region}, plan.Config, nil)
+	if err != nil {
+		return err
+	}
+	n, err := verify.Load(res.Document)
+	if err != nil {
+		return err
+	}
+	tw, err := twin.Compile(n, intent, twinPrefix())
+	if err != nil {
+		return err
+	}
+	tw.Live = true
+	return startTwin(ctx, tw, res.Document, plan.Config, "the deployed stack ("+res.Where+")", siteAddr, stdout)
 }
 
 func destroyCmd(args []string, stdout, stderr io.Writer) int {
 	return sessionCmd("destroy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, _ stacks.Plan) error {
+		if s.Emulator != nil && twin.CanRun() == "" {
+			if removed, err := twin.Down(ctx, twinPrefix()); err != nil {
+				return err
+			} else if len(removed) > 0 {
+				fmt.Fprintf(stdout, "webtier: the twin of the deployment is down (%d namespaces removed)\n", len(removed))
+			}
+		}
 		if err := s.Destroy(ctx); err != nil {
 			return err
 		}

@@ -95,6 +95,7 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 	target := fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws")
 	dir := fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)")
 	dryRun := fs.Bool("dry-run", false, "print the compiled plan (hosts and every nftables ruleset) and build nothing")
+	fwd := fs.String("forward", "", "serve the site on this loopback `address` (127.0.0.1:8080), through the twin's internet client")
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
@@ -151,6 +152,7 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 	if err != nil {
 		return badInput(stderr, fmt.Errorf("twin up: %w", err))
 	}
+	plan.Live = *useLive
 	if *dryRun {
 		fmt.Fprint(stdout, plan.Text())
 		return exitOK
@@ -159,30 +161,51 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 		fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
 		return exitBadArgs
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return report(stderr, err)
-	}
-	start := time.Now()
-	if err := twin.Up(ctx, plan, exe); err != nil {
+	if err := startTwin(ctx, plan, stack, cfg, from, *fwd, stdout); err != nil {
 		fmt.Fprintf(stderr, "webtier: twin up: %v\n", err)
 		return exitFailed
 	}
+	return exitOK
+}
+
+// startTwin builds a compiled twin, keeps its stack and config beside its plan, starts the
+// forwarder when asked, and says what is up and how to use it.
+func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Config, from, forward string, stdout io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := twin.Up(ctx, plan, exe); err != nil {
+		return err
+	}
+	dir := twin.StateDir(plan.Prefix)
 	cfgJSON, err := json.Marshal(cfg)
 	if err == nil {
 		err = errors.Join(
-			os.WriteFile(filepath.Join(twin.StateDir(prefix), twinStackFile), stack, 0o644),
-			os.WriteFile(filepath.Join(twin.StateDir(prefix), twinConfigFile), cfgJSON, 0o644))
+			os.WriteFile(filepath.Join(dir, twinStackFile), stack, 0o644),
+			os.WriteFile(filepath.Join(dir, twinConfigFile), cfgJSON, 0o644))
+	}
+	if err == nil && forward != "" {
+		err = twin.StartForward(ctx, plan, exe, forward)
 	}
 	if err != nil {
-		twin.Down(ctx, prefix)
-		return report(stderr, err)
+		twin.Down(ctx, plan.Prefix)
+		return err
 	}
 	fmt.Fprintf(stdout, "twin up: %d hosts of %s in %d namespaces, in %.1fs (rulesets in %s)\n",
-		len(plan.Hosts), from, len(plan.Namespaces), time.Since(start).Seconds(), filepath.Join(twin.StateDir(prefix), "nft"))
+		len(plan.Hosts), from, len(plan.Namespaces), time.Since(start).Seconds(), filepath.Join(dir, "nft"))
 	fmt.Fprintln(stdout, "The twin is a stand-in: Linux namespaces and nftables judging the stack's rules, not AWS.")
-	fmt.Fprintln(stdout, "Next: ./bin/webtier twin hosts, ./bin/webtier twin test, ./bin/webtier twin exec HOST -- CMD, ./bin/webtier twin down")
-	return exitOK
+	if forward != "" {
+		fmt.Fprintf(stdout, "  site: http://%s/ (from the twin's internet client to the ALB %s)\n", forward, strings.Join(plan.ALBAddrs(80), ", "))
+	}
+	for _, h := range plan.Hosts {
+		if _, err := plan.SSHArgs(h, nil); err == nil && twin.HasSSH() {
+			fmt.Fprintf(stdout, "  ./bin/webtier twin ssh %s\n", h.Name)
+		}
+	}
+	fmt.Fprintln(stdout, "Next: ./bin/webtier twin hosts | twin test | twin exec HOST -- CMD | drill | twin down")
+	return nil
 }
 
 // loadTwin reads a running twin: its plan recompiled from the stack and config it was built
@@ -220,6 +243,7 @@ func loadTwin(prefix string) (*twin.Plan, *verify.Network, verify.Intent, error)
 	if plan.Text() != saved.Text() {
 		return nil, nil, verify.Intent{}, fmt.Errorf("the twin's state in %s does not match what its stack compiles to; run `webtier twin up` again", dir)
 	}
+	plan.Live = saved.Live
 	return plan, n, intent, nil
 }
 

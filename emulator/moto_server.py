@@ -22,7 +22,9 @@ import time
 from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupRuleIdNotFoundError
 from moto.rds import models as rds_models
 from moto.ec2.models import instances, launch_templates, nat_gateways, network_acls, security_groups
+from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.responses.launch_templates import LaunchTemplates
+from moto.ec2.responses.nat_gateways import NatGateways
 from moto.efs import models as efs_models
 from moto.efs.responses import EFSResponse
 
@@ -67,6 +69,36 @@ def _create_launch_template_without_own_tags(self):
 
 
 LaunchTemplates.create_launch_template = _create_launch_template_without_own_tags
+
+# --- EC2 client tokens ----------------------------------------------------------------------
+
+# The AWS SDK fills ClientToken (an idempotency token) for the EC2 actions that take one, and
+# reuses it when it retries a request whose answer it did not get. AWS answers a repeat with the
+# same token with the first request's result ("Ensuring idempotency in Amazon EC2 API
+# requests"). moto ignores the token and does the action again: a retried CreateLaunchTemplate
+# fails with InvalidLaunchTemplateName.AlreadyExistsException (seen in a `make deploy` on a
+# loaded machine), a retried RunInstances or CreateNatGateway makes a second one.
+_client_tokens = {}
+_client_tokens_lock = threading.Lock()
+
+
+def _idempotent(action, method):
+    def once_per_token(self):
+        token = self._get_param("ClientToken")
+        if not token:
+            return method(self)
+        key = (action, self.current_account, self.region, token)
+        with _client_tokens_lock:
+            if key not in _client_tokens:
+                _client_tokens[key] = method(self)
+            return _client_tokens[key]
+
+    return once_per_token
+
+
+for _cls, _name in [(LaunchTemplates, "create_launch_template"), (LaunchTemplates, "create_launch_template_version"),
+                    (NatGateways, "create_nat_gateway"), (InstanceResponse, "run_instances")]:
+    setattr(_cls, _name, _idempotent(_name, getattr(_cls, _name)))
 
 # --- EC2 instances --------------------------------------------------------------------------
 

@@ -132,6 +132,22 @@ class MotoServerTest(unittest.TestCase):
             LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
         )
 
+    def test_a_repeated_client_token_gets_the_first_answer(self):
+        # The SDK's retry of a request the emulator already carried out: same ClientToken.
+        args = dict(LaunchTemplateName="retried", LaunchTemplateData={"InstanceType": "t3.micro"}, ClientToken="tok-1")
+        first = self.ec2.create_launch_template(**args)["LaunchTemplate"]
+        again = self.ec2.create_launch_template(**args)["LaunchTemplate"]
+        self.assertEqual(first["LaunchTemplateId"], again["LaunchTemplateId"])
+        with self.assertRaises(ClientError) as err:
+            self.ec2.create_launch_template(**dict(args, ClientToken="tok-2"))
+        self.assertEqual(err.exception.response["Error"]["Code"], "InvalidLaunchTemplateName.AlreadyExistsException")
+        vpc = self.ec2.create_vpc(CidrBlock="10.61.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.61.1.0/24")["Subnet"]["SubnetId"]
+        image = self.ec2.describe_images()["Images"][0]["ImageId"]
+        run = dict(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, ClientToken="tok-run")
+        ids = {self.ec2.run_instances(**run)["Instances"][0]["InstanceId"] for _ in range(2)}
+        self.assertEqual(len(ids), 1, "a retried RunInstances launched a second instance")
+
     def test_launch_template_own_tags_stay_off_its_data(self):
         self.launch_template_and_group("tags")
         template = self.ec2.describe_launch_templates(LaunchTemplateNames=["tags"])["LaunchTemplates"][0]

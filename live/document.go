@@ -788,6 +788,15 @@ func (s *Stack) balancers(d *document) {
 		arn := aws.ToString(tg.TargetGroupArn)
 		hc := map[string]any{"enabled": aws.ToBool(tg.HealthCheckEnabled), "port": aws.ToString(tg.HealthCheckPort),
 			"protocol": string(tg.HealthCheckProtocol), "path": lit(aws.ToString(tg.HealthCheckPath))}
+		for key, v := range map[string]*int32{"interval": tg.HealthCheckIntervalSeconds, "timeout": tg.HealthCheckTimeoutSeconds,
+			"healthy_threshold": tg.HealthyThresholdCount, "unhealthy_threshold": tg.UnhealthyThresholdCount} {
+			if v != nil {
+				hc[key] = aws.ToInt32(v)
+			}
+		}
+		if tg.Matcher != nil && aws.ToString(tg.Matcher.HttpCode) != "" {
+			hc["matcher"] = lit(aws.ToString(tg.Matcher.HttpCode))
+		}
 		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(tg.TargetGroupName), "port": aws.ToInt32(tg.Port),
 			"protocol": string(tg.Protocol), "target_type": string(tg.TargetType), "vpc_id": d.ref(vpc, "id"),
 			"health_check": hc, "tags": elbTags(tg.Tags)}
@@ -843,6 +852,9 @@ func (s *Stack) fleets(d *document) {
 		if data != nil {
 			attrs["instance_type"] = string(data.InstanceType)
 			attrs["image_id"] = aws.ToString(data.ImageId)
+			if ud := aws.ToString(data.UserData); ud != "" {
+				attrs["user_data"] = ud
+			}
 			if len(data.SecurityGroupIds) > 0 {
 				attrs["vpc_security_group_ids"] = d.refs(data.SecurityGroupIds, "id")
 			}
@@ -900,6 +912,20 @@ func (s *Stack) fleets(d *document) {
 				"propagate_at_launch": aws.ToBool(t.PropagateAtLaunch)})
 		}
 		attrs["tag"] = tags
+		// Not a Terraform attribute: the group's instances, which a deployment has and a
+		// configuration does not (the twin places its web servers where they run).
+		var members []any
+		for _, gi := range sortBy(g.Instances, func(x asgtypes.Instance) string { return aws.ToString(x.InstanceId) }) {
+			for _, in := range s.Instances {
+				if aws.ToString(in.InstanceId) == aws.ToString(gi.InstanceId) {
+					members = append(members, map[string]any{"id": aws.ToString(in.InstanceId),
+						"subnet_id": d.ref(aws.ToString(in.SubnetId), "id"), "private_ip": aws.ToString(in.PrivateIpAddress)})
+				}
+			}
+		}
+		if len(members) > 0 {
+			attrs["instances"] = members
+		}
 		if spec := templateOf(g); spec != nil {
 			key := "aws_launch_template " + ltKey(s.templateID(spec), specVersion(spec))
 			ref := lit(s.templateID(spec))

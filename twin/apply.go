@@ -157,6 +157,7 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 		return nil, err
 	}
 	var errs []error
+	stopForward(prefix)
 	killAll(ctx, names)
 	for _, name := range names {
 		if err := run(ctx, "", "ip", "netns", "del", name); err != nil {

@@ -47,13 +47,15 @@ type Host struct {
 	Name string     `json:"name"`
 	Role rules.Role `json:"role"`
 	// Kind says what the host is, and for a stand-in what it stands in for.
-	Kind      string     `json:"kind"`
-	Resource  string     `json:"resource,omitempty"`
-	Subnet    string     `json:"subnet,omitempty"`
-	AZ        string     `json:"az,omitempty"`
-	Private   netip.Addr `json:"private"`
-	Public    netip.Addr `json:"public,omitzero"`
-	Namespace string     `json:"namespace"`
+	Kind     string     `json:"kind"`
+	Resource string     `json:"resource,omitempty"`
+	Subnet   string     `json:"subnet,omitempty"`
+	AZ       string     `json:"az,omitempty"`
+	Private  netip.Addr `json:"private"`
+	Public   netip.Addr `json:"public,omitzero"`
+	// InstanceID is the deployment's instance ID, when the twin is of a deployed stack.
+	InstanceID string `json:"instance_id,omitempty"`
+	Namespace  string `json:"namespace"`
 	// Ephemeral is the range the host opens connections from (ip_local_port_range).
 	Ephemeral [2]int `json:"ephemeral"`
 	// Listen are the TCP ports the flows let into the host's role, held by its stand-in
@@ -100,6 +102,8 @@ type Plan struct {
 	// Resolver is the VPC resolver's address (VPC base + 2), answered by the router.
 	Resolver netip.Addr `json:"resolver"`
 	Notes    []string   `json:"notes,omitempty"`
+	// Live is true for the twin of a deployed stack, read back from its APIs.
+	Live bool `json:"live,omitempty"`
 
 	net *verify.Network
 }
@@ -177,6 +181,9 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		ep   *verify.Endpoint
 		base string
 		kind string
+		// addr and id are a running instance's, from a deployed stack.
+		addr netip.Addr
+		id   string
 	}
 	var list []placed
 	fleets := map[string][]*verify.Endpoint{}
@@ -192,14 +199,25 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 			fleets[e.Res] = append(fleets[e.Res], e)
 			continue
 		}
-		list = append(list, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String()})
+		list = append(list, placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String(), id: e.ID})
 	}
 	for _, res := range fleetOrder {
 		subnets := fleets[res]
+		running := 0
+		for _, e := range subnets {
+			for _, in := range e.Instances {
+				// Where the deployment runs them.
+				list = append(list, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String(), in.Addr, in.ID})
+				running++
+			}
+		}
+		if running > 0 {
+			continue
+		}
 		desired := max(subnets[0].Desired, 1)
 		for i := range desired {
 			e := subnets[i%len(subnets)]
-			list = append(list, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String()})
+			list = append(list, placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String()})
 		}
 	}
 	// Names: role and AZ ("bastion-a"), numbered when several share them ("web-a-1").
@@ -216,7 +234,11 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		if count[pl.base] > 1 || e.Kind == verify.ASGInstance {
 			name += "-" + strconv.Itoa(seen[pl.base])
 		}
-		addr, err := freeIn(e.Subnet.CIDR, e.Addr, used)
+		want := e.Addr
+		if pl.addr.IsValid() && e.Subnet.CIDR.Contains(pl.addr) {
+			want = pl.addr
+		}
+		addr, err := freeIn(e.Subnet.CIDR, want, used)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Name, err)
 		}
@@ -229,7 +251,7 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		}
 		eph := e.Ephemeral[0]
 		h := &Host{Name: name, Role: e.Role, Kind: kind, Resource: e.Res, Subnet: e.Subnet.Name, AZ: e.AZ(),
-			Private: addr, Namespace: p.Prefix + name, Ephemeral: [2]int{eph.Lo, eph.Hi},
+			Private: addr, Namespace: p.Prefix + name, Ephemeral: [2]int{eph.Lo, eph.Hi}, InstanceID: pl.id,
 			ep: e.At(addr, 0), prefixLen: e.Subnet.CIDR.Bits()}
 		p.Hosts = append(p.Hosts, h)
 	}

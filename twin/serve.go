@@ -35,8 +35,20 @@ func ServeMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("twin serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	specFile := fs.String("spec", "", "the host's services (JSON)")
+	listen := fs.String("forward", "", "forward this loopback address ...")
+	via := fs.String("via", "", "... from inside this namespace ...")
+	to := fs.String("to", "", "... to these addresses, in turn")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *listen != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		if err := forward(ctx, *listen, *via, strings.Split(*to, ","), stderr); err != nil {
+			fmt.Fprintf(stderr, "twin forward: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	data, err := os.ReadFile(*specFile)
 	var spec Spec

@@ -78,8 +78,14 @@ type RepoSpec struct {
 // TimeScale divides the health checks' times in the twin: AWS's 15 s interval becomes 3 s.
 const TimeScale = 5
 
-// instanceID makes up an instance ID that cannot be mistaken for AWS's.
-func instanceID(h *Host) string { return "i-twin-" + h.Name }
+// instanceID is the deployment's instance ID, or one made up that cannot be mistaken for
+// AWS's.
+func instanceID(h *Host) string {
+	if h.InstanceID != "" {
+		return h.InstanceID
+	}
+	return "i-twin-" + h.Name
+}
 
 // Specs are the services of every host; with ssh, port 22 of the SSH hosts is sshd's.
 func (p *Plan) Specs(ssh bool) []*Spec {

@@ -105,6 +105,7 @@ func (l *loader) loadInstances() {
 			public, why = true, "the Elastic IP "+eip
 		}
 		e := l.eni(r, roleOf(r, rules.Bastion), Instance, []*Subnet{s}, groups, public, why)[0]
+		e.ID, _ = l.attr(r, "id").str()
 		if f := l.attr(r, "private_ip"); f.set() {
 			l.fixAddr(f, e)
 		}
@@ -229,6 +230,17 @@ func (l *loader) loadFleets() {
 			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
 			e.Multi, e.Desired, e.UserData = true, desired, userData
 			enis = append(enis, e)
+		}
+		for _, in := range l.attr(r, "instances").list() {
+			id, _ := in.get("id").str()
+			ip, _ := in.get("private_ip").str()
+			addr, err := netip.ParseAddr(ip)
+			s := l.subnetOf(in.get("subnet_id"))
+			for _, e := range enis {
+				if e.Subnet == s && err == nil {
+					e.Instances = append(e.Instances, FleetInstance{ID: id, Addr: addr})
+				}
+			}
 		}
 		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {
 			l.register(tg, enis, 0)

@@ -212,6 +212,11 @@ type Endpoint struct {
 	// Desired is the number of instances the Auto Scaling group keeps (desired_capacity, else
 	// min_size), spread over its subnets; 0 for other endpoints.
 	Desired int
+	// ID is the resource's own ID when the stack knows it (a deployed stack read back).
+	ID string
+	// Instances are the running instances of an Auto Scaling group in this subnet, when the
+	// stack knows them (a deployed stack read back).
+	Instances []FleetInstance
 	// UserData is the user data of an Auto Scaling group's launch template as the stack
 	// writes it (not judged here; the twin reads which pages the web servers serve).
 	UserData string
@@ -249,6 +254,12 @@ func (e *Endpoint) carries(g *SecurityGroup) bool {
 		}
 	}
 	return false
+}
+
+// FleetInstance is one running instance of an Auto Scaling group.
+type FleetInstance struct {
+	ID   string
+	Addr netip.Addr
 }
 
 // LoadBalancer is an ALB (or NLB) with its listeners and the target groups they forward to.

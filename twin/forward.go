@@ -1,0 +1,127 @@
+package twin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The site on this machine: a process of the root namespace listens on a loopback port and,
+// for each connection, opens one from inside the twin's internet client namespace to the
+// ALB's public addresses in turn (as its DNS name would give them), then copies both ways.
+// No link joins the twin and this machine's network: only this process's sockets do.
+
+// forwardPid is the forwarder's pid file in the state directory.
+const forwardPid = "forward.pid"
+
+// ALBAddrs are the public addresses of the ALB nodes, with the listener port.
+func (p *Plan) ALBAddrs(port int) []string {
+	var out []string
+	for _, h := range p.hostsOfRole("alb") {
+		if h.Public.IsValid() {
+			out = append(out, netip.AddrPortFrom(h.Public, uint16(port)).String())
+		}
+	}
+	return out
+}
+
+// StartForward starts the forwarder from listen (a loopback address) to the ALB's port 80
+// through the internet client, with exe (this program), and waits until it listens.
+func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
+	ap, err := netip.ParseAddrPort(listen)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return fmt.Errorf("--forward %s: expected a loopback address and port, such as 127.0.0.1:8080", listen)
+	}
+	targets := p.ALBAddrs(80)
+	client := p.firstOf("internet")
+	if len(targets) == 0 || client == nil {
+		return errors.New("the twin has no internet-facing ALB node or no internet client to forward through")
+	}
+	log, err := os.Create(filepath.Join(StateDir(p.Prefix), "forward.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, "--forward", listen, "--via", client.Namespace, "--to", strings.Join(targets, ","))
+	cmd.Env = append(os.Environ(), ServeEnv+"=1")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	log.Close()
+	if err != nil {
+		return err
+	}
+	go cmd.Wait()
+	if err := os.WriteFile(filepath.Join(StateDir(p.Prefix), forwardPid), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+		return err
+	}
+	for range 100 {
+		if c, err := net.DialTimeout("tcp", listen, 100*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		sleep(ctx, 20)
+	}
+	data, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), "forward.log"))
+	return fmt.Errorf("the forwarder does not listen on %s after 2s: %s", listen, strings.TrimSpace(string(data)))
+}
+
+// stopForward stops the forwarder of a twin, if it runs.
+func stopForward(prefix string) {
+	data, err := os.ReadFile(filepath.Join(StateDir(prefix), forwardPid))
+	if err != nil {
+		return
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// forward runs the forwarder until ctx ends.
+func forward(ctx context.Context, listen, via string, targets []string, log io.Writer) error {
+	t, err := enter(via)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	go func() { <-ctx.Done(); ln.Close() }()
+	fmt.Fprintf(log, "forwarding %s -> %s from namespace %s\n", listen, strings.Join(targets, ", "), via)
+	var mu sync.Mutex
+	next := 0
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return nil
+		}
+		mu.Lock()
+		target := targets[next%len(targets)]
+		next++
+		mu.Unlock()
+		go func() {
+			defer c.Close()
+			up, err := t.dial(ctx, target, 5*time.Second)
+			if err != nil {
+				fmt.Fprintf(log, "%s: %v\n", target, err)
+				return
+			}
+			defer up.Close()
+			done := make(chan struct{}, 2)
+			go func() { io.Copy(up, c); done <- struct{}{} }()
+			go func() { io.Copy(c, up); done <- struct{}{} }()
+			<-done
+		}()
+	}
+}
