@@ -152,7 +152,9 @@ func TestBadConfigWritesNothing(t *testing.T) {
 			"subnets.web[1]: 10.17.4.0/24 is outside the VPC 10.16.0.0/16"},
 		{"min above max", []string{"--config", exampleConfig, "--min", "5"}, "fleet.min: 5 is greater than fleet.max 4"},
 		{"unknown flag", []string{"--config", exampleConfig, "--colour", "red"}, "flag provided but not defined: -colour"},
-		{"too many NACL entries", []string{"--config", exampleConfig, "--admin-cidrs", manyCIDRs(13)},
+		{"the default repo CIDRs in another region", []string{"--config", exampleConfig, "--region", "eu-west-1"},
+			"repo_cidrs: the default list holds the S3 ranges of ap-northeast-2, not of eu-west-1; run `webtier repo-ranges --region eu-west-1"},
+		{"too many NACL entries", []string{"--config", exampleConfig, "--admin-cidrs", manyCIDRs(4)},
 			"public-nacl ingress: 21 entries; AWS allows 20 per direction"},
 	}
 	for _, c := range cases {

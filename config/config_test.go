@@ -87,6 +87,9 @@ func TestValidate(t *testing.T) {
 			`repo_cidrs: empty; expected at least one package repository range`},
 		{"malformed repo CIDR", func(c *config.Config) { c.RepoCIDRs[0] = "s3" },
 			`repo_cidrs[0]: "s3" is not an IPv4 CIDR (expected a.b.c.d/n)`},
+		{"the default repo CIDRs in another region", func(c *config.Config) { c.Region = "eu-west-1" },
+			"repo_cidrs: the default list holds the S3 ranges of ap-northeast-2, not of eu-west-1; run `webtier repo-ranges --region eu-west-1 --ip-ranges ip-ranges.json` " +
+				"(from https://ip-ranges.amazonaws.com/ip-ranges.json) and set repo_cidrs to the list it prints"},
 		{"bad NAT", func(c *config.Config) { c.NAT = "double" },
 			`nat: "double" is not one of per-az, single`},
 		{"min below 1", func(c *config.Config) { c.Fleet.Min = 0 },
@@ -155,7 +158,13 @@ func TestValidateAccepts(t *testing.T) {
 			c.AllowSSHFromAnywhere = true
 		}},
 		{"full AZ names", func(c *config.Config) { c.AZs = []string{"ap-northeast-2a", "ap-northeast-2c"} }},
-		{"GovCloud region", func(c *config.Config) { c.Region = "us-gov-west-1" }},
+		{"GovCloud region with its repo CIDRs", func(c *config.Config) {
+			c.Region = "us-gov-west-1"
+			c.RepoCIDRs = []string{"52.92.48.0/22"}
+		}},
+		{"the default repo CIDRs written out in their region", func(c *config.Config) {
+			c.RepoCIDRs = slices.Clone(config.DefaultRepoCIDRs)
+		}},
 		{"certificate ARN", func(c *config.Config) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b0e1d2c-1111-2222-3333-444455556666"
 		}},
@@ -335,6 +344,7 @@ func TestBuildPrecedence(t *testing.T) {
 	path := writeFile(t, `{
   "region": "eu-west-1",
   "admin_cidrs": ["198.51.100.0/24"],
+  "repo_cidrs": ["52.218.0.0/17"],
   "fleet": {"desired": 3, "cpu_target": 60}
 }`)
 	env := map[string]string{
@@ -352,6 +362,7 @@ func TestBuildPrecedence(t *testing.T) {
 	want.Fleet.Desired = 4                        // file < env
 	want.Fleet.CPUTarget = 60                     // file
 	want.AdminCIDRs = []string{"198.51.100.0/24"} // file
+	want.RepoCIDRs = []string{"52.218.0.0/17"}    // file
 	want.AZs = []string{"b", "c"}                 // env < flag
 	want.Database.Throwaway = true                // bool flag alone
 	if !reflect.DeepEqual(got, want) {

@@ -307,6 +307,19 @@ func AddFlags(fs *flag.FlagSet) *Sources {
 	return s
 }
 
+// Replace records value for the setting named name (a flag name, "repo-cidrs") as if it were
+// the last flag: a command that computes the setting itself (repo-ranges) is not stopped by
+// what the config says of it.
+func (s *Sources) Replace(name, value string) error {
+	for _, st := range Settings {
+		if st.Name == name {
+			s.flags = append(s.flags, assignment{st, value})
+			return nil
+		}
+	}
+	return fmt.Errorf("config: no setting %q", name)
+}
+
 // Build merges, each on top of the one before: Default(), the config file (--config, else
 // $WEBTIER_CONFIG, else none), the WEBTIER_* variables that are set and non-empty, and the
 // flags. It returns a load error, Errors naming each malformed flag or variable, or the

@@ -135,11 +135,11 @@ func TestMoreSpecificRouteOverridesLocal(t *testing.T) {
 func TestLongestPrefixWins(t *testing.T) {
 	n := loadMutated(t, func(m tf) {
 		m.of("aws_route")["repos-direct"] = map[string]any{"route_table_id": ref("aws_route_table.web-a", "id"),
-			"destination_cidr_block": "52.219.0.0/16", "gateway_id": ref("aws_internet_gateway.igw", "id")}
+			"destination_cidr_block": "52.219.56.0/21", "gateway_id": ref("aws_internet_gateway.igw", "id")}
 	})
-	repo := n.Outside(netip.MustParseAddr("52.219.0.10"))
+	repo := n.Outside(netip.MustParseAddr("52.219.56.10"))
 	if v := n.Can(endpoint(t, n, "web@web-a"), repo, TCP, 443); v.Allowed || !hasBlocker(v, CodePrivateIP, "aws_autoscaling_group.web") {
-		t.Errorf("web@web-a -> repo with a /16 to the IGW: expected %s, got %+v", CodePrivateIP, v.Blockers)
+		t.Errorf("web@web-a -> repo with a /21 to the IGW: expected %s, got %+v", CodePrivateIP, v.Blockers)
 	}
 	if v := n.Can(endpoint(t, n, "web@web-c"), repo, TCP, 443); !v.Allowed {
 		t.Errorf("web@web-c -> repo: expected allowed through its own NAT, got %+v", v.Blockers)

@@ -90,7 +90,7 @@ func TestProbeExpectations(t *testing.T) {
 		{"alb@public-a -> web@web-c tcp/80", "allowed"},
 		{"alb@public-c -> web@web-a tcp/80", "allowed"},
 		{"internet 198.51.100.7 -> web@web-a tcp/80", "blocked"},
-		{"web@web-a -> repo 52.219.0.10 tcp/443", "allowed"},
+		{"web@web-a -> repo 52.219.56.10 tcp/443", "allowed"},
 		{"web@web-c -> internet 8.8.8.8 tcp/443", "blocked"},
 		{"web@web-a -> internet 8.8.8.8 tcp/80", "blocked"},
 		{"internet 198.51.100.7 -> web@web-c any port (tcp, udp, icmp, 253)", "blocked"},
@@ -102,7 +102,7 @@ func TestProbeExpectations(t *testing.T) {
 		{"bastion@public-a -> db@db-a tcp/3306", "blocked"},
 		{"alb@public-c -> db@db-c tcp/3306", "blocked"},
 		{"internet 198.51.100.7 -> db@db-a tcp/3306", "blocked"},
-		{"repo 52.219.0.10 -> db@db-c any port (tcp, udp, icmp, 253)", "blocked"},
+		{"repo 52.219.56.10 -> db@db-c any port (tcp, udp, icmp, 253)", "blocked"},
 		{"internet 8.8.8.8 -> efs@web-a any port (tcp, udp, icmp, 253)", "blocked"},
 	}
 	got := map[string]ProbeResult{}
@@ -142,7 +142,7 @@ func TestAcceptedIsPrecise(t *testing.T) {
 		reason          string
 	}{
 		{"security groups", "web@web-a", "efs@web-c", 2049, "own AZ, which security groups cannot express"},
-		{"network ACLs", "bastion@public-a", "repo 52.219.0.10", 40000, "internet-to-alb-http"},
+		{"network ACLs", "bastion@public-a", "repo 52.219.56.10", 40000, "internet-to-alb-http"},
 		{"network ACLs", "web@web-a", "efs@web-a", 22, "same subnet"},
 		{"network ACLs", "bastion@public-c", "web@web-a", 80, "alb-to-web-http"},
 	}
@@ -176,7 +176,7 @@ func TestVariantsVerifyClean(t *testing.T) {
 		set   func(*config.Config)
 		probe string
 	}{
-		{"testdata/single-nat.tf.json", func(c *config.Config) { c.NAT = config.NATSingle }, "web@web-c -> repo 52.219.0.10 tcp/443"},
+		{"testdata/single-nat.tf.json", func(c *config.Config) { c.NAT = config.NATSingle }, "web@web-c -> repo 52.219.56.10 tcp/443"},
 		{"testdata/https.tf.json", func(c *config.Config) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc"
 		}, "internet 198.51.100.7 -> alb@public-c tcp/443"},
