@@ -3,7 +3,11 @@
 // synthesized. Plain Go: no cdktf or jsii import.
 package config
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/webtier/webtier/rules"
+)
 
 // Config describes one web tier. Every field has a default (Default) except AdminCIDRs.
 type Config struct {
@@ -33,6 +37,13 @@ type Config struct {
 	// default: DefaultRepoCIDRs (the S3 ranges of ap-northeast-2; another region needs its own,
 	// from `webtier repo-ranges --region R --ip-ranges ip-ranges.json`)
 	RepoCIDRs []string `json:"repo_cidrs"`
+
+	// S3GatewayEndpoint sends the web servers' package downloads (S3, the region's
+	// repositories) through an S3 gateway endpoint on the web subnets' route tables instead of
+	// NAT, its policy allowing reads of the Amazon Linux 2023 repository bucket only.
+	// repo_cidrs still name S3's ranges: the network ACLs judge that traffic against them.
+	// default: false (through NAT, as the seed does)
+	S3GatewayEndpoint bool `json:"s3_gateway_endpoint"`
 
 	// CertificateARN turns on the HTTPS listener; :80 then redirects to :443. default: "" (HTTP only)
 	CertificateARN string `json:"certificate_arn"`
@@ -128,6 +139,14 @@ const DefaultRepoRegion = "ap-northeast-2"
 var DefaultRepoCIDRs = []string{
 	"1.178.91.0/24", "3.2.75.0/24", "3.5.140.0/22", "3.5.144.0/23", "3.5.184.0/21",
 	"3.36.167.64/27", "52.219.56.0/21", "52.219.144.0/21", "52.219.202.0/23", "52.219.204.0/22",
+}
+
+// Features are the switches of the optional flows of rules.Flows, as this config sets them.
+func (c Config) Features() map[string]bool {
+	return map[string]bool{
+		rules.FeatureHTTPS:      c.CertificateARN != "",
+		rules.FeatureS3Endpoint: c.S3GatewayEndpoint,
+	}
 }
 
 // NAT placements.

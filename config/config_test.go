@@ -199,6 +199,7 @@ func TestLoadErrors(t *testing.T) {
 		{"type error", `{"fleet": {"min": "two"}}`, `fleet.min: expected a number, got string`},
 		{"fraction", `{"fleet": {"min": 1.5}}`, `fleet.min: expected a whole number, got number 1.5`},
 		{"list expected", `{"azs": "a,c"}`, `azs: expected a list, got string`},
+		{"switch not a bool", `{"s3_gateway_endpoint": "yes"}`, `s3_gateway_endpoint: expected true or false, got string`},
 		{"not an object", `["a"]`, `expected a JSON object, got array`},
 		{"syntax error", "{\n  \"region\": \"us-east-1\",\n}\n", `invalid JSON at line 3: invalid character '}' looking for beginning of object key string`},
 		{"truncated", "{\n  \"fleet\": {\"min\": 2}\n", `invalid JSON at line 3: unexpected end of file`},
@@ -314,7 +315,7 @@ func TestSettings(t *testing.T) {
 	}
 	for _, want := range []string{
 		"region", "azs", "vpc-cidr", "public-subnets", "web-subnets", "db-subnets", "admin-cidrs",
-		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "certificate-arn",
+		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "s3-gateway-endpoint", "certificate-arn",
 		"bastion-instance-type", "instance-type", "min", "max", "desired", "cpu-target",
 		"db-instance-class", "db-storage-gb", "db-name", "backup-retention-days", "throwaway",
 	} {
@@ -394,6 +395,7 @@ func TestBuildErrors(t *testing.T) {
 		{"bad flag", slices.Concat(admin, []string{"--min", "two"}), nil, `--min: "two" is not a whole number`},
 		{"bad env", admin, map[string]string{"WEBTIER_MIN": "two"}, `WEBTIER_MIN: "two" is not a whole number`},
 		{"bad bool", slices.Concat(admin, []string{"--throwaway=maybe"}), nil, `--throwaway: "maybe" is not true or false`},
+		{"bad switch", admin, map[string]string{"WEBTIER_S3_GATEWAY_ENDPOINT": "on"}, `WEBTIER_S3_GATEWAY_ENDPOINT: "on" is not true or false`},
 		{"env and flag", []string{"--max", "x"}, map[string]string{"WEBTIER_CPU_TARGET": "high"},
 			`WEBTIER_CPU_TARGET: "high" is not a whole number` + "\n" + `--max: "x" is not a whole number`},
 		{"missing config", admin, map[string]string{"WEBTIER_CONFIG": missing}, "config " + missing + ": no such file"},

@@ -212,6 +212,7 @@ var Settings = []Setting{
 	{Name: "ssh-key-name", Usage: "EC2 key pair `name` for bastions and web servers", Set: text(func(c *Config) *string { return &c.SSHKeyName })},
 	{Name: "nat", Usage: "NAT gateway `placement`: per-az or single", Set: text(func(c *Config) *string { return &c.NAT })},
 	{Name: "repo-cidrs", Usage: "comma-separated package repository `CIDRs` web servers may reach on 443", Set: list(func(c *Config) *[]string { return &c.RepoCIDRs })},
+	{Name: "s3-gateway-endpoint", Usage: "package downloads through an S3 gateway endpoint instead of NAT", Bool: true, Set: boolean(func(c *Config) *bool { return &c.S3GatewayEndpoint })},
 	{Name: "certificate-arn", Usage: "ACM certificate `ARN`; turns on HTTPS", Set: text(func(c *Config) *string { return &c.CertificateARN })},
 	{Name: "bastion-instance-type", Usage: "bastion EC2 instance `type`", Set: text(func(c *Config) *string { return &c.BastionInstanceType })},
 	{Name: "instance-type", Usage: "web server EC2 instance `type`", Set: text(func(c *Config) *string { return &c.Fleet.InstanceType })},

@@ -461,3 +461,52 @@ func TestUnresolvableReference(t *testing.T) {
 		t.Fatalf("Load: expected an error %q, got %v", want, err)
 	}
 }
+
+// TestS3EndpointMutations breaks the repository path of `s3_gateway_endpoint: true` (the
+// synthesized testdata/s3-endpoint.tf.json) and checks that verify names what broke.
+func TestS3EndpointMutations(t *testing.T) {
+	data, in := s3EndpointStack(t)
+	for _, mu := range []struct {
+		name   string
+		mutate func(t *testing.T, m tf)
+		want   expect
+	}{
+		{"the endpoint not on web-c's route table",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_vpc_endpoint", "s3")["route_table_ids"] = []any{ref("aws_route_table.web-a", "id")}
+			},
+			expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_route_table.web-c has no route to the S3 prefix list com.amazonaws.ap-northeast-2.s3 through a gateway endpoint"}},
+		{"the endpoint not on web-c's route table: its downloads die at the public ACL",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_vpc_endpoint", "s3")["route_table_ids"] = []any{ref("aws_route_table.web-a", "id")}
+			},
+			expect{kind: "probe", match: "web@web-c -> repo 52.219.56.10 tcp/443", code: CodeNACL, names: "aws_network_acl.public-nacl", verdict: "blocked"}},
+		{"the endpoint policy opened to every S3 action",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_vpc_endpoint", "s3")["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}`
+			},
+			expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_vpc_endpoint.s3: policy statement 0 allows Action s3:*; expected s3:GetObject only"}},
+		{"the endpoint without a policy",
+			func(t *testing.T, m tf) { delete(m.get(t, "aws_vpc_endpoint", "s3"), "policy") },
+			expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_vpc_endpoint.s3: no policy"}},
+		{"web egress on 443 to anywhere besides the prefix list",
+			func(t *testing.T, m tf) { m.of(sgOut)["web-https-anywhere"] = rule("web-sg", "tcp", 443, "0.0.0.0/0") },
+			expect{kind: "unexplained", layer: "security groups", match: "web@web-a -> internet 8.8.8.8", names: sgOut + ".web-https-anywhere"}},
+	} {
+		t.Run(mu.name, func(t *testing.T) {
+			m := decode(t, data)
+			mu.mutate(t, m)
+			out, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := verifyBytes(t, out, in)
+			if r.OK() {
+				t.Fatalf("expected verify to fail with %s, got a clean report", mu.want)
+			}
+			if !mu.want.met(r) {
+				t.Errorf("expected verify to fail with %s, got:\n%s", mu.want, failures(r))
+			}
+		})
+	}
+}

@@ -74,11 +74,11 @@ func (n *Network) localRoute(t *trace, s *Subnet, addr netip.Addr) {
 		}
 	case r.Kind != TargetLocal:
 		if t.stop(LayerRoute) {
-			t.block(CodeMoreSpecific, LayerRoute, r.Addr, "", 0, "%s sends %s to %s (%s), not locally", s.Name, addr, r.Target, r.Dest)
+			t.block(CodeMoreSpecific, LayerRoute, r.Addr, "", 0, "%s sends %s to %s (%s), not locally", s.Name, addr, r.Target, r.dest())
 		}
 	default:
 		if t.explain {
-			t.pass(LayerRoute, s.Routes.Addr, "", 0, "rt "+name(s.Routes.Addr)+": local", "%s: %s is local (%s)", s.Name, addr, r.Dest)
+			t.pass(LayerRoute, s.Routes.Addr, "", 0, "rt "+name(s.Routes.Addr)+": local", "%s: %s is local (%s)", s.Name, addr, r.dest())
 		}
 	}
 }
@@ -111,7 +111,7 @@ func (n *Network) inbound(t *trace, src, dst *Endpoint, origin *Endpoint) {
 		}
 	} else {
 		if t.explain {
-			t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(dst.Subnet.Routes.Addr)+": replies > "+name(r.Target), "%s: replies to %s go to %s (%s)", dst.Subnet.Name, src.Addr, r.Target, r.Dest)
+			t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(dst.Subnet.Routes.Addr)+": replies > "+name(r.Target), "%s: replies to %s go to %s (%s)", dst.Subnet.Name, src.Addr, r.Target, r.dest())
 		}
 	}
 	t.naclLeg(nil, dst.Subnet, src.Addr, dst.Addr, src.Ephemeral)
@@ -126,7 +126,7 @@ func routeNote(r *Route) string {
 	if r == nil {
 		return ""
 	}
-	return " (" + r.Dest.String() + " goes to " + r.Target + ")"
+	return " (" + r.dest() + " goes to " + r.Target + ")"
 }
 
 // outbound judges a connection from an ENI to an address outside the VPC, and returns the
@@ -148,6 +148,16 @@ func (n *Network) outbound(t *trace, src, dst *Endpoint) *Endpoint {
 			t.block(CodeNoRoute, LayerRoute, rt.Addr, "", 0, "%s has no route to %s", src.Subnet.Name, dst.Addr)
 		}
 		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
+	case r.Kind == TargetGateway:
+		// A gateway endpoint carries the packets to the service with both addresses kept: no
+		// public address, no NAT; the source subnet's ACL judges them against the service's
+		// public address, the security groups against its prefix list.
+		if t.explain {
+			t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(rt.Addr)+": "+r.dest()+" > "+name(r.Target)+" (gateway endpoint)",
+				"%s: %s is in %s, which goes to the gateway endpoint %s; the source keeps its private address %s", src.Subnet.Name, dst.Addr, r.dest(), r.Target, src.Addr)
+		}
+		seen.Addr = src.Addr
+		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
 	case r.Kind == TargetOther:
 		if t.stop(LayerRoute) {
 			t.block(CodeNotFollowed, LayerRoute, r.Addr, "", 0, "%s sends %s to %s, which the verifier does not follow", src.Subnet.Name, r.Dest, r.Target)
@@ -160,7 +170,7 @@ func (n *Network) outbound(t *trace, src, dst *Endpoint) *Endpoint {
 			}
 		} else {
 			if t.explain {
-				t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(rt.Addr)+": "+r.Dest.String()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.Dest)
+				t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(rt.Addr)+": "+r.dest()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.dest())
 			}
 		}
 		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
@@ -175,7 +185,7 @@ func (n *Network) outbound(t *trace, src, dst *Endpoint) *Endpoint {
 func (n *Network) throughNAT(t *trace, src, dst *Endpoint, r *Route) *Endpoint {
 	nat := r.NAT
 	if t.explain {
-		t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(src.Subnet.Routes.Addr)+": "+r.Dest.String()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.Dest)
+		t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(src.Subnet.Routes.Addr)+": "+r.dest()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.dest())
 	}
 	t.naclLeg(src.Subnet, nat.Subnet, src.Addr, dst.Addr, src.Ephemeral)
 	seen := &Endpoint{Name: nat.Name + " (public address)", Kind: Outside, Role: rules.NAT, Addr: dst.Addr, Ephemeral: nat.Ephemeral}
@@ -198,7 +208,7 @@ func (n *Network) throughNAT(t *trace, src, dst *Endpoint, r *Route) *Endpoint {
 		}
 	} else {
 		if t.explain {
-			t.pass(LayerRoute, r2.Addr, "", 0, "rt "+name(nat.Subnet.Routes.Addr)+": "+r2.Dest.String()+" > "+name(r2.Target), "%s: %s goes to %s (%s)", nat.Subnet.Name, dst.Addr, r2.Target, r2.Dest)
+			t.pass(LayerRoute, r2.Addr, "", 0, "rt "+name(nat.Subnet.Routes.Addr)+": "+r2.dest()+" > "+name(r2.Target), "%s: %s goes to %s (%s)", nat.Subnet.Name, dst.Addr, r2.Target, r2.dest())
 		}
 	}
 	t.naclLeg(nat.Subnet, nil, nat.Addr, dst.Addr, nat.Ephemeral)

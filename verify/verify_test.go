@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -209,5 +210,70 @@ func TestVariantsVerifyClean(t *testing.T) {
 			}
 			t.Errorf("probe %s: expected it in the report, got none", c.probe)
 		})
+	}
+}
+
+// s3EndpointStack is the synthesized stack of `s3_gateway_endpoint: true` (a snapshot of
+// `webtier synth --config webtier.example.json --s3-gateway-endpoint`) and its intent.
+func s3EndpointStack(t testing.TB) ([]byte, Intent) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/s3-endpoint.tf.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.S3GatewayEndpoint = true
+	in, err := IntentOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, in
+}
+
+// TestS3EndpointPath: with the gateway endpoint on, the stack verifies, the downloads go
+// through the endpoint on the web route table (not the NAT gateway), and the endpoint is a
+// shape check of requirement 3.
+func TestS3EndpointPath(t *testing.T) {
+	data, in := s3EndpointStack(t)
+	r := verifyBytes(t, data, in)
+	if !r.OK() {
+		t.Fatalf("expected the stack with the S3 gateway endpoint to verify clean, got:\n%s", failures(r))
+	}
+	probes := map[string]ProbeResult{}
+	for _, p := range r.Probes {
+		probes[p.Probe] = p
+	}
+	p, ok := probes["web@web-c -> repo 3.5.140.10 tcp/443"]
+	if !ok || p.Verdict != "allowed" {
+		t.Fatalf("probe web@web-c -> repo 3.5.140.10 tcp/443: expected allowed, got %+v", p)
+	}
+	path := fmt.Sprintf("%+v", p.Path)
+	for _, want := range []string{"aws_vpc_endpoint.s3", "web-sg-egress-web-to-repos-https-endpoint-s3-prefix-list", "aws_network_acl.web-nacl"} {
+		if !strings.Contains(path, want) {
+			t.Errorf("path of %s: expected it to name %s, got %s", p.Probe, want, path)
+		}
+	}
+	for _, notOn := range []string{"nat-public-c", "public-nacl"} {
+		if strings.Contains(path, notOn) {
+			t.Errorf("path of %s: expected no %s (the endpoint path skips NAT and the public subnets), got %s", p.Probe, notOn, path)
+		}
+	}
+	if q := probes["web@web-a -> internet 8.8.8.8 tcp/443"]; q.Verdict != "blocked" {
+		t.Errorf("probe web@web-a -> internet 8.8.8.8 tcp/443: expected blocked, got %q", q.Verdict)
+	}
+	found := false
+	for _, s := range r.Shapes {
+		found = found || s.Req == 3 && strings.Contains(s.Check, "S3 gateway endpoint") && s.OK
+	}
+	if !found {
+		t.Error("expected a passing requirement-3 shape check of the S3 gateway endpoint, got none")
+	}
+	for _, n := range r.Notes {
+		if strings.Contains(n, "prefix list") {
+			t.Errorf("expected the S3 prefix list resolved from the config, got the note %q", n)
+		}
 	}
 }
