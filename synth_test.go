@@ -256,13 +256,9 @@ func diff(t *testing.T, want, got []byte) string {
 	return string(out)
 }
 
-// TestHTTPSAndSingleNAT synthesizes the two switches away from the defaults: an HTTPS listener
-// (so :80 redirects and the 443 flow appears in both layers) and one NAT for both AZs.
-func TestHTTPSAndSingleNAT(t *testing.T) {
-	plan := examplePlan(t)
-	cfg := plan.Config
-	cfg.CertificateARN = "arn:aws:acm:ap-northeast-2:111122223333:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
-	cfg.NAT = config.NATSingle
+// synthResources synthesizes cfg and returns the stack's resources: type, name, attributes.
+func synthResources(t *testing.T, cfg config.Config) map[string]map[string]map[string]any {
+	t.Helper()
 	plan, err := stacks.NewPlan(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +269,17 @@ func TestHTTPSAndSingleNAT(t *testing.T) {
 	if err := json.Unmarshal(synthTo(t, plan), &doc); err != nil {
 		t.Fatal(err)
 	}
-	res := doc.Resource
+	return doc.Resource
+}
+
+// TestHTTPSAndSingleNAT synthesizes the two switches away from the defaults: an HTTPS listener
+// (so :80 redirects and the 443 flow appears in both layers) and one NAT for both AZs.
+func TestHTTPSAndSingleNAT(t *testing.T) {
+	plan := examplePlan(t)
+	cfg := plan.Config
+	cfg.CertificateARN = "arn:aws:acm:ap-northeast-2:111122223333:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
+	cfg.NAT = config.NATSingle
+	res := synthResources(t, cfg)
 	if n := len(res["aws_nat_gateway"]); n != 1 {
 		t.Errorf("single NAT: got %d NAT gateways, want 1", n)
 	}
@@ -339,17 +345,7 @@ func TestExampleStackVerifies(t *testing.T) {
 func TestS3GatewayEndpoint(t *testing.T) {
 	cfg := examplePlan(t).Config
 	cfg.S3GatewayEndpoint = true
-	plan, err := stacks.NewPlan(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Resource map[string]map[string]map[string]any `json:"resource"`
-	}
-	if err := json.Unmarshal(synthTo(t, plan), &doc); err != nil {
-		t.Fatal(err)
-	}
-	res := doc.Resource
+	res := synthResources(t, cfg)
 	ep := res["aws_vpc_endpoint"]["s3"]
 	if ep == nil {
 		t.Fatal("no aws_vpc_endpoint.s3")
