@@ -5,7 +5,6 @@
 package review
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -312,40 +311,20 @@ func policyAllows(doc string) string {
 	if doc == "" {
 		return "AWS's default: every action on every resource"
 	}
-	var p struct{ Statement json.RawMessage }
-	if err := json.Unmarshal([]byte(doc), &p); err != nil {
-		return "a policy that is not JSON"
-	}
-	var list []map[string]any
-	if json.Unmarshal(p.Statement, &list) != nil {
-		var one map[string]any
-		if json.Unmarshal(p.Statement, &one) != nil {
-			return "a policy without statements"
-		}
-		list = []map[string]any{one}
+	list, err := verify.PolicyStatements(doc)
+	if err != nil {
+		return "unreadable: " + err.Error()
 	}
 	var parts []string
 	for _, st := range list {
 		if st["Effect"] == "Allow" {
-			parts = append(parts, strings.Join(strs(st["Action"]), ", ")+" on "+strings.Join(strs(st["Resource"]), ", "))
+			parts = append(parts, strings.Join(verify.PolicyStrings(st["Action"]), ", ")+" on "+strings.Join(verify.PolicyStrings(st["Resource"]), ", "))
 		}
 	}
 	if len(parts) == 0 {
 		return "nothing"
 	}
 	return strings.Join(parts, "; ")
-}
-
-// strs reads a policy element that is a string or a list of them.
-func strs(v any) []string {
-	if list, ok := v.([]any); ok {
-		var out []string
-		for _, e := range list {
-			out = append(out, text(e))
-		}
-		return out
-	}
-	return []string{text(v)}
 }
 
 func flowWhy(p rules.Policy, e rules.NACLEntry) string {

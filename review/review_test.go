@@ -58,10 +58,12 @@ func TestPolicyAllows(t *testing.T) {
 		{"", "AWS's default: every action on every resource"},
 		{`{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"},{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`, "s3:GetObject, s3:PutObject on *"},
 		{`{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`, "s3:* on *"},
-		{`not json`, "a policy that is not JSON"},
 	} {
 		if got := policyAllows(c.doc); got != c.want {
 			t.Errorf("policyAllows(%q): got %q, want %q", c.doc, got, c.want)
 		}
+	}
+	if got, want := policyAllows("not json"), "unreadable: the policy is not a JSON policy document"; !strings.HasPrefix(got, want) {
+		t.Errorf("policyAllows(not json): got %q, want it to start with %q", got, want)
 	}
 }

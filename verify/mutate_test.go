@@ -510,3 +510,44 @@ func TestS3EndpointMutations(t *testing.T) {
 		})
 	}
 }
+
+// asDeployed rewrites the S3 endpoint stack the way a deployment reads back: the routes AWS
+// added (to the S3 prefix list, through the endpoint) explicit in each web route table, and
+// the list a resource of the stack with its entries, which the web SG rule names.
+func asDeployed(t *testing.T, m tf, cidrs []string) {
+	var entries []any
+	for _, c := range cidrs {
+		entries = append(entries, map[string]any{"cidr": c})
+	}
+	m.of("aws_ec2_managed_prefix_list")["s3"] = map[string]any{"id": "pl-78a54011", "name": "com.amazonaws.ap-northeast-2.s3", "entry": entries}
+	for _, az := range []string{"a", "c"} {
+		m.of("aws_route")["web-"+az+"-s3"] = map[string]any{"route_table_id": ref("aws_route_table.web-"+az, "id"),
+			"destination_prefix_list_id": "pl-78a54011", "vpc_endpoint_id": ref("aws_vpc_endpoint.s3", "id")}
+	}
+	name := m.find(t, sgOut, has("prefix_list_id", ref("aws_vpc_endpoint.s3", "prefix_list_id")))
+	m.get(t, sgOut, name)["prefix_list_id"] = ref("aws_ec2_managed_prefix_list.s3", "id")
+}
+
+// TestS3EndpointAsDeployed: a deployed S3 prefix list is judged by its own entries; one that
+// holds a range repo_cidrs lack fails the endpoint's shape check, naming the range.
+func TestS3EndpointAsDeployed(t *testing.T) {
+	data, in := s3EndpointStack(t)
+	var repos []string
+	for _, p := range in.RepoCIDRs {
+		repos = append(repos, p.String())
+	}
+	m := decode(t, data)
+	asDeployed(t, m, repos)
+	out, _ := json.Marshal(m)
+	if r := verifyBytes(t, out, in); !r.OK() {
+		t.Fatalf("expected the stack as deployed to verify clean, got:\n%s", failures(r))
+	}
+	m = decode(t, data)
+	asDeployed(t, m, append(repos, "16.12.18.0/24"))
+	out, _ = json.Marshal(m)
+	r := verifyBytes(t, out, in)
+	want := expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_route_table.web-a: the S3 prefix list (pl s3) holds 16.12.18.0/24, which repo_cidrs do not cover"}
+	if r.OK() || !want.met(r) {
+		t.Errorf("expected verify to fail with %s, got:\n%s", want, failures(r))
+	}
+}

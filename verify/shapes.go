@@ -295,13 +295,14 @@ func (v *verifier) gatewayShape() ShapeResult {
 			continue
 		}
 		var g *GatewayEndpoint
+		var route *Route
 		for _, r := range s.Routes.Routes {
 			if r.Kind != TargetGateway {
 				continue
 			}
 			for _, e := range v.n.Gateways {
 				if e.Addr == r.Target && e.Service == service {
-					g = e
+					g, route = e, r
 				}
 			}
 		}
@@ -310,6 +311,16 @@ func (v *verifier) gatewayShape() ShapeResult {
 			continue
 		}
 		used[g] = true
+		if route.managed {
+			continue // the list's CIDRs are repo_cidrs by definition (Intent.PrefixLists)
+		}
+		// A deployed list (read back) may hold S3 ranges repo_cidrs lack: the web ACL,
+		// which cannot name the list, drops the downloads from them.
+		for _, c := range route.ListCIDRs {
+			if !slices.ContainsFunc(v.in.RepoCIDRs, func(p netip.Prefix) bool { return p.Bits() <= c.Bits() && p.Contains(c.Addr()) }) {
+				problems = append(problems, fmt.Sprintf("%s: the S3 prefix list (%s) holds %s, which repo_cidrs do not cover: the web ACL drops downloads from it (webtier repo-ranges rebuilds the list)", s.Routes.Addr, route.dest(), c))
+			}
+		}
 	}
 	for _, g := range v.n.Gateways {
 		if used[g] {
@@ -326,19 +337,9 @@ func repoPolicyProblems(g *GatewayEndpoint, region string) []string {
 	if g.Policy == "" {
 		return []string{g.Addr + ": no policy: AWS's default allows every S3 action on every bucket"}
 	}
-	var doc struct {
-		Statement json.RawMessage
-	}
-	if err := json.Unmarshal([]byte(g.Policy), &doc); err != nil {
-		return []string{fmt.Sprintf("%s: the policy is not a JSON policy document (%v)", g.Addr, err)}
-	}
-	var statements []map[string]any
-	if err := json.Unmarshal(doc.Statement, &statements); err != nil {
-		var one map[string]any
-		if json.Unmarshal(doc.Statement, &one) != nil {
-			return []string{g.Addr + ": the policy's Statement is neither a statement nor a list of them"}
-		}
-		statements = []map[string]any{one}
+	statements, err := PolicyStatements(g.Policy)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", g.Addr, err)}
 	}
 	want := map[string]string{"Action": rules.RepoReadAction, "Resource": rules.RepoObjects(region)}
 	var problems []string
@@ -347,7 +348,7 @@ func repoPolicyProblems(g *GatewayEndpoint, region string) []string {
 			continue
 		}
 		for _, key := range []string{"Action", "Resource"} {
-			if got := strings.Join(policyStrings(st[key]), ", "); got != want[key] {
+			if got := strings.Join(PolicyStrings(st[key]), ", "); got != want[key] {
 				problems = append(problems, fmt.Sprintf("%s: policy statement %d allows %s %s; expected %s only", g.Addr, i, key, got, want[key]))
 			}
 		}
@@ -360,8 +361,26 @@ func repoPolicyProblems(g *GatewayEndpoint, region string) []string {
 	return problems
 }
 
-// policyStrings reads a policy element that is a string or a list of strings.
-func policyStrings(v any) []string {
+// PolicyStatements reads the statements of an IAM policy document, whose Statement is one
+// statement or a list of them.
+func PolicyStatements(doc string) ([]map[string]any, error) {
+	var p struct{ Statement json.RawMessage }
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return nil, fmt.Errorf("the policy is not a JSON policy document (%v)", err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(p.Statement, &list); err != nil {
+		var one map[string]any
+		if json.Unmarshal(p.Statement, &one) != nil || one == nil {
+			return nil, fmt.Errorf("the policy's Statement is neither a statement nor a list of them")
+		}
+		list = []map[string]any{one}
+	}
+	return list, nil
+}
+
+// PolicyStrings reads a policy element that is a string or a list of strings.
+func PolicyStrings(v any) []string {
 	switch x := v.(type) {
 	case string:
 		return []string{x}
