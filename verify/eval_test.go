@@ -156,3 +156,33 @@ func TestPartialRepliesAreUnreliable(t *testing.T) {
 		t.Errorf("admin -> bastion with replies denied on 1024-40000: expected not allowed yet reachable, got allowed=%v reach=%s", v.Allowed, v.Reach)
 	}
 }
+
+// TestRouteToAPrefixListIsFollowed: a route to a managed prefix list of the stack sends each
+// of the list's CIDRs, and the list splits the addresses it names into a class of their own:
+// replies to the half of the admin range the list holds go to the NAT gateway, the other
+// half's still to the internet gateway.
+func TestRouteToAPrefixListIsFollowed(t *testing.T) {
+	data, in := defaultStack(t)
+	m := decode(t, data)
+	m.of("aws_ec2_managed_prefix_list")["half-admin"] = map[string]any{"name": "half-admin", "max_entries": 1,
+		"address_family": "IPv4", "entry": []any{map[string]any{"cidr": "203.0.113.0/25"}}}
+	m.of("aws_route")["half-admin-via-nat"] = map[string]any{"route_table_id": ref("aws_route_table.public", "id"),
+		"destination_prefix_list_id": ref("aws_ec2_managed_prefix_list.half-admin", "id"), "nat_gateway_id": ref("aws_nat_gateway.nat-public-a", "id")}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verifyBytes(t, out, in)
+	got := map[string]ProbeResult{}
+	for _, p := range r.Probes {
+		got[p.Probe] = p
+	}
+	held := got["admin 203.0.113.10 -> bastion@public-a tcp/22"]
+	if held.Verdict != "blocked" || !strings.Contains(fmt.Sprintf("%+v", held.Blockers), "pl half-admin goes to aws_nat_gateway.nat-public-a") {
+		t.Errorf("admin 203.0.113.10 (in the list) -> bastion: expected blocked by the route to the NAT gateway, got %s %+v", held.Verdict, held.Blockers)
+	}
+	other := got["admin 203.0.113.138 -> bastion@public-a tcp/22"]
+	if other.Verdict != "allowed" {
+		t.Errorf("admin 203.0.113.138 (outside the list) -> bastion: expected allowed, got %q (probes: %d)", other.Verdict, len(r.Probes))
+	}
+}
