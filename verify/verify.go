@@ -64,7 +64,9 @@ type verifier struct {
 	// byRole lists the endpoints that play each role.
 	byRole map[rules.Role][]*Endpoint
 	t      trace
-	evals  int
+	// et is the trace of explained evaluations (a probe's path, a finding's), reused.
+	et    trace
+	evals int
 }
 
 // need is what one flow needs of one filter decision: the ports that must pass.
