@@ -79,12 +79,13 @@ func openSession(name string, args []string, stdout, stderr io.Writer, extra fun
 	synthesized := time.Since(start)
 	fmt.Fprintf(stdout, "<== synth done in %.1fs\n", synthesized.Seconds())
 	s, err := deploy.Open(deploy.Options{
-		Target:  target,
-		Dir:     f.dir,
-		Stack:   filepath.Join(f.out, "stacks", stacks.Name, "cdk.tf.json"),
-		Region:  plan.Config.Region,
-		Backend: f.backend,
-		Log:     stdout,
+		Target:   target,
+		Dir:      f.dir,
+		Stack:    filepath.Join(f.out, "stacks", stacks.Name, "cdk.tf.json"),
+		Region:   plan.Config.Region,
+		S3Ranges: plan.Config.RepoCIDRs,
+		Backend:  f.backend,
+		Log:      stdout,
 	})
 	if err != nil {
 		return nil, plan, report(stderr, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/ipranges"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/stacks"
@@ -30,7 +31,9 @@ func repoRangesCmd(args []string, stdout, stderr io.Writer) int {
 	file := fs.String("ip-ranges", "", "AWS's ip-ranges.json `file`")
 	service := fs.String("service", "S3", "the `service` whose ranges the web servers download from")
 	maxCIDRs := fs.Int("max-cidrs", 0, "at most this many `CIDRs` (default: what the network ACLs have room for)")
-	plan, err := loadPlan(fs, args)
+	// The command computes repo_cidrs: the config's own (the default list of another region,
+	// or none yet) must not stop it. Only the region and the network ACLs' room matter here.
+	plan, err := loadPlanWith(fs, args, func(src *config.Sources) error { return src.Replace("repo-cidrs", roomProbe.String()) })
 	if err != nil {
 		return report(stderr, err)
 	}
@@ -78,11 +81,14 @@ func repoRangesCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// roomProbe stands for one repository range while the room is counted (a documentation range).
+var roomProbe = netip.MustParsePrefix("192.0.2.0/24")
+
 // aclRoom is how many repository ranges the stack's network ACLs hold: it derives the policy
 // with one range and counts, in the busiest ACL direction that has a repository entry, the
 // entries left under AWS's quota.
 func aclRoom(plan stacks.Plan) (int, error) {
-	probe := netip.MustParsePrefix("192.0.2.0/24")
+	probe := roomProbe
 	t := plan.Topology
 	t.RepoCIDRs = []netip.Prefix{probe}
 	p, err := rules.Derive(t, plan.Policy.Flows)

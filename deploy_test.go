@@ -38,7 +38,8 @@ func cycleSession(t *testing.T) (s *deploy.Session, plan stacks.Plan, stack, log
 	}
 	t.Cleanup(func() { log.Close() })
 	s, err = deploy.Open(deploy.Options{
-		Target: deploy.Local, Dir: filepath.Join(dir, "local"), Region: plan.Config.Region, Stack: stack, Log: log,
+		Target: deploy.Local, Dir: filepath.Join(dir, "local"), Region: plan.Config.Region, S3Ranges: plan.Config.RepoCIDRs,
+		Stack: stack, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,8 @@ func cycleSession(t *testing.T) (s *deploy.Session, plan stacks.Plan, stack, log
 // TestLocalDeployCycle deploys the example stack onto a real moto server twice in a row:
 // apply, the deployed network read back and verified like the synthesized one, a second plan
 // that is empty, destroy, and nothing of the stack left in the emulator. The second cycle
-// also renders the plan review of an added flow against the deployed stack.
+// also renders the plan reviews of an added flow and of the S3 gateway endpoint against the
+// deployed stack.
 // It takes a few minutes: the provider's waiters hold the ALB and the database for ~1.5 min.
 func TestLocalDeployCycle(t *testing.T) {
 	if testing.Short() {
@@ -64,7 +66,10 @@ func TestLocalDeployCycle(t *testing.T) {
 	for cycle := 1; cycle <= 2; cycle++ {
 		var review func()
 		if cycle == 2 {
-			review = func() { checkReviewOfAddedFlow(t, ctx, s, plan, stack) }
+			review = func() {
+				checkReviewOfAddedFlow(t, ctx, s, plan, stack)
+				checkReviewOfS3Endpoint(t, ctx, s, plan, stack)
+			}
 		}
 		r := deployCycle(ctx, s, plan, review)
 		for _, line := range r.log {

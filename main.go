@@ -88,12 +88,23 @@ func report(stderr io.Writer, err error) int {
 
 // loadPlan parses the config flags of a command and derives the plan.
 func loadPlan(fs *flag.FlagSet, args []string) (stacks.Plan, error) {
+	return loadPlanWith(fs, args, nil)
+}
+
+// loadPlanWith is loadPlan where adjust, when not nil, may replace settings once the command
+// line is parsed.
+func loadPlanWith(fs *flag.FlagSet, args []string, adjust func(*config.Sources) error) (stacks.Plan, error) {
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return stacks.Plan{}, usageError{err}
 	}
 	if fs.NArg() > 0 {
 		return stacks.Plan{}, usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	if adjust != nil {
+		if err := adjust(src); err != nil {
+			return stacks.Plan{}, err
+		}
 	}
 	cfg, err := src.Build(os.Getenv)
 	if err != nil {

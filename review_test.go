@@ -29,6 +29,28 @@ func checkReviewOfAddedFlow(t *testing.T, ctx context.Context, s *deploy.Session
 	if err != nil {
 		t.Fatal(err)
 	}
+	path := planReview(t, ctx, s, plan, deployedStack, "the migrations flow")
+	if *update {
+		// The plan as terraform showed it: TestGoldenPlanReview renders it without a deployment.
+		tfplan, err := s.Show(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(tfplan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("testdata", planFixture), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkReview(t, readFile(t, path))
+}
+
+// planReview plans plan against the deployed stack, renders the review to a file and returns
+// its path; then it puts the deployed stack back. change names the change, for messages.
+func planReview(t *testing.T, ctx context.Context, s *deploy.Session, plan stacks.Plan, deployedStack, change string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "cdktf.out")
 	if err := Synth(plan, out); err != nil {
 		t.Fatal(err)
@@ -50,23 +72,35 @@ func checkReviewOfAddedFlow(t *testing.T, ctx context.Context, s *deploy.Session
 		t.Fatal(err)
 	}
 	if !ok {
-		t.Error("the planned network with the migrations flow does not verify")
+		t.Errorf("the planned network with %s does not verify", change)
 	}
-	if *update {
-		// The plan as terraform showed it: TestGoldenPlanReview renders it without a deployment.
-		tfplan, err := s.Show(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := json.Marshal(tfplan)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join("testdata", planFixture), data, 0o644); err != nil {
-			t.Fatal(err)
+	return path
+}
+
+// checkReviewOfS3Endpoint plans `s3_gateway_endpoint: true` against the deployed example stack:
+// the review shows the endpoint with its route tables and its policy, the web-sg rule that
+// names S3's prefix list replacing the rules to the repository CIDRs, and the public ACL
+// entries of the NAT path going.
+func checkReviewOfS3Endpoint(t *testing.T, ctx context.Context, s *deploy.Session, deployed stacks.Plan, deployedStack string) {
+	t.Helper()
+	cfg := deployed.Config
+	cfg.S3GatewayEndpoint = true
+	plan, err := stacks.NewPlan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := readFile(t, planReview(t, ctx, s, plan, deployedStack, "the S3 gateway endpoint"))
+	for _, want := range []string{
+		"| + add | aws_vpc_endpoint.s3 | Gateway | com.amazonaws.ap-northeast-2.s3 | web-a, web-c | s3:GetObject on arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/* |",
+		"| + add | web-sg | egress | tcp | 443 | s3 prefix list | web-to-repos-https-endpoint | package installs from the regional repositories through the S3 gateway endpoint |",
+		"| - remove | web-sg | egress | tcp | 443 | 3.5.140.0/22 | web-to-repos-https |",
+		"| - remove | public-nacl | 1200 | ingress |",
+		"every requirement holds",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the review of s3_gateway_endpoint lacks %q; got:\n%s", want, md)
 		}
 	}
-	checkReview(t, readFile(t, path))
 }
 
 // planFixture is a terraform plan (show -json) of the deployed example stack with the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,6 +98,7 @@ func TestGoldenVerifyInputs(t *testing.T) {
 		"https.tf.json": func(c *config.Config) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc"
 		},
+		"s3-endpoint.tf.json": func(c *config.Config) { c.S3GatewayEndpoint = true },
 	} {
 		cfg := examplePlan(t).Config
 		change(&cfg)
@@ -152,7 +154,9 @@ func TestBadConfigWritesNothing(t *testing.T) {
 			"subnets.web[1]: 10.17.4.0/24 is outside the VPC 10.16.0.0/16"},
 		{"min above max", []string{"--config", exampleConfig, "--min", "5"}, "fleet.min: 5 is greater than fleet.max 4"},
 		{"unknown flag", []string{"--config", exampleConfig, "--colour", "red"}, "flag provided but not defined: -colour"},
-		{"too many NACL entries", []string{"--config", exampleConfig, "--admin-cidrs", manyCIDRs(13)},
+		{"the default repo CIDRs in another region", []string{"--config", exampleConfig, "--region", "eu-west-1"},
+			"repo_cidrs: the default list holds the S3 ranges of ap-northeast-2, not of eu-west-1; run `webtier repo-ranges --region eu-west-1"},
+		{"too many NACL entries", []string{"--config", exampleConfig, "--admin-cidrs", manyCIDRs(4)},
 			"public-nacl ingress: 21 entries; AWS allows 20 per direction"},
 	}
 	for _, c := range cases {
@@ -252,13 +256,9 @@ func diff(t *testing.T, want, got []byte) string {
 	return string(out)
 }
 
-// TestHTTPSAndSingleNAT synthesizes the two switches away from the defaults: an HTTPS listener
-// (so :80 redirects and the 443 flow appears in both layers) and one NAT for both AZs.
-func TestHTTPSAndSingleNAT(t *testing.T) {
-	plan := examplePlan(t)
-	cfg := plan.Config
-	cfg.CertificateARN = "arn:aws:acm:ap-northeast-2:111122223333:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
-	cfg.NAT = config.NATSingle
+// synthResources synthesizes cfg and returns the stack's resources: type, name, attributes.
+func synthResources(t *testing.T, cfg config.Config) map[string]map[string]map[string]any {
+	t.Helper()
 	plan, err := stacks.NewPlan(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +269,17 @@ func TestHTTPSAndSingleNAT(t *testing.T) {
 	if err := json.Unmarshal(synthTo(t, plan), &doc); err != nil {
 		t.Fatal(err)
 	}
-	res := doc.Resource
+	return doc.Resource
+}
+
+// TestHTTPSAndSingleNAT synthesizes the two switches away from the defaults: an HTTPS listener
+// (so :80 redirects and the 443 flow appears in both layers) and one NAT for both AZs.
+func TestHTTPSAndSingleNAT(t *testing.T) {
+	plan := examplePlan(t)
+	cfg := plan.Config
+	cfg.CertificateARN = "arn:aws:acm:ap-northeast-2:111122223333:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
+	cfg.NAT = config.NATSingle
+	res := synthResources(t, cfg)
 	if n := len(res["aws_nat_gateway"]); n != 1 {
 		t.Errorf("single NAT: got %d NAT gateways, want 1", n)
 	}
@@ -324,5 +334,61 @@ func TestExampleStackVerifies(t *testing.T) {
 		var b strings.Builder
 		r.WriteTable(&b, "the example stack")
 		t.Fatalf("the example stack does not verify:\n%s", b.String())
+	}
+}
+
+// TestS3GatewayEndpoint synthesizes `s3_gateway_endpoint: true`: a gateway endpoint of the
+// region's S3 on both web route tables whose policy reads the Amazon Linux 2023 repository
+// bucket only, the web servers' rule for the repositories naming its prefix list, the web
+// ACL still holding the repository ranges both ways, the public ACL none, and the group
+// created after the endpoint (its routes).
+func TestS3GatewayEndpoint(t *testing.T) {
+	cfg := examplePlan(t).Config
+	cfg.S3GatewayEndpoint = true
+	res := synthResources(t, cfg)
+	ep := res["aws_vpc_endpoint"]["s3"]
+	if ep == nil {
+		t.Fatal("no aws_vpc_endpoint.s3")
+	}
+	if ep["vpc_endpoint_type"] != "Gateway" || ep["service_name"] != "com.amazonaws.ap-northeast-2.s3" {
+		t.Errorf("endpoint: got type %v service %v, want a Gateway for com.amazonaws.ap-northeast-2.s3", ep["vpc_endpoint_type"], ep["service_name"])
+	}
+	if got := fmt.Sprint(ep["route_table_ids"]); got != "[${aws_route_table.web-a.id} ${aws_route_table.web-c.id}]" {
+		t.Errorf("endpoint route tables: got %s, want both web route tables", got)
+	}
+	var policy struct {
+		Statement []struct{ Effect, Action, Resource string }
+	}
+	if err := json.Unmarshal([]byte(ep["policy"].(string)), &policy); err != nil {
+		t.Fatalf("endpoint policy: %v", err)
+	}
+	if len(policy.Statement) != 1 || policy.Statement[0].Effect != "Allow" || policy.Statement[0].Action != "s3:GetObject" ||
+		policy.Statement[0].Resource != "arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/*" {
+		t.Errorf("endpoint policy: got %+v, want one Allow of s3:GetObject on arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/*", policy.Statement)
+	}
+	var repoRules []string
+	for name, r := range res["aws_vpc_security_group_egress_rule"] {
+		if strings.Contains(name, "web-to-repos") {
+			repoRules = append(repoRules, fmt.Sprintf("%s %v %v", name, r["prefix_list_id"], r["cidr_ipv4"]))
+		}
+	}
+	if want := "web-sg-egress-web-to-repos-https-endpoint-s3-prefix-list ${aws_vpc_endpoint.s3.prefix_list_id} <nil>"; len(repoRules) != 1 || repoRules[0] != want {
+		t.Errorf("web-sg repository rules: got %q, want [%q]", repoRules, want)
+	}
+	entries := map[string]int{}
+	for _, r := range res["aws_network_acl_rule"] {
+		for _, c := range cfg.RepoCIDRs {
+			if r["cidr_block"] == c {
+				entries[fmt.Sprint(r["network_acl_id"], " egress=", r["egress"])]++
+			}
+		}
+	}
+	want := map[string]int{"${aws_network_acl.web-nacl.id} egress=true": len(cfg.RepoCIDRs), "${aws_network_acl.web-nacl.id} egress=false": len(cfg.RepoCIDRs)}
+	if fmt.Sprint(entries) != fmt.Sprint(want) {
+		t.Errorf("ACL entries naming the repository ranges: got %v, want %v (web-nacl both ways, none in public-nacl)", entries, want)
+	}
+	deps := fmt.Sprint(res["aws_autoscaling_group"]["web"]["depends_on"])
+	if !strings.Contains(deps, "aws_vpc_endpoint.s3") {
+		t.Errorf("the web group does not wait for the endpoint: depends_on %s", deps)
 	}
 }

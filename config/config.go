@@ -3,6 +3,12 @@
 // synthesized. Plain Go: no cdktf or jsii import.
 package config
 
+import (
+	"slices"
+
+	"github.com/webtier/webtier/rules"
+)
+
 // Config describes one web tier. Every field has a default (Default) except AdminCIDRs.
 type Config struct {
 	// Region is the AWS region. default: "ap-northeast-2"
@@ -26,9 +32,18 @@ type Config struct {
 	// NAT is "per-az" (one NAT gateway per AZ, no single point of failure) or "single"
 	// (one NAT gateway in the first AZ, cheaper). default: "per-az"
 	NAT string `json:"nat"`
-	// RepoCIDRs are where web servers may go on 443 through NAT: package repositories.
-	// default: ["52.219.0.0/16"] (the S3 range the seed's web servers used in ap-northeast-2)
+	// RepoCIDRs are where web servers may go on 443 through NAT: the package repositories,
+	// an S3 bucket of the region reached at S3's regional addresses.
+	// default: DefaultRepoCIDRs (the S3 ranges of ap-northeast-2; another region needs its own,
+	// from `webtier repo-ranges --region R --ip-ranges ip-ranges.json`)
 	RepoCIDRs []string `json:"repo_cidrs"`
+
+	// S3GatewayEndpoint sends the web servers' package downloads (S3, the region's
+	// repositories) through an S3 gateway endpoint on the web subnets' route tables instead of
+	// NAT, its policy allowing reads of the Amazon Linux 2023 repository bucket only.
+	// repo_cidrs still name S3's ranges: the network ACLs judge that traffic against them.
+	// default: false (through NAT, as the seed does)
+	S3GatewayEndpoint bool `json:"s3_gateway_endpoint"`
 
 	// CertificateARN turns on the HTTPS listener; :80 then redirects to :443. default: "" (HTTP only)
 	CertificateARN string `json:"certificate_arn"`
@@ -97,7 +112,7 @@ func Default() Config {
 			DB:     []string{"10.16.5.0/24", "10.16.6.0/24"},
 		},
 		NAT:                 NATPerAZ,
-		RepoCIDRs:           []string{"52.219.0.0/16"},
+		RepoCIDRs:           slices.Clone(DefaultRepoCIDRs),
 		BastionInstanceType: "t3.micro",
 		Fleet:               Fleet{InstanceType: "t3.micro", Min: 2, Max: 4, Desired: 2, CPUTarget: 50},
 		Database: Database{
@@ -107,6 +122,30 @@ func Default() Config {
 			BackupRetentionDays: 7,
 		},
 		FlowLogRetentionDays: 90,
+	}
+}
+
+// DefaultRepoRegion is the region whose S3 ranges DefaultRepoCIDRs are.
+const DefaultRepoRegion = "ap-northeast-2"
+
+// DefaultRepoCIDRs are the S3 ranges of ap-northeast-2, where Amazon Linux 2023's package
+// repositories are, as AWS published them in ip-ranges.json of 2026-08-22-21-17-05 (syncToken
+// 1787433425): its 12 ranges there, aggregated to the 10 CIDRs the network ACLs have room for
+// by widening 52.219.56.0/22 + 52.219.60.0/23 and 52.219.144.0/22 + 52.219.148.0/23 to /21s
+// (512 addresses each that S3 does not hold). Rebuild it with
+//
+//	curl -sO https://ip-ranges.amazonaws.com/ip-ranges.json
+//	webtier repo-ranges --config webtier.example.json --ip-ranges ip-ranges.json
+var DefaultRepoCIDRs = []string{
+	"1.178.91.0/24", "3.2.75.0/24", "3.5.140.0/22", "3.5.144.0/23", "3.5.184.0/21",
+	"3.36.167.64/27", "52.219.56.0/21", "52.219.144.0/21", "52.219.202.0/23", "52.219.204.0/22",
+}
+
+// Features are the switches of the optional flows of rules.Flows, as this config sets them.
+func (c Config) Features() map[string]bool {
+	return map[string]bool{
+		rules.FeatureHTTPS:      c.CertificateARN != "",
+		rules.FeatureS3Endpoint: c.S3GatewayEndpoint,
 	}
 }
 

@@ -87,6 +87,9 @@ func TestValidate(t *testing.T) {
 			`repo_cidrs: empty; expected at least one package repository range`},
 		{"malformed repo CIDR", func(c *config.Config) { c.RepoCIDRs[0] = "s3" },
 			`repo_cidrs[0]: "s3" is not an IPv4 CIDR (expected a.b.c.d/n)`},
+		{"the default repo CIDRs in another region", func(c *config.Config) { c.Region = "eu-west-1" },
+			"repo_cidrs: the default list holds the S3 ranges of ap-northeast-2, not of eu-west-1; run `webtier repo-ranges --region eu-west-1 --ip-ranges ip-ranges.json` " +
+				"(from https://ip-ranges.amazonaws.com/ip-ranges.json) and set repo_cidrs to the list it prints"},
 		{"bad NAT", func(c *config.Config) { c.NAT = "double" },
 			`nat: "double" is not one of per-az, single`},
 		{"min below 1", func(c *config.Config) { c.Fleet.Min = 0 },
@@ -155,7 +158,13 @@ func TestValidateAccepts(t *testing.T) {
 			c.AllowSSHFromAnywhere = true
 		}},
 		{"full AZ names", func(c *config.Config) { c.AZs = []string{"ap-northeast-2a", "ap-northeast-2c"} }},
-		{"GovCloud region", func(c *config.Config) { c.Region = "us-gov-west-1" }},
+		{"GovCloud region with its repo CIDRs", func(c *config.Config) {
+			c.Region = "us-gov-west-1"
+			c.RepoCIDRs = []string{"52.92.48.0/22"}
+		}},
+		{"the default repo CIDRs written out in their region", func(c *config.Config) {
+			c.RepoCIDRs = slices.Clone(config.DefaultRepoCIDRs)
+		}},
 		{"certificate ARN", func(c *config.Config) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b0e1d2c-1111-2222-3333-444455556666"
 		}},
@@ -190,6 +199,7 @@ func TestLoadErrors(t *testing.T) {
 		{"type error", `{"fleet": {"min": "two"}}`, `fleet.min: expected a number, got string`},
 		{"fraction", `{"fleet": {"min": 1.5}}`, `fleet.min: expected a whole number, got number 1.5`},
 		{"list expected", `{"azs": "a,c"}`, `azs: expected a list, got string`},
+		{"switch not a bool", `{"s3_gateway_endpoint": "yes"}`, `s3_gateway_endpoint: expected true or false, got string`},
 		{"not an object", `["a"]`, `expected a JSON object, got array`},
 		{"syntax error", "{\n  \"region\": \"us-east-1\",\n}\n", `invalid JSON at line 3: invalid character '}' looking for beginning of object key string`},
 		{"truncated", "{\n  \"fleet\": {\"min\": 2}\n", `invalid JSON at line 3: unexpected end of file`},
@@ -305,7 +315,7 @@ func TestSettings(t *testing.T) {
 	}
 	for _, want := range []string{
 		"region", "azs", "vpc-cidr", "public-subnets", "web-subnets", "db-subnets", "admin-cidrs",
-		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "certificate-arn",
+		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "s3-gateway-endpoint", "certificate-arn",
 		"bastion-instance-type", "instance-type", "min", "max", "desired", "cpu-target",
 		"db-instance-class", "db-storage-gb", "db-name", "backup-retention-days", "throwaway",
 	} {
@@ -335,6 +345,7 @@ func TestBuildPrecedence(t *testing.T) {
 	path := writeFile(t, `{
   "region": "eu-west-1",
   "admin_cidrs": ["198.51.100.0/24"],
+  "repo_cidrs": ["52.218.0.0/17"],
   "fleet": {"desired": 3, "cpu_target": 60}
 }`)
 	env := map[string]string{
@@ -352,6 +363,7 @@ func TestBuildPrecedence(t *testing.T) {
 	want.Fleet.Desired = 4                        // file < env
 	want.Fleet.CPUTarget = 60                     // file
 	want.AdminCIDRs = []string{"198.51.100.0/24"} // file
+	want.RepoCIDRs = []string{"52.218.0.0/17"}    // file
 	want.AZs = []string{"b", "c"}                 // env < flag
 	want.Database.Throwaway = true                // bool flag alone
 	if !reflect.DeepEqual(got, want) {
@@ -383,6 +395,7 @@ func TestBuildErrors(t *testing.T) {
 		{"bad flag", slices.Concat(admin, []string{"--min", "two"}), nil, `--min: "two" is not a whole number`},
 		{"bad env", admin, map[string]string{"WEBTIER_MIN": "two"}, `WEBTIER_MIN: "two" is not a whole number`},
 		{"bad bool", slices.Concat(admin, []string{"--throwaway=maybe"}), nil, `--throwaway: "maybe" is not true or false`},
+		{"bad switch", admin, map[string]string{"WEBTIER_S3_GATEWAY_ENDPOINT": "on"}, `WEBTIER_S3_GATEWAY_ENDPOINT: "on" is not true or false`},
 		{"env and flag", []string{"--max", "x"}, map[string]string{"WEBTIER_CPU_TARGET": "high"},
 			`WEBTIER_CPU_TARGET: "high" is not a whole number` + "\n" + `--max: "x" is not a whole number`},
 		{"missing config", admin, map[string]string{"WEBTIER_CONFIG": missing}, "config " + missing + ": no such file"},

@@ -212,6 +212,7 @@ var Settings = []Setting{
 	{Name: "ssh-key-name", Usage: "EC2 key pair `name` for bastions and web servers", Set: text(func(c *Config) *string { return &c.SSHKeyName })},
 	{Name: "nat", Usage: "NAT gateway `placement`: per-az or single", Set: text(func(c *Config) *string { return &c.NAT })},
 	{Name: "repo-cidrs", Usage: "comma-separated package repository `CIDRs` web servers may reach on 443", Set: list(func(c *Config) *[]string { return &c.RepoCIDRs })},
+	{Name: "s3-gateway-endpoint", Usage: "package downloads through an S3 gateway endpoint instead of NAT", Bool: true, Set: boolean(func(c *Config) *bool { return &c.S3GatewayEndpoint })},
 	{Name: "certificate-arn", Usage: "ACM certificate `ARN`; turns on HTTPS", Set: text(func(c *Config) *string { return &c.CertificateARN })},
 	{Name: "bastion-instance-type", Usage: "bastion EC2 instance `type`", Set: text(func(c *Config) *string { return &c.BastionInstanceType })},
 	{Name: "instance-type", Usage: "web server EC2 instance `type`", Set: text(func(c *Config) *string { return &c.Fleet.InstanceType })},
@@ -305,6 +306,19 @@ func AddFlags(fs *flag.FlagSet) *Sources {
 		}
 	}
 	return s
+}
+
+// Replace records value for the setting named name (a flag name, "repo-cidrs") as if it were
+// the last flag: a command that computes the setting itself (repo-ranges) is not stopped by
+// what the config says of it.
+func (s *Sources) Replace(name, value string) error {
+	for _, st := range Settings {
+		if st.Name == name {
+			s.flags = append(s.flags, assignment{st, value})
+			return nil
+		}
+	}
+	return fmt.Errorf("config: no setting %q", name)
 }
 
 // Build merges, each on top of the one before: Default(), the config file (--config, else

@@ -71,6 +71,11 @@ func (c Config) Validate() error {
 		errs.add("nat", "%q is not one of %s, %s", c.NAT, NATPerAZ, NATSingle)
 	}
 	errs.cidrs("repo_cidrs", c.RepoCIDRs, "at least one package repository range", nil)
+	if regionRE.MatchString(c.Region) && c.Region != DefaultRepoRegion && slices.Equal(c.RepoCIDRs, DefaultRepoCIDRs) {
+		errs.add("repo_cidrs", "the default list holds the S3 ranges of %s, not of %s; run `webtier repo-ranges --region %s --ip-ranges ip-ranges.json` "+
+			"(from https://ip-ranges.amazonaws.com/ip-ranges.json) and set repo_cidrs to the list it prints",
+			DefaultRepoRegion, c.Region, c.Region)
+	}
 
 	if c.CertificateARN != "" && (!strings.HasPrefix(c.CertificateARN, "arn:aws") || !strings.Contains(c.CertificateARN, ":acm:")) {
 		errs.add("certificate_arn", "%q is not an ACM certificate ARN", c.CertificateARN)

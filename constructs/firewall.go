@@ -20,6 +20,10 @@ type FirewallProps struct {
 	// Network receives one security group per role and one network ACL per tier.
 	// default: none (required)
 	Network *Network
+	// PrefixLists maps each service a rule's PeerPrefixList names ("s3") to the ID of its
+	// prefix list (the gateway endpoint's prefix_list_id). default: none (needed only when a
+	// rule names one)
+	PrefixLists map[string]*string
 }
 
 // Firewall is every security group, security-group rule, network ACL and NACL entry.
@@ -49,7 +53,7 @@ func NewFirewall(scope constructs.Construct, id string, p FirewallProps) *Firewa
 		}), name)
 	}
 	for _, r := range p.Policy.SGRules {
-		fw.rule(s, r)
+		fw.rule(s, r, p.PrefixLists)
 	}
 
 	for _, tier := range rules.Tiers {
@@ -76,11 +80,16 @@ func NewFirewall(scope constructs.Construct, id string, p FirewallProps) *Firewa
 	return fw
 }
 
-func (fw *Firewall) rule(s constructs.Construct, r rules.SGRule) {
-	var cidr, peer *string
-	if r.PeerGroup != "" {
+func (fw *Firewall) rule(s constructs.Construct, r rules.SGRule, lists map[string]*string) {
+	var cidr, peer, list *string
+	switch {
+	case r.PeerGroup != "":
 		peer = fw.groups[r.PeerGroup].Id()
-	} else {
+	case r.PeerPrefixList != "":
+		if list = lists[r.PeerPrefixList]; list == nil {
+			panic("firewall: " + r.ID + " names the " + r.PeerPrefixList + " prefix list, which FirewallProps.PrefixLists lacks")
+		}
+	default:
 		cidr = str(r.PeerCIDR.String())
 	}
 	group := fw.groups[r.Group].Id()
@@ -89,14 +98,14 @@ func (fw *Firewall) rule(s constructs.Construct, r rules.SGRule) {
 		fw.Rules = append(fw.Rules, named(vpcsecuritygroupingressrule.NewVpcSecurityGroupIngressRule(s, str(r.ID), &vpcsecuritygroupingressrule.VpcSecurityGroupIngressRuleConfig{
 			SecurityGroupId: group, IpProtocol: str(string(r.Port.Proto)),
 			FromPort: num(r.Port.From), ToPort: num(r.Port.To),
-			CidrIpv4: cidr, ReferencedSecurityGroupId: peer, Description: str(r.Why), Tags: t,
+			CidrIpv4: cidr, ReferencedSecurityGroupId: peer, PrefixListId: list, Description: str(r.Why), Tags: t,
 		}), r.ID))
 		return
 	}
 	fw.Rules = append(fw.Rules, named(vpcsecuritygroupegressrule.NewVpcSecurityGroupEgressRule(s, str(r.ID), &vpcsecuritygroupegressrule.VpcSecurityGroupEgressRuleConfig{
 		SecurityGroupId: group, IpProtocol: str(string(r.Port.Proto)),
 		FromPort: num(r.Port.From), ToPort: num(r.Port.To),
-		CidrIpv4: cidr, ReferencedSecurityGroupId: peer, Description: str(r.Why), Tags: t,
+		CidrIpv4: cidr, ReferencedSecurityGroupId: peer, PrefixListId: list, Description: str(r.Why), Tags: t,
 	}), r.ID))
 }
 

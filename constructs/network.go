@@ -38,6 +38,8 @@ type Network struct {
 	// Egress is what a web server needs to reach the internet at boot: the web subnets'
 	// route tables, default routes (through NAT) and associations.
 	Egress []cdktf.ITerraformDependable
+	// WebRouteTables are the web subnets' route tables, in AZ order.
+	WebRouteTables []routetable.RouteTable
 }
 
 // NewNetwork builds the network.
@@ -114,6 +116,7 @@ func NewNetwork(scope constructs.Construct, id string, p NetworkProps) *Network 
 			associate(db, sn)
 		case rules.WebTier:
 			rt := table(sn.Name)
+			n.WebRouteTables = append(n.WebRouteTables, rt)
 			n.Egress = append(n.Egress, rt,
 				defaultRoute(rt, sn.Name, route.RouteConfig{NatGatewayId: nats[p.NATFor(sn.AZ).Name].Id()}),
 				associate(rt, sn))

@@ -55,6 +55,9 @@ type Options struct {
 	Stack string
 	// Region is the stack's region, for the emulator's endpoints. default: none (required)
 	Region string
+	// S3Ranges are Region's S3 ranges (repo_cidrs), which the local emulator's S3 prefix list
+	// holds, as AWS's does. default: none (moto's own, three ranges of no particular region)
+	S3Ranges []string
 	// Backend holds S3 backend settings (bucket, key, region, ...) for the aws target; empty
 	// keeps the local state file in Dir. default: none
 	Backend map[string]string
@@ -152,7 +155,11 @@ func (s *Session) startEmulator() error {
 	if s.opts.Target != Local {
 		return nil
 	}
-	emu, started, err := emulator.Ensure(s.opts.Dir)
+	var ranges map[string][]string
+	if len(s.opts.S3Ranges) > 0 {
+		ranges = map[string][]string{s.opts.Region: s.opts.S3Ranges}
+	}
+	emu, started, err := emulator.Ensure(s.opts.Dir, ranges)
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,9 @@ func lastLine(b []byte) string {
 	return lines[len(lines)-1]
 }
 
+// S3RangesEnv carries Start's s3Ranges to the launcher, as a JSON object (region -> CIDRs).
+const S3RangesEnv = "WEBTIER_S3_RANGES"
+
 // Find returns the emulator recorded in dir if it is still answering, else nil.
 func Find(dir string) *Emulator {
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
@@ -76,18 +79,21 @@ func Find(dir string) *Emulator {
 	return e
 }
 
-// Ensure returns the emulator recorded in dir, or starts one. started says which.
-func Ensure(dir string) (e *Emulator, started bool, err error) {
+// Ensure returns the emulator recorded in dir, or starts one (see Start for s3Ranges). started
+// says which.
+func Ensure(dir string, s3Ranges map[string][]string) (e *Emulator, started bool, err error) {
 	if e := Find(dir); e != nil {
 		return e, false, nil
 	}
-	e, err = Start(dir)
+	e, err = Start(dir, s3Ranges)
 	return e, err == nil, err
 }
 
 // Start launches a new moto server on a free loopback port, detached from the terminal's
 // process group so that Ctrl-C stops terraform, not the emulator holding the resources.
-func Start(dir string) (*Emulator, error) {
+// s3Ranges gives, by region, the CIDRs of the AWS-managed S3 prefix list (as AWS's holds the
+// region's S3 ranges; moto's own are the same three in every region); nil keeps moto's.
+func Start(dir string, s3Ranges map[string][]string) (*Emulator, error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
@@ -109,6 +115,13 @@ func Start(dir string) (*Emulator, error) {
 	defer log.Close()
 	cmd := exec.Command(Python, script, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = log, log
+	if len(s3Ranges) > 0 {
+		ranges, err := json.Marshal(s3Ranges)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Env = append(os.Environ(), S3RangesEnv+"="+string(ranges))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto: %w", err)

@@ -12,6 +12,7 @@ reference) and plans to change it.
 """
 import copy
 import json
+import os
 import sys
 from moto.autoscaling import models as autoscaling_models
 from moto.autoscaling.responses import AutoScalingResponse
@@ -21,7 +22,7 @@ import time
 
 from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupRuleIdNotFoundError
 from moto.rds import models as rds_models
-from moto.ec2.models import instances, launch_templates, nat_gateways, network_acls, security_groups
+from moto.ec2.models import instances, launch_templates, managed_prefixes, nat_gateways, network_acls, security_groups
 from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.responses.nat_gateways import NatGateways
@@ -166,15 +167,26 @@ nat_gateways.NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_eni
 # --- EC2 security group rules ---------------------------------------------------------------
 
 # moto reads a rule's Description only from its CIDR range, so a rule that references another
-# security group (Description inside UserIdGroupPairs) comes back from DescribeSecurityGroupRules
-# without one. AWS returns the description of every rule, whatever its peer.
+# security group (Description inside UserIdGroupPairs) or a prefix list (inside PrefixListIds,
+# of which moto keeps only the ID) comes back from DescribeSecurityGroupRules without one. AWS
+# returns the description of every rule, whatever its peer.
 _rule_description = security_groups.SecurityGroupRule.description.fget
+_rule_init = security_groups.SecurityGroupRule.__init__
+
+
+def _rule_init_keeping_list_description(self, ec2_backend, ip_protocol, group_id, from_port, to_port, ip_range,
+                                        source_group=None, prefix_list_id=None, *args, **kwargs):
+    _rule_init(self, ec2_backend, ip_protocol, group_id, from_port, to_port, ip_range, source_group, prefix_list_id,
+               *args, **kwargs)
+    self.prefix_list_description = (prefix_list_id or {}).get("Description")
 
 
 def _rule_description_any_peer(self):
-    return _rule_description(self) or self.source_group.get("Description")
+    return (_rule_description(self) or self.source_group.get("Description")
+            or getattr(self, "prefix_list_description", None))
 
 
+security_groups.SecurityGroupRule.__init__ = _rule_init_keeping_list_description
 security_groups.SecurityGroupRule.description = property(_rule_description_any_peer)
 
 # Two fixes to how moto changes a group's rules:
@@ -393,6 +405,35 @@ def _update_parameters_from_user(self, new_parameters):
 
 
 rds_models.DBParameterGroup.update_parameters = _update_parameters_from_user
+
+# --- EC2 managed prefix lists ---------------------------------------------------------------
+
+# AWS's prefix list com.amazonaws.REGION.s3 holds Amazon S3's address ranges in that region (the
+# ones ip-ranges.json publishes for service S3 there): an S3 gateway endpoint routes it, and a
+# security-group rule naming it allows exactly those addresses. moto 5.2.1 fills every region's
+# list with the same three ranges (52.216.0.0/15, 3.5.0.0/19, 54.231.0.0/16), none of them
+# ap-northeast-2's, so a stack read back would judge its downloads against the wrong ranges. The
+# launcher fills the list with the ranges WEBTIER_S3_RANGES gives for the region (a JSON object,
+# region -> CIDRs; webtier passes its repo_cidrs, the region's S3 ranges), and keeps moto's
+# for the regions it does not name.
+_S3_RANGES = json.loads(os.environ.get("WEBTIER_S3_RANGES") or "{}")
+_create_aws_managed_prefix_list = managed_prefixes.ManagedPrefixListBackend._create_aws_managed_prefix_list
+
+
+def _aws_managed_prefix_list_of_the_region(self, name, address_family, entries):
+    ranges = _S3_RANGES.get(getattr(self, "region_name", ""))
+    if ranges and name == f"com.amazonaws.{self.region_name}.s3":
+        entries = [{"Cidr": cidr, "Description": "Amazon S3"} for cidr in ranges]
+    return _create_aws_managed_prefix_list(self, name, address_family, entries)
+
+
+managed_prefixes.ManagedPrefixListBackend._create_aws_managed_prefix_list = _aws_managed_prefix_list_of_the_region
+
+# DescribePrefixLists answers each AWS-managed list with its Cidrs on AWS (the provider reads
+# them into aws_vpc_endpoint.cidr_blocks); moto 5.2.1 leaves Cidrs out. They are the CIDRs of
+# the list's latest entries, as GetManagedPrefixListEntries gives them.
+managed_prefixes.ManagedPrefixList.cidrs = property(
+    lambda self: [e["Cidr"] for e in (list(self.entries.values())[-1] if self.entries else [])])
 
 if __name__ == "__main__":
     from moto.server import main

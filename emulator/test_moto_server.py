@@ -2,6 +2,7 @@
 
 Run from the repository root: python3 -m unittest discover emulator
 """
+import json
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from botocore.exceptions import ClientError
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
 REGION = "ap-northeast-2"
+# Two of the region's S3 ranges, as webtier passes them (WEBTIER_S3_RANGES).
+S3_RANGES = ["3.5.140.0/22", "52.219.56.0/21"]
 
 
 def _free_port():
@@ -29,10 +32,12 @@ class MotoServerTest(unittest.TestCase):
     def setUpClass(cls):
         port = _free_port()
         cls.endpoint = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, WEBTIER_S3_RANGES=json.dumps({REGION: S3_RANGES}))
         cls.server = subprocess.Popen(
             [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         deadline = time.time() + 30
         while True:
@@ -69,6 +74,40 @@ class MotoServerTest(unittest.TestCase):
 
     def enis(self):
         return {e["NetworkInterfaceId"] for e in self.ec2.describe_network_interfaces()["NetworkInterfaces"]}
+
+    def test_s3_prefix_list_holds_the_regions_ranges(self):
+        lists = self.ec2.describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{REGION}.s3"]}])["PrefixLists"]
+        self.assertEqual(len(lists), 1, lists)
+        self.assertEqual(sorted(lists[0]["Cidrs"]), sorted(S3_RANGES))
+        entries = self.ec2.get_managed_prefix_list_entries(PrefixListId=lists[0]["PrefixListId"])["Entries"]
+        self.assertEqual(sorted(e["Cidr"] for e in entries), sorted(S3_RANGES))
+        # A gateway endpoint routes that list; another region keeps moto's own ranges.
+        vpc = self.ec2.describe_subnets(SubnetIds=[self.subnet])["Subnets"][0]["VpcId"]
+        table = self.ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        endpoint = self.ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3",
+                                                VpcEndpointType="Gateway", RouteTableIds=[table])["VpcEndpoint"]
+        routes = self.ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+        self.assertIn((lists[0]["PrefixListId"], endpoint["VpcEndpointId"]),
+                      [(r.get("DestinationPrefixListId"), r.get("GatewayId")) for r in routes])
+        other = boto3.client("ec2", endpoint_url=self.endpoint, region_name="us-east-1",
+                             aws_access_key_id="test", aws_secret_access_key="test")
+        elsewhere = other.describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.us-east-1.s3"]}])["PrefixLists"]
+        self.assertNotEqual(sorted(elsewhere[0]["Cidrs"]), sorted(S3_RANGES))
+
+    def test_prefix_list_rule_keeps_description(self):
+        pl = self.ec2.describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{REGION}.s3"]}])["PrefixLists"][0]
+        rules = self.ec2.authorize_security_group_egress(
+            GroupId=self.sg,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                            "PrefixListIds": [{"PrefixListId": pl["PrefixListId"], "Description": "repos"}]}],
+        )["SecurityGroupRules"]
+        got = self.ec2.describe_security_group_rules(SecurityGroupRuleIds=[rules[0]["SecurityGroupRuleId"]])
+        rule = got["SecurityGroupRules"][0]
+        self.assertEqual(rule.get("PrefixListId"), pl["PrefixListId"])
+        self.assertEqual(rule.get("Description"), "repos")
 
     def test_sg_to_sg_rule_keeps_description(self):
         rules = self.ec2.authorize_security_group_ingress(

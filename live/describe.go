@@ -88,7 +88,7 @@ type RolePolicy struct {
 	Attached []string `json:"attached,omitempty"`
 }
 
-// PrefixList is a managed prefix list a security-group rule names, with its CIDRs.
+// PrefixList is a managed prefix list a security-group rule or a route names, with its CIDRs.
 type PrefixList struct {
 	ID    string   `json:"id"`
 	Name  string   `json:"name"`
@@ -251,7 +251,8 @@ func (c *clients) network(ctx context.Context, s *Stack, vpc string) error {
 	return nil
 }
 
-// groups reads the security groups, their rules and the prefix lists the rules name.
+// groups reads the security groups, their rules and the prefix lists the rules and the routes
+// (read by network, before) name.
 func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
 	sgs := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
 	if err := eachPage(ctx, "DescribeSecurityGroups", sgs, func(page *ec2.DescribeSecurityGroupsOutput) error {
@@ -274,9 +275,18 @@ func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
 			return err
 		}
 	}
-	seen := map[string]bool{}
+	// The prefix lists the rules name, and those the routes go to (a gateway endpoint's).
+	var listIDs []string
 	for _, r := range s.SecurityGroupRules {
-		id := aws.ToString(r.PrefixListId)
+		listIDs = append(listIDs, aws.ToString(r.PrefixListId))
+	}
+	for _, t := range s.RouteTables {
+		for _, r := range t.Routes {
+			listIDs = append(listIDs, aws.ToString(r.DestinationPrefixListId))
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range listIDs {
 		if id == "" || seen[id] {
 			continue
 		}

@@ -736,6 +736,9 @@ func (s *Stack) compute(d *document) {
 		if len(e.RouteTableIds) > 0 {
 			attrs["route_table_ids"] = d.refs(e.RouteTableIds, "id")
 		}
+		if p := aws.ToString(e.PolicyDocument); p != "" {
+			attrs["policy"] = lit(p)
+		}
 		d.put(d.addr[id], attrs)
 	}
 	for _, e := range s.unaccounted() {

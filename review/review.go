@@ -28,7 +28,7 @@ type Input struct {
 // Markdown renders the review.
 func Markdown(in Input) string {
 	r := newResolver(in.Plan)
-	var sg, nacl, other []keyed
+	var sg, nacl, endpoints, other []keyed
 	counts := map[string]int{}
 	for _, rc := range in.Plan.ResourceChanges {
 		if rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode {
@@ -44,6 +44,8 @@ func Markdown(in Input) string {
 			sg = append(sg, r.sgRow(rc, a))
 		case "aws_network_acl_rule":
 			nacl = append(nacl, r.naclRow(rc, a, in.Policy))
+		case "aws_vpc_endpoint":
+			endpoints = append(endpoints, r.endpointRow(rc, a))
 		default:
 			other = append(other, otherRow(rc, a))
 		}
@@ -59,6 +61,7 @@ func Markdown(in Input) string {
 	}
 	section(&b, "Security-group rules", "| | group | direction | protocol | ports | peer | flow | why |\n|---|---|---|---|---|---|---|---|\n", sg)
 	section(&b, "Network-ACL entries", "| | NACL | rule | direction | protocol | ports | peer | flows | why |\n|---|---|---|---|---|---|---|---|---|\n", nacl)
+	section(&b, "VPC endpoints and their policies", "| | endpoint | type | service | route tables | policy allows | what changes |\n|---|---|---|---|---|---|---|\n", endpoints)
 	section(&b, "Other resources", "| | resource | what changes |\n|---|---|---|\n", other)
 	verification(&b, in.Verify)
 	return b.String()
@@ -212,7 +215,11 @@ func (r *resolver) sgRow(rc *tfjson.ResourceChange, a string) keyed {
 	if strings.HasSuffix(rc.Type, "egress_rule") {
 		dir = "egress"
 	}
-	peer := firstOf(r.value(rc, "cidr_ipv4"), r.value(rc, "referenced_security_group_id"), r.value(rc, "prefix_list_id"))
+	list := r.value(rc, "prefix_list_id")
+	if list != "" {
+		list += " prefix list"
+	}
+	peer := firstOf(r.value(rc, "cidr_ipv4"), r.value(rc, "referenced_security_group_id"), list)
 	flow := "-"
 	if tags, ok := r.tags(rc); ok && tags["webtier:flow"] != "" {
 		flow = tags["webtier:flow"]
@@ -257,6 +264,67 @@ func (r *resolver) naclRow(rc *tfjson.ResourceChange, a string, p rules.Policy) 
 	n, _ := strconv.Atoi(number)
 	return keyed{fmt.Sprintf("%s|%s|%05d", acl, dir, n), row(a, acl, number, dir, r.value(rc, "protocol"),
 		ports(r.value(rc, "from_port"), r.value(rc, "to_port")), r.value(rc, "cidr_block"), flows, why+changed(rc))}
+}
+
+// endpointRow shows a VPC endpoint: what it reaches, which route tables send traffic to it
+// (a gateway endpoint) and what its policy lets through.
+func (r *resolver) endpointRow(rc *tfjson.ResourceChange, a string) keyed {
+	typ := firstOf(r.value(rc, "vpc_endpoint_type"), "Gateway")
+	return keyed{rc.Address, row(a, rc.Address, typ, r.value(rc, "service_name"),
+		strings.Join(r.names(rc, "route_table_ids"), ", "), policyAllows(r.value(rc, "policy")),
+		strings.TrimPrefix(changed(rc), "; "))}
+}
+
+// names resolves a list attribute of IDs to the names of the resources they belong to: from
+// the planned values, else (known only after apply) from the references in the config.
+func (r *resolver) names(rc *tfjson.ResourceChange, attr string) []string {
+	state := rc.Change.After
+	if rc.Change.Actions.Delete() && !rc.Change.Actions.Create() {
+		state = rc.Change.Before
+	}
+	var out []string
+	if m, ok := state.(map[string]any); ok {
+		if list, ok := m[attr].([]any); ok {
+			for _, v := range list {
+				id := text(v)
+				out = append(out, firstOf(r.byID[id], id))
+			}
+			sort.Strings(out)
+			return out
+		}
+	}
+	if e := r.exprs[rc.Address][attr]; e != nil && e.ExpressionData != nil {
+		for _, ref := range e.References {
+			parts := strings.Split(ref, ".")
+			if len(parts) == 2 && strings.HasPrefix(parts[0], "aws_") {
+				out = append(out, parts[1])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// policyAllows summarizes the Allow statements of a policy document: "s3:GetObject on
+// arn:aws:s3:::bucket/*"; "AWS's default: everything" when there is none.
+func policyAllows(doc string) string {
+	if doc == "" {
+		return "AWS's default: every action on every resource"
+	}
+	list, err := verify.PolicyStatements(doc)
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	var parts []string
+	for _, st := range list {
+		if st["Effect"] == "Allow" {
+			parts = append(parts, strings.Join(verify.PolicyStrings(st["Action"]), ", ")+" on "+strings.Join(verify.PolicyStrings(st["Resource"]), ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func flowWhy(p rules.Policy, e rules.NACLEntry) string {

@@ -62,20 +62,30 @@ type SGRule struct {
 	Group     Role
 	Direction Direction
 	Port      Port
-	// PeerGroup is the peer's role when the peer carries one of our SGs; else PeerCIDR.
-	PeerGroup Role
-	PeerCIDR  netip.Prefix
-	Flow      string
-	Why       string
+	// PeerGroup is the peer's role when the peer carries one of our SGs; PeerPrefixList the
+	// service whose AWS-managed prefix list stands for the peer (S3PrefixList, for a flow
+	// through the S3 gateway endpoint); else PeerCIDR.
+	PeerGroup      Role
+	PeerPrefixList string
+	PeerCIDR       netip.Prefix
+	Flow           string
+	Why            string
 }
 
-// Peer renders the peer: "web-sg" or "10.16.3.0/24".
+// Peer renders the peer: "web-sg", "s3 prefix list" or "10.16.3.0/24".
 func (r SGRule) Peer() string {
-	if r.PeerGroup != "" {
+	switch {
+	case r.PeerGroup != "":
 		return r.PeerGroup.GroupName()
+	case r.PeerPrefixList != "":
+		return r.PeerPrefixList + " prefix list"
 	}
 	return r.PeerCIDR.String()
 }
+
+// S3PrefixList names the AWS-managed prefix list of S3 in the region
+// (com.amazonaws.REGION.s3) in SGRule.PeerPrefixList.
+const S3PrefixList = "s3"
 
 // NACLEntry is one stateless allow entry of a tier's network ACL.
 type NACLEntry struct {
@@ -181,8 +191,10 @@ func CheckTable(flows []Flow) error {
 			return fmt.Errorf("%s: unknown role %q or %q", where, f.From, f.To)
 		case f.From.Outside() && f.To.Outside():
 			return fmt.Errorf("%s: both ends are outside the VPC", where)
-		case f.Via != "" && (f.Via != NAT || !f.To.Outside()):
-			return fmt.Errorf("%s: only a NAT hop towards an outside role is supported", where)
+		case f.From.Hop() || f.To.Hop():
+			return fmt.Errorf("%s: %s or %s: a hop (Via) is not an end of a flow", where, f.From, f.To)
+		case f.Via != "" && (f.Via != NAT && f.Via != S3Gateway || !f.To.Outside()):
+			return fmt.Errorf("%s: only a NAT or S3 gateway hop towards an outside role is supported", where)
 		case !sgDescription(f.Why):
 			return fmt.Errorf("%s: reason %q has characters a security-group description refuses", where, f.Why)
 		}
@@ -262,6 +274,13 @@ func (d *deriver) sgRules(f Flow) []SGRule {
 			return
 		}
 		base := fmt.Sprintf("%s-%s-%s", group.GroupName(), dir, f.ID)
+		if f.Via == S3Gateway && group == f.From {
+			// The gateway endpoint's traffic goes to S3's addresses, which AWS keeps in the
+			// region's S3 prefix list: the rule names the list, not the CIDRs.
+			out = append(out, SGRule{ID: base + "-" + S3PrefixList + "-prefix-list", Group: group, Direction: dir,
+				Port: f.Port, PeerPrefixList: S3PrefixList, Flow: f.ID, Why: f.Why})
+			return
+		}
 		if peer.HasGroup() {
 			out = append(out, SGRule{ID: base, Group: group, Direction: dir, Port: f.Port,
 				PeerGroup: peer, Flow: f.ID, Why: f.Why})
@@ -300,6 +319,8 @@ func (d *deriver) naclEntries(f Flow) {
 				d.leg(f, natEnd, dst, dst.cidr, NAT)
 				continue
 			}
+			// Through a gateway endpoint the packets keep both addresses: the source subnet's
+			// ACL judges them against the destination's public range, like a direct path.
 			d.leg(f, src, dst, dst.cidr, f.From)
 		}
 	}

@@ -200,3 +200,60 @@ func TestTableIsChecked(t *testing.T) {
 		t.Errorf("the shipped flow table: %v", err)
 	}
 }
+
+// TestS3EndpointFlowReplacesTheNATPath: with the gateway endpoint on, the web servers' rule for
+// the repositories names S3's prefix list instead of the CIDRs, the web ACL still lets the
+// repository ranges through both ways (the endpoint keeps the public destination), and the
+// public ACL loses the NAT legs it no longer carries.
+func TestS3EndpointFlowReplacesTheNATPath(t *testing.T) {
+	top := seed()
+	top.Features = map[string]bool{FeatureS3Endpoint: true}
+	p := derive(t, top, Flows)
+	var repoRules []SGRule
+	for _, r := range p.SGRules {
+		if r.Flow == "web-to-repos-https" || r.Flow == "web-to-repos-https-endpoint" {
+			repoRules = append(repoRules, r)
+		}
+	}
+	if len(repoRules) != 1 || repoRules[0].Flow != "web-to-repos-https-endpoint" || repoRules[0].Group != Web ||
+		repoRules[0].Direction != Egress || repoRules[0].PeerPrefixList != S3PrefixList || repoRules[0].Port != HTTPS {
+		t.Fatalf("repository rules: got %+v, want one web-sg egress rule on 443 to the s3 prefix list", repoRules)
+	}
+	for _, e := range p.NACL[Public] {
+		for _, f := range e.Flows {
+			if strings.HasPrefix(f, "web-to-repos") {
+				t.Errorf("public-nacl %s: got an entry for %s, want none (the endpoint path does not cross the public subnets)", e.ID(), f)
+			}
+		}
+	}
+	want := []string{"ingress 18200 32768-60999 52.219.0.0/16", "egress 2200 443 52.219.0.0/16"}
+	var got []string
+	for _, e := range p.NACL[WebTier] {
+		if e.CIDR.String() == "52.219.0.0/16" {
+			got = append(got, string(e.Direction)+" "+itoa(e.Number)+" "+e.Port.String()+" "+e.CIDR.String())
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("web-nacl entries for the repositories:\ngot  %q\nwant %q", got, want)
+	}
+	off := derive(t, seed(), Flows)
+	for _, f := range off.Flows {
+		if f.ID == "web-to-repos-https-endpoint" {
+			t.Error("endpoint off: the endpoint flow is active, want only the NAT one")
+		}
+	}
+}
+
+func TestHopsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		flow Flow
+		want string
+	}{
+		{Flow{Slot: 1, ID: "a", From: Web, To: DB, Port: MySQL, Via: S3Gateway, Why: "x"}, "only a NAT or S3 gateway hop towards an outside role"},
+		{Flow{Slot: 1, ID: "a", From: Web, To: S3Gateway, Port: HTTPS, Why: "x"}, "a hop (Via) is not an end of a flow"},
+	} {
+		if err := CheckTable([]Flow{c.flow}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("CheckTable(%+v): got %v, want an error containing %q", c.flow, err, c.want)
+		}
+	}
+}

@@ -20,7 +20,7 @@ var Flows = []Flow{
 		Why: "public site on HTTPS"},
 	{Slot: 5, ID: "alb-to-web-http", From: ALB, To: Web, Port: HTTP,
 		Why: "load-balanced requests and health checks from the ALB nodes"},
-	{Slot: 6, ID: "web-to-repos-https", From: Web, To: Repos, Port: HTTPS, Via: NAT,
+	{Slot: 6, ID: "web-to-repos-https", From: Web, To: Repos, Port: HTTPS, Via: NAT, Unless: FeatureS3Endpoint,
 		Why: "package installs from the regional repositories through NAT"},
 	{Slot: 7, ID: "web-to-efs-nfs", From: Web, To: EFS, Port: NFS, SameAZ: true,
 		Why: "web servers mount the shared file system at the mount target in their own AZ"},
@@ -28,6 +28,8 @@ var Flows = []Flow{
 		Why: "application queries to both DB subnets so failover keeps working"},
 	{Slot: 9, ID: "web-to-secrets-https", From: Web, To: SecretsEndpoint, Port: HTTPS,
 		Why: "web servers read the RDS-managed database secret at run time"},
+	{Slot: 11, ID: "web-to-repos-https-endpoint", From: Web, To: Repos, Port: HTTPS, Via: S3Gateway, Feature: FeatureS3Endpoint,
+		Why: "package installs from the regional repositories through the S3 gateway endpoint"},
 }
 
 // Flow is one allowed connection: From opens a connection to To on Port.
@@ -39,12 +41,17 @@ type Flow struct {
 	From Role
 	To   Role
 	Port Port
-	// Via is the hop that rewrites the source on the way out (NAT), or "" for a direct path.
+	// Via is the hop towards an outside role: NAT (rewrites the source, out through the public
+	// subnets), S3Gateway (a route target in the source's own route table; the source keeps
+	// its private address and the destination its public one), or "" for a direct path.
 	Via Role
 	// SameAZ limits the flow to a destination in the source's own AZ (EFS mount targets).
 	SameAZ bool
 	// Feature names the config switch that turns the flow on, or "" for always on.
 	Feature string
+	// Unless names the config switch that turns the flow off (another flow takes its place),
+	// or "".
+	Unless string
 	// Why is the reason, shown in every rule the flow gives.
 	Why string
 }
@@ -53,13 +60,16 @@ type Flow struct {
 const (
 	// FeatureHTTPS is on when the ALB has an HTTPS listener.
 	FeatureHTTPS = "https"
+	// FeatureS3Endpoint is on when the web subnets reach S3 (the package repositories) through
+	// a gateway endpoint instead of NAT.
+	FeatureS3Endpoint = "s3-gateway-endpoint"
 )
 
-// Active returns the flows whose feature is on, in table order.
+// Active returns the flows whose feature is on and whose Unless switch is off, in table order.
 func Active(flows []Flow, features map[string]bool) []Flow {
 	var out []Flow
 	for _, f := range flows {
-		if f.Feature == "" || features[f.Feature] {
+		if (f.Feature == "" || features[f.Feature]) && (f.Unless == "" || !features[f.Unless]) {
 			out = append(out, f)
 		}
 	}

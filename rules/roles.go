@@ -17,6 +17,9 @@ const (
 	EFS             Role = "efs"
 	DB              Role = "db"
 	SecretsEndpoint Role = "secrets-endpoint"
+	// S3Gateway is the S3 gateway endpoint: a hop (Flow.Via), a route target of the web
+	// subnets' route tables with no interface, address or security group of its own.
+	S3Gateway Role = "s3-gateway"
 )
 
 // Tier is a subnet tier; each has its own route tables and network ACL.
@@ -44,6 +47,8 @@ type roleInfo struct {
 	ephemeral Port
 	// about describes the role; it becomes its security group's description.
 	about string
+	// hop is true for a role that is only ever a flow's Via: it has no ENIs and no addresses.
+	hop bool
 }
 
 var roleInfos = map[Role]roleInfo{
@@ -57,16 +62,20 @@ var roleInfos = map[Role]roleInfo{
 	EFS:             {tier: WebTier, group: true, about: "EFS mount targets of the shared file system"},
 	DB:              {tier: DBTier, group: true, about: "RDS MySQL Multi-AZ primary and standby"},
 	SecretsEndpoint: {tier: WebTier, group: true, about: "Secrets Manager interface endpoint"},
+	S3Gateway:       {hop: true, about: "S3 gateway endpoint: a route target of the web subnets, no interface"},
 }
 
-// Roles lists every role, in a fixed order.
+// Roles lists every role an endpoint plays, in a fixed order (S3Gateway, only a hop, is not one).
 var Roles = []Role{Internet, Admin, Repos, Bastion, ALB, NAT, Web, EFS, DB, SecretsEndpoint}
 
 // Known reports whether r is a role of the web tier.
 func (r Role) Known() bool { _, ok := roleInfos[r]; return ok }
 
 // Outside reports whether the role lives outside the VPC (addressed by CIDR).
-func (r Role) Outside() bool { return roleInfos[r].tier == "" }
+func (r Role) Outside() bool { return roleInfos[r].tier == "" && !roleInfos[r].hop }
+
+// Hop reports whether the role is only a hop on the way (Flow.Via), never an end.
+func (r Role) Hop() bool { return roleInfos[r].hop }
 
 // Tier is the subnet tier of an inside role.
 func (r Role) Tier() Tier { return roleInfos[r].tier }

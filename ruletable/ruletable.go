@@ -79,7 +79,7 @@ func Read(stack []byte, p rules.Policy) (Tables, error) {
 				Ports:     ports(r["from_port"], r["to_port"]),
 				Why:       text(r["description"]),
 			}
-			row.Peer = firstOf(text(r["cidr_ipv4"]), refName(r["referenced_security_group_id"]), text(r["prefix_list_id"]), text(r["cidr_ipv6"]))
+			row.Peer = firstOf(text(r["cidr_ipv4"]), refName(r["referenced_security_group_id"]), listName(r["prefix_list_id"]), text(r["cidr_ipv6"]))
 			if tags, ok := r["tags"].(map[string]any); ok {
 				row.Flow = text(tags["webtier:flow"])
 			}
@@ -196,6 +196,15 @@ func refName(v any) string {
 		return m[1]
 	}
 	return s
+}
+
+// listName renders a prefix-list peer as rules.SGRule.Peer does: "s3 prefix list" for the
+// prefix list of the gateway endpoint aws_vpc_endpoint.s3; "" when unset.
+func listName(v any) string {
+	if text(v) == "" {
+		return ""
+	}
+	return refName(v) + " prefix list"
 }
 
 func text(v any) string {

@@ -35,7 +35,7 @@ func Topology(c config.Config) rules.Topology {
 		AdminCIDRs: prefixes(c.AdminCIDRs),
 		RepoCIDRs:  prefixes(c.RepoCIDRs),
 		SingleNAT:  c.NAT == config.NATSingle,
-		Features:   map[string]bool{rules.FeatureHTTPS: c.CertificateARN != ""},
+		Features:   c.Features(),
 	}
 	for _, tier := range []struct {
 		tier  rules.Tier
@@ -107,7 +107,16 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		NATSubnets: plan.Topology.Placement(rules.NAT),
 		NATFor:     plan.Topology.NATFor,
 	})
-	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net})
+	// With s3_gateway_endpoint the package downloads go through an S3 gateway endpoint, and the
+	// web servers' rule for them names S3's prefix list.
+	var gateway []cdktf.ITerraformDependable
+	lists := map[string]*string{}
+	if c.S3GatewayEndpoint {
+		s3 := wc.NewS3GatewayEndpoint(stack, "repositories", wc.S3GatewayEndpointProps{Network: net, Region: c.Region})
+		lists[rules.S3PrefixList] = s3.PrefixListId()
+		gateway = append(gateway, s3)
+	}
+	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net, PrefixLists: lists})
 	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays})
 	bastions := wc.NewBastions(stack, "bastions", wc.BastionProps{
 		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
@@ -126,7 +135,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region,
 	})
 	// What a web server uses in its first minute: the group starts after all of it exists.
-	needs := append(append(append(slices.Clip(efs.MountTargets), net.Egress...), fw.Rules...), endpoint)
+	needs := append(append(append(append(slices.Clip(efs.MountTargets), net.Egress...), gateway...), fw.Rules...), endpoint)
 	wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
 		Network: net, Group: fw.Group(rules.Web), AMI: image, InstanceType: c.Fleet.InstanceType,
 		KeyName: c.SSHKeyName, Min: c.Fleet.Min, Max: c.Fleet.Max, Desired: c.Fleet.Desired,

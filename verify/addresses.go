@@ -115,6 +115,9 @@ func (n *Network) prefixes() []netip.Prefix {
 	for _, t := range n.routeTables() {
 		for _, r := range t.Routes {
 			add(r.Dest)
+			for _, c := range r.ListCIDRs {
+				add(c)
+			}
 		}
 	}
 	for _, a := range n.nacls() {

@@ -174,7 +174,7 @@ func (v *verifier) accept(t *trace, layer Layer, slack Ports, src, dst *Endpoint
 // explain fills a finding's path on its first port: the layer's hops (all of them for the
 // path) and, for a layer, what blocks the connection elsewhere.
 func (v *verifier) explain(f *Finding, layer Layer, src, dst *Endpoint) {
-	verdict := v.n.CanPorts(src, dst, f.Proto, Port(f.Ports.First()))
+	verdict := v.n.canPorts(&v.et, src, dst, f.Proto, Port(f.Ports.First()))
 	v.evals++
 	for _, h := range verdict.Hops {
 		if layer < 0 || h.Layer == layer {

@@ -135,11 +135,11 @@ func TestMoreSpecificRouteOverridesLocal(t *testing.T) {
 func TestLongestPrefixWins(t *testing.T) {
 	n := loadMutated(t, func(m tf) {
 		m.of("aws_route")["repos-direct"] = map[string]any{"route_table_id": ref("aws_route_table.web-a", "id"),
-			"destination_cidr_block": "52.219.0.0/16", "gateway_id": ref("aws_internet_gateway.igw", "id")}
+			"destination_cidr_block": "52.219.56.0/21", "gateway_id": ref("aws_internet_gateway.igw", "id")}
 	})
-	repo := n.Outside(netip.MustParseAddr("52.219.0.10"))
+	repo := n.Outside(netip.MustParseAddr("52.219.56.10"))
 	if v := n.Can(endpoint(t, n, "web@web-a"), repo, TCP, 443); v.Allowed || !hasBlocker(v, CodePrivateIP, "aws_autoscaling_group.web") {
-		t.Errorf("web@web-a -> repo with a /16 to the IGW: expected %s, got %+v", CodePrivateIP, v.Blockers)
+		t.Errorf("web@web-a -> repo with a /21 to the IGW: expected %s, got %+v", CodePrivateIP, v.Blockers)
 	}
 	if v := n.Can(endpoint(t, n, "web@web-c"), repo, TCP, 443); !v.Allowed {
 		t.Errorf("web@web-c -> repo: expected allowed through its own NAT, got %+v", v.Blockers)
@@ -154,5 +154,35 @@ func TestPartialRepliesAreUnreliable(t *testing.T) {
 	v := n.Can(n.Outside(netip.MustParseAddr("203.0.113.10")), endpoint(t, n, "bastion@public-a"), TCP, 22)
 	if v.Allowed || v.Blocked() {
 		t.Errorf("admin -> bastion with replies denied on 1024-40000: expected not allowed yet reachable, got allowed=%v reach=%s", v.Allowed, v.Reach)
+	}
+}
+
+// TestRouteToAPrefixListIsFollowed: a route to a managed prefix list of the stack sends each
+// of the list's CIDRs, and the list splits the addresses it names into a class of their own:
+// replies to the half of the admin range the list holds go to the NAT gateway, the other
+// half's still to the internet gateway.
+func TestRouteToAPrefixListIsFollowed(t *testing.T) {
+	data, in := defaultStack(t)
+	m := decode(t, data)
+	m.of("aws_ec2_managed_prefix_list")["half-admin"] = map[string]any{"name": "half-admin", "max_entries": 1,
+		"address_family": "IPv4", "entry": []any{map[string]any{"cidr": "203.0.113.0/25"}}}
+	m.of("aws_route")["half-admin-via-nat"] = map[string]any{"route_table_id": ref("aws_route_table.public", "id"),
+		"destination_prefix_list_id": ref("aws_ec2_managed_prefix_list.half-admin", "id"), "nat_gateway_id": ref("aws_nat_gateway.nat-public-a", "id")}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verifyBytes(t, out, in)
+	got := map[string]ProbeResult{}
+	for _, p := range r.Probes {
+		got[p.Probe] = p
+	}
+	held := got["admin 203.0.113.10 -> bastion@public-a tcp/22"]
+	if held.Verdict != "blocked" || !strings.Contains(fmt.Sprintf("%+v", held.Blockers), "pl half-admin goes to aws_nat_gateway.nat-public-a") {
+		t.Errorf("admin 203.0.113.10 (in the list) -> bastion: expected blocked by the route to the NAT gateway, got %s %+v", held.Verdict, held.Blockers)
+	}
+	other := got["admin 203.0.113.138 -> bastion@public-a tcp/22"]
+	if other.Verdict != "allowed" {
+		t.Errorf("admin 203.0.113.138 (outside the list) -> bastion: expected allowed, got %q (probes: %d)", other.Verdict, len(r.Probes))
 	}
 }

@@ -7,17 +7,26 @@ import "net/netip"
 // and security groups (allow-only, the union of every rule of every group).
 
 // lookup returns the route for addr: the longest matching prefix, the VPC's local routes
-// winning ties; nil when nothing matches.
+// winning ties, then routes to a CIDR over routes to a prefix list (whose CIDRs count each
+// with its own length); nil when nothing matches.
 func (t *RouteTable) lookup(addr netip.Addr) *Route {
 	var best *Route
+	bits := -1
 	for _, r := range t.local() {
-		if r.Dest.Contains(addr) && (best == nil || r.Dest.Bits() > best.Dest.Bits()) {
-			best = r
+		if r.Dest.Contains(addr) && r.Dest.Bits() > bits {
+			best, bits = r, r.Dest.Bits()
 		}
 	}
 	for _, r := range t.Routes {
-		if r.Dest.Contains(addr) && (best == nil || r.Dest.Bits() > best.Dest.Bits()) {
-			best = r
+		if r.List == "" && r.Dest.Contains(addr) && r.Dest.Bits() > bits {
+			best, bits = r, r.Dest.Bits()
+		}
+	}
+	for _, r := range t.Routes {
+		for _, c := range r.ListCIDRs {
+			if c.Contains(addr) && c.Bits() > bits {
+				best, bits = r, c.Bits()
+			}
 		}
 	}
 	return best

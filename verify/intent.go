@@ -23,7 +23,19 @@ type Intent struct {
 	NATPerAZ bool
 	// FlowLogRetentionDays is how long the VPC flow logs must be kept.
 	FlowLogRetentionDays int
+	// S3Endpoint is true for `s3_gateway_endpoint: true`: the web subnets reach S3 (the package
+	// repositories) through a gateway endpoint whose policy reads the repository bucket only.
+	S3Endpoint bool
+	// Region is the stack's region: it names the S3 service and the repository bucket.
+	Region string
+	// PrefixLists are the CIDRs of the AWS-managed prefix lists the stack names but cannot
+	// hold, by name. The region's S3 list (com.amazonaws.REGION.s3) holds S3's ranges there,
+	// which repo_cidrs are (webtier repo-ranges derives them from the same published ranges).
+	PrefixLists map[string][]netip.Prefix
 }
+
+// S3Service is the name of the S3 service of a region, and of its AWS-managed prefix list.
+func S3Service(region string) string { return "com.amazonaws." + region + ".s3" }
 
 // IntentOf reads the intent from a validated config and the flow table rules.Flows.
 func IntentOf(c config.Config) (Intent, error) { return IntentOfFlows(c, rules.Flows) }
@@ -48,12 +60,13 @@ func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
 	in.WebSubnets = parse(c.Subnets.Web)
 	in.NATPerAZ = c.NAT != config.NATSingle
 	in.FlowLogRetentionDays = c.FlowLogRetentionDays
-	// The feature switches, as the stack sets them from the config.
-	features := map[string]bool{rules.FeatureHTTPS: c.CertificateARN != ""}
+	in.S3Endpoint = c.S3GatewayEndpoint
+	in.Region = c.Region
+	in.PrefixLists = map[string][]netip.Prefix{S3Service(c.Region): in.RepoCIDRs}
 	if e := rules.CheckTable(flows); e != nil && err == nil {
 		err = e
 	}
-	in.Flows = rules.Active(flows, features)
+	in.Flows = rules.Active(flows, c.Features())
 	return in, err
 }
 

@@ -44,8 +44,8 @@ func Load(data []byte) (*Network, error) {
 		naclOf: map[*Subnet]string{}, tableOf: map[*Subnet]string{},
 	}
 	steps := []func(){
-		l.loadVPCs, l.loadSubnets, l.loadGateways, l.loadNATs, l.loadRouteTables, l.loadRoutes,
-		l.loadNACLs, l.loadPrefixLists, l.loadGroups, l.loadGroupRules, l.loadInstances,
+		l.loadVPCs, l.loadSubnets, l.loadGateways, l.loadNATs, l.loadPrefixLists, l.loadRouteTables, l.loadRoutes,
+		l.loadNACLs, l.loadGroups, l.loadGroupRules, l.loadInstances,
 		l.loadTargetGroups, l.loadFleets, l.loadBalancers, l.loadDatabases, l.loadMountTargets,
 		l.loadVPCEndpoints, l.noteUnmodelled,
 	}

@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/webtier/webtier/rules"
@@ -427,13 +428,17 @@ func (l *loader) loadVPCEndpoints() {
 			extraGroups[ep.Addr] = append(extraGroups[ep.Addr], g)
 		}
 	}, "aws_vpc_endpoint_security_group_association")
+	extraTables := map[string][]*RouteTable{}
 	l.each(func(r *resource) {
-		typ, _ := l.attr(r, "vpc_endpoint_type").str()
+		ep, _ := l.attr(r, "vpc_endpoint_id").ref("aws_vpc_endpoint")
+		if t := l.routeTableOf(l.attr(r, "route_table_id")); ep != nil && t != nil {
+			extraTables[ep.Addr] = append(extraTables[ep.Addr], t)
+		}
+	}, "aws_vpc_endpoint_route_table_association")
+	l.each(func(r *resource) {
 		service, _ := l.attr(r, "service_name").str()
-		if typ == "" || strings.EqualFold(typ, "Gateway") {
-			if l.attr(r, "route_table_ids").set() {
-				l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: the gateway endpoint's routes go to an AWS-managed prefix list the stack does not hold; traffic to %s is judged as if they were absent", r.Addr, service))
-			}
+		if gatewayType(r) {
+			l.gateway(r, service, extraTables[r.Addr])
 			return
 		}
 		role := rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
@@ -444,6 +449,31 @@ func (l *loader) loadVPCEndpoints() {
 		groups := append(l.groupsOf(l.attr(r, "security_group_ids")), extraGroups[r.Addr]...)
 		l.eni(r, roleOf(r, role), InterfaceEndpoint, subnets, groups, false, "interface endpoints have no public address")
 	}, "aws_vpc_endpoint")
+}
+
+// gateway records a gateway endpoint and, in each route table it is associated with, the
+// route AWS adds: the service's AWS-managed prefix list (named by the service; its CIDRs come
+// from the intent, see Network.resolveLists) to the endpoint. A table that already holds a
+// route to the endpoint (as read back from a deployment) keeps that one.
+func (l *loader) gateway(r *resource, service string, extra []*RouteTable) {
+	g := &GatewayEndpoint{Addr: r.Addr, Service: service}
+	if p, ok := r.Attrs["policy"].(string); ok {
+		g.Policy = p
+	}
+	tables := extra
+	for _, item := range l.attr(r, "route_table_ids").list() {
+		if t := l.routeTableOf(item); t != nil {
+			tables = append(tables, t)
+		}
+	}
+	for _, t := range tables {
+		g.Tables = append(g.Tables, t)
+		if slices.ContainsFunc(t.Routes, func(rt *Route) bool { return rt.Target == r.Addr }) {
+			continue
+		}
+		t.Routes = append(t.Routes, &Route{Addr: r.Addr, List: service, managed: true, Kind: TargetGateway, Target: r.Addr})
+	}
+	l.n.Gateways = append(l.n.Gateways, g)
 }
 
 // unmodelled are resource types that place ENIs the model does not hold.

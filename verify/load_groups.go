@@ -198,7 +198,17 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 	}
 	lists := items(f, k.lists, k.list)
 	for _, lf := range lists {
-		if pl, _ := lf.ref("aws_ec2_managed_prefix_list"); pl != nil {
+		pl, attr := lf.ref("aws_ec2_managed_prefix_list", "aws_vpc_endpoint")
+		switch {
+		case pl == nil:
+		case pl.Type == "aws_vpc_endpoint" && attr != "prefix_list_id":
+			lf.fail("refers to %s.%s; expected its prefix_list_id", pl.Addr, attr)
+		case pl.Type == "aws_vpc_endpoint":
+			// The gateway endpoint's service's AWS-managed list: its CIDRs come from the
+			// intent (Network.resolveLists).
+			service, _ := l.attr(pl, "service_name").str()
+			add(func(r *SGRule) { r.PrefixList, r.managed = service, true })
+		default:
 			add(func(r *SGRule) { r.PrefixList, r.ListCIDRs = pl.Addr, l.lists[pl.Addr] })
 		}
 	}

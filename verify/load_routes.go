@@ -2,7 +2,7 @@ package verify
 
 import (
 	"fmt"
-	"net/netip"
+	"strings"
 )
 
 // routeTableOf resolves a route_table_id: a route table, or a VPC's main table by
@@ -52,9 +52,9 @@ func (l *loader) loadRouteTables() {
 			}
 		}
 		for _, blk := range l.attr(r, "route").list() {
-			dest, ok := l.routeDest(blk, "cidr_block")
-			if ok {
-				l.addRoute(t, blk, r.Addr+" "+blk.path, dest)
+			if rt, ok := l.routeDest(blk, "cidr_block"); ok {
+				rt.Addr = r.Addr + " " + blk.path
+				l.addRoute(t, blk, rt)
 			}
 		}
 		l.tables[r.Addr] = t
@@ -74,25 +74,38 @@ func (l *loader) loadRouteTables() {
 	}, "aws_main_route_table_association")
 }
 
-// routeDest reads a route's IPv4 destination; IPv6 and prefix-list destinations are noted
-// and skipped (ok false without a problem).
-func (l *loader) routeDest(f field, key string) (netip.Prefix, bool) {
+// routeDest reads a route's destination into a new route: an IPv4 CIDR, or a managed prefix
+// list of the stack with its CIDRs. IPv6 destinations, and prefix lists the stack does not
+// hold, are noted and skipped (ok false without a problem).
+func (l *loader) routeDest(f field, key string) (*Route, bool) {
 	if d := f.sub(key); d.set() {
-		return d.prefix()
+		p, ok := d.prefix()
+		return &Route{Dest: p}, ok
 	}
 	if pl := f.sub("destination_prefix_list_id"); pl.set() {
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: a route to a prefix list is not followed (its CIDRs are not in the stack)", where(f)))
+		if s, _ := pl.v.(string); strings.Contains(s, "${") {
+			if r, _ := pl.ref("aws_ec2_managed_prefix_list"); r != nil {
+				return &Route{List: r.Addr, ListCIDRs: l.lists[r.Addr]}, true
+			}
+			return nil, false
+		}
+		for _, r := range l.s.byType["aws_ec2_managed_prefix_list"] {
+			if id, _ := r.Attrs["id"].(string); id != "" && id == pl.v {
+				return &Route{List: r.Addr, ListCIDRs: l.lists[r.Addr]}, true
+			}
+		}
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: a route to the prefix list %v is not followed (its CIDRs are not in the stack)", where(f), pl.v))
 	}
-	return netip.Prefix{}, false
+	return nil, false
 }
 
 func (l *loader) loadRoutes() {
 	l.each(func(r *resource) {
 		t := l.routeTableOf(l.attr(r, "route_table_id"))
 		f := whole(l, r)
-		dest, ok := l.routeDest(f, "destination_cidr_block")
-		if t != nil && ok {
-			l.addRoute(t, f, r.Addr, dest)
+		if rt, ok := l.routeDest(f, "destination_cidr_block"); t != nil && ok {
+			rt.Addr = r.Addr
+			l.addRoute(t, f, rt)
 		}
 	}, "aws_route")
 	l.each(func(r *resource) {
@@ -131,9 +144,9 @@ var routeTargets = []struct {
 	{"instance_id", []string{"aws_instance"}},
 }
 
-// addRoute reads the target of the route in f and adds it to t.
-func (l *loader) addRoute(t *RouteTable, f field, addr string, dest netip.Prefix) {
-	rt := &Route{Addr: addr, Dest: dest}
+// addRoute reads the target of the route in f into rt (its destination read) and adds it to t.
+func (l *loader) addRoute(t *RouteTable, f field, rt *Route) {
+	addr := rt.Addr
 	found := 0
 	for _, tg := range routeTargets {
 		v := f.sub(tg.key)
@@ -155,6 +168,11 @@ func (l *loader) addRoute(t *RouteTable, f field, addr string, dest netip.Prefix
 			rt.Kind = TargetIGW
 		case "aws_nat_gateway":
 			rt.Kind, rt.NAT = TargetNAT, l.nats[res.Addr]
+		case "aws_vpc_endpoint":
+			rt.Kind = TargetOther
+			if gatewayType(res) {
+				rt.Kind = TargetGateway
+			}
 		default:
 			rt.Kind = TargetOther
 		}
@@ -164,10 +182,17 @@ func (l *loader) addRoute(t *RouteTable, f field, addr string, dest netip.Prefix
 		return
 	}
 	for _, o := range t.Routes {
-		if o.Dest == dest {
-			l.errs.add("%s: %s already has a route to %s (%s)", addr, t.Addr, dest, o.Addr)
+		if o.Dest == rt.Dest && o.List == rt.List {
+			l.errs.add("%s: %s already has a route to %s (%s)", addr, t.Addr, rt.dest(), o.Addr)
 			return
 		}
 	}
 	t.Routes = append(t.Routes, rt)
+}
+
+// gatewayType reports whether a VPC endpoint is a gateway endpoint (the type AWS assumes when
+// none is given).
+func gatewayType(r *resource) bool {
+	typ, _ := r.Attrs["vpc_endpoint_type"].(string)
+	return typ == "" || strings.EqualFold(typ, "Gateway")
 }

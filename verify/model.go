@@ -22,6 +22,8 @@ type Network struct {
 	// then subnet); outside addresses are made on demand by Outside.
 	Endpoints []*Endpoint
 	LBs       []*LoadBalancer
+	// Gateways are the gateway endpoints (S3, DynamoDB), in address order.
+	Gateways []*GatewayEndpoint
 	// Notes are things the model could not take into account, said rather than hidden.
 	Notes []string
 
@@ -86,20 +88,52 @@ const (
 	TargetLocal TargetKind = iota
 	TargetIGW
 	TargetNAT
+	// TargetGateway is a gateway endpoint (S3, DynamoDB): the packets reach the service's
+	// public addresses with both addresses kept, no public address needed.
+	TargetGateway
 	// TargetOther is a target the verifier does not follow (peering, transit gateway, ...).
 	TargetOther
 )
 
-// Route sends Dest to a target.
+// Route sends Dest (or the CIDRs of the prefix list List) to a target.
 type Route struct {
-	// Addr is the route's resource address, or the table's for inline and local routes.
+	// Addr is the route's resource address, or the table's for inline and local routes (the
+	// gateway endpoint's for the routes it adds).
 	Addr string
 	Dest netip.Prefix
-	Kind TargetKind
+	// List names the prefix list a route goes to instead of Dest: a managed prefix list of the
+	// stack, or an AWS-managed list by name ("com.amazonaws.ap-northeast-2.s3"), whose CIDRs
+	// ListCIDRs holds once known (see Network.resolveLists).
+	List      string
+	ListCIDRs []netip.Prefix
+	// managed is true when List is an AWS-managed list named by its service.
+	managed bool
+	Kind    TargetKind
 	// Target is the target's resource address ("local" for the VPC's own routes).
 	Target string
 	// NAT is the NAT gateway's endpoint when Kind is TargetNAT.
 	NAT *Endpoint
+}
+
+// dest renders the destination: "0.0.0.0/0", or "pl com.amazonaws.ap-northeast-2.s3".
+func (r *Route) dest() string {
+	switch {
+	case r.managed:
+		return "pl " + r.List
+	case r.List != "":
+		return "pl " + name(r.List)
+	}
+	return r.Dest.String()
+}
+
+// GatewayEndpoint is a gateway VPC endpoint: the service it reaches, the route tables that
+// send the service's prefix list to it, and its policy document ("" for AWS's default, full
+// access).
+type GatewayEndpoint struct {
+	Addr    string
+	Service string
+	Tables  []*RouteTable
+	Policy  string
 }
 
 // NACL is a network ACL: entries by direction, sorted by rule number.
@@ -160,6 +194,9 @@ type SGRule struct {
 	Peer       *SecurityGroup
 	PrefixList string
 	ListCIDRs  []netip.Prefix
+	// managed is true when PrefixList is an AWS-managed list named by its service (a gateway
+	// endpoint's prefix_list_id), whose CIDRs the intent gives.
+	managed bool
 }
 
 // Kind is what an endpoint is.

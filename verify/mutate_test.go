@@ -461,3 +461,93 @@ func TestUnresolvableReference(t *testing.T) {
 		t.Fatalf("Load: expected an error %q, got %v", want, err)
 	}
 }
+
+// TestS3EndpointMutations breaks the repository path of `s3_gateway_endpoint: true` (the
+// synthesized testdata/s3-endpoint.tf.json) and checks that verify names what broke.
+func TestS3EndpointMutations(t *testing.T) {
+	data, in := s3EndpointStack(t)
+	for _, mu := range []struct {
+		name   string
+		mutate func(t *testing.T, m tf)
+		want   expect
+	}{
+		{"the endpoint not on web-c's route table",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_vpc_endpoint", "s3")["route_table_ids"] = []any{ref("aws_route_table.web-a", "id")}
+			},
+			expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_route_table.web-c has no route to the S3 prefix list com.amazonaws.ap-northeast-2.s3 through a gateway endpoint"}},
+		{"the endpoint not on web-c's route table: its downloads die at the public ACL",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_vpc_endpoint", "s3")["route_table_ids"] = []any{ref("aws_route_table.web-a", "id")}
+			},
+			expect{kind: "probe", match: "web@web-c -> repo 52.219.56.10 tcp/443", code: CodeNACL, names: "aws_network_acl.public-nacl", verdict: "blocked"}},
+		{"the endpoint policy opened to every S3 action",
+			func(t *testing.T, m tf) {
+				m.get(t, "aws_vpc_endpoint", "s3")["policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}`
+			},
+			expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_vpc_endpoint.s3: policy statement 0 allows Action s3:*; expected s3:GetObject only"}},
+		{"the endpoint without a policy",
+			func(t *testing.T, m tf) { delete(m.get(t, "aws_vpc_endpoint", "s3"), "policy") },
+			expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_vpc_endpoint.s3: no policy"}},
+		{"web egress on 443 to anywhere besides the prefix list",
+			func(t *testing.T, m tf) { m.of(sgOut)["web-https-anywhere"] = rule("web-sg", "tcp", 443, "0.0.0.0/0") },
+			expect{kind: "unexplained", layer: "security groups", match: "web@web-a -> internet 8.8.8.8", names: sgOut + ".web-https-anywhere"}},
+	} {
+		t.Run(mu.name, func(t *testing.T) {
+			m := decode(t, data)
+			mu.mutate(t, m)
+			out, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := verifyBytes(t, out, in)
+			if r.OK() {
+				t.Fatalf("expected verify to fail with %s, got a clean report", mu.want)
+			}
+			if !mu.want.met(r) {
+				t.Errorf("expected verify to fail with %s, got:\n%s", mu.want, failures(r))
+			}
+		})
+	}
+}
+
+// asDeployed rewrites the S3 endpoint stack the way a deployment reads back: the routes AWS
+// added (to the S3 prefix list, through the endpoint) explicit in each web route table, and
+// the list a resource of the stack with its entries, which the web SG rule names.
+func asDeployed(t *testing.T, m tf, cidrs []string) {
+	var entries []any
+	for _, c := range cidrs {
+		entries = append(entries, map[string]any{"cidr": c})
+	}
+	m.of("aws_ec2_managed_prefix_list")["s3"] = map[string]any{"id": "pl-78a54011", "name": "com.amazonaws.ap-northeast-2.s3", "entry": entries}
+	for _, az := range []string{"a", "c"} {
+		m.of("aws_route")["web-"+az+"-s3"] = map[string]any{"route_table_id": ref("aws_route_table.web-"+az, "id"),
+			"destination_prefix_list_id": "pl-78a54011", "vpc_endpoint_id": ref("aws_vpc_endpoint.s3", "id")}
+	}
+	name := m.find(t, sgOut, has("prefix_list_id", ref("aws_vpc_endpoint.s3", "prefix_list_id")))
+	m.get(t, sgOut, name)["prefix_list_id"] = ref("aws_ec2_managed_prefix_list.s3", "id")
+}
+
+// TestS3EndpointAsDeployed: a deployed S3 prefix list is judged by its own entries; one that
+// holds a range repo_cidrs lack fails the endpoint's shape check, naming the range.
+func TestS3EndpointAsDeployed(t *testing.T) {
+	data, in := s3EndpointStack(t)
+	var repos []string
+	for _, p := range in.RepoCIDRs {
+		repos = append(repos, p.String())
+	}
+	m := decode(t, data)
+	asDeployed(t, m, repos)
+	out, _ := json.Marshal(m)
+	if r := verifyBytes(t, out, in); !r.OK() {
+		t.Fatalf("expected the stack as deployed to verify clean, got:\n%s", failures(r))
+	}
+	m = decode(t, data)
+	asDeployed(t, m, append(repos, "16.12.18.0/24"))
+	out, _ = json.Marshal(m)
+	r := verifyBytes(t, out, in)
+	want := expect{kind: "shape", match: "S3 gateway endpoint", names: "aws_route_table.web-a: the S3 prefix list (pl s3) holds 16.12.18.0/24, which repo_cidrs do not cover"}
+	if r.OK() || !want.met(r) {
+		t.Errorf("expected verify to fail with %s, got:\n%s", want, failures(r))
+	}
+}

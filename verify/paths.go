@@ -21,12 +21,12 @@ func (n *Network) evaluate(t *trace, src, dst *Endpoint) {
 			t.block(CodeBothOutside, LayerRoute, "", "", 0, "both ends are outside the VPC")
 		}
 	case src.Inside() && dst.behind != nil:
-		seen := n.outbound(t, src, dst)
+		seen := n.outbound(t, src, dst, true)
 		n.inbound(t, seen, dst.behind, src)
 	case !src.Inside():
 		n.inbound(t, src, dst, nil)
 	case !dst.Inside():
-		n.outbound(t, src, dst)
+		n.outbound(t, src, dst, false)
 	default:
 		n.internal(t, src, dst)
 	}
@@ -74,11 +74,11 @@ func (n *Network) localRoute(t *trace, s *Subnet, addr netip.Addr) {
 		}
 	case r.Kind != TargetLocal:
 		if t.stop(LayerRoute) {
-			t.block(CodeMoreSpecific, LayerRoute, r.Addr, "", 0, "%s sends %s to %s (%s), not locally", s.Name, addr, r.Target, r.Dest)
+			t.block(CodeMoreSpecific, LayerRoute, r.Addr, "", 0, "%s sends %s to %s (%s), not locally", s.Name, addr, r.Target, r.dest())
 		}
 	default:
 		if t.explain {
-			t.pass(LayerRoute, s.Routes.Addr, "", 0, "rt "+name(s.Routes.Addr)+": local", "%s: %s is local (%s)", s.Name, addr, r.Dest)
+			t.pass(LayerRoute, s.Routes.Addr, "", 0, "rt "+name(s.Routes.Addr)+": local", "%s: %s is local (%s)", s.Name, addr, r.dest())
 		}
 	}
 }
@@ -111,7 +111,7 @@ func (n *Network) inbound(t *trace, src, dst *Endpoint, origin *Endpoint) {
 		}
 	} else {
 		if t.explain {
-			t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(dst.Subnet.Routes.Addr)+": replies > "+name(r.Target), "%s: replies to %s go to %s (%s)", dst.Subnet.Name, src.Addr, r.Target, r.Dest)
+			t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(dst.Subnet.Routes.Addr)+": replies > "+name(r.Target), "%s: replies to %s go to %s (%s)", dst.Subnet.Name, src.Addr, r.Target, r.dest())
 		}
 	}
 	t.naclLeg(nil, dst.Subnet, src.Addr, dst.Addr, src.Ephemeral)
@@ -126,31 +126,39 @@ func routeNote(r *Route) string {
 	if r == nil {
 		return ""
 	}
-	return " (" + r.Dest.String() + " goes to " + r.Target + ")"
+	return " (" + r.dest() + " goes to " + r.Target + ")"
 }
 
-// outbound judges a connection from an ENI to an address outside the VPC, and returns the
-// endpoint the far side sees: the ENI's own public address, or the NAT gateway's.
-func (n *Network) outbound(t *trace, src, dst *Endpoint) *Endpoint {
+// outbound judges a connection from an ENI to an address outside the VPC and, when seen is
+// asked for (a hairpin back into the VPC), returns the endpoint the far side sees: the ENI's
+// own public address, or the NAT gateway's; else nil.
+func (n *Network) outbound(t *trace, src, dst *Endpoint, seen bool) *Endpoint {
 	t.sg(src, true, peer{addr: dst.Addr}, nil)
 	if src.Kind == LBNode {
 		n.target(t, src, dst) // a load balancer node connects to its targets only
 	}
 	rt := src.Subnet.Routes
 	r := rt.lookup(dst.Addr)
-	seen := &Endpoint{Name: src.Name + " (public address)", Kind: Outside, Role: rules.Internet, Addr: dst.Addr, Ephemeral: src.Ephemeral}
-	if face := n.PublicFace(src); face != nil {
-		seen.Addr = face.Addr
-	}
+	from := src // whose address the far side sees
 	switch {
 	case r == nil || r.Kind == TargetLocal:
 		if t.stop(LayerRoute) {
 			t.block(CodeNoRoute, LayerRoute, rt.Addr, "", 0, "%s has no route to %s", src.Subnet.Name, dst.Addr)
 		}
 		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
+	case r.Kind == TargetGateway:
+		// A gateway endpoint carries the packets to the service with both addresses kept: no
+		// public address, no NAT; the source subnet's ACL judges them against the service's
+		// public address, the security groups against its prefix list.
+		if t.explain {
+			t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(rt.Addr)+": "+r.dest()+" > "+name(r.Target)+" (gateway endpoint)",
+				"%s: %s is in %s, which goes to the gateway endpoint %s; the source keeps its private address %s", src.Subnet.Name, dst.Addr, r.dest(), r.Target, src.Addr)
+		}
+		from = nil
+		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
 	case r.Kind == TargetOther:
 		if t.stop(LayerRoute) {
-			t.block(CodeNotFollowed, LayerRoute, r.Addr, "", 0, "%s sends %s to %s, which the verifier does not follow", src.Subnet.Name, r.Dest, r.Target)
+			t.block(CodeNotFollowed, LayerRoute, r.Addr, "", 0, "%s sends %s to %s, which the verifier does not follow", src.Subnet.Name, r.dest(), r.Target)
 		}
 		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
 	case r.Kind == TargetIGW:
@@ -160,28 +168,46 @@ func (n *Network) outbound(t *trace, src, dst *Endpoint) *Endpoint {
 			}
 		} else {
 			if t.explain {
-				t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(rt.Addr)+": "+r.Dest.String()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.Dest)
+				t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(rt.Addr)+": "+r.dest()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.dest())
 			}
 		}
 		t.naclLeg(src.Subnet, nil, src.Addr, dst.Addr, src.Ephemeral)
 	default:
-		return n.throughNAT(t, src, dst, r)
+		n.throughNAT(t, src, dst, r)
+		from = r.NAT
 	}
-	return seen
+	if !seen {
+		return nil
+	}
+	return n.seenFrom(src, from, dst)
+}
+
+// seenFrom is the endpoint that stands for src at dst when its packets leave through from: the
+// public address of from (src itself, or its NAT gateway), else (no public address) dst's own
+// address, which no rule singles out; from nil, src's private address (a gateway endpoint).
+func (n *Network) seenFrom(src, from, dst *Endpoint) *Endpoint {
+	if from == nil {
+		return &Endpoint{Name: src.Name, Kind: Outside, Role: rules.Internet, Addr: src.Addr, Ephemeral: src.Ephemeral}
+	}
+	role := rules.Internet
+	if from.Kind == NATGateway {
+		role = rules.NAT
+	}
+	e := &Endpoint{Name: from.Name + " (public address)", Kind: Outside, Role: role, Addr: dst.Addr, Ephemeral: from.Ephemeral}
+	if face := n.PublicFace(from); face != nil {
+		e.Addr = face.Addr
+	}
+	return e
 }
 
 // throughNAT judges the two legs of a connection through a NAT gateway: the source to the
 // NAT (addressed to dst), then the NAT, with the source rewritten, to dst.
-func (n *Network) throughNAT(t *trace, src, dst *Endpoint, r *Route) *Endpoint {
+func (n *Network) throughNAT(t *trace, src, dst *Endpoint, r *Route) {
 	nat := r.NAT
 	if t.explain {
-		t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(src.Subnet.Routes.Addr)+": "+r.Dest.String()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.Dest)
+		t.pass(LayerRoute, r.Addr, "", 0, "rt "+name(src.Subnet.Routes.Addr)+": "+r.dest()+" > "+name(r.Target), "%s: %s goes to %s (%s)", src.Subnet.Name, dst.Addr, r.Target, r.dest())
 	}
 	t.naclLeg(src.Subnet, nat.Subnet, src.Addr, dst.Addr, src.Ephemeral)
-	seen := &Endpoint{Name: nat.Name + " (public address)", Kind: Outside, Role: rules.NAT, Addr: dst.Addr, Ephemeral: nat.Ephemeral}
-	if face := n.PublicFace(nat); face != nil {
-		seen.Addr = face.Addr
-	}
 	if !nat.Public {
 		if t.stop(LayerRoute) {
 			t.block(CodeNoRoute, LayerRoute, nat.Res, "", 0, "%s has no public address (%s): it cannot reach the internet", nat.Name, nat.PublicWhy)
@@ -198,11 +224,10 @@ func (n *Network) throughNAT(t *trace, src, dst *Endpoint, r *Route) *Endpoint {
 		}
 	} else {
 		if t.explain {
-			t.pass(LayerRoute, r2.Addr, "", 0, "rt "+name(nat.Subnet.Routes.Addr)+": "+r2.Dest.String()+" > "+name(r2.Target), "%s: %s goes to %s (%s)", nat.Subnet.Name, dst.Addr, r2.Target, r2.Dest)
+			t.pass(LayerRoute, r2.Addr, "", 0, "rt "+name(nat.Subnet.Routes.Addr)+": "+r2.dest()+" > "+name(r2.Target), "%s: %s goes to %s (%s)", nat.Subnet.Name, dst.Addr, r2.Target, r2.dest())
 		}
 	}
 	t.naclLeg(nat.Subnet, nil, nat.Addr, dst.Addr, nat.Ephemeral)
-	return seen
 }
 
 // listener keeps the ports a load balancer node listens on.

@@ -78,10 +78,16 @@ func (p Protocol) matches(q Protocol) bool { return p == All || p == q }
 // code (0-65535 as ICMPKey writes them), {0} otherwise.
 func (p Protocol) Universe() Ports {
 	if p.keyed() {
-		return PortRange(0, 65535)
+		return keyedUniverse
 	}
-	return PortRange(0, 0)
+	return unkeyedUniverse
 }
+
+// The universes, shared: a Ports value is never changed in place.
+var (
+	keyedUniverse   = PortRange(0, 65535)
+	unkeyedUniverse = PortRange(0, 0)
+)
 
 // ICMP connections are keyed by type and code: type*256 + code, so that the ports machinery
 // holds ICMP rules too.
@@ -160,6 +166,14 @@ func (p Ports) First() int { return p[0].Lo }
 
 // Intersect returns the ports in both sets.
 func (p Ports) Intersect(q Ports) Ports {
+	switch {
+	case len(p) == 0 || len(q) == 0:
+		return nil
+	case len(p) == 1 && p[0].Lo <= q[0].Lo && q[len(q)-1].Hi <= p[0].Hi:
+		return q // p holds all of q (the common case of a whole range)
+	case len(q) == 1 && q[0].Lo <= p[0].Lo && p[len(p)-1].Hi <= q[0].Hi:
+		return p
+	}
 	var out Ports
 	for i, j := 0, 0; i < len(p) && j < len(q); {
 		lo, hi := max(p[i].Lo, q[j].Lo), min(p[i].Hi, q[j].Hi)
@@ -183,21 +197,16 @@ func (p Ports) Union(q Ports) Ports {
 	if len(p) == 0 {
 		return q
 	}
-	all := make([]Interval, 0, len(p)+len(q))
+	out := make(Ports, 0, len(p)+len(q))
 	for i, j := 0, 0; i < len(p) || j < len(q); {
+		var iv Interval
 		if j == len(q) || i < len(p) && p[i].Lo <= q[j].Lo {
-			all = append(all, p[i])
-			i++
+			iv, i = p[i], i+1
 		} else {
-			all = append(all, q[j])
-			j++
+			iv, j = q[j], j+1
 		}
-	}
-	out := Ports{all[0]}
-	for _, iv := range all[1:] {
-		last := &out[len(out)-1]
-		if iv.Lo <= last.Hi+1 {
-			last.Hi = max(last.Hi, iv.Hi)
+		if n := len(out); n > 0 && iv.Lo <= out[n-1].Hi+1 {
+			out[n-1].Hi = max(out[n-1].Hi, iv.Hi)
 			continue
 		}
 		out = append(out, iv)
@@ -207,6 +216,14 @@ func (p Ports) Union(q Ports) Ports {
 
 // Minus returns the ports of p that are not in q.
 func (p Ports) Minus(q Ports) Ports {
+	switch {
+	case len(p) == 0:
+		return nil
+	case len(q) == 0:
+		return p
+	case len(q) == 1 && q[0].Lo <= p[0].Lo && p[len(p)-1].Hi <= q[0].Hi:
+		return nil // q holds all of p
+	}
 	var out Ports
 	j := 0
 	for _, iv := range p {

@@ -108,30 +108,33 @@ func (v *verifier) run(p probe) []ProbeResult {
 func (v *verifier) case1(p probe, src, dst *Endpoint) ProbeResult {
 	res := ProbeResult{Req: p.req, OK: true}
 	var expected, got []string
-	var shown *Verdict
-	for _, proto := range p.protos {
+	// Each protocol is judged without explanations; the path or the blockers are traced for
+	// one of them: the first that misses its expectation, else the first.
+	shown, shownPorts := p.protos[0], Ports(nil)
+	for i, proto := range p.protos {
 		want := p.ports
 		if want == nil || !proto.keyed() {
 			want = proto.Universe()
 		}
-		verdict := v.n.CanPorts(src, dst, proto, want)
-		v.evals++
+		open, reach := v.eval(src, dst, proto, want).result()
 		exp := v.asked(src, dst, proto).Intersect(want)
-		ok := verdict.Open.Covers(exp) && exp.Covers(verdict.Reach)
+		ok := open.Covers(exp) && exp.Covers(reach)
 		expected = append(expected, describeExpected(proto, exp, want))
-		got = append(got, describeVerdict(proto, verdict.Open, verdict.Reach, want))
-		if shown == nil || !ok && res.OK {
-			shown = &verdict
+		got = append(got, describeVerdict(proto, open, reach, want))
+		if i == 0 || !ok && res.OK {
+			shown, shownPorts = proto, want
 		}
 		res.OK = res.OK && ok
 	}
+	verdict := v.n.canPorts(&v.et, src, dst, shown, shownPorts)
+	v.evals++
 	ports := On(p.protos[0], p.ports)
 	if p.ports == nil {
 		ports = "any port (" + joinProtocols(p.protos) + ")"
 	}
 	res.Probe = fmt.Sprintf("%s -> %s %s", src.Name, dst.Name, ports)
 	res.Expected, res.Verdict = summarize(p.protos, expected), summarize(p.protos, got)
-	res.Path, res.Blockers = shown.Hops, shown.Blockers
+	res.Path, res.Blockers = verdict.Hops, verdict.Blockers
 	return res
 }
 

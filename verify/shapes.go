@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -28,6 +29,9 @@ func (v *verifier) shapes() []ShapeResult {
 	out = append(out, v.databaseShape(l)...)
 	out = append(out, v.fileSystemShape(l))
 	out = append(out, v.natShape())
+	if v.in.S3Endpoint {
+		out = append(out, v.gatewayShape())
+	}
 	out = append(out, v.baselineShapes(l)...)
 	return out
 }
@@ -41,14 +45,16 @@ func shape(req int, check string, fine string, problems []string) ShapeResult {
 }
 
 // publicAddresses checks that only the roles the flows reach from outside (and NAT
-// gateways, for flows through NAT) have public addresses.
+// gateways) have public addresses.
 func (v *verifier) publicAddresses() ShapeResult {
-	facing := map[rules.Role]bool{}
+	// NAT gateways are the web subnets' way out (requirement 3, see natShape) even when no
+	// active flow goes through them (s3_gateway_endpoint: true).
+	facing := map[rules.Role]bool{rules.NAT: true}
 	for _, f := range v.in.Flows {
 		if f.From.Outside() {
 			facing[f.To] = true
 		}
-		if f.Via != "" {
+		if f.Via != "" && !f.Via.Hop() {
 			facing[f.Via] = true
 		}
 	}
@@ -275,4 +281,115 @@ func (v *verifier) natShape() ShapeResult {
 		}
 	}
 	return shape(3, check, fine, problems)
+}
+
+// gatewayShape checks the repository path of `s3_gateway_endpoint: true`: every web subnet's
+// route table sends the region's S3 prefix list to a gateway endpoint of S3, and each such
+// endpoint's policy allows reading the Amazon Linux 2023 repository bucket and nothing else.
+func (v *verifier) gatewayShape() ShapeResult {
+	service := S3Service(v.in.Region)
+	var problems []string
+	used := map[*GatewayEndpoint]bool{}
+	for _, s := range v.n.Subnets {
+		if !slices.Contains(v.in.WebSubnets, s.CIDR) {
+			continue
+		}
+		var g *GatewayEndpoint
+		var route *Route
+		for _, r := range s.Routes.Routes {
+			if r.Kind != TargetGateway {
+				continue
+			}
+			for _, e := range v.n.Gateways {
+				if e.Addr == r.Target && e.Service == service {
+					g, route = e, r
+				}
+			}
+		}
+		if g == nil {
+			problems = append(problems, fmt.Sprintf("%s has no route to the S3 prefix list %s through a gateway endpoint: %s's package downloads go through NAT", s.Routes.Addr, service, s.Addr))
+			continue
+		}
+		used[g] = true
+		if route.managed {
+			continue // the list's CIDRs are repo_cidrs by definition (Intent.PrefixLists)
+		}
+		// A deployed list (read back) may hold S3 ranges repo_cidrs lack: the web ACL,
+		// which cannot name the list, drops the downloads from them.
+		for _, c := range route.ListCIDRs {
+			if !slices.ContainsFunc(v.in.RepoCIDRs, func(p netip.Prefix) bool { return p.Bits() <= c.Bits() && p.Contains(c.Addr()) }) {
+				problems = append(problems, fmt.Sprintf("%s: the S3 prefix list (%s) holds %s, which repo_cidrs do not cover: the web ACL drops downloads from it (webtier repo-ranges rebuilds the list)", s.Routes.Addr, route.dest(), c))
+			}
+		}
+	}
+	for _, g := range v.n.Gateways {
+		if used[g] {
+			problems = append(problems, repoPolicyProblems(g, v.in.Region)...)
+		}
+	}
+	return shape(3, "package downloads through the S3 gateway endpoint (s3_gateway_endpoint: true)",
+		"every web route table sends "+service+" to it; its policy reads "+rules.RepoBucket(v.in.Region)+" only", problems)
+}
+
+// repoPolicyProblems lists what the endpoint's policy allows beyond reading the repository
+// bucket: every Allow statement must name s3:GetObject alone on the bucket's objects alone.
+func repoPolicyProblems(g *GatewayEndpoint, region string) []string {
+	if g.Policy == "" {
+		return []string{g.Addr + ": no policy: AWS's default allows every S3 action on every bucket"}
+	}
+	statements, err := PolicyStatements(g.Policy)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", g.Addr, err)}
+	}
+	want := map[string]string{"Action": rules.RepoReadAction, "Resource": rules.RepoObjects(region)}
+	var problems []string
+	for i, st := range statements {
+		if st["Effect"] != "Allow" {
+			continue
+		}
+		for _, key := range []string{"Action", "Resource"} {
+			if got := strings.Join(PolicyStrings(st[key]), ", "); got != want[key] {
+				problems = append(problems, fmt.Sprintf("%s: policy statement %d allows %s %s; expected %s only", g.Addr, i, key, got, want[key]))
+			}
+		}
+		for _, key := range []string{"NotAction", "NotResource"} {
+			if st[key] != nil {
+				problems = append(problems, fmt.Sprintf("%s: policy statement %d allows by %s, which opens everything else", g.Addr, i, key))
+			}
+		}
+	}
+	return problems
+}
+
+// PolicyStatements reads the statements of an IAM policy document, whose Statement is one
+// statement or a list of them.
+func PolicyStatements(doc string) ([]map[string]any, error) {
+	var p struct{ Statement json.RawMessage }
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return nil, fmt.Errorf("the policy is not a JSON policy document (%v)", err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(p.Statement, &list); err != nil {
+		var one map[string]any
+		if json.Unmarshal(p.Statement, &one) != nil || one == nil {
+			return nil, fmt.Errorf("the policy's Statement is neither a statement nor a list of them")
+		}
+		list = []map[string]any{one}
+	}
+	return list, nil
+}
+
+// PolicyStrings reads a policy element that is a string or a list of strings.
+func PolicyStrings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
 }

@@ -216,10 +216,13 @@ func (t *trace) judgeReplies() {
 // by an echo reply, type 0): a query gets through only if every leg of its segment passes
 // its reply; one-way message types need no reply.
 func (t *trace) judgeICMPReplies() {
-	var replies Ports
-	for _, q := range icmpQueries {
-		if !t.want.Intersect(ICMPType(q[0])).Empty() {
-			replies = replies.Union(Port(ICMPKey(q[1], 0)))
+	replies := icmpAllReplies
+	if !t.want.Covers(ICMP.Universe()) {
+		replies = nil
+		for i, q := range icmpQueries {
+			if !t.want.Intersect(icmpQueryTypes[i]).Empty() {
+				replies = replies.Union(Port(ICMPKey(q[1], 0)))
+			}
 		}
 	}
 	var common []Ports
@@ -239,15 +242,29 @@ func (t *trace) judgeICMPReplies() {
 	}
 	var lost Ports
 	for _, c := range common {
-		for _, q := range icmpQueries {
+		for i, q := range icmpQueries {
 			if !c.Contains(ICMPKey(q[1], 0)) {
-				lost = lost.Union(ICMPType(q[0]))
+				lost = lost.Union(icmpQueryTypes[i])
 			}
 		}
 	}
-	t.narrow(LayerNACL, t.want.Minus(lost))
+	if !lost.Empty() {
+		t.narrow(LayerNACL, t.want.Minus(lost))
+	}
 	t.replies = t.replies[:0]
 }
+
+// icmpQueryTypes are the keys of each query type of icmpQueries, and icmpAllReplies the keys
+// of their replies (code 0), made once.
+var icmpQueryTypes, icmpAllReplies = func() ([]Ports, Ports) {
+	var types []Ports
+	var replies Ports
+	for _, q := range icmpQueries {
+		types = append(types, ICMPType(q[0]))
+		replies = replies.Union(Port(ICMPKey(q[1], 0)))
+	}
+	return types, replies
+}()
 
 // decide turns an ACL's decisions into hops and blockers.
 func (t *trace) decide(a *NACL, egress bool, peerAddr netip.Addr, decisions []decision, suffix string) {

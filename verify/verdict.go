@@ -1,5 +1,7 @@
 package verify
 
+import "slices"
+
 // Verdict is the answer to one query: whether the connection gets through, the path it
 // takes (each hop with the rule that lets it through) and what blocks it (each component
 // that would have to change, with a code).
@@ -35,13 +37,18 @@ func (n *Network) Can(src, dst *Endpoint, proto Protocol, port int) Verdict {
 
 // CanPorts answers for a set of ports at once (every port: proto.Universe()).
 func (n *Network) CanPorts(src, dst *Endpoint, proto Protocol, ports Ports) Verdict {
-	var t trace
+	return n.canPorts(new(trace), src, dst, proto, ports)
+}
+
+// canPorts is CanPorts in the trace t, which a caller explaining many connections reuses:
+// the verdict's hops and blockers are copies.
+func (n *Network) canPorts(t *trace, src, dst *Endpoint, proto Protocol, ports Ports) Verdict {
 	t.reset(proto, ports, true)
-	n.evaluate(&t, src, dst)
+	n.evaluate(t, src, dst)
 	open, reach := t.result()
 	return Verdict{From: src.Name, To: dst.Name, Proto: proto, Ports: ports,
 		Allowed: !ports.Empty() && open.Covers(ports), Open: open, Reach: reach,
-		Hops: t.hops, Blockers: t.blocks}
+		Hops: slices.Clone(t.hops), Blockers: slices.Clone(t.blocks)}
 }
 
 // result returns the ports that get through on the whole path: robustly (replies on every

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -63,7 +64,11 @@ type verifier struct {
 	// byRole lists the endpoints that play each role.
 	byRole map[rules.Role][]*Endpoint
 	t      trace
-	evals  int
+	// et is the trace of explained evaluations (a probe's path, a finding's), reused.
+	et    trace
+	evals int
+	// notes are what resolving the prefix lists could not know.
+	notes []string
 }
 
 // need is what one flow needs of one filter decision: the ports that must pass.
@@ -75,7 +80,7 @@ type need struct {
 // Verify proves the stack against the intent.
 func Verify(n *Network, in Intent) *Report {
 	v := newVerifier(n, in)
-	r := &Report{Notes: n.Notes, Protocols: v.protocols}
+	r := &Report{Notes: append(slices.Clip(n.Notes), v.notes...), Protocols: v.protocols}
 	r.Probes = v.probes()
 	r.Shapes = v.shapes()
 	r.Unexplained, r.Accepted = v.enumerate()
@@ -83,9 +88,10 @@ func Verify(n *Network, in Intent) *Report {
 	return r
 }
 
-// newVerifier prepares a verification: the endpoints with their roles, the outside
-// addresses, and what the flows need of each filter decision.
+// newVerifier prepares a verification: the prefix lists resolved, the endpoints with their
+// roles, the outside addresses, and what the flows need of each filter decision.
 func newVerifier(n *Network, in Intent) *verifier {
+	notes := n.resolveLists(in.PrefixLists)
 	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}, protocols: n.protocolsOf()}
 	v.outside = v.outsideEndpoints()
 	for _, e := range n.Endpoints {
@@ -105,7 +111,38 @@ func newVerifier(n *Network, in Intent) *verifier {
 		v.protos = append(v.protos, flowProtocol(f))
 	}
 	v.learnFlows()
+	v.notes = notes
 	return v
+}
+
+// resolveLists gives the routes and security-group rules that name an AWS-managed prefix
+// list (by its service's name, through a gateway endpoint) the list's CIDRs from lists, and
+// returns a note for each list nobody gave CIDRs for: it is judged empty.
+func (n *Network) resolveLists(lists map[string][]netip.Prefix) []string {
+	var notes []string
+	resolve := func(what, list string) []netip.Prefix {
+		cidrs, ok := lists[list]
+		note := fmt.Sprintf("%s: the AWS-managed prefix list %s is not in the stack and the config does not say what it holds: judged empty", what, list)
+		if !ok && !slices.Contains(notes, note) {
+			notes = append(notes, note)
+		}
+		return cidrs
+	}
+	for _, t := range n.routeTables() {
+		for _, r := range t.Routes {
+			if r.managed {
+				r.ListCIDRs = resolve(r.Addr, r.List)
+			}
+		}
+	}
+	for _, g := range n.groups() {
+		for _, r := range append(slices.Clip(g.Ingress), g.Egress...) {
+			if r.managed {
+				r.ListCIDRs = resolve(r.Addr, r.PrefixList)
+			}
+		}
+	}
+	return notes
 }
 
 // protocolsOf is Protocols, then every other protocol a security-group rule or network ACL

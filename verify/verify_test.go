@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestProbeExpectations(t *testing.T) {
 		{"alb@public-a -> web@web-c tcp/80", "allowed"},
 		{"alb@public-c -> web@web-a tcp/80", "allowed"},
 		{"internet 198.51.100.7 -> web@web-a tcp/80", "blocked"},
-		{"web@web-a -> repo 52.219.0.10 tcp/443", "allowed"},
+		{"web@web-a -> repo 52.219.56.10 tcp/443", "allowed"},
 		{"web@web-c -> internet 8.8.8.8 tcp/443", "blocked"},
 		{"web@web-a -> internet 8.8.8.8 tcp/80", "blocked"},
 		{"internet 198.51.100.7 -> web@web-c any port (tcp, udp, icmp, 253)", "blocked"},
@@ -102,7 +103,7 @@ func TestProbeExpectations(t *testing.T) {
 		{"bastion@public-a -> db@db-a tcp/3306", "blocked"},
 		{"alb@public-c -> db@db-c tcp/3306", "blocked"},
 		{"internet 198.51.100.7 -> db@db-a tcp/3306", "blocked"},
-		{"repo 52.219.0.10 -> db@db-c any port (tcp, udp, icmp, 253)", "blocked"},
+		{"repo 52.219.56.10 -> db@db-c any port (tcp, udp, icmp, 253)", "blocked"},
 		{"internet 8.8.8.8 -> efs@web-a any port (tcp, udp, icmp, 253)", "blocked"},
 	}
 	got := map[string]ProbeResult{}
@@ -142,7 +143,7 @@ func TestAcceptedIsPrecise(t *testing.T) {
 		reason          string
 	}{
 		{"security groups", "web@web-a", "efs@web-c", 2049, "own AZ, which security groups cannot express"},
-		{"network ACLs", "bastion@public-a", "repo 52.219.0.10", 40000, "internet-to-alb-http"},
+		{"network ACLs", "bastion@public-a", "repo 52.219.56.10", 40000, "internet-to-alb-http"},
 		{"network ACLs", "web@web-a", "efs@web-a", 22, "same subnet"},
 		{"network ACLs", "bastion@public-c", "web@web-a", 80, "alb-to-web-http"},
 	}
@@ -176,7 +177,7 @@ func TestVariantsVerifyClean(t *testing.T) {
 		set   func(*config.Config)
 		probe string
 	}{
-		{"testdata/single-nat.tf.json", func(c *config.Config) { c.NAT = config.NATSingle }, "web@web-c -> repo 52.219.0.10 tcp/443"},
+		{"testdata/single-nat.tf.json", func(c *config.Config) { c.NAT = config.NATSingle }, "web@web-c -> repo 52.219.56.10 tcp/443"},
 		{"testdata/https.tf.json", func(c *config.Config) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc"
 		}, "internet 198.51.100.7 -> alb@public-c tcp/443"},
@@ -209,5 +210,70 @@ func TestVariantsVerifyClean(t *testing.T) {
 			}
 			t.Errorf("probe %s: expected it in the report, got none", c.probe)
 		})
+	}
+}
+
+// s3EndpointStack is the synthesized stack of `s3_gateway_endpoint: true` (a snapshot of
+// `webtier synth --config webtier.example.json --s3-gateway-endpoint`) and its intent.
+func s3EndpointStack(t testing.TB) ([]byte, Intent) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/s3-endpoint.tf.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.S3GatewayEndpoint = true
+	in, err := IntentOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, in
+}
+
+// TestS3EndpointPath: with the gateway endpoint on, the stack verifies, the downloads go
+// through the endpoint on the web route table (not the NAT gateway), and the endpoint is a
+// shape check of requirement 3.
+func TestS3EndpointPath(t *testing.T) {
+	data, in := s3EndpointStack(t)
+	r := verifyBytes(t, data, in)
+	if !r.OK() {
+		t.Fatalf("expected the stack with the S3 gateway endpoint to verify clean, got:\n%s", failures(r))
+	}
+	probes := map[string]ProbeResult{}
+	for _, p := range r.Probes {
+		probes[p.Probe] = p
+	}
+	p, ok := probes["web@web-c -> repo 3.5.140.10 tcp/443"]
+	if !ok || p.Verdict != "allowed" {
+		t.Fatalf("probe web@web-c -> repo 3.5.140.10 tcp/443: expected allowed, got %+v", p)
+	}
+	path := fmt.Sprintf("%+v", p.Path)
+	for _, want := range []string{"aws_vpc_endpoint.s3", "web-sg-egress-web-to-repos-https-endpoint-s3-prefix-list", "aws_network_acl.web-nacl"} {
+		if !strings.Contains(path, want) {
+			t.Errorf("path of %s: expected it to name %s, got %s", p.Probe, want, path)
+		}
+	}
+	for _, notOn := range []string{"nat-public-c", "public-nacl"} {
+		if strings.Contains(path, notOn) {
+			t.Errorf("path of %s: expected no %s (the endpoint path skips NAT and the public subnets), got %s", p.Probe, notOn, path)
+		}
+	}
+	if q := probes["web@web-a -> internet 8.8.8.8 tcp/443"]; q.Verdict != "blocked" {
+		t.Errorf("probe web@web-a -> internet 8.8.8.8 tcp/443: expected blocked, got %q", q.Verdict)
+	}
+	found := false
+	for _, s := range r.Shapes {
+		found = found || s.Req == 3 && strings.Contains(s.Check, "S3 gateway endpoint") && s.OK
+	}
+	if !found {
+		t.Error("expected a passing requirement-3 shape check of the S3 gateway endpoint, got none")
+	}
+	for _, n := range r.Notes {
+		if strings.Contains(n, "prefix list") {
+			t.Errorf("expected the S3 prefix list resolved from the config, got the note %q", n)
+		}
 	}
 }

@@ -1,0 +1,47 @@
+package rules
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// RepoBucket is the S3 bucket of Amazon Linux 2023's package repositories in a region: dnf
+// downloads from https://al2023-repos-REGION-de612dc2.s3.dualstack.REGION.amazonaws.com.
+func RepoBucket(region string) string { return "al2023-repos-" + region + "-de612dc2" }
+
+// RepoObjects is the ARN of every object of the region's repository bucket.
+func RepoObjects(region string) string {
+	return "arn:" + partition(region) + ":s3:::" + RepoBucket(region) + "/*"
+}
+
+// RepoReadAction is the one S3 action dnf needs of the repositories: it only GETs files
+// (mirror list, metadata, packages).
+const RepoReadAction = "s3:GetObject"
+
+// RepoEndpointPolicy is the policy of the S3 gateway endpoint: whoever goes through it may read
+// the objects of the region's Amazon Linux 2023 repository bucket, and do nothing else in S3.
+func RepoEndpointPolicy(region string) string {
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Sid":       "ReadAmazonLinux2023Repositories",
+			"Effect":    "Allow",
+			"Principal": "*",
+			"Action":    RepoReadAction,
+			"Resource":  RepoObjects(region),
+		}},
+	}
+	data, _ := json.Marshal(doc) // maps marshal with sorted keys: the text is stable
+	return string(data)
+}
+
+// partition is the ARN partition of a region.
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	}
+	return "aws"
+}
