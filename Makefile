@@ -22,14 +22,18 @@ node_modules/.installed: package.json package-lock.json
 setup: node_modules/.installed twin-deps
 	go mod download
 
-# The twin needs nftables (Debian's nftables package). As root, install it when missing;
-# otherwise the twin's commands say why they cannot run and its tests skip.
+# The twin needs nftables and, for SSH through the bastions, OpenSSH's server and client
+# (Debian's nftables, openssh-server, openssh-client). As root, install what is missing;
+# otherwise the twin's commands say why they cannot run and its tests skip. No service is
+# started: the twin runs its own sshd in its namespaces.
+TWIN_PACKAGES := nftables openssh-server openssh-client
 twin-deps:
-	@command -v nft >/dev/null || { \
+	@{ command -v nft && test -x /usr/sbin/sshd && command -v ssh; } >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing nftables for the twin"; \
-	    (apt-get install -y -qq nftables >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nftables; }) >/dev/null; \
-	  else echo "note: nft is missing and this is not root with apt-get: the twin cannot run here"; fi; }
+	    echo "installing $(TWIN_PACKAGES) for the twin"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    (apt-get install -y -qq $(TWIN_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(TWIN_PACKAGES); }) >/dev/null; \
+	  else echo "note: nftables or OpenSSH is missing and this is not root with apt-get: the twin cannot run here"; fi; }
 
 bin/webtier: setup FORCE
 	go build -o $@ .

@@ -255,7 +255,10 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 		if s.Emulator == nil {
 			return nil
 		}
-		return s.Step("twin", func() error { return twinAfterDeploy(ctx, s, plan, stdout) })
+		return s.Step("twin", func() error {
+			_, err := twinAfterDeploy(ctx, s, plan, stdout)
+			return err
+		})
 	})
 }
 
@@ -263,30 +266,31 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 const siteAddr = "127.0.0.1:8080"
 
 // twinAfterDeploy runs the deployed stack (read back from the emulator) as the twin, with the
-// site on siteAddr. Where the twin cannot run, it says why and the deploy goes on.
-func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) error {
+// site on siteAddr, and returns its plan. Where the twin cannot run, it says why, returns no
+// plan, and the deploy goes on.
+func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) (*twin.Plan, error) {
 	if why := twin.CanRun(); why != "" {
 		fmt.Fprintf(stdout, "webtier: no twin of the deployment: %s\n", why)
-		return nil
+		return nil, nil
 	}
 	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := live.Read(ctx, live.Target{Kind: deploy.Local, Dir: s.Dir(), Region: plan.Config.Region}, plan.Config, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	n, err := verify.Load(res.Document)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tw, err := twin.Compile(n, intent, twinPrefix())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tw.Live = true
-	return startTwin(ctx, tw, res.Document, plan.Config, "the deployed stack ("+res.Where+")", siteAddr, stdout)
+	return tw, startTwin(ctx, tw, res.Document, plan.Config, "the deployed stack ("+res.Where+")", siteAddr, stdout)
 }
 
 func destroyCmd(args []string, stdout, stderr io.Writer) int {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/stacks"
+	"github.com/webtier/webtier/twin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -61,6 +64,7 @@ func TestLocalDeployCycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the deploy cycle takes minutes; run without -short")
 	}
+	t.Setenv("WEBTIER_TWIN_PREFIX", "wtd-")
 	s, plan, stack, logPath := cycleSession(t)
 	ctx := context.Background()
 	for cycle := 1; cycle <= 2; cycle++ {
@@ -92,6 +96,7 @@ func TestSoak(t *testing.T) {
 	if *soak <= 0 {
 		t.Skip("a soak runs only with -soak N (make soak N=8)")
 	}
+	t.Setenv("WEBTIER_TWIN_PREFIX", "wtd-")
 	s, plan, _, logPath := cycleSession(t)
 	ctx := context.Background()
 	passed, failed := 0, 0
@@ -138,8 +143,9 @@ type cycle struct {
 }
 
 // deployCycle runs one cycle on the session's emulator: plan (it must have changes), apply,
-// the outputs, the live verification, a second plan (it must be empty), review (when not
-// nil), destroy, and no leftovers in the emulator.
+// the outputs, the live verification, the drill on the twin of the deployment (where the
+// twin can run), a second plan (it must be empty), review (when not nil), destroy, and no
+// leftovers in the emulator.
 func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, review func()) (c cycle) {
 	step := func(name string, fn func() error) bool {
 		start := time.Now()
@@ -176,6 +182,10 @@ func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, revie
 		problems, log := checkLive(ctx, s, plan)
 		c.problems, c.log = append(c.problems, problems...), append(c.log, log...)
 		return nil
+	}) && step("twin drill", func() error {
+		problems, log := drillTheDeployment(ctx, s, plan)
+		c.problems, c.log = append(c.problems, problems...), append(c.log, log...)
+		return nil
 	}) && step("plan again", func() error {
 		changes, err := s.Plan(ctx, false)
 		if err == nil && changes {
@@ -200,6 +210,45 @@ func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, revie
 		return err
 	})
 	return c
+}
+
+// drillTheDeployment builds the twin of the deployed stack as `webtier deploy` does (the
+// site on 127.0.0.1:8080 included), runs the drill's tests of requirements 1-3 on it (each
+// must pass, or be an emulator limitation, never a silent pass), fetches the site through the
+// forwarder, and takes the twin down. Where the twin cannot run, it says so in the log.
+func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan) (problems, log []string) {
+	var out bytes.Buffer
+	tw, err := twinAfterDeploy(ctx, s, plan, &out)
+	if err != nil {
+		return []string{fmt.Sprintf("twin of the deployment: %v\n%s", err, out.String())}, nil
+	}
+	if tw == nil {
+		return nil, []string{strings.TrimSpace(out.String())}
+	}
+	defer twin.Down(ctx, tw.Prefix)
+	if !strings.Contains(out.String(), "site: http://"+siteAddr+"/") {
+		problems = append(problems, "webtier deploy's twin step does not print the site:\n"+out.String())
+	}
+	rows, err := twin.Drill(ctx, tw, 1, 2, 3)
+	if err != nil {
+		return append(problems, fmt.Sprintf("drill: %v", err)), nil
+	}
+	for _, r := range rows {
+		log = append(log, fmt.Sprintf("drill %d %-70s %s", r.Req, r.Test, r.Result))
+		if r.Result != twin.Pass && r.Result != twin.Limitation {
+			problems = append(problems, fmt.Sprintf("drill on the deployment: req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence))
+		}
+	}
+	resp, err := http.Get("http://" + siteAddr + "/")
+	if err != nil {
+		return append(problems, fmt.Sprintf("the site on %s: %v", siteAddr, err)), log
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "<td>Instance ID</td><td>i-") {
+		problems = append(problems, fmt.Sprintf("the site on %s answers %s without an instance ID:\n%s", siteAddr, resp.Status, body))
+	}
+	return problems, log
 }
 
 // checkLive reads the deployed network back from the emulator and checks that (a) it
