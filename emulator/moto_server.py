@@ -28,6 +28,7 @@ from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.responses.nat_gateways import NatGateways
 from moto.efs import models as efs_models
 from moto.efs.responses import EFSResponse
+from werkzeug.serving import WSGIRequestHandler
 
 # --- EC2 launch templates -------------------------------------------------------------------
 
@@ -434,6 +435,27 @@ managed_prefixes.ManagedPrefixListBackend._create_aws_managed_prefix_list = _aws
 # the list's latest entries, as GetManagedPrefixListEntries gives them.
 managed_prefixes.ManagedPrefixList.cidrs = property(
     lambda self: [e["Cidr"] for e in (list(self.entries.values())[-1] if self.entries else [])])
+
+# --- Retried requests -----------------------------------------------------------------------
+
+# The AWS SDKs number each attempt of a call in the amz-sdk-request header ("attempt=2; max=25")
+# and keep one amz-sdk-invocation-id across its attempts. A retry of a request the emulator has
+# already carried out is how a call ends in a duplicate (a second CreateLaunchTemplate, a
+# second revoke of one rule): every attempt after the first gets a webtier-trace line in
+# moto.log, with the invocation and the action, so a failed cycle shows it.
+_log_request = WSGIRequestHandler.log_request
+
+
+def _log_request_and_retries(self, code="-", size="-"):
+    _log_request(self, code, size)
+    attempt = self.headers.get("amz-sdk-request", "")
+    if attempt and not attempt.startswith("attempt=1;"):
+        target = self.headers.get("X-Amz-Target", "") or self.path
+        print(f"webtier-trace retry {attempt} invocation={self.headers.get('amz-sdk-invocation-id', '-')} "
+              f"target={target} answer={code}", file=sys.stderr, flush=True)
+
+
+WSGIRequestHandler.log_request = _log_request_and_retries
 
 if __name__ == "__main__":
     from moto.server import main

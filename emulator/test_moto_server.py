@@ -304,6 +304,38 @@ if __name__ == "__main__":
     unittest.main()
 
 
+class RetryTraceTest(unittest.TestCase):
+    def test_a_retried_request_is_traced(self):
+        port = _free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        with open(os.devnull, "w") as null, subprocess.Popen(
+                [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
+                stdout=null, stderr=subprocess.PIPE, text=True) as server:
+            try:
+                deadline = time.time() + 30
+                while True:
+                    try:
+                        urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+                        break
+                    except OSError:
+                        if time.time() > deadline:
+                            raise
+                        time.sleep(0.2)
+                body = b"Action=DescribeVpcs&Version=2016-11-15"
+                for attempt in (1, 2):
+                    req = urllib.request.Request(endpoint + "/", data=body, headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/ap-northeast-2/ec2/aws4_request, SignedHeaders=host, Signature=x",
+                        "amz-sdk-request": f"attempt={attempt}; max=3", "amz-sdk-invocation-id": "inv-7"})
+                    urllib.request.urlopen(req, timeout=10).read()
+            finally:
+                server.terminate()
+                _, err = server.communicate(timeout=10)
+        traced = [l for l in err.splitlines() if l.startswith("webtier-trace retry")]
+        self.assertEqual(len(traced), 1, err[-2000:])
+        self.assertIn("attempt=2; max=3 invocation=inv-7", traced[0])
+
+
 class RuleChangesTest(unittest.TestCase):
     """Parallel changes of one group's rules, in this process, with threads switching as often
     as Python allows: every revoked rule stays revoked and every authorized rule stays."""
