@@ -22,13 +22,14 @@ node_modules/.installed: package.json package-lock.json
 setup: node_modules/.installed twin-deps
 	go mod download
 
-# The twin needs nftables and, for SSH through the bastions, OpenSSH's server and client
-# (Debian's nftables, openssh-server, openssh-client). As root, install what is missing;
-# otherwise the twin's commands say why they cannot run and its tests skip. No service is
-# started: the twin runs its own sshd in its namespaces.
-TWIN_PACKAGES := nftables openssh-server openssh-client
+# The twin needs nftables; its stand-ins OpenSSH's server and client (SSH through the
+# bastions) and MariaDB (the database and its failover): Debian's nftables, openssh-server,
+# openssh-client, mariadb-server. As root, install what is missing; otherwise the twin's
+# commands say why they cannot run and its tests skip. No service is started: the twin runs
+# its own sshd and MariaDB in its namespaces.
+TWIN_PACKAGES := nftables openssh-server openssh-client mariadb-server
 twin-deps:
-	@{ command -v nft && test -x /usr/sbin/sshd && command -v ssh; } >/dev/null || { \
+	@{ command -v nft && test -x /usr/sbin/sshd && command -v ssh && test -x /usr/sbin/mariadbd; } >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing $(TWIN_PACKAGES) for the twin"; \
 	    export DEBIAN_FRONTEND=noninteractive; \

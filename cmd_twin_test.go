@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/webtier/webtier/twin"
 )
+
+// testPrefix names a test's twins apart from a user's and from another run's.
+func testPrefix(kind string) string { return fmt.Sprintf("%s%d-", kind, os.Getpid()) }
 
 // twinRun runs `webtier twin ARGS` and returns the exit status and both streams.
 func twinRun(args ...string) (int, string, string) {
@@ -36,7 +40,7 @@ func TestTwinDryRun(t *testing.T) {
 
 // TestTwinBadInput: bad input exits 2 with a message that says what was expected.
 func TestTwinBadInput(t *testing.T) {
-	t.Setenv("WEBTIER_TWIN_PREFIX", "wtc-")
+	t.Setenv("WEBTIER_TWIN_PREFIX", testPrefix("wtc"))
 	noTools := t.TempDir()
 	for _, c := range []struct {
 		name   string
@@ -80,7 +84,7 @@ func TestTwinCommands(t *testing.T) {
 	if why := twin.CanRun(); why != "" {
 		t.Skip("this machine cannot run the twin: " + why)
 	}
-	t.Setenv("WEBTIER_TWIN_PREFIX", "wtc-")
+	t.Setenv("WEBTIER_TWIN_PREFIX", testPrefix("wtc"))
 	defer twinRun("down")
 	code, out, errs := twinRun("up", "--in", stackFile, "--config", exampleConfig)
 	if code != exitOK || !strings.Contains(out, "twin up: 27 hosts") || !strings.Contains(out, "not AWS") {
@@ -107,7 +111,7 @@ func TestTwinCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "removed 30 namespaces") {
 		t.Errorf("down: exit %d\n%s%s", code, out, errs)
 	}
-	if left, _ := twin.Namespaces("wtc-"); len(left) > 0 {
+	if left, _ := twin.Namespaces(testPrefix("wtc")); len(left) > 0 {
 		t.Errorf("left after down: %v", left)
 	}
 	if code, out, _ := twinRun("down"); code != exitOK || !strings.Contains(out, "removed 0 namespaces") {

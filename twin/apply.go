@@ -161,7 +161,10 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 	killAll(ctx, names)
 	for _, name := range names {
 		if err := run(ctx, "", "ip", "netns", "del", name); err != nil {
-			errs = append(errs, err)
+			// Gone already (another down, at the same time) is what down wants.
+			if _, statErr := os.Stat(filepath.Join(netnsDir, name)); statErr == nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := os.RemoveAll(StateDir(prefix)); err != nil {

@@ -96,7 +96,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 	steps := []struct {
 		req int
 		run func(context.Context) error
-	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}}
+	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {5, d.failover}}
 	for _, step := range steps {
 		if len(reqs) > 0 && !containsInt(reqs, step.req) {
 			continue
@@ -111,8 +111,6 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 	d.rows = append(d.rows,
 		DrillRow{4, "load the web servers' CPU: the group grows, then shrinks to min", "scale out, then in", "-",
 			"the twin runs no Auto Scaling controller yet", NotBuilt},
-		DrillRow{5, "stop the database primary while /db.php is polled", "standby takes over, same endpoint", "-",
-			"the twin runs no database yet", NotBuilt},
 		DrillRow{6, "a file written through one web server's mount, listed by another AZ's", "listed", "-",
 			"the twin runs no EFS (NFS) yet", NotBuilt})
 	return d.rows, nil
@@ -396,7 +394,7 @@ func (d *drill) signal(h *Host, sig syscall.Signal) error {
 
 // albHealth is the health check of the first listener of an ALB node.
 func (p *Plan) albHealth() (h struct{ Interval, Timeout, Healthy, Unhealthy int }) {
-	for _, s := range p.Specs(false) {
+	for _, s := range p.Specs(standIns{}) {
 		if s.ALB != nil && len(s.ALB.Listeners) > 0 {
 			hc := s.ALB.Listeners[0].Health
 			h.Interval, h.Timeout, h.Healthy, h.Unhealthy = hc.Interval, hc.Timeout, hc.Healthy, hc.Unhealthy
@@ -449,6 +447,127 @@ func (d *drill) nat(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+var (
+	endpointRe = regexp.MustCompile(`<p>Endpoint (\S+) resolves to (\S+)</p>`)
+	rowsRe     = regexp.MustCompile(`<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td></tr>`)
+)
+
+// dbRead is one read of /db.php: the endpoint's name, the address it resolved to, the rows.
+type dbRead struct {
+	name, addr, rows string
+}
+
+// readDB asks the ALB for /db.php.
+func readDB(client *http.Client, node string) (dbRead, error) {
+	resp, err := client.Get("http://" + node + "/db.php")
+	if err != nil {
+		return dbRead{}, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return dbRead{}, fmt.Errorf("%s", resp.Status)
+	}
+	m := endpointRe.FindSubmatch(body)
+	if m == nil {
+		return dbRead{}, fmt.Errorf("no endpoint on the page")
+	}
+	return dbRead{string(m[1]), string(m[2]), strings.Join(rowsRe.FindAllString(string(body), -1), "")}, nil
+}
+
+// failover is requirement 5: with /db.php read through the ALB every 0.5 s, the primary
+// stops; the standby takes over under the same endpoint name, the page shows the same rows,
+// and the interruption is measured.
+func (d *drill) failover(ctx context.Context) error {
+	const test = "stop the database primary while /db.php is polled every 0.5s"
+	var primary, standby *Host
+	for _, s := range d.p.Specs(standIns{db: HasMariaDB()}) {
+		if s.DB != nil {
+			h, _ := d.p.Host(s.Host)
+			if s.DB.Primary {
+				primary = h
+			} else if standby == nil {
+				standby = h
+			}
+		}
+	}
+	switch {
+	case !HasMariaDB():
+		d.rows = append(d.rows, DrillRow{5, test, "standby takes over, same endpoint", "-",
+			"MariaDB (mariadb-server) is not installed; `make setup` installs it as root", NotBuilt})
+		return nil
+	case primary == nil:
+		d.add(5, test, "standby takes over, same endpoint", "-", "the stack has no database", false)
+		return nil
+	case standby == nil:
+		d.add(5, test, "standby takes over, same endpoint", "no standby",
+			"the database has one subnet ("+primary.Subnet+"): Multi-AZ needs a DB subnet group over two AZs", false)
+		return nil
+	}
+	client, err := d.httpClient(d.p.firstOf("internet"))
+	if err != nil {
+		return err
+	}
+	nodes := d.p.ALBAddrs(80)
+	if len(nodes) == 0 {
+		d.add(5, test, "standby takes over", "-", "no internet-facing ALB node to read /db.php through", false)
+		return nil
+	}
+	var before dbRead
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); sleep(ctx, 500) {
+		if before, err = readDB(client, nodes[0]); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		d.add(5, test, "standby takes over, same endpoint", "-", "/db.php never answered before the failover: "+err.Error(), false)
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dbDir(StateDir(d.p.Prefix)), "mariadbd.pid"))
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || perr != nil {
+		d.add(5, test, "standby takes over", "-", "no primary process to stop", false)
+		return nil
+	}
+	// The primary's host fails: its database process ends at once.
+	syscall.Kill(pid, syscall.SIGKILL)
+	stopped := time.Now()
+	var lastOK, firstBad, back time.Time
+	var after dbRead
+	failures := 0
+	for i := 0; time.Since(stopped) < 60*time.Second; i++ {
+		r, err := readDB(client, nodes[i%len(nodes)])
+		switch {
+		case err != nil:
+			failures++
+			if firstBad.IsZero() {
+				firstBad = time.Now()
+			}
+		case r.addr == before.addr:
+			lastOK = time.Now()
+		default:
+			after, back = r, time.Now()
+		}
+		if !back.IsZero() {
+			break
+		}
+		sleep(ctx, 500)
+	}
+	if back.IsZero() {
+		d.add(5, test, "the standby "+standby.Name+" takes over", "no answer from it in 60s", fmt.Sprintf("%d reads failed", failures), false)
+		return nil
+	}
+	down := back.Sub(stopped)
+	if !lastOK.IsZero() && lastOK.After(stopped) {
+		down = back.Sub(lastOK)
+	}
+	ok := after.name == before.name && after.rows == before.rows && after.addr == standby.Private.String()
+	d.add(5, test, fmt.Sprintf("%s answers under %s, same rows", standby.Name, before.name),
+		fmt.Sprintf("%s -> %s, interrupted %.1fs", before.addr, after.addr, down.Seconds()),
+		fmt.Sprintf("%d reads failed; rows %s", failures, map[bool]string{true: "the same", false: "differ"}[after.rows == before.rows]), ok)
 	return nil
 }
 

@@ -117,6 +117,21 @@ func serve(ctx context.Context, spec *Spec, log io.Writer) error {
 			return err
 		}
 	}
+	if spec.DNS != nil {
+		if err := serveDNS(ctx, spec); err != nil {
+			return err
+		}
+	}
+	if spec.Secrets != nil {
+		if err := serveSecrets(ctx, spec); err != nil {
+			return err
+		}
+	}
+	if spec.DB != nil {
+		if err := serveDB(ctx, spec, log); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -135,14 +150,24 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 // pid file and its output to a log in the state directory.
 func startListeners(ctx context.Context, p *Plan, exe string) error {
 	dir := StateDir(p.Prefix)
-	ssh := HasSSH()
-	if ssh {
+	with := standIns{ssh: HasSSH(), db: HasMariaDB(), password: newPassword()}
+	if with.ssh {
 		if err := startSSH(ctx, p); err != nil {
 			return err
 		}
 	}
-	for _, spec := range p.Specs(ssh) {
-		h, _ := p.Host(spec.Host)
+	specs := p.Specs(with)
+	var secrets []string
+	for _, s := range specs {
+		if s.Secrets != nil {
+			secrets = append(secrets, s.Private.String())
+		}
+	}
+	if err := writeRecords(dir, map[string][]string{p.secretsName(): secrets}); err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		h := &Host{Name: spec.Host, Namespace: spec.Namespace}
 		data, err := json.MarshalIndent(spec, "", "  ")
 		if err != nil {
 			return err
@@ -171,24 +196,43 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 			return err
 		}
 	}
-	return waitListening(ctx, p)
+	return waitListening(ctx, p, specs)
 }
 
-// waitListening waits (a bounded time) until every listener holds its ports.
-func waitListening(ctx context.Context, p *Plan) error {
-	for _, h := range p.Hosts {
-		for _, port := range h.Listen {
+// waitListening waits (a bounded time) until every service holds its ports; the database
+// comes up in the background (its primary takes seconds, its standby waits to take over).
+func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
+	for _, s := range specs {
+		ports := append([]int(nil), s.Banner...)
+		if s.Web != nil {
+			ports = append(ports, s.Web.Port)
+		}
+		if s.ALB != nil {
+			for _, l := range s.ALB.Listeners {
+				ports = append(ports, l.Port)
+			}
+		}
+		if s.Repo != nil {
+			ports = append(ports, s.Repo.Port)
+		}
+		if s.Secrets != nil {
+			ports = append(ports, 443)
+		}
+		if s.DNS != nil {
+			ports = append(ports, 53)
+		}
+		for _, port := range ports {
 			ok := false
 			for range 100 {
-				out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", h.Namespace, "ss", "-Hltn", "sport", "= :"+strconv.Itoa(port)).Output()
+				out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", s.Namespace, "ss", "-Hltn", "sport", "= :"+strconv.Itoa(port)).Output()
 				if ok = strings.TrimSpace(string(out)) != ""; ok {
 					break
 				}
 				sleep(ctx, 20)
 			}
 			if !ok {
-				log, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), h.Name+".log"))
-				return fmt.Errorf("%s: its listener does not hold tcp/%d after 2s: %s", h.Name, port, strings.TrimSpace(string(log)))
+				log, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), s.Host+".log"))
+				return fmt.Errorf("%s: its services do not hold tcp/%d after 2s: %s", s.Host, port, strings.TrimSpace(string(log)))
 			}
 		}
 	}

@@ -20,6 +20,7 @@ import (
 // Spec is what runs in one host's namespace.
 type Spec struct {
 	Host       string     `json:"host"`
+	Namespace  string     `json:"namespace"`
 	Kind       string     `json:"kind"`
 	AZ         string     `json:"az,omitempty"`
 	InstanceID string     `json:"instance_id,omitempty"`
@@ -34,6 +35,10 @@ type Spec struct {
 	ALB *ALBSpec `json:"alb,omitempty"`
 	// Repo is the package repository: HTTPS on 443, recording who asked.
 	Repo *RepoSpec `json:"repo,omitempty"`
+	// DB is a database host, Secrets the Secrets Manager endpoint, DNS the VPC resolver.
+	DB      *DBSpec      `json:"db,omitempty"`
+	Secrets *SecretsSpec `json:"secrets,omitempty"`
+	DNS     *DNSSpec     `json:"dns,omitempty"`
 	// State is the twin's state directory (for logs and records).
 	State string `json:"state"`
 }
@@ -44,6 +49,8 @@ type WebSpec struct {
 	// Pages are the pages the user data writes ("/index.php", "/healthz.php"); Index and the
 	// health-check page are served when the user data writes them.
 	Pages []string `json:"pages"`
+	// DB is how /db.php reaches the database, when the twin runs one.
+	DB *DBAccess `json:"db,omitempty"`
 }
 
 // ALBSpec is one node of a load balancer.
@@ -87,17 +94,56 @@ func instanceID(h *Host) string {
 	return "i-twin-" + h.Name
 }
 
-// Specs are the services of every host; with ssh, port 22 of the SSH hosts is sshd's.
-func (p *Plan) Specs(ssh bool) []*Spec {
+// Stand-ins the machine may lack: sshd (OpenSSH) and the database (MariaDB).
+type standIns struct {
+	ssh, db bool
+	// password is the database's master password, made for each twin.
+	password string
+}
+
+// dbName is the database the twin's MariaDB holds, as the config's database.name.
+const dbName = "webtier"
+
+// region is the region of the stack's AZs ("ap-northeast-2").
+func (p *Plan) region() string {
+	for _, h := range p.Hosts {
+		if len(h.AZ) > 1 {
+			return h.AZ[:len(h.AZ)-1]
+		}
+	}
+	return "twin"
+}
+
+// dbEndpoint is the database's endpoint name, made up (a real one has a random part where
+// this has "twin").
+func (p *Plan) dbEndpoint() string {
+	for _, h := range p.Hosts {
+		if h.Inside() && h.ep.Kind == verify.Database {
+			return resName(h.Resource) + ".twin." + p.region() + ".rds.amazonaws.com"
+		}
+	}
+	return ""
+}
+
+// secretsName is the Secrets Manager endpoint's regional name, which private DNS points at
+// the endpoint's addresses.
+func (p *Plan) secretsName() string { return "secretsmanager." + p.region() + ".amazonaws.com" }
+
+// Specs are the services of every host and the resolver's.
+func (p *Plan) Specs(with standIns) []*Spec {
 	var out []*Spec
 	sshHosts := map[*Host]bool{}
-	if ssh {
+	if with.ssh {
 		for _, h := range p.sshHosts() {
 			sshHosts[h] = true
 		}
 	}
+	state := StateDir(p.Prefix)
+	out = append(out, &Spec{Host: "resolver", Namespace: p.Prefix + routerName, Kind: "VPC resolver", Private: p.Resolver,
+		State: state, DNS: &DNSSpec{Addr: p.Resolver}})
+	primary := true
 	for _, h := range p.Hosts {
-		s := &Spec{Host: h.Name, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: StateDir(p.Prefix)}
+		s := &Spec{Host: h.Name, Namespace: h.Namespace, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: state}
 		if h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) {
 			s.IMDS, s.InstanceID = true, instanceID(h)
 		}
@@ -105,12 +151,20 @@ func (p *Plan) Specs(ssh bool) []*Spec {
 			switch {
 			case h.Role == rules.Web && port == 80:
 				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData)}
+				if with.db && p.dbEndpoint() != "" {
+					s.Web.DB = &DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
+				}
 			case h.Role == rules.Repos && port == 443:
 				s.Repo = &RepoSpec{Port: port}
 			case h.Inside() && h.ep.Kind == verify.LBNode:
 				// the node's listeners, below
 			case port == 22 && sshHosts[h]:
 				// sshd's
+			case port == 3306 && with.db && h.Inside() && h.ep.Kind == verify.Database:
+				s.DB = &DBSpec{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password}
+				primary = false
+			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
+				s.Secrets = &SecretsSpec{User: "admin", Password: with.password}
 			default:
 				s.Banner = append(s.Banner, port)
 			}
@@ -118,7 +172,7 @@ func (p *Plan) Specs(ssh bool) []*Spec {
 		if h.Inside() && h.ep.Kind == verify.LBNode {
 			s.ALB = p.albSpec(h)
 		}
-		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil {
+		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil || s.DB != nil || s.Secrets != nil {
 			out = append(out, s)
 		}
 	}

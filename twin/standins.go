@@ -133,6 +133,9 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 	}()
 	serves := func(page string) bool { return slices.Contains(spec.Web.Pages, page) }
 	mux := http.NewServeMux()
+	if spec.Web.DB != nil && serves("/db.php") {
+		mux.Handle("/db.php", dbPage(spec.Web.DB, os.Stderr))
+	}
 	for _, page := range spec.Web.Pages {
 		if page == "/index.php" || page == "/db.php" {
 			continue
@@ -163,7 +166,7 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		for _, row := range rows {
 			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", html.EscapeString(row[0]), html.EscapeString(row[1]))
 		}
-		b.WriteString("</table>\n<h2>Shared files (EFS at /var/www/html/efs)</h2>\n<ul></ul>\n")
+		b.WriteString("</table>\n<h2>Shared files (EFS at /var/www/html/efs)</h2>\n<ul></ul>\n<p><a href=\"/db.php\">Database page</a></p>\n")
 		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; no EFS in the twin yet</small></p>\n", spec.Host)
 		io.WriteString(w, b.String())
 	})
