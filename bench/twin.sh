@@ -15,7 +15,7 @@ for i in $(seq "$runs"); do
 	t0=$(date +%s%N)
 	./bin/webtier twin up --in testdata/webtier.tf.json --config webtier.example.json >/dev/null
 	t1=$(date +%s%N)
-	alb=$(./bin/webtier twin hosts | awk '$2 == "alb" && $6 != "-" { print $6; exit }')
+	alb=$(./bin/webtier twin hosts | awk '$2 == "alb" && $6 != "-" && !found { print $6; found = 1 }')
 	until ./bin/webtier twin exec internet -- curl -sf -m 2 -o /dev/null "http://$alb/"; do sleep 0.2; done
 	t200=$(date +%s%N)
 	out=$(./bin/webtier twin test)

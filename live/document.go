@@ -694,6 +694,9 @@ func (s *Stack) compute(d *document) {
 		if ip := aws.ToString(in.PublicIpAddress); ip != "" {
 			attrs["public_ip"] = ip
 		}
+		if ip := aws.ToString(in.PrivateIpAddress); ip != "" {
+			attrs["private_ip"] = ip
+		}
 		d.put(d.addr[id], attrs)
 	}
 	for _, a := range s.Addresses {

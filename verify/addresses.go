@@ -281,6 +281,34 @@ func readable(m netip.Prefix) netip.Addr {
 	return netip.AddrFrom4(out)
 }
 
+// classOf returns the canonical address of addr's class: addresses inside the same prefixes
+// of the model are one class, which no route, ACL entry or rule tells apart. Filter decisions
+// are keyed by it, so that two ENIs of one class at different addresses (a fixed private_ip)
+// share the decisions the flows need.
+func (n *Network) classOf(addr netip.Addr) netip.Addr {
+	n.classesMu.Lock()
+	defer n.classesMu.Unlock()
+	if c, ok := n.classes[addr]; ok {
+		return c
+	}
+	if n.classes == nil {
+		n.classes, n.byFamily = map[netip.Addr]netip.Addr{}, map[string]netip.Addr{}
+	}
+	key := make([]byte, len(n.family))
+	for i, p := range n.family {
+		if p.Contains(addr) {
+			key[i] = 1
+		}
+	}
+	c, ok := n.byFamily[string(key)]
+	if !ok {
+		c = addr
+		n.byFamily[string(key)] = c
+	}
+	n.classes[addr] = c
+	return c
+}
+
 // Outside returns an endpoint for an address outside the VPCs, as a member of the internet.
 func (n *Network) Outside(addr netip.Addr) *Endpoint {
 	return &Endpoint{Name: "internet " + addr.String(), Role: rules.Internet, Kind: Outside, Addr: addr,

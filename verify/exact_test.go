@@ -31,6 +31,12 @@ func TestExactness(t *testing.T) {
 					"egress": false, "protocol": "tcp", "rule_action": "deny", "cidr_block": "10.16.3.128/25", "from_port": 9, "to_port": 9}
 			},
 			ok: true},
+		{name: "a bastion at a fixed private address of its subnet's class is judged as the class",
+			mutate: func(t *testing.T, m tf) {
+				m.get(t, "aws_instance", "bastion-a")["private_ip"] = "10.16.1.57"
+				m.get(t, "aws_instance", "bastion-c")["private_ip"] = "10.16.2.200"
+			},
+			ok: true},
 		{name: "Auto Scaling traffic source attachment registers the group",
 			mutate: func(t *testing.T, m tf) {
 				asg := m.get(t, "aws_autoscaling_group", "web")

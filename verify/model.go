@@ -10,6 +10,7 @@ package verify
 
 import (
 	"net/netip"
+	"sync"
 
 	"github.com/webtier/webtier/rules"
 )
@@ -31,6 +32,10 @@ type Network struct {
 	// family is every IPv4 prefix the configuration mentions; addresses are chosen so that
 	// each stands for a whole class of addresses no prefix tells apart.
 	family []netip.Prefix
+	// classes maps an address to the canonical address of its class (see classOf).
+	classes   map[netip.Addr]netip.Addr
+	byFamily  map[string]netip.Addr
+	classesMu sync.Mutex
 }
 
 // VPC is one VPC with the things every subnet falls back to.

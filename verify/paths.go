@@ -12,6 +12,7 @@ import (
 // goes on past every blocker, so that each component that would have to change is named and
 // each layer can be judged on its own.
 func (n *Network) evaluate(t *trace, src, dst *Endpoint) {
+	t.class = n.classOf
 	switch {
 	case !src.Inside() && !dst.Inside():
 		for l := range t.ports {

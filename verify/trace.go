@@ -105,6 +105,8 @@ type reply struct {
 
 // trace accumulates the judgement of one connection over a set of ports.
 type trace struct {
+	// class maps a peer address to its class for the decision keys (Network.classOf).
+	class   func(netip.Addr) netip.Addr
 	explain bool
 	proto   Protocol
 	want    Ports
@@ -166,7 +168,7 @@ func (t *trace) on(p Ports) string { return On(t.proto, p) }
 // nacl judges the requested ports through one direction of an ACL.
 func (t *trace) nacl(a *NACL, egress bool, peerAddr netip.Addr) {
 	allowed, decisions := a.filter(egress, peerAddr, t.proto, t.want, t.explain)
-	t.checks = append(t.checks, check{LayerNACL, checkKey{a.Addr, egress, peerAddr, "", t.proto}, allowed, false})
+	t.checks = append(t.checks, check{LayerNACL, checkKey{a.Addr, egress, t.class(peerAddr), "", t.proto}, allowed, false})
 	t.narrow(LayerNACL, allowed)
 	t.decide(a, egress, peerAddr, decisions, "")
 }
@@ -190,7 +192,7 @@ func (t *trace) judgeReplies() {
 	for _, r := range t.replies {
 		legEph := r.eph
 		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, legEph, t.explain)
-		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, r.peer, "", t.proto}, allowed, true})
+		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, t.class(r.peer), "", t.proto}, allowed, true})
 		for len(common) <= r.seg {
 			common, eph = append(common, nil), append(eph, nil)
 		}
@@ -231,7 +233,7 @@ func (t *trace) judgeICMPReplies() {
 			break
 		}
 		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, replies, t.explain)
-		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, r.peer, "", t.proto}, allowed, true})
+		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, t.class(r.peer), "", t.proto}, allowed, true})
 		for len(common) <= r.seg {
 			common = append(common, replies)
 		}
@@ -336,7 +338,7 @@ func (t *trace) sg(e *Endpoint, egress bool, p peer, origin *Endpoint) {
 	if p.eni != nil {
 		peerGroups = p.eni.groupKey
 	}
-	t.checks = append(t.checks, check{LayerSG, checkKey{e.groupKey, egress, p.addr, peerGroups, t.proto}, allowed, false})
+	t.checks = append(t.checks, check{LayerSG, checkKey{e.groupKey, egress, t.class(p.addr), peerGroups, t.proto}, allowed, false})
 	t.narrow(LayerSG, allowed)
 	if !t.explain {
 		return
