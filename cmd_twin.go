@@ -90,30 +90,20 @@ const (
 func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("twin up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", defaultVerifyInput, "synthesized Terraform JSON `file` to build the twin of")
-	useLive := fs.Bool("live", false, "build the deployed stack, read from the target's APIs, instead of the synthesized JSON")
-	target := fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws")
-	dir := fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)")
+	stackFlags := addStackSource(fs, "twin up", "the deployed stack")
+	in, useLive, target, dir := stackFlags.in, stackFlags.live, stackFlags.target, stackFlags.dir
 	dryRun := fs.Bool("dry-run", false, "print the compiled plan (hosts and every nftables ruleset) and build nothing")
 	fwd := fs.String("forward", "", "serve the site on this loopback `address` (127.0.0.1:8080), through the twin's internet client")
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "webtier: twin up: unexpected argument %q\n", fs.Arg(0))
+	if err := stackFlags.check(fs); err != nil {
+		fmt.Fprintf(stderr, "webtier: twin up: %v\n", err)
 		return exitBadArgs
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	switch {
-	case *useLive && set["in"]:
-		fmt.Fprintln(stderr, "webtier: twin up: --in and --live exclude each other: --in names a synthesized file, --live reads the deployed stack")
-		return exitBadArgs
-	case !*useLive && (set["target"] || set["dir"]):
-		fmt.Fprintln(stderr, "webtier: twin up: --target and --dir go with --live")
-		return exitBadArgs
-	}
 	if beside := filepath.Join(filepath.Dir(*in), StackConfigFile); !*useLive && !set["config"] && os.Getenv(config.EnvConfig) == "" {
 		// The config synth wrote beside the stack: the one the stack was made from.
 		if _, err := os.Stat(beside); err == nil {
@@ -340,7 +330,12 @@ func twinExec(ctx context.Context, prefix string, args []string, stderr io.Write
 		fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
 		return exitBadArgs
 	}
-	err = twin.Exec(ctx, h, args[2:])
+	return commandExit(twin.Exec(ctx, h, args[2:]), stderr, "twin exec")
+}
+
+// commandExit is the exit status of a command run for the user: the command's own, or, when
+// it could not run, exitFailed with the reason.
+func commandExit(err error, stderr io.Writer, what string) int {
 	var exit interface{ ExitCode() int }
 	switch {
 	case err == nil:
@@ -348,7 +343,7 @@ func twinExec(ctx context.Context, prefix string, args []string, stderr io.Write
 	case errors.As(err, &exit) && exit.ExitCode() > 0:
 		return exit.ExitCode()
 	}
-	fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
+	fmt.Fprintf(stderr, "webtier: %s: %v\n", what, err)
 	return exitFailed
 }
 
@@ -364,26 +359,20 @@ func twinSSH(ctx context.Context, prefix string, args []string, stderr io.Writer
 		fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
 		return exitBadArgs
 	}
+	var cmd []string
+	if len(args) > 2 {
+		cmd = args[2:]
+	}
 	h, err := plan.Host(args[0])
+	var argv []string
 	if err == nil {
-		var cmd []string
-		if len(args) > 2 {
-			cmd = args[2:]
-		}
-		var argv []string
-		if argv, err = plan.SSHArgs(h, cmd); err == nil {
-			err = twin.Run(ctx, argv)
-		}
+		argv, err = plan.SSHArgs(h, cmd)
 	}
-	var exit interface{ ExitCode() int }
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &exit) && exit.ExitCode() > 0:
-		return exit.ExitCode()
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
+		return exitBadArgs
 	}
-	fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
-	return exitBadArgs
+	return commandExit(twin.Run(ctx, argv), stderr, "twin ssh")
 }
 
 // or returns s, or def when s is empty.

@@ -33,27 +33,15 @@ const defaultVerifyInput = "cdktf.out/stacks/webtier/cdk.tf.json"
 func verifyCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", defaultVerifyInput, "synthesized Terraform JSON `file` to verify")
+	stack := addStackSource(fs, "verify", "the deployed network")
+	in, useLive, target, dir := stack.in, stack.live, stack.target, stack.dir
 	asJSON := fs.Bool("json", false, "write the report as JSON")
-	useLive := fs.Bool("live", false, "verify the deployed network, read from the target's APIs, instead of the synthesized JSON")
-	target := fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws")
-	dir := fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)")
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "webtier: verify: unexpected argument %q\n", fs.Arg(0))
-		return exitBadArgs
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	switch {
-	case *useLive && set["in"]:
-		fmt.Fprintln(stderr, "webtier: verify: --in and --live exclude each other: --in names a synthesized file, --live reads the deployed stack")
-		return exitBadArgs
-	case !*useLive && (set["target"] || set["dir"]):
-		fmt.Fprintln(stderr, "webtier: verify: --target and --dir go with --live")
+	if err := stack.check(fs); err != nil {
+		fmt.Fprintf(stderr, "webtier: verify: %v\n", err)
 		return exitBadArgs
 	}
 	cfg, err := src.Build(os.Getenv)
@@ -100,6 +88,39 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// stackSource is where a command reads a stack from: the synthesized JSON (--in) or, with
+// --live, the deployment read back from the target's APIs (--target, --dir).
+type stackSource struct {
+	in, target, dir *string
+	live            *bool
+}
+
+// addStackSource registers --in, --live, --target and --dir on fs for a command that reads
+// what (the deployed network, the deployed stack).
+func addStackSource(fs *flag.FlagSet, command, what string) stackSource {
+	return stackSource{
+		in:     fs.String("in", defaultVerifyInput, "synthesized Terraform JSON `file` ("+command+")"),
+		live:   fs.Bool("live", false, "read "+what+" from the target's APIs instead of the synthesized JSON"),
+		target: fs.String("target", string(deploy.Local), "with --live: local (the moto emulator of `make deploy`) or aws"),
+		dir:    fs.String("dir", "", "with --live: the deploy directory (default .webtier/<target>)"),
+	}
+}
+
+// check refuses, once fs has parsed, stray arguments and flags that exclude each other.
+func (s stackSource) check(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case *s.live && set["in"]:
+		return errors.New("--in and --live exclude each other: --in names a synthesized file, --live reads the deployed stack")
+	case !*s.live && (set["target"] || set["dir"]):
+		return errors.New("--target and --dir go with --live")
+	}
+	return nil
 }
 
 // verifyLive verifies the deployed network of target: it reads it back (package live), loads the

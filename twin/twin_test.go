@@ -111,24 +111,13 @@ func down(t *testing.T) {
 		t.Errorf("namespaces left after down: %v", left)
 	}
 	for _, pid := range pids {
-		if alive(pid) {
+		if running(pid) {
 			t.Errorf("listener process %d still runs after down", pid)
 		}
 	}
 	if _, err := os.Stat(StateDir(testPrefix)); !os.IsNotExist(err) {
 		t.Errorf("%s is still there after down", StateDir(testPrefix))
 	}
-}
-
-// alive reports whether a process runs (a zombie has ended: only its exit status is left).
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // prune removes a resource and every depends_on entry that names it.
