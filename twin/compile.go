@@ -212,8 +212,40 @@ func (c *compiler) tableRoutes(rt *verify.RouteTable, id int) []string {
 				continue
 			}
 			out = append(out, fmt.Sprintf("route replace %s via %s dev %s table %d", route.Dest, nat.Private, c.bridge[nat.ep.Subnet], id))
+		case verify.TargetGateway:
+			// A gateway endpoint: to the service's addresses through AWS's edge (the
+			// internet gateway's namespace here), both addresses kept.
+			for _, cidr := range c.gatewayCIDRs(route) {
+				out = append(out, fmt.Sprintf("route replace %s via %s dev igw table %d", cidr, igwRouter, id))
+			}
 		case verify.TargetOther:
 			out = append(out, fmt.Sprintf("route replace blackhole %s table %d", route.Dest, id))
+		}
+	}
+	return out
+}
+
+// gatewayCIDRs are the destinations of a gateway endpoint's route: its prefix list's CIDRs,
+// or its destination.
+func (c *compiler) gatewayCIDRs(r *verify.Route) []netip.Prefix {
+	if r.List != "" {
+		return r.ListCIDRs
+	}
+	return []netip.Prefix{r.Dest}
+}
+
+// gateways are every CIDR some route table sends to a gateway endpoint.
+func (c *compiler) gateways() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.n.Subnets {
+		for _, r := range s.Routes.Routes {
+			if r.Kind == verify.TargetGateway {
+				for _, cidr := range c.gatewayCIDRs(r) {
+					if !slices.Contains(out, cidr) {
+						out = append(out, cidr)
+					}
+				}
+			}
 		}
 	}
 	return out
@@ -239,6 +271,13 @@ func (c *compiler) buildNet() {
 	for _, h := range c.p.Hosts {
 		if h.Public.IsValid() {
 			t.IP = append(t.IP, fmt.Sprintf("route add %s/32 via %s dev igw", h.Public, igwNet))
+		}
+	}
+	if len(c.gateways()) > 0 {
+		// Replies of gateway-endpoint traffic go back to the VPC's private addresses; the
+		// internet gateway lets only those through.
+		for _, cidr := range c.vpc.CIDRs {
+			t.IP = append(t.IP, fmt.Sprintf("route add %s via %s dev igw", cidr, igwNet))
 		}
 	}
 	for _, h := range c.p.Hosts {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
 )
 
 // The seed's own tests, run on the twin: SSH through a bastion, the ALB page alternating
@@ -426,7 +427,10 @@ func (d *drill) nat(ctx context.Context) error {
 			return err
 		}
 		test := fmt.Sprintf("%s -> repository %s https", w.Name, repo.Private)
-		want := "200, seen from " + nat.Name + "'s EIP " + nat.Public.String()
+		want, seenAs := "200, seen from "+nat.Name+"'s EIP "+nat.Public.String(), nat.Public.String()
+		if throughGateway(w, repo.Private) {
+			want, seenAs = "200 through the gateway endpoint, seen from "+w.Private.String(), w.Private.String()
+		}
 		resp, err := client.Get("https://" + repo.Private.String() + "/")
 		if err != nil {
 			d.add(3, test, want, "failed", err.Error(), false)
@@ -438,7 +442,7 @@ func (d *drill) nat(ctx context.Context) error {
 				saw = string(m[1])
 			}
 			d.add(3, test, want, fmt.Sprintf("%s, seen from %s", resp.Status, saw), "the repository's record: "+RepoLog,
-				resp.StatusCode == http.StatusOK && saw == nat.Public.String())
+				resp.StatusCode == http.StatusOK && saw == seenAs)
 		}
 		if err := d.blocked(ctx, 3, w, elsewhere, elsewhere.Private.String(), 443); err != nil {
 			return err
@@ -569,6 +573,24 @@ func (d *drill) failover(ctx context.Context) error {
 		fmt.Sprintf("%s -> %s, interrupted %.1fs", before.addr, after.addr, down.Seconds()),
 		fmt.Sprintf("%d reads failed; rows %s", failures, map[bool]string{true: "the same", false: "differ"}[after.rows == before.rows]), ok)
 	return nil
+}
+
+// throughGateway reports whether h's route table sends addr to a gateway endpoint (longest
+// prefix among its routes, as AWS picks).
+func throughGateway(h *Host, addr netip.Addr) bool {
+	best, gateway := -1, false
+	for _, r := range h.ep.Subnet.Routes.Routes {
+		cidrs := []netip.Prefix{r.Dest}
+		if r.List != "" {
+			cidrs = r.ListCIDRs
+		}
+		for _, c := range cidrs {
+			if c.IsValid() && c.Contains(addr) && c.Bits() > best {
+				best, gateway = c.Bits(), r.Kind == verify.TargetGateway
+			}
+		}
+	}
+	return gateway
 }
 
 // WriteDrill writes the drill's table and its verdict line.

@@ -402,6 +402,11 @@ func (c *compiler) igwRules() string {
 		w.line(`iifname "vpc" oifname "inet" ip saddr %s accept`, set)
 		w.line(`iifname "inet" oifname "vpc" ip daddr %s accept`, set)
 	}
+	if gw := c.gateways(); len(gw) > 0 {
+		w.line("# gateway endpoints: connections the VPC opens to the service's addresses, both addresses kept")
+		w.line(`iifname "vpc" oifname "inet" ip daddr %s accept`, addrSet(gw))
+		w.line(`iifname "inet" oifname "vpc" ip saddr %s ct state established,related accept`, addrSet(gw))
+	}
 	w.close()
 	w.close()
 	return w.b.String()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -375,5 +376,59 @@ func TestDrillBrokenStacks(t *testing.T) {
 				t.Errorf("no test %q ran:\n%s", c.failing, text.String())
 			}
 		})
+	}
+}
+
+// TestGatewayEndpointTwin: with the S3 gateway endpoint on, the web servers reach the
+// repositories through the endpoint's route (no NAT, no public address), as verify says.
+func TestGatewayEndpointTwin(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	data, err := os.ReadFile(filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := verify.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.S3GatewayEndpoint = true
+	in, err := verify.IntentOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(n, in, testPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	if err := Up(t.Context(), p, exe); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Test(t.Context(), p, n, in, DefaultLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	r.WriteText(&text, false)
+	if !r.OK() {
+		t.Fatalf("twin test failed with the gateway endpoint:\n%s", text.String())
+	}
+	// The repository saw the web server's own private address: no NAT on the way.
+	rows, err := Drill(t.Context(), p, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		if row.Result != Pass {
+			t.Errorf("%s: %s (expected %s, observed %s)", row.Test, row.Result, row.Expected, row.Observed)
+		}
+		if strings.Contains(row.Test, "repository") && !strings.Contains(row.Observed, "seen from 10.16.") {
+			t.Errorf("%s: observed %s, want the web server's private address (the endpoint keeps it)", row.Test, row.Observed)
+		}
 	}
 }
