@@ -176,12 +176,16 @@ func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Co
 			os.WriteFile(filepath.Join(dir, twinStackFile), stack, 0o644),
 			os.WriteFile(filepath.Join(dir, twinConfigFile), cfgJSON, 0o644))
 	}
-	if err == nil && forward != "" {
-		err = twin.StartForward(ctx, plan, exe, forward)
-	}
 	if err != nil {
 		twin.Down(ctx, plan.Prefix)
 		return err
+	}
+	if forward != "" {
+		if err := twin.StartForward(ctx, plan, exe, forward); err != nil {
+			// The twin is up; only the site on this machine is missing.
+			fmt.Fprintf(stdout, "webtier: the site is not served on %s: %v\n", forward, err)
+			forward = ""
+		}
 	}
 	fmt.Fprintf(stdout, "twin up: %d hosts of %s in %d namespaces, in %.1fs (rulesets in %s)\n",
 		len(plan.Hosts), from, len(plan.Namespaces), time.Since(start).Seconds(), filepath.Join(dir, "nft"))
