@@ -43,6 +43,12 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 	if err != nil || !ap.Addr().IsLoopback() {
 		return fmt.Errorf("--forward %s: expected a loopback address and port, such as 127.0.0.1:8080", listen)
 	}
+	// Refuse a taken port here: the dial below would reach whoever holds it.
+	probe, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("%s is taken: %w", listen, err)
+	}
+	probe.Close()
 	targets := p.ALBAddrs(80)
 	client := p.firstOf("internet")
 	if len(targets) == 0 || client == nil {
