@@ -19,8 +19,13 @@ var update = flag.Bool("update", false, "rewrite testdata/twin.nft from the comp
 
 // example loads the synthesized example stack and its intent.
 func example(t testing.TB) (*verify.Network, verify.Intent) {
+	return loadStack(t, filepath.Join("..", "testdata", "webtier.tf.json"), nil)
+}
+
+// loadStack loads a stack and the intent of the example config, edited by edit when given.
+func loadStack(t testing.TB, file string, edit func(*config.Config)) (*verify.Network, verify.Intent) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +36,9 @@ func example(t testing.TB) (*verify.Network, verify.Intent) {
 	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	in, err := verify.IntentOf(cfg)
 	if err != nil {

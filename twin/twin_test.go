@@ -79,6 +79,12 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network,
 		t.Fatal(err)
 	}
 	_, in := example(t)
+	return upNetwork(t, n, in), n, in
+}
+
+// upNetwork builds the twin of a loaded network with stand-in services.
+func upNetwork(t *testing.T, n *verify.Network, in verify.Intent) *Plan {
+	t.Helper()
 	p, err := Compile(n, in, testPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,7 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network,
 	if err := Up(t.Context(), p, exe); err != nil {
 		t.Fatal(err)
 	}
-	return p, n, in
+	return p
 }
 
 // down takes the twin down and checks that nothing of it is left: no namespace, no
@@ -384,31 +390,9 @@ func TestDrillBrokenStacks(t *testing.T) {
 func TestGatewayEndpointTwin(t *testing.T) {
 	needTwin(t)
 	defer down(t)
-	data, err := os.ReadFile(filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := verify.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.S3GatewayEndpoint = true
-	in, err := verify.IntentOf(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Compile(n, in, testPrefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, _ := os.Executable()
-	if err := Up(t.Context(), p, exe); err != nil {
-		t.Fatal(err)
-	}
+	n, in := loadStack(t, filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"),
+		func(c *config.Config) { c.S3GatewayEndpoint = true })
+	p := upNetwork(t, n, in)
 	r, err := Test(t.Context(), p, n, in, DefaultLimit)
 	if err != nil {
 		t.Fatal(err)
