@@ -82,6 +82,18 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network,
 	return upNetwork(t, n, in), n, in
 }
 
+// runTest runs `twin test` and returns the report with its text, for failure messages.
+func runTest(t *testing.T, p *Plan, n *verify.Network, in verify.Intent) (*Report, string) {
+	t.Helper()
+	r, err := Test(t.Context(), p, n, in, DefaultLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	r.WriteText(&text, false)
+	return r, text.String()
+}
+
 // upNetwork builds the twin of a loaded network with stand-in services.
 func upNetwork(t *testing.T, n *verify.Network, in verify.Intent) *Plan {
 	t.Helper()
@@ -159,14 +171,9 @@ func TestExampleTwin(t *testing.T) {
 	if during := rootNetwork(t); during != before {
 		t.Errorf("the twin changed the machine's own network:\nbefore:\n%s\nduring:\n%s", before, during)
 	}
-	r, err := Test(t.Context(), p, n, in, DefaultLimit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text strings.Builder
-	r.WriteText(&text, false)
+	r, text := runTest(t, p, n, in)
 	if !r.OK() {
-		t.Fatalf("twin test failed on the example stack:\n%s", text.String())
+		t.Fatalf("twin test failed on the example stack:\n%s", text)
 	}
 	probes := 0
 	for _, o := range r.Outcomes {
@@ -266,18 +273,13 @@ func TestBrokenStacks(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, n, in := up(t, func(res map[string]any) { c.break_(t, res) })
-			r, err := Test(t.Context(), p, n, in, DefaultLimit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text strings.Builder
-			r.WriteText(&text, false)
+			r, text := runTest(t, p, n, in)
 			misses := r.Misses()
 			switch {
 			case r.OK() || len(misses) == 0:
-				t.Fatalf("twin test passed a broken stack:\n%s", text.String())
+				t.Fatalf("twin test passed a broken stack:\n%s", text)
 			case len(r.Differences()) > 0:
-				t.Errorf("the kernel and verify disagree:\n%s", text.String())
+				t.Errorf("the kernel and verify disagree:\n%s", text)
 			}
 			for _, o := range misses {
 				if !c.miss(o) {
@@ -393,14 +395,9 @@ func TestGatewayEndpointTwin(t *testing.T) {
 	n, in := loadStack(t, filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"),
 		func(c *config.Config) { c.S3GatewayEndpoint = true })
 	p := upNetwork(t, n, in)
-	r, err := Test(t.Context(), p, n, in, DefaultLimit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text strings.Builder
-	r.WriteText(&text, false)
+	r, text := runTest(t, p, n, in)
 	if !r.OK() {
-		t.Fatalf("twin test failed with the gateway endpoint:\n%s", text.String())
+		t.Fatalf("twin test failed with the gateway endpoint:\n%s", text)
 	}
 	// The repository saw the web server's own private address: no NAT on the way.
 	rows, err := Drill(t.Context(), p, 3)
