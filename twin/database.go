@@ -116,8 +116,9 @@ func setRecord(state, name string, addrs ...string) error {
 	return writeRecords(state, names)
 }
 
-// serveDNS is the VPC resolver: A records from the records file, TTL 1 s; anything else
-// is refused (the twin has no way to the internet's DNS).
+// serveDNS is the VPC resolver: A records from the records file, TTL 1 s, and the zonal
+// names (EFS) by the asker's subnet; anything else is refused (the twin has no way to the
+// internet's DNS).
 func serveDNS(ctx context.Context, spec *Spec) error {
 	handler := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
@@ -126,8 +127,18 @@ func serveDNS(ctx context.Context, spec *Spec) error {
 		if data, err := os.ReadFile(filepath.Join(spec.State, recordsFile)); err == nil {
 			json.Unmarshal(data, &names)
 		}
+		src, _ := netip.ParseAddrPort(w.RemoteAddr().String())
 		for _, question := range q.Question {
-			addrs, ok := names[strings.ToLower(strings.TrimSuffix(question.Name, "."))]
+			name := strings.ToLower(strings.TrimSuffix(question.Name, "."))
+			addrs, ok := names[name]
+			if zonal, isZonal := zonalAnswer(spec.State, name, src.Addr().Unmap()); isZonal {
+				addrs, ok = zonal, true
+				if len(zonal) == 0 {
+					// No mount target in the asker's AZ: the name does not resolve there.
+					m.Rcode = dns.RcodeNameError
+					continue
+				}
+			}
 			if !ok {
 				m.Rcode = dns.RcodeRefused
 				continue

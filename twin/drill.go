@@ -97,7 +97,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 	steps := []struct {
 		req int
 		run func(context.Context) error
-	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {5, d.failover}}
+	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {5, d.failover}, {6, d.sharedFiles}}
 	for _, step := range steps {
 		if len(reqs) > 0 && !containsInt(reqs, step.req) {
 			continue
@@ -111,9 +111,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 	}
 	d.rows = append(d.rows,
 		DrillRow{4, "load the web servers' CPU: the group grows, then shrinks to min", "scale out, then in", "-",
-			"the twin runs no Auto Scaling controller yet", NotBuilt},
-		DrillRow{6, "a file written through one web server's mount, listed by another AZ's", "listed", "-",
-			"the twin runs no EFS (NFS) yet", NotBuilt})
+			"the twin runs no Auto Scaling controller yet", NotBuilt})
 	return d.rows, nil
 }
 
@@ -222,23 +220,29 @@ var instanceRow = regexp.MustCompile(`<td>Instance ID</td><td>([^<]*)</td>`)
 
 // page asks the ALB for / and returns the instance ID that answered, or the error.
 func page(client *http.Client, addr string) (string, error) {
+	id, _, err := pageBody(client, addr)
+	return id, err
+}
+
+// pageBody asks the ALB for / and returns the instance ID that answered and the page.
+func pageBody(client *http.Client, addr string) (id, body string, err error) {
 	resp, err := client.Get("http://" + addr + "/")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return "", fmt.Errorf("%s", resp.Status)
+		return "", "", fmt.Errorf("%s", resp.Status)
 	case resp.Header.Get("X-Webtier-Twin-Fail-Open") != "":
-		return "", fmt.Errorf("answered with no healthy target (the ALB fails open)")
+		return "", "", fmt.Errorf("answered with no healthy target (the ALB fails open)")
 	}
-	m := instanceRow.FindSubmatch(body)
+	m := instanceRow.FindSubmatch(b)
 	if m == nil {
-		return "", fmt.Errorf("no instance ID in the page")
+		return "", "", fmt.Errorf("no instance ID in the page")
 	}
-	return string(m[1]), nil
+	return string(m[1]), string(b), nil
 }
 
 // balancing is requirement 2: 30 requests from the internet client to the ALB (its nodes'

@@ -127,6 +127,11 @@ func serve(ctx context.Context, spec *Spec, log io.Writer) error {
 			return err
 		}
 	}
+	if spec.EFS != nil {
+		if err := serveEFS(ctx, spec); err != nil {
+			return err
+		}
+	}
 	if spec.DB != nil {
 		if err := serveDB(ctx, spec, log); err != nil {
 			return err
@@ -164,6 +169,9 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 		}
 	}
 	if err := writeRecords(dir, map[string][]string{p.secretsName(): secrets}); err != nil {
+		return err
+	}
+	if err := writeZonal(dir, map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
 		return err
 	}
 	for _, spec := range specs {

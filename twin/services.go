@@ -39,6 +39,8 @@ type Spec struct {
 	DB      *DBSpec      `json:"db,omitempty"`
 	Secrets *SecretsSpec `json:"secrets,omitempty"`
 	DNS     *DNSSpec     `json:"dns,omitempty"`
+	// EFS is an EFS mount target: NFS over the shared directory.
+	EFS *EFSSpec `json:"efs,omitempty"`
 	// State is the twin's state directory (for logs and records).
 	State string `json:"state"`
 }
@@ -51,6 +53,8 @@ type WebSpec struct {
 	Pages []string `json:"pages"`
 	// DB is how /db.php reaches the database, when the twin runs one.
 	DB *DBAccess `json:"db,omitempty"`
+	// EFS is the shared file system the user data mounts, when the stack has mount targets.
+	EFS *EFSAccess `json:"efs,omitempty"`
 }
 
 // ALBSpec is one node of a load balancer.
@@ -150,7 +154,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData)}
+				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData), EFS: p.efsAccess(h)}
 				if with.db && p.dbEndpoint() != "" {
 					s.Web.DB = &DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
 				}
@@ -163,6 +167,8 @@ func (p *Plan) Specs(with standIns) []*Spec {
 			case port == 3306 && with.db && h.Inside() && h.ep.Kind == verify.Database:
 				s.DB = &DBSpec{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password}
 				primary = false
+			case port == nfsPort && h.Inside() && h.ep.Kind == verify.MountTarget:
+				s.EFS = &EFSSpec{Port: port}
 			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
 				s.Secrets = &SecretsSpec{User: "admin", Password: with.password}
 			default:
@@ -172,7 +178,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		if h.Inside() && h.ep.Kind == verify.LBNode {
 			s.ALB = p.albSpec(h)
 		}
-		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil || s.DB != nil || s.Secrets != nil {
+		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil || s.DB != nil || s.Secrets != nil || s.EFS != nil {
 			out = append(out, s)
 		}
 	}

@@ -132,6 +132,11 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		ready.Do(func() { close(healthy) })
 	}()
 	serves := func(page string) bool { return slices.Contains(spec.Web.Pages, page) }
+	var shared *efsMount
+	if spec.Web.EFS != nil {
+		shared = &efsMount{access: spec.Web.EFS}
+		go shared.mountAtStart(ctx)
+	}
 	mux := http.NewServeMux()
 	if spec.Web.DB != nil && serves("/db.php") {
 		mux.Handle("/db.php", dbPage(spec.Web.DB, os.Stderr))
@@ -166,8 +171,23 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		for _, row := range rows {
 			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", html.EscapeString(row[0]), html.EscapeString(row[1]))
 		}
-		b.WriteString("</table>\n<h2>Shared files (EFS at /var/www/html/efs)</h2>\n<ul></ul>\n<p><a href=\"/db.php\">Database page</a></p>\n")
-		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; no EFS in the twin yet</small></p>\n", spec.Host)
+		b.WriteString("</table>\n<h2>Shared files (EFS at /var/www/html/efs)</h2>\n<ul>")
+		// As index.php's scandir: an unmounted directory lists nothing; the stand-in's note
+		// below says why.
+		note := "no EFS in the stack"
+		if shared != nil {
+			names, err := shared.list(r.Context())
+			for _, name := range names {
+				fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(name))
+			}
+			note = "the EFS mount is the twin's NFS client (NFSv3 in TLS to the mount target; EFS speaks NFSv4.1)"
+			if err != nil {
+				note = "the EFS mount failed: " + err.Error()
+			}
+		}
+		b.WriteString("</ul>\n<p><a href=\"/db.php\">Database page</a></p>\n")
+		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; %s</small></p>\n",
+			spec.Host, html.EscapeString(note))
 		io.WriteString(w, b.String())
 	})
 	web := &webServer{addr: net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Web.Port)),

@@ -313,7 +313,7 @@ func TestDrill(t *testing.T) {
 	}
 	var text strings.Builder
 	WriteDrill(&text, rows, 0)
-	built := map[int]bool{1: true, 2: true, 3: true, 5: HasMariaDB()}
+	built := map[int]bool{1: true, 2: true, 3: true, 5: HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
 		case built[r.Req] && r.Result != Pass:
@@ -322,7 +322,7 @@ func TestDrill(t *testing.T) {
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
-	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 5)) != 1 {
+	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 5)) != 1 || len(rowsOf(rows, 6)) != 2 {
 		t.Errorf("the drill ran fewer tests than the seed's:\n%s", text.String())
 	}
 	t.Log("\n" + text.String())
@@ -336,18 +336,18 @@ func TestDrillBrokenStacks(t *testing.T) {
 		name   string
 		req    int
 		break_ func(t *testing.T, res map[string]any)
-		// failing is the test that must fail.
-		failing string
+		// failing is the test that must fail, and why its evidence (when set) says.
+		failing, why string
 	}{
 		{"the seed's return range 32768-60999 towards the ALB nodes", 2, func(t *testing.T, res map[string]any) {
 			for _, cidr := range []string{"10.16.1.0/24", "10.16.2.0/24"} {
 				e := naclEntry(t, res, "web-nacl", true, cidr, 1024)
 				e["from_port"], e["to_port"] = 32768, 60999
 			}
-		}, "30 requests from the internet"},
+		}, "30 requests from the internet", ""},
 		{"no NAT route from web-a", 3, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_route", "web-a-default")
-		}, "web-a-1 -> repository"},
+		}, "web-a-1 -> repository", ""},
 		{"a DB subnet group in one AZ", 5, func(t *testing.T, res map[string]any) {
 			if !HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")
@@ -357,11 +357,14 @@ func TestDrillBrokenStacks(t *testing.T) {
 				ids := g.(map[string]any)["subnet_ids"].([]any)
 				g.(map[string]any)["subnet_ids"] = ids[:1]
 			}
-		}, "stop the database primary"},
+		}, "stop the database primary", ""},
 		{"a health check path the servers do not serve", 2, func(t *testing.T, res map[string]any) {
 			hc := res["aws_lb_target_group"].(map[string]any)["web"].(map[string]any)["health_check"].(map[string]any)
 			hc["path"] = "/nothing-here"
-		}, "30 requests from the internet"},
+		}, "30 requests from the internet", ""},
+		{"an EFS mount target missing in ap-northeast-2c", 6, func(t *testing.T, res map[string]any) {
+			prune(res, "aws_efs_mount_target", "shared-c")
+		}, "drill-", "the EFS mount failed: resolving fs-twin.efs.ap-northeast-2.amazonaws.com"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, _, _ := up(t, func(res map[string]any) { c.break_(t, res) })
@@ -377,6 +380,9 @@ func TestDrillBrokenStacks(t *testing.T) {
 					found = true
 					if r.Result != Fail {
 						t.Errorf("%q passed on a broken stack:\n%s", r.Test, text.String())
+					}
+					if r.Result == Fail && !strings.Contains(r.Evidence, c.why) {
+						t.Errorf("%q failed, but its evidence does not say %q:\n%s", r.Test, c.why, text.String())
 					}
 				}
 			}
