@@ -80,13 +80,6 @@ func twinPrefix() string {
 	return twin.DefaultPrefix
 }
 
-// The files a running twin keeps beside its plan: the stack it was built from, and the
-// config, so that `twin test` judges exactly what `twin up` built.
-const (
-	twinStackFile  = "stack.tf.json"
-	twinConfigFile = "config.json"
-)
-
 func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("twin up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -170,13 +163,11 @@ func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Co
 		return err
 	}
 	dir := twin.StateDir(plan.Prefix)
-	cfgJSON, err := json.Marshal(cfg)
-	if err == nil {
-		err = errors.Join(
-			os.WriteFile(filepath.Join(dir, twinStackFile), stack, 0o644),
-			os.WriteFile(filepath.Join(dir, twinConfigFile), cfgJSON, 0o644))
+	if err := twin.SaveSource(plan.Prefix, stack, cfg); err != nil {
+		twin.Down(ctx, plan.Prefix)
+		return err
 	}
-	if err != nil {
+	if err := twin.StartScaler(ctx, plan, exe); err != nil {
 		twin.Down(ctx, plan.Prefix)
 		return err
 	}
@@ -202,43 +193,10 @@ func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Co
 	return nil
 }
 
-// loadTwin reads a running twin: its plan recompiled from the stack and config it was built
-// from (the same plan: compiling is a pure function), checked against the plan it wrote.
+// loadTwin reads a running twin: its plan compiled again from the stack and config it was
+// built from (compiling is a pure function), checked against the plan it wrote.
 func loadTwin(prefix string) (*twin.Plan, *verify.Network, verify.Intent, error) {
-	saved, err := twin.LoadPlan(prefix)
-	if err != nil {
-		return nil, nil, verify.Intent{}, err
-	}
-	dir := twin.StateDir(prefix)
-	stack, err := os.ReadFile(filepath.Join(dir, twinStackFile))
-	if err != nil {
-		return nil, nil, verify.Intent{}, err
-	}
-	var cfg config.Config
-	data, err := os.ReadFile(filepath.Join(dir, twinConfigFile))
-	if err == nil {
-		err = json.Unmarshal(data, &cfg)
-	}
-	if err != nil {
-		return nil, nil, verify.Intent{}, err
-	}
-	intent, err := verify.IntentOf(cfg)
-	if err != nil {
-		return nil, nil, verify.Intent{}, err
-	}
-	n, err := verify.Load(stack)
-	if err != nil {
-		return nil, nil, verify.Intent{}, err
-	}
-	plan, err := twin.Compile(n, intent, prefix)
-	if err != nil {
-		return nil, nil, verify.Intent{}, err
-	}
-	if plan.Text() != saved.Text() {
-		return nil, nil, verify.Intent{}, fmt.Errorf("the twin's state in %s does not match what its stack compiles to; run `webtier twin up` again", dir)
-	}
-	plan.Live = saved.Live
-	return plan, n, intent, nil
+	return twin.Load(prefix)
 }
 
 func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {

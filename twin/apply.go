@@ -152,12 +152,14 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 	if prefix == "" {
 		return nil, errors.New("twin: an empty prefix would name every namespace")
 	}
+	// The controller first: it makes and removes namespaces.
+	stopScaler(prefix)
+	stopForward(prefix)
 	names, err := Namespaces(prefix)
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
-	stopForward(prefix)
 	killAll(ctx, names)
 	for _, name := range names {
 		if err := run(ctx, "", "ip", "netns", "del", name); err != nil {

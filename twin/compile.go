@@ -40,6 +40,9 @@ func (c *compiler) mac() string {
 	return fmt.Sprintf("02:77:74:00:%02x:%02x", c.macs>>8, c.macs&255)
 }
 
+// outsideMAC is the i-th MAC of the hosts outside the VPC, apart from the others.
+func outsideMAC(i int) string { return fmt.Sprintf("02:77:6f:00:%02x:%02x", i>>8, i&255) }
+
 func (c *compiler) ns(name string) *Namespace { return &Namespace{Name: c.p.Prefix + name} }
 
 func (c *compiler) build() {
@@ -50,13 +53,19 @@ func (c *compiler) build() {
 	}
 	c.routerIGWMAC, c.igwRouterMAC, c.igwNetMAC, c.netIGWMAC = c.mac(), c.mac(), c.mac(), c.mac()
 	var hosts []*Namespace
-	for i, h := range c.p.Hosts {
-		h.mac, h.peerMAC = c.mac(), c.mac()
+	// The hosts inside and outside are numbered apart, and the Auto Scaling group's come last
+	// inside: a group that grows or shrinks leaves every other host's links as they were.
+	inside, outside := 0, 0
+	for _, h := range c.p.Hosts {
 		if h.Inside() {
-			h.peerIf = "h" + strconv.Itoa(i)
+			h.mac, h.peerMAC = c.mac(), c.mac()
+			h.peerIf = "h" + strconv.Itoa(inside)
+			inside++
 			h.gateway = h.ep.Subnet.CIDR.Masked().Addr().Next()
 		} else {
-			h.peerIf = "o" + strconv.Itoa(i)
+			h.mac, h.peerMAC = outsideMAC(2*outside), outsideMAC(2*outside+1)
+			h.peerIf = "o" + strconv.Itoa(outside)
+			outside++
 			h.gateway = netSide
 		}
 	}

@@ -97,7 +97,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 	steps := []struct {
 		req int
 		run func(context.Context) error
-	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {5, d.failover}, {6, d.sharedFiles}}
+	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {4, d.scaling}, {5, d.failover}, {6, d.sharedFiles}}
 	for _, step := range steps {
 		if len(reqs) > 0 && !containsInt(reqs, step.req) {
 			continue
@@ -106,12 +106,6 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 			return d.rows, err
 		}
 	}
-	if len(reqs) > 0 {
-		return d.rows, nil
-	}
-	d.rows = append(d.rows,
-		DrillRow{4, "load the web servers' CPU: the group grows, then shrinks to min", "scale out, then in", "-",
-			"the twin runs no Auto Scaling controller yet", NotBuilt})
 	return d.rows, nil
 }
 

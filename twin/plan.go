@@ -104,6 +104,9 @@ type Plan struct {
 	Notes    []string   `json:"notes,omitempty"`
 	// Live is true for the twin of a deployed stack, read back from its APIs.
 	Live bool `json:"live,omitempty"`
+	// Desired is the size of each Auto Scaling group (by resource) the twin's controller set,
+	// where it differs from the stack's.
+	Desired map[string]int `json:"desired,omitempty"`
 
 	net *verify.Network
 }
@@ -123,6 +126,12 @@ func (p *Plan) Host(name string) (*Host, error) {
 // Compile builds the plan of a twin of n: the hosts, the router, the gateways and the
 // outside parties with their addresses, routes and nftables rulesets.
 func Compile(n *verify.Network, in verify.Intent, prefix string) (*Plan, error) {
+	return CompileDesired(n, in, prefix, nil)
+}
+
+// CompileDesired is Compile with the Auto Scaling groups (by resource) at the sizes of
+// desired instead of the stack's.
+func CompileDesired(n *verify.Network, in verify.Intent, prefix string, desired map[string]int) (*Plan, error) {
 	if len(n.VPCs) != 1 {
 		return nil, fmt.Errorf("the twin builds one VPC; the stack has %d", len(n.VPCs))
 	}
@@ -130,7 +139,7 @@ func Compile(n *verify.Network, in verify.Intent, prefix string) (*Plan, error) 
 	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
-	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next()}
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired}
 	if err := p.placeHosts(n, in); err != nil {
 		return nil, err
 	}
@@ -203,22 +212,35 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 	}
 	for _, res := range fleetOrder {
 		subnets := fleets[res]
-		running := 0
+		var members []placed
+		perAZ := map[string]int{}
 		for _, e := range subnets {
 			for _, in := range e.Instances {
 				// Where the deployment runs them.
-				list = append(list, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String(), in.Addr, in.ID})
-				running++
+				members = append(members, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String(), in.Addr, in.ID})
+				perAZ[e.AZ()]++
 			}
 		}
-		if running > 0 {
-			continue
+		size := len(members)
+		if size == 0 {
+			size = max(subnets[0].Desired, 1)
 		}
-		desired := max(subnets[0].Desired, 1)
-		for i := range desired {
-			e := subnets[i%len(subnets)]
-			list = append(list, placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String()})
+		if d, ok := p.Desired[res]; ok {
+			size = d
 		}
+		// A group that grows launches in the AZ with the fewest instances (the subnets'
+		// order breaks ties), as Auto Scaling balances AZs; one that shrinks ends its newest.
+		for len(members) < size {
+			e := subnets[0]
+			for _, s := range subnets[1:] {
+				if perAZ[s.AZ()] < perAZ[e.AZ()] {
+					e = s
+				}
+			}
+			perAZ[e.AZ()]++
+			members = append(members, placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String()})
+		}
+		list = append(list, members[:size]...)
 	}
 	// Names: role and AZ ("bastion-a"), numbered when several share them ("web-a-1").
 	count := map[string]int{}

@@ -38,8 +38,22 @@ func ServeMain(args []string, stderr io.Writer) int {
 	listen := fs.String("forward", "", "forward this loopback address ...")
 	via := fs.String("via", "", "... from inside this namespace ...")
 	to := fs.String("to", "", "... to these addresses, in turn")
+	scaler := fs.String("scale", "", "run the Auto Scaling controller of the twin with this prefix")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *scaler != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		exe, err := os.Executable()
+		if err == nil {
+			err = scalerMain(ctx, *scaler, exe, stderr)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "twin scale: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if *listen != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -66,12 +80,26 @@ func ServeMain(args []string, stderr io.Writer) int {
 		return 1
 	}
 	control := make(chan os.Signal, 1)
-	signal.Notify(control, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(control, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
 	for {
 		select {
 		case <-ctx.Done():
 			return 0
 		case sig := <-control:
+			if sig == syscall.SIGHUP {
+				// The Auto Scaling controller changed the targets: read the spec again.
+				var again Spec
+				data, err := os.ReadFile(*specFile)
+				if err == nil {
+					err = json.Unmarshal(data, &again)
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "%s: reading the spec again: %v\n", spec.Host, err)
+				} else if albControl != nil && again.ALB != nil {
+					albControl.register(again.ALB)
+				}
+				continue
+			}
 			if webControl == nil {
 				continue
 			}
@@ -175,36 +203,51 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 		return err
 	}
 	for _, spec := range specs {
-		h := &Host{Name: spec.Host, Namespace: spec.Namespace}
-		data, err := json.MarshalIndent(spec, "", "  ")
-		if err != nil {
-			return err
-		}
-		specFile := filepath.Join(dir, h.Name+".spec.json")
-		if err := os.WriteFile(specFile, data, 0o644); err != nil {
-			return err
-		}
-		log, err := os.Create(filepath.Join(dir, h.Name+".log"))
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command("ip", "netns", "exec", h.Namespace, exe, "--spec", specFile)
-		cmd.Env = append(os.Environ(), ServeEnv+"=1")
-		cmd.Stdout, cmd.Stderr = log, log
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		err = cmd.Start()
-		log.Close()
-		if err != nil {
-			return fmt.Errorf("%s: starting its services: %w", h.Name, err)
-		}
-		pid := cmd.Process.Pid
-		// Reaped here when down stops it, if this process still runs then (tests).
-		go cmd.Wait()
-		if err := os.WriteFile(filepath.Join(dir, h.Name+".pid"), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		if err := startSpec(dir, spec, exe); err != nil {
 			return err
 		}
 	}
 	return waitListening(ctx, p, specs)
+}
+
+// writeSpec writes a host's spec file and returns its path.
+func writeSpec(dir string, spec *Spec) (string, error) {
+	data, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(dir, spec.Host+".spec.json")
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return "", err
+	}
+	return file, os.Rename(tmp, file)
+}
+
+// startSpec starts the services of one host, with exe inside the host's namespace, in a
+// process group of its own; its process id goes to a pid file and its output to a log in
+// the state directory dir.
+func startSpec(dir string, spec *Spec, exe string) error {
+	specFile, err := writeSpec(dir, spec)
+	if err != nil {
+		return err
+	}
+	log, err := os.Create(filepath.Join(dir, spec.Host+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", "netns", "exec", spec.Namespace, exe, "--spec", specFile)
+	cmd.Env = append(os.Environ(), ServeEnv+"=1")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	log.Close()
+	if err != nil {
+		return fmt.Errorf("%s: starting its services: %w", spec.Host, err)
+	}
+	// Reaped here when down stops it, if this process still runs then (tests).
+	go cmd.Wait()
+	return os.WriteFile(filepath.Join(dir, spec.Host+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
 }
 
 // waitListening waits (a bounded time) until every service holds its ports; the database

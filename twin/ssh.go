@@ -105,44 +105,50 @@ func startSSH(ctx context.Context, p *Plan) error {
 		return err
 	}
 	for _, h := range p.sshHosts() {
-		cfg := strings.Join([]string{
-			"ListenAddress " + h.Private.String() + ":22",
-			"HostKey " + filepath.Join(dir, "host_ed25519"),
-			"PidFile none",
-			"UsePAM no",
-			"PasswordAuthentication no",
-			"KbdInteractiveAuthentication no",
-			"PubkeyAuthentication yes",
-			"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
-			"StrictModes no",
-			"AllowUsers " + sshUser,
-			"AllowTcpForwarding yes",
-			"PrintMotd no",
-		}, "\n") + "\n"
-		file := filepath.Join(dir, h.Name+".sshd_config")
-		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-			return err
-		}
-		script := fmt.Sprintf("mount --bind %s /etc/passwd && hostname %s && exec %s -D -e -f %s",
-			filepath.Join(dir, "passwd"), h.Name, sshd, file)
-		log, err := os.Create(filepath.Join(StateDir(p.Prefix), h.Name+".sshd.log"))
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command("ip", "netns", "exec", h.Namespace, "unshare", "--mount", "--uts", "sh", "-c", script)
-		cmd.Stdout, cmd.Stderr = log, log
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		err = cmd.Start()
-		log.Close()
-		if err != nil {
-			return fmt.Errorf("%s: starting sshd: %w", h.Name, err)
-		}
-		go cmd.Wait()
-		if err := os.WriteFile(filepath.Join(StateDir(p.Prefix), h.Name+".sshd.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+		if err := startSSHD(p, h); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// startSSHD starts sshd on one host with the twin's keys, as ec2-user's only door.
+func startSSHD(p *Plan, h *Host) error {
+	dir := sshDir(p.Prefix)
+	cfg := strings.Join([]string{
+		"ListenAddress " + h.Private.String() + ":22",
+		"HostKey " + filepath.Join(dir, "host_ed25519"),
+		"PidFile none",
+		"UsePAM no",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PubkeyAuthentication yes",
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
+		"StrictModes no",
+		"AllowUsers " + sshUser,
+		"AllowTcpForwarding yes",
+		"PrintMotd no",
+	}, "\n") + "\n"
+	file := filepath.Join(dir, h.Name+".sshd_config")
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	script := fmt.Sprintf("mount --bind %s /etc/passwd && hostname %s && exec %s -D -e -f %s",
+		filepath.Join(dir, "passwd"), h.Name, sshd, file)
+	log, err := os.Create(filepath.Join(StateDir(p.Prefix), h.Name+".sshd.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", "netns", "exec", h.Namespace, "unshare", "--mount", "--uts", "sh", "-c", script)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	log.Close()
+	if err != nil {
+		return fmt.Errorf("%s: starting sshd: %w", h.Name, err)
+	}
+	go cmd.Wait()
+	return os.WriteFile(filepath.Join(StateDir(p.Prefix), h.Name+".sshd.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
 }
 
 // SSHArgs is the command that logs in to h from the admin host, as the seed did: a bastion

@@ -240,6 +240,8 @@ type target struct {
 	healthy          bool
 	okRun, failedRun int
 	proxy            *httputil.ReverseProxy
+	// stop ends its health checks.
+	stop context.CancelFunc
 }
 
 // serveALB is one node of the load balancer: each listener forwards requests round robin to
@@ -248,13 +250,62 @@ type target struct {
 // after Healthy checks in a row; Unhealthy failed checks take it out. With no healthy target
 // the node sends to all of them (an ALB fails open), and says so in a header.
 func serveALB(ctx context.Context, spec *Spec, log io.Writer) error {
+	node := &albNode{ctx: ctx, host: spec.Host, scale: spec.ALB.Scale, log: log, listeners: map[int]*albListener{}}
 	for _, l := range spec.ALB.Listeners {
 		ln, err := listen(ctx, fmt.Sprintf(":%d", l.Port))
 		if err != nil {
 			return err
 		}
-		var targets []*target
+		al := &albListener{ALBListener: l}
+		node.listeners[l.Port] = al
+		fmt.Fprintf(log, "%s: listener :%d -> %s, health check %s\n", spec.Host, l.Port, l.Group, l.describe(spec.ALB.Scale))
+		go (&http.Server{Handler: withServer(al, "webtier-twin-alb (stands in for an ALB node: round robin over healthy targets)")}).Serve(ln)
+	}
+	node.register(spec.ALB)
+	albControl = node
+	return nil
+}
+
+// albNode is a load balancer node's listeners, whose targets change as the Auto Scaling
+// controller registers and deregisters instances (SIGHUP: the spec file read again).
+type albNode struct {
+	ctx       context.Context
+	host      string
+	scale     int
+	log       io.Writer
+	listeners map[int]*albListener
+}
+
+// albControl is this process's load balancer node, for SIGHUP.
+var albControl *albNode
+
+// albListener is one listener: round robin over its healthy targets.
+type albListener struct {
+	ALBListener
+	mu      sync.Mutex
+	targets []*target
+	next    int
+}
+
+// register makes the node's targets those of spec: a new target is health checked from
+// its first check (unhealthy until it passes Healthy in a row); a target no longer listed
+// stops getting requests and checks at once (the twin does not wait for a deregistration
+// delay); the others keep their state.
+func (n *albNode) register(spec *ALBSpec) {
+	for _, l := range spec.Listeners {
+		al := n.listeners[l.Port]
+		if al == nil {
+			continue
+		}
+		al.mu.Lock()
+		var kept []*target
 		for _, t := range l.Targets {
+			i := slices.IndexFunc(al.targets, func(old *target) bool { return old != nil && old.ALBTarget == t })
+			if i >= 0 {
+				kept = append(kept, al.targets[i])
+				al.targets[i] = nil
+				continue
+			}
 			tg := &target{ALBTarget: t}
 			u := &url.URL{Scheme: "http", Host: net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port))}
 			tg.proxy = httputil.NewSingleHostReverseProxy(u)
@@ -262,41 +313,51 @@ func serveALB(ctx context.Context, spec *Spec, log io.Writer) error {
 			// some open, and reuse would hide a return path that drops some source ports.
 			// The connect timeout is an ALB's 10 s, scaled like the health checks.
 			tg.proxy.Transport = &http.Transport{DisableKeepAlives: true,
-				DialContext: (&net.Dialer{Timeout: scaled(10, spec.ALB.Scale)}).DialContext}
-			targets = append(targets, tg)
-			go healthCheck(ctx, tg, l, spec.ALB.Scale, log)
+				DialContext: (&net.Dialer{Timeout: scaled(10, n.scale)}).DialContext}
+			var ctx context.Context
+			ctx, tg.stop = context.WithCancel(n.ctx)
+			go healthCheck(ctx, tg, l, n.scale, n.log)
+			kept = append(kept, tg)
+			fmt.Fprintf(n.log, "%s: %s registered in %s\n", n.host, t.Host, l.Group)
 		}
-		fmt.Fprintf(log, "%s: listener :%d -> %s, health check %s\n", spec.Host, l.Port, l.Group, l.describe(spec.ALB.Scale))
-		var mu sync.Mutex
-		next := 0
-		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var healthy []*target
-			for _, t := range targets {
-				t.mu.Lock()
-				if t.healthy {
-					healthy = append(healthy, t)
-				}
-				t.mu.Unlock()
+		for _, old := range al.targets {
+			if old != nil {
+				old.stop()
+				fmt.Fprintf(n.log, "%s: %s deregistered from %s\n", n.host, old.Host, l.Group)
 			}
-			pool := healthy
-			if len(pool) == 0 {
-				pool = targets
-				w.Header().Set("X-Webtier-Twin-Fail-Open", "no healthy target: sending to all, as an ALB does")
-			}
-			if len(pool) == 0 {
-				http.Error(w, "503 Service Temporarily Unavailable (no targets)", http.StatusServiceUnavailable)
-				return
-			}
-			mu.Lock()
-			t := pool[next%len(pool)]
-			next++
-			mu.Unlock()
-			w.Header().Set("X-Webtier-Twin-Target", t.Host)
-			t.proxy.ServeHTTP(w, r)
-		})
-		go (&http.Server{Handler: withServer(handler, "webtier-twin-alb (stands in for an ALB node: round robin over healthy targets)")}).Serve(ln)
+		}
+		al.targets = kept
+		al.mu.Unlock()
 	}
-	return nil
+}
+
+func (al *albListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	al.mu.Lock()
+	var healthy []*target
+	for _, t := range al.targets {
+		t.mu.Lock()
+		if t.healthy {
+			healthy = append(healthy, t)
+		}
+		t.mu.Unlock()
+	}
+	pool := healthy
+	if len(pool) == 0 {
+		pool = al.targets
+		w.Header().Set("X-Webtier-Twin-Fail-Open", "no healthy target: sending to all, as an ALB does")
+	}
+	var t *target
+	if len(pool) > 0 {
+		t = pool[al.next%len(pool)]
+		al.next++
+	}
+	al.mu.Unlock()
+	if t == nil {
+		http.Error(w, "503 Service Temporarily Unavailable (no targets)", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("X-Webtier-Twin-Target", t.Host)
+	t.proxy.ServeHTTP(w, r)
 }
 
 // healthCheck checks one target until ctx ends.

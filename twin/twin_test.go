@@ -79,7 +79,23 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network,
 		t.Fatal(err)
 	}
 	_, in := example(t)
-	return upNetwork(t, n, in), n, in
+	p := upNetwork(t, n, in)
+	// The Auto Scaling controller, as `webtier twin up` starts it.
+	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveSource(testPrefix, data, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := StartScaler(t.Context(), p, exe); err != nil {
+		t.Fatal(err)
+	}
+	return p, n, in
 }
 
 // runTest runs `twin test` and returns the report with its text, for failure messages.
@@ -313,7 +329,7 @@ func TestDrill(t *testing.T) {
 	}
 	var text strings.Builder
 	WriteDrill(&text, rows, 0)
-	built := map[int]bool{1: true, 2: true, 3: true, 5: HasMariaDB(), 6: true}
+	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
 		case built[r.Req] && r.Result != Pass:
@@ -322,7 +338,7 @@ func TestDrill(t *testing.T) {
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
-	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 5)) != 1 || len(rowsOf(rows, 6)) != 2 {
+	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 1 || len(rowsOf(rows, 6)) != 2 {
 		t.Errorf("the drill ran fewer tests than the seed's:\n%s", text.String())
 	}
 	t.Log("\n" + text.String())
@@ -362,6 +378,9 @@ func TestDrillBrokenStacks(t *testing.T) {
 			hc := res["aws_lb_target_group"].(map[string]any)["web"].(map[string]any)["health_check"].(map[string]any)
 			hc["path"] = "/nothing-here"
 		}, "30 requests from the internet", ""},
+		{"no target-tracking policy on the web servers' group", 4, func(t *testing.T, res map[string]any) {
+			prune(res, "aws_autoscaling_policy", "web-cpu")
+		}, "load the web servers' CPU", "has no target-tracking policy on average CPU"},
 		{"an EFS mount target missing in ap-northeast-2c", 6, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_efs_mount_target", "shared-c")
 		}, "drill-", "the EFS mount failed: resolving fs-twin.efs.ap-northeast-2.amazonaws.com"},

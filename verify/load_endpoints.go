@@ -222,6 +222,10 @@ func (l *loader) loadFleets() {
 		if !ok {
 			desired, _ = l.attr(r, "min_size").integer()
 		}
+		scaling := &Scaling{}
+		scaling.Min, _ = l.attr(r, "min_size").integer()
+		scaling.Max, _ = l.attr(r, "max_size").integer()
+		scaling.CPUTarget, _ = l.cpuTarget(r)
 		var enis []*Endpoint
 		for _, s := range subnets {
 			pub, why := s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
@@ -229,7 +233,7 @@ func (l *loader) loadFleets() {
 				pub, why = publicIP(public, s)
 			}
 			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
-			e.Multi, e.Desired, e.UserData = true, desired, userData
+			e.Multi, e.Desired, e.UserData, e.Scaling = true, desired, userData, scaling
 			enis = append(enis, e)
 		}
 		for _, in := range l.attr(r, "instances").list() {

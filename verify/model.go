@@ -254,6 +254,8 @@ type Endpoint struct {
 	// Desired is the number of instances the Auto Scaling group keeps (desired_capacity, else
 	// min_size), spread over its subnets; 0 for other endpoints.
 	Desired int
+	// Scaling is the Auto Scaling group's size limits and CPU target; nil for other endpoints.
+	Scaling *Scaling
 	// ID is the resource's own ID when the stack knows it (a deployed stack read back).
 	ID string
 	// Instances are the running instances of an Auto Scaling group in this subnet, when the
@@ -296,6 +298,14 @@ func (e *Endpoint) carries(g *SecurityGroup) bool {
 		}
 	}
 	return false
+}
+
+// Scaling is an Auto Scaling group's size limits and its target tracking on average CPU.
+type Scaling struct {
+	Min, Max int
+	// CPUTarget is the average CPU percent a target-tracking policy keeps the group at; 0 when
+	// no policy tracks it.
+	CPUTarget float64
 }
 
 // FleetInstance is one running instance of an Auto Scaling group.

@@ -135,24 +135,27 @@ func (v *verifier) fleetShape(l *loader) []ShapeResult {
 					problems = append(problems, fmt.Sprintf("%s: vpc_zone_identifier leaves out the web subnet %s", addr, w))
 				}
 			}
-			if !v.hasCPUPolicy(l, r) {
+			if _, ok := l.cpuTarget(r); !ok {
 				problems = append(problems, fmt.Sprintf("%s: no aws_autoscaling_policy of type TargetTrackingScaling on ASGAverageCPUUtilization", addr))
 			}
 			return problems
 		})
 }
 
-// hasCPUPolicy reports whether a target-tracking policy on average CPU scales the group.
-func (v *verifier) hasCPUPolicy(l *loader, asg *resource) bool {
-	for _, p := range v.n.stack.byType["aws_autoscaling_policy"] {
+// cpuTarget is the target value of the target-tracking policy on average CPU that scales the
+// group, and whether there is one.
+func (l *loader) cpuTarget(asg *resource) (float64, bool) {
+	for _, p := range l.s.byType["aws_autoscaling_policy"] {
 		target, _ := l.attr(p, "autoscaling_group_name").ref("aws_autoscaling_group")
 		typ, _ := l.attr(p, "policy_type").str()
-		metric, _ := l.attr(p, "target_tracking_configuration").get("predefined_metric_specification").get("predefined_metric_type").str()
+		tracking := l.attr(p, "target_tracking_configuration")
+		metric, _ := tracking.get("predefined_metric_specification").get("predefined_metric_type").str()
 		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
-			return true
+			value, _ := tracking.get("target_value").v.(float64)
+			return value, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // databaseShape checks the database: Multi-AZ, a subnet group over two AZs, not public.
