@@ -151,8 +151,8 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 	return exitOK
 }
 
-// startTwin builds a compiled twin, keeps its stack and config beside its plan, starts the
-// forwarder when asked, and says what is up and how to use it.
+// startTwin builds a compiled twin, keeps its stack and config beside its plan, starts its
+// Auto Scaling controller and the forwarder when asked, and says what is up and how to use it.
 func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Config, from, forward string, stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -183,6 +183,10 @@ func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Co
 	fmt.Fprintln(stdout, "The twin is a stand-in: Linux namespaces and nftables judging the stack's rules, not AWS.")
 	if forward != "" {
 		fmt.Fprintf(stdout, "  site: http://%s/ (from the twin's internet client to the ALB %s)\n", forward, strings.Join(plan.ALBAddrs(80), ", "))
+	}
+	if st, err := twin.ReadScaleStatus(plan.Prefix); err == nil {
+		fmt.Fprintf(stdout, "  Auto Scaling (the twin's controller): %s at %d (min %d, max %d), target %.0f%% average CPU, datapoints of %s (AWS: 1 min, time / %d)\n",
+			st.Group, st.Desired, st.Min, st.Max, st.CPUTarget, st.Datapoint, st.Scale)
 	}
 	for _, h := range plan.Hosts {
 		if _, err := plan.SSHArgs(h, nil); err == nil && twin.HasSSH() {

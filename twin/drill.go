@@ -25,8 +25,9 @@ import (
 )
 
 // The seed's own tests, run on the twin: SSH through a bastion, the ALB page alternating
-// between instances and a stopped server leaving the rotation, package installs through NAT.
-// The tests of parts the twin does not run yet (scaling, the database, EFS) say so.
+// between instances and a stopped server leaving the rotation, package installs through NAT,
+// a scale-out under load and back, a database failover, files shared over EFS. A test whose
+// stand-in this machine lacks (the database without MariaDB) says NOT BUILT.
 
 // Drill results.
 const (

@@ -430,7 +430,7 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 	}
 	st := &ScaleStatus{Group: res, Min: sc.Min, Max: sc.Max, CPUTarget: sc.CPUTarget,
 		Datapoint: datapoint().String(), Scale: ScaleTimeScale}
-	meter := cpuMeter{last: map[int]int{}}
+	meter := cpuMeter{last: map[int]int64{}}
 	var history []float64
 	tick := time.NewTicker(datapoint())
 	defer tick.Stop()
@@ -500,36 +500,45 @@ func below(h []float64, k int, v float64) bool {
 	return len(h) >= k && !slices.ContainsFunc(h[len(h)-k:], func(x float64) bool { return x >= v })
 }
 
-// cpuMeter measures the CPU the processes of a namespace used since its last sample.
+// cpuMeter measures the CPU the processes of a namespace wanted since its last sample: the
+// time their threads ran or waited to run (Linux's schedstat), as a host with a CPU of its
+// own would show it busy, so that other work on this machine (another twin, a build) does
+// not hide a host's load.
 type cpuMeter struct {
-	last map[int]int
+	last map[int]int64
 	at   map[string]time.Time
 	// warm is false until every namespace has a first sample to measure from.
 	warm bool
 }
 
-// clockTicks is the kernel's USER_HZ: /proc reports CPU time in these.
-const clockTicks = 100
-
-// sample is the CPU percent (of one CPU, at most 100) the namespace's processes used since
+// sample is the CPU percent (of one CPU, at most 100) the namespace's processes wanted since
 // the last sample of it.
 func (m *cpuMeter) sample(ctx context.Context, ns string) float64 {
 	if m.at == nil {
 		m.at = map[string]time.Time{}
 	}
 	out, _ := exec.CommandContext(ctx, "ip", "netns", "pids", ns).Output()
-	used := 0
+	var wanted int64
 	for _, f := range strings.Fields(string(out)) {
 		pid, err := strconv.Atoi(f)
 		if err != nil {
 			continue
 		}
-		ticks, ok := cpuTicks(pid)
-		if !ok {
-			continue
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, task := range tasks {
+			tid, err := strconv.Atoi(task.Name())
+			if err != nil {
+				continue
+			}
+			ns, ok := schedTime(pid, tid)
+			if !ok {
+				continue
+			}
+			if prev, seen := m.last[tid]; seen {
+				wanted += ns - prev
+			}
+			m.last[tid] = ns
 		}
-		used += ticks - m.last[pid]
-		m.last[pid] = ticks
 	}
 	now := time.Now()
 	prev, seen := m.at[ns]
@@ -537,28 +546,23 @@ func (m *cpuMeter) sample(ctx context.Context, ns string) float64 {
 	if !seen {
 		return 0
 	}
-	pct := float64(used) / clockTicks / now.Sub(prev).Seconds() * 100
+	pct := float64(wanted) / float64(now.Sub(prev).Nanoseconds()) * 100
 	return math.Round(min(pct, 100))
 }
 
-// cpuTicks is the user and system time of a process, in clock ticks.
-func cpuTicks(pid int) (int, bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// schedTime is the time a thread ran plus the time it waited on a run queue, in ns.
+func schedTime(pid, tid int) (int64, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
 	if err != nil {
 		return 0, false
 	}
-	// The fields after the command name, which is in parentheses and may hold anything.
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
 		return 0, false
 	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.Atoi(f[11])
-	stime, err2 := strconv.Atoi(f[12])
-	return utime + stime, err1 == nil && err2 == nil
+	run, err1 := strconv.ParseInt(f[0], 10, 64)
+	wait, err2 := strconv.ParseInt(f[1], 10, 64)
+	return run + wait, err1 == nil && err2 == nil
 }
 
 // scaling is requirement 4: load the web servers' CPU above the policy's target (a busy
