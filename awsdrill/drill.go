@@ -198,9 +198,11 @@ func (d *drill) ssh(ctx context.Context) {
 			}
 			out, err := d.o.Shell(ctx, b.PublicIP, w.PrivateIP, "hostname")
 			out = strings.TrimSpace(out)
-			// EC2's hostnames name the private address (ip-10-16-3-12...): the row shows it.
+			// EC2 names a host after its private address (ip-10-16-3-12..., the default of the
+			// subnets here) or, with resource-name hostnames, after its instance ID.
 			want := "ip-" + strings.ReplaceAll(w.PrivateIP, ".", "-")
-			d.add(1, test, want+"...", firstLine(out, err), "", err == nil && strings.HasPrefix(out, want))
+			d.add(1, test, want+"... or "+w.ID, firstLine(out, err), "",
+				err == nil && (strings.HasPrefix(out, want+".") || out == want || strings.HasPrefix(out, w.ID)))
 		}
 	}
 	w := d.f.Webs[0]

@@ -145,7 +145,7 @@ func factsOf(s *live.Stack) (*facts, error) {
 	}
 	sort.Slice(f.NATs, func(i, j int) bool { return f.NATs[i].AZ < f.NATs[j].AZ })
 	for _, w := range f.Webs {
-		f.WebNAT[w.Subnet] = defaultNAT(s, w.Subnet)
+		f.WebNAT[w.Subnet] = s.DefaultNAT(w.Subnet)
 	}
 	if len(s.DBInstances) > 0 {
 		f.DB = s.DBInstances[0]
@@ -214,28 +214,6 @@ func (f *facts) bastionFor(w host) host {
 		}
 	}
 	return f.Bastions[0]
-}
-
-// defaultNAT is the NAT gateway of a subnet's 0.0.0.0/0 route (its own route table, else the
-// VPC's main one), or "".
-func defaultNAT(s *live.Stack, subnet string) string {
-	var table *ec2types.RouteTable
-	for i, t := range s.RouteTables {
-		for _, a := range t.Associations {
-			if aws.ToString(a.SubnetId) == subnet || (table == nil && aws.ToBool(a.Main)) {
-				table = &s.RouteTables[i]
-			}
-		}
-	}
-	if table == nil {
-		return ""
-	}
-	for _, r := range table.Routes {
-		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" {
-			return aws.ToString(r.NatGatewayId)
-		}
-	}
-	return ""
 }
 
 func hostOf(in ec2types.Instance, azOf map[string]string) host {
