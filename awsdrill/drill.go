@@ -94,6 +94,16 @@ func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
 	if !o.Emulator && o.Shell == nil {
 		return nil, ErrNoShell
 	}
+	if o.Emulator {
+		// The addresses moto hands out are not ours (54.x bastions, ALB names under
+		// amazonaws.com): whatever a test would send there stays on this machine.
+		o.Shell = func(_ context.Context, _, host, _ string) (string, error) {
+			return "", fmt.Errorf("awsdrill: %s is the emulator's: not dialed", host)
+		}
+		o.Fetch = func(_ context.Context, url string) (int, string, error) {
+			return 0, "", fmt.Errorf("awsdrill: %s is the emulator's: not dialed", url)
+		}
+	}
 	s, err := live.Describe(ctx, o.AWS)
 	if err != nil {
 		return nil, err
