@@ -80,6 +80,11 @@ func TestLocalDeployCycle(t *testing.T) {
 		for _, line := range r.log {
 			t.Logf("cycle %d: %s", cycle, line)
 		}
+		var steps []string
+		for _, st := range r.steps {
+			steps = append(steps, fmt.Sprintf("%s %.1fs", st.Name, st.Duration.Seconds()))
+		}
+		t.Logf("cycle %d steps: %s", cycle, strings.Join(steps, ", "))
 		for _, p := range r.problems {
 			t.Errorf("cycle %d: %s", cycle, p)
 		}
