@@ -37,7 +37,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	target := fs.String("target", "local", "local: the twin on this machine; aws: the deployed stack")
 	asJSON := fs.Bool("json", false, "write the rows as JSON")
 	sshKey := fs.String("ssh-key", "", "with --target aws: the private key `file` of the instances' key pair (ssh_key_name); required unless --emulator")
-	emu := fs.Bool("emulator", false, "with --target aws: drill the local emulator of `make deploy` instead of an account (nothing is dialed)")
+	emu := fs.Bool("emulator", false, "with --target aws: drill the local emulator that make deploy started instead of an account (nothing is dialed)")
 	dir := fs.String("dir", "", "with --emulator: the deploy directory that records the emulator (default .webtier/local)")
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
