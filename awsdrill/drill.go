@@ -427,7 +427,9 @@ func (d *drill) scaling(ctx context.Context) {
 	for _, w := range d.f.Webs {
 		before[w.ID] = true
 	}
-	const load = "for i in $(seq $(nproc)); do setsid timeout 1800 sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!; done > /tmp/webtier-drill-load.pids"
+	// Busy loops, one per vCPU, each bounded by timeout so that a drill that dies leaves no
+	// load behind; detached (setsid, no terminal, no stdin) so that the SSH session returns.
+	const load = "for i in $(seq $(nproc)); do setsid timeout 1800 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & echo $!; done > /tmp/webtier-drill-load.pids"
 	const unload = "kill $(cat /tmp/webtier-drill-load.pids) 2>/dev/null; rm -f /tmp/webtier-drill-load.pids"
 	for _, w := range d.f.Webs {
 		if _, err := d.o.Shell(ctx, d.f.bastionFor(w).PublicIP, w.PrivateIP, load); err != nil {
