@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,6 +80,11 @@ func TestLocalDeployCycle(t *testing.T) {
 		for _, line := range r.log {
 			t.Logf("cycle %d: %s", cycle, line)
 		}
+		var steps []string
+		for _, st := range r.steps {
+			steps = append(steps, fmt.Sprintf("%s %.1fs", st.Name, st.Duration.Seconds()))
+		}
+		t.Logf("cycle %d steps: %s", cycle, strings.Join(steps, ", "))
 		for _, p := range r.problems {
 			t.Errorf("cycle %d: %s", cycle, p)
 		}
@@ -186,6 +192,10 @@ func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, revie
 		problems, log := drillTheDeployment(ctx, s, plan)
 		c.problems, c.log = append(c.problems, problems...), append(c.log, log...)
 		return nil
+	}) && step("aws drill", func() error {
+		problems, log := drillAWSOnEmulator(s)
+		c.problems, c.log = append(c.problems, problems...), append(c.log, log...)
+		return nil
 	}) && step("plan again", func() error {
 		changes, err := s.Plan(ctx, false)
 		if err == nil && changes {
@@ -249,6 +259,55 @@ func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan
 	resp.Body.Close()
 	if !strings.Contains(string(body), "<td>Instance ID</td><td>i-") {
 		problems = append(problems, fmt.Sprintf("the site on %s answers %s without an instance ID:\n%s", siteAddr, resp.Status, body))
+	}
+	return problems, log
+}
+
+// drillAWSOnEmulator runs `webtier drill --target aws --emulator` on the session's emulator
+// as a user would, and checks that it exits 1 (limitations are not passes), that every row
+// of what moto's API answers passes (but for moto's known gaps: health, spread, standby AZ),
+// that each requirement has such a row, and that every test of traffic is an EMULATOR
+// LIMITATION that says what moto did not show. (The "Second plan" step after it also shows
+// that RebootDBInstance left nothing for terraform to change.)
+func drillAWSOnEmulator(s *deploy.Session) (problems, log []string) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"drill", "--target", "aws", "--emulator", "--dir", s.Dir(), "--config", exampleConfig, "--json"}, &stdout, &stderr)
+	if code != exitFailed {
+		problems = append(problems, fmt.Sprintf("drill --target aws --emulator: exit %d, want %d (limitations are not passes); stderr: %s", code, exitFailed, stderr.String()))
+	}
+	var out struct {
+		Where string          `json:"where"`
+		OK    bool            `json:"ok"`
+		Rows  []twin.DrillRow `json:"rows"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return append(problems, fmt.Sprintf("drill --target aws --emulator --json: %v\n%s", err, stdout.String())), nil
+	}
+	if !strings.Contains(out.Where, "the emulator (moto at http://127.0.0.1:") || out.OK {
+		problems = append(problems, fmt.Sprintf("drill --target aws --emulator: where %q, ok %v; want the emulator, not ok", out.Where, out.OK))
+	}
+	passed := map[int]int{}
+	for _, r := range out.Rows {
+		log = append(log, fmt.Sprintf("aws drill %d %-70.70s %s", r.Req, r.Test, r.Result))
+		api := strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
+		want := twin.Limitation
+		if api && !strings.Contains(r.Test, "web servers healthy") && !strings.Contains(r.Test, "web servers spread") && !strings.Contains(r.Test, "Multi-AZ") {
+			want = twin.Pass
+		}
+		if r.Result != want {
+			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: %s, want %s (observed %q: %s)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence))
+		}
+		if r.Result == twin.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && !strings.HasPrefix(r.Evidence, "as above") {
+			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence))
+		}
+		if r.Result == twin.Pass {
+			passed[r.Req]++
+		}
+	}
+	for req := 1; req <= 6; req++ {
+		if passed[req] == 0 {
+			problems = append(problems, fmt.Sprintf("aws drill on the emulator: no row of req %d passed on what moto's API answered", req))
+		}
 	}
 	return problems, log
 }

@@ -494,7 +494,7 @@ func (s *Stack) natShape(cfg config.Config) Shape {
 		}
 	}
 	for _, sn := range s.configSubnets(cfg.Subnets.Web) {
-		nat := s.defaultNAT(aws.ToString(sn.SubnetId))
+		nat := s.DefaultNAT(aws.ToString(sn.SubnetId))
 		name := ec2Name(sn.Tags, aws.ToString(sn.SubnetId))
 		switch {
 		case nat == "":
@@ -540,8 +540,9 @@ func (s *Stack) configSubnets(cidrs []string) []ec2types.Subnet {
 	return out
 }
 
-// defaultNAT returns the NAT gateway a subnet's 0.0.0.0/0 route goes to, or "".
-func (s *Stack) defaultNAT(subnet string) string {
+// DefaultNAT returns the NAT gateway a subnet's 0.0.0.0/0 route goes to (its own route table,
+// else the VPC's main one), or "". The drill names it as the way a web server's downloads leave.
+func (s *Stack) DefaultNAT(subnet string) string {
 	var table *ec2types.RouteTable
 	for i, t := range s.RouteTables {
 		for _, a := range t.Associations {

@@ -1,0 +1,328 @@
+package awsdrill
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/twin"
+)
+
+// recorded is the example stack as moto 5.2.1 described it after `webtier deploy` (package
+// live records it: go test ./live -run TestRecord -record URL).
+const recorded = "../live/testdata/moto-example.json"
+
+func loadRecorded(t *testing.T) *live.Stack {
+	t.Helper()
+	data, err := os.ReadFile(recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s live.Stack
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", recorded, err)
+	}
+	return &s
+}
+
+func exampleConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// fakeDB answers the failover's two RDS calls as moto does: the reboot is accepted, and the
+// instance is described as it was, unless after says otherwise.
+type fakeDB struct {
+	db       rdstypes.DBInstance
+	after    func(*rdstypes.DBInstance)
+	rebooted *rds.RebootDBInstanceInput
+}
+
+func (f *fakeDB) RebootDBInstance(_ context.Context, in *rds.RebootDBInstanceInput, _ ...func(*rds.Options)) (*rds.RebootDBInstanceOutput, error) {
+	f.rebooted = in
+	return &rds.RebootDBInstanceOutput{DBInstance: &f.db}, nil
+}
+
+func (f *fakeDB) DescribeDBInstances(context.Context, *rds.DescribeDBInstancesInput, ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error) {
+	db := f.db
+	if f.after != nil && f.rebooted != nil {
+		f.after(&db)
+	}
+	return &rds.DescribeDBInstancesOutput{DBInstances: []rdstypes.DBInstance{db}}, nil
+}
+
+// emulatorOptions are the options of a drill on the emulator whose Shell and Fetch fail the
+// test when called: on the emulator nothing may be dialed.
+func emulatorOptions(t *testing.T) Options {
+	return Options{AWS: aws.Config{Region: "ap-northeast-2"}, Config: exampleConfig(t), Emulator: true,
+		Shell: func(_ context.Context, via, host, cmd string) (string, error) {
+			t.Errorf("the emulator drill ran %q on %s via %q: nothing may be dialed on the emulator", cmd, host, via)
+			return "", nil
+		},
+		Fetch: func(_ context.Context, url string) (int, string, error) {
+			t.Errorf("the emulator drill fetched %s: nothing may be dialed on the emulator", url)
+			return 0, "", nil
+		}}
+}
+
+// apiRow says whether a row reports an API's answer (a shape check, the sizes, the NAT
+// addresses, the reboot): those the emulator can answer for real.
+func apiRow(r twin.DrillRow) bool {
+	return strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
+}
+
+// knownLimits are the shape checks moto cannot answer as AWS would (live says why).
+var knownLimits = []string{"web servers healthy", "web servers spread", "Multi-AZ"}
+
+// TestEmulatorRows drills the recorded moto stack: nothing is dialed; the reboot is asked with
+// ForceFailover; what the API answers passes, every traffic test and moto's known gaps are
+// limitations that say what was not shown; and each requirement has at least one row that
+// passed on what the API said.
+func TestEmulatorRows(t *testing.T) {
+	s := loadRecorded(t)
+	db := &fakeDB{db: s.DBInstances[0]}
+	rows, err := run(context.Background(), emulatorOptions(t), s, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.rebooted == nil || !aws.ToBool(db.rebooted.ForceFailover) || aws.ToString(db.rebooted.DBInstanceIdentifier) != "webtier-db" {
+		t.Errorf("RebootDBInstance: got %+v, want webtier-db with ForceFailover=true", db.rebooted)
+	}
+	passed := map[int]int{}
+	for _, r := range rows {
+		want := twin.Limitation
+		if apiRow(r) {
+			want = twin.Pass
+			for _, k := range knownLimits {
+				if strings.Contains(r.Test, k) {
+					want = twin.Limitation
+				}
+			}
+		}
+		if r.Result != want {
+			t.Errorf("req %d %q: got %s, want %s (observed %q, evidence %q)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence)
+		}
+		if r.Result == twin.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
+			t.Errorf("req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence)
+		}
+		if r.Result == twin.Pass {
+			passed[r.Req]++
+		}
+	}
+	for req := 1; req <= 6; req++ {
+		if passed[req] == 0 {
+			t.Errorf("req %d: no row passed on what the emulator's API answered", req)
+		}
+	}
+	// The rows name what the API gave: the bastions' public IPs, the ALB's DNS name, the
+	// web servers, the database's AZ.
+	var all strings.Builder
+	twin.WriteDrillOn(&all, "the emulator", rows, time.Second)
+	for _, want := range []string{"ssh -J ec2-user@54.214.7.86 ec2-user@10.16.3.5 hostname", "http://webtier-alb-1.ap-northeast-2.elb.amazonaws.com/",
+		"moto keeps the instance in ap-northeast-2a", "127.205.79.125", "(18 not shown: EMULATOR LIMITATION)"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("the table does not say %q:\n%s", want, all.String())
+		}
+	}
+	if twin.WriteDrillOn(&strings.Builder{}, "the emulator", rows, time.Second) {
+		t.Error("WriteDrillOn says the drill passed: limitations are not passes")
+	}
+}
+
+// TestEmulatorFailsWhatTheAPIShows: what the emulator's API does answer can fail the drill.
+func TestEmulatorFailsWhatTheAPIShows(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*live.Stack, *fakeDB)
+		test   string // the row that must fail
+	}{
+		{"a mount target missing", func(s *live.Stack, _ *fakeDB) { s.MountTargets = s.MountTargets[:1] }, "one mount target per web AZ"},
+		{"the endpoint moves on reboot", func(_ *live.Stack, db *fakeDB) {
+			db.after = func(in *rdstypes.DBInstance) { in.Endpoint = &rdstypes.Endpoint{Address: aws.String("other.example")} }
+		}, "RebootDBInstance("},
+		{"max 3", func(s *live.Stack, _ *fakeDB) { s.AutoScalingGroups[0].MaxSize = aws.Int32(3) }, "sizes and CPU target"},
+		{"no CPU policy", func(s *live.Stack, _ *fakeDB) { s.ScalingPolicies = nil }, "sizes and CPU target"},
+		{"a NAT without an address", func(s *live.Stack, _ *fakeDB) { s.NATGateways[1].NatGatewayAddresses = nil }, "Elastic IPs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := loadRecorded(t)
+			db := &fakeDB{db: s.DBInstances[0]}
+			tc.change(s, db)
+			rows, err := run(context.Background(), emulatorOptions(t), s, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, r := range rows {
+				if strings.Contains(r.Test, tc.test) {
+					found = true
+					if r.Result != twin.Fail {
+						t.Errorf("%q: got %s (%s), want FAIL", r.Test, r.Result, r.Observed)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no row %q", tc.test)
+			}
+		})
+	}
+}
+
+// TestNothingToDrill: a stack without its parts is an error that names them, not rows.
+func TestNothingToDrill(t *testing.T) {
+	s := loadRecorded(t)
+	s.AutoScalingGroups, s.DBInstances = nil, nil
+	_, err := run(context.Background(), emulatorOptions(t), s, &fakeDB{})
+	want := "the deployed stack has no an Auto Scaling group tagged webtier:role=web"
+	if err == nil || !strings.Contains(err.Error(), "Auto Scaling group tagged webtier:role=web") || !strings.Contains(err.Error(), "DB instance") {
+		t.Errorf("got %v, want an error naming what is missing (%s, a DB instance)", err, want)
+	}
+}
+
+// awsDrill is a drill of the recorded stack as if it were AWS, for the tests that need no
+// API call: SSH (1) and the repository through NAT (3).
+func awsDrill(t *testing.T, shell Shell) *drill {
+	f, err := factsOf(loadRecorded(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Config: exampleConfig(t), Shell: shell}
+	return &drill{o: o.withDefaults(), f: f}
+}
+
+// TestSSHRows: through a bastion, the web server's hostname passes; a connection straight to
+// a private address that succeeds fails the drill.
+func TestSSHRows(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		direct       error
+		hostname     func(host string) string
+		pass, failed int
+	}{
+		{"as designed", errors.New("exit status 255"), func(h string) string {
+			return "ip-" + strings.ReplaceAll(h, ".", "-") + ".ap-northeast-2.compute.internal\n"
+		}, 5, 0},
+		{"a web server reachable from outside", nil, func(h string) string {
+			return "ip-" + strings.ReplaceAll(h, ".", "-") + ".ap-northeast-2.compute.internal\n"
+		}, 4, 1},
+		{"another host answers", errors.New("exit status 255"), func(string) string { return "ip-10-16-1-4.ap-northeast-2.compute.internal" }, 1, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls []string
+			d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
+				calls = append(calls, via+">"+host+":"+cmd)
+				if via == "" {
+					return "", tc.direct
+				}
+				return tc.hostname(host), nil
+			})
+			d.ssh(context.Background())
+			pass, failed := 0, 0
+			for _, r := range d.rows {
+				if r.Result == twin.Pass {
+					pass++
+				} else {
+					failed++
+				}
+			}
+			if pass != tc.pass || failed != tc.failed {
+				t.Errorf("got %d passed, %d failed; want %d, %d\ncalls: %v\nrows: %+v", pass, failed, tc.pass, tc.failed, calls, d.rows)
+			}
+			if want := "54.214.148.106>10.16.3.5:hostname"; !slices.Contains(calls, want) {
+				t.Errorf("calls %v: want %s (bastion-c to a web server)", calls, want)
+			}
+		})
+	}
+}
+
+// TestRepoRows: 200 through the route to the AZ's NAT passes; no answer fails.
+func TestRepoRows(t *testing.T) {
+	for _, tc := range []struct {
+		code string
+		err  error
+		want string
+	}{{"200", nil, twin.Pass}, {"000", errors.New("exit status 28"), twin.Fail}, {"403", nil, twin.Fail}} {
+		d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
+			if !strings.Contains(cmd, "https://al2023-repos-ap-northeast-2-de612dc2.s3.ap-northeast-2.amazonaws.com/") {
+				t.Errorf("command %q does not ask the region's repository", cmd)
+			}
+			return tc.code, tc.err
+		})
+		d.nat(context.Background())
+		for _, r := range d.rows[1:] {
+			if r.Result != tc.want || !strings.Contains(r.Expected, "nat-public-a's EIP 127.205.79.125") {
+				t.Errorf("curl answers %s: got %s (expected %q), want %s through nat-public-a", tc.code, r.Result, r.Expected, tc.want)
+			}
+		}
+	}
+}
+
+// TestMeasure: the interruption runs from the first failed read to the next good one.
+func TestMeasure(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	a, b := dbPage{"db.example", "10.16.5.10", "<tr>1</tr>"}, dbPage{"db.example", "10.16.6.10", "<tr>1</tr>"}
+	o := measure([]sample{{at(0), true, a}, {at(0.5), false, dbPage{}}, {at(1), false, dbPage{}}, {at(3.5), true, b}, {at(4), false, dbPage{}}, {at(4.5), true, b}})
+	if o.Longest != 3*time.Second || o.Failed != 3 || !o.Recovered || o.First != a || o.Last != b {
+		t.Errorf("got %+v; want longest 3s, 3 failed, recovered, first %v, last %v", o, a, b)
+	}
+	o = measure([]sample{{at(0), true, a}, {at(1), false, dbPage{}}, {at(5), false, dbPage{}}})
+	if o.Recovered || o.Longest != 4*time.Second {
+		t.Errorf("never answering again: got %+v; want not recovered, longest 4s", o)
+	}
+}
+
+// TestParsePage reads the pages constructs/web-init.sh writes.
+func TestParsePage(t *testing.T) {
+	body := `<!doctype html><title>webtier</title>
+<h1>Instance data</h1>
+<table border="1"><tr><th>Data</th><th>Value</th></tr>
+<tr><td>Instance ID</td><td>i-0abc</td></tr>
+<tr><td>Private IP Address</td><td>10.16.4.12</td></tr>
+<tr><td>Availability Zone</td><td>ap-northeast-2c</td></tr>
+</table>
+<h2>Shared files (EFS at /var/www/html/efs)</h2>
+<ul><li>a.txt</li><li>webtier-drill-1.txt</li></ul>
+<p><a href="/db.php">Database page</a></p>`
+	p, ok := parsePage(body)
+	if !ok || p.Instance != "i-0abc" || p.AZ != "ap-northeast-2c" || !slices.Equal(p.Shared, []string{"a.txt", "webtier-drill-1.txt"}) {
+		t.Errorf("got %+v, %v; want i-0abc in ap-northeast-2c sharing a.txt, webtier-drill-1.txt", p, ok)
+	}
+	if _, ok := parsePage("<h1>503 Service Temporarily Unavailable</h1>"); ok {
+		t.Error("an error page read as an instance's page")
+	}
+}
+
+// TestCheckKey: a missing or unusable key is refused with the flag's name.
+func TestCheckKey(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id")
+	os.WriteFile(key, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"), 0o600)
+	for _, tc := range []struct{ path, want string }{
+		{"", "--ssh-key FILE is required for --target aws"},
+		{filepath.Join(dir, "none"), "--ssh-key " + filepath.Join(dir, "none") + ": open"},
+		{dir, "a directory, not a private key file"},
+		{key, ""},
+	} {
+		err := CheckKey(tc.path)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckKey(%q): got %v, want %q", tc.path, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,307 @@
+// Package awsdrill runs the seed's six tests (`webtier drill --target aws`) against a deployed
+// stack: SSH through each bastion to each web server, the load balancer's rotation, package
+// downloads through NAT, scaling under CPU load, a database failover and a file shared over
+// EFS. It finds the stack as package live does (the VPC tagged Project=webtier, roles by the
+// webtier:role tag), acts through the AWS APIs, SSH (the user's key) and HTTP (the ALB's DNS
+// name), and reports twin.DrillRow rows.
+//
+// Against the local emulator (moto) every API call still runs and its answer is reported, but
+// nothing is dialed: moto runs no instances, serves no load balancer DNS names, publishes no
+// CPU metric and moves no database. What a test could not show there is a row with result
+// twin.Limitation that says what was not shown and what the API answered, never a pass.
+//
+// Nothing in verify/, rules/, config/ or twin/ imports this package: it is the edge that
+// touches a real account.
+package awsdrill
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/rules"
+)
+
+// host is an instance the drill reaches: a bastion (public IP) or a web server (private IP).
+type host struct {
+	ID, Name, AZ, Subnet string
+	PrivateIP, PublicIP  string
+}
+
+// label names a host in a row: its Name tag, or its ID, and its AZ.
+func (h host) label() string { return fmt.Sprintf("%s (%s)", h.Name, h.AZ) }
+
+// healthCheck is the target group's health check, which bounds how long a stopped server
+// may stay in rotation.
+type healthCheck struct {
+	Path                                  string
+	Interval, Timeout, Healthy, Unhealthy int
+}
+
+// leaveWithin is the longest AWS should take to mark a stopped target unhealthy: the failed
+// checks in a row, each up to its timeout, plus one interval for the first check to start.
+func (h healthCheck) leaveWithin() int { return (h.Unhealthy+1)*h.Interval + h.Timeout }
+
+// returnWithin is the longest a started target should take to be healthy again.
+func (h healthCheck) returnWithin() int { return (h.Healthy+1)*h.Interval + h.Timeout }
+
+// nat is a NAT gateway with its AZ and Elastic IP.
+type nat struct {
+	ID, Name, AZ, EIP string
+}
+
+// facts are what the drill needs of the described stack, found by role and followed by ID.
+type facts struct {
+	Bastions []host
+	// Webs are the InService instances of the web servers' Auto Scaling group, by AZ then ID.
+	Webs          []host
+	Group         asgtypes.AutoScalingGroup
+	Policies      []asgtypes.ScalingPolicy
+	TargetGroup   string // ARN
+	TargetName    string
+	Check         healthCheck
+	ALB           string // DNS name
+	NATs          []nat
+	WebNAT        map[string]string // web subnet ID -> NAT gateway ID of its 0.0.0.0/0 route
+	DB            rdstypes.DBInstance
+	FileSystem    string
+	MountTargetAZ map[string][]string // AZ -> mount target IDs
+}
+
+// factsOf picks the drill's facts out of a described stack. It fails when something the
+// tests cannot do without is missing: a bastion, a web server, the group's target group, the
+// load balancer, the database.
+func factsOf(s *live.Stack) (*facts, error) {
+	f := &facts{WebNAT: map[string]string{}, MountTargetAZ: map[string][]string{}}
+	azOf := map[string]string{}
+	for _, sn := range s.Subnets {
+		azOf[aws.ToString(sn.SubnetId)] = aws.ToString(sn.AvailabilityZone)
+	}
+	byID := map[string]ec2types.Instance{}
+	for _, in := range s.Instances {
+		byID[aws.ToString(in.InstanceId)] = in
+		if tag(in.Tags, live.RoleTag) == string(rules.Bastion) && in.State != nil && in.State.Name == ec2types.InstanceStateNameRunning {
+			f.Bastions = append(f.Bastions, hostOf(in, azOf))
+		}
+	}
+	sortHosts(f.Bastions)
+	for _, g := range s.AutoScalingGroups {
+		if asgTag(g.Tags, live.RoleTag) == string(rules.Web) {
+			f.Group = g
+			break
+		}
+	}
+	name := aws.ToString(f.Group.AutoScalingGroupName)
+	for _, p := range s.ScalingPolicies {
+		if aws.ToString(p.AutoScalingGroupName) == name {
+			f.Policies = append(f.Policies, p)
+		}
+	}
+	for _, in := range f.Group.Instances {
+		if in.LifecycleState != asgtypes.LifecycleStateInService {
+			continue
+		}
+		if ec2in, ok := byID[aws.ToString(in.InstanceId)]; ok {
+			f.Webs = append(f.Webs, hostOf(ec2in, azOf))
+		}
+	}
+	sortHosts(f.Webs)
+	if len(f.Group.TargetGroupARNs) > 0 {
+		f.TargetGroup = f.Group.TargetGroupARNs[0]
+	}
+	for _, tg := range s.TargetGroups {
+		if aws.ToString(tg.TargetGroupArn) != f.TargetGroup {
+			continue
+		}
+		f.TargetName = aws.ToString(tg.TargetGroupName)
+		f.Check = healthCheck{Path: aws.ToString(tg.HealthCheckPath), Interval: int(aws.ToInt32(tg.HealthCheckIntervalSeconds)),
+			Timeout: int(aws.ToInt32(tg.HealthCheckTimeoutSeconds)), Healthy: int(aws.ToInt32(tg.HealthyThresholdCount)),
+			Unhealthy: int(aws.ToInt32(tg.UnhealthyThresholdCount))}
+		for _, lb := range s.LoadBalancers {
+			if slices.Contains(tg.LoadBalancerArns, aws.ToString(lb.LoadBalancerArn)) {
+				f.ALB = aws.ToString(lb.DNSName)
+			}
+		}
+	}
+	for _, n := range s.NATGateways {
+		if n.State != ec2types.NatGatewayStateAvailable {
+			continue
+		}
+		g := nat{ID: aws.ToString(n.NatGatewayId), Name: nameTag(n.Tags, aws.ToString(n.NatGatewayId)), AZ: azOf[aws.ToString(n.SubnetId)]}
+		for _, a := range n.NatGatewayAddresses {
+			if ip := aws.ToString(a.PublicIp); ip != "" {
+				g.EIP = ip
+			}
+		}
+		f.NATs = append(f.NATs, g)
+	}
+	sort.Slice(f.NATs, func(i, j int) bool { return f.NATs[i].AZ < f.NATs[j].AZ })
+	for _, w := range f.Webs {
+		f.WebNAT[w.Subnet] = s.DefaultNAT(w.Subnet)
+	}
+	if len(s.DBInstances) > 0 {
+		f.DB = s.DBInstances[0]
+	}
+	for _, fs := range s.FileSystems {
+		f.FileSystem = aws.ToString(fs.FileSystemId)
+	}
+	for _, mt := range s.MountTargets {
+		if aws.ToString(mt.FileSystemId) == f.FileSystem {
+			az := azOf[aws.ToString(mt.SubnetId)]
+			f.MountTargetAZ[az] = append(f.MountTargetAZ[az], aws.ToString(mt.MountTargetId))
+		}
+	}
+	var missing []string
+	if len(f.Bastions) == 0 {
+		missing = append(missing, "a running instance tagged "+live.RoleTag+"=bastion")
+	}
+	if name == "" {
+		missing = append(missing, "an Auto Scaling group tagged "+live.RoleTag+"=web")
+	} else if len(f.Webs) == 0 {
+		missing = append(missing, "an InService instance of "+name)
+	}
+	if f.TargetName == "" {
+		missing = append(missing, "the target group of "+name)
+	}
+	if f.ALB == "" {
+		missing = append(missing, "a load balancer forwarding to the web servers")
+	}
+	if f.DB.DBInstanceIdentifier == nil {
+		missing = append(missing, "a DB instance in the VPC")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("awsdrill: the deployed stack has no %s: nothing to drill", strings.Join(missing, ", no "))
+	}
+	return f, nil
+}
+
+// natOf is the NAT gateway a web server's subnet routes 0.0.0.0/0 through, or nil.
+func (f *facts) natOf(w host) *nat {
+	for i, n := range f.NATs {
+		if n.ID == f.WebNAT[w.Subnet] {
+			return &f.NATs[i]
+		}
+	}
+	return nil
+}
+
+// webAZs are the AZs the InService web servers run in, sorted.
+func (f *facts) webAZs() []string {
+	var out []string
+	for _, w := range f.Webs {
+		if !slices.Contains(out, w.AZ) {
+			out = append(out, w.AZ)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// bastionFor is the bastion of a web server's AZ, else the first one: the path an operator
+// would take.
+func (f *facts) bastionFor(w host) host {
+	for _, b := range f.Bastions {
+		if b.AZ == w.AZ {
+			return b
+		}
+	}
+	return f.Bastions[0]
+}
+
+func hostOf(in ec2types.Instance, azOf map[string]string) host {
+	id := aws.ToString(in.InstanceId)
+	return host{ID: id, Name: nameTag(in.Tags, id), AZ: azOf[aws.ToString(in.SubnetId)], Subnet: aws.ToString(in.SubnetId),
+		PrivateIP: aws.ToString(in.PrivateIpAddress), PublicIP: aws.ToString(in.PublicIpAddress)}
+}
+
+func sortHosts(hs []host) {
+	sort.Slice(hs, func(i, j int) bool {
+		if hs[i].AZ != hs[j].AZ {
+			return hs[i].AZ < hs[j].AZ
+		}
+		return hs[i].ID < hs[j].ID
+	})
+}
+
+func tag(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+func asgTag(tags []asgtypes.TagDescription, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// nameTag is the Name tag, else the ID. Web servers all carry the group's Name, so their
+// label is the instance ID.
+func nameTag(tags []ec2types.Tag, id string) string {
+	if n := tag(tags, "Name"); n != "" && tag(tags, "aws:autoscaling:groupName") == "" {
+		return n
+	}
+	return id
+}
+
+// The page's facts: the index page's instance table and shared files, /db.php's endpoint and
+// rows (constructs/web-init.sh writes them).
+var (
+	instanceRe = regexp.MustCompile(`<td>Instance ID</td><td>([^<]*)</td>`)
+	azRe       = regexp.MustCompile(`<td>Availability Zone</td><td>([^<]*)</td>`)
+	sharedRe   = regexp.MustCompile(`(?s)<h2>Shared files[^<]*</h2>\s*<ul>(.*?)</ul>`)
+	itemRe     = regexp.MustCompile(`<li>([^<]*)</li>`)
+	endpointRe = regexp.MustCompile(`<p>Endpoint (\S+) resolves to (\S+)</p>`)
+	dbRowRe    = regexp.MustCompile(`<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td></tr>`)
+)
+
+// page is what the index page says: which instance answered, in which AZ, and the files it
+// lists on the shared file system.
+type page struct {
+	Instance, AZ string
+	Shared       []string
+}
+
+func parsePage(body string) (page, bool) {
+	m := instanceRe.FindStringSubmatch(body)
+	if m == nil {
+		return page{}, false
+	}
+	p := page{Instance: m[1]}
+	if a := azRe.FindStringSubmatch(body); a != nil {
+		p.AZ = a[1]
+	}
+	if s := sharedRe.FindStringSubmatch(body); s != nil {
+		for _, it := range itemRe.FindAllStringSubmatch(s[1], -1) {
+			p.Shared = append(p.Shared, it[1])
+		}
+	}
+	return p, true
+}
+
+// dbPage is what /db.php says: the endpoint's name, the address it resolved to, the rows.
+type dbPage struct {
+	Endpoint, Addr, Rows string
+}
+
+func parseDBPage(body string) (dbPage, bool) {
+	m := endpointRe.FindStringSubmatch(body)
+	if m == nil {
+		return dbPage{}, false
+	}
+	return dbPage{m[1], m[2], strings.Join(dbRowRe.FindAllString(body, -1), "")}, true
+}
