@@ -9,10 +9,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -23,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -309,11 +312,11 @@ func (n *albNode) register(spec *ALBSpec) {
 			tg := &target{ALBTarget: t}
 			u := &url.URL{Scheme: "http", Host: net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port))}
 			tg.proxy = httputil.NewSingleHostReverseProxy(u)
-			// A new connection for each request, from the node's ephemeral range: an ALB keeps
-			// some open, and reuse would hide a return path that drops some source ports.
-			// The connect timeout is an ALB's 10 s, scaled like the health checks.
-			tg.proxy.Transport = &http.Transport{DisableKeepAlives: true,
-				DialContext: (&net.Dialer{Timeout: scaled(10, n.scale)}).DialContext}
+			// A new connection for each request, from a random port of the node's ephemeral
+			// range: an ALB keeps some open, and reuse would hide a return path that drops
+			// some source ports. The connect timeout is an ALB's 10 s, scaled like the health
+			// checks.
+			tg.proxy.Transport = &http.Transport{DisableKeepAlives: true, DialContext: randomPortDial(scaled(10, n.scale))}
 			var ctx context.Context
 			ctx, tg.stop = context.WithCancel(n.ctx)
 			go healthCheck(ctx, tg, l, n.scale, n.log)
@@ -360,9 +363,44 @@ func (al *albListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.proxy.ServeHTTP(w, r)
 }
 
+// randomPortDial dials from a port drawn at random from the namespace's ephemeral range for
+// each connection, as an ALB node's connections to its targets come from anywhere in
+// 1024-65535. (Linux picks the ports of connections to one destination in sequence from a
+// hashed start, so a return path that drops part of the range would be missed, or not, by
+// the luck of that start.) A port in use is drawn again.
+func randomPortDial(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	lo, hi := 32768, 60999
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if a, err := strconv.Atoi(f[0]); err == nil {
+				lo = a
+			}
+			if b, err := strconv.Atoi(f[1]); err == nil {
+				hi = b
+			}
+		}
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var err error
+		for range 20 {
+			port := lo + mathrand.IntN(hi-lo+1)
+			d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{Port: port}}
+			var conn net.Conn
+			if conn, err = d.DialContext(ctx, network, addr); err == nil {
+				return conn, nil
+			}
+			if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL) {
+				return nil, err
+			}
+		}
+		return nil, err
+	}
+}
+
 // healthCheck checks one target until ctx ends.
 func healthCheck(ctx context.Context, t *target, l ALBListener, scale int, log io.Writer) {
-	client := &http.Client{Timeout: scaled(l.Health.Timeout, scale)}
+	client := &http.Client{Timeout: scaled(l.Health.Timeout, scale),
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: randomPortDial(scaled(l.Health.Timeout, scale))}}
 	u := "http://" + net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port)) + l.Health.Path
 	tick := time.NewTicker(scaled(l.Health.Interval, scale))
 	defer tick.Stop()
