@@ -176,7 +176,8 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 }
 
 // killAll stops the processes inside the namespaces and waits (a bounded time) for them to
-// go.
+// go. It kills again whatever it finds while it waits: a process killed in the same round as
+// its parent may have started another (the standby's MariaDB, as it sees the primary go).
 func killAll(ctx context.Context, namespaces []string) {
 	pids := func() []int {
 		var list []int
@@ -190,11 +191,10 @@ func killAll(ctx context.Context, namespaces []string) {
 		}
 		return list
 	}
-	list := pids()
-	for _, pid := range list {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	for deadline := time.Now().Add(3 * time.Second); len(list) > 0 && time.Now().Before(deadline); list = pids() {
+	for deadline, list := time.Now().Add(3*time.Second), pids(); len(list) > 0 && time.Now().Before(deadline); list = pids() {
+		for _, pid := range list {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
