@@ -381,15 +381,7 @@ func (d *drill) waitRotation(ctx context.Context, client *http.Client, nodes []s
 
 // signal sends sig to a host's services process.
 func (d *drill) signal(h *Host, sig syscall.Signal) error {
-	data, err := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), h.Name+".pid"))
-	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		return err
-	}
-	return syscall.Kill(pid, sig)
+	return signalPid(filepath.Join(StateDir(d.p.Prefix), h.Name+".pid"), sig)
 }
 
 // albHealth is the health check of the first listener of an ALB node.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,21 +53,10 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 	if len(targets) == 0 || client == nil {
 		return errors.New("the twin has no internet-facing ALB node or no internet client to forward through")
 	}
-	log, err := os.Create(filepath.Join(StateDir(p.Prefix), "forward.log"))
-	if err != nil {
-		return err
-	}
 	cmd := exec.Command(exe, "--forward", listen, "--via", client.Namespace, "--to", strings.Join(targets, ","))
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	log.Close()
-	if err != nil {
-		return err
-	}
-	go cmd.Wait()
-	if err := os.WriteFile(filepath.Join(StateDir(p.Prefix), forwardPid), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+	dir := StateDir(p.Prefix)
+	if err := startBackground(cmd, filepath.Join(dir, "forward.log"), filepath.Join(dir, forwardPid)); err != nil {
 		return err
 	}
 	for range 100 {
@@ -84,13 +72,7 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 
 // stopForward stops the forwarder of a twin, if it runs.
 func stopForward(prefix string) {
-	data, err := os.ReadFile(filepath.Join(StateDir(prefix), forwardPid))
-	if err != nil {
-		return
-	}
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	signalPid(filepath.Join(StateDir(prefix), forwardPid), syscall.SIGKILL)
 }
 
 // forward runs the forwarder until ctx ends.

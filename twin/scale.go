@@ -275,15 +275,7 @@ func reloadALBs(dir string, specs []*Spec) error {
 		if _, err := writeSpec(dir, s); err != nil {
 			return err
 		}
-		data, err := os.ReadFile(filepath.Join(dir, s.Host+".pid"))
-		if err != nil {
-			return err
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil {
-			return fmt.Errorf("%s.pid: %w", s.Host, err)
-		}
-		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		if err := signalPid(filepath.Join(dir, s.Host+".pid"), syscall.SIGHUP); err != nil {
 			return fmt.Errorf("%s: %w", s.Host, err)
 		}
 	}
@@ -369,22 +361,10 @@ func StartScaler(ctx context.Context, p *Plan, exe string) error {
 		return nil
 	}
 	dir := StateDir(p.Prefix)
-	log, err := os.Create(filepath.Join(dir, "asg.log"))
-	if err != nil {
-		return err
-	}
 	cmd := exec.Command(exe, "--scale", p.Prefix)
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	log.Close()
-	if err != nil {
+	if err := startBackground(cmd, filepath.Join(dir, "asg.log"), filepath.Join(dir, scalerPid)); err != nil {
 		return fmt.Errorf("starting the Auto Scaling controller: %w", err)
-	}
-	go cmd.Wait()
-	if err := os.WriteFile(filepath.Join(dir, scalerPid), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
-		return err
 	}
 	for range 250 {
 		if st, err := ReadScaleStatus(p.Prefix); err == nil {
@@ -402,11 +382,7 @@ func StartScaler(ctx context.Context, p *Plan, exe string) error {
 // stopScaler stops the controller and waits until it is gone, so that no resize runs while
 // the twin comes down.
 func stopScaler(prefix string) {
-	data, err := os.ReadFile(filepath.Join(StateDir(prefix), scalerPid))
-	if err != nil {
-		return
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	pid, err := readPid(filepath.Join(StateDir(prefix), scalerPid))
 	if err != nil {
 		return
 	}

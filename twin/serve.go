@@ -232,22 +232,12 @@ func startSpec(dir string, spec *Spec, exe string) error {
 	if err != nil {
 		return err
 	}
-	log, err := os.Create(filepath.Join(dir, spec.Host+".log"))
-	if err != nil {
-		return err
-	}
 	cmd := exec.Command("ip", "netns", "exec", spec.Namespace, exe, "--spec", specFile)
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	log.Close()
-	if err != nil {
+	if err := startBackground(cmd, filepath.Join(dir, spec.Host+".log"), filepath.Join(dir, spec.Host+".pid")); err != nil {
 		return fmt.Errorf("%s: starting its services: %w", spec.Host, err)
 	}
-	// Reaped here when down stops it, if this process still runs then (tests).
-	go cmd.Wait()
-	return os.WriteFile(filepath.Join(dir, spec.Host+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	return nil
 }
 
 // waitListening waits (a bounded time) until every service holds its ports; the database

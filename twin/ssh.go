@@ -6,9 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/webtier/webtier/verify"
 )
@@ -135,20 +133,12 @@ func startSSHD(p *Plan, h *Host) error {
 	}
 	script := fmt.Sprintf("mount --bind %s /etc/passwd && hostname %s && exec %s -D -e -f %s",
 		filepath.Join(dir, "passwd"), h.Name, sshd, file)
-	log, err := os.Create(filepath.Join(StateDir(p.Prefix), h.Name+".sshd.log"))
-	if err != nil {
-		return err
-	}
 	cmd := exec.Command("ip", "netns", "exec", h.Namespace, "unshare", "--mount", "--uts", "sh", "-c", script)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
-	log.Close()
-	if err != nil {
+	state := StateDir(p.Prefix)
+	if err := startBackground(cmd, filepath.Join(state, h.Name+".sshd.log"), filepath.Join(state, h.Name+".sshd.pid")); err != nil {
 		return fmt.Errorf("%s: starting sshd: %w", h.Name, err)
 	}
-	go cmd.Wait()
-	return os.WriteFile(filepath.Join(StateDir(p.Prefix), h.Name+".sshd.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	return nil
 }
 
 // SSHArgs is the command that logs in to h from the admin host, as the seed did: a bastion
