@@ -294,14 +294,14 @@ func (d *drill) balancing(ctx context.Context) {
 }
 
 // page GETs the index page and reads it.
-func (d *drill) page(ctx context.Context, url string) (page, error) {
+func (d *drill) page(ctx context.Context, url string) (twin.Page, error) {
 	code, body, err := d.o.Fetch(ctx, url)
 	if err != nil {
-		return page{}, err
+		return twin.Page{}, err
 	}
-	p, ok := parsePage(body)
+	p, ok := twin.ParsePage(body)
 	if code != http.StatusOK || !ok {
-		return page{}, fmt.Errorf("GET %s: %d without an instance ID", url, code)
+		return twin.Page{}, fmt.Errorf("GET %s: %d without an instance ID", url, code)
 	}
 	return p, nil
 }

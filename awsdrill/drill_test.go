@@ -277,35 +277,14 @@ func TestRepoRows(t *testing.T) {
 func TestMeasure(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	a, b := dbPage{"db.example", "10.16.5.10", "<tr>1</tr>"}, dbPage{"db.example", "10.16.6.10", "<tr>1</tr>"}
-	o := measure([]sample{{at(0), true, a}, {at(0.5), false, dbPage{}}, {at(1), false, dbPage{}}, {at(3.5), true, b}, {at(4), false, dbPage{}}, {at(4.5), true, b}})
+	a, b := twin.DBPage{Endpoint: "db.example", Addr: "10.16.5.10", Rows: "<tr>1</tr>"}, twin.DBPage{Endpoint: "db.example", Addr: "10.16.6.10", Rows: "<tr>1</tr>"}
+	o := measure([]sample{{at(0), true, a}, {at(0.5), false, twin.DBPage{}}, {at(1), false, twin.DBPage{}}, {at(3.5), true, b}, {at(4), false, twin.DBPage{}}, {at(4.5), true, b}})
 	if o.Longest != 3*time.Second || o.Failed != 3 || !o.Recovered || o.First != a || o.Last != b {
 		t.Errorf("got %+v; want longest 3s, 3 failed, recovered, first %v, last %v", o, a, b)
 	}
-	o = measure([]sample{{at(0), true, a}, {at(1), false, dbPage{}}, {at(5), false, dbPage{}}})
+	o = measure([]sample{{at(0), true, a}, {at(1), false, twin.DBPage{}}, {at(5), false, twin.DBPage{}}})
 	if o.Recovered || o.Longest != 4*time.Second {
 		t.Errorf("never answering again: got %+v; want not recovered, longest 4s", o)
-	}
-}
-
-// TestParsePage reads the pages constructs/web-init.sh writes.
-func TestParsePage(t *testing.T) {
-	body := `<!doctype html><title>webtier</title>
-<h1>Instance data</h1>
-<table border="1"><tr><th>Data</th><th>Value</th></tr>
-<tr><td>Instance ID</td><td>i-0abc</td></tr>
-<tr><td>Private IP Address</td><td>10.16.4.12</td></tr>
-<tr><td>Availability Zone</td><td>ap-northeast-2c</td></tr>
-</table>
-<h2>Shared files (EFS at /var/www/html/efs)</h2>
-<ul><li>a.txt</li><li>webtier-drill-1.txt</li></ul>
-<p><a href="/db.php">Database page</a></p>`
-	p, ok := parsePage(body)
-	if !ok || p.Instance != "i-0abc" || p.AZ != "ap-northeast-2c" || !slices.Equal(p.Shared, []string{"a.txt", "webtier-drill-1.txt"}) {
-		t.Errorf("got %+v, %v; want i-0abc in ap-northeast-2c sharing a.txt, webtier-drill-1.txt", p, ok)
-	}
-	if _, ok := parsePage("<h1>503 Service Temporarily Unavailable</h1>"); ok {
-		t.Error("an error page read as an instance's page")
 	}
 }
 

@@ -16,7 +16,6 @@ package awsdrill
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -256,52 +255,4 @@ func nameTag(tags []ec2types.Tag, id string) string {
 		return n
 	}
 	return id
-}
-
-// The page's facts: the index page's instance table and shared files, /db.php's endpoint and
-// rows (constructs/web-init.sh writes them).
-var (
-	instanceRe = regexp.MustCompile(`<td>Instance ID</td><td>([^<]*)</td>`)
-	azRe       = regexp.MustCompile(`<td>Availability Zone</td><td>([^<]*)</td>`)
-	sharedRe   = regexp.MustCompile(`(?s)<h2>Shared files[^<]*</h2>\s*<ul>(.*?)</ul>`)
-	itemRe     = regexp.MustCompile(`<li>([^<]*)</li>`)
-	endpointRe = regexp.MustCompile(`<p>Endpoint (\S+) resolves to (\S+)</p>`)
-	dbRowRe    = regexp.MustCompile(`<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td></tr>`)
-)
-
-// page is what the index page says: which instance answered, in which AZ, and the files it
-// lists on the shared file system.
-type page struct {
-	Instance, AZ string
-	Shared       []string
-}
-
-func parsePage(body string) (page, bool) {
-	m := instanceRe.FindStringSubmatch(body)
-	if m == nil {
-		return page{}, false
-	}
-	p := page{Instance: m[1]}
-	if a := azRe.FindStringSubmatch(body); a != nil {
-		p.AZ = a[1]
-	}
-	if s := sharedRe.FindStringSubmatch(body); s != nil {
-		for _, it := range itemRe.FindAllStringSubmatch(s[1], -1) {
-			p.Shared = append(p.Shared, it[1])
-		}
-	}
-	return p, true
-}
-
-// dbPage is what /db.php says: the endpoint's name, the address it resolved to, the rows.
-type dbPage struct {
-	Endpoint, Addr, Rows string
-}
-
-func parseDBPage(body string) (dbPage, bool) {
-	m := endpointRe.FindStringSubmatch(body)
-	if m == nil {
-		return dbPage{}, false
-	}
-	return dbPage{m[1], m[2], strings.Join(dbRowRe.FindAllString(body, -1), "")}, true
 }

@@ -12,13 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/webtier/webtier/twin"
 )
 
 // sample is one read of /db.php during the failover.
 type sample struct {
 	At   time.Time
 	OK   bool
-	Page dbPage
+	Page twin.DBPage
 }
 
 // outage is what the reads of /db.php saw: the longest run of failed reads (from the first
@@ -28,7 +29,7 @@ type outage struct {
 	Longest     time.Duration
 	Failed      int
 	Recovered   bool
-	First, Last dbPage
+	First, Last twin.DBPage
 }
 
 func measure(samples []sample) outage {
@@ -79,7 +80,7 @@ func (d *drill) startPoller(ctx context.Context, url string) *poller {
 			code, body, err := d.o.Fetch(rctx, url)
 			cancel()
 			s := sample{At: time.Now()}
-			if pg, ok := parseDBPage(body); err == nil && code == http.StatusOK && ok {
+			if pg, ok := twin.ParseDBPage(body); err == nil && code == http.StatusOK && ok {
 				s.OK, s.Page = true, pg
 			}
 			p.mu.Lock()

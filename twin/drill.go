@@ -211,8 +211,6 @@ func (d *drill) httpClient(h *Host) (*http.Client, error) {
 	}}, nil
 }
 
-var instanceRow = regexp.MustCompile(`<td>Instance ID</td><td>([^<]*)</td>`)
-
 // page asks the ALB for / and returns the instance ID that answered, or the error.
 func page(client *http.Client, addr string) (string, error) {
 	id, _, err := pageBody(client, addr)
@@ -233,11 +231,11 @@ func pageBody(client *http.Client, addr string) (id, body string, err error) {
 	case resp.Header.Get("X-Webtier-Twin-Fail-Open") != "":
 		return "", "", fmt.Errorf("answered with no healthy target (the ALB fails open)")
 	}
-	m := instanceRow.FindSubmatch(b)
-	if m == nil {
+	pg, ok := ParsePage(string(b))
+	if !ok {
 		return "", "", fmt.Errorf("no instance ID in the page")
 	}
-	return string(m[1]), string(b), nil
+	return pg.Instance, string(b), nil
 }
 
 // balancing is requirement 2: 30 requests from the internet client to the ALB (its nodes'
@@ -445,32 +443,22 @@ func (d *drill) nat(ctx context.Context) error {
 	return nil
 }
 
-var (
-	endpointRe = regexp.MustCompile(`<p>Endpoint (\S+) resolves to (\S+)</p>`)
-	rowsRe     = regexp.MustCompile(`<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td></tr>`)
-)
-
-// dbRead is one read of /db.php: the endpoint's name, the address it resolved to, the rows.
-type dbRead struct {
-	name, addr, rows string
-}
-
 // readDB asks the ALB for /db.php.
-func readDB(client *http.Client, node string) (dbRead, error) {
+func readDB(client *http.Client, node string) (DBPage, error) {
 	resp, err := client.Get("http://" + node + "/db.php")
 	if err != nil {
-		return dbRead{}, err
+		return DBPage{}, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return dbRead{}, fmt.Errorf("%s", resp.Status)
+		return DBPage{}, fmt.Errorf("%s", resp.Status)
 	}
-	m := endpointRe.FindSubmatch(body)
-	if m == nil {
-		return dbRead{}, fmt.Errorf("no endpoint on the page")
+	pg, ok := ParseDBPage(string(body))
+	if !ok {
+		return DBPage{}, fmt.Errorf("no endpoint on the page")
 	}
-	return dbRead{string(m[1]), string(m[2]), strings.Join(rowsRe.FindAllString(string(body), -1), "")}, nil
+	return pg, nil
 }
 
 // failover is requirement 5: with /db.php read through the ALB every 0.5 s, the primary
@@ -511,7 +499,7 @@ func (d *drill) failover(ctx context.Context) error {
 		d.add(5, test, "standby takes over", "-", "no internet-facing ALB node to read /db.php through", false)
 		return nil
 	}
-	var before dbRead
+	var before DBPage
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); sleep(ctx, 500) {
 		if before, err = readDB(client, nodes[0]); err == nil {
 			break
@@ -531,7 +519,7 @@ func (d *drill) failover(ctx context.Context) error {
 	syscall.Kill(pid, syscall.SIGKILL)
 	stopped := time.Now()
 	var lastOK, firstBad, back time.Time
-	var after dbRead
+	var after DBPage
 	failures := 0
 	for i := 0; time.Since(stopped) < 60*time.Second; i++ {
 		r, err := readDB(client, nodes[i%len(nodes)])
@@ -541,7 +529,7 @@ func (d *drill) failover(ctx context.Context) error {
 			if firstBad.IsZero() {
 				firstBad = time.Now()
 			}
-		case r.addr == before.addr:
+		case r.Addr == before.Addr:
 			lastOK = time.Now()
 		default:
 			after, back = r, time.Now()
@@ -559,10 +547,10 @@ func (d *drill) failover(ctx context.Context) error {
 	if !lastOK.IsZero() && lastOK.After(stopped) {
 		down = back.Sub(lastOK)
 	}
-	ok := after.name == before.name && after.rows == before.rows && after.addr == standby.Private.String()
-	d.add(5, test, fmt.Sprintf("%s answers under %s, same rows", standby.Name, before.name),
-		fmt.Sprintf("%s -> %s, interrupted %.1fs", before.addr, after.addr, down.Seconds()),
-		fmt.Sprintf("%d reads failed; rows %s", failures, map[bool]string{true: "the same", false: "differ"}[after.rows == before.rows]), ok)
+	ok := after.Endpoint == before.Endpoint && after.Rows == before.Rows && after.Addr == standby.Private.String()
+	d.add(5, test, fmt.Sprintf("%s answers under %s, same rows", standby.Name, before.Endpoint),
+		fmt.Sprintf("%s -> %s, interrupted %.1fs", before.Addr, after.Addr, down.Seconds()),
+		fmt.Sprintf("%d reads failed; rows %s", failures, map[bool]string{true: "the same", false: "differ"}[after.Rows == before.Rows]), ok)
 	return nil
 }
 

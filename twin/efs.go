@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -328,7 +327,8 @@ func (d *drill) sharedFiles(ctx context.Context) error {
 				continue
 			}
 			seen++
-			listed = strings.Contains(body, "<li>"+name+"</li>")
+			pg, _ := ParsePage(body)
+			listed = slices.Contains(pg.Shared, name)
 			if m := twinNote.FindStringSubmatch(body); m != nil {
 				why = html.UnescapeString(m[1])
 			}
