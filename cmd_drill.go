@@ -60,7 +60,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webtier: drill: %s\n", why)
 		return exitBadArgs
 	}
-	plan, _, _, err := loadTwin(twinPrefix())
+	plan, _, _, err := twin.Load(twinPrefix())
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: drill: %v\n", err)
 		return exitBadArgs

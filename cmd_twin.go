@@ -197,12 +197,6 @@ func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Co
 	return nil
 }
 
-// loadTwin reads a running twin: its plan compiled again from the stack and config it was
-// built from (compiling is a pure function), checked against the plan it wrote.
-func loadTwin(prefix string) (*twin.Plan, *verify.Network, verify.Intent, error) {
-	return twin.Load(prefix)
-}
-
 func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("twin test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -220,7 +214,7 @@ func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
 		return exitBadArgs
 	}
-	plan, n, intent, err := loadTwin(prefix)
+	plan, n, intent, err := twin.Load(prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin test: %v\n", err)
 		return exitBadArgs
@@ -320,7 +314,7 @@ func twinSSH(ctx context.Context, prefix string, args []string, stderr io.Writer
 		fmt.Fprintln(stderr, "webtier: twin ssh: usage: webtier twin ssh HOST [-- CMD [ARG...]]")
 		return exitBadArgs
 	}
-	plan, _, _, err := loadTwin(prefix)
+	plan, _, _, err := twin.Load(prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
 		return exitBadArgs

@@ -112,11 +112,23 @@ func Up(ctx context.Context, p *Plan, exe string) (err error) {
 			return err
 		}
 	}
-	data, err := json.MarshalIndent(p, "", "  ")
+	return savePlan(p)
+}
+
+// savePlan writes the plan of a twin to its state directory.
+func savePlan(p *Plan) error { return writeJSON(filepath.Join(StateDir(p.Prefix), "plan.json"), p) }
+
+// writeJSON writes v as JSON to file, atomically: the twin's processes read these files while
+// others change them (the plan, the specs, the resolver's names, the controller's status).
+func writeJSON(file string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "plan.json"), data, 0o644)
+	if err := os.WriteFile(file+".tmp", data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(file+".tmp", file)
 }
 
 // sleep waits ms milliseconds, or until ctx ends.

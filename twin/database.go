@@ -93,17 +93,9 @@ func dbDir(state string) string { return filepath.Join(state, "db") }
 // recordsFile holds the resolver's names.
 const recordsFile = "dns.json"
 
-// writeRecords writes the resolver's names atomically.
+// writeRecords writes the resolver's names.
 func writeRecords(state string, names map[string][]string) error {
-	data, err := json.Marshal(names)
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(state, recordsFile+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(state, recordsFile))
+	return writeJSON(filepath.Join(state, recordsFile), names)
 }
 
 // setRecord points one name at addrs.

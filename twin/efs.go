@@ -79,17 +79,9 @@ func (p *Plan) efsRecords() map[string][]string {
 	return out
 }
 
-// zonalFile holds the resolver's names whose answers depend on the asker's subnet.
+// zonalFile holds the resolver's names whose answers depend on the asker's subnet
+// (name -> subnet CIDR -> addresses).
 const zonalFile = "dns-zonal.json"
-
-// writeZonal writes the zonal names (name -> subnet CIDR -> addresses).
-func writeZonal(state string, names map[string]map[string][]string) error {
-	data, err := json.Marshal(names)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(state, zonalFile), data, 0o644)
-}
 
 // zonalAnswer is what the resolver answers name to a query from src, and whether the name
 // is a zonal one.
@@ -183,7 +175,6 @@ type efsMount struct {
 	access *EFSAccess
 	mu     sync.Mutex
 	c      *nfsClient
-	server string
 	err    error
 }
 
@@ -200,7 +191,7 @@ func (m *efsMount) mountAtStart(ctx context.Context) {
 // remount mounts the file system again.
 func (m *efsMount) remount(ctx context.Context) error {
 	var d net.Dialer
-	c, server, err := mountEFS(ctx, m.access, func(ctx context.Context, addr string) (net.Conn, error) {
+	c, _, err := mountEFS(ctx, m.access, func(ctx context.Context, addr string) (net.Conn, error) {
 		return d.DialContext(ctx, "tcp4", addr)
 	})
 	m.mu.Lock()
@@ -208,7 +199,7 @@ func (m *efsMount) remount(ctx context.Context) error {
 	if m.c != nil {
 		m.c.Close()
 	}
-	m.c, m.server, m.err = c, server, err
+	m.c, m.err = c, err
 	return err
 }
 

@@ -102,19 +102,6 @@ func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {
 	return plan, n, intent, nil
 }
 
-// savePlan writes the plan of a running twin, atomically: others read it while it changes.
-func savePlan(p *Plan) error {
-	data, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return err
-	}
-	file := filepath.Join(StateDir(p.Prefix), "plan.json")
-	if err := os.WriteFile(file+".tmp", data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(file+".tmp", file)
-}
-
 // Resize sets the size of the Auto Scaling group res of a running twin and applies the
 // difference; it returns the new plan and the hosts it launched and ended.
 func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent, res string, size int, exe string) (next *Plan, launched, ended []string, err error) {
@@ -331,15 +318,7 @@ func ReadScaleStatus(prefix string) (*ScaleStatus, error) {
 
 func writeScaleStatus(prefix string, st *ScaleStatus) error {
 	st.Updated = time.Now()
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	file := filepath.Join(StateDir(prefix), scaleStatus)
-	if err := os.WriteFile(file+".tmp", data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(file+".tmp", file)
+	return writeJSON(filepath.Join(StateDir(prefix), scaleStatus), st)
 }
 
 // fleet is the twin's Auto Scaling group: its resource and scaling, from the plan's hosts.

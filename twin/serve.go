@@ -64,18 +64,14 @@ func ServeMain(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	data, err := os.ReadFile(*specFile)
-	var spec Spec
-	if err == nil {
-		err = json.Unmarshal(data, &spec)
-	}
+	spec, err := readSpec(*specFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "twin serve: --spec: %v\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := serve(ctx, &spec, stderr); err != nil {
+	if err := serve(ctx, spec, stderr); err != nil {
 		fmt.Fprintf(stderr, "twin serve: %s: %v\n", spec.Host, err)
 		return 1
 	}
@@ -88,11 +84,7 @@ func ServeMain(args []string, stderr io.Writer) int {
 		case sig := <-control:
 			if sig == syscall.SIGHUP {
 				// The Auto Scaling controller changed the targets: read the spec again.
-				var again Spec
-				data, err := os.ReadFile(*specFile)
-				if err == nil {
-					err = json.Unmarshal(data, &again)
-				}
+				again, err := readSpec(*specFile)
 				if err != nil {
 					fmt.Fprintf(stderr, "%s: reading the spec again: %v\n", spec.Host, err)
 				} else if albControl != nil && again.ALB != nil {
@@ -199,7 +191,7 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 	if err := writeRecords(dir, map[string][]string{p.secretsName(): secrets}); err != nil {
 		return err
 	}
-	if err := writeZonal(dir, map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
+	if err := writeJSON(filepath.Join(dir, zonalFile), map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
 		return err
 	}
 	for _, spec := range specs {
@@ -210,18 +202,20 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 	return waitListening(ctx, p, specs)
 }
 
+// readSpec reads a host's spec file.
+func readSpec(file string) (*Spec, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var spec Spec
+	return &spec, json.Unmarshal(data, &spec)
+}
+
 // writeSpec writes a host's spec file and returns its path.
 func writeSpec(dir string, spec *Spec) (string, error) {
-	data, err := json.MarshalIndent(spec, "", "  ")
-	if err != nil {
-		return "", err
-	}
 	file := filepath.Join(dir, spec.Host+".spec.json")
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return "", err
-	}
-	return file, os.Rename(tmp, file)
+	return file, writeJSON(file, spec)
 }
 
 // startSpec starts the services of one host, with exe inside the host's namespace, in a
