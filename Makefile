@@ -55,10 +55,11 @@ test: setup
 	python3 -m unittest discover -s emulator
 	go test -timeout 45m ./...
 
-# N deploy -> live verify -> plan again -> destroy -> leftovers cycles on one emulator.
+# N deploy -> live verify -> plan again -> destroy -> leftovers cycles on one emulator;
+# TF_DEBUG_LOG=FILE keeps terraform's and the provider's debug log (every request and retry).
 N ?= 8
 soak: setup
-	go test -count=1 -timeout 0 -v -run '^TestSoak$$' . -soak $(N)
+	go test -count=1 -timeout 0 -v -run '^TestSoak$$' . -soak $(N) $(if $(TF_DEBUG_LOG),-soak-tf-log $(abspath $(TF_DEBUG_LOG)))
 
 bench: setup
 	./bench/synth.sh

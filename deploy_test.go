@@ -22,11 +22,14 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-var soak = flag.Int("soak", 0, "TestSoak: the number of deploy cycles to run back to back on one emulator (make soak)")
+var (
+	soak      = flag.Int("soak", 0, "TestSoak: the number of deploy cycles to run back to back on one emulator (make soak)")
+	soakTFLog = flag.String("soak-tf-log", "", "TestSoak: a file for terraform's and the provider's debug log (every request, every retry and why)")
+)
 
 // cycleSession synthesizes the example stack and opens a local deploy session on a fresh
 // emulator, which the test stops at its end. terraform's output goes to the returned log.
-func cycleSession(t *testing.T) (s *deploy.Session, plan stacks.Plan, stack, logPath string) {
+func cycleSession(t *testing.T, debugLog string) (s *deploy.Session, plan stacks.Plan, stack, logPath string) {
 	t.Helper()
 	plan = examplePlan(t)
 	out := filepath.Join(t.TempDir(), "cdktf.out")
@@ -43,7 +46,7 @@ func cycleSession(t *testing.T) (s *deploy.Session, plan stacks.Plan, stack, log
 	t.Cleanup(func() { log.Close() })
 	s, err = deploy.Open(deploy.Options{
 		Target: deploy.Local, Dir: filepath.Join(dir, "local"), Region: plan.Config.Region, S3Ranges: plan.Config.RepoCIDRs,
-		Stack: stack, Log: log,
+		Stack: stack, Log: log, EmulatorEndsWithMe: true, DebugLog: debugLog,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +69,7 @@ func TestLocalDeployCycle(t *testing.T) {
 		t.Skip("the deploy cycle takes minutes; run without -short")
 	}
 	t.Setenv("WEBTIER_TWIN_PREFIX", testPrefix("wtd"))
-	s, plan, stack, logPath := cycleSession(t)
+	s, plan, stack, logPath := cycleSession(t, "")
 	ctx := context.Background()
 	for cycle := 1; cycle <= 2; cycle++ {
 		var review func()
@@ -89,8 +92,8 @@ func TestLocalDeployCycle(t *testing.T) {
 			t.Errorf("cycle %d: %s", cycle, p)
 		}
 		if r.stopped {
-			t.Fatalf("cycle %d stopped; last lines of %s:\n%s\nthe emulator's last changes of security-group rules:\n%s",
-				cycle, logPath, tail(logPath, 60), motoTrace(s, 40))
+			t.Fatalf("cycle %d stopped; last lines of %s:\n%s\nthe emulator's last trace lines:\n%s",
+				cycle, logPath, tail(logPath, 60), s.Emulator.Trace(40))
 		}
 	}
 }
@@ -103,7 +106,7 @@ func TestSoak(t *testing.T) {
 		t.Skip("a soak runs only with -soak N (make soak N=8)")
 	}
 	t.Setenv("WEBTIER_TWIN_PREFIX", testPrefix("wtd"))
-	s, plan, _, logPath := cycleSession(t)
+	s, plan, _, logPath := cycleSession(t, *soakTFLog)
 	ctx := context.Background()
 	passed, failed := 0, 0
 	for cycle := 1; cycle <= *soak; cycle++ {
@@ -124,8 +127,8 @@ func TestSoak(t *testing.T) {
 			fmt.Printf("    %s\n", p)
 		}
 		if r.stopped {
-			fmt.Printf("    the cycle stopped; last lines of %s:\n%s\n    the emulator's last changes of security-group rules:\n%s\n",
-				logPath, tail(logPath, 40), motoTrace(s, 40))
+			fmt.Printf("    the cycle stopped; last lines of %s:\n%s\n    the emulator's last trace lines:\n%s\n",
+				logPath, tail(logPath, 40), s.Emulator.Trace(40))
 			// Whatever the failed step left behind goes before the next cycle starts.
 			if err := s.Destroy(ctx); err != nil {
 				fmt.Printf("    destroy after the failure: %v\n", err)
@@ -394,22 +397,6 @@ func TestBrokenConfigDeploysNothing(t *testing.T) {
 	if strings.Contains(stdout.String(), "emulator") {
 		t.Errorf("a broken config started the emulator:\n%s", stdout.String())
 	}
-}
-
-// motoTrace returns the last n lines the emulator launcher traced (every change of a security
-// group's rules, with what the emulator answered), for a cycle that failed.
-func motoTrace(s *deploy.Session, n int) string {
-	data, _ := os.ReadFile(filepath.Join(s.Emulator.Dir, "moto.log"))
-	var lines []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "webtier-trace ") {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // tail returns the last n lines of a file.

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
@@ -63,6 +64,29 @@ type Options struct {
 	Backend map[string]string
 	// Log receives terraform's progress and the step timings. default: os.Stdout
 	Log io.Writer
+	// EmulatorEndsWithMe makes the local target's emulator stop when this process ends, however
+	// it ends (tests). default: false, the emulator outlives the command for a later destroy
+	EmulatorEndsWithMe bool
+	// StepLimits bound terraform's steps by name ("terraform apply", ...): a step that takes
+	// longer is stopped and fails, with terraform's last lines and the emulator's trace.
+	// default: DefaultStepLimits(Target)
+	StepLimits map[string]time.Duration
+	// DebugLog is a file that receives terraform's and the provider's debug log (TF_LOG=DEBUG:
+	// every API request, the SDK's retries and why). default: none
+	DebugLog string
+}
+
+// DefaultStepLimits are the time bounds of terraform's steps, well above their normal time:
+// on the emulator a plan takes seconds and an apply about two minutes (the provider's waiters
+// hold the ALB and the database); on AWS a Multi-AZ database alone takes 20-40 minutes to
+// create or delete.
+func DefaultStepLimits(t Target) map[string]time.Duration {
+	if t == AWS {
+		return map[string]time.Duration{"terraform init": 15 * time.Minute, "terraform validate": 5 * time.Minute,
+			"terraform plan": 30 * time.Minute, "terraform show": 5 * time.Minute, "terraform apply": 150 * time.Minute}
+	}
+	return map[string]time.Duration{"terraform init": 10 * time.Minute, "terraform validate": 2 * time.Minute,
+		"terraform plan": 5 * time.Minute, "terraform show": 2 * time.Minute, "terraform apply": 12 * time.Minute}
 }
 
 // Files in Dir.
@@ -78,6 +102,8 @@ const (
 type Session struct {
 	opts Options
 	tf   *tfexec.Terraform
+	// out keeps terraform's last lines for a step that fails.
+	out *lastLines
 	// Emulator is the moto server of the local target, else nil.
 	Emulator *emulator.Emulator
 	// Steps are the timed steps run so far, in order.
@@ -104,7 +130,10 @@ func Open(opts Options) (*Session, error) {
 	if opts.Log == nil {
 		opts.Log = os.Stdout
 	}
-	s := &Session{opts: opts}
+	if opts.StepLimits == nil {
+		opts.StepLimits = DefaultStepLimits(opts.Target)
+	}
+	s := &Session{opts: opts, out: &lastLines{w: opts.Log, keep: 40}}
 	exe, err := exec.LookPath("terraform")
 	if err != nil {
 		return nil, errors.New("terraform is not on the PATH: install Terraform 1.5 or later (webtier is tested with 1.11)")
@@ -146,8 +175,16 @@ func Open(opts Options) (*Session, error) {
 	if err := s.tf.SetEnv(vars); err != nil {
 		return nil, err
 	}
-	s.tf.SetStdout(opts.Log)
-	s.tf.SetStderr(opts.Log)
+	s.tf.SetStdout(s.out)
+	s.tf.SetStderr(s.out)
+	if opts.DebugLog != "" {
+		if err := s.tf.SetLog("DEBUG"); err != nil {
+			return nil, err
+		}
+		if err := s.tf.SetLogPath(opts.DebugLog); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -159,7 +196,7 @@ func (s *Session) startEmulator() error {
 	if len(s.opts.S3Ranges) > 0 {
 		ranges = map[string][]string{s.opts.Region: s.opts.S3Ranges}
 	}
-	emu, started, err := emulator.Ensure(s.opts.Dir, ranges)
+	emu, started, err := emulator.Ensure(s.opts.Dir, emulator.Options{S3Ranges: ranges, EndWithOwner: s.opts.EmulatorEndsWithMe})
 	if err != nil {
 		return err
 	}
@@ -192,6 +229,9 @@ func (s *Session) overrides() map[string]any {
 			"skip_metadata_api_check":     true,
 			"s3_use_path_style":           true,
 			"endpoints":                   []any{endpoints},
+			// The SDK retries a failed call 25 times by default, minutes of backoff; the
+			// emulator on loopback needs few (a 500 fails the step at once anyway).
+			"max_retries": emulatorRetries,
 		}}
 	}
 	if len(s.opts.Backend) > 0 {
@@ -215,12 +255,97 @@ func (s *Session) Step(name string, fn func() error) error {
 	return err
 }
 
+// emulatorRetries is the provider's max_retries against the emulator.
+const emulatorRetries = 3
+
+// terraform runs one terraform step within its limit (Options.StepLimits). Against the
+// emulator it also watches moto.log and stops terraform at the first HTTP 500: moto failing
+// is never an answer to retry, and a 500 the SDK retried past still fails the step. A stopped
+// step fails with why, terraform's last lines and the emulator's trace.
+func (s *Session) terraform(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	return s.Step(name, func() error {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		if limit, ok := s.opts.StepLimits[name]; ok {
+			var stop context.CancelFunc
+			ctx, stop = context.WithTimeoutCause(ctx, limit, fmt.Errorf("it did not finish within %s", limit))
+			defer stop()
+		}
+		if s.Emulator == nil {
+			if err := fn(ctx); err != nil {
+				return s.stoppedOr(ctx, name, err)
+			}
+			return nil
+		}
+		from := s.Emulator.LogSize()
+		watched := make(chan struct{})
+		go s.watchEmulator(ctx, from, cancel, watched)
+		err := fn(ctx)
+		cancel(nil)
+		<-watched
+		if failures, _, _ := s.Emulator.FailuresSince(from); len(failures) > 0 {
+			return s.stopped(name, failures[0])
+		}
+		if err != nil {
+			return s.stoppedOr(ctx, name, err)
+		}
+		return nil
+	})
+}
+
+// watchEmulator cancels ctx with the first HTTP 500 the emulator traces after offset from,
+// while ctx lasts.
+func (s *Session) watchEmulator(ctx context.Context, from int64, cancel context.CancelCauseFunc, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		failures, next, _ := s.Emulator.FailuresSince(from)
+		if len(failures) > 0 {
+			cancel(failures[0])
+			return
+		}
+		from = next
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// stoppedOr is err, or the report of a step stopped by its time limit.
+func (s *Session) stoppedOr(ctx context.Context, name string, err error) error {
+	if cause := context.Cause(ctx); ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
+		return s.stopped(name, cause)
+	}
+	return err
+}
+
+// stopped is the error of a step stopped for cause: why, terraform's last lines and, against
+// the emulator, its trace.
+func (s *Session) stopped(name string, cause error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s stopped: %v\nterraform's last lines:\n%s", name, cause, indent(s.out.String()))
+	if s.Emulator != nil {
+		fmt.Fprintf(&b, "\nthe emulator's last trace lines (%s):\n%s", s.Emulator.LogFile(), indent(s.Emulator.Trace(20)))
+	}
+	return errors.New(b.String())
+}
+
+func indent(text string) string {
+	if text == "" {
+		return "    (none)"
+	}
+	return "    " + strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n    ")
+}
+
 // Init runs terraform init and validate.
 func (s *Session) Init(ctx context.Context) error {
-	if err := s.Step("terraform init", func() error { return s.tf.Init(ctx, tfexec.Upgrade(false)) }); err != nil {
+	if err := s.terraform(ctx, "terraform init", func(ctx context.Context) error { return s.tf.Init(ctx, tfexec.Upgrade(false)) }); err != nil {
 		return err
 	}
-	return s.Step("terraform validate", func() error {
+	return s.terraform(ctx, "terraform validate", func(ctx context.Context) error {
 		v, err := s.tf.Validate(ctx)
 		if err != nil {
 			return err
@@ -242,7 +367,7 @@ func diagnostics(ds []tfjson.Diagnostic) string {
 
 // Plan writes the plan file; changes is false for an empty plan.
 func (s *Session) Plan(ctx context.Context, destroy bool) (changes bool, err error) {
-	err = s.Step("terraform plan", func() error {
+	err = s.terraform(ctx, "terraform plan", func(ctx context.Context) error {
 		changes, err = s.tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy))
 		return err
 	})
@@ -251,7 +376,7 @@ func (s *Session) Plan(ctx context.Context, destroy bool) (changes bool, err err
 
 // Show returns the JSON of the plan file written by Plan.
 func (s *Session) Show(ctx context.Context) (plan *tfjson.Plan, err error) {
-	err = s.Step("terraform show", func() error {
+	err = s.terraform(ctx, "terraform show", func(ctx context.Context) error {
 		return s.quiet(func() error {
 			plan, err = s.tf.ShowPlanFile(ctx, planFile)
 			return err
@@ -263,13 +388,13 @@ func (s *Session) Show(ctx context.Context) (plan *tfjson.Plan, err error) {
 // quiet runs a terraform command whose standard output is data, not progress.
 func (s *Session) quiet(fn func() error) error {
 	s.tf.SetStdout(io.Discard)
-	defer s.tf.SetStdout(s.opts.Log)
+	defer s.tf.SetStdout(s.out)
 	return fn()
 }
 
 // Apply applies the plan file written by Plan.
 func (s *Session) Apply(ctx context.Context) error {
-	return s.Step("terraform apply", func() error { return s.tf.Apply(ctx, tfexec.DirOrPlan(planFile)) })
+	return s.terraform(ctx, "terraform apply", func(ctx context.Context) error { return s.tf.Apply(ctx, tfexec.DirOrPlan(planFile)) })
 }
 
 // Outputs returns the stack's outputs after an apply: strings as they are, anything else as
@@ -327,3 +452,31 @@ func (s *Session) StackFile() string { return filepath.Join(s.opts.Dir, StackFil
 
 // Dir is the session's working directory.
 func (s *Session) Dir() string { return s.opts.Dir }
+
+// lastLines passes what is written on to w and keeps the last keep lines.
+type lastLines struct {
+	w     io.Writer
+	keep  int
+	mu    sync.Mutex
+	lines []string
+	part  string
+}
+
+func (l *lastLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	text := l.part + string(p)
+	lines := strings.Split(text, "\n")
+	l.part = lines[len(lines)-1]
+	l.lines = append(l.lines, lines[:len(lines)-1]...)
+	if len(l.lines) > l.keep {
+		l.lines = l.lines[len(l.lines)-l.keep:]
+	}
+	return l.w.Write(p)
+}
+
+func (l *lastLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(append(append([]string(nil), l.lines...), l.part), "\n")
+}

@@ -66,6 +66,22 @@ func lastLine(b []byte) string {
 // S3RangesEnv carries Start's s3Ranges to the launcher, as a JSON object (region -> CIDRs).
 const S3RangesEnv = "WEBTIER_S3_RANGES"
 
+// OwnerEnv carries the PID of the process that started the launcher when the emulator is to
+// end with it (Options.EndWithOwner).
+const OwnerEnv = "WEBTIER_EMULATOR_OWNER"
+
+// Options says how to start an emulator.
+type Options struct {
+	// S3Ranges gives, by region, the CIDRs of the AWS-managed S3 prefix list (as AWS's holds
+	// the region's S3 ranges; moto's own are the same three in every region).
+	// default: nil, moto's
+	S3Ranges map[string][]string
+	// EndWithOwner makes the emulator stop when the process that started it ends, however it
+	// ends (a test killed by its timeout, a CI run killed from outside). default: false, the
+	// emulator outlives the command that started it (`webtier deploy`, then `webtier destroy`)
+	EndWithOwner bool
+}
+
 // Find returns the emulator recorded in dir if it is still answering, else nil.
 func Find(dir string) *Emulator {
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
@@ -79,21 +95,18 @@ func Find(dir string) *Emulator {
 	return e
 }
 
-// Ensure returns the emulator recorded in dir, or starts one (see Start for s3Ranges). started
-// says which.
-func Ensure(dir string, s3Ranges map[string][]string) (e *Emulator, started bool, err error) {
+// Ensure returns the emulator recorded in dir, or starts one with opts. started says which.
+func Ensure(dir string, opts Options) (e *Emulator, started bool, err error) {
 	if e := Find(dir); e != nil {
 		return e, false, nil
 	}
-	e, err = Start(dir, s3Ranges)
+	e, err = Start(dir, opts)
 	return e, err == nil, err
 }
 
 // Start launches a new moto server on a free loopback port, detached from the terminal's
 // process group so that Ctrl-C stops terraform, not the emulator holding the resources.
-// s3Ranges gives, by region, the CIDRs of the AWS-managed S3 prefix list (as AWS's holds the
-// region's S3 ranges; moto's own are the same three in every region); nil keeps moto's.
-func Start(dir string, s3Ranges map[string][]string) (*Emulator, error) {
+func Start(dir string, opts Options) (*Emulator, error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
@@ -115,12 +128,16 @@ func Start(dir string, s3Ranges map[string][]string) (*Emulator, error) {
 	defer log.Close()
 	cmd := exec.Command(Python, script, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = log, log
-	if len(s3Ranges) > 0 {
-		ranges, err := json.Marshal(s3Ranges)
+	cmd.Env = os.Environ()
+	if len(opts.S3Ranges) > 0 {
+		ranges, err := json.Marshal(opts.S3Ranges)
 		if err != nil {
 			return nil, err
 		}
-		cmd.Env = append(os.Environ(), S3RangesEnv+"="+string(ranges))
+		cmd.Env = append(cmd.Env, S3RangesEnv+"="+string(ranges))
+	}
+	if opts.EndWithOwner {
+		cmd.Env = append(cmd.Env, OwnerEnv+"="+strconv.Itoa(os.Getpid()))
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -13,7 +13,9 @@ reference) and plans to change it.
 import copy
 import json
 import os
+import re
 import sys
+import traceback
 from moto.autoscaling import models as autoscaling_models
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.types import Base64EncodedString
@@ -28,7 +30,7 @@ from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.responses.nat_gateways import NatGateways
 from moto.efs import models as efs_models
 from moto.efs.responses import EFSResponse
-from werkzeug.serving import WSGIRequestHandler
+from moto.core.responses import BaseResponse
 
 # --- EC2 launch templates -------------------------------------------------------------------
 
@@ -154,6 +156,9 @@ _delete_nat_gateway = nat_gateways.NatGatewayBackend.delete_nat_gateway
 
 
 def _delete_nat_gateway_and_eni(self, nat_gateway_id):
+    if nat_gateway_id not in self.nat_gateways:
+        # moto fails on the missing gateway (an HTTP 500); AWS answers NatGatewayNotFound.
+        raise EC2ClientError("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
     nat_gateway = _delete_nat_gateway(self, nat_gateway_id)
     eni = nat_gateway._eni
     if eni.id in self.enis:
@@ -204,9 +209,9 @@ security_groups.SecurityGroupRule.description = property(_rule_description_any_p
 _sg_rules_lock = threading.RLock()
 
 
-def _serialized(method):
+def _serialized(method, lock=_sg_rules_lock):
     def locked(self, *args, **kwargs):
-        with _sg_rules_lock:
+        with lock:
             return method(self, *args, **kwargs)
 
     return locked
@@ -258,7 +263,7 @@ def _revoke_by_known_ids(revoke, rules_of, what):
             try:
                 out = revoke(self, group_name_or_id, *args, security_rule_ids=security_rule_ids, vpc_id=vpc_id, **kwargs)
             except EC2ClientError as e:
-                _trace(what, group_name_or_id, security_rule_ids, e.error_type)
+                _trace(what, group_name_or_id, security_rule_ids, e.code)
                 raise
             _trace(what, group_name_or_id, security_rule_ids, "revoked")
             return out
@@ -436,26 +441,124 @@ managed_prefixes.ManagedPrefixListBackend._create_aws_managed_prefix_list = _aws
 managed_prefixes.ManagedPrefixList.cidrs = property(
     lambda self: [e["Cidr"] for e in (list(self.entries.values())[-1] if self.entries else [])])
 
-# --- Retried requests -----------------------------------------------------------------------
+# --- EC2 network ACL associations -----------------------------------------------------------
 
-# The AWS SDKs number each attempt of a call in the amz-sdk-request header ("attempt=2; max=25")
+# moto's ReplaceNetworkAclAssociation looks for the ACL holding the association with next() and
+# no default, so an association ID that no ACL holds raises StopIteration: an HTTP 500, which
+# the provider's SDK retried for 17 minutes (a CI run of the deploy cycle hung on it). It also
+# removes the old association before it looks up the new ACL, so an unknown NetworkAclId left
+# the subnet with no ACL at all. AWS answers InvalidAssociationID.NotFound (which the provider
+# takes, when it moves a subnet back to the default ACL, as "already moved") or
+# InvalidNetworkAclID.NotFound, and changes nothing. Both are now checked first, and the move
+# is one step under a lock with the other changes of associations.
+_acl_associations_lock = threading.RLock()
+_replace_network_acl_association = network_acls.NetworkAclBackend.replace_network_acl_association
+
+
+def _replace_network_acl_association_like_aws(self, association_id, network_acl_id):
+    with _acl_associations_lock:
+        self.get_network_acl(network_acl_id)  # InvalidNetworkAclID.NotFound
+        if not any(association_id in acl._associations for acl in list(self.network_acls.values())):
+            raise EC2ClientError("InvalidAssociationID.NotFound",
+                                 f"The association ID '{association_id}' does not exist")
+        return _replace_network_acl_association(self, association_id, network_acl_id)
+
+
+network_acls.NetworkAclBackend.replace_network_acl_association = _replace_network_acl_association_like_aws
+for _name in ("delete_network_acl", "associate_default_network_acl_with_subnet"):
+    setattr(network_acls.NetworkAclBackend, _name,
+            _serialized(getattr(network_acls.NetworkAclBackend, _name), _acl_associations_lock))
+
+# --- EFS policies of an unknown file system ---------------------------------------------------
+
+# moto's DescribeFileSystemPolicy, PutFileSystemPolicy and DescribeBackupPolicy index the file
+# systems by ID without a check: an unknown ID raises KeyError, an HTTP 500. AWS answers
+# FileSystemNotFound (HTTP 404), which the provider takes as "gone" when it reads or deletes.
+
+
+def _known_file_system(method):
+    def file_system_not_found_like_aws(self):
+        self.efs_backend.describe_file_systems(file_system_id=self._get_param("FileSystemId"))  # FileSystemNotFound
+        return method(self)
+
+    return file_system_not_found_like_aws
+
+
+for _name in ("describe_file_system_policy", "put_file_system_policy", "describe_backup_policy"):
+    setattr(EFSResponse, _name, _known_file_system(getattr(EFSResponse, _name)))
+
+# --- Every request: errors and retries ----------------------------------------------------------
+
+# An HTTP 500 is moto failing, never an answer AWS gives for the stack's calls: webtier's deploy
+# session watches moto.log for the line below and stops terraform at the first one, naming the
+# action, instead of letting the SDK retry it for minutes. The line is JSON after the prefix:
+# service, action, attempt, invocation, the exception and the last lines of its traceback.
+#
+# The AWS SDKs number each attempt of a call in the amz-sdk-request header ("attempt=2; max=3")
 # and keep one amz-sdk-invocation-id across its attempts. A retry of a request the emulator has
 # already carried out is how a call ends in a duplicate (a second CreateLaunchTemplate, a
-# second revoke of one rule): every attempt after the first gets a webtier-trace line in
-# moto.log, with the invocation and the action, so a failed cycle shows it.
-_log_request = WSGIRequestHandler.log_request
+# second revoke of one rule): every attempt after the first gets a retry line too, with the
+# action and what the emulator answered to the first attempt of the same invocation (and how
+# long before), so a failed cycle shows whether the first was carried out.
+ERROR_TRACE = "webtier-trace 500 "
+_first_answers = {}  # invocation ID -> (action, HTTP status, time); the newest 10000 kept
+_first_answers_lock = threading.Lock()
+_call_action = BaseResponse.call_action
 
 
-def _log_request_and_retries(self, code="-", size="-"):
-    _log_request(self, code, size)
-    attempt = self.headers.get("amz-sdk-request", "")
-    if attempt and not attempt.startswith("attempt=1;"):
-        target = self.headers.get("X-Amz-Target", "") or self.path
-        print(f"webtier-trace retry {attempt} invocation={self.headers.get('amz-sdk-invocation-id', '-')} "
-              f"target={target} answer={code}", file=sys.stderr, flush=True)
+def _attempt(headers):
+    m = re.search(r"attempt=(\d+)", headers.get("amz-sdk-request", "") or "")
+    return int(m.group(1)) if m else 0
 
 
-WSGIRequestHandler.log_request = _log_request_and_retries
+def _call_action_traced(self):
+    service = self.service_name or type(self).__module__.split(".")[1]
+    action = f"{service} {self._get_action() or self.path}"
+    attempt, invocation = _attempt(self.headers), self.headers.get("amz-sdk-invocation-id", "-")
+    try:
+        status, headers, body = _call_action(self)
+    except Exception as e:
+        print(ERROR_TRACE + json.dumps({
+            "action": action, "attempt": attempt, "invocation": invocation,
+            "exception": "".join(traceback.format_exception_only(e)).strip(),
+            "traceback": traceback.format_exc().strip().splitlines()[-12:],
+        }), file=sys.stderr, flush=True)
+        raise
+    now = time.time()
+    with _first_answers_lock:
+        if attempt == 1:
+            _first_answers[invocation] = (action, status, now)
+            if len(_first_answers) > 10000:
+                del _first_answers[next(iter(_first_answers))]
+        first = _first_answers.get(invocation)
+    if attempt > 1:
+        first_said = f"first answered {first[1]} {now - first[2]:.1f}s before" if first else "first attempt not seen"
+        print(f"webtier-trace {now:.3f} retry {action} attempt={attempt} invocation={invocation} answer={status}"
+              f" ({first_said})", file=sys.stderr, flush=True)
+    return status, headers, body
+
+
+BaseResponse.call_action = _call_action_traced
+
+# --- Owner ----------------------------------------------------------------------------------
+
+# With WEBTIER_EMULATOR_OWNER=PID (the process that started the launcher), the emulator ends
+# when that process does, however it ends (a test killed by its timeout, a CI run killed from
+# outside): nothing is left running. Without it, the emulator outlives the command that started
+# it (`webtier deploy`, then `webtier destroy` stops it).
+OWNER_ENV = "WEBTIER_EMULATOR_OWNER"
+
+
+def _end_with_owner(owner):
+    while os.getppid() == owner:
+        time.sleep(0.5)
+    print(f"webtier-trace {time.time():.3f} owner {owner} is gone: the emulator stops", file=sys.stderr, flush=True)
+    os._exit(0)
+
+
+if os.environ.get(OWNER_ENV):
+    threading.Thread(target=_end_with_owner, args=(int(os.environ[OWNER_ENV]),), daemon=True).start()
+
 
 if __name__ == "__main__":
     from moto.server import main

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import boto3
@@ -32,7 +33,8 @@ class MotoServerTest(unittest.TestCase):
     def setUpClass(cls):
         port = _free_port()
         cls.endpoint = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, WEBTIER_S3_RANGES=json.dumps({REGION: S3_RANGES}))
+        # The launcher ends with this process, even when it is killed before tearDownClass.
+        env = dict(os.environ, WEBTIER_S3_RANGES=json.dumps({REGION: S3_RANGES}), WEBTIER_EMULATOR_OWNER=str(os.getpid()))
         cls.server = subprocess.Popen(
             [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
@@ -280,6 +282,62 @@ class MotoServerTest(unittest.TestCase):
             self.ec2.revoke_security_group_egress(GroupId=self.sg, SecurityGroupRuleIds=[rule_id])
         self.assertEqual(e.exception.response["Error"]["Code"], "InvalidSecurityGroupRuleId.NotFound")
 
+    def test_unknown_ids_get_aws_error_codes_not_500(self):
+        efs = self.client("efs")
+        vpc = self.ec2.describe_subnets(SubnetIds=[self.subnet])["Subnets"][0]["VpcId"]
+        acl = self.ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+        calls = {
+            "InvalidAssociationID.NotFound": lambda: self.ec2.replace_network_acl_association(
+                AssociationId="aclassoc-0123456789abcdef0", NetworkAclId=acl),
+            "NatGatewayNotFound": lambda: self.ec2.delete_nat_gateway(NatGatewayId="nat-0123456789abcdef0"),
+            "InvalidGroup.NotFound": lambda: self.ec2.revoke_security_group_egress(
+                GroupId="sg-0123456789abcdef0", SecurityGroupRuleIds=["sgr-0123456789abcdef0"]),
+            "FileSystemNotFound": lambda: efs.describe_file_system_policy(FileSystemId="fs-0123456789abcdef0"),
+        }
+        calls["FileSystemNotFound (put policy)"] = lambda: efs.put_file_system_policy(
+            FileSystemId="fs-0123456789abcdef0", Policy='{"Version": "2012-10-17", "Statement": []}')
+        calls["FileSystemNotFound (backup policy)"] = lambda: efs.describe_backup_policy(FileSystemId="fs-0123456789abcdef0")
+        for want, call in calls.items():
+            with self.subTest(want), self.assertRaises(ClientError) as e:
+                call()
+            self.assertEqual(e.exception.response["Error"]["Code"], want.split(" ")[0])
+            self.assertLess(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+
+    def test_moving_a_subnet_twice_with_one_association_id_is_not_found(self):
+        # What the provider does when it deletes a network ACL: find the subnet's association,
+        # then move it to the default ACL. A second move with the same association ID (the SDK
+        # repeating a call whose answer it lost) made moto raise StopIteration, an HTTP 500 the
+        # provider retried for 17 minutes. AWS answers InvalidAssociationID.NotFound, which the
+        # provider takes as "already moved".
+        vpc = self.ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+        acls = self.ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkAcls"]
+        default = acls[0]["NetworkAclId"]
+        acl = self.ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+
+        def association():
+            found = self.ec2.describe_network_acls(
+                Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["NetworkAcls"]
+            self.assertEqual(len(found), 1, found)
+            return found[0]["NetworkAclId"], next(
+                a["NetworkAclAssociationId"] for a in found[0]["Associations"] if a["SubnetId"] == subnet)
+
+        _, first = association()
+        self.ec2.replace_network_acl_association(AssociationId=first, NetworkAclId=acl)
+        holder, second = association()
+        self.assertEqual(holder, acl)
+        self.ec2.replace_network_acl_association(AssociationId=second, NetworkAclId=default)
+        with self.assertRaises(ClientError) as e:
+            self.ec2.replace_network_acl_association(AssociationId=second, NetworkAclId=default)
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidAssociationID.NotFound")
+        self.assertEqual(association()[0], default)
+        # A move to an ACL that does not exist changes nothing (moto dropped the association).
+        with self.assertRaises(ClientError) as e:
+            self.ec2.replace_network_acl_association(AssociationId=association()[1], NetworkAclId="acl-0123456789abcdef0")
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidNetworkAclID.NotFound")
+        self.assertEqual(association()[0], default)
+        self.ec2.delete_network_acl(NetworkAclId=acl)
+
     def test_engine_lifecycle_support_is_kept(self):
         rds = self.client("rds")
         rds.create_db_instance(DBInstanceIdentifier="lifecycle", DBInstanceClass="db.t3.micro", Engine="mysql",
@@ -304,36 +362,97 @@ if __name__ == "__main__":
     unittest.main()
 
 
-class RetryTraceTest(unittest.TestCase):
-    def test_a_retried_request_is_traced(self):
+def _wait_answering(endpoint, seconds=30):
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _query(endpoint, service, body, attempt, invocation):
+    """One attempt of a query-protocol call, as an SDK sends it; returns the HTTP status."""
+    req = urllib.request.Request(endpoint + "/", data=body.encode(), headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20261202/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=x",
+        "amz-sdk-request": f"attempt={attempt}; max=3", "amz-sdk-invocation-id": invocation})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+class TraceTest(unittest.TestCase):
+    """The lines webtier reads from moto.log: retries with what the first attempt got, and
+    every HTTP 500 as JSON naming the action."""
+
+    def run_launcher(self, requests):
         port = _free_port()
         endpoint = f"http://127.0.0.1:{port}"
         with open(os.devnull, "w") as null, subprocess.Popen(
                 [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
-                stdout=null, stderr=subprocess.PIPE, text=True) as server:
+                stdout=null, stderr=subprocess.PIPE, text=True,
+                env=dict(os.environ, WEBTIER_EMULATOR_OWNER=str(os.getpid()))) as server:
             try:
-                deadline = time.time() + 30
-                while True:
-                    try:
-                        urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
-                        break
-                    except OSError:
-                        if time.time() > deadline:
-                            raise
-                        time.sleep(0.2)
-                body = b"Action=DescribeVpcs&Version=2016-11-15"
-                for attempt in (1, 2):
-                    req = urllib.request.Request(endpoint + "/", data=body, headers={
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/ap-northeast-2/ec2/aws4_request, SignedHeaders=host, Signature=x",
-                        "amz-sdk-request": f"attempt={attempt}; max=3", "amz-sdk-invocation-id": "inv-7"})
-                    urllib.request.urlopen(req, timeout=10).read()
+                _wait_answering(endpoint)
+                statuses = requests(endpoint)
             finally:
                 server.terminate()
                 _, err = server.communicate(timeout=10)
-        traced = [l for l in err.splitlines() if l.startswith("webtier-trace retry")]
-        self.assertEqual(len(traced), 1, err[-2000:])
-        self.assertIn("attempt=2; max=3 invocation=inv-7", traced[0])
+        return statuses, err.splitlines()
+
+    def test_a_retried_request_is_traced_with_its_action_and_first_answer(self):
+        body = "Action=DescribeVpcs&Version=2016-11-15"
+        statuses, lines = self.run_launcher(lambda ep: [_query(ep, "ec2", body, a, "inv-7") for a in (1, 2)])
+        self.assertEqual(statuses, [200, 200])
+        traced = [l for l in lines if " retry " in l and l.startswith("webtier-trace ")]
+        self.assertEqual(len(traced), 1, lines[-20:])
+        self.assertRegex(traced[0], r"retry ec2 DescribeVpcs attempt=2 invocation=inv-7 answer=200 "
+                                    r"\(first answered 200 [0-9.]+s before\)$")
+
+    def test_a_500_is_traced_as_json_naming_the_action(self):
+        # moto 5.2.1 has no DescribeTrafficSources: a real 500 of moto's.
+        body = "Action=DescribeTrafficSources&Version=2011-01-01&AutoScalingGroupName=web"
+        statuses, lines = self.run_launcher(lambda ep: [_query(ep, "autoscaling", body, 1, "inv-9")])
+        self.assertEqual(statuses, [500])
+        errors = [json.loads(l[len("webtier-trace 500 "):]) for l in lines if l.startswith("webtier-trace 500 ")]
+        self.assertEqual(len(errors), 1, lines[-20:])
+        self.assertEqual((errors[0]["action"], errors[0]["attempt"], errors[0]["invocation"]),
+                         ("autoscaling DescribeTrafficSources", 1, "inv-9"))
+        self.assertIn("NotImplementedError", errors[0]["exception"])
+        self.assertTrue(errors[0]["traceback"], errors[0])
+
+
+class OwnerTest(unittest.TestCase):
+    def test_the_emulator_ends_with_its_owner(self):
+        # The owner starts the launcher with WEBTIER_EMULATOR_OWNER set to its own PID, as
+        # webtier's tests do, and is then killed, as a test binary at its timeout is.
+        port = _free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        owner = subprocess.Popen([sys.executable, "-c", (
+            "import os, subprocess, sys, time\n"
+            f"subprocess.Popen([sys.executable, {LAUNCHER!r}, '-H', '127.0.0.1', '-p', '{port}'],"
+            " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,"
+            " env=dict(os.environ, WEBTIER_EMULATOR_OWNER=str(os.getpid())))\n"
+            "time.sleep(600)\n")])
+        try:
+            _wait_answering(endpoint)
+        finally:
+            owner.kill()
+            owner.wait(10)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            except OSError:
+                return
+            time.sleep(0.2)
+        self.fail(f"the emulator on {endpoint} still answers 15 s after its owner was killed")
 
 
 class RuleChangesTest(unittest.TestCase):
