@@ -20,7 +20,12 @@ func TestRepoRanges(t *testing.T) {
 	}{
 		{"exact", []string{"--ip-ranges", small}, exitOK,
 			`{"repo_cidrs":["3.5.140.0/22","3.36.167.64/27","52.219.56.0/22","52.219.60.0/23","52.219.144.0/22","52.219.148.0/23"]}`,
-			"6 S3 ranges of ap-northeast-2 (ip-ranges.json of 2026-01-01-00-00-00) -> 6 CIDRs (the network ACLs have room for 10)"},
+			// The web ACL's busiest direction holds 10 entries besides the repositories': 19 of
+			// the quota of 20 are the stack's, the default deny takes the last.
+			"6 S3 ranges of ap-northeast-2 (ip-ranges.json of 2026-01-01-00-00-00) -> 6 CIDRs (the network ACLs have room for 9)"},
+		{"a raised quota", []string{"--ip-ranges", small, "--quota-nacl-rules-per-direction", "40"}, exitOK,
+			`{"repo_cidrs":["3.5.140.0/22","3.36.167.64/27","52.219.56.0/22","52.219.60.0/23","52.219.144.0/22","52.219.148.0/23"]}`,
+			"(the network ACLs have room for 29)"},
 		{"widened to 5", []string{"--ip-ranges", small, "--max-cidrs", "5"}, exitOK,
 			`{"repo_cidrs":["3.5.140.0/22","3.36.167.64/27","52.219.56.0/21","52.219.144.0/22","52.219.148.0/23"]}`,
 			"52.219.56.0/21 replaces 52.219.56.0/22, 52.219.60.0/23, adding 512 addresses no S3 range holds"},

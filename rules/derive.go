@@ -29,6 +29,8 @@ type Topology struct {
 	SingleNAT bool
 	// Features are the config switches that turn optional flows on.
 	Features map[string]bool
+	// Quotas are the AWS quotas of the account the stack goes to; nil is AWS's defaults.
+	Quotas Limits
 }
 
 // Limits of the derivation.
