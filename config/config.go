@@ -209,15 +209,16 @@ const DefaultRepoRegion = "ap-northeast-2"
 
 // DefaultRepoCIDRs are the S3 ranges of ap-northeast-2, where Amazon Linux 2023's package
 // repositories are, as AWS published them in ip-ranges.json of 2026-08-22-21-17-05 (syncToken
-// 1787433425): its 12 ranges there, aggregated to the 10 CIDRs the network ACLs have room for
-// by widening 52.219.56.0/22 + 52.219.60.0/23 and 52.219.144.0/22 + 52.219.148.0/23 to /21s
-// (512 addresses each that S3 does not hold). Rebuild it with
+// 1787433425): its 12 ranges there, aggregated to the 9 CIDRs the network ACLs have room for at
+// AWS's default quota (20 entries per direction, the default deny among them) by widening
+// 52.219.56.0/22 + 52.219.60.0/23, 52.219.144.0/22 + 52.219.148.0/23 and 52.219.202.0/23 +
+// 52.219.204.0/22 to /21s (512 addresses each that S3 does not hold). Rebuild it with
 //
 //	curl -sO https://ip-ranges.amazonaws.com/ip-ranges.json
 //	webtier repo-ranges --config webtier.example.json --ip-ranges ip-ranges.json
 var DefaultRepoCIDRs = []string{
 	"1.178.91.0/24", "3.2.75.0/24", "3.5.140.0/22", "3.5.144.0/23", "3.5.184.0/21",
-	"3.36.167.64/27", "52.219.56.0/21", "52.219.144.0/21", "52.219.202.0/23", "52.219.204.0/22",
+	"3.36.167.64/27", "52.219.56.0/21", "52.219.144.0/21", "52.219.200.0/21",
 }
 
 // Features are the switches of the optional flows of rules.Flows, as this config sets them.
