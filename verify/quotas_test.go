@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -26,13 +25,7 @@ func quotaOf(t *testing.T, r *Report, key string) QuotaResult {
 // quotas raised as raise says (nil: AWS's defaults).
 func verifyMutated(t *testing.T, mutate func(m tf), raise func(q *config.Quotas)) *Report {
 	t.Helper()
-	data, _ := defaultStack(t)
-	m := decode(t, data)
-	mutate(m)
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := loadMutated(t, mutate)
 	cfg, err := config.Load(configFile)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +40,14 @@ func verifyMutated(t *testing.T, mutate func(m tf), raise func(q *config.Quotas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verifyBytes(t, out, in)
+	return Verify(n, in)
+}
+
+// extraDeny gives web-nacl a 20th inbound entry of its own: a deny after every allow, which
+// changes no connection, only the count.
+func extraDeny(m tf) {
+	m.of(acl)["web-nacl-ingress-30000"] = map[string]any{"network_acl_id": ref("aws_network_acl.web-nacl", "id"), "rule_number": 30000,
+		"egress": false, "protocol": "tcp", "rule_action": "deny", "cidr_block": "0.0.0.0/0", "from_port": 23, "to_port": 23}
 }
 
 // TestExampleWithinQuotas: the example stack is within every AWS quota at AWS's defaults, and
@@ -113,11 +113,7 @@ func TestQuotaFindings(t *testing.T) {
 		mutate    func(m tf)
 		over      string
 	}{
-		{"a 20th entry in web-nacl's ingress", rules.QuotaNACLRules, func(m tf) {
-			// A deny after every allow: it changes no connection, only the count.
-			m.of(acl)["web-nacl-ingress-30000"] = map[string]any{"network_acl_id": ref("aws_network_acl.web-nacl", "id"), "rule_number": 30000,
-				"egress": false, "protocol": "tcp", "rule_action": "deny", "cidr_block": "0.0.0.0/0", "from_port": 23, "to_port": 23}
-		}, "web-nacl: 20 ingress entries + the default deny = 21 > 20 (L-2AEEBF1A, Inbound or outbound rules per network ACL); " +
+		{"a 20th entry in web-nacl's ingress", rules.QuotaNACLRules, extraDeny, "web-nacl: 20 ingress entries + the default deny = 21 > 20 (L-2AEEBF1A, Inbound or outbound rules per network ACL); " +
 			"raise it in Service Quotas (https://console.aws.amazon.com/servicequotas/home/services/vpc/quotas/L-2AEEBF1A) and set quotas.nacl_rules_per_direction (AWS allows up to 40), " +
 			"or hold fewer entries (fewer admin_cidrs or repo_cidrs: `webtier repo-ranges --max-cidrs N` joins S3 ranges)"},
 		{"49 more egress rules on web-sg, to the metadata service (no connection changes, the count does)", rules.QuotaSGRules, func(m tf) {
@@ -181,11 +177,7 @@ func TestQuotaFindings(t *testing.T) {
 // TestRaisedQuotaPasses: the web ACL with a 20th entry of its own passes once the config says
 // the account has 21, and the quota's row says what is counted against what.
 func TestRaisedQuotaPasses(t *testing.T) {
-	extra := func(m tf) {
-		m.of(acl)["web-nacl-ingress-30000"] = map[string]any{"network_acl_id": ref("aws_network_acl.web-nacl", "id"), "rule_number": 30000,
-			"egress": false, "protocol": "tcp", "rule_action": "deny", "cidr_block": "0.0.0.0/0", "from_port": 23, "to_port": 23}
-	}
-	r := verifyMutated(t, extra, func(q *config.Quotas) { q.NACLRulesPerDirection = 21 })
+	r := verifyMutated(t, extraDeny, func(q *config.Quotas) { q.NACLRulesPerDirection = 21 })
 	if !r.OK() {
 		t.Fatalf("quotas.nacl_rules_per_direction 21: want the stack to verify, got:\n%s", failures(r))
 	}
