@@ -23,7 +23,8 @@ import (
 // It reads AWS's ip-ranges.json (https://ip-ranges.amazonaws.com/ip-ranges.json, downloaded by
 // the user), keeps the ranges of the service in the config's region, and prints them as the
 // JSON list for repo_cidrs, aggregated to fit the network ACLs: each repository range takes
-// one entry per direction in the web and public ACLs, which AWS limits to 20. Widening, when
+// one entry per direction in the web and public ACLs, which AWS limits to 20 with the default
+// deny (quotas.nacl_rules_per_direction, when the account has raised it). Widening, when
 // needed, joins the neighbours that add the fewest addresses; standard error says what it did.
 func repoRangesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("repo-ranges", flag.ContinueOnError)
@@ -86,7 +87,7 @@ var roomProbe = netip.MustParsePrefix("192.0.2.0/24")
 
 // aclRoom is how many repository ranges the stack's network ACLs hold: it derives the policy
 // with one range and counts, in the busiest ACL direction that has a repository entry, the
-// entries left under AWS's quota.
+// entries left under the account's quota once the default deny is counted.
 func aclRoom(plan stacks.Plan) (int, error) {
 	probe := roomProbe
 	t := plan.Topology
@@ -95,6 +96,7 @@ func aclRoom(plan stacks.Plan) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	budget := t.Quotas.NACLEntries()
 	room := -1
 	for _, entries := range p.NACL {
 		for _, dir := range []rules.Direction{rules.Ingress, rules.Egress} {
@@ -111,7 +113,7 @@ func aclRoom(plan stacks.Plan) (int, error) {
 			if repo == 0 {
 				continue
 			}
-			if r := (rules.MaxNACLEntries - (total - repo)) / repo; room < 0 || r < room {
+			if r := (budget - (total - repo)) / repo; room < 0 || r < room {
 				room = r
 			}
 		}

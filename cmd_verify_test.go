@@ -27,6 +27,15 @@ func TestMainExitCodes(t *testing.T) {
 	failing := filepath.Join(dir, "internal.json")
 	out, _ := json.Marshal(m)
 	os.WriteFile(failing, out, 0o644)
+	// One entry more in web-nacl's inbound direction (a deny that changes no connection):
+	// 20 of the stack's and the default deny, past AWS's default quota.
+	json.Unmarshal(data, &m)
+	m["resource"].(map[string]any)["aws_network_acl_rule"].(map[string]any)["web-nacl-ingress-30000"] = map[string]any{
+		"network_acl_id": "${aws_network_acl.web-nacl.id}", "rule_number": 30000, "egress": false, "protocol": "tcp",
+		"rule_action": "deny", "cidr_block": "0.0.0.0/0", "from_port": 23, "to_port": 23}
+	overQuota := filepath.Join(dir, "over-quota.json")
+	out, _ = json.Marshal(m)
+	os.WriteFile(overQuota, out, 0o644)
 
 	cases := []struct {
 		name   string
@@ -38,6 +47,10 @@ func TestMainExitCodes(t *testing.T) {
 		{"clean", []string{"--in", stackFile, "--config", exampleConfig}, exitOK, "verify OK", ""},
 		{"json", []string{"--in", stackFile, "--config", exampleConfig, "--json"}, exitOK, `"ok": true`, ""},
 		{"failing stack", []string{"--in", failing, "--config", exampleConfig}, exitFailed, "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS aws_lb.alb", ""},
+		{"over a quota", []string{"--in", overQuota, "--config", exampleConfig}, exitFailed,
+			"OVER web-nacl: 20 ingress entries + the default deny = 21 > 20 (L-2AEEBF1A, Inbound or outbound rules per network ACL)", ""},
+		{"over the default quota, within the account's", []string{"--in", overQuota, "--config", exampleConfig, "--quota-nacl-rules-per-direction", "21"},
+			exitOK, "verify OK", ""},
 		{"missing file", []string{"--in", filepath.Join(dir, "none.json"), "--config", exampleConfig}, exitBadArgs, "", "no such file"},
 		{"unresolvable reference", []string{"--in", broken, "--config", exampleConfig}, exitBadArgs, "",
 			"webtier: aws_route.web-a-default: nat_gateway_id: refers to aws_nat_gateway.nope, which is not in the stack"},

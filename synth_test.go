@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/ruletable"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/tfcli"
@@ -156,8 +157,13 @@ func TestBadConfigWritesNothing(t *testing.T) {
 		{"unknown flag", []string{"--config", exampleConfig, "--colour", "red"}, "flag provided but not defined: -colour"},
 		{"the default repo CIDRs in another region", []string{"--config", exampleConfig, "--region", "eu-west-1"},
 			"repo_cidrs: the default list holds the S3 ranges of ap-northeast-2, not of eu-west-1; run `webtier repo-ranges --region eu-west-1"},
+		// The example's public ACL holds 16 inbound entries besides the admin ranges': with 4,
+		// 20 and the default deny pass AWS's quota of 20.
 		{"too many NACL entries", []string{"--config", exampleConfig, "--admin-cidrs", manyCIDRs(4)},
-			"public-nacl ingress: 21 entries; AWS allows 20 per direction"},
+			"public-nacl: 20 ingress entries + the default deny = 21 > 20 (L-2AEEBF1A, Inbound or outbound rules per network ACL); " +
+				"raise it in Service Quotas (https://console.aws.amazon.com/servicequotas/home/services/vpc/quotas/L-2AEEBF1A) and set quotas.nacl_rules_per_direction"},
+		{"a quota raised past AWS's maximum", []string{"--config", exampleConfig, "--quota-nacl-rules-per-direction", "41"},
+			"quotas.nacl_rules_per_direction: 41 is above 40, the most AWS allows for L-2AEEBF1A (Inbound or outbound rules per network ACL)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,6 +185,30 @@ func TestBadConfigWritesNothing(t *testing.T) {
 }
 
 // manyCIDRs lists n admin ranges 198.51.100.0/28, .16/28, ...
+// TestRaisedQuotaPlans: admin ranges that take the public ACL past AWS's default quota plan
+// once the config says the account has raised it, and the example fits the default.
+func TestRaisedQuotaPlans(t *testing.T) {
+	cfg := examplePlan(t).Config
+	cfg.AdminCIDRs = strings.Split(manyCIDRs(4), ",")
+	if _, err := stacks.NewPlan(cfg); err == nil {
+		t.Fatal("4 admin ranges at AWS's default quota: got a plan, want the public ACL refused")
+	}
+	cfg.Quotas.NACLRulesPerDirection = 21
+	plan, err := stacks.NewPlan(cfg)
+	if err != nil {
+		t.Fatalf("4 admin ranges with quotas.nacl_rules_per_direction 21: got %v, want a plan", err)
+	}
+	n := 0
+	for _, e := range plan.Policy.NACL[rules.Public] {
+		if e.Direction == rules.Ingress {
+			n++
+		}
+	}
+	if n != 20 {
+		t.Errorf("public-nacl ingress entries: got %d, want 20 (the quota of 21 less the default deny)", n)
+	}
+}
+
 func manyCIDRs(n int) string {
 	var list []string
 	for i := 0; i < n; i++ {

@@ -57,6 +57,84 @@ type Config struct {
 	// FlowLogRetentionDays keeps the VPC flow logs (every accepted and rejected connection)
 	// in CloudWatch Logs this long; one of CloudWatch's retention periods. default: 90
 	FlowLogRetentionDays int `json:"flow_log_retention_days"`
+
+	// Quotas are the AWS quotas of the account the stack goes to, where it has raised them in
+	// Service Quotas; synth and verify count the stack against them. default: AWS's defaults
+	Quotas Quotas `json:"quotas"`
+}
+
+// Quotas are AWS quotas (rules.Quotas) as the account has them. Each is at least AWS's
+// default (a quota is only ever raised) and at most what AWS allows.
+type Quotas struct {
+	// NACLRulesPerDirection is "Inbound or outbound rules per network ACL" (L-2AEEBF1A); the
+	// default deny counts toward it, so a direction holds one entry fewer of the stack's.
+	// default: 20 (AWS allows up to 40)
+	NACLRulesPerDirection int `json:"nacl_rules_per_direction"`
+	// SGRulesPerDirection is "Inbound or outbound rules per security group" (L-0EA8095F).
+	// default: 60 (times sgs_per_eni, AWS allows up to 1000)
+	SGRulesPerDirection int `json:"sg_rules_per_direction"`
+	// SGsPerENI is "Security groups per network interface" (L-2AFB9258).
+	// default: 5 (AWS allows up to 16)
+	SGsPerENI int `json:"sgs_per_eni"`
+	// RoutesPerTable is "Routes per route table" (L-93826ACB), routes that are not propagated.
+	// default: 50 (AWS allows up to 1000)
+	RoutesPerTable int `json:"routes_per_table"`
+	// EIPsPerRegion is "Elastic IP addresses per Region" (L-0263D0A3), for the whole account.
+	// default: 5
+	EIPsPerRegion int `json:"eips_per_region"`
+	// NATGatewaysPerAZ is "NAT gateways per Availability Zone" (L-FE5A380F), for the whole
+	// account. default: 5
+	NATGatewaysPerAZ int `json:"nat_gateways_per_az"`
+	// VPCsPerRegion is "VPCs per Region" (L-F678F1CE), for the whole account, the default VPC
+	// included. default: 5
+	VPCsPerRegion int `json:"vpcs_per_region"`
+}
+
+// quotaField is one field of Quotas with the key of its quota in rules.Quotas.
+type quotaField struct {
+	key string
+	v   *int
+}
+
+// fields lists the fields of q with their quotas' keys, in the order of rules.Quotas.
+func (q *Quotas) fields() []quotaField {
+	return []quotaField{
+		{rules.QuotaNACLRules, &q.NACLRulesPerDirection},
+		{rules.QuotaSGRules, &q.SGRulesPerDirection},
+		{rules.QuotaSGsPerENI, &q.SGsPerENI},
+		{rules.QuotaRoutes, &q.RoutesPerTable},
+		{rules.QuotaEIPs, &q.EIPsPerRegion},
+		{rules.QuotaNATsPerAZ, &q.NATGatewaysPerAZ},
+		{rules.QuotaVPCs, &q.VPCsPerRegion},
+	}
+}
+
+// field is the field of q holding the quota key.
+func (q *Quotas) field(key string) *int {
+	for _, f := range q.fields() {
+		if f.key == key {
+			return f.v
+		}
+	}
+	panic("config: no field for the quota " + key)
+}
+
+// DefaultQuotas are AWS's defaults: an account that has raised nothing.
+func DefaultQuotas() Quotas {
+	var q Quotas
+	for _, f := range q.fields() {
+		*f.v = rules.QuotaOf(f.key).Default
+	}
+	return q
+}
+
+// Limits are the quotas in force, as synth and verify count with them.
+func (q Quotas) Limits() rules.Limits {
+	l := rules.Limits{}
+	for _, f := range q.fields() {
+		l[f.key] = *f.v
+	}
+	return l
 }
 
 // Subnets holds, for each tier, one CIDR per AZ.
@@ -122,6 +200,7 @@ func Default() Config {
 			BackupRetentionDays: 7,
 		},
 		FlowLogRetentionDays: 90,
+		Quotas:               DefaultQuotas(),
 	}
 }
 
@@ -130,15 +209,16 @@ const DefaultRepoRegion = "ap-northeast-2"
 
 // DefaultRepoCIDRs are the S3 ranges of ap-northeast-2, where Amazon Linux 2023's package
 // repositories are, as AWS published them in ip-ranges.json of 2026-08-22-21-17-05 (syncToken
-// 1787433425): its 12 ranges there, aggregated to the 10 CIDRs the network ACLs have room for
-// by widening 52.219.56.0/22 + 52.219.60.0/23 and 52.219.144.0/22 + 52.219.148.0/23 to /21s
-// (512 addresses each that S3 does not hold). Rebuild it with
+// 1787433425): its 12 ranges there, aggregated to the 9 CIDRs the network ACLs have room for at
+// AWS's default quota (20 entries per direction, the default deny among them) by widening
+// 52.219.56.0/22 + 52.219.60.0/23, 52.219.144.0/22 + 52.219.148.0/23 and 52.219.202.0/23 +
+// 52.219.204.0/22 to /21s (512 addresses each that S3 does not hold). Rebuild it with
 //
 //	curl -sO https://ip-ranges.amazonaws.com/ip-ranges.json
 //	webtier repo-ranges --config webtier.example.json --ip-ranges ip-ranges.json
 var DefaultRepoCIDRs = []string{
 	"1.178.91.0/24", "3.2.75.0/24", "3.5.140.0/22", "3.5.144.0/23", "3.5.184.0/21",
-	"3.36.167.64/27", "52.219.56.0/21", "52.219.144.0/21", "52.219.202.0/23", "52.219.204.0/22",
+	"3.36.167.64/27", "52.219.56.0/21", "52.219.144.0/21", "52.219.200.0/21",
 }
 
 // Features are the switches of the optional flows of rules.Flows, as this config sets them.

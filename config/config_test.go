@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
 )
 
 // valid returns Default() with the admin CIDR it lacks.
@@ -122,6 +123,18 @@ func TestValidate(t *testing.T) {
 			`fleet.instance_type: "t3micro" is not an EC2 instance type (expected e.g. t3.micro)`},
 		{"no DB instance class", func(c *config.Config) { c.Database.InstanceClass = "" },
 			`database.instance_class: empty; expected an RDS instance class such as db.t3.micro`},
+		{"a quota below AWS's default", func(c *config.Config) { c.Quotas.NACLRulesPerDirection = 10 },
+			`quotas.nacl_rules_per_direction: 10 is below 20, AWS's default for L-2AEEBF1A (Inbound or outbound rules per network ACL): a quota is only ever raised`},
+		{"a network ACL quota above AWS's maximum", func(c *config.Config) { c.Quotas.NACLRulesPerDirection = 41 },
+			`quotas.nacl_rules_per_direction: 41 is above 40, the most AWS allows for L-2AEEBF1A (Inbound or outbound rules per network ACL)`},
+		{"security groups per interface above AWS's maximum", func(c *config.Config) { c.Quotas.SGsPerENI = 17 },
+			`quotas.sgs_per_eni: 17 is above 16, the most AWS allows for L-2AFB9258 (Security groups per network interface)`},
+		{"routes per table above AWS's maximum", func(c *config.Config) { c.Quotas.RoutesPerTable = 1001 },
+			`quotas.routes_per_table: 1001 is above 1000, the most AWS allows for L-93826ACB (Routes per route table)`},
+		{"the two security-group quotas beyond their product", func(c *config.Config) {
+			c.Quotas.SGRulesPerDirection = 120
+			c.Quotas.SGsPerENI = 10
+		}, `quotas.sg_rules_per_direction: 120 times quotas.sgs_per_eni 10 is 1200, above 1000: AWS raises L-0EA8095F and L-2AFB9258 only as far as their product stays within it`},
 		{"several problems, in field order", func(c *config.Config) {
 			c.Database.StorageGB = 10
 			c.Region = "Seoul"
@@ -169,6 +182,10 @@ func TestValidateAccepts(t *testing.T) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b0e1d2c-1111-2222-3333-444455556666"
 		}},
 		{"single NAT", func(c *config.Config) { c.NAT = config.NATSingle }},
+		{"quotas raised to AWS's maxima", func(c *config.Config) {
+			c.Quotas = config.Quotas{NACLRulesPerDirection: 40, SGRulesPerDirection: 200, SGsPerENI: 5, RoutesPerTable: 1000,
+				EIPsPerRegion: 100, NATGatewaysPerAZ: 20, VPCsPerRegion: 50}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
@@ -196,6 +213,8 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown nested key", `{"fleet": {"min": 2, "maxx": 4}}`, `unknown key "fleet.maxx"`},
 		{"unknown top-level key", `{"regoin": "us-east-1"}`, `unknown key "regoin"`},
+		{"unknown quota", `{"quotas": {"nacl_rules": 40}}`, `unknown key "quotas.nacl_rules"`},
+		{"quota not a number", `{"quotas": {"nacl_rules_per_direction": "40"}}`, `quotas.nacl_rules_per_direction: expected a number, got string`},
 		{"type error", `{"fleet": {"min": "two"}}`, `fleet.min: expected a number, got string`},
 		{"fraction", `{"fleet": {"min": 1.5}}`, `fleet.min: expected a whole number, got number 1.5`},
 		{"list expected", `{"azs": "a,c"}`, `azs: expected a list, got string`},
@@ -239,7 +258,8 @@ func TestLoadOverridesDefaults(t *testing.T) {
   "azs": ["b"],
   "admin_cidrs": ["198.51.100.0/24"],
   "fleet": {"min": 3, "max": 6},
-  "database": {"throwaway": true}
+  "database": {"throwaway": true},
+  "quotas": {"nacl_rules_per_direction": 40}
 }`)
 	got, err := config.Load(path)
 	if err != nil {
@@ -251,6 +271,7 @@ func TestLoadOverridesDefaults(t *testing.T) {
 	want.AdminCIDRs = []string{"198.51.100.0/24"}
 	want.Fleet.Min, want.Fleet.Max = 3, 6
 	want.Database.Throwaway = true
+	want.Quotas.NACLRulesPerDirection = 40 // the other quotas keep AWS's defaults
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\ngot  %+v\nwant %+v", got, want)
 	}
@@ -318,6 +339,8 @@ func TestSettings(t *testing.T) {
 		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "s3-gateway-endpoint", "certificate-arn",
 		"bastion-instance-type", "instance-type", "min", "max", "desired", "cpu-target",
 		"db-instance-class", "db-storage-gb", "db-name", "backup-retention-days", "throwaway",
+		"quota-nacl-rules-per-direction", "quota-sg-rules-per-direction", "quota-sgs-per-eni", "quota-routes-per-table",
+		"quota-eips-per-region", "quota-nat-gateways-per-az", "quota-vpcs-per-region",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("Settings: got no %q, want one", want)
@@ -349,12 +372,13 @@ func TestBuildPrecedence(t *testing.T) {
   "fleet": {"desired": 3, "cpu_target": 60}
 }`)
 	env := map[string]string{
-		"WEBTIER_CONFIG":  path,
-		"WEBTIER_REGION":  "us-east-1",
-		"WEBTIER_DESIRED": "4",
-		"WEBTIER_AZS":     "a, b",
+		"WEBTIER_CONFIG":                         path,
+		"WEBTIER_REGION":                         "us-east-1",
+		"WEBTIER_DESIRED":                        "4",
+		"WEBTIER_AZS":                            "a, b",
+		"WEBTIER_QUOTA_NACL_RULES_PER_DIRECTION": "30",
 	}
-	got, err := build(t, []string{"--region", "us-west-2", "--throwaway", "--azs=b,c"}, env)
+	got, err := build(t, []string{"--region", "us-west-2", "--throwaway", "--azs=b,c", "--quota-sgs-per-eni", "10"}, env)
 	if err != nil {
 		t.Fatalf("Build: got %q, want no error", err)
 	}
@@ -366,6 +390,8 @@ func TestBuildPrecedence(t *testing.T) {
 	want.RepoCIDRs = []string{"52.218.0.0/17"}    // file
 	want.AZs = []string{"b", "c"}                 // env < flag
 	want.Database.Throwaway = true                // bool flag alone
+	want.Quotas.NACLRulesPerDirection = 30        // env
+	want.Quotas.SGsPerENI = 10                    // flag
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Build:\ngot  %+v\nwant %+v", got, want)
 	}
@@ -396,6 +422,9 @@ func TestBuildErrors(t *testing.T) {
 		{"bad env", admin, map[string]string{"WEBTIER_MIN": "two"}, `WEBTIER_MIN: "two" is not a whole number`},
 		{"bad bool", slices.Concat(admin, []string{"--throwaway=maybe"}), nil, `--throwaway: "maybe" is not true or false`},
 		{"bad switch", admin, map[string]string{"WEBTIER_S3_GATEWAY_ENDPOINT": "on"}, `WEBTIER_S3_GATEWAY_ENDPOINT: "on" is not true or false`},
+		{"bad quota flag", slices.Concat(admin, []string{"--quota-nacl-rules-per-direction", "forty"}), nil, `--quota-nacl-rules-per-direction: "forty" is not a whole number`},
+		{"quota flag above AWS's maximum", slices.Concat(admin, []string{"--quota-nacl-rules-per-direction", "50"}), nil,
+			`quotas.nacl_rules_per_direction: 50 is above 40, the most AWS allows for L-2AEEBF1A (Inbound or outbound rules per network ACL)`},
 		{"env and flag", []string{"--max", "x"}, map[string]string{"WEBTIER_CPU_TARGET": "high"},
 			`WEBTIER_CPU_TARGET: "high" is not a whole number` + "\n" + `--max: "x" is not a whole number`},
 		{"missing config", admin, map[string]string{"WEBTIER_CONFIG": missing}, "config " + missing + ": no such file"},
@@ -410,5 +439,35 @@ func TestBuildErrors(t *testing.T) {
 				t.Errorf("Build:\ngot  %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestQuotasCoverRules: every quota of rules.Quotas has its key in the config, its AWS default
+// when nothing is raised, and reaches the limits synth and verify count with.
+func TestQuotasCoverRules(t *testing.T) {
+	data, err := json.Marshal(config.Default().Quotas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]int
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	limits := config.Default().Quotas.Limits()
+	for _, q := range rules.Quotas {
+		if v, ok := got[q.Key]; !ok || v != q.Default {
+			t.Errorf("quotas.%s: got %d (present %t), want AWS's default %d", q.Key, v, ok, q.Default)
+		}
+		if limits.Of(q.Key) != q.Default {
+			t.Errorf("Limits().Of(%s): got %d, want %d", q.Key, limits.Of(q.Key), q.Default)
+		}
+	}
+	if len(got) != len(rules.Quotas) {
+		t.Errorf("config quotas: got %d keys %v, want the %d of rules.Quotas", len(got), got, len(rules.Quotas))
+	}
+	raised := config.Default().Quotas
+	raised.NACLRulesPerDirection = 40
+	if n := raised.Limits().NACLEntries(); n != 39 {
+		t.Errorf("entries of ours per direction at a raised quota of 40: got %d, want 39", n)
 	}
 }

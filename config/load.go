@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/webtier/webtier/rules"
 )
 
 // fileError is a problem with a config file.
@@ -200,7 +202,7 @@ func (s Setting) EnvVar() string {
 }
 
 // Settings lists every override, in the order of Config's fields.
-var Settings = []Setting{
+var Settings = append([]Setting{
 	{Name: "region", Usage: "AWS `region`, e.g. ap-northeast-2", Set: text(func(c *Config) *string { return &c.Region })},
 	{Name: "azs", Usage: "comma-separated availability `zones`, as letters (a,c) or full names", Set: list(func(c *Config) *[]string { return &c.AZs })},
 	{Name: "vpc-cidr", Usage: "VPC IPv4 `CIDR`", Set: text(func(c *Config) *string { return &c.VPCCIDR })},
@@ -226,6 +228,19 @@ var Settings = []Setting{
 	{Name: "backup-retention-days", Usage: "RDS backup retention in `days` (7-35)", Set: integer(func(c *Config) *int { return &c.Database.BackupRetentionDays })},
 	{Name: "throwaway", Usage: "no deletion protection or final snapshot on the database", Bool: true, Set: boolean(func(c *Config) *bool { return &c.Database.Throwaway })},
 	{Name: "flow-log-retention-days", Usage: "VPC flow log retention in `days` (a CloudWatch Logs retention period)", Set: integer(func(c *Config) *int { return &c.FlowLogRetentionDays })},
+}, quotaSettings()...)
+
+// quotaSettings are one setting per quota: --quota-nacl-rules-per-direction 40.
+func quotaSettings() []Setting {
+	var out []Setting
+	for _, q := range rules.Quotas {
+		out = append(out, Setting{
+			Name:  "quota-" + strings.ReplaceAll(q.Key, "_", "-"),
+			Usage: fmt.Sprintf("the account's `quota` of %s (%s), as raised in Service Quotas", q.Name, q.Code),
+			Set:   integer(func(c *Config) *int { return c.Quotas.field(q.Key) }),
+		})
+	}
+	return out
 }
 
 // text returns a Set that stores the value as is.

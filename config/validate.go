@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/webtier/webtier/rules"
 )
 
 // azCount is the number of availability zones the architecture spans.
@@ -85,6 +87,7 @@ func (c Config) Validate() error {
 	errs.fleet(c.Fleet)
 	errs.database(c.Database)
 	errs.retention("flow_log_retention_days", c.FlowLogRetentionDays)
+	errs.quotas(c.Quotas)
 
 	if len(errs) == 0 {
 		return nil
@@ -251,5 +254,29 @@ func (e *Errors) database(d Database) {
 	}
 	if e.atLeast("database.backup_retention_days", d.BackupRetentionDays, 7) {
 		e.atMost("database.backup_retention_days", d.BackupRetentionDays, 35)
+	}
+}
+
+// quotas checks the quotas the account has raised: none below AWS's default (a quota is only
+// ever raised), none above the most AWS allows, and the two security-group quotas within
+// what AWS allows together.
+func (e *Errors) quotas(q Quotas) {
+	ok := true
+	for _, f := range q.fields() {
+		quota := rules.QuotaOf(f.key)
+		field := "quotas." + f.key
+		switch v := *f.v; {
+		case v < quota.Default:
+			e.add(field, "%d is below %d, AWS's default for %s (%s): a quota is only ever raised", v, quota.Default, quota.Code, quota.Name)
+			ok = false
+		case quota.Max > 0 && v > quota.Max:
+			e.add(field, "%d is above %d, the most AWS allows for %s (%s)", v, quota.Max, quota.Code, quota.Name)
+			ok = false
+		}
+	}
+	if product := q.SGRulesPerDirection * q.SGsPerENI; ok && product > rules.SGRulesTimesGroupsMax {
+		rulesQ, groupsQ := rules.QuotaOf(rules.QuotaSGRules), rules.QuotaOf(rules.QuotaSGsPerENI)
+		e.add("quotas."+rules.QuotaSGRules, "%d times quotas.%s %d is %d, above %d: AWS raises %s and %s only as far as their product stays within it",
+			q.SGRulesPerDirection, rules.QuotaSGsPerENI, q.SGsPerENI, product, rules.SGRulesTimesGroupsMax, rulesQ.Code, groupsQ.Code)
 	}
 }

@@ -44,6 +44,31 @@ func noGet(t *testing.T) live.Getter {
 	}
 }
 
+// webZones names the web subnets in the order of the recorded group's vpc_zone_identifier,
+// which follows the recording's subnet IDs: moto puts every instance of the group in the first.
+func webZones(t *testing.T) (first, second string) {
+	t.Helper()
+	s := loadRecorded(t)
+	nameOf := func(id string) string {
+		for _, sn := range s.Subnets {
+			if aws.ToString(sn.SubnetId) == id {
+				for _, tag := range sn.Tags {
+					if aws.ToString(tag.Key) == "Name" {
+						return aws.ToString(tag.Value)
+					}
+				}
+			}
+		}
+		t.Fatalf("no subnet %s", id)
+		return ""
+	}
+	zones := strings.Split(aws.ToString(s.AutoScalingGroups[0].VPCZoneIdentifier), ",")
+	if len(zones) != 2 {
+		t.Fatalf("the recorded group spans %q; want two web subnets", zones)
+	}
+	return nameOf(zones[0]), nameOf(zones[1])
+}
+
 // TestShapesOnTheEmulator: the deployed example on moto passes every check it can observe;
 // what moto does not model is a limitation, never a failure, and says what was observed.
 func TestShapesOnTheEmulator(t *testing.T) {
@@ -67,8 +92,9 @@ func TestShapesOnTheEmulator(t *testing.T) {
 			t.Errorf("%s: got %s (%s), want %s", s.Check, s.Status, s.Observed, status)
 		}
 	}
+	first, second := webZones(t)
 	for title, observed := range map[string]string{
-		"spread":   "web-a 2, web-c 0; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (web-a)",
+		"spread":   first + " 2, " + second + " 0; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (" + first + ")",
 		"Multi-AZ": "MultiAZ = true, primary in ap-northeast-2a",
 		"healthy":  "2 healthy; moto reports every registered running instance healthy",
 	} {
@@ -112,6 +138,7 @@ func TestShapeFailures(t *testing.T) {
 		t.Fatalf("no subnet %s", name)
 		return ""
 	}
+	first, second := webZones(t)
 	web := func(s *live.Stack) []int {
 		var out []int
 		for i, in := range s.Instances {
@@ -159,10 +186,10 @@ func TestShapeFailures(t *testing.T) {
 					}
 				}
 			}},
-		{"instances all in the second subnet: not moto's pattern", "spread over the web subnets", "web-a 0, web-c 2",
+		{"instances all in the second subnet: not moto's pattern", "spread over the web subnets", first + " 0, " + second + " 2",
 			func(s *live.Stack) {
 				for _, i := range web(s) {
-					s.Instances[i].SubnetId = aws.String(subnetNamed(s, "web-c"))
+					s.Instances[i].SubnetId = aws.String(subnetNamed(s, second))
 				}
 			}},
 		{"an instance outside vpc_zone_identifier", "spread over the web subnets", "outside vpc_zone_identifier",

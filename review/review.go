@@ -85,7 +85,8 @@ func section(b *strings.Builder, title, header string, rows []keyed) {
 }
 
 // verification summarizes the verify report requirement by requirement, and lists in full
-// only what fails: a probe that misses its expectation and any unexplained connection.
+// only what fails: a probe that misses its expectation, any unexplained connection and any
+// resource over an AWS quota.
 func verification(b *strings.Builder, r *verify.Report) {
 	verdict := "every requirement holds"
 	if !r.OK() {
@@ -126,8 +127,13 @@ func verification(b *strings.Builder, r *verify.Report) {
 			missed = append(missed, keyed{fmt.Sprintf("%d %s", s.Req, s.Check), row(strconv.Itoa(s.Req), s.Check, "ok", s.Detail)})
 		}
 	}
+	for _, q := range r.Quotas {
+		for _, o := range q.Over {
+			missed = append(missed, keyed{"quota " + q.Key + o, row("quota", q.Name+" ("+q.Code+")", fmt.Sprintf("at most %d", q.Limit), o)})
+		}
+	}
 	if len(missed) > 0 {
-		section(b, "Probes and shape checks that miss", "| req | probe | expected | got |\n|---|---|---|---|\n", missed)
+		section(b, "Probes, shape checks and AWS quotas that miss", "| req | probe | expected | got |\n|---|---|---|---|\n", missed)
 	}
 	var unexplained []keyed
 	for _, f := range r.Unexplained {

@@ -67,3 +67,17 @@ func TestPolicyAllows(t *testing.T) {
 		t.Errorf("policyAllows(not json): got %q, want it to start with %q", got, want)
 	}
 }
+
+// TestQuotaExceededIsShown: a planned network over an AWS quota fails the review, which says
+// what is over and how to raise it.
+func TestQuotaExceededIsShown(t *testing.T) {
+	over := rules.QuotaOf(rules.QuotaNACLRules).Exceeded("web-nacl", rules.NACLCount(20, rules.Ingress), 20)
+	r := &verify.Report{Quotas: []verify.QuotaResult{{Key: rules.QuotaNACLRules, Name: "Inbound or outbound rules per network ACL",
+		Code: "L-2AEEBF1A", Limit: 20, Count: 21, Busiest: "web-nacl: " + rules.NACLCount(20, rules.Ingress), Over: []string{over}}}}
+	md := Markdown(Input{Plan: &tfjson.Plan{}, Verify: r})
+	for _, want := range []string{"**FAILS**", "| quota | Inbound or outbound rules per network ACL (L-2AEEBF1A) | at most 20 | " + over + " |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the review lacks %q; got:\n%s", want, md)
+		}
+	}
+}

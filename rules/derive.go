@@ -29,18 +29,20 @@ type Topology struct {
 	SingleNAT bool
 	// Features are the config switches that turn optional flows on.
 	Features map[string]bool
+	// Quotas are the AWS quotas of the account the stack goes to; nil is AWS's defaults.
+	Quotas Limits
 }
 
-// Limits of the derivation.
+// NACL rule numbering.
 const (
-	// MaxNACLEntries is AWS's default quota of entries per direction per network ACL.
-	MaxNACLEntries = 20
 	// ReturnBase starts the band of return entries, above every request entry.
 	ReturnBase = 16000
-	// slotWidth is the room each flow has in a band: MaxNACLEntries entries, entryStep apart.
-	slotWidth = MaxNACLEntries * entryStep
-	entryStep = 10
-	maxSlot   = (ReturnBase - slotWidth) / slotWidth
+	// slotWidth is the room each flow has in a band: slotEntries entries entryStep apart, then
+	// as many again halfway between them, which only a raised quota needs.
+	slotWidth   = slotEntries * entryStep
+	slotEntries = 20
+	entryStep   = 10
+	maxSlot     = (ReturnBase - slotWidth) / slotWidth
 )
 
 // Anywhere is 0.0.0.0/0.
@@ -131,6 +133,10 @@ func Derive(t Topology, flows []Flow) (Policy, error) {
 	for _, e := range d.order {
 		p.NACL[e.Tier] = append(p.NACL[e.Tier], *e)
 	}
+	// AWS counts the default deny of each direction toward the quota: the stack's entries get
+	// the rest.
+	quota := QuotaOf(QuotaNACLRules)
+	limit, budget := t.Quotas.Of(QuotaNACLRules), t.Quotas.NACLEntries()
 	var errs []string
 	for _, tier := range Tiers {
 		entries := p.NACL[tier]
@@ -141,9 +147,8 @@ func Derive(t Topology, flows []Flow) (Policy, error) {
 			return entries[i].Number < entries[j].Number
 		})
 		for _, dir := range []Direction{Ingress, Egress} {
-			if n, flows := countEntries(entries, dir); n > MaxNACLEntries {
-				errs = append(errs, fmt.Sprintf("%s %s: %d entries; AWS allows %d per direction (flows: %s): use fewer admin_cidrs or repo_cidrs",
-					NACLName(tier), dir, n, MaxNACLEntries, strings.Join(flows, ", ")))
+			if n, flows := countEntries(entries, dir); n > budget {
+				errs = append(errs, quota.Exceeded(NACLName(tier), NACLCount(n, dir), limit)+"; the entries serve "+strings.Join(flows, ", "))
 			}
 		}
 	}
@@ -367,7 +372,8 @@ func (d *deriver) leg(f Flow, src, dst end, dstAddr netip.Prefix, initiator Role
 }
 
 // add records one entry unless the NACL has it already. A flow's band has room for the most
-// entries one direction may hold, so numbers never collide in a policy that passes the limit.
+// entries one direction may hold at AWS's highest quota (see number), so numbers never collide
+// in a policy within the quota.
 func (d *deriver) add(f Flow, tier Tier, dir Direction, port Port, cidr netip.Prefix, ret bool) {
 	key := fmt.Sprintf("%s|%s|%s|%d-%d|%s", tier, dir, port.Proto, port.From, port.To, cidr)
 	if e, ok := d.seen[key]; ok {
@@ -379,13 +385,24 @@ func (d *deriver) add(f Flow, tier Tier, dir Direction, port Port, cidr netip.Pr
 	band := fmt.Sprintf("%s|%s|%s|%t", f.ID, tier, dir, ret)
 	i := d.perBand[band]
 	d.perBand[band] = i + 1
-	n := f.Slot*slotWidth + i*entryStep
+	n := number(f.Slot, i)
 	if ret {
 		n += ReturnBase
 	}
 	e := &NACLEntry{Tier: tier, Direction: dir, Number: n, Port: port, CIDR: cidr, Return: ret, Flows: []string{f.ID}}
 	d.seen[key] = e
 	d.order = append(d.order, e)
+}
+
+// number is the rule number of a flow's i-th entry in a band: the first slotEntries on the
+// tens from Slot*slotWidth, the next slotEntries (only a raised quota lets a direction hold
+// them) on the fives between, so raising the quota moves no entry and a band holds the 39
+// entries AWS's highest quota (40, the default deny among them) allows a direction.
+func number(slot, i int) int {
+	if i < slotEntries {
+		return slot*slotWidth + i*entryStep
+	}
+	return slot*slotWidth + (i-slotEntries)*entryStep + entryStep/2
 }
 
 func contains(list []string, s string) bool {

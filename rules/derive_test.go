@@ -164,16 +164,74 @@ func TestHTTPSFlowFollowsItsFeature(t *testing.T) {
 	}
 }
 
-func TestTooManyEntriesIsRefused(t *testing.T) {
-	top := seed()
-	top.AdminCIDRs = nil
-	for i := 0; i < 13; i++ {
-		top.AdminCIDRs = append(top.AdminCIDRs, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i * 16)}), 28))
+// admins returns n admin ranges, /28s of 198.51.100.0/24 and on.
+func admins(n int) []netip.Prefix {
+	var out []netip.Prefix
+	for i := range n {
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, byte(100 + i/16), byte(i % 16 * 16)}), 28))
 	}
+	return out
+}
+
+// TestNACLQuotaCountsTheDefaultDeny: AWS counts the default deny toward the 20 entries a
+// direction may hold, so 19 of the stack's fit and a 20th is refused, with the quota's code,
+// how to raise it and the flows the entries serve. Each admin range is one public-nacl ingress
+// entry; the seed's other flows need 8 more there.
+func TestNACLQuotaCountsTheDefaultDeny(t *testing.T) {
+	top := seed()
+	top.AdminCIDRs = admins(11)
+	if _, err := Derive(top, Flows); err != nil {
+		t.Fatalf("19 entries and the default deny: got %v, want the 20 AWS allows by default", err)
+	}
+	top.AdminCIDRs = admins(12)
 	_, err := Derive(top, Flows)
-	want := "public-nacl ingress: 21 entries; AWS allows 20 per direction"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("got error %v, want one containing %q", err, want)
+	raise := " > 20 (L-2AEEBF1A, Inbound or outbound rules per network ACL); " +
+		"raise it in Service Quotas (https://console.aws.amazon.com/servicequotas/home/services/vpc/quotas/L-2AEEBF1A) and set quotas.nacl_rules_per_direction (AWS allows up to 40), " +
+		"or hold fewer entries (fewer admin_cidrs or repo_cidrs: `webtier repo-ranges --max-cidrs N` joins S3 ranges); the entries serve "
+	// Each admin range needs its replies too: both directions are over.
+	want := "public-nacl: 20 ingress entries + the default deny = 21" + raise +
+		"admin-to-bastion-ssh, internet-to-alb-http, web-to-repos-https, bastion-to-web-ssh, alb-to-web-http\n" +
+		"public-nacl: 20 egress entries + the default deny = 21" + raise +
+		"bastion-to-web-ssh, alb-to-web-http, web-to-repos-https, admin-to-bastion-ssh, internet-to-alb-http"
+	if err == nil || err.Error() != want {
+		t.Fatalf("20 entries and the default deny:\ngot  %v\nwant %s", err, want)
+	}
+}
+
+// TestRaisedNACLQuota: with the quota raised to AWS's highest, 40, a direction holds 39
+// entries of the stack's, numbered without collision (past 20 in a flow's band, on the fives
+// between the tens, so the first 20 keep their numbers); a 40th is refused, and raising is
+// no longer the way out.
+func TestRaisedNACLQuota(t *testing.T) {
+	top := seed()
+	top.Quotas = Limits{QuotaNACLRules: 40}
+	top.AdminCIDRs = admins(31)
+	p, err := Derive(top, Flows)
+	if err != nil {
+		t.Fatalf("39 entries at a quota of 40: got %v, want them accepted", err)
+	}
+	numbers := map[string]string{}
+	var admin []int
+	for _, e := range p.NACL[Public] {
+		key := string(e.Direction) + " " + itoa(e.Number)
+		if other, dup := numbers[key]; dup {
+			t.Errorf("public-nacl %s: %s and %s share the number", key, other, e.CIDR)
+		}
+		numbers[key] = e.CIDR.String()
+		if e.Direction == Ingress && e.Flows[0] == "admin-to-bastion-ssh" {
+			admin = append(admin, e.Number)
+		}
+	}
+	before := derive(t, seed(), Flows)
+	if got := before.NACL[Public][0].Number; got != 200 || admin[0] != 200 || admin[1] != 205 || admin[len(admin)-1] != 390 {
+		t.Errorf("admin entries at a quota of 40: got numbers %v (first at the default quota %d), want 200, 205, 210, ... 390", admin, got)
+	}
+	top.AdminCIDRs = admins(32)
+	_, err = Derive(top, Flows)
+	want := "public-nacl: 40 ingress entries + the default deny = 41 > 40 (L-2AEEBF1A, Inbound or outbound rules per network ACL); " +
+		"AWS allows no more than 40: hold fewer entries"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("40 entries at a quota of 40: got %v, want an error starting %q", err, want)
 	}
 }
 

@@ -36,6 +36,7 @@ func Topology(c config.Config) rules.Topology {
 		RepoCIDRs:  prefixes(c.RepoCIDRs),
 		SingleNAT:  c.NAT == config.NATSingle,
 		Features:   c.Features(),
+		Quotas:     c.Quotas.Limits(),
 	}
 	for _, tier := range []struct {
 		tier  rules.Tier

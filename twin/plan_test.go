@@ -146,8 +146,7 @@ func TestHostsOfTheExample(t *testing.T) {
 		"repo-6 outside 3.36.167.74 - [443]",
 		"repo-7 outside 52.219.56.10 - [443]",
 		"repo-8 outside 52.219.144.10 - [443]",
-		"repo-9 outside 52.219.202.10 - [443]",
-		"repo-10 outside 52.219.204.10 - [443]",
+		"repo-9 outside 52.219.200.10 - [443]",
 		"admin outside 203.0.113.10 - []",
 		"elsewhere outside 192.0.2.8 - []",
 	}

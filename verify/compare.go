@@ -12,8 +12,8 @@ import (
 // every finding of requirement 7 (by layer, pair, protocol, ports and reason). Paths and
 // blockers are not compared: they name resource addresses, which legitimately differ
 // between two documents of one network (the synthesized stack, and the same stack read back
-// from AWS). Nor are shape-check titles, which hold resource names. One line per difference;
-// none when the verdicts agree.
+// from AWS). Nor are shape-check titles, which hold resource names. Quotas are compared by
+// whether the stack is within each. One line per difference; none when the verdicts agree.
 func Differences(a, b *Report) []string {
 	ka, kb := a.verdicts(), b.verdicts()
 	var out []string
@@ -60,6 +60,9 @@ func (r *Report) verdicts() map[string]string {
 				out[k] = "found"
 			}
 		}
+	}
+	for _, q := range r.Quotas {
+		out["quota "+q.Key] = fmt.Sprintf("within %d: %t", q.Limit, q.OK)
 	}
 	add("unexplained", r.Unexplained)
 	add("accepted", r.Accepted)

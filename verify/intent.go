@@ -32,6 +32,9 @@ type Intent struct {
 	// hold, by name. The region's S3 list (com.amazonaws.REGION.s3) holds S3's ranges there,
 	// which repo_cidrs are (webtier repo-ranges derives them from the same published ranges).
 	PrefixLists map[string][]netip.Prefix
+	// Quotas are the AWS quotas of the account the stack goes to (the config's quotas: AWS's
+	// defaults where it raised nothing).
+	Quotas rules.Limits
 }
 
 // S3Service is the name of the S3 service of a region, and of its AWS-managed prefix list.
@@ -63,6 +66,7 @@ func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
 	in.S3Endpoint = c.S3GatewayEndpoint
 	in.Region = c.Region
 	in.PrefixLists = map[string][]netip.Prefix{S3Service(c.Region): in.RepoCIDRs}
+	in.Quotas = c.Quotas.Limits()
 	if e := rules.CheckTable(flows); e != nil && err == nil {
 		err = e
 	}

@@ -1,7 +1,9 @@
 package verify
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/webtier/webtier/rules"
 )
@@ -37,7 +39,7 @@ func Load(data []byte) (*Network, error) {
 		return nil, err
 	}
 	l := &loader{
-		s: s, n: &Network{stack: s},
+		s: s, n: &Network{stack: s, listMax: map[string]int{}},
 		vpcs: map[string]*VPC{}, subnets: map[string]*Subnet{}, tables: map[string]*RouteTable{},
 		nacls: map[string]*NACL{}, groups: map[string]*SecurityGroup{}, lists: map[string][]netip.Prefix{},
 		nats: map[string]*Endpoint{}, targets: map[string]*TargetGroup{}, eniOf: map[string][]*Endpoint{},
@@ -55,8 +57,18 @@ func Load(data []byte) (*Network, error) {
 	if len(l.errs) > 0 {
 		return nil, &LoadError{l.errs}
 	}
+	l.n.stackNACLs, l.n.stackGroups, l.n.stackTables = sortedValues(l.nacls), sortedValues(l.groups), sortedValues(l.tables)
 	l.n.place()
 	return l.n, nil
+}
+
+// sortedValues lists the values of m in the order of their keys.
+func sortedValues[T any](m map[string]T) []T {
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
 }
 
 // each calls fn on every resource of the given types, in address order.

@@ -42,6 +42,9 @@ func (l *loader) loadPrefixLists() {
 			}
 		}
 		l.lists[r.Addr] = cidrs
+		if m, ok := l.attr(r, "max_entries").integer(); ok {
+			l.n.listMax[r.Addr] = m
+		}
 	}, "aws_ec2_managed_prefix_list")
 	l.each(func(r *resource) {
 		pl, _ := l.attr(r, "prefix_list_id").ref("aws_ec2_managed_prefix_list")
@@ -179,6 +182,7 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 		if p, ok := c.prefix(); ok {
 			if why := unfiltered(p, g.VPC); why != "" {
 				l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the rule changes nothing", addr, p, why, unfilteredRule))
+				g.aside[dirIndex(egress)]++
 				continue
 			}
 			add(func(r *SGRule) { r.CIDR = p })

@@ -98,6 +98,14 @@ func (l *loader) noteShadowed(a *NACL, list []*NACLEntry) {
 	}
 }
 
+// dirIndex is 0 for ingress, 1 for egress.
+func dirIndex(egress bool) int {
+	if egress {
+		return 1
+	}
+	return 0
+}
+
 // direction names a direction.
 func direction(egress bool) string {
 	if egress {
@@ -130,6 +138,7 @@ func (l *loader) addEntry(a *NACL, f field, addr string, egress bool, numberKey,
 	if okCIDR {
 		if why := unfiltered(cidr, a.VPC); why != "" {
 			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the entry changes nothing", addr, cidr, why, unfilteredRule))
+			a.aside[dirIndex(egress)]++
 			return
 		}
 	}

@@ -29,6 +29,12 @@ type Network struct {
 	Notes []string
 
 	stack *stack
+	// The stack's own network ACLs, security groups and route tables, in address order, and
+	// the maximum entries of its prefix lists: what the quotas are counted on (quotas.go).
+	stackNACLs  []*NACL
+	stackGroups []*SecurityGroup
+	stackTables []*RouteTable
+	listMax     map[string]int
 	// family is every IPv4 prefix the configuration mentions; addresses are chosen so that
 	// each stands for a whole class of addresses no prefix tells apart.
 	family []netip.Prefix
@@ -147,6 +153,9 @@ type NACL struct {
 	VPC     *VPC
 	Ingress []*NACLEntry
 	Egress  []*NACLEntry
+	// aside counts, ingress then egress, the IPv4 entries the stack gives the ACL that the
+	// model leaves out (they name addresses no ACL filters): AWS's quota counts them still.
+	aside [2]int
 }
 
 // entries returns the entries of one direction, in rule-number order.
@@ -177,6 +186,9 @@ type SecurityGroup struct {
 	VPC     *VPC
 	Ingress []*SGRule
 	Egress  []*SGRule
+	// aside counts, ingress then egress, the IPv4 peers of the stack's rules that the model
+	// leaves out (addresses no security group filters): AWS's quota counts them still.
+	aside [2]int
 }
 
 // rules returns the rules of one direction.

@@ -64,6 +64,7 @@ func (r *Report) WriteTable(w io.Writer, input string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeQuotas(w, r.Quotas)
 	writeFindings(w, "UNEXPLAINED: connections no flow asked for; each is a defect", r.Unexplained)
 	writeAccepted(w, r.Accepted)
 	if len(r.Notes) > 0 {
@@ -75,6 +76,9 @@ func (r *Report) WriteTable(w io.Writer, input string) error {
 	status := "OK: every requirement holds"
 	if !r.OK() {
 		status = fmt.Sprintf("FAILED: %d probes and shape checks missed, %d unexplained connections", r.missed(), len(r.Unexplained))
+		if n := r.exceeded(); n > 0 {
+			status += fmt.Sprintf(", %d %s exceeded", n, plural(n, "AWS quota", "AWS quotas"))
+		}
 	}
 	_, err := fmt.Fprintf(w, "\nverify %s\n", status)
 	return err
@@ -174,6 +178,36 @@ func blockers(list []Blocker, full bool) string {
 		sep = "\n"
 	}
 	return strings.Join(parts, sep)
+}
+
+// writeQuotas writes the quotas: for each, the resource that comes closest, and in full
+// every resource over it.
+func writeQuotas(w io.Writer, list []QuotaResult) {
+	if len(list) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nQUOTAS: AWS refuses a change that takes a resource past one (quotas in the config: what the account has raised)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  QUOTA\tCODE\tLIMIT\tBUSIEST\tRESULT")
+	for _, q := range list {
+		busiest := q.Busiest
+		if q.Shared {
+			busiest += " (the account's others count too)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", q.Name, q.Code, q.Limit, busiest, mark(verdictOf(q.OK), q.OK))
+	}
+	tw.Flush()
+	for _, q := range list {
+		for _, o := range q.Over {
+			for i, l := range wrap(o, cellWidth+40) {
+				if i == 0 {
+					fmt.Fprintln(w, "  OVER "+l)
+				} else {
+					fmt.Fprintln(w, "     "+l)
+				}
+			}
+		}
+	}
 }
 
 // writeFindings writes one list of findings as a table.

@@ -19,7 +19,10 @@ type Report struct {
 	// Accepted are connections one layer lets through beyond the flows because it cannot be
 	// tighter by nature, each with the reason.
 	Accepted []Finding `json:"accepted"`
-	Notes    []string  `json:"notes,omitempty"`
+	// Quotas count the stack against the AWS quotas it can reach: AWS refuses a change that
+	// takes a resource past one, whatever the connections would be.
+	Quotas []QuotaResult `json:"quotas"`
+	Notes  []string      `json:"notes,omitempty"`
 	// Protocols are the protocols every pair was judged on.
 	Protocols []Protocol `json:"protocols"`
 	// Stats count what was judged.
@@ -45,7 +48,18 @@ func (r *Report) OK() bool {
 			return false
 		}
 	}
-	return len(r.Unexplained) == 0
+	return len(r.Unexplained) == 0 && r.exceeded() == 0
+}
+
+// exceeded counts the quotas some resource is over.
+func (r *Report) exceeded() int {
+	n := 0
+	for _, q := range r.Quotas {
+		if !q.OK {
+			n++
+		}
+	}
+	return n
 }
 
 // verifier holds what a verification shares: the network, the intent, the endpoints
@@ -84,6 +98,7 @@ func Verify(n *Network, in Intent) *Report {
 	r.Probes = v.probes()
 	r.Shapes = v.shapes()
 	r.Unexplained, r.Accepted = v.enumerate()
+	r.Quotas = n.Quotas(in.Quotas)
 	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
 	return r
 }
