@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -420,5 +421,43 @@ func TestS3GatewayEndpoint(t *testing.T) {
 	deps := fmt.Sprint(res["aws_autoscaling_group"]["web"]["depends_on"])
 	if !strings.Contains(deps, "aws_vpc_endpoint.s3") {
 		t.Errorf("the web group does not wait for the endpoint: depends_on %s", deps)
+	}
+}
+
+// TestFlowLogRoleIsReadyAndScoped: the flow log is created after its role's policy (a flow
+// log made before it cannot deliver: terraform-provider-aws issue 29323), and the flow-logs
+// service may assume the role only for this account's flow logs (the confused deputy).
+func TestFlowLogRoleIsReadyAndScoped(t *testing.T) {
+	res := synthResources(t, examplePlan(t).Config)
+	flowLog := res["aws_flow_log"]["vpc"]
+	deps, _ := flowLog["depends_on"].([]any)
+	if !slices.Contains(deps, any("aws_iam_role_policy.flow-logs-write")) {
+		t.Errorf("aws_flow_log.vpc depends_on %v; want aws_iam_role_policy.flow-logs-write, its role's permissions", deps)
+	}
+	var trust struct {
+		Statement []struct {
+			Effect    string
+			Action    string
+			Principal map[string]string
+			Condition map[string]map[string]string
+		}
+	}
+	text, _ := res["aws_iam_role"]["flow-logs"]["assume_role_policy"].(string)
+	if err := json.Unmarshal([]byte(text), &trust); err != nil {
+		t.Fatalf("aws_iam_role.flow-logs: assume_role_policy is not a JSON policy: %v\n%s", err, text)
+	}
+	if len(trust.Statement) != 1 {
+		t.Fatalf("the trust policy has %d statements, want 1:\n%s", len(trust.Statement), text)
+	}
+	st := trust.Statement[0]
+	account := "${data.aws_caller_identity.current.account_id}"
+	for _, c := range []struct{ got, want string }{
+		{st.Effect + " " + st.Action + " " + st.Principal["Service"], "Allow sts:AssumeRole vpc-flow-logs.amazonaws.com"},
+		{st.Condition["StringEquals"]["aws:SourceAccount"], account},
+		{st.Condition["ArnLike"]["aws:SourceArn"], "arn:aws:ec2:ap-northeast-2:" + account + ":vpc-flow-log/*"},
+	} {
+		if c.got != c.want {
+			t.Errorf("the flow-logs role's trust: got %q, want %q\n%s", c.got, c.want, text)
+		}
 	}
 }

@@ -3,9 +3,12 @@ package constructs
 import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dataawscalleridentity"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/defaultsecuritygroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/flowlog"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/webtier/webtier/rules"
 )
 
 // BaselineProps configures the account-level controls of the VPC.
@@ -14,6 +17,8 @@ type BaselineProps struct {
 	Network *Network
 	// RetentionDays keeps the flow logs this long. default: none (required; config default 90)
 	RetentionDays int
+	// Region is the stack's region, for the flow logs' ARNs. default: none (required)
+	Region string
 }
 
 // FlowLogGroup is the CloudWatch Logs group of the VPC flow logs.
@@ -30,12 +35,21 @@ func NewBaseline(scope constructs.Construct, id string, p BaselineProps) {
 		RetentionInDays: num(p.RetentionDays),
 		Tags:            tags("webtier-flow-logs", "flow-logs"),
 	}), "flow-logs")
-	role := serviceRole(s, "flow-logs-role", "flow-logs", "webtier-flow-logs", "vpc-flow-logs.amazonaws.com")
+	// The delivery service may assume the role only for this account's flow logs ("The
+	// confused deputy problem" in the IAM user guide; the VPC flow logs guide's trust policy).
+	account := named(dataawscalleridentity.NewDataAwsCallerIdentity(s, str("account"), nil), "current").AccountId()
+	role := serviceRole(s, "flow-logs-role", "flow-logs", "webtier-flow-logs", "vpc-flow-logs.amazonaws.com", map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": account},
+		"ArnLike":      map[string]any{"aws:SourceArn": "arn:" + rules.Partition(p.Region) + ":ec2:" + p.Region + ":" + *account + ":vpc-flow-log/*"},
+	})
 	// The delivery role writes to the flow-log group and nothing else.
-	allowOnly(s, "flow-logs-write", "flow-logs-write", "write-flow-logs", role,
+	write := allowOnly(s, "flow-logs-write", "flow-logs-write", "write-flow-logs", "WriteFlowLogGroup", role,
 		[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-		[]any{group.Arn(), cdktf.Fn_Join(str(""), ptrs([]*string{group.Arn(), str(":*")}))})
+		[]any{group.Arn(), *group.Arn() + ":*"})
 	named(flowlog.NewFlowLog(s, str("flow-log"), &flowlog.FlowLogConfig{
+		// After the role's permissions: a flow log created before them fails to deliver
+		// ("Access error" until it is recreated), the race of terraform-provider-aws issue 29323.
+		DependsOn:          &[]cdktf.ITerraformDependable{write},
 		VpcId:              p.Network.VPC.Id(),
 		TrafficType:        str("ALL"),
 		LogDestinationType: str("cloud-watch-logs"),

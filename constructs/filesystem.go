@@ -38,15 +38,14 @@ func NewSharedFileSystem(scope constructs.Construct, id string, p SharedFileSyst
 		Tags:            tags("webtier-shared", string(rules.EFS)),
 	}), "shared")
 	// Connections without TLS are refused, whoever makes them (the web servers mount with tls).
+	// With this policy in place EFS grants a client only what an Allow grants it: the web
+	// servers' role allows itself ClientMount and ClientWrite, and they mount with `iam`.
 	named(efsfilesystempolicy.NewEfsFileSystemPolicy(s, str("tls-only"), &efsfilesystempolicy.EfsFileSystemPolicyConfig{
 		FileSystemId: fs.Id(),
-		Policy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Sid": "DenyWithoutTLS", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
-				"Action": "*", "Resource": fs.Arn(),
-				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
-			}},
+		Policy: policyText(map[string]any{
+			"Sid": "DenyWithoutTLS", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+			"Action": "*", "Resource": fs.Arn(),
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 		}),
 	}), "shared")
 	named(efsbackuppolicy.NewEfsBackupPolicy(s, str("backup"), &efsbackuppolicy.EfsBackupPolicyConfig{

@@ -1,6 +1,8 @@
 package constructs
 
 import (
+	"slices"
+
 	_ "embed"
 	"strings"
 
@@ -40,6 +42,8 @@ type WebFleetProps struct {
 	// DBHost and DBName locate the database. default: none (required)
 	DBHost *string
 	DBName string
+	// FileSystemARN is the file system the servers mount and write. default: none (required)
+	FileSystemARN *string
 	// SecretARN is the one secret the servers may read. default: none (required)
 	SecretARN *string
 	// Region is where the servers call Secrets Manager. default: none (required)
@@ -58,9 +62,13 @@ type WebFleet struct {
 // NewWebFleet builds the web servers.
 func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFleet {
 	s := scopeOf(scope, id)
-	role := serviceRole(s, "role", "web", "webtier-web", "ec2.amazonaws.com")
-	// The servers may read the database secret and nothing else.
-	allowOnly(s, "read-db-secret", "web-read-db-secret", "read-db-secret", role, "secretsmanager:GetSecretValue", p.SecretARN)
+	role := serviceRole(s, "role", "web", "webtier-web", "ec2.amazonaws.com", nil)
+	// The servers may read the database secret and mount the shared file system, nothing else.
+	// The mount signs with this role (the `iam` mount option): the file-system policy's Deny
+	// makes EFS refuse anonymous clients, so an identity that EFS can authorize is needed.
+	readSecret := allowOnly(s, "read-db-secret", "web-read-db-secret", "read-db-secret", "ReadTheDatabaseSecret", role, "secretsmanager:GetSecretValue", p.SecretARN)
+	mount := allowOnly(s, "mount-shared-fs", "web-mount-shared-fs", "mount-shared-fs", "MountAndWriteTheSharedFileSystem", role,
+		[]string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}, p.FileSystemARN)
 	profile := named(iaminstanceprofile.NewIamInstanceProfile(s, str("profile"), &iaminstanceprofile.IamInstanceProfileConfig{
 		Name: str("webtier-web"),
 		Role: role.Name(),
@@ -106,6 +114,7 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		Tags: tags("webtier-web", "launch-template"),
 	}), "web")
 
+	needs := append(slices.Clip(p.Needs), readSecret, mount)
 	asg := named(autoscalinggroup.NewAutoscalingGroup(s, str("group"), &autoscalinggroup.AutoscalingGroupConfig{
 		Name:              str("webtier-web"),
 		MinSize:           num(p.Min),
@@ -129,7 +138,8 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		Tag: &[]*autoscalinggroup.AutoscalingGroupTag{{
 			Key: str(RoleTag), Value: str(string(rules.Web)), PropagateAtLaunch: true,
 		}},
-		DependsOn: &p.Needs,
+		// The role's permissions too: a server mounts and reads the secret in its first minute.
+		DependsOn: &needs,
 	}), "web")
 	named(autoscalingpolicy.NewAutoscalingPolicy(s, str("cpu"), &autoscalingpolicy.AutoscalingPolicyConfig{
 		Name:                 str("webtier-web-cpu"),

@@ -1,39 +1,62 @@
 package constructs
 
 import (
+	"encoding/json"
+	"strings"
+
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
 )
 
+// policyText is an IAM policy document as the JSON text IAM takes, with Terraform references
+// (resource ARNs) inside its strings: the synthesized stack carries policies a reader can parse
+// as JSON, not as a Terraform expression. Maps marshal with sorted keys: the text is stable.
+func policyText(statements ...map[string]any) *string {
+	data, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})
+	if err != nil {
+		panic(err) // maps of strings and lists of strings always marshal
+	}
+	return str(string(data))
+}
+
 // serviceRole is an IAM role named name that one AWS service may assume (the principal, e.g.
-// "ec2.amazonaws.com"); addr names its resource.
-func serviceRole(s constructs.Construct, id, addr, name, service string) iamrole.IamRole {
+// "ec2.amazonaws.com"), under condition when not nil (the confused-deputy keys
+// aws:SourceAccount and aws:SourceArn, for a service that sets them); addr names its resource.
+func serviceRole(s constructs.Construct, id, addr, name, service string, condition map[string]any) iamrole.IamRole {
+	trust := map[string]any{
+		"Sid": "AssumedBy" + serviceName(service), "Effect": "Allow", "Action": "sts:AssumeRole",
+		"Principal": map[string]any{"Service": service},
+	}
+	if condition != nil {
+		trust["Condition"] = condition
+	}
 	return named(iamrole.NewIamRole(s, str(id), &iamrole.IamRoleConfig{
-		Name: str(name),
-		AssumeRolePolicy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect": "Allow", "Action": "sts:AssumeRole",
-				"Principal": map[string]any{"Service": service},
-			}},
-		}),
-		Tags: tags(name, "iam-role"),
+		Name:             str(name),
+		AssumeRolePolicy: policyText(trust),
+		Tags:             tags(name, "iam-role"),
 	}), addr)
 }
 
-// allowOnly gives role its one inline policy, named name: actions on resources, nothing else.
-// actions and resources are a string or a list, as IAM takes them.
-func allowOnly(s constructs.Construct, id, addr, name string, role iamrole.IamRole, actions, resources any) {
-	named(iamrolepolicy.NewIamRolePolicy(s, str(id), &iamrolepolicy.IamRolePolicyConfig{
-		Name: str(name),
-		Role: role.Id(),
-		Policy: cdktf.Fn_Jsonencode(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect": "Allow", "Action": actions, "Resource": resources,
-			}},
-		}),
+// serviceName is the first label of a service principal in CamelCase, for a Sid:
+// "vpc-flow-logs.amazonaws.com" -> "VpcFlowLogs".
+func serviceName(service string) string {
+	label, _, _ := strings.Cut(service, ".")
+	var b strings.Builder
+	for _, word := range strings.Split(label, "-") {
+		if word != "" {
+			b.WriteString(strings.ToUpper(word[:1]) + word[1:])
+		}
+	}
+	return b.String()
+}
+
+// allowOnly gives role an inline policy named name: actions on resources, nothing else, as
+// one statement with that Sid. actions and resources are a string or a list, as IAM takes them.
+func allowOnly(s constructs.Construct, id, addr, name, sid string, role iamrole.IamRole, actions, resources any) iamrolepolicy.IamRolePolicy {
+	return named(iamrolepolicy.NewIamRolePolicy(s, str(id), &iamrolepolicy.IamRolePolicyConfig{
+		Name:   str(name),
+		Role:   role.Id(),
+		Policy: policyText(map[string]any{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}),
 	}), addr)
 }

@@ -27,11 +27,12 @@ retry() {
 retry 5 20 dnf install -y httpd php-fpm php-cli php-mysqlnd amazon-efs-utils ||
     fail "dnf could not install the packages: check that repo_cidrs covers the region's S3 ranges (or use the S3 gateway endpoint) and the NAT route"
 
-# Requirement 6: every web server mounts the one shared file system, over TLS, at boot too.
+# Requirement 6: every web server mounts the one shared file system, over TLS and signed with
+# the instance's role (iam: the file-system policy lets no anonymous client in), at boot too.
 # nofail: a boot never hangs on the file system; the mount below retries while the mount
 # target's DNS name becomes resolvable (it can lag a fresh mount target by a minute).
 mkdir -p /var/www/html/efs
-grep -q '@@EFS_ID@@' /etc/fstab || echo '@@EFS_ID@@:/ /var/www/html/efs efs _netdev,noresvport,tls,nofail 0 0' >> /etc/fstab
+grep -q '@@EFS_ID@@' /etc/fstab || echo '@@EFS_ID@@:/ /var/www/html/efs efs _netdev,noresvport,tls,iam,nofail 0 0' >> /etc/fstab
 retry 10 15 mount /var/www/html/efs || fail "the shared file system @@EFS_ID@@ did not mount"
 
 # Where the database is. The password is read from Secrets Manager and cached for 5 minutes
@@ -115,12 +116,19 @@ $cfg = parse_ini_file('/etc/webtier/db.ini');
 $secret = db_secret($cfg);
 mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
 try {
-    $db = new mysqli($cfg['host'], $secret['username'], $secret['password'], $cfg['name']);
+    // A few seconds, not PHP's default 60: during a failover (60-120 s) a request fails fast
+    // instead of holding a PHP-FPM worker until the pool is full.
+    $db = mysqli_init();
+    $db->options(MYSQLI_OPT_CONNECT_TIMEOUT, 3);
+    $db->options(MYSQLI_OPT_READ_TIMEOUT, 5);
+    $db->real_connect($cfg['host'], $secret['username'], $secret['password'], $cfg['name']);
     $db->query('CREATE TABLE IF NOT EXISTS practice (id INT PRIMARY KEY, name VARCHAR(32), address VARCHAR(64))');
     $db->query("INSERT IGNORE INTO practice VALUES (1, 'KIM', 'SEOUL')");
     $result = $db->query('SELECT id, name, address FROM practice ORDER BY id');
 } catch (mysqli_sql_exception $e) {
-    @unlink(SECRET_CACHE); // a rotated password is read again on the next request
+    if ($e->getCode() === 1045) {
+        @unlink(SECRET_CACHE); // access denied: a rotated password is read again next time
+    } // any other error (the failover) keeps the secret: no AWS CLI call per request
     fail_page('database error: ' . $e->getMessage());
 }
 ?>
@@ -134,6 +142,36 @@ try {
 </table>
 PHP
 
+# PHP-FPM sized to the instance: one worker per 64 MiB beyond 256 MiB for the system, 5 to 50,
+# and a request that runs 30 s is ended. The health page has a pool of its own (2 workers),
+# so a database failover that fills the site's pool never fails the ALB's health checks and
+# the group never replaces healthy servers for it.
+mem_mib=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
+workers=$(( (mem_mib - 256) / 64 )); (( workers < 5 )) && workers=5; (( workers > 50 )) && workers=50
+cat > /etc/php-fpm.d/zz-webtier-size.conf <<FPM
+[www]
+pm = dynamic
+pm.max_children = $workers
+pm.start_servers = 2
+pm.min_spare_servers = 2
+pm.max_spare_servers = $(( workers / 2 > 2 ? workers / 2 : 3 ))
+request_terminate_timeout = 30s
+FPM
+cat > /etc/php-fpm.d/health.conf <<'FPM'
+[health]
+user = apache
+group = apache
+listen = /run/php-fpm/health.sock
+listen.acl_users = apache
+pm = static
+pm.max_children = 2
+request_terminate_timeout = 5s
+FPM
+cat > /etc/httpd/conf.d/webtier-health.conf <<'HTTPD'
+<Location "@@HEALTH_PATH@@">
+    SetHandler "proxy:unix:/run/php-fpm/health.sock|fcgi://health"
+</Location>
+HTTPD
 systemctl enable --now php-fpm httpd
 # Last step: the health check passes only once everything above is in place, and only while
 # PHP answers (a PHP page that does not touch the database, so a failover does not take every

@@ -11,7 +11,7 @@ func RepoBucket(region string) string { return "al2023-repos-" + region + "-de61
 
 // RepoObjects is the ARN of every object of the region's repository bucket.
 func RepoObjects(region string) string {
-	return "arn:" + partition(region) + ":s3:::" + RepoBucket(region) + "/*"
+	return "arn:" + Partition(region) + ":s3:::" + RepoBucket(region) + "/*"
 }
 
 // RepoReadAction is the one S3 action dnf needs of the repositories: it only GETs files
@@ -35,8 +35,8 @@ func RepoEndpointPolicy(region string) string {
 	return string(data)
 }
 
-// partition is the ARN partition of a region.
-func partition(region string) string {
+// Partition is the ARN partition of a region: aws, aws-cn or aws-us-gov.
+func Partition(region string) string {
 	switch {
 	case strings.HasPrefix(region, "us-gov-"):
 		return "aws-us-gov"

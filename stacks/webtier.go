@@ -118,7 +118,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		gateway = append(gateway, s3)
 	}
 	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net, PrefixLists: lists})
-	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays})
+	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays, Region: c.Region})
 	bastions := wc.NewBastions(stack, "bastions", wc.BastionProps{
 		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
 		InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
@@ -140,7 +140,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 	wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
 		Network: net, Group: fw.Group(rules.Web), AMI: image, InstanceType: c.Fleet.InstanceType,
 		KeyName: c.SSHKeyName, Min: c.Fleet.Min, Max: c.Fleet.Max, Desired: c.Fleet.Desired,
-		CPUTarget: c.Fleet.CPUTarget, TargetGroupARN: alb.TargetGroup.Arn(), FileSystemID: efs.FS.Id(),
+		CPUTarget: c.Fleet.CPUTarget, TargetGroupARN: alb.TargetGroup.Arn(), FileSystemID: efs.FS.Id(), FileSystemARN: efs.FS.Arn(),
 		DBHost: db.DB.Address(), DBName: c.Database.Name, SecretARN: db.SecretARN(), Region: c.Region,
 		Needs: needs,
 	})

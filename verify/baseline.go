@@ -82,17 +82,19 @@ func (v *verifier) flowLogProblems(l *loader, r *resource) []string {
 }
 
 // onlyOn reports whether an IAM policy grants on group (its ARN, and its streams) and on
-// nothing else. A policy read back from AWS is JSON, checked statement by statement; one
-// synthesized as Terraform's jsonencode must name the group and no wildcard resource.
+// nothing else, statement by statement. The policy is JSON: read back from AWS, with the
+// group's ARN; synthesized, with the reference ${ADDR.arn} in its place.
 func onlyOn(text string, group *resource) bool {
 	var doc struct {
 		Statement json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(text), &doc); err != nil {
-		compact := strings.Join(strings.Fields(text), "")
-		return strings.Contains(text, group.Addr+".arn") && !strings.Contains(compact, `"Resource"="*"`)
+		return false
 	}
 	arn, _ := group.Attrs["arn"].(string)
+	if arn == "" {
+		arn = "${" + group.Addr + ".arn}"
+	}
 	var statements []map[string]any
 	if json.Unmarshal(doc.Statement, &statements) != nil {
 		var one map[string]any
@@ -115,7 +117,7 @@ func onlyOn(text string, group *resource) bool {
 			}
 		}
 	}
-	return arn != ""
+	return true
 }
 
 // defaultGroupShape: every VPC's default security group has no rule (CIS AWS Foundations
