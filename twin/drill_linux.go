@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/webtier/webtier/rules"
@@ -29,15 +28,6 @@ import (
 // a scale-out under load and back, a database failover, files shared over EFS. A test whose
 // stand-in this machine lacks (the database without MariaDB) says NOT BUILT.
 
-// Drill results.
-const (
-	Pass     = "PASS"
-	Fail     = "FAIL"
-	NotBuilt = "NOT BUILT"
-	// Limitation is a test the emulator behind a deployed stack cannot show: not a pass.
-	Limitation = "EMULATOR LIMITATION"
-)
-
 // webAZs are the AZs the web servers run in.
 func webAZs(webs []*Host) []string {
 	var out []string
@@ -47,16 +37,6 @@ func webAZs(webs []*Host) []string {
 		}
 	}
 	return out
-}
-
-// DrillRow is one test of the drill.
-type DrillRow struct {
-	Req      int    `json:"req"`
-	Test     string `json:"test"`
-	Expected string `json:"expected"`
-	Observed string `json:"observed"`
-	Evidence string `json:"evidence,omitempty"`
-	Result   string `json:"result"`
 }
 
 // drill holds what the tests share: the plan and a thread in each namespace they use.
@@ -112,17 +92,6 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 
 // mustAddr parses an address the plan wrote.
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
-
-// hostsOfRole are the hosts of a role, in plan order.
-func (p *Plan) hostsOfRole(role rules.Role) []*Host {
-	var out []*Host
-	for _, h := range p.Hosts {
-		if h.Role == role {
-			out = append(out, h)
-		}
-	}
-	return out
-}
 
 // ssh is requirement 1: ssh -J from the admin host through each bastion to each web server
 // runs `hostname` there; SSH from the internet to a bastion and from the admin host straight
@@ -570,37 +539,4 @@ func throughGateway(h *Host, addr netip.Addr) bool {
 		}
 	}
 	return gateway
-}
-
-// WriteDrill writes the drill's table and its verdict line.
-func WriteDrill(w io.Writer, rows []DrillRow, took time.Duration) bool {
-	return WriteDrillOn(w, "the twin (stand-ins, not AWS)", rows, took)
-}
-
-// WriteDrillOn is WriteDrill for a drill of where (the twin, AWS, the emulator): the verdict
-// line names it, so a table of one is never read as one of another, and counts the emulator's
-// limitations apart, since they are not passes.
-func WriteDrillOn(w io.Writer, where string, rows []DrillRow, took time.Duration) bool {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQ\tTEST\tEXPECTED\tOBSERVED\tRESULT\tEVIDENCE")
-	passed := 0
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Req, r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
-		if r.Result == Pass {
-			passed++
-		}
-	}
-	tw.Flush()
-	limits := 0
-	for _, r := range rows {
-		if r.Result == Limitation {
-			limits++
-		}
-	}
-	note := ""
-	if limits > 0 {
-		note = fmt.Sprintf(" (%d not shown: %s)", limits, Limitation)
-	}
-	fmt.Fprintf(w, "\ndrill on %s: %d of %d passed%s in %.1fs\n", where, passed, len(rows), note, took.Seconds())
-	return passed == len(rows)
 }
