@@ -122,7 +122,7 @@ func Start(dir string, s3Ranges map[string][]string) (*Emulator, error) {
 		}
 		cmd.Env = append(os.Environ(), S3RangesEnv+"="+string(ranges))
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
@@ -177,7 +177,7 @@ func (e *Emulator) Stop() error {
 	if err != nil {
 		return nil
 	}
-	if err := p.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := terminate(p); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return nil // already gone
 	}
 	for i := 0; i < 50 && e.Alive(); i++ {
