@@ -11,7 +11,7 @@ CONFIG ?= webtier.example.json
 
 TARGET ?= local
 
-.PHONY: all setup twin-deps synth verify plan deploy destroy test soak bench bench-deploy bench-twin twin twin-down clean
+.PHONY: all setup twin-deps synth verify plan deploy destroy test cross soak bench bench-deploy bench-twin twin twin-down clean
 all: deploy
 
 node_modules/.installed: package.json package-lock.json
@@ -50,10 +50,19 @@ plan deploy destroy: bin/webtier
 	./bin/webtier $@ --config $(CONFIG) --target $(TARGET)
 
 # The deploy cycle against moto takes minutes: hence the long timeout.
-test: setup
+test: setup cross
 	go vet ./...
 	python3 -m unittest discover -s emulator
 	go test -timeout 45m ./...
+
+# Everything but the twin runs on macOS and Windows: the command is built, and every package
+# with its tests vetted, for both, so that a Linux-only call outside a _linux.go file fails
+# here. Seconds with a warm build cache; the first run compiles the cdktf bindings for each.
+cross:
+	GOOS=darwin GOARCH=arm64 go build -o /dev/null .
+	GOOS=windows GOARCH=amd64 go build -o /dev/null .
+	GOOS=darwin GOARCH=arm64 go vet ./...
+	GOOS=windows GOARCH=amd64 go vet ./...
 
 # N deploy -> live verify -> plan again -> destroy -> leftovers cycles on one emulator;
 # TF_DEBUG_LOG=FILE keeps terraform's and the provider's debug log (every request and retry).

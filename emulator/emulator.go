@@ -139,7 +139,7 @@ func Start(dir string, opts Options) (*Emulator, error) {
 	if opts.EndWithOwner {
 		cmd.Env = append(cmd.Env, OwnerEnv+"="+strconv.Itoa(os.Getpid()))
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
@@ -194,7 +194,7 @@ func (e *Emulator) Stop() error {
 	if err != nil {
 		return nil
 	}
-	if err := p.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := terminate(p); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return nil // already gone
 	}
 	for i := 0; i < 50 && e.Alive(); i++ {

@@ -1,13 +1,11 @@
 package twin
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/webtier/webtier/verify"
@@ -44,6 +42,17 @@ func (a Attempt) String() string {
 	}
 	return fmt.Sprintf("%s:%d -> %s (%s) %s/%d", a.From.Name, a.SPort, a.To.Name, a.Addr, a.Proto, a.DPort)
 }
+
+// Result is what one attempt's packets did.
+type Result struct {
+	// Through is true when the request reached the other end and its answer came back.
+	Through bool
+	// How says how it ended: "connected", "refused (reset from the host)", "echoed",
+	// "echo reply", "no answer in 1.5s", "host unreachable", ...
+	How string
+}
+
+func (r Result) String() string { return r.How }
 
 // Outcome is an attempt with what the packets did and what the verifier and the flow table
 // say of the same connection.
@@ -254,81 +263,6 @@ func (p *Plan) hostsFor(e *verify.Endpoint) []*Host {
 		}
 	}
 	return out
-}
-
-// Test runs every attempt as real traffic, limit at a time, and returns what happened.
-func Test(ctx context.Context, p *Plan, n *verify.Network, in verify.Intent, limit int) (*Report, error) {
-	start := time.Now()
-	outcomes := p.attempts(n, in)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	threads := map[string]*nsThread{}
-	pingers := map[string]*pinger{}
-	defer func() {
-		for _, t := range threads {
-			t.stop()
-		}
-	}()
-	udpPorts := map[*Host]map[int]bool{}
-	for _, o := range outcomes {
-		if o.Proto == verify.UDP {
-			if udpPorts[o.To] == nil {
-				udpPorts[o.To] = map[int]bool{}
-			}
-			udpPorts[o.To][o.DPort] = true
-		}
-	}
-	for _, h := range p.Hosts {
-		if !p.tested(h) {
-			continue
-		}
-		t, err := enter(h.Namespace)
-		if err != nil {
-			return nil, err
-		}
-		threads[h.Name] = t
-		for port := range udpPorts[h] {
-			if err := t.echoUDP(ctx, port); err != nil {
-				return nil, fmt.Errorf("%s: udp echo on %d: %w", h.Name, port, err)
-			}
-		}
-		if pingers[h.Name], err = t.pinger(ctx); err != nil {
-			return nil, fmt.Errorf("%s: icmp: %w", h.Name, err)
-		}
-	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for i, o := range outcomes {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			t := threads[o.From.Name]
-			var res Result
-			var err error
-			switch o.Proto {
-			case verify.TCP:
-				res, err = t.tcp(ctx, o.SPort, o.Addr, o.DPort, Timeout)
-			case verify.UDP:
-				res, err = t.udp(ctx, o.SPort, o.Addr, o.DPort, Timeout)
-			default:
-				res, err = pingers[o.From.Name].echo(ctx, o.Addr, uint32(i), Timeout)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", o.Attempt, err)
-			}
-			o.Got = res
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return &Report{Outcomes: outcomes, Elapsed: time.Since(start)}, nil
 }
 
 // Explain renders an outcome with both sides: what the packets did, and the verifier's path

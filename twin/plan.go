@@ -123,6 +123,28 @@ func (p *Plan) Host(name string) (*Host, error) {
 	return nil, fmt.Errorf("no host %q in the twin; it has %s", name, strings.Join(names, ", "))
 }
 
+// hostsOfRole are the hosts of a role, in plan order.
+func (p *Plan) hostsOfRole(role rules.Role) []*Host {
+	var out []*Host
+	for _, h := range p.Hosts {
+		if h.Role == role {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ALBAddrs are the public addresses of the ALB nodes, with the listener port.
+func (p *Plan) ALBAddrs(port int) []string {
+	var out []string
+	for _, h := range p.hostsOfRole("alb") {
+		if h.Public.IsValid() {
+			out = append(out, netip.AddrPortFrom(h.Public, uint16(port)).String())
+		}
+	}
+	return out
+}
+
 // Compile builds the plan of a twin of n: the hosts, the router, the gateways and the
 // outside parties with their addresses, routes and nftables rulesets.
 func Compile(n *verify.Network, in verify.Intent, prefix string) (*Plan, error) {

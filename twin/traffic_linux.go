@@ -91,17 +91,6 @@ func (t *nsThread) bound(typ, port int) (int, error) {
 	return fd, nil
 }
 
-// Result is what one attempt's packets did.
-type Result struct {
-	// Through is true when the request reached the other end and its answer came back.
-	Through bool
-	// How says how it ended: "connected", "refused (reset from the host)", "echoed",
-	// "echo reply", "no answer in 1.5s", "host unreachable", ...
-	How string
-}
-
-func (r Result) String() string { return r.How }
-
 // tcp opens a TCP connection from sport. A connection refused by the host got through: the
 // SYN arrived and the reset came back through every filter, as a SYN-ACK would have.
 func (t *nsThread) tcp(ctx context.Context, sport int, dst netip.Addr, dport int, timeout time.Duration) (Result, error) {

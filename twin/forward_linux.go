@@ -24,17 +24,6 @@ import (
 // forwardPid is the forwarder's pid file in the state directory.
 const forwardPid = "forward.pid"
 
-// ALBAddrs are the public addresses of the ALB nodes, with the listener port.
-func (p *Plan) ALBAddrs(port int) []string {
-	var out []string
-	for _, h := range p.hostsOfRole("alb") {
-		if h.Public.IsValid() {
-			out = append(out, netip.AddrPortFrom(h.Public, uint16(port)).String())
-		}
-	}
-	return out
-}
-
 // StartForward starts the forwarder from listen (a loopback address) to the ALB's port 80
 // through the internet client, with exe (this program), and waits until it listens.
 func StartForward(ctx context.Context, p *Plan, exe, listen string) error {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,17 +23,9 @@ import (
 // netnsDir is where `ip netns` keeps its named namespaces.
 const netnsDir = "/run/netns"
 
-// StateDir is where a twin keeps its plan and rulesets while it is up.
-func StateDir(prefix string) string {
-	return filepath.Join("/run/webtier", strings.TrimSuffix(prefix, "-"))
-}
-
 // CanRun reports in one sentence why this machine cannot run a twin, or "".
 func CanRun() string {
-	switch {
-	case runtime.GOOS != "linux":
-		return "the twin needs Linux network namespaces; this is " + runtime.GOOS
-	case os.Geteuid() != 0:
+	if os.Geteuid() != 0 {
 		return "the twin needs root (network namespaces and nftables); run it as root"
 	}
 	for _, tool := range []string{"ip", "nft", "sysctl"} {
@@ -117,27 +108,6 @@ func Up(ctx context.Context, p *Plan, exe string) (err error) {
 
 // savePlan writes the plan of a twin to its state directory.
 func savePlan(p *Plan) error { return writeJSON(filepath.Join(StateDir(p.Prefix), "plan.json"), p) }
-
-// writeJSON writes v as JSON to file, atomically: the twin's processes read these files while
-// others change them (the plan, the specs, the resolver's names, the controller's status).
-func writeJSON(file string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(file+".tmp", data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(file+".tmp", file)
-}
-
-// sleep waits ms milliseconds, or until ctx ends.
-func sleep(ctx context.Context, ms int) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Duration(ms) * time.Millisecond):
-	}
-}
 
 // Namespaces lists the namespaces whose names start with prefix.
 func Namespaces(prefix string) ([]string, error) {
@@ -230,13 +200,6 @@ func LoadPlan(prefix string) (*Plan, error) {
 // Exec runs a command inside a host's namespace, with this process's standard streams.
 func Exec(ctx context.Context, h *Host, argv []string) error {
 	return Run(ctx, append([]string{"ip", "netns", "exec", h.Namespace}, argv...))
-}
-
-// Run runs argv with this process's standard streams.
-func Run(ctx context.Context, argv []string) error {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	return cmd.Run()
 }
 
 // startBackground starts cmd in a process group of its own, its output to logFile and its

@@ -1,0 +1,535 @@
+package twin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/webtier/webtier/verify"
+)
+
+// Auto Scaling in the twin: a controller process (a stand-in for EC2 Auto Scaling with a
+// target-tracking policy on ASGAverageCPUUtilization) measures the CPU of every web server's
+// namespace, and when the average stays above the policy's target it grows the group: the
+// twin is compiled again at the new size and the difference applied to the running twin (a
+// new namespace with its links, addresses and ruleset; the other hosts' rulesets, whose
+// security-group member sets now hold the new address; its services; its registration with
+// every ALB node). When the average stays low, it ends the newest servers the same way.
+
+// The alarms AWS makes for a target-tracking policy: out when 3 datapoints in a row are above
+// the target, in when 15 in a row are below 90% of it.
+const (
+	outPoints, inPoints = 3, 15
+	inShare             = 0.9
+)
+
+// datapoint is the length of one CloudWatch datapoint in the twin.
+func datapoint() time.Duration { return time.Minute / ScaleTimeScale }
+
+// Resize sets the size of the Auto Scaling group res of a running twin and applies the
+// difference; it returns the new plan and the hosts it launched and ended.
+func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent, res string, size int, exe string) (next *Plan, launched, ended []string, err error) {
+	desired := map[string]int{}
+	for k, v := range cur.Desired {
+		desired[k] = v
+	}
+	desired[res] = size
+	next, err = CompileDesired(n, in, cur.Prefix, desired)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	next.Live = cur.Live
+	dir := StateDir(cur.Prefix)
+	before := map[string]*Namespace{}
+	for _, ns := range cur.Namespaces {
+		before[ns.Name] = ns
+	}
+	after := map[string]bool{}
+	var added []*Namespace
+	for _, ns := range next.Namespaces {
+		after[ns.Name] = true
+		if before[ns.Name] == nil {
+			added = append(added, ns)
+		}
+	}
+	for _, h := range next.Hosts {
+		if before[h.Namespace] == nil {
+			launched = append(launched, h.Name)
+		}
+	}
+	for _, h := range cur.Hosts {
+		if !after[h.Namespace] {
+			ended = append(ended, h.Name)
+		}
+	}
+	with := standIns{ssh: HasSSH(), db: HasMariaDB()}
+	specs := next.Specs(with)
+	// Deregister the ended servers first, so that no request goes to a server being ended.
+	if len(ended) > 0 {
+		if err := reloadALBs(dir, specs); err != nil {
+			return nil, nil, nil, err
+		}
+		var gone []string
+		for _, ns := range cur.Namespaces {
+			if !after[ns.Name] {
+				gone = append(gone, ns.Name)
+			}
+		}
+		killAll(ctx, gone)
+		for _, name := range gone {
+			if err := run(ctx, "", "ip", "netns", "del", name); err != nil {
+				return nil, nil, nil, err
+			}
+			for _, suffix := range []string{".pid", ".sshd.pid", ".spec.json"} {
+				os.Remove(filepath.Join(dir, strings.TrimPrefix(name, cur.Prefix)+suffix))
+			}
+		}
+	}
+	for _, ns := range added {
+		if err := run(ctx, "", "ip", "netns", "add", ns.Name); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for _, ns := range added {
+		if len(ns.Links) > 0 {
+			if err := run(ctx, strings.Join(ns.Links, "\n")+"\n", "ip", "-n", ns.Name, "-batch", "-"); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	for _, ns := range next.Namespaces {
+		old := before[ns.Name]
+		lines := ns.IP
+		if old != nil {
+			lines = changedLines(old.IP, ns.IP)
+		}
+		if len(lines) > 0 {
+			if err := run(ctx, strings.Join(lines, "\n")+"\n", "ip", "-force", "-n", ns.Name, "-batch", "-"); err != nil && old == nil {
+				return nil, nil, nil, err
+			}
+		}
+		if old == nil {
+			args := append([]string{"netns", "exec", ns.Name, "sysctl", "-q", "-e", "-w"}, ns.Sysctl...)
+			if err := run(ctx, "", "ip", args...); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		if ns.NFT != "" && (old == nil || old.NFT != ns.NFT) {
+			// Each ruleset starts with `flush ruleset`: applied in one transaction, and the
+			// connections already open stay open (conntrack keeps them).
+			file := filepath.Join(dir, "nft", ns.Name+".nft")
+			if err := os.WriteFile(file, []byte(ns.NFT), 0o644); err != nil {
+				return nil, nil, nil, err
+			}
+			if err := run(ctx, "", "ip", "netns", "exec", ns.Name, "nft", "-f", file); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	if len(launched) > 0 {
+		var started []*Spec
+		for _, s := range specs {
+			if slices.Contains(launched, s.Host) {
+				if err := startSpec(dir, s, exe); err != nil {
+					return nil, nil, nil, err
+				}
+				started = append(started, s)
+			}
+		}
+		if with.ssh {
+			for _, h := range next.sshHosts() {
+				if slices.Contains(launched, h.Name) {
+					if err := startSSHD(next, h); err != nil {
+						return nil, nil, nil, err
+					}
+				}
+			}
+		}
+		if err := waitListening(ctx, next, started); err != nil {
+			return nil, nil, nil, err
+		}
+		// Registered once they listen; each node's health checks take them in.
+		if err := reloadALBs(dir, specs); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return next, launched, ended, savePlan(next)
+}
+
+// changedLines are the `ip` commands that take a namespace from old to new: the new lines,
+// and for each permanent neighbour entry no longer there, its removal.
+func changedLines(old, new []string) []string {
+	var out []string
+	for _, l := range new {
+		if !slices.Contains(old, l) {
+			out = append(out, l)
+		}
+	}
+	for _, l := range old {
+		if slices.Contains(new, l) {
+			continue
+		}
+		// "neigh replace ADDR lladdr MAC dev DEV nud permanent"
+		if f := strings.Fields(l); len(f) == 8 && f[0] == "neigh" && f[4] == "dev" {
+			out = append(out, "neigh del "+f[2]+" dev "+f[5])
+		}
+	}
+	return out
+}
+
+// reloadALBs writes the ALB nodes' specs and has each node read its own again (SIGHUP).
+func reloadALBs(dir string, specs []*Spec) error {
+	for _, s := range specs {
+		if s.ALB == nil {
+			continue
+		}
+		if _, err := writeSpec(dir, s); err != nil {
+			return err
+		}
+		if err := signalPid(filepath.Join(dir, s.Host+".pid"), syscall.SIGHUP); err != nil {
+			return fmt.Errorf("%s: %w", s.Host, err)
+		}
+	}
+	return nil
+}
+
+func writeScaleStatus(prefix string, st *ScaleStatus) error {
+	st.Updated = time.Now()
+	return writeJSON(filepath.Join(StateDir(prefix), scaleStatus), st)
+}
+
+// fleet is the twin's Auto Scaling group: its resource and scaling, from the plan's hosts.
+func (p *Plan) fleet() (res string, sc *verify.Scaling, hosts []*Host) {
+	for _, h := range p.Hosts {
+		if h.Inside() && h.ep.Kind == verify.ASGInstance && (res == "" || h.ep.Res == res) {
+			res, sc = h.ep.Res, h.ep.Scaling
+			hosts = append(hosts, h)
+		}
+	}
+	return res, sc, hosts
+}
+
+// StartScaler starts the controller of a running twin (SaveSource first), with exe in this
+// machine's namespace (it makes and removes the twin's namespaces), and waits for its first
+// status. A twin without an Auto Scaling group gets none.
+func StartScaler(ctx context.Context, p *Plan, exe string) error {
+	if res, _, _ := p.fleet(); res == "" {
+		return nil
+	}
+	dir := StateDir(p.Prefix)
+	cmd := exec.Command(exe, "--scale", p.Prefix)
+	cmd.Env = append(os.Environ(), ServeEnv+"=1")
+	if err := startBackground(cmd, filepath.Join(dir, "asg.log"), filepath.Join(dir, scalerPid)); err != nil {
+		return fmt.Errorf("starting the Auto Scaling controller: %w", err)
+	}
+	for range 250 {
+		if st, err := ReadScaleStatus(p.Prefix); err == nil {
+			if st.Error != "" {
+				return errors.New("the Auto Scaling controller: " + st.Error)
+			}
+			return nil
+		}
+		sleep(ctx, 20)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "asg.log"))
+	return fmt.Errorf("the Auto Scaling controller wrote no status in 5s: %s", strings.TrimSpace(string(out)))
+}
+
+// stopScaler stops the controller and waits until it is gone, so that no resize runs while
+// the twin comes down.
+func stopScaler(prefix string) {
+	pid, err := readPid(filepath.Join(StateDir(prefix), scalerPid))
+	if err != nil {
+		return
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	for deadline := time.Now().Add(3 * time.Second); running(pid) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// scalerMain is the controller of the twin with prefix: a datapoint at a time, the average
+// CPU of the group's servers against the policy's target, resizing on the alarms' terms,
+// until it is stopped.
+func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
+	p, n, in, err := Load(prefix)
+	if err != nil {
+		return err
+	}
+	res, sc, _ := p.fleet()
+	if sc == nil {
+		return errors.New("the stack has no Auto Scaling group")
+	}
+	st := &ScaleStatus{Group: res, Min: sc.Min, Max: sc.Max, CPUTarget: sc.CPUTarget,
+		Datapoint: datapoint().String(), Scale: ScaleTimeScale}
+	meter := cpuMeter{last: map[int]int64{}}
+	var history []float64
+	tick := time.NewTicker(datapoint())
+	defer tick.Stop()
+	instances := func(cpu map[string]float64) []ScaleInstance {
+		var out []ScaleInstance
+		_, _, hosts := p.fleet()
+		for _, h := range hosts {
+			out = append(out, ScaleInstance{Host: h.Name, ID: instanceID(h), AZ: h.AZ, CPU: cpu[h.Name]})
+		}
+		return out
+	}
+	for {
+		cpu := map[string]float64{}
+		st.Average = 0
+		_, _, hosts := p.fleet()
+		for _, h := range hosts {
+			cpu[h.Name] = meter.sample(ctx, h.Namespace)
+			st.Average += cpu[h.Name] / float64(len(hosts))
+		}
+		st.Desired, st.Instances = len(hosts), instances(cpu)
+		history = append(history, st.Average)
+		size := st.Desired
+		// Target tracking: the size that brings the average to the target, in the group's
+		// bounds, once an alarm has enough datapoints.
+		want := int(math.Ceil(float64(st.Desired) * st.Average / sc.CPUTarget))
+		switch {
+		case sc.CPUTarget <= 0:
+		case meter.warm && above(history, outPoints, sc.CPUTarget) && want > size:
+			size = min(want, sc.Max)
+		case meter.warm && below(history, inPoints, inShare*sc.CPUTarget) && want < size:
+			size = max(want, sc.Min)
+		}
+		meter.warm = true
+		if size != st.Desired {
+			why := fmt.Sprintf("average CPU %.0f%% above the target %.0f%% for %d datapoints", st.Average, sc.CPUTarget, outPoints)
+			if size < st.Desired {
+				why = fmt.Sprintf("average CPU %.0f%% below %.0f%% (90%% of the target) for %d datapoints", st.Average, inShare*sc.CPUTarget, inPoints)
+			}
+			next, launched, ended, err := Resize(ctx, p, n, in, res, size, exe)
+			if err != nil {
+				st.Error = "resize to " + strconv.Itoa(size) + ": " + err.Error()
+				writeScaleStatus(prefix, st)
+				return err
+			}
+			fmt.Fprintf(log, "%s: desired %d -> %d: %s; launched %v, ended %v\n", time.Now().Format(time.TimeOnly), st.Desired, size, why, launched, ended)
+			st.Events = append(st.Events, ScaleEvent{At: time.Now(), From: st.Desired, To: size, Why: why, Launched: launched, Ended: ended})
+			p, history = next, nil
+			st.Desired, st.Instances = size, instances(cpu)
+		}
+		if err := writeScaleStatus(prefix, st); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// above reports whether the last k datapoints are all above v; below, all below it.
+func above(h []float64, k int, v float64) bool {
+	return len(h) >= k && !slices.ContainsFunc(h[len(h)-k:], func(x float64) bool { return x <= v })
+}
+
+func below(h []float64, k int, v float64) bool {
+	return len(h) >= k && !slices.ContainsFunc(h[len(h)-k:], func(x float64) bool { return x >= v })
+}
+
+// cpuMeter measures the CPU the processes of a namespace wanted since its last sample: the
+// time their threads ran or waited to run (Linux's schedstat), as a host with a CPU of its
+// own would show it busy, so that other work on this machine (another twin, a build) does
+// not hide a host's load.
+type cpuMeter struct {
+	last map[int]int64
+	at   map[string]time.Time
+	// warm is false until every namespace has a first sample to measure from.
+	warm bool
+}
+
+// sample is the CPU percent (of one CPU, at most 100) the namespace's processes wanted since
+// the last sample of it.
+func (m *cpuMeter) sample(ctx context.Context, ns string) float64 {
+	if m.at == nil {
+		m.at = map[string]time.Time{}
+	}
+	out, _ := exec.CommandContext(ctx, "ip", "netns", "pids", ns).Output()
+	var wanted int64
+	for _, f := range strings.Fields(string(out)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			continue
+		}
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, task := range tasks {
+			tid, err := strconv.Atoi(task.Name())
+			if err != nil {
+				continue
+			}
+			ns, ok := schedTime(pid, tid)
+			if !ok {
+				continue
+			}
+			if prev, seen := m.last[tid]; seen {
+				wanted += ns - prev
+			}
+			m.last[tid] = ns
+		}
+	}
+	now := time.Now()
+	prev, seen := m.at[ns]
+	m.at[ns] = now
+	if !seen {
+		return 0
+	}
+	pct := float64(wanted) / float64(now.Sub(prev).Nanoseconds()) * 100
+	return math.Round(min(pct, 100))
+}
+
+// schedTime is the time a thread ran plus the time it waited on a run queue, in ns.
+func schedTime(pid, tid int) (int64, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0, false
+	}
+	run, err1 := strconv.ParseInt(f[0], 10, 64)
+	wait, err2 := strconv.ParseInt(f[1], 10, 64)
+	return run + wait, err1 == nil && err2 == nil
+}
+
+// scaling is requirement 4: load the web servers' CPU above the policy's target (a busy
+// loop in each server's namespace): the group grows and a new server answers through the
+// ALB; remove the load: the group shrinks back to its minimum and the new servers are gone.
+func (d *drill) scaling(ctx context.Context) error {
+	const grows, shrinks = "load the web servers' CPU above the target: the group grows, a new server enters the rotation",
+		"remove the load: the group shrinks back to min"
+	st, err := ReadScaleStatus(d.p.Prefix)
+	switch {
+	case err != nil:
+		d.add(4, grows, "scale out", "-", err.Error()+" (webtier twin up starts it)", false)
+		return nil
+	case st.Error != "":
+		d.add(4, grows, "scale out", "-", "the Auto Scaling controller stopped: "+st.Error, false)
+		return nil
+	case st.CPUTarget <= 0:
+		d.add(4, grows, "scale out", "-", st.Group+" has no target-tracking policy on average CPU", false)
+		return nil
+	}
+	if d.p.Live {
+		d.rows = append(d.rows, DrillRow{4, "the deployed group scales", "scale out, then in", "-",
+			"the emulator runs no scaling policy and has no CPU metric: the twin's controller scales the twin's copy of the group, not the deployed one", Limitation})
+	}
+	start, initial := time.Now(), st.Desired
+	var burners []*exec.Cmd
+	defer func() {
+		for _, b := range burners {
+			syscall.Kill(-b.Process.Pid, syscall.SIGKILL)
+			b.Wait()
+		}
+	}()
+	for _, in := range st.Instances {
+		b := exec.Command("ip", "netns", "exec", d.p.Prefix+in.Host, "sh", "-c", "while :; do :; done")
+		b.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := b.Start(); err != nil {
+			return fmt.Errorf("loading %s: %w", in.Host, err)
+		}
+		burners = append(burners, b)
+	}
+	dp, _ := time.ParseDuration(st.Datapoint)
+	how := fmt.Sprintf("a busy loop on each of the %d servers; target %.0f%%, datapoints of %s (AWS: 1 min, time / %d)",
+		len(burners), st.CPUTarget, st.Datapoint, st.Scale)
+	// Out: the alarm's datapoints, the launch and the health checks, with room.
+	health := d.p.albHealth()
+	inService := time.Duration(health.Healthy+2) * scaled(health.Interval, TimeScale)
+	event, st := d.waitScale(ctx, func(s *ScaleStatus) bool { return s.Desired > initial }, time.Duration(outPoints+5)*dp)
+	if event == nil {
+		d.add(4, grows, fmt.Sprintf("desired above %d", initial), fmt.Sprintf("desired %d, average CPU %.0f%%", st.Desired, st.Average), how, false)
+		return nil
+	}
+	scaledOut := event.At.Sub(start)
+	client, err := d.httpClient(d.p.firstOf("internet"))
+	if err != nil {
+		return err
+	}
+	nodes := d.p.ALBAddrs(80)
+	ids := map[string]string{}
+	for _, in := range st.Instances {
+		if slices.Contains(event.Launched, in.Host) {
+			ids[in.ID] = in.Host
+		}
+	}
+	var answered string
+	var inRotation time.Duration
+	for i, end := 0, time.Now().Add(inService+5*time.Second); answered == "" && time.Now().Before(end); i++ {
+		if id, err := page(client, nodes[i%len(nodes)]); err == nil && ids[id] != "" {
+			answered, inRotation = ids[id], time.Since(start)
+		} else if err != nil {
+			sleep(ctx, 100)
+		}
+	}
+	observed := fmt.Sprintf("desired %d -> %d after %.1fs (%s)", event.From, event.To, scaledOut.Seconds(), strings.Join(event.Launched, ", "))
+	if answered != "" {
+		observed += fmt.Sprintf("; %s answered through the ALB after %.1fs", answered, inRotation.Seconds())
+	} else {
+		observed += "; no new server answered through the ALB"
+	}
+	d.add(4, grows, fmt.Sprintf("desired above %d, a new server answers", initial), observed, how+"; "+event.Why, answered != "")
+	if answered == "" {
+		return nil
+	}
+	// In: remove the load; the scale-in alarm's datapoints, with room.
+	for _, b := range burners {
+		syscall.Kill(-b.Process.Pid, syscall.SIGKILL)
+		b.Wait()
+	}
+	burners = nil
+	unloaded := time.Now()
+	event, st = d.waitScale(ctx, func(s *ScaleStatus) bool { return s.Desired == s.Min && len(s.Instances) == s.Min }, time.Duration(inPoints+outPoints+5)*dp)
+	if event == nil {
+		d.add(4, shrinks, fmt.Sprintf("desired %d (min)", st.Min), fmt.Sprintf("desired %d, average CPU %.0f%%", st.Desired, st.Average), "load removed", false)
+		return nil
+	}
+	var left []string
+	for _, name := range event.Ended {
+		if _, err := os.Stat(filepath.Join(netnsDir, d.p.Prefix+name)); err == nil {
+			left = append(left, name)
+		}
+	}
+	observed = fmt.Sprintf("desired %d -> %d after %.1fs (%s ended)", event.From, event.To, event.At.Sub(unloaded).Seconds(), strings.Join(event.Ended, ", "))
+	evidence := event.Why
+	if len(left) > 0 {
+		evidence += "; still there: " + strings.Join(left, ", ")
+	}
+	d.add(4, shrinks, fmt.Sprintf("desired %d (min), the new servers gone", st.Min), observed, evidence, len(left) == 0)
+	return nil
+}
+
+// waitScale waits (at most limit) for the controller's status to satisfy done, and returns
+// the last event then (nil when it did not) and the status.
+func (d *drill) waitScale(ctx context.Context, done func(*ScaleStatus) bool, limit time.Duration) (*ScaleEvent, *ScaleStatus) {
+	var st *ScaleStatus
+	for end := time.Now().Add(limit); time.Now().Before(end) && ctx.Err() == nil; sleep(ctx, 200) {
+		s, err := ReadScaleStatus(d.p.Prefix)
+		if err != nil {
+			continue
+		}
+		st = s
+		if done(st) && len(st.Events) > 0 {
+			return &st.Events[len(st.Events)-1], st
+		}
+	}
+	if st == nil {
+		st = &ScaleStatus{}
+	}
+	return nil, st
+}

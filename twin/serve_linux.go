@@ -1,0 +1,181 @@
+package twin
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ServeMain runs the services of one host from its Spec (`--spec FILE`), inside the host's
+// namespace, until it is stopped.
+func ServeMain(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("twin serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specFile := fs.String("spec", "", "the host's services (JSON)")
+	listen := fs.String("forward", "", "forward this loopback address ...")
+	via := fs.String("via", "", "... from inside this namespace ...")
+	to := fs.String("to", "", "... to these addresses, in turn")
+	scaler := fs.String("scale", "", "run the Auto Scaling controller of the twin with this prefix")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *scaler != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		exe, err := os.Executable()
+		if err == nil {
+			err = scalerMain(ctx, *scaler, exe, stderr)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "twin scale: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if *listen != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		if err := forward(ctx, *listen, *via, strings.Split(*to, ","), stderr); err != nil {
+			fmt.Fprintf(stderr, "twin forward: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	spec, err := readSpec(*specFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "twin serve: --spec: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := serve(ctx, spec, stderr); err != nil {
+		fmt.Fprintf(stderr, "twin serve: %s: %v\n", spec.Host, err)
+		return 1
+	}
+	control := make(chan os.Signal, 1)
+	signal.Notify(control, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
+	for {
+		select {
+		case <-ctx.Done():
+			return 0
+		case sig := <-control:
+			if sig == syscall.SIGHUP {
+				// The Auto Scaling controller changed the targets: read the spec again.
+				again, err := readSpec(*specFile)
+				if err != nil {
+					fmt.Fprintf(stderr, "%s: reading the spec again: %v\n", spec.Host, err)
+				} else if albControl != nil && again.ALB != nil {
+					albControl.register(again.ALB)
+				}
+				continue
+			}
+			if webControl == nil {
+				continue
+			}
+			if sig == syscall.SIGUSR1 {
+				webControl.stop()
+				fmt.Fprintf(stderr, "%s: web server stopped\n", spec.Host)
+			} else if err := webControl.start(); err != nil {
+				fmt.Fprintf(stderr, "%s: web server: %v\n", spec.Host, err)
+			} else {
+				fmt.Fprintf(stderr, "%s: web server started\n", spec.Host)
+			}
+		}
+	}
+}
+
+// startListeners starts the services of every host that has any, with exe (this program),
+// inside the host's namespace, in a process group of its own; each process's id goes to a
+// pid file and its output to a log in the state directory.
+func startListeners(ctx context.Context, p *Plan, exe string) error {
+	dir := StateDir(p.Prefix)
+	with := standIns{ssh: HasSSH(), db: HasMariaDB(), password: newPassword()}
+	if with.ssh {
+		if err := startSSH(ctx, p); err != nil {
+			return err
+		}
+	}
+	specs := p.Specs(with)
+	var secrets []string
+	for _, s := range specs {
+		if s.Secrets != nil {
+			secrets = append(secrets, s.Private.String())
+		}
+	}
+	if err := writeRecords(dir, map[string][]string{p.secretsName(): secrets}); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, zonalFile), map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		if err := startSpec(dir, spec, exe); err != nil {
+			return err
+		}
+	}
+	return waitListening(ctx, p, specs)
+}
+
+// startSpec starts the services of one host, with exe inside the host's namespace, in a
+// process group of its own; its process id goes to a pid file and its output to a log in
+// the state directory dir.
+func startSpec(dir string, spec *Spec, exe string) error {
+	specFile, err := writeSpec(dir, spec)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", "netns", "exec", spec.Namespace, exe, "--spec", specFile)
+	cmd.Env = append(os.Environ(), ServeEnv+"=1")
+	if err := startBackground(cmd, filepath.Join(dir, spec.Host+".log"), filepath.Join(dir, spec.Host+".pid")); err != nil {
+		return fmt.Errorf("%s: starting its services: %w", spec.Host, err)
+	}
+	return nil
+}
+
+// waitListening waits (a bounded time) until every service holds its ports; the database
+// comes up in the background (its primary takes seconds, its standby waits to take over).
+func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
+	for _, s := range specs {
+		ports := append([]int(nil), s.Banner...)
+		if s.Web != nil {
+			ports = append(ports, s.Web.Port)
+		}
+		if s.ALB != nil {
+			for _, l := range s.ALB.Listeners {
+				ports = append(ports, l.Port)
+			}
+		}
+		if s.Repo != nil {
+			ports = append(ports, s.Repo.Port)
+		}
+		if s.Secrets != nil {
+			ports = append(ports, 443)
+		}
+		if s.DNS != nil {
+			ports = append(ports, 53)
+		}
+		for _, port := range ports {
+			ok := false
+			for range 100 {
+				out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", s.Namespace, "ss", "-Hltn", "sport", "= :"+strconv.Itoa(port)).Output()
+				if ok = strings.TrimSpace(string(out)) != ""; ok {
+					break
+				}
+				sleep(ctx, 20)
+			}
+			if !ok {
+				log, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), s.Host+".log"))
+				return fmt.Errorf("%s: its services do not hold tcp/%d after 2s: %s", s.Host, port, strings.TrimSpace(string(log)))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+//go:build !linux
+
+package twin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/webtier/webtier/verify"
+)
+
+// The twin is Linux's network namespaces and nftables: its runtime sits in the _linux.go
+// files. Elsewhere the compiler, the plan (`twin up --dry-run`) and the reports build and run,
+// and each entry point into the runtime says in one line why it cannot run here.
+
+const needsLinux = "the twin needs Linux (network namespaces and nftables); this is " + runtime.GOOS +
+	": synth, verify, plan, deploy and drill --target aws work here"
+
+var errNeedsLinux = errors.New(needsLinux)
+
+// CanRun reports in one sentence why this machine cannot run a twin: it is not Linux.
+func CanRun() string { return needsLinux }
+
+func LoadPlan(string) (*Plan, error)                            { return nil, errNeedsLinux }
+func Up(context.Context, *Plan, string) error                   { return errNeedsLinux }
+func Down(context.Context, string) ([]string, error)            { return nil, errNeedsLinux }
+func Namespaces(string) ([]string, error)                       { return nil, errNeedsLinux }
+func Exec(context.Context, *Host, []string) error               { return errNeedsLinux }
+func StartScaler(context.Context, *Plan, string) error          { return errNeedsLinux }
+func StartForward(context.Context, *Plan, string, string) error { return errNeedsLinux }
+func Drill(context.Context, *Plan, ...int) ([]DrillRow, error)  { return nil, errNeedsLinux }
+
+func Test(context.Context, *Plan, *verify.Network, verify.Intent, int) (*Report, error) {
+	return nil, errNeedsLinux
+}
+
+func ServeMain(_ []string, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "twin serve: "+needsLinux)
+	return 2
+}
