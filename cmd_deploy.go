@@ -256,7 +256,7 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 			return nil
 		}
 		return s.Step("twin", func() error {
-			_, err := twinAfterDeploy(ctx, s, plan, stdout)
+			_, err := twinAfterDeploy(ctx, s, plan, siteAddr, stdout)
 			return err
 		})
 	})
@@ -266,9 +266,9 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 const siteAddr = "127.0.0.1:8080"
 
 // twinAfterDeploy runs the deployed stack (read back from the emulator) as the twin, with the
-// site on siteAddr, and returns its plan. Where the twin cannot run, it says why, returns no
+// site on site (siteAddr for `webtier deploy`), and returns its plan. Where the twin cannot run, it says why, returns no
 // plan, and the deploy goes on.
-func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) (*twin.Plan, error) {
+func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, site string, stdout io.Writer) (*twin.Plan, error) {
 	if why := twin.CanRun(); why != "" {
 		fmt.Fprintf(stdout, "webtier: no twin of the deployment: %s\n", why)
 		return nil, nil
@@ -290,7 +290,7 @@ func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, s
 		return nil, err
 	}
 	tw.Live = true
-	return tw, startTwin(ctx, tw, res.Document, plan.Config, "the deployed stack ("+res.Where+")", siteAddr, stdout)
+	return tw, startTwin(ctx, tw, res.Document, plan.Config, "the deployed stack ("+res.Where+")", site, stdout)
 }
 
 func destroyCmd(args []string, stdout, stderr io.Writer) int {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -233,7 +234,12 @@ func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, revie
 // setup` installs it as root.)
 func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan) (problems, log []string) {
 	var out bytes.Buffer
-	tw, err := twinAfterDeploy(ctx, s, plan, &out)
+	// A port of its own, not webtier deploy's 8080: another cycle (a soak) may run beside it.
+	site, err := freeLoopbackAddr()
+	if err != nil {
+		return []string{err.Error()}, nil
+	}
+	tw, err := twinAfterDeploy(ctx, s, plan, site, &out)
 	if err != nil {
 		return []string{fmt.Sprintf("twin of the deployment: %v\n%s", err, out.String())}, nil
 	}
@@ -241,7 +247,7 @@ func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan
 		return nil, []string{strings.TrimSpace(out.String())}
 	}
 	defer twin.Down(ctx, tw.Prefix)
-	if !strings.Contains(out.String(), "site: http://"+siteAddr+"/") {
+	if !strings.Contains(out.String(), "site: http://"+site+"/") {
 		problems = append(problems, "webtier deploy's twin step does not print the site:\n"+out.String())
 	}
 	rows, err := twin.Drill(ctx, tw)
@@ -254,14 +260,14 @@ func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan
 			problems = append(problems, fmt.Sprintf("drill on the deployment: req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence))
 		}
 	}
-	resp, err := http.Get("http://" + siteAddr + "/")
+	resp, err := http.Get("http://" + site + "/")
 	if err != nil {
-		return append(problems, fmt.Sprintf("the site on %s: %v", siteAddr, err)), log
+		return append(problems, fmt.Sprintf("the site on %s: %v", site, err)), log
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(body), "<td>Instance ID</td><td>i-") {
-		problems = append(problems, fmt.Sprintf("the site on %s answers %s without an instance ID:\n%s", siteAddr, resp.Status, body))
+		problems = append(problems, fmt.Sprintf("the site on %s answers %s without an instance ID:\n%s", site, resp.Status, body))
 	}
 	return problems, log
 }
@@ -407,4 +413,14 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// freeLoopbackAddr is a loopback address with a port nothing listens on now.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
