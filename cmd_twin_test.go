@@ -119,23 +119,36 @@ func TestTwinCommands(t *testing.T) {
 	}
 }
 
-// TestTwinUsesTheSynthConfig: synth writes its config beside the stack, and `twin up` with
-// no --config builds the stack with it (`make synth && ./bin/webtier twin up`).
+// TestTwinUsesTheSynthConfig: whichever command synthesized the stack (synth, or deploy and
+// plan, which call Synth), its config is beside it, and `twin up` with no --config builds
+// the stack with it (`make synth && ./bin/webtier twin up`, or after `make deploy`).
 func TestTwinUsesTheSynthConfig(t *testing.T) {
 	t.Setenv("WEBTIER_CONFIG", "")
 	t.Setenv("WEBTIER_TWIN_PREFIX", "wt-")
-	out := filepath.Join(t.TempDir(), "cdktf.out")
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"synth", "--out", out, "--config", exampleConfig}, &stdout, &stderr); code != exitOK {
-		t.Fatalf("synth: exit %d: %s", code, stderr.String())
-	}
-	stack := filepath.Join(out, "stacks", "webtier", "cdk.tf.json")
-	code, plan, errs := twinRun("up", "--dry-run", "--in", stack)
-	if code != exitOK {
-		t.Fatalf("twin up --dry-run without --config: exit %d: %s", code, errs)
-	}
 	golden, _ := os.ReadFile("testdata/twin.nft")
-	if plan != string(golden) {
-		t.Error("the twin of the synthesized stack, with the config synth wrote, differs from testdata/twin.nft")
+	for name, synthesize := range map[string]func(out string) error{
+		"synth": func(out string) error {
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"synth", "--out", out, "--config", exampleConfig}, &stdout, &stderr); code != exitOK {
+				return fmt.Errorf("synth: exit %d: %s", code, stderr.String())
+			}
+			return nil
+		},
+		"deploy and plan": func(out string) error { return Synth(examplePlan(t), out) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "cdktf.out")
+			if err := synthesize(out); err != nil {
+				t.Fatal(err)
+			}
+			stack := filepath.Join(out, "stacks", "webtier", "cdk.tf.json")
+			code, plan, errs := twinRun("up", "--dry-run", "--in", stack)
+			if code != exitOK {
+				t.Fatalf("twin up --dry-run without --config: exit %d: %s", code, errs)
+			}
+			if plan != string(golden) {
+				t.Error("the twin of the synthesized stack, with the config written beside it, differs from testdata/twin.nft")
+			}
+		})
 	}
 }

@@ -128,15 +128,6 @@ func synth(args []string, stdout, stderr io.Writer) int {
 	if err := Synth(plan, *out); err != nil {
 		return report(stderr, err)
 	}
-	// The config beside the stack, so that commands judging the stack (`twin up`) use the
-	// config it was made from when none is named.
-	data, err := json.MarshalIndent(plan.Config, "", "  ")
-	if err == nil {
-		err = os.WriteFile(filepath.Join(*out, "stacks", stacks.Name, StackConfigFile), append(data, '\n'), 0o644)
-	}
-	if err != nil {
-		return report(stderr, err)
-	}
 	fmt.Fprintf(stdout, "webtier: wrote %s\n", filepath.Join(*out, "stacks", stacks.Name, "cdk.tf.json"))
 	return exitOK
 }
@@ -152,8 +143,11 @@ func outdirDefault() string {
 	return "cdktf.out"
 }
 
-// Synth writes the stack under outdir. It synthesizes into a fresh sibling directory and
-// swaps it in at the end, so a failure leaves the previous output (or none) untouched.
+// Synth writes the stack under outdir, with the config it was made from beside it
+// (StackConfigFile), so that commands judging the stack (`twin up`) use that config when none
+// is named, whichever command synthesized it (synth, plan, deploy). It synthesizes into a
+// fresh sibling directory and swaps it in at the end, so a failure leaves the previous output
+// (or none) untouched.
 func Synth(plan stacks.Plan, outdir string) error {
 	parent := filepath.Dir(filepath.Clean(outdir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -167,6 +161,13 @@ func Synth(plan stacks.Plan, outdir string) error {
 	app := cdktf.NewApp(&cdktf.AppConfig{Outdir: jsii.String(tmp), SkipValidation: jsii.Bool(false)})
 	stacks.NewWebTier(app, plan)
 	app.Synth()
+	cfg, err := json.MarshalIndent(plan.Config, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "stacks", stacks.Name, StackConfigFile), append(cfg, '\n'), 0o644); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(outdir); err != nil {
 		return err
 	}

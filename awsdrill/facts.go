@@ -87,13 +87,13 @@ func factsOf(s *live.Stack) (*facts, error) {
 	byID := map[string]ec2types.Instance{}
 	for _, in := range s.Instances {
 		byID[aws.ToString(in.InstanceId)] = in
-		if tag(in.Tags, live.RoleTag) == string(rules.Bastion) && in.State != nil && in.State.Name == ec2types.InstanceStateNameRunning {
+		if tag(in.Tags, rules.RoleTag) == string(rules.Bastion) && in.State != nil && in.State.Name == ec2types.InstanceStateNameRunning {
 			f.Bastions = append(f.Bastions, hostOf(in, azOf))
 		}
 	}
 	sortHosts(f.Bastions)
 	for _, g := range s.AutoScalingGroups {
-		if asgTag(g.Tags, live.RoleTag) == string(rules.Web) {
+		if asgTag(g.Tags, rules.RoleTag) == string(rules.Web) {
 			f.Group = g
 			break
 		}
@@ -160,10 +160,10 @@ func factsOf(s *live.Stack) (*facts, error) {
 	}
 	var missing []string
 	if len(f.Bastions) == 0 {
-		missing = append(missing, "a running instance tagged "+live.RoleTag+"=bastion")
+		missing = append(missing, "a running instance tagged "+rules.RoleTag+"=bastion")
 	}
 	if name == "" {
-		missing = append(missing, "an Auto Scaling group tagged "+live.RoleTag+"=web")
+		missing = append(missing, "an Auto Scaling group tagged "+rules.RoleTag+"=web")
 	} else if len(f.Webs) == 0 {
 		missing = append(missing, "an InService instance of "+name)
 	}

@@ -136,7 +136,7 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 			Preferences: &autoscalinggroup.AutoscalingGroupInstanceRefreshPreferences{MinHealthyPercentage: num(50)},
 		},
 		Tag: &[]*autoscalinggroup.AutoscalingGroupTag{{
-			Key: str(RoleTag), Value: str(string(rules.Web)), PropagateAtLaunch: true,
+			Key: str(rules.RoleTag), Value: str(string(rules.Web)), PropagateAtLaunch: true,
 		}},
 		// The role's permissions too: a server mounts and reads the secret in its first minute.
 		DependsOn: &needs,

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/webtier/webtier/rules"
 )
 
 func str(s string) *string { return jsii.String(s) }
@@ -31,11 +33,8 @@ func numStr(n *float64) *string { return cdktf.Token_AsString(n, nil) }
 
 // tags are the tags of one resource: its Name and the role the verifier reads.
 func tags(name, role string) *map[string]*string {
-	return &map[string]*string{"Name": str(name), RoleTag: str(role)}
+	return &map[string]*string{"Name": str(name), rules.RoleTag: str(role)}
 }
-
-// RoleTag marks every resource with the rules.Role (or part) it plays.
-const RoleTag = "webtier:role"
 
 // FlowTag marks every security-group rule with the ID of the flow it serves.
 const FlowTag = "webtier:flow"

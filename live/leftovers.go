@@ -13,6 +13,8 @@ import (
 	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/webtier/webtier/rules"
 )
 
 // Leftovers lists every resource of the stack still present, one line each ("subnet
@@ -65,7 +67,7 @@ func (l *leftovers) add(kind, id, name string) {
 func (l *leftovers) ec2Queries(vpcKey string, extra ...ec2types.Filter) [][]ec2types.Filter {
 	out := [][]ec2types.Filter{
 		append([]ec2types.Filter{filter("tag:"+ProjectTag, ProjectValue)}, extra...),
-		append([]ec2types.Filter{filter("tag-key", RoleTag)}, extra...),
+		append([]ec2types.Filter{filter("tag-key", rules.RoleTag)}, extra...),
 	}
 	if len(l.vpcs) > 0 && vpcKey != "" {
 		out = append(out, append([]ec2types.Filter{filter(vpcKey, l.vpcs...)}, extra...))
@@ -180,7 +182,7 @@ func (l *leftovers) compute(ctx context.Context) error {
 // tagged reports whether tags hold Project=webtier or a webtier:role.
 func tagged(get func(string) (string, bool)) bool {
 	v, ok := get(ProjectTag)
-	_, role := get(RoleTag)
+	_, role := get(rules.RoleTag)
 	return ok && v == ProjectValue || role
 }
 

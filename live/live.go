@@ -39,10 +39,6 @@ const (
 	ProjectValue = "webtier"
 )
 
-// RoleTag names a resource's role; the verifier reads it to name instances, the shape
-// checks to find the web servers' group and the EFS security group.
-const RoleTag = "webtier:role"
-
 // ErrNoLocalDeployment is returned for the local target when no emulator is recorded in the
 // directory, or it no longer answers.
 var ErrNoLocalDeployment = errors.New("no local deployment: run `make deploy` first")

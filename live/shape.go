@@ -17,6 +17,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
 )
 
 // Status is the outcome of a shape check.
@@ -95,7 +96,7 @@ func (s *Stack) webGroups() []asgtypes.AutoScalingGroup {
 	var out []asgtypes.AutoScalingGroup
 	for _, g := range s.AutoScalingGroups {
 		for _, t := range g.Tags {
-			if aws.ToString(t.Key) == RoleTag && aws.ToString(t.Value) == "web" {
+			if aws.ToString(t.Key) == rules.RoleTag && aws.ToString(t.Value) == "web" {
 				out = append(out, g)
 				break
 			}
@@ -158,7 +159,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 	groups := s.webGroups()
 	if len(groups) == 0 {
 		return []Shape{{Check: "web servers' Auto Scaling group", Status: Fail,
-			Observed: fmt.Sprintf("no Auto Scaling group over the VPC's subnets is tagged %s=web", RoleTag)}}
+			Observed: fmt.Sprintf("no Auto Scaling group over the VPC's subnets is tagged %s=web", rules.RoleTag)}}
 	}
 	var out []Shape
 	for _, g := range groups {
@@ -356,7 +357,7 @@ func (s *Stack) databaseShapes(local bool) []Shape {
 // efsGroup returns the security group tagged webtier:role=efs, or nil.
 func (s *Stack) efsGroup() *ec2types.SecurityGroup {
 	for i, g := range s.SecurityGroups {
-		if ec2Tag(g.Tags, RoleTag) == "efs" {
+		if ec2Tag(g.Tags, rules.RoleTag) == "efs" {
 			return &s.SecurityGroups[i]
 		}
 	}
@@ -390,7 +391,7 @@ func (s *Stack) fileSystemShapes() []Shape {
 		if name == "" {
 			name = id
 		}
-		sgName := RoleTag + "=efs group"
+		sgName := rules.RoleTag + "=efs group"
 		if sg != nil {
 			sgName = aws.ToString(sg.GroupName)
 		}
@@ -422,7 +423,7 @@ func (s *Stack) fileSystemShapes() []Shape {
 			}
 		}
 		if len(azs) == 0 {
-			problems = append(problems, "no web AZs: no Auto Scaling group tagged "+RoleTag+"=web")
+			problems = append(problems, "no web AZs: no Auto Scaling group tagged "+rules.RoleTag+"=web")
 		}
 		sh.Observed = strings.Join(parts, "; ")
 		if len(problems) > 0 {

@@ -2,6 +2,11 @@ package rules
 
 import "strconv"
 
+// RoleTag is the tag that marks every resource of the stack with the Role (or part) it plays:
+// the verifier reads it to name instances, the live reader and the drills to find the web
+// servers' group and the EFS security group. It names things; it decides nothing.
+const RoleTag = "webtier:role"
+
 // Role is what a party to a flow is: a class of endpoint, ours or outside.
 type Role string
 

@@ -9,18 +9,15 @@ import (
 	"github.com/webtier/webtier/rules"
 )
 
-// RoleTag is the tag that names a resource's role; it names things, it decides nothing.
-const RoleTag = "webtier:role"
-
-// roleOf returns the role a resource's RoleTag names, if it is an inside role, else fallback.
+// roleOf returns the role a resource's rules.RoleTag names, if it is an inside role, else fallback.
 func roleOf(r *resource, fallback rules.Role) rules.Role {
 	var tagged string
 	if tags, ok := r.Attrs["tags"].(map[string]any); ok {
-		tagged, _ = tags[RoleTag].(string)
+		tagged, _ = tags[rules.RoleTag].(string)
 	}
 	if list, ok := r.Attrs["tag"].([]any); ok {
 		for _, t := range list {
-			if m, ok := t.(map[string]any); ok && m["key"] == RoleTag {
+			if m, ok := t.(map[string]any); ok && m["key"] == rules.RoleTag {
 				tagged, _ = m["value"].(string)
 			}
 		}

@@ -209,7 +209,7 @@ func (v *verifier) fileSystemShape(l *loader) ShapeResult {
 	efs := v.roleGroup(rules.EFS)
 	for _, e := range v.n.Endpoints {
 		if e.Kind == MountTarget && (efs == nil || !e.carries(efs)) {
-			problems = append(problems, fmt.Sprintf("%s carries %s, not the group tagged %s=%s", e.Res, groupNames(e.Groups), RoleTag, rules.EFS))
+			problems = append(problems, fmt.Sprintf("%s carries %s, not the group tagged %s=%s", e.Res, groupNames(e.Groups), rules.RoleTag, rules.EFS))
 		}
 	}
 	return shape(6, "one EFS mount target per web AZ, each with efs-sg", strings.Join(webAZs, ", ")+": one each, one file system, efs-sg", problems)
