@@ -1,13 +1,10 @@
 package twin
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/webtier/webtier/rules"
@@ -236,54 +233,12 @@ func (l ALBListener) describe(scale int) string {
 // pagesRe finds the pages a bootstrap script writes under the web root.
 var pagesRe = regexp.MustCompile(`cat > /var/www/html(/[A-Za-z0-9._/-]+) <<`)
 
-// pagesOf are the pages the user data writes under /var/www/html, in order. It reads the
-// text as the stack writes it: a literal, base64, or `${base64encode(join("", [...]))}` of
-// string literals and references (a reference stands for text the twin does not know).
+// pagesOf are the pages the user data writes under /var/www/html, in order, read from its
+// script text (verify.Script).
 func pagesOf(userData string) []string {
-	text := userData
-	const open, end = `${base64encode(join("", [`, `]))}`
-	switch {
-	case strings.HasPrefix(text, open) && strings.HasSuffix(text, end):
-		text = joinLiterals(strings.TrimSuffix(strings.TrimPrefix(text, open), end))
-	case !strings.Contains(text, "\n"):
-		if b, err := base64.StdEncoding.DecodeString(text); err == nil {
-			text = string(b)
-		}
-	}
 	var out []string
-	for _, m := range pagesRe.FindAllStringSubmatch(text, -1) {
+	for _, m := range pagesRe.FindAllStringSubmatch(verify.Script(userData), -1) {
 		out = append(out, m[1])
 	}
 	return out
-}
-
-// joinLiterals joins the elements of an HCL list of string literals and references.
-func joinLiterals(list string) string {
-	var b strings.Builder
-	for i := 0; i < len(list); {
-		switch c := list[i]; {
-		case c == '"':
-			j := i + 1
-			for j < len(list) && list[j] != '"' {
-				if list[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if s, err := strconv.Unquote(list[i:min(j+1, len(list))]); err == nil {
-				b.WriteString(s)
-			}
-			i = j + 1
-		case c == ',' || c == ' ' || c == '\n' || c == '\t':
-			i++
-		default:
-			j := i
-			for j < len(list) && list[j] != ',' {
-				j++
-			}
-			b.WriteString("${" + strings.TrimSpace(list[i:j]) + "}")
-			i = j
-		}
-	}
-	return b.String()
 }
