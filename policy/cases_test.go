@@ -56,6 +56,11 @@ var (
 	s3EndpointAccount = named("aws_vpc_endpoint.s3", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"s3:GetObject",
 		 "Resource":"arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/*"}]}`)
+	// s3EndpointRole limits the endpoint to the web role the way AWS's page says for gateway
+	// endpoints: Principal "*" and a condition on aws:PrincipalArn.
+	s3EndpointRole = named("aws_vpc_endpoint.s3", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/*",
+		 "Condition":{"ArnEquals":{"aws:PrincipalArn":"`+webRole+`"}}}]}`)
 	// publicRepo stands for the repository bucket's own policy: anyone may read.
 	publicRepo = named("al2023-repos bucket policy", `{"Statement":[{"Effect":"Allow","Principal":"*",
 		"Action":"s3:GetObject","Resource":"arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/*"}]}`)
@@ -173,6 +178,15 @@ func getObject(principal, resource string) Request {
 		Context: ctx("aws:SourceVpce", "vpce-0aaaaaaaaaaaaaaaa")}
 }
 
+func withContext(r Request, key, value string) Request {
+	c := Context{key: {value}}
+	for k, v := range r.Context {
+		c[k] = v
+	}
+	r.Context = c
+	return r
+}
+
 func assume(principal string, c Context) Request {
 	return Request{Principal: principal, Action: "sts:AssumeRole", Resource: flowRole, Account: acct, Context: c}
 }
@@ -285,6 +299,11 @@ var evalCases = []evalCase{
 		deciding: []string{"aws_iam_role_policy.web-s3 Statement[0]", `aws_vpc_endpoint.s3 Statement[0] "RepositoriesOnly"`}},
 	{name: "s3: the same GET without the endpoint on the path", identity: ids(webS3All),
 		req: getObject(webRole, repoObj), want: Allowed, deciding: []string{"aws_iam_role_policy.web-s3 Statement[0]"}},
+	{name: "s3: an endpoint policy limited to the web role by aws:PrincipalArn lets it through", resource: &publicRepo, endpoint: &s3EndpointRole,
+		req: withContext(getObject(webSess, repoObj), "aws:PrincipalArn", webRole), want: Allowed,
+		deciding: []string{"al2023-repos bucket policy Statement[0]", "aws_vpc_endpoint.s3 Statement[0]"}},
+	{name: "s3: an endpoint policy limited to the web role by aws:PrincipalArn stops another role", resource: &publicRepo, endpoint: &s3EndpointRole,
+		req: withContext(getObject(adminRole, repoObj), "aws:PrincipalArn", adminRole), want: ImplicitDeny},
 	{name: "s3: an endpoint policy naming the account grants its root only, not the web role", resource: &publicRepo, endpoint: &s3EndpointAccount,
 		req: getObject(webRole, repoObj), want: ImplicitDeny},
 

@@ -206,9 +206,9 @@ func Evaluate(req Request, ps Policies) Decision {
 		denies, full, account = e.consult(resource, resourceKind, denies, full, account)
 	}
 	if ps.Endpoint != nil {
-		// An Allow naming only an account is dropped: "AWS": "account_id" in an endpoint
-		// policy grants the account's root user only, not its users and roles ("Control
-		// access to VPC endpoints using endpoint policies", principals for gateway endpoints).
+		// An Allow naming only an account is dropped: of "AWS": "account_id" in an endpoint
+		// policy, "access is granted to the AWS account root user only, not all users and
+		// roles for the account" ("Control access to VPC endpoints using endpoint policies").
 		denies, endpoint, _ = e.consult(ps.Endpoint, EndpointPolicy, denies, endpoint, nil)
 	}
 
