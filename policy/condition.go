@@ -236,8 +236,11 @@ func parseIP(v string) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// holds evaluates the condition against the request context, as the "Condition operators"
-// page of the IAM user guide says:
+// holds evaluates the condition against the request context, as "IAM JSON policy elements:
+// Condition operators" says
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+// and for set operators "Single-valued vs. multivalued context keys",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html):
 //   - a key absent from the request makes the condition false, except that a negated operator
 //     (StringNotEquals, ArnNotLike, ...) is then true, ...IfExists is then true, Null tests
 //     presence itself, ForAllValues is then true and ForAnyValue false;

@@ -77,14 +77,6 @@ type PrincipalSet struct {
 	AWS, Service, Federated, CanonicalUser []string
 }
 
-// Ref names the statement for messages: "Statement[0]" or `Statement[0] "DenyWithoutTLS"`.
-func (s *Statement) Ref() string {
-	if s.Sid == "" {
-		return fmt.Sprintf("Statement[%d]", s.Index)
-	}
-	return fmt.Sprintf("Statement[%d] %q", s.Index, s.Sid)
-}
-
 // field is the statement's path in its document: "Statement[0]".
 func (s *Statement) field() string { return fmt.Sprintf("Statement[%d]", s.Index) }
 
