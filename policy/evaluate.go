@@ -186,6 +186,9 @@ func Evaluate(req Request, ps Policies) Decision {
 	if e.who.kind == callerInvalid {
 		e.problem("request", "Principal", fmt.Sprintf("%q is not an IAM ARN, a service principal (name.amazonaws.com) or Anonymous", req.Principal))
 	}
+	if e.who.kind == callerIAM && !accountID.MatchString(req.Account) {
+		e.problem("request", "Account", fmt.Sprintf("%q is not an account ID; expected the 12 digits of the resource's account (the caller counts as from another account)", req.Account))
+	}
 	if ps.Resource != nil && ps.Trust != nil {
 		e.problem("request", "Policies", "both Resource and Trust are set; a role's trust policy is its resource policy: the trust policy is used")
 	}

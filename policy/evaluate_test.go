@@ -106,6 +106,8 @@ func TestEvaluateReportsMisuse(t *testing.T) {
 			ImplicitDeny, "request: Policies.Identity: an anonymous caller has no identity policies: not consulted"},
 		{"a principal that is none of the three", getObject("webtier-web", repoObj), Policies{Identity: []Policy{webS3All.pol}},
 			ImplicitDeny, `request: Principal: "webtier-web" is not an IAM ARN`},
+		{"no resource account", Request{Principal: webRole, Action: "s3:GetObject", Resource: repoObj}, Policies{Identity: []Policy{webS3All.pol}},
+			ImplicitDeny, `request: Account: "" is not an account ID; expected the 12 digits of the resource's account`},
 		{"both a resource and a trust policy", assume(flowLogs, flowCtx), Policies{Resource: &flowTrustBare.pol, Trust: &flowTrust.pol},
 			Allowed, "request: Policies: both Resource and Trust are set"},
 	} {
