@@ -3,7 +3,6 @@ package constructs
 import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dataawscalleridentity"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/defaultsecuritygroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/flowlog"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
@@ -19,6 +18,8 @@ type BaselineProps struct {
 	RetentionDays int
 	// Region is the stack's region, for the flow logs' ARNs. default: none (required)
 	Region string
+	// Account is the ID of the account the stack is applied in (NewAccount). default: none (required)
+	Account *string
 }
 
 // FlowLogGroup is the CloudWatch Logs group of the VPC flow logs.
@@ -37,7 +38,7 @@ func NewBaseline(scope constructs.Construct, id string, p BaselineProps) {
 	}), "flow-logs")
 	// The delivery service may assume the role only for this account's flow logs ("The
 	// confused deputy problem" in the IAM user guide; the VPC flow logs guide's trust policy).
-	account := named(dataawscalleridentity.NewDataAwsCallerIdentity(s, str("account"), nil), "current").AccountId()
+	account := p.Account
 	role := serviceRole(s, "flow-logs-role", "flow-logs", "webtier-flow-logs", "vpc-flow-logs.amazonaws.com", map[string]any{
 		"StringEquals": map[string]any{"aws:SourceAccount": account},
 		"ArnLike":      map[string]any{"aws:SourceArn": "arn:" + rules.Partition(p.Region) + ":ec2:" + p.Region + ":" + *account + ":vpc-flow-log/*"},

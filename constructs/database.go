@@ -106,10 +106,18 @@ type SecretsEndpointProps struct {
 	Group *string
 	// Region names the service. default: none (required)
 	Region string
+	// Account is the ID of the account the stack is applied in (NewAccount). default: none (required)
+	Account *string
+	// SecretARN is the one secret read through the endpoint. default: none (required)
+	SecretARN *string
 }
 
 // NewSecretsEndpoint builds the interface endpoint through which web servers read the
 // database secret without leaving the VPC. Private DNS makes the regional name resolve to it.
+// Its policy lets through the web servers' role reading that secret and nothing else (without
+// one, AWS's default lets any principal of any account call any action on any secret through
+// it). The principal is named by the aws:PrincipalArn condition, which needs no role to exist
+// yet, where a role ARN as Principal would be refused before the fleet's role is made.
 func NewSecretsEndpoint(scope constructs.Construct, id string, p SecretsEndpointProps) vpcendpoint.VpcEndpoint {
 	s := scopeOf(scope, id)
 	return named(vpcendpoint.NewVpcEndpoint(s, str("secretsmanager"), &vpcendpoint.VpcEndpointConfig{
@@ -119,6 +127,11 @@ func NewSecretsEndpoint(scope constructs.Construct, id string, p SecretsEndpoint
 		PrivateDnsEnabled: true,
 		SubnetIds:         p.Network.SubnetIDs(rules.WebTier),
 		SecurityGroupIds:  ptrs([]*string{p.Group}),
-		Tags:              tags("webtier-secretsmanager", string(rules.SecretsEndpoint)),
+		Policy: policyText(map[string]any{
+			"Sid": "WebServersReadTheDatabaseSecret", "Effect": "Allow", "Principal": "*",
+			"Action": "secretsmanager:GetSecretValue", "Resource": p.SecretARN,
+			"Condition": map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": roleARN(p.Region, p.Account, WebRoleName)}},
+		}),
+		Tags: tags("webtier-secretsmanager", string(rules.SecretsEndpoint)),
 	}), "secretsmanager")
 }

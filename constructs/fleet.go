@@ -62,7 +62,7 @@ type WebFleet struct {
 // NewWebFleet builds the web servers.
 func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFleet {
 	s := scopeOf(scope, id)
-	role := serviceRole(s, "role", "web", "webtier-web", "ec2.amazonaws.com", nil)
+	role := serviceRole(s, "role", "web", WebRoleName, "ec2.amazonaws.com", nil)
 	// The servers may read the database secret and mount the shared file system, nothing else.
 	// The mount signs with this role (the `iam` mount option): the file-system policy's Deny
 	// makes EFS refuse anonymous clients, so an identity that EFS can authorize is needed.

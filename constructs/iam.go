@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/webtier/webtier/rules"
+
 	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dataawscalleridentity"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
 )
@@ -59,4 +62,18 @@ func allowOnly(s constructs.Construct, id, addr, name, sid string, role iamrole.
 		Role:   role.Id(),
 		Policy: policyText(map[string]any{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}),
 	}), addr)
+}
+
+// WebRoleName is the IAM role of the web servers' instance profile.
+const WebRoleName = "webtier-web"
+
+// NewAccount reads the ID of the account the stack is applied in, for the ARNs and the
+// confused-deputy conditions of its policies.
+func NewAccount(scope constructs.Construct) *string {
+	return named(dataawscalleridentity.NewDataAwsCallerIdentity(scope, str("account"), nil), "current").AccountId()
+}
+
+// roleARN is the ARN of the role named name in account.
+func roleARN(region string, account *string, name string) string {
+	return "arn:" + rules.Partition(region) + ":iam::" + *account + ":role/" + name
 }

@@ -118,7 +118,8 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		gateway = append(gateway, s3)
 	}
 	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net, PrefixLists: lists})
-	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays, Region: c.Region})
+	account := wc.NewAccount(stack)
+	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays, Region: c.Region, Account: account})
 	bastions := wc.NewBastions(stack, "bastions", wc.BastionProps{
 		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
 		InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
@@ -133,7 +134,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		BackupRetentionDays: c.Database.BackupRetentionDays, Throwaway: c.Database.Throwaway,
 	})
 	endpoint := wc.NewSecretsEndpoint(stack, "secrets-endpoint", wc.SecretsEndpointProps{
-		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region,
+		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region, Account: account, SecretARN: db.SecretARN(),
 	})
 	// What a web server uses in its first minute: the group starts after all of it exists.
 	needs := append(append(append(append(slices.Clip(efs.MountTargets), net.Egress...), gateway...), fw.Rules...), endpoint)
