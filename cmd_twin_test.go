@@ -87,7 +87,7 @@ func TestTwinCommands(t *testing.T) {
 	t.Setenv("WEBTIER_TWIN_PREFIX", testPrefix("wtc"))
 	defer twinRun("down")
 	code, out, errs := twinRun("up", "--in", stackFile, "--config", exampleConfig)
-	if code != exitOK || !strings.Contains(out, "twin up: 27 hosts") || !strings.Contains(out, "not AWS") {
+	if code != exitOK || !strings.Contains(out, "twin up: 26 hosts") || !strings.Contains(out, "not AWS") {
 		t.Fatalf("up: exit %d\n%s%s", code, out, errs)
 	}
 	code, out, _ = twinRun("hosts")
@@ -108,7 +108,7 @@ func TestTwinCommands(t *testing.T) {
 		t.Errorf("internet -> bastion-a's public address on 22 connected")
 	}
 	code, out, errs = twinRun("down")
-	if code != exitOK || !strings.Contains(out, "removed 30 namespaces") {
+	if code != exitOK || !strings.Contains(out, "removed 29 namespaces") {
 		t.Errorf("down: exit %d\n%s%s", code, out, errs)
 	}
 	if left, _ := twin.Namespaces(testPrefix("wtc")); len(left) > 0 {

@@ -81,13 +81,11 @@ func TestStepLimitStopsTerraform(t *testing.T) {
 	if err == nil {
 		t.Fatalf("an apply limited to 8 s finished, though the database waiter holds it longer:\n%s", log)
 	}
-	for _, want := range []string{
-		"terraform apply stopped: it did not finish within 8s",
-		"aws_db_instance.db", // terraform's last lines: the plan, or the create under way
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("the error does not say %q:\n%v", want, err)
-		}
+	// terraform's last lines: the plan, or the create under way (how far it got depends on
+	// the machine's load), but something.
+	if !strings.Contains(err.Error(), "terraform apply stopped: it did not finish within 8s\nterraform's last lines:\n") ||
+		strings.Contains(err.Error(), "terraform's last lines:\n    (none)") {
+		t.Errorf("the error does not say which limit stopped terraform and what it was doing:\n%v", err)
 	}
 	// terraform is killed; its provider plugin exits when it loses terraform (a moment later).
 	left := processesIn(s.Dir())

@@ -49,6 +49,8 @@ func (c Context) lookup(key, lower string) ([]string, bool) {
 type Policy struct {
 	Name     string
 	Document Document
+	// Text is the JSON the document was parsed from (NewPolicy), for another judge to read.
+	Text string
 }
 
 // NewPolicy parses text as the policy called name; an error is prefixed with name.
@@ -57,7 +59,7 @@ func NewPolicy(name, text string) (Policy, error) {
 	if err != nil {
 		return Policy{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return Policy{Name: name, Document: doc}, nil
+	return Policy{Name: name, Document: doc, Text: text}, nil
 }
 
 // Policies are every policy AWS consults for one request within one account.

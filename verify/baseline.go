@@ -4,16 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // The security baseline: controls that decide no connection but that a reviewer of an AWS
 // account expects, checked on the Terraform JSON (the live checks read them back too).
 
-// baselineShapes checks the flow logs, the default security group, the EFS TLS policy and
-// the database's log exports.
+// baselineShapes checks the flow logs, the default security group and the database's log
+// exports (EFS's refusal of connections without TLS is an authorization check).
 func (v *verifier) baselineShapes(l *loader) []ShapeResult {
-	return []ShapeResult{v.flowLogShape(l), v.defaultGroupShape(l), v.efsTLSShape(l), v.dbLogsShape(l)}
+	return []ShapeResult{v.flowLogShape(l), v.defaultGroupShape(l), v.dbLogsShape(l)}
 }
 
 // flowLogShape: every VPC has a flow log of ALL traffic into a CloudWatch Logs group with
@@ -135,27 +134,6 @@ func (v *verifier) defaultGroupShape(l *loader) ShapeResult {
 		}
 	}
 	return shape(7, "default security group of the VPC has no rules (CIS 5.4)", "no rules", problems)
-}
-
-// efsTLSShape: every file system has a policy that denies connections without TLS.
-func (v *verifier) efsTLSShape(l *loader) ShapeResult {
-	var problems []string
-	for _, fs := range v.n.stack.byType["aws_efs_file_system"] {
-		ok := false
-		for _, p := range v.n.stack.byType["aws_efs_file_system_policy"] {
-			target, _ := l.attr(p, "file_system_id").ref("aws_efs_file_system")
-			text, _ := p.Attrs["policy"].(string)
-			compact := strings.Join(strings.Fields(text), "")
-			if target == fs && strings.Contains(compact, "Deny") && strings.Contains(compact, "aws:SecureTransport") &&
-				strings.Contains(strings.ToLower(compact), "false") {
-				ok = true
-			}
-		}
-		if !ok {
-			problems = append(problems, fs.Addr+": no aws_efs_file_system_policy denying connections when aws:SecureTransport is false")
-		}
-	}
-	return shape(6, "EFS refuses connections without TLS", "file system policy denies aws:SecureTransport = false", problems)
 }
 
 // dbLogsShape: every database exports its error and slow-query logs to CloudWatch Logs.

@@ -19,14 +19,17 @@ func Differences(a, b *Report) []string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(ka)) {
 		switch vb, ok := kb[k]; {
+		case !ok && ka[k] == notRead:
 		case !ok:
 			out = append(out, fmt.Sprintf("only in the first: %s: %s", k, ka[k]))
+		case ka[k] == notRead || vb == notRead:
+			// one side's reader did not read the policies: nothing to compare
 		case vb != ka[k]:
 			out = append(out, fmt.Sprintf("%s: %s, then %s", k, ka[k], vb))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(kb)) {
-		if _, ok := ka[k]; !ok {
+		if _, ok := ka[k]; !ok && kb[k] != notRead {
 			out = append(out, fmt.Sprintf("only in the second: %s: %s", k, kb[k]))
 		}
 	}
@@ -36,6 +39,13 @@ func Differences(a, b *Report) []string {
 // verdicts maps what each verdict is about to the verdict.
 func (r *Report) verdicts() map[string]string {
 	out := map[string]string{}
+	for _, a := range r.Authorizations {
+		v := fmt.Sprintf("expected %s, got %s, ok %t", a.Expected, a.Outcome, a.OK)
+		if a.Outcome == notRead {
+			v = notRead
+		}
+		out[fmt.Sprintf("req %d authorization %s: %s", a.Req, a.Check, a.Action)] = v
+	}
 	for _, p := range r.Probes {
 		out[fmt.Sprintf("req %d probe %s", p.Req, p.Probe)] = fmt.Sprintf("expected %s, got %s, ok %t", p.Expected, p.Verdict, p.OK)
 	}

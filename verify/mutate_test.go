@@ -97,8 +97,8 @@ func ref(addr, attr string) string { return "${" + addr + "." + attr + "}" }
 // expect is how a mutation must fail: a probe (by name) blocked with a code, a shape check,
 // or an unexplained finding in a layer; names is a resource address the failure must name.
 type expect struct {
-	kind  string // "probe", "shape" or "unexplained"
-	match string // part of the probe name, the shape check, or "from -> to"
+	kind  string // "probe", "shape", "unexplained" or "authorization"
+	match string // part of the probe name, the shape check, the authorization check, or "from -> to"
 	layer string // for "unexplained"
 	code  string // for "probe": an explanation code among the blockers
 	names string
@@ -127,6 +127,13 @@ func (e expect) met(r *Report) bool {
 	case "shape":
 		for _, s := range r.Shapes {
 			if !s.OK && strings.Contains(s.Check, e.match) && strings.Contains(s.Detail, e.names) {
+				return true
+			}
+		}
+	case "authorization":
+		for _, a := range r.Authorizations {
+			said := a.Why + " " + strings.Join(a.By, " ") + " " + strings.Join(a.Problems, " ")
+			if !a.OK && strings.Contains(a.Check, e.match) && strings.Contains(said, e.names) {
 				return true
 			}
 		}
@@ -267,7 +274,7 @@ func TestMutations(t *testing.T) {
 		{"EFS accepts connections without TLS",
 			func(t *testing.T, m tf) { delete(m.of("aws_efs_file_system_policy"), "shared") },
 			func(tf) expect {
-				return expect{kind: "shape", match: "EFS refuses connections without TLS", names: "aws_efs_file_system.shared: no aws_efs_file_system_policy"}
+				return expect{kind: "authorization", match: "a mount without TLS is refused", names: "aws_efs_file_system.shared (no file-system policy: EFS's default)"}
 			}},
 		{"database logs not exported",
 			func(t *testing.T, m tf) {

@@ -65,6 +65,7 @@ func (r *Report) WriteTable(w io.Writer, input string) error {
 		return err
 	}
 	writeQuotas(w, r.Quotas)
+	writeAuthorizations(w, r.Authorizations)
 	writeFindings(w, "UNEXPLAINED: connections no flow asked for; each is a defect", r.Unexplained)
 	writeAccepted(w, r.Accepted)
 	if len(r.Notes) > 0 {
@@ -75,7 +76,7 @@ func (r *Report) WriteTable(w io.Writer, input string) error {
 	}
 	status := "OK: every requirement holds"
 	if !r.OK() {
-		status = fmt.Sprintf("FAILED: %d probes and shape checks missed, %d unexplained connections", r.missed(), len(r.Unexplained))
+		status = fmt.Sprintf("FAILED: %d probes, shape and authorization checks missed, %d unexplained connections", r.missed(), len(r.Unexplained))
 		if n := r.exceeded(); n > 0 {
 			status += fmt.Sprintf(", %d %s exceeded", n, plural(n, "AWS quota", "AWS quotas"))
 		}
@@ -94,6 +95,11 @@ func (r *Report) missed() int {
 	}
 	for _, s := range r.Shapes {
 		if !s.OK {
+			n++
+		}
+	}
+	for _, a := range r.Authorizations {
+		if !a.OK {
 			n++
 		}
 	}
@@ -292,4 +298,30 @@ func writeAccepted(w io.Writer, list []Finding) {
 		}
 	}
 	tw.Flush()
+}
+
+// writeAuthorizations writes what AWS decides above the packets, requirement by requirement:
+// a line per check, then the request and what decided it.
+func writeAuthorizations(w io.Writer, list []Authorization) {
+	if len(list) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nAUTHORIZATION: the calls the flows make, decided as AWS does with every policy on the way")
+	for req := 1; req <= 7; req++ {
+		for _, a := range list {
+			if a.Req != req {
+				continue
+			}
+			fmt.Fprintf(w, "  %d  %-92s expected %-11s %s\n", a.Req, a.Check, a.Expected, mark(a.Outcome, a.OK))
+			if a.Caller != "-" {
+				fmt.Fprintf(w, "       %s: %s on %s\n", a.Caller, a.Action, a.Resource)
+			}
+			for _, l := range wrap(a.Why, 110) {
+				fmt.Fprintf(w, "       %s\n", l)
+			}
+			for _, p := range a.Problems {
+				fmt.Fprintf(w, "       problem: %s\n", p)
+			}
+		}
+	}
 }

@@ -22,7 +22,10 @@ type Report struct {
 	// Quotas count the stack against the AWS quotas it can reach: AWS refuses a change that
 	// takes a resource past one, whatever the connections would be.
 	Quotas []QuotaResult `json:"quotas"`
-	Notes  []string      `json:"notes,omitempty"`
+	// Authorizations are the calls AWS must authorize for the flows to work (and those it
+	// must refuse), each decided with every policy on the way.
+	Authorizations []Authorization `json:"authorizations"`
+	Notes          []string        `json:"notes,omitempty"`
 	// Protocols are the protocols every pair was judged on.
 	Protocols []Protocol `json:"protocols"`
 	// Stats count what was judged.
@@ -45,6 +48,11 @@ func (r *Report) OK() bool {
 	}
 	for _, s := range r.Shapes {
 		if !s.OK {
+			return false
+		}
+	}
+	for _, a := range r.Authorizations {
+		if !a.OK {
 			return false
 		}
 	}
@@ -99,6 +107,7 @@ func Verify(n *Network, in Intent) *Report {
 	r.Shapes = v.shapes()
 	r.Unexplained, r.Accepted = v.enumerate()
 	r.Quotas = n.Quotas(in.Quotas)
+	r.Authorizations = v.authorizations()
 	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
 	return r
 }

@@ -57,6 +57,11 @@ func failures(r *Report) string {
 			b.WriteString("shape " + s.Check + ": " + s.Detail + "\n")
 		}
 	}
+	for _, a := range r.Authorizations {
+		if !a.OK {
+			b.WriteString("authorization " + a.Check + ": expected " + a.Expected + ", got " + a.Outcome + ": " + a.Why + " " + strings.Join(a.Problems, "; ") + "\n")
+		}
+	}
 	for _, f := range r.Unexplained {
 		b.WriteString("unexplained " + f.Layer + " " + f.From + " -> " + f.To + " " + On(f.Proto, f.Ports) + ": " + hops(f.Path, true) + "\n")
 	}

@@ -1,0 +1,204 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/webtier/webtier/policy"
+)
+
+// Authorization tests: the example stack's calls are authorized as its flows need, broken
+// copies of it (each a plausible mistake) fail naming the policy, and every decision verify
+// makes on all of them is asked of @cloud-copilot/iam-simulate too, which must agree.
+
+// authzMutations are the broken stacks: each a mistake someone makes in a real stack.
+var authzMutations = []struct {
+	name   string
+	mutate func(t *testing.T, m tf)
+	want   expect
+}{
+	{"a Deny-only file-system policy and a role that may not mount",
+		func(t *testing.T, m tf) { delete(m.of("aws_iam_role_policy"), "web-mount-shared-fs") },
+		expect{kind: "authorization", match: "the web servers mount the shared file system", names: "implicitly denied"}},
+	{"the web servers' role without GetSecretValue",
+		func(t *testing.T, m tf) {
+			setPolicy(t, m, "aws_iam_role_policy", "web-read-db-secret", "policy", func(st map[string]any) { st["Action"] = "secretsmanager:DescribeSecret" })
+		},
+		expect{kind: "authorization", match: "the web servers read the database secret", names: "implicitly denied"}},
+	{"an endpoint policy that denies the secret",
+		func(t *testing.T, m tf) {
+			setPolicy(t, m, "aws_vpc_endpoint", "secretsmanager", "policy", func(st map[string]any) { st["Effect"] = "Deny" })
+		},
+		expect{kind: "authorization", match: "the web servers read the database secret", names: "explicitly denied by endpoint aws_vpc_endpoint.secretsmanager"}},
+	{"the Secrets Manager endpoint without a policy",
+		func(t *testing.T, m tf) { delete(m.get(t, "aws_vpc_endpoint", "secretsmanager"), "policy") },
+		expect{kind: "authorization", match: "the Secrets Manager endpoint refuses every other caller", names: "aws_vpc_endpoint.secretsmanager (no policy: AWS's default, full access)"}},
+	{"a trust policy naming the wrong service",
+		func(t *testing.T, m tf) {
+			setPolicy(t, m, "aws_iam_role", "web", "assume_role_policy", func(st map[string]any) {
+				st["Principal"] = map[string]any{"Service": "ecs-tasks.amazonaws.com"}
+			})
+		},
+		expect{kind: "authorization", match: "EC2 gives the web servers their role", names: "trust aws_iam_role.web"}},
+	{"an Allow on every secret",
+		func(t *testing.T, m tf) {
+			setPolicy(t, m, "aws_iam_role_policy", "web-read-db-secret", "policy", func(st map[string]any) { st["Resource"] = "*" })
+		},
+		expect{kind: "authorization", match: "every Allow of the stack's role policies", names: `with "*" where one action or resource is meant: aws_iam_role_policy.web-read-db-secret`}},
+	{"a condition key misspelled in the file-system policy",
+		func(t *testing.T, m tf) {
+			setPolicy(t, m, "aws_efs_file_system_policy", "shared", "policy", func(st map[string]any) {
+				st["Condition"] = map[string]any{"Bool": map[string]any{"aws:SecureTranport": "false"}}
+			})
+		},
+		expect{kind: "authorization", match: "a mount without TLS is refused", names: "aws:SecureTranport"}},
+	{"the flow-logs role open to every account's flow logs",
+		func(t *testing.T, m tf) {
+			setPolicy(t, m, "aws_iam_role", "flow-logs", "assume_role_policy", func(st map[string]any) { delete(st, "Condition") })
+		},
+		expect{kind: "authorization", match: "refused the role for another account's flow logs", names: `trust aws_iam_role.flow-logs Statement[0] "AssumedByVpcFlowLogs"`}},
+	{"a managed policy attached to the web servers' role",
+		func(t *testing.T, m tf) {
+			m.of("aws_iam_role_policy_attachment")["web-admin"] = map[string]any{
+				"role": ref("aws_iam_role.web", "name"), "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"}
+		},
+		expect{kind: "authorization", match: "the web servers", names: "attaches arn:aws:iam::aws:policy/AdministratorAccess, whose statements are not in the stack"}},
+	{"a mount without the iam option",
+		func(t *testing.T, m tf) {
+			lt := m.get(t, "aws_launch_template", "web")
+			lt["user_data"] = strings.Replace(lt["user_data"].(string), "tls,iam,nofail", "tls,nofail", 1)
+		},
+		expect{kind: "authorization", match: "the web servers mount the shared file system", names: "implicitly denied"}},
+}
+
+// setPolicy rewrites the one statement of the policy in attr of typ.name with edit.
+func setPolicy(t *testing.T, m tf, typ, name, attr string, edit func(st map[string]any)) {
+	t.Helper()
+	r := m.get(t, typ, name)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(r[attr].(string)), &doc); err != nil {
+		t.Fatalf("%s.%s: %s is not JSON: %v", typ, name, attr, err)
+	}
+	statements := doc["Statement"].([]any)
+	edit(statements[0].(map[string]any))
+	text, _ := json.Marshal(doc)
+	r[attr] = string(text)
+}
+
+// TestAuthorization: the example stack's authorizations all hold; each broken stack fails the
+// way it should; iam-simulate decides every one of their decisions the same way.
+func TestAuthorization(t *testing.T) {
+	data, in := defaultStack(t)
+	clean := verifyBytes(t, data, in)
+	var decided []Authorization
+	for _, a := range clean.Authorizations {
+		if !a.OK {
+			t.Errorf("the example stack: %s: expected %s, got %s: %s %v", a.Check, a.Expected, a.Outcome, a.Why, a.Problems)
+		}
+		decided = append(decided, a)
+	}
+	if len(clean.Authorizations) < 10 {
+		t.Errorf("the example stack has %d authorization checks; expected the mount, the secret, the trusts and the flow log's writes", len(clean.Authorizations))
+	}
+	for _, mu := range authzMutations {
+		t.Run(mu.name, func(t *testing.T) {
+			m := decode(t, data)
+			mu.mutate(t, m)
+			m.prune()
+			out, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := verifyBytes(t, out, in)
+			if r.OK() {
+				t.Fatalf("expected verify to fail with %s, got a clean report", mu.want)
+			}
+			if !mu.want.met(r) {
+				t.Errorf("expected verify to fail with %s, got:\n%s", mu.want, failures(r))
+			}
+			decided = append(decided, r.Authorizations...)
+		})
+	}
+	crossCheck(t, decided)
+}
+
+// crossCheck asks iam-simulate every decision in list that verify made with no problem (a
+// problem is a policy AWS would refuse or the evaluator cannot judge) and requires the same.
+func crossCheck(t *testing.T, list []Authorization) {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate", "package.json")); err != nil {
+		t.Skip("@cloud-copilot/iam-simulate is not installed (run `npm ci` at the repository root): no cross-check")
+	}
+	node := filepath.Join(root, "node_modules", ".bin", "node")
+	type simPolicy struct {
+		Name   string          `json:"name"`
+		Policy json.RawMessage `json:"policy"`
+	}
+	sim := func(p *policy.Policy) *simPolicy {
+		if p == nil {
+			return nil
+		}
+		return &simPolicy{p.Name, json.RawMessage(p.Text)}
+	}
+	type simCase struct {
+		Name     string      `json:"name"`
+		Identity []simPolicy `json:"identity"`
+		Resource *simPolicy  `json:"resource"`
+		Trust    *simPolicy  `json:"trust"`
+		Endpoint *simPolicy  `json:"endpoint"`
+		Request  struct {
+			Principal string              `json:"principal"`
+			Action    string              `json:"action"`
+			Resource  string              `json:"resource"`
+			Account   string              `json:"account"`
+			Context   map[string][]string `json:"context"`
+		} `json:"request"`
+	}
+	var cases []simCase
+	var asked []Authorization
+	for _, a := range list {
+		if a.asked == nil || len(a.Problems) > 0 {
+			continue
+		}
+		c := simCase{Name: a.Check + ": " + a.Action, Resource: sim(a.asked.resource), Trust: sim(a.asked.trust), Endpoint: sim(a.asked.endpoint)}
+		for i := range a.asked.identity {
+			c.Identity = append(c.Identity, *sim(&a.asked.identity[i]))
+		}
+		r := a.asked.req
+		c.Request.Principal, c.Request.Action, c.Request.Resource, c.Request.Account, c.Request.Context = r.Principal, r.Action, r.Resource, r.Account, r.Context
+		cases = append(cases, c)
+		asked = append(asked, a)
+	}
+	input, _ := json.Marshal(cases)
+	cmd := exec.Command(node, filepath.Join(root, "policy", "testdata", "simulate.mjs"))
+	cmd.Stdin = bytes.NewReader(input)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("simulate.mjs: %v\n%s", err, stderr.String())
+	}
+	var results []struct{ Name, Result, Explain string }
+	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(asked) {
+		t.Fatalf("simulate.mjs answered %d of %d cases (%v):\n%s", len(results), len(asked), err, out)
+	}
+	for i, a := range asked {
+		theirs := map[string]string{"Allowed": "allowed", "ExplicitlyDenied": "denied", "ImplicitlyDenied": "denied"}[results[i].Result]
+		if theirs != a.Outcome {
+			t.Errorf("%s: verify says %s (%s); iam-simulate says %s (%s)", a.Check, a.Outcome, a.Why, results[i].Result, results[i].Explain)
+		}
+	}
+	t.Logf("iam-simulate decided %d of verify's decisions the same way (%d with a problem not asked)", len(asked), len(list)-len(asked))
+	if len(asked) == 0 {
+		t.Error("no decision was cross-checked")
+	}
+}
