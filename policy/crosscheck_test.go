@@ -1,15 +1,13 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/webtier/webtier/internal/iamsimulate"
 )
 
 // knownDifferences are the cases where iam-simulate models AWS differently from AWS's own
@@ -28,106 +26,45 @@ var knownDifferences = map[string]string{
 		`to the AWS account root user only, not all users and roles for the account."`,
 }
 
-// simCase is a case as simulate.mjs reads it.
-type simCase struct {
-	Name     string      `json:"name"`
-	Identity []simPolicy `json:"identity"`
-	Resource *simPolicy  `json:"resource"`
-	Trust    *simPolicy  `json:"trust"`
-	Endpoint *simPolicy  `json:"endpoint"`
-	Request  simRequest  `json:"request"`
-}
-
-type simPolicy struct {
-	Name   string          `json:"name"`
-	Policy json.RawMessage `json:"policy"`
-}
-
-type simRequest struct {
-	Principal string              `json:"principal"`
-	Action    string              `json:"action"`
-	Resource  string              `json:"resource"`
-	Account   string              `json:"account"`
-	Context   map[string][]string `json:"context"`
-}
-
-type simResult struct {
-	Name    string `json:"name"`
-	Result  string `json:"result"`
-	Explain string `json:"explain"`
-}
-
-func toSim(p *namedText) *simPolicy {
+func toSim(p *namedText) *iamsimulate.Policy {
 	if p == nil {
 		return nil
 	}
-	return &simPolicy{Name: p.name, Policy: json.RawMessage(p.text)}
-}
-
-// simulator finds Node and iam-simulate as `npm ci` installs them (node_modules/.bin/node, the
-// Node 22 of package.json), or skips the test saying what is missing.
-func simulator(t *testing.T) (node, script string) {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate", "package.json")); err != nil {
-		t.Skip("@cloud-copilot/iam-simulate is not installed (run `npm ci` at the repository root): no cross-check")
-	}
-	node = filepath.Join(root, "node_modules", ".bin", "node")
-	if _, err := os.Stat(node); err != nil {
-		if node, err = exec.LookPath("node"); err != nil {
-			t.Skip("node is not installed (run `npm ci` at the repository root): no cross-check")
-		}
-	}
-	return node, filepath.Join(root, "policy", "testdata", "simulate.mjs")
+	return &iamsimulate.Policy{Name: p.name, Policy: json.RawMessage(p.text)}
 }
 
 // TestCrossCheckWithIAMSimulate runs every evaluation case through Evaluate and through
 // @cloud-copilot/iam-simulate, and requires the same outcome. It takes about a second (Node
 // loads iam-simulate's action data), so it runs under -short too.
 func TestCrossCheckWithIAMSimulate(t *testing.T) {
-	node, script := simulator(t)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := iamsimulate.Find(root)
+	if err != nil {
+		t.Skip(err.Error() + ": no cross-check")
+	}
 	cases := allEvalCases()
-	var in []simCase
+	var in []iamsimulate.Case
 	var compared []evalCase
 	for _, c := range cases {
 		if c.noAWSOutcome != "" {
 			t.Logf("not compared: %s: %s", c.name, c.noAWSOutcome)
 			continue
 		}
-		sc := simCase{Name: c.name, Resource: toSim(c.resource), Trust: toSim(c.trust), Endpoint: toSim(c.endpoint),
-			Request: simRequest{Principal: c.req.Principal, Action: c.req.Action, Resource: c.req.Resource, Account: c.req.Account, Context: c.req.Context}}
+		sc := iamsimulate.Case{Name: c.name, Resource: toSim(c.resource), Trust: toSim(c.trust), Endpoint: toSim(c.endpoint),
+			Request: iamsimulate.Request{Principal: c.req.Principal, Action: c.req.Action, Resource: c.req.Resource, Account: c.req.Account, Context: c.req.Context}}
 		for i := range c.identity {
 			sc.Identity = append(sc.Identity, *toSim(&c.identity[i]))
 		}
 		in = append(in, sc)
 		compared = append(compared, c)
 	}
-	input, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	cmd := exec.Command(node, script)
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	results, err := sim.Run(in)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("%s %s: %v\n%s", node, script, err, stderr.String())
-		}
 		t.Fatal(err)
-	}
-	var results []simResult
-	if err := json.Unmarshal(out, &results); err != nil {
-		t.Fatalf("simulate.mjs printed no JSON array: %v\n%s", err, out)
-	}
-	if len(results) != len(compared) {
-		t.Fatalf("simulate.mjs answered %d cases, want %d", len(results), len(compared))
 	}
 	agree, known := 0, 0
 	for i, c := range compared {

@@ -1,14 +1,12 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/webtier/webtier/internal/iamsimulate"
 	"github.com/webtier/webtier/policy"
 )
 
@@ -135,61 +133,34 @@ func crossCheck(t *testing.T, list []Authorization) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate", "package.json")); err != nil {
-		t.Skip("@cloud-copilot/iam-simulate is not installed (run `npm ci` at the repository root): no cross-check")
+	sim, err := iamsimulate.Find(root)
+	if err != nil {
+		t.Skip(err.Error() + ": no cross-check")
 	}
-	node := filepath.Join(root, "node_modules", ".bin", "node")
-	type simPolicy struct {
-		Name   string          `json:"name"`
-		Policy json.RawMessage `json:"policy"`
-	}
-	sim := func(p *policy.Policy) *simPolicy {
+	of := func(p *policy.Policy) *iamsimulate.Policy {
 		if p == nil {
 			return nil
 		}
-		return &simPolicy{p.Name, json.RawMessage(p.Text)}
+		return &iamsimulate.Policy{Name: p.Name, Policy: json.RawMessage(p.Text)}
 	}
-	type simCase struct {
-		Name     string      `json:"name"`
-		Identity []simPolicy `json:"identity"`
-		Resource *simPolicy  `json:"resource"`
-		Trust    *simPolicy  `json:"trust"`
-		Endpoint *simPolicy  `json:"endpoint"`
-		Request  struct {
-			Principal string              `json:"principal"`
-			Action    string              `json:"action"`
-			Resource  string              `json:"resource"`
-			Account   string              `json:"account"`
-			Context   map[string][]string `json:"context"`
-		} `json:"request"`
-	}
-	var cases []simCase
+	var cases []iamsimulate.Case
 	var asked []Authorization
 	for _, a := range list {
 		if a.asked == nil || len(a.Problems) > 0 {
 			continue
 		}
-		c := simCase{Name: a.Check + ": " + a.Action, Resource: sim(a.asked.resource), Trust: sim(a.asked.trust), Endpoint: sim(a.asked.endpoint)}
-		for i := range a.asked.identity {
-			c.Identity = append(c.Identity, *sim(&a.asked.identity[i]))
-		}
 		r := a.asked.req
-		c.Request.Principal, c.Request.Action, c.Request.Resource, c.Request.Account, c.Request.Context = r.Principal, r.Action, r.Resource, r.Account, r.Context
+		c := iamsimulate.Case{Name: a.Check + ": " + a.Action, Resource: of(a.asked.resource), Trust: of(a.asked.trust), Endpoint: of(a.asked.endpoint),
+			Request: iamsimulate.Request{Principal: r.Principal, Action: r.Action, Resource: r.Resource, Account: r.Account, Context: r.Context}}
+		for i := range a.asked.identity {
+			c.Identity = append(c.Identity, *of(&a.asked.identity[i]))
+		}
 		cases = append(cases, c)
 		asked = append(asked, a)
 	}
-	input, _ := json.Marshal(cases)
-	cmd := exec.Command(node, filepath.Join(root, "policy", "testdata", "simulate.mjs"))
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	results, err := sim.Run(cases)
 	if err != nil {
-		t.Fatalf("simulate.mjs: %v\n%s", err, stderr.String())
-	}
-	var results []struct{ Name, Result, Explain string }
-	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(asked) {
-		t.Fatalf("simulate.mjs answered %d of %d cases (%v):\n%s", len(results), len(asked), err, out)
+		t.Fatal(err)
 	}
 	for i, a := range asked {
 		theirs := map[string]string{"Allowed": "allowed", "ExplicitlyDenied": "denied", "ImplicitlyDenied": "denied"}[results[i].Result]
