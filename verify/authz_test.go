@@ -173,3 +173,19 @@ func crossCheck(t *testing.T, list []Authorization) {
 		t.Error("no decision was cross-checked")
 	}
 }
+
+// BenchmarkAuthorizations is the authorization checks' share of verifying the web tier: every
+// policy parsed and every call decided.
+func BenchmarkAuthorizations(b *testing.B) {
+	data, in := defaultStack(b)
+	n, err := Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := newVerifier(n, in)
+	for b.Loop() {
+		if got := v.authorizations(); len(got) < 10 {
+			b.Fatalf("%d authorization checks", len(got))
+		}
+	}
+}
