@@ -67,6 +67,10 @@ type Stack struct {
 	FlowLogs     []ec2types.FlowLog `json:"flow_logs,omitempty"`
 	LogGroups    []LogGroup         `json:"log_groups,omitempty"`
 	RolePolicies []RolePolicy       `json:"role_policies,omitempty"`
+	// RoleTrusts are the trust policies of the roles read (role ARN -> JSON).
+	RoleTrusts map[string]string `json:"role_trusts,omitempty"`
+	// InstanceProfiles are the instance profiles of the launch templates, with their role.
+	InstanceProfiles []InstanceProfile `json:"instance_profiles,omitempty"`
 }
 
 // LogGroup is a CloudWatch Logs group a flow log delivers to.
@@ -75,6 +79,13 @@ type LogGroup struct {
 	ARN  string `json:"arn"`
 	// RetentionInDays is 0 when the group keeps its events forever.
 	RetentionInDays int `json:"retention_in_days"`
+}
+
+// InstanceProfile is an instance profile and the role it gives instances.
+type InstanceProfile struct {
+	Name    string `json:"name"`
+	ARN     string `json:"arn"`
+	RoleARN string `json:"role_arn"`
 }
 
 // RolePolicy is one inline policy of an IAM role (a flow log's delivery role).
@@ -595,6 +606,9 @@ func (c *clients) launchTemplate(ctx context.Context, s *Stack, spec *asgtypes.L
 		lt.Tags = t.Tags
 	}
 	s.LaunchTemplates = append(s.LaunchTemplates, lt)
+	if d := v.LaunchTemplateData; d != nil {
+		return c.instanceProfile(ctx, s, d.IamInstanceProfile)
+	}
 	return nil
 }
 
@@ -714,7 +728,7 @@ func (c *clients) flowLogs(ctx context.Context, s *Stack, vpc string) error {
 	}); err != nil {
 		return err
 	}
-	seenGroup, seenRole := map[string]bool{}, map[string]bool{}
+	seenGroup := map[string]bool{}
 	for _, fl := range s.FlowLogs {
 		name := flowLogGroup(fl)
 		if name != "" && !seenGroup[name] {
@@ -730,37 +744,8 @@ func (c *clients) flowLogs(ctx context.Context, s *Stack, vpc string) error {
 				}
 			}
 		}
-		roleARN := aws.ToString(fl.DeliverLogsPermissionArn)
-		if roleARN == "" || seenRole[roleARN] {
-			continue
-		}
-		seenRole[roleARN] = true
-		roleName := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
-		attached, err := c.iam.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
-		if err != nil {
-			return call("ListAttachedRolePolicies", err)
-		}
-		var managed []string
-		for _, p := range attached.AttachedPolicies {
-			managed = append(managed, aws.ToString(p.PolicyArn))
-		}
-		names, err := c.iam.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
-		if err != nil {
-			return call("ListRolePolicies", err)
-		}
-		for _, n := range names.PolicyNames {
-			p, err := c.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
-			if err != nil {
-				return call("GetRolePolicy", err)
-			}
-			doc, err := url.QueryUnescape(aws.ToString(p.PolicyDocument)) // IAM returns it URL-encoded
-			if err != nil {
-				doc = aws.ToString(p.PolicyDocument)
-			}
-			s.RolePolicies = append(s.RolePolicies, RolePolicy{RoleName: roleName, RoleARN: roleARN, Name: n, Document: doc, Attached: managed})
-		}
-		if len(names.PolicyNames) == 0 {
-			s.RolePolicies = append(s.RolePolicies, RolePolicy{RoleName: roleName, RoleARN: roleARN, Attached: managed})
+		if err := c.role(ctx, s, aws.ToString(fl.DeliverLogsPermissionArn)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -774,4 +759,79 @@ func flowLogGroup(fl ec2types.FlowLog) string {
 	}
 	_, name, _ := strings.Cut(strings.TrimSuffix(aws.ToString(fl.LogDestination), ":*"), ":log-group:")
 	return name
+}
+
+// role reads an IAM role once: its trust policy and its inline and attached policies.
+func (c *clients) role(ctx context.Context, s *Stack, roleARN string) error {
+	if roleARN == "" || s.RoleTrusts[roleARN] != "" {
+		return nil
+	}
+	roleName := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
+	role, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+	if err != nil {
+		return call("GetRole", err)
+	}
+	if s.RoleTrusts == nil {
+		s.RoleTrusts = map[string]string{}
+	}
+	s.RoleTrusts[roleARN] = unescapePolicy(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	attached, err := c.iam.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
+	if err != nil {
+		return call("ListAttachedRolePolicies", err)
+	}
+	var managed []string
+	for _, p := range attached.AttachedPolicies {
+		managed = append(managed, aws.ToString(p.PolicyArn))
+	}
+	names, err := c.iam.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName)})
+	if err != nil {
+		return call("ListRolePolicies", err)
+	}
+	for _, n := range names.PolicyNames {
+		p, err := c.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(n)})
+		if err != nil {
+			return call("GetRolePolicy", err)
+		}
+		s.RolePolicies = append(s.RolePolicies, RolePolicy{RoleName: roleName, RoleARN: roleARN, Name: n,
+			Document: unescapePolicy(aws.ToString(p.PolicyDocument)), Attached: managed})
+	}
+	if len(names.PolicyNames) == 0 {
+		s.RolePolicies = append(s.RolePolicies, RolePolicy{RoleName: roleName, RoleARN: roleARN, Attached: managed})
+	}
+	return nil
+}
+
+// unescapePolicy is a policy document as IAM returns it, URL-encoded, decoded.
+func unescapePolicy(doc string) string {
+	if text, err := url.QueryUnescape(doc); err == nil {
+		return text
+	}
+	return doc
+}
+
+// instanceProfile reads the instance profile a launch template gives its instances, and its
+// role, once.
+func (c *clients) instanceProfile(ctx context.Context, s *Stack, spec *ec2types.LaunchTemplateIamInstanceProfileSpecification) error {
+	if spec == nil {
+		return nil
+	}
+	name := aws.ToString(spec.Name)
+	if arn := aws.ToString(spec.Arn); arn != "" {
+		name = arn[strings.LastIndexByte(arn, '/')+1:]
+	}
+	for _, p := range s.InstanceProfiles {
+		if p.Name == name {
+			return nil
+		}
+	}
+	out, err := c.iam.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	if err != nil {
+		return call("GetInstanceProfile", err)
+	}
+	profile := InstanceProfile{Name: name, ARN: aws.ToString(out.InstanceProfile.Arn)}
+	for _, r := range out.InstanceProfile.Roles {
+		profile.RoleARN = aws.ToString(r.Arn)
+	}
+	s.InstanceProfiles = append(s.InstanceProfiles, profile)
+	return c.role(ctx, s, profile.RoleARN)
 }

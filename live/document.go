@@ -327,6 +327,9 @@ func (s *Stack) name(d *document) {
 			d.name("aws_iam_role_policy", p.RoleName+":"+p.Name, "", p.Name)
 		}
 	}
+	for _, p := range s.InstanceProfiles {
+		d.name("aws_iam_instance_profile", p.ARN, "", p.Name)
+	}
 	for _, e := range s.unaccounted() {
 		d.name("aws_network_interface", aws.ToString(e.NetworkInterfaceId), ec2Tag(e.TagSet, "Name"), aws.ToString(e.NetworkInterfaceId))
 	}
@@ -863,6 +866,13 @@ func (s *Stack) fleets(d *document) {
 			if ud := aws.ToString(data.UserData); ud != "" {
 				attrs["user_data"] = ud
 			}
+			if p := data.IamInstanceProfile; p != nil {
+				for _, ip := range s.InstanceProfiles {
+					if ip.ARN == aws.ToString(p.Arn) || ip.Name == aws.ToString(p.Name) {
+						attrs["iam_instance_profile"] = []any{map[string]any{"arn": d.ref(ip.ARN, "arn")}}
+					}
+				}
+			}
 			if len(data.SecurityGroupIds) > 0 {
 				attrs["vpc_security_group_ids"] = d.refs(data.SecurityGroupIds, "id")
 			}
@@ -1058,8 +1068,15 @@ func (s *Stack) flowLogs(d *document) {
 	for _, g := range s.LogGroups {
 		d.put(d.addr[g.ARN], map[string]any{"id": lit(g.Name), "name": lit(g.Name), "arn": lit(g.ARN), "retention_in_days": g.RetentionInDays})
 	}
+	for _, p := range s.InstanceProfiles {
+		d.put(d.addr[p.ARN], map[string]any{"name": lit(p.Name), "arn": lit(p.ARN), "role": d.refTo("aws_iam_role", p.RoleARN, "name")})
+	}
 	for _, p := range s.RolePolicies {
-		d.put(d.addr[p.RoleARN], map[string]any{"id": lit(p.RoleName), "name": lit(p.RoleName), "arn": lit(p.RoleARN)})
+		role := map[string]any{"id": lit(p.RoleName), "name": lit(p.RoleName), "arn": lit(p.RoleARN)}
+		if trust := s.RoleTrusts[p.RoleARN]; trust != "" {
+			role["assume_role_policy"] = lit(trust)
+		}
+		d.put(d.addr[p.RoleARN], role)
 		for i, arn := range p.Attached {
 			id := p.RoleName + ":attached:" + arn
 			d.put(d.name("aws_iam_role_policy_attachment", id, "", fmt.Sprintf("%s-%d", p.RoleName, i)),

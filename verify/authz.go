@@ -76,6 +76,8 @@ type authz struct {
 	used map[string]bool
 	// identities are the identity policies the checks consulted, for the unused-Allow check.
 	identities []policy.Policy
+	// incomplete is true when a check could not be judged: an Allow may then serve it.
+	incomplete bool
 }
 
 // authorizations runs every authorization check of the stack.
@@ -225,6 +227,7 @@ func outcome(d policy.Decision) string {
 // missing records a check whose inputs are not in the document: a defect in a synthesized
 // stack, a reader's gap in a deployed one.
 func (a *authz) missing(c Authorization, what string) {
+	a.incomplete = true
 	if a.v.n.stack.deployed {
 		c.Outcome, c.OK, c.Why = notRead, true, what+": the live reader does not read it yet (not judged, not a pass)"
 	} else {
@@ -592,6 +595,10 @@ func (a *authz) unusedAllows() {
 	}
 	c := Authorization{Req: 7, Check: "every Allow of the stack's role policies serves a flow, on named resources", Caller: "-", Action: "-", Resource: "-",
 		Expected: "none beyond", Outcome: "none beyond", OK: len(unused)+len(wide) == 0, Why: "each Allow granted a call the flows need, on the resources they name"}
+	if a.incomplete && len(wide) == 0 {
+		a.missing(c, "not every call of the flows was judged, so an Allow that seems unused may serve one")
+		return
+	}
 	var why []string
 	if len(unused) > 0 {
 		why = append(why, "granting nothing any flow needs: "+strings.Join(unused, "; "))
