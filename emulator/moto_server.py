@@ -495,11 +495,14 @@ for _name in ("describe_file_system_policy", "put_file_system_policy", "describe
 # service, action, attempt, invocation, the exception and the last lines of its traceback.
 #
 # The AWS SDKs number each attempt of a call in the amz-sdk-request header ("attempt=2; max=3")
-# and keep one amz-sdk-invocation-id across its attempts. A retry of a request the emulator has
-# already carried out is how a call ends in a duplicate (a second CreateLaunchTemplate, a
-# second revoke of one rule): every attempt after the first gets a retry line too, with the
-# action and what the emulator answered to the first attempt of the same invocation (and how
-# long before), so a failed cycle shows whether the first was carried out.
+# and keep one amz-sdk-invocation-id across its attempts. The provider's SDK sometimes repeats a
+# call 0.1 s after the emulator carried out and answered its first attempt (the answer is lost
+# on the way back; a soak shows a dozen in 10 cycles): a second CreateNetworkAclEntry then
+# fails with NetworkAclEntryAlreadyExists and stops the apply, a second
+# ReplaceNetworkAclAssociation names an association that is gone. AWS delivers its answers; a
+# repeat of a call that changed something and succeeded now gets the first attempt's answer
+# again, and is not carried out twice (reads are carried out again). Every attempt after the
+# first gets a retry line, with the action and what the first attempt got and when.
 ERROR_TRACE = "webtier-trace 500 "
 _first_answers = {}  # invocation ID -> (action, HTTP status, time); the newest 10000 kept
 _first_answers_lock = threading.Lock()
@@ -511,10 +514,24 @@ def _attempt(headers):
     return int(m.group(1)) if m else 0
 
 
+def _changes(action):
+    """Whether an action changes something: a read is simply carried out again."""
+    name = action.split(" ", 1)[1]
+    return not name.startswith(("Describe", "List", "Get"))
+
+
 def _call_action_traced(self):
     service = self.service_name or type(self).__module__.split(".")[1]
     action = f"{service} {self._get_action() or self.path}"
     attempt, invocation = _attempt(self.headers), self.headers.get("amz-sdk-invocation-id", "-")
+    with _first_answers_lock:
+        first = _first_answers.get(invocation) if attempt > 1 else None
+    if first and first[3] is not None and first[0] == action:
+        # The first attempt was carried out and answered; its answer did not reach the SDK.
+        print(f"webtier-trace {time.time():.3f} retry {action} attempt={attempt} invocation={invocation} answer={first[1]}"
+              f" (the first attempt's answer again: it was carried out {time.time() - first[2]:.1f}s before)",
+              file=sys.stderr, flush=True)
+        return first[3]
     try:
         status, headers, body = _call_action(self)
     except Exception as e:
@@ -527,7 +544,8 @@ def _call_action_traced(self):
     now = time.time()
     with _first_answers_lock:
         if attempt == 1:
-            _first_answers[invocation] = (action, status, now)
+            done = (status, copy.copy(headers), body) if status < 300 and _changes(action) else None
+            _first_answers[invocation] = (action, status, now, done)
             if len(_first_answers) > 10000:
                 del _first_answers[next(iter(_first_answers))]
         first = _first_answers.get(invocation)

@@ -415,6 +415,28 @@ class TraceTest(unittest.TestCase):
         self.assertRegex(traced[0], r"retry ec2 DescribeVpcs attempt=2 invocation=inv-7 answer=200 "
                                     r"\(first answered 200 [0-9.]+s before\)$")
 
+    def test_a_repeated_change_gets_the_first_answer_and_is_not_done_twice(self):
+        # The SDK repeating a CreateNetworkAclEntry whose first attempt was carried out (its
+        # answer lost): moto answered NetworkAclEntryAlreadyExists and the apply stopped.
+        def calls(ep):
+            ec2 = boto3.client("ec2", endpoint_url=ep, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+            vpc = ec2.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+            acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+            body = (f"Action=CreateNetworkAclEntry&Version=2016-11-15&NetworkAclId={acl}&RuleNumber=100&Protocol=6"
+                    "&RuleAction=allow&Egress=true&CidrBlock=10.0.0.0/8&PortRange.From=443&PortRange.To=443")
+            statuses = [_query(ep, "ec2", body, a, "inv-acl") for a in (1, 2)]
+            entries = [e for e in ec2.describe_network_acls(NetworkAclIds=[acl])["NetworkAcls"][0]["Entries"]
+                       if e["RuleNumber"] == 100 and e["Egress"]]
+            # A new invocation of the same change is a new call: AWS refuses it.
+            statuses.append(_query(ep, "ec2", body, 1, "inv-acl-again"))
+            return statuses, len(entries)
+        (statuses, entries), lines = self.run_launcher(calls)
+        self.assertEqual(statuses, [200, 200, 400])
+        self.assertEqual(entries, 1)
+        replayed = [l for l in lines if "retry ec2 CreateNetworkAclEntry attempt=2 invocation=inv-acl" in l]
+        self.assertEqual(len(replayed), 1, lines[-20:])
+        self.assertIn("the first attempt's answer again", replayed[0])
+
     def test_a_500_is_traced_as_json_naming_the_action(self):
         # moto 5.2.1 has no DescribeTrafficSources: a real 500 of moto's.
         body = "Action=DescribeTrafficSources&Version=2011-01-01&AutoScalingGroupName=web"
