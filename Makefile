@@ -65,10 +65,12 @@ cross:
 	GOOS=windows GOARCH=amd64 go vet ./...
 
 # N deploy -> live verify -> plan again -> destroy -> leftovers cycles on one emulator;
-# TF_DEBUG_LOG=FILE keeps terraform's and the provider's debug log (every request and retry).
+# TF_DEBUG_LOG=FILE keeps terraform's and the provider's debug log (every request and retry);
+# DRILLS=0 leaves out the drills (apply, live verify, plan again, destroy).
 N ?= 8
+DRILLS ?= 1
 soak: setup
-	go test -count=1 -timeout 0 -v -run '^TestSoak$$' . -soak $(N) $(if $(TF_DEBUG_LOG),-soak-tf-log $(abspath $(TF_DEBUG_LOG)))
+	go test -count=1 -timeout 0 -v -run '^TestSoak$$' . -soak $(N) $(if $(TF_DEBUG_LOG),-soak-tf-log $(abspath $(TF_DEBUG_LOG))) $(if $(filter 0,$(DRILLS)),-soak-drill=false)
 
 bench: setup
 	./bench/synth.sh
