@@ -458,6 +458,7 @@ func (a *authz) secrets(role *resource, roleARN string, ids []policy.Policy, pro
 	}
 	if target == "" {
 		a.missing(secret, "no aws_db_instance with manage_master_user_password")
+		a.missing(other, "no aws_db_instance with manage_master_user_password")
 		return
 	}
 	if a.v.n.stack.deployed {
@@ -471,6 +472,7 @@ func (a *authz) secrets(role *resource, roleARN string, ids []policy.Policy, pro
 	}
 	if endpoint == nil {
 		a.missing(secret, "no Secrets Manager endpoint: the web servers have no way to the secret")
+		a.missing(other, "no Secrets Manager endpoint")
 		return
 	}
 	ctx := func(principal string) policy.Context {
