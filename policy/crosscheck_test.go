@@ -2,7 +2,6 @@ package policy
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -37,14 +36,7 @@ func toSim(p *namedText) *iamsimulate.Policy {
 // @cloud-copilot/iam-simulate, and requires the same outcome. It takes about a second (Node
 // loads iam-simulate's action data), so it runs under -short too.
 func TestCrossCheckWithIAMSimulate(t *testing.T) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim, err := iamsimulate.Find(root)
-	if err != nil {
-		t.Skip(err.Error() + ": no cross-check")
-	}
+	sim := iamsimulate.Need(t)
 	cases := allEvalCases()
 	var in []iamsimulate.Case
 	var compared []evalCase

@@ -503,17 +503,7 @@ func TestS3EndpointMutations(t *testing.T) {
 		t.Run(mu.name, func(t *testing.T) {
 			m := decode(t, data)
 			mu.mutate(t, m)
-			out, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := verifyBytes(t, out, in)
-			if r.OK() {
-				t.Fatalf("expected verify to fail with %s, got a clean report", mu.want)
-			}
-			if !mu.want.met(r) {
-				t.Errorf("expected verify to fail with %s, got:\n%s", mu.want, failures(r))
-			}
+			failsAs(t, m, in, mu.want)
 		})
 	}
 }
@@ -557,4 +547,22 @@ func TestS3EndpointAsDeployed(t *testing.T) {
 	if r.OK() || !want.met(r) {
 		t.Errorf("expected verify to fail with %s, got:\n%s", want, failures(r))
 	}
+}
+
+// failsAs verifies the mutated stack m and requires it to fail the way want says; it returns
+// the report.
+func failsAs(t *testing.T, m tf, in Intent, want expect) *Report {
+	t.Helper()
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verifyBytes(t, out, in)
+	if r.OK() {
+		t.Fatalf("expected verify to fail with %s, got a clean report", want)
+	}
+	if !want.met(r) {
+		t.Errorf("expected verify to fail with %s, got:\n%s", want, failures(r))
+	}
+	return r
 }

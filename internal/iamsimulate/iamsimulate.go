@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
 )
 
 // Case is one request with its policies, as simulate.mjs reads it.
@@ -60,6 +61,21 @@ func Find(root string) (*Simulator, error) {
 		}
 	}
 	return &Simulator{node, filepath.Join(root, "policy", "testdata", "simulate.mjs")}, nil
+}
+
+// Need is the simulator of the repository a test runs in (its package is one folder below
+// the root), or skips the test saying what is missing.
+func Need(tb testing.TB) *Simulator {
+	tb.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sim, err := Find(root)
+	if err != nil {
+		tb.Skip(err.Error() + ": no cross-check")
+	}
+	return sim
 }
 
 // Run decides every case, in order.
