@@ -14,6 +14,9 @@ func RepoObjects(region string) string {
 	return "arn:" + Partition(region) + ":s3:::" + RepoBucket(region) + "/*"
 }
 
+// RepoMirrorList is the first object dnf reads of the repositories: the mirror list.
+const RepoMirrorList = "core/mirrors/latest/x86_64/mirror.list"
+
 // RepoReadAction is the one S3 action dnf needs of the repositories: it only GETs files
 // (mirror list, metadata, packages).
 const RepoReadAction = "s3:GetObject"

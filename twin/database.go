@@ -26,6 +26,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/miekg/dns"
+
+	"github.com/webtier/webtier/verify"
 )
 
 // The database with its neighbours, as the seed's failover test needs them:
@@ -69,8 +71,11 @@ type DBSpec struct {
 
 // SecretsSpec is the Secrets Manager endpoint's stand-in.
 type SecretsSpec struct {
+	Port     int    `json:"port"`
 	User     string `json:"user"`
 	Password string `json:"password"`
+	// Access decides who may read the secret (its Secret nil: not enforced).
+	Access *verify.Access `json:"access,omitempty"`
 }
 
 // DNSSpec is the VPC resolver: it answers from the records file of the state directory,
@@ -290,16 +295,43 @@ func serveSecrets(ctx context.Context, spec *Spec) error {
 	if err != nil {
 		return err
 	}
-	ln, err := listen(ctx, net.JoinHostPort(spec.Private.String(), "443"))
+	ln, err := listen(ctx, net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Secrets.Port)))
 	if err != nil {
 		return err
 	}
 	secret, _ := json.Marshal(map[string]string{"username": spec.Secrets.User, "password": spec.Secrets.Password})
+	access := spec.Secrets.Access
+	if access != nil && (access.Secret == nil || access.Secret.Endpoint == nil) {
+		access = nil
+		fmt.Fprintln(os.Stderr, "secrets: the stack's read lacks the secret or the endpoint's policy: every caller is answered (not enforced)")
+	}
+	refuse := func(w http.ResponseWriter, typ, msg string) {
+		fmt.Fprintf(os.Stderr, "secrets: %s: %s\n", typ, msg)
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"__type": typ, "Message": msg})
+	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"__type":"UnknownOperationException","message":"the twin's stand-in answers GetSecretValue only"}`)
 			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if access != nil {
+			principal, err := principalOf(spec.State, access, r.Header.Get("Authorization"), secretCall(body))
+			if err != nil {
+				refuse(w, "UnrecognizedClientException", err.Error())
+				return
+			}
+			d, err := access.ReadSecret(principal)
+			if err != nil {
+				refuse(w, "InternalServiceError", err.Error())
+				return
+			}
+			if !d.Allowed() {
+				refuse(w, "AccessDeniedException", refusal(principal, "secretsmanager:GetSecretValue", access.Secret.ARN, d))
+				return
+			}
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		json.NewEncoder(w).Encode(map[string]string{"ARN": "arn:aws:secretsmanager:twin:000000000000:secret:webtier-db",
@@ -422,19 +454,36 @@ func queryPractice(ctx context.Context, db *sql.DB) ([][3]string, error) {
 	return out, rs.Err()
 }
 
-// getSecret calls GetSecretValue on the endpoint's regional name.
+// secretCall is what a GetSecretValue call signs.
+func secretCall(body []byte) string { return "secretsmanager.GetSecretValue\n" + string(body) }
+
+// getSecret calls GetSecretValue on the endpoint's regional name, signed with the instance
+// role's credentials from the metadata service, as the AWS CLI does.
 func getSecret(client *http.Client, host string) (user, pass string, err error) {
-	req, _ := http.NewRequest(http.MethodPost, "https://"+host+"/", strings.NewReader(`{"SecretId":"webtier-db"}`))
+	creds, err := imdsCredentials(context.Background(), &http.Client{Timeout: 2 * time.Second})
+	if err != nil {
+		return "", "", fmt.Errorf("unable to locate credentials: %w", err)
+	}
+	body := `{"SecretId":"webtier-db"}`
+	req, _ := http.NewRequest(http.MethodPost, "https://"+host+"/", strings.NewReader(body))
 	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Authorization", creds.authorization(secretCall([]byte(body))))
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", "", err
 	}
 	defer resp.Body.Close()
-	var out struct{ SecretString string }
+	var out struct {
+		SecretString string
+		Type         string `json:"__type"`
+		Message      string
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return "", "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", "", fmt.Errorf("GetSecretValue: %s: %s", out.Type, out.Message)
 	}
 	var secret struct{ Username, Password string }
 	if err := json.Unmarshal([]byte(out.SecretString), &secret); err != nil || secret.Username == "" {

@@ -389,7 +389,7 @@ func (d *drill) nat(ctx context.Context) error {
 		if throughGateway(w, repo.Private) {
 			want, seenAs = "200 through the gateway endpoint, seen from "+w.Private.String(), w.Private.String()
 		}
-		resp, err := client.Get("https://" + repo.Private.String() + "/")
+		resp, err := client.Get("https://" + repo.Private.String() + "/" + rules.RepoMirrorList)
 		if err != nil {
 			d.add(3, test, want, "failed", err.Error(), false)
 		} else {
@@ -428,6 +428,21 @@ func readDB(client *http.Client, node string) (DBPage, error) {
 		return DBPage{}, fmt.Errorf("no endpoint on the page")
 	}
 	return pg, nil
+}
+
+// lastLogLine is the last line starting with prefix in the logs of the hosts of a role (as
+// PHP-FPM's error log on the instances), or "".
+func (d *drill) lastLogLine(role rules.Role, prefix string) string {
+	last := ""
+	for _, h := range d.p.hostsOfRole(role) {
+		data, _ := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), h.Name+".log"))
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				last = line
+			}
+		}
+	}
+	return last
 }
 
 // failover is requirement 5: with /db.php read through the ALB every 0.5 s, the primary
@@ -475,7 +490,11 @@ func (d *drill) failover(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		d.add(5, test, "standby takes over, same endpoint", "-", "/db.php never answered before the failover: "+err.Error(), false)
+		why := "/db.php never answered before the failover: " + err.Error()
+		if line := d.lastLogLine(rules.Web, "db.php: "); line != "" {
+			why += "; the web servers' error log: " + line
+		}
+		d.add(5, test, "standby takes over, same endpoint", "-", why, false)
 		return nil
 	}
 	data, err := os.ReadFile(filepath.Join(dbDir(StateDir(d.p.Prefix)), "mariadbd.pid"))

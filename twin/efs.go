@@ -4,17 +4,22 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	nfs "github.com/willscott/go-nfs"
 	nfshelper "github.com/willscott/go-nfs/helpers"
@@ -24,12 +29,19 @@ import (
 )
 
 // EFS in the twin: each mount target's namespace runs an NFS server on 2049 over one shared
-// directory of the state directory, inside TLS (the stack's file system policy refuses
-// connections without it, and the user data mounts with efs-utils' tls option). It speaks
-// NFSv3 with MOUNT on the same port, where EFS speaks NFSv4.1: the web servers' pages and the
-// drill use the small client in nfs.go. The file system's DNS name resolves, from each
-// subnet, to the mount target in the subnet's AZ and to nothing in an AZ without one, as on
-// AWS.
+// directory of the state directory. It speaks NFSv3 with MOUNT on the same port, where EFS
+// speaks NFSv4.1: the web servers' pages and the drill use the small client in nfs.go. The
+// file system's DNS name resolves, from each subnet, to the mount target in the subnet's AZ
+// and to nothing in an AZ without one, as on AWS.
+//
+// A mount target authorizes each connection as EFS does, with the stack's file-system policy
+// and the caller's role policies (verify.Access): a connection in TLS or not (the mount's tls
+// option, aws:SecureTransport), signed with the instance role's credentials or anonymous (the
+// iam option). ClientMount refused ends the connection with the reason; ClientWrite refused
+// gives a read-only mount. The client says who it is in one line before NFS
+// ("WEBTIER-EFS-CONNECT anonymous", or the credentials' signature), and the mount target
+// answers "OK rw", "OK ro" or "DENIED reason": the twin's stand-in for efs-utils' IAM
+// authorization, whose own exchange is not documented.
 
 // nfsPort is NFS's port, the only one EFS listens on.
 const nfsPort = 2049
@@ -37,6 +49,8 @@ const nfsPort = 2049
 // EFSSpec is a mount target: the NFS server over the shared directory.
 type EFSSpec struct {
 	Port int `json:"port"`
+	// Access decides who may mount (its FileSystem nil: not enforced).
+	Access *verify.Access `json:"access,omitempty"`
 }
 
 // EFSAccess is how a web server mounts the file system: its DNS name, resolved by the VPC
@@ -44,6 +58,11 @@ type EFSSpec struct {
 type EFSAccess struct {
 	Name     string     `json:"name"`
 	Resolver netip.Addr `json:"resolver"`
+	// IAM and TLS are the user data's mount options; ARN is the file system's, which a
+	// signed mount names.
+	IAM bool   `json:"iam"`
+	TLS bool   `json:"tls"`
+	ARN string `json:"arn,omitempty"`
 }
 
 // efsDir is the file system's shared directory in the state directory.
@@ -102,7 +121,8 @@ func zonalAnswer(state, name string, src netip.Addr) (addrs []string, zonal bool
 	return nil, true
 }
 
-// serveEFS is a mount target: NFS inside TLS on the spec's port over the shared directory.
+// serveEFS is a mount target: NFS on the spec's port over the shared directory, each
+// connection authorized first.
 func serveEFS(ctx context.Context, spec *Spec) error {
 	dir := efsDir(spec.State)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -117,17 +137,179 @@ func serveEFS(ctx context.Context, spec *Spec) error {
 		return err
 	}
 	nfs.Log.SetLevel(nfs.ErrorLevel)
-	handler := nfshelper.NewCachingHandler(nfshelper.NewNullAuthHandler(osfs.New(dir)), 1024)
-	go nfs.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}}), handler)
+	rw, ro := newConnQueue(ln.Addr()), newConnQueue(ln.Addr())
+	go nfs.Serve(rw, nfshelper.NewCachingHandler(nfshelper.NewNullAuthHandler(osfs.New(dir)), 1024))
+	go nfs.Serve(ro, nfshelper.NewCachingHandler(nfshelper.NewNullAuthHandler(readOnly{osfs.New(dir)}), 1024))
+	m := &mountTarget{state: spec.State, access: spec.EFS.Access, cert: cert}
+	if m.access != nil && m.access.FileSystem == nil {
+		m.access = nil
+		fmt.Fprintln(os.Stderr, "efs: the stack's read lacks the file-system policy: every mount is allowed (not enforced)")
+	}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c, write, err := m.admit(conn)
+				switch {
+				case err != nil:
+					fmt.Fprintf(os.Stderr, "efs: %s: %v\n", conn.RemoteAddr(), err)
+					conn.Close()
+				case write:
+					rw.conns <- c
+				default:
+					ro.conns <- c
+				}
+			}()
+		}
+	}()
 	return nil
 }
+
+// mountTarget decides who may mount.
+type mountTarget struct {
+	state  string
+	access *verify.Access
+	cert   tls.Certificate
+}
+
+// connectLine starts what a client says before NFS.
+const connectLine = "WEBTIER-EFS-CONNECT "
+
+// admit reads who a new connection is (in TLS when it starts a TLS handshake) and decides
+// its mount: the connection to serve and whether it may write, or why it is refused (said to
+// the client too).
+func (m *mountTarget) admit(raw net.Conn) (net.Conn, bool, error) {
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(raw, first); err != nil {
+		return nil, false, err
+	}
+	var conn net.Conn = &peeked{Conn: raw, first: first}
+	secure := first[0] == 0x16 // a TLS handshake record
+	if secure {
+		tc := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{m.cert}})
+		if err := tc.Handshake(); err != nil {
+			return nil, false, fmt.Errorf("TLS: %w", err)
+		}
+		conn = tc
+	}
+	line, err := readLine(conn, 512)
+	if err != nil {
+		return nil, false, err
+	}
+	who, ok := strings.CutPrefix(line, connectLine)
+	if !ok {
+		return nil, false, fmt.Errorf("no %q line: the twin's mount targets serve the twin's NFS client only", strings.TrimSpace(connectLine))
+	}
+	write, why := true, ""
+	if m.access != nil {
+		fs := m.access.FileSystem
+		auth := ""
+		if who != "anonymous" {
+			auth = who
+		}
+		principal, err := principalOf(m.state, m.access, auth, efsCall(fs.ARN))
+		if err != nil {
+			why = err.Error()
+		} else if mount, w, err := m.access.Mount(principal, secure); err != nil {
+			why = err.Error()
+		} else if !mount.Allowed() {
+			why = refusal(principal, "elasticfilesystem:ClientMount", fs.ARN, mount)
+		} else {
+			write = w.Allowed()
+		}
+	}
+	if why != "" {
+		io.WriteString(conn, "DENIED "+strings.ReplaceAll(why, "\n", " ")+"\n")
+		return nil, false, errors.New("refused: " + why)
+	}
+	reply := "OK ro\n"
+	if write {
+		reply = "OK rw\n"
+	}
+	if _, err := io.WriteString(conn, reply); err != nil {
+		return nil, false, err
+	}
+	raw.SetDeadline(time.Time{})
+	return conn, write, nil
+}
+
+// efsCall is what a mount signs: the file system it asks for.
+func efsCall(fs string) string { return "elasticfilesystem:connect\n" + fs }
+
+// readLine reads one line of at most max bytes, byte by byte (what follows is NFS).
+func readLine(r io.Reader, max int) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for len(b) < max {
+		if _, err := io.ReadFull(r, one); err != nil {
+			return "", err
+		}
+		if one[0] == '\n' {
+			return string(b), nil
+		}
+		b = append(b, one[0])
+	}
+	return "", fmt.Errorf("a line longer than %d bytes", max)
+}
+
+// peeked is a connection whose first byte was read already.
+type peeked struct {
+	net.Conn
+	first []byte
+}
+
+func (p *peeked) Read(b []byte) (int, error) {
+	if len(p.first) > 0 && len(b) > 0 {
+		n := copy(b, p.first)
+		p.first = p.first[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// connQueue is a listener of the connections a mount target admitted.
+type connQueue struct {
+	conns chan net.Conn
+	addr  net.Addr
+}
+
+func newConnQueue(addr net.Addr) *connQueue {
+	return &connQueue{conns: make(chan net.Conn), addr: addr}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) { return <-q.conns, nil }
+func (q *connQueue) Close() error              { return nil }
+func (q *connQueue) Addr() net.Addr            { return q.addr }
+
+// readOnly is the shared directory for a client refused ClientWrite: every change fails
+// (a read-only file system to the client: NFS3ERR_ROFS, as EFS mounts it read-only).
+type readOnly struct{ billy.Filesystem }
+
+func (readOnly) Create(string) (billy.File, error) { return nil, os.ErrPermission }
+func (r readOnly) OpenFile(name string, flag int, perm os.FileMode) (billy.File, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND) != 0 {
+		return nil, os.ErrPermission
+	}
+	return r.Filesystem.OpenFile(name, flag, perm)
+}
+func (readOnly) Rename(string, string) error                 { return os.ErrPermission }
+func (readOnly) Remove(string) error                         { return os.ErrPermission }
+func (readOnly) MkdirAll(string, os.FileMode) error          { return os.ErrPermission }
+func (readOnly) Symlink(string, string) error                { return os.ErrPermission }
+func (readOnly) TempFile(string, string) (billy.File, error) { return nil, os.ErrPermission }
+func (readOnly) Capabilities() billy.Capability              { return billy.ReadCapability | billy.SeekCapability }
 
 // dialer opens TCP connections from some namespace.
 type dialer func(ctx context.Context, address string) (net.Conn, error)
 
-// mountEFS resolves the file system's name as the asker's AZ sees it and mounts its root over
-// TLS, from the connections dial makes. The connection comes from the kernel's ephemeral
-// range (the user data's noresvport).
+// mountEFS resolves the file system's name as the asker's AZ sees it and mounts its root as
+// the user data's options say (in TLS, signed with the instance role's credentials read from
+// the metadata service), from the connections dial makes. The connection comes from the
+// kernel's ephemeral range (the user data's noresvport).
 func mountEFS(ctx context.Context, access *EFSAccess, dial dialer) (*nfsClient, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -142,24 +324,58 @@ func mountEFS(ctx context.Context, access *EFSAccess, dial dialer) (*nfsClient, 
 	if len(addrs) == 0 {
 		return nil, "", fmt.Errorf("resolving %s: no address in this AZ", access.Name)
 	}
+	who := "anonymous"
+	if access.IAM {
+		metadata := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return dial(ctx, addr)
+		}}}
+		creds, err := imdsCredentials(ctx, metadata)
+		if err != nil {
+			return nil, addrs[0], fmt.Errorf("the mount's iam option: %w", err)
+		}
+		who = creds.authorization(efsCall(access.ARN))
+	}
 	addr := net.JoinHostPort(addrs[0], strconv.Itoa(nfsPort))
 	conn, err := dial(ctx, addr)
 	if err != nil {
 		return nil, addrs[0], err
 	}
-	tc := tlsClient(conn)
-	tc.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, addrs[0], fmt.Errorf("TLS to %s: %w", addr, err)
+	if conn, err = attach(ctx, conn, access.TLS, who); err != nil {
+		return nil, addrs[0], fmt.Errorf("mount %s:/ : %w", addr, err)
 	}
-	tc.SetDeadline(time.Time{})
-	c, err := mountNFS(tc, "/")
+	c, err := mountNFS(conn, "/")
 	if err != nil {
-		tc.Close()
+		conn.Close()
 		return nil, addrs[0], fmt.Errorf("mount %s:/ : %w", addr, err)
 	}
 	return c, addrs[0], nil
+}
+
+// attach starts a mount on a connection to a mount target: TLS when secure, then who the
+// client is ("anonymous" or its signature); the connection NFS goes on, or why the mount
+// target refused it (the connection then closed).
+func attach(ctx context.Context, conn net.Conn, secure bool, who string) (net.Conn, error) {
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if secure {
+		tc := tlsClient(conn)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		conn = tc
+	}
+	io.WriteString(conn, connectLine+who+"\n")
+	answer, err := readLine(conn, 4096)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("the mount target said nothing: %w", err)
+	}
+	if why, denied := strings.CutPrefix(answer, "DENIED "); denied {
+		conn.Close()
+		return nil, fmt.Errorf("access denied by the mount target (stands in for EFS's authorization): %s", why)
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, nil
 }
 
 // tlsClient is the client end of TLS to a mount target, whose certificate the twin made up.
@@ -230,12 +446,17 @@ func (m *efsMount) list(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// efsAccess is the mount of a web server's user data, when the stack has mount targets.
+// efsAccess is the mount of a web server's user data, when the stack has mount targets (in
+// TLS when the stack's read lacks the file system).
 func (p *Plan) efsAccess(h *Host) *EFSAccess {
 	if h.Role != rules.Web || len(p.mountTargets()) == 0 {
 		return nil
 	}
-	return &EFSAccess{Name: p.efsName(), Resolver: p.Resolver}
+	access := &EFSAccess{Name: p.efsName(), Resolver: p.Resolver, TLS: true}
+	if fs := p.Access.FileSystem; fs != nil {
+		access.IAM, access.TLS, access.ARN = fs.IAM, fs.TLS, fs.ARN
+	}
+	return access
 }
 
 // writeShared writes a file into the shared file system through the mount a host's AZ gets,

@@ -39,7 +39,17 @@ func (d *drill) sharedFiles(ctx context.Context) error {
 		return err
 	}
 	name := fmt.Sprintf("drill-%d.txt", time.Now().UnixNano())
-	server, err := writeShared(ctx, d.p.efsAccess(writer), func(ctx context.Context, addr string) (net.Conn, error) {
+	access := d.p.efsAccess(writer)
+	how := "NFS without TLS, anonymous,"
+	switch {
+	case access.TLS && access.IAM:
+		how = "NFS in TLS, signed with the instance role's credentials,"
+	case access.TLS:
+		how = "NFS in TLS, anonymous (no iam option),"
+	case access.IAM:
+		how = "NFS without TLS, signed with the instance role's credentials,"
+	}
+	server, err := writeShared(ctx, access, func(ctx context.Context, addr string) (net.Conn, error) {
 		return t.dial(ctx, addr, 3*time.Second)
 	}, name, []byte("written through "+writer.Name+"'s mount by webtier drill\n"))
 	observed := "written and read back through the mount target at " + server
@@ -47,7 +57,7 @@ func (d *drill) sharedFiles(ctx context.Context) error {
 		observed = err.Error()
 	}
 	d.add(6, "write "+name+" through "+writer.Name+"'s mount ("+writer.AZ+")", "written and read back",
-		observed, "NFS in TLS from "+writer.Name+" to "+d.p.efsName()+" as "+writer.AZ+" resolves it", err == nil)
+		observed, how+" from "+writer.Name+" to "+d.p.efsName()+" as "+writer.AZ+" resolves it", err == nil)
 	if err != nil {
 		return nil
 	}

@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/webtier/webtier/verify"
 )
 
 // TestNFSClient: the web servers' NFS client against the mount target's server, over TLS on
@@ -28,12 +31,7 @@ func TestNFSClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	mount := func() *nfsClient {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp4", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := mountNFS(tlsClient(conn), "/")
+		c, err := mountAt(ctx, ln.Addr().String(), true, "anonymous")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,5 +61,102 @@ func TestNFSClient(t *testing.T) {
 	}
 	if _, err := a.ReadFile("missing.txt"); err == nil || err.Error() != "LOOKUP missing.txt: NFS3ERR_NOENT" {
 		t.Errorf("ReadFile(missing.txt) = %v; want NFS3ERR_NOENT", err)
+	}
+}
+
+// mountAt mounts the root of the mount target at addr, as who, in TLS or not.
+func mountAt(ctx context.Context, addr string, secure bool, who string) (*nfsClient, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp4", addr)
+	if err != nil {
+		return nil, err
+	}
+	if conn, err = attach(ctx, conn, secure, who); err != nil {
+		return nil, err
+	}
+	return mountNFS(conn, "/")
+}
+
+// TestMountTargetAuthorizes: a mount target decides each mount with the stack's file-system
+// policy and the caller's role policies, as EFS does: the example stack's web servers (signed,
+// in TLS) mount and write; the same without TLS, anonymous, or with credentials the twin did
+// not issue are refused, saying why; a role allowed ClientMount but not ClientWrite mounts
+// read-only.
+func TestMountTargetAuthorizes(t *testing.T) {
+	n, in := example(t)
+	access := verify.AccessOf(n, in)
+	if access.FileSystem == nil || access.Role == "" {
+		t.Fatalf("the example stack's Access has no file system or no web role: %+v", access)
+	}
+	readOnlyRole := *access
+	readOnlyRole.Identity = nil
+	for _, p := range access.Identity {
+		readOnlyRole.Identity = append(readOnlyRole.Identity, verify.PolicyText{Name: p.Name,
+			Text: strings.ReplaceAll(p.Text, `"elasticfilesystem:ClientWrite"`, `"elasticfilesystem:DescribeMountTargets"`)})
+	}
+	state := t.TempDir()
+	if err := writeSTSKey(state); err != nil {
+		t.Fatal(err)
+	}
+	key, err := readSTSKey(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := issue(key, "i-twin-web-a-1").authorization(efsCall(access.FileSystem.ARN))
+	forged := issue([]byte("another key"), "i-twin-web-a-1").authorization(efsCall(access.FileSystem.ARN))
+	for _, c := range []struct {
+		name   string
+		access *verify.Access
+		tls    bool
+		who    string
+		// refused is what the refusal says, empty when the mount is admitted; write is
+		// whether a file can then be written.
+		refused string
+		write   bool
+	}{
+		{"the web role in TLS", access, true, web, "", true},
+		{"the web role without TLS", access, false, web, `explicitly denied by resource aws_efs_file_system_policy.shared Statement[0] "DenyWithoutTLS"`, false},
+		{"anonymous in TLS", access, true, "anonymous", "User: anonymous is not authorized to perform: elasticfilesystem:ClientMount", false},
+		{"credentials the twin did not issue", access, true, forged, "the signature does not match", false},
+		{"a role allowed ClientMount only", &readOnlyRole, true, web, "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFSSpec{Port: port, Access: c.access}}
+			if err := serveEFS(ctx, spec); err != nil {
+				t.Fatal(err)
+			}
+			m, err := mountAt(ctx, ln.Addr().String(), c.tls, c.who)
+			switch {
+			case c.refused == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.refused != "" && err == nil:
+				m.Close()
+				t.Fatalf("admitted; want refused (%s)", c.refused)
+			case c.refused != "":
+				if !strings.Contains(err.Error(), c.refused) {
+					t.Errorf("refused with %q; want it to say %q", err, c.refused)
+				}
+				return
+			}
+			defer m.Close()
+			err = m.WriteFile("by-"+strings.ReplaceAll(c.name, " ", "-"), []byte("x\n"))
+			if c.write && err != nil {
+				t.Errorf("write refused: %v", err)
+			}
+			if !c.write && (err == nil || !strings.Contains(err.Error(), "NFS3ERR_ROFS")) {
+				t.Errorf("write on a read-only mount = %v; want NFS3ERR_ROFS", err)
+			}
+			if _, err := m.ReadDir(); err != nil {
+				t.Errorf("ReadDir: %v", err)
+			}
+		})
 	}
 }

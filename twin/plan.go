@@ -107,6 +107,9 @@ type Plan struct {
 	// Desired is the size of each Auto Scaling group (by resource) the twin's controller set,
 	// where it differs from the stack's.
 	Desired map[string]int `json:"desired,omitempty"`
+	// Access is what AWS consults for the web servers' calls: the stand-ins that AWS
+	// authorizes decide with it (iam.go).
+	Access *verify.Access `json:"access,omitempty"`
 
 	net *verify.Network
 }
@@ -161,7 +164,10 @@ func CompileDesired(n *verify.Network, in verify.Intent, prefix string, desired 
 	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
-	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired}
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired, Access: verify.AccessOf(n, in)}
+	for _, what := range p.Access.Unread {
+		p.Notes = append(p.Notes, "not enforced by the stand-ins, the stack's read lacking it: "+what)
+	}
 	if err := p.placeHosts(n, in); err != nil {
 		return nil, err
 	}

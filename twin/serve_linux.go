@@ -103,6 +103,9 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 			return err
 		}
 	}
+	if err := writeSTSKey(dir); err != nil {
+		return err
+	}
 	specs := p.Specs(with)
 	var secrets []string
 	for _, s := range specs {
@@ -157,7 +160,7 @@ func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
 			ports = append(ports, s.Repo.Port)
 		}
 		if s.Secrets != nil {
-			ports = append(ports, 443)
+			ports = append(ports, s.Secrets.Port)
 		}
 		if s.DNS != nil {
 			ports = append(ports, 53)

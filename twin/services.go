@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/webtier/webtier/rules"
@@ -26,6 +27,8 @@ type Spec struct {
 	Banner []int `json:"banner,omitempty"`
 	// IMDS serves the instance metadata service (IMDSv2) on 169.254.169.254:80.
 	IMDS bool `json:"imds,omitempty"`
+	// Role is the name of the instance's role, whose credentials the metadata service gives.
+	Role string `json:"role,omitempty"`
 	// Web serves the web server's pages.
 	Web *WebSpec `json:"web,omitempty"`
 	// ALB is a load balancer node: listeners forwarding to healthy targets.
@@ -81,6 +84,11 @@ type ALBTarget struct {
 // RepoSpec is the package repository's stand-in.
 type RepoSpec struct {
 	Port int `json:"port"`
+	// Endpoint is the S3 gateway endpoint's policy and the bucket, which decide a request
+	// that came through the endpoint: one from inside VPC (nil: the stack has no endpoint).
+	Endpoint *verify.RepoAccess `json:"endpoint,omitempty"`
+	VPC      netip.Prefix       `json:"vpc,omitzero"`
+	Account  string             `json:"account,omitempty"`
 }
 
 // TimeScale divides the health checks' times in the twin: AWS's 15 s interval becomes 3 s.
@@ -147,6 +155,9 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		s := &Spec{Host: h.Name, Namespace: h.Namespace, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: state}
 		if h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) {
 			s.IMDS, s.InstanceID = true, instanceID(h)
+			if h.Role == rules.Web && p.Access.Role != "" {
+				s.Role = p.Access.Role[strings.LastIndex(p.Access.Role, "/")+1:]
+			}
 		}
 		for _, port := range h.Listen {
 			switch {
@@ -157,6 +168,9 @@ func (p *Plan) Specs(with standIns) []*Spec {
 				}
 			case h.Role == rules.Repos && port == 443:
 				s.Repo = &RepoSpec{Port: port}
+				if p.Access.Repo != nil {
+					s.Repo.Endpoint, s.Repo.VPC, s.Repo.Account = p.Access.Repo, p.net.VPCs[0].CIDRs[0], p.Access.Account
+				}
 			case h.Inside() && h.ep.Kind == verify.LBNode:
 				// the node's listeners, below
 			case port == 22 && sshHosts[h]:
@@ -165,9 +179,9 @@ func (p *Plan) Specs(with standIns) []*Spec {
 				s.DB = &DBSpec{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password}
 				primary = false
 			case port == nfsPort && h.Inside() && h.ep.Kind == verify.MountTarget:
-				s.EFS = &EFSSpec{Port: port}
+				s.EFS = &EFSSpec{Port: port, Access: p.Access}
 			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
-				s.Secrets = &SecretsSpec{User: "admin", Password: with.password}
+				s.Secrets = &SecretsSpec{Port: port, User: "admin", Password: with.password, Access: p.Access}
 			default:
 				s.Banner = append(s.Banner, port)
 			}

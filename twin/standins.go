@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,6 +29,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
 )
 
 // The stand-ins: small real servers that do what the AWS part does for the seed's tests, and
@@ -37,7 +42,9 @@ const metadataAddr = "169.254.169.254:80"
 
 // serveIMDS is the instance metadata service, version 2 only (the launch template's
 // http_tokens = required): a PUT to /latest/api/token with a TTL header gives a token, and a
-// GET of /latest/meta-data/... without a valid token is refused with 401, as on EC2.
+// GET of /latest/meta-data/... without a valid token is refused with 401, as on EC2. An
+// instance with a role (the spec's Role) gets its credentials at iam/security-credentials/,
+// made by the twin's stand-in for STS (iam.go).
 func serveIMDS(ctx context.Context, spec *Spec) error {
 	ln, err := listen(ctx, metadataAddr)
 	if err != nil {
@@ -48,6 +55,15 @@ func serveIMDS(ctx context.Context, spec *Spec) error {
 	data := map[string]string{
 		"instance-id": spec.InstanceID, "local-ipv4": spec.Private.String(),
 		"placement/availability-zone": spec.AZ,
+	}
+	if spec.Role != "" {
+		key, err := readSTSKey(spec.State)
+		if err != nil {
+			return err
+		}
+		creds, _ := json.Marshal(issue(key, spec.InstanceID))
+		data["iam/security-credentials/"] = spec.Role
+		data["iam/security-credentials/"+spec.Role] = string(creds)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/latest/api/token", func(w http.ResponseWriter, r *http.Request) {
@@ -97,28 +113,37 @@ func withServer(h http.Handler, name string) http.Handler {
 }
 
 // imdsGet reads one item from the instance metadata service with an IMDSv2 token, as the
-// user data's index.php does.
+// user data's index.php does: "-" when it cannot.
 func imdsGet(client *http.Client, path string) string {
-	req, _ := http.NewRequest(http.MethodPut, "http://"+metadataAddr+"/latest/api/token", nil)
-	req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
-	resp, err := client.Do(req)
+	v, err := imdsRead(context.Background(), client, path)
 	if err != nil {
 		return "-"
 	}
+	return v
+}
+
+// imdsRead reads one item from the instance metadata service with an IMDSv2 token.
+func imdsRead(ctx context.Context, client *http.Client, path string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+metadataAddr+"/latest/api/token", nil)
+	req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
 	token, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	req, _ = http.NewRequest(http.MethodGet, "http://"+metadataAddr+"/latest/meta-data/"+path, nil)
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metadataAddr+"/latest/meta-data/"+path, nil)
 	req.Header.Set("X-aws-ec2-metadata-token", string(token))
 	resp, err = client.Do(req)
 	if err != nil {
-		return "-"
+		return "", err
 	}
 	defer resp.Body.Close()
 	v, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return "-"
+		return "", fmt.Errorf("the metadata service answers %s to %s", resp.Status, path)
 	}
-	return string(v)
+	return string(v), nil
 }
 
 // serveWeb is a web server serving the pages the user data writes: index.php (instance ID,
@@ -455,7 +480,9 @@ const RepoLog = "repo-seen.log"
 
 // serveRepo is the package repository: HTTPS (a certificate made up at start) on the
 // spec's port, recording the source address of every request, which is what the seed's NAT
-// test looks at.
+// test looks at. A request from inside the VPC came through the S3 gateway endpoint (it
+// keeps the private source address): the endpoint's policy decides it, as S3 does, and a
+// refusal is S3's 403 AccessDenied.
 func serveRepo(ctx context.Context, spec *Spec) error {
 	cert, err := selfSigned(spec.Private.String())
 	if err != nil {
@@ -475,6 +502,18 @@ func serveRepo(ctx context.Context, spec *Spec) error {
 		mu.Lock()
 		fmt.Fprintf(record, "%s %s %s\n", time.Now().UTC().Format(time.RFC3339Nano), host, r.URL.Path)
 		mu.Unlock()
+		if from, err := netip.ParseAddr(host); err == nil && spec.Repo.Endpoint != nil && spec.Repo.VPC.Contains(from) {
+			access := verify.Access{Account: spec.Repo.Account, Repo: spec.Repo.Endpoint}
+			d, err := access.ReadRepo(r.URL.Path)
+			if err == nil && !d.Allowed() {
+				err = errors.New(refusal("anonymous", rules.RepoReadAction, spec.Repo.Endpoint.Bucket+r.URL.Path, d))
+			}
+			if err != nil {
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprintf(w, "<Error><Code>AccessDenied</Code><Message>%s</Message></Error>\n", html.EscapeString(err.Error()))
+				return
+			}
+		}
 		fmt.Fprintf(w, "webtier twin: package repository stand-in at %s; you came from %s\n", spec.Private, host)
 	})
 	srv := &http.Server{Handler: withServer(handler, "webtier-twin-repo (stands in for the regional package repository)"),

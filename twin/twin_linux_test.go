@@ -352,7 +352,8 @@ func TestDrillBrokenStacks(t *testing.T) {
 		name   string
 		req    int
 		break_ func(t *testing.T, res map[string]any)
-		// failing is the test that must fail, and why its evidence (when set) says.
+		// failing is the test that must fail, and why what it observed or its evidence
+		// (when set) says.
 		failing, why string
 	}{
 		{"the seed's return range 32768-60999 towards the ALB nodes", 2, func(t *testing.T, res map[string]any) {
@@ -384,6 +385,32 @@ func TestDrillBrokenStacks(t *testing.T) {
 		{"an EFS mount target missing in ap-northeast-2c", 6, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_efs_mount_target", "shared-c")
 		}, "drill-", "the EFS mount failed: resolving fs-twin.efs.ap-northeast-2.amazonaws.com"},
+		// Issue 17's first defect, as the stack had it: the file-system policy holds one Deny,
+		// so an anonymous mount (no iam option) is allowed nothing.
+		{"the web servers mount without the iam option", 6, func(t *testing.T, res map[string]any) {
+			lt := res["aws_launch_template"].(map[string]any)["web"].(map[string]any)
+			data, _ := json.Marshal(lt["user_data"])
+			if !strings.Contains(string(data), "tls,iam,") {
+				t.Fatal("the web servers' user data no longer mounts with tls,iam: update this break")
+			}
+			var edited any
+			json.Unmarshal([]byte(strings.ReplaceAll(string(data), "tls,iam,", "tls,")), &edited)
+			lt["user_data"] = edited
+		}, "write drill-", "access denied by the mount target (stands in for EFS's authorization): User: anonymous is not authorized"},
+		{"the web role without its mount policy", 6, func(t *testing.T, res map[string]any) {
+			prune(res, "aws_iam_role_policy", "web-mount-shared-fs")
+		}, "write drill-", "is not authorized to perform: elasticfilesystem:ClientMount"},
+		{"a Secrets Manager endpoint policy naming another role", 5, func(t *testing.T, res map[string]any) {
+			if !HasMariaDB() {
+				t.Skip("MariaDB is not installed: the twin runs no database here")
+			}
+			ep := res["aws_vpc_endpoint"].(map[string]any)["secretsmanager"].(map[string]any)
+			text := ep["policy"].(string)
+			if !strings.Contains(text, "role/webtier-web") {
+				t.Fatal("the endpoint policy no longer names role/webtier-web: update this break")
+			}
+			ep["policy"] = strings.ReplaceAll(text, "role/webtier-web", "role/webtier-other")
+		}, "stop the database primary", "AccessDeniedException"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, _, _ := up(t, func(res map[string]any) { c.break_(t, res) })
@@ -400,7 +427,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 					if r.Result != Fail {
 						t.Errorf("%q passed on a broken stack:\n%s", r.Test, text.String())
 					}
-					if r.Result == Fail && !strings.Contains(r.Evidence, c.why) {
+					if r.Result == Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
 						t.Errorf("%q failed, but its evidence does not say %q:\n%s", r.Test, c.why, text.String())
 					}
 				}

@@ -354,7 +354,7 @@ func (a *authz) webServers() {
 			m.Check += " (the mount has no tls option)"
 		}
 		for _, c := range mounts(m) {
-			a.decide(c, policy.Request{Principal: principal, Action: c.Action, Resource: a.arn(fs), Context: mountContext(principal, tls)},
+			a.decide(c, mountRequest(principal, c.Action, a.arn(fs), tls),
 				policy.Policies{Identity: identityOf(principal, ids), Resource: fsPolicy}, problems)
 		}
 	}
@@ -378,7 +378,7 @@ func (a *authz) plainMounts() {
 			a.missing(c, err.Error())
 			continue
 		}
-		a.decide(c, policy.Request{Principal: someone, Action: c.Action, Resource: a.arn(fs), Context: mountContext(someone, false)},
+		a.decide(c, mountRequest(someone, c.Action, a.arn(fs), false),
 			policy.Policies{Identity: []policy.Policy{wide}, Resource: fsPolicy}, nil)
 	}
 }
@@ -475,16 +475,13 @@ func (a *authz) secrets(role *resource, roleARN string, ids []policy.Policy, pro
 		a.missing(other, "no Secrets Manager endpoint")
 		return
 	}
-	ctx := func(principal string) policy.Context {
-		return policy.Context{"aws:SecureTransport": {"true"}, "aws:PrincipalArn": {principal}}
-	}
 	secret.Caller = role.Addr + " (through " + endpoint.Addr + ")"
-	a.decide(secret, policy.Request{Principal: roleARN, Action: "secretsmanager:GetSecretValue", Resource: target, Context: ctx(roleARN)},
+	a.decide(secret, secretRequest(roleARN, target),
 		policy.Policies{Identity: ids, Endpoint: ep}, problems)
 	someone := "arn:" + rules.Partition(a.v.in.Region) + ":iam::" + a.account + ":role/any-other-role"
 	wide, _ := policy.NewPolicy("a policy of another role", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}]}`)
 	other.Caller += " (through " + endpoint.Addr + ")"
-	a.decide(other, policy.Request{Principal: someone, Action: "secretsmanager:GetSecretValue", Resource: target, Context: ctx(someone)},
+	a.decide(other, secretRequest(someone, target),
 		policy.Policies{Identity: []policy.Policy{wide}, Endpoint: ep}, problems)
 }
 
@@ -560,17 +557,16 @@ func (a *authz) repositories() {
 		return
 	}
 	// The buckets are AWS's and public: their policies are not the stack's.
-	public, _ := policy.NewPolicy("the bucket's policy (public read; the bucket is not the stack's)",
-		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`)
+	public := publicBucket()
 	for _, c := range []struct {
 		check  Authorization
 		object string
 	}{
-		{read, strings.TrimSuffix(rules.RepoObjects(a.v.in.Region), "*") + "core/mirrors/latest/x86_64/mirror.list"},
+		{read, strings.TrimSuffix(rules.RepoObjects(a.v.in.Region), "*") + rules.RepoMirrorList},
 		{elsewhere, "arn:" + rules.Partition(a.v.in.Region) + ":s3:::another-bucket/any-object"},
 	} {
 		c.check.Caller += " (through " + endpoint.Addr + ")"
-		a.decide(c.check, policy.Request{Principal: policy.Anonymous, Action: rules.RepoReadAction, Resource: c.object},
+		a.decide(c.check, repoRequest(c.object),
 			policy.Policies{Resource: &public, Endpoint: ep}, nil)
 	}
 }

@@ -1,0 +1,135 @@
+package twin
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
+)
+
+// TestRepoThroughTheEndpoint: a request that comes through the S3 gateway endpoint (from
+// inside the VPC) is decided by the endpoint's policy: the stack's lets dnf read the
+// repositories; a policy naming another bucket gets S3's 403 AccessDenied, saying why. A
+// request through NAT (from outside the VPC) passes no endpoint.
+func TestRepoThroughTheEndpoint(t *testing.T) {
+	n, in := loadStack(t, filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"),
+		func(c *config.Config) { c.S3GatewayEndpoint = true })
+	access := verify.AccessOf(n, in)
+	if access.Repo == nil {
+		t.Fatal("the S3 endpoint stack's Access has no Repo")
+	}
+	elsewhere := *access.Repo
+	elsewhere.Endpoint.Text = strings.ReplaceAll(elsewhere.Endpoint.Text, rules.RepoBucket(in.Region), "another-bucket")
+	for _, c := range []struct {
+		name     string
+		endpoint *verify.RepoAccess
+		vpc      string
+		status   int
+		says     string
+	}{
+		{"the stack's endpoint policy", access.Repo, "127.0.0.0/8", 200, "you came from 127.0.0.1"},
+		{"an endpoint policy naming another bucket", &elsewhere, "127.0.0.0/8", 403, "User: anonymous is not authorized to perform: s3:GetObject"},
+		{"through NAT: no endpoint on the way", &elsewhere, "10.16.0.0/16", 200, "you came from 127.0.0.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+			spec := &Spec{Host: "repo", Private: netip.MustParseAddr("127.0.0.1"), State: t.TempDir(),
+				Repo: &RepoSpec{Port: port, Endpoint: c.endpoint, VPC: netip.MustParsePrefix(c.vpc), Account: access.Account}}
+			if err := serveRepo(t.Context(), spec); err != nil {
+				t.Fatal(err)
+			}
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+			resp, err := client.Get("https://" + ln.Addr().String() + "/" + rules.RepoMirrorList)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || !strings.Contains(string(body), c.says) {
+				t.Errorf("GET %s = %d %s; want %d saying %q", rules.RepoMirrorList, resp.StatusCode, body, c.status, c.says)
+			}
+		})
+	}
+}
+
+// TestSecretsEndpointAuthorizes: the Secrets Manager endpoint's stand-in answers
+// GetSecretValue to the web servers' role signed with credentials the twin issued, and
+// refuses, as AWS words it, an unsigned call, a forged signature, and the web role when the
+// endpoint's policy names another principal.
+func TestSecretsEndpointAuthorizes(t *testing.T) {
+	n, in := example(t)
+	access := verify.AccessOf(n, in)
+	if access.Secret == nil || access.Secret.Endpoint == nil {
+		t.Fatalf("the example stack's Access has no secret or no endpoint policy: %+v", access)
+	}
+	otherPrincipal := *access
+	secret := *access.Secret
+	endpoint := *secret.Endpoint
+	endpoint.Text = strings.ReplaceAll(endpoint.Text, access.Role, access.Role+"-other")
+	secret.Endpoint, otherPrincipal.Secret = &endpoint, &secret
+	state := t.TempDir()
+	if err := writeSTSKey(state); err != nil {
+		t.Fatal(err)
+	}
+	key, err := readSTSKey(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"SecretId":"webtier-db"}`
+	web := issue(key, "i-twin-web-a-1").authorization(secretCall([]byte(body)))
+	forged := issue([]byte("another key"), "i-twin-web-a-1").authorization(secretCall([]byte(body)))
+	for _, c := range []struct {
+		name   string
+		access *verify.Access
+		auth   string
+		status int
+		says   string
+	}{
+		{"the web role", access, web, 200, `"SecretString"`},
+		{"unsigned", access, "", 400, "AccessDeniedException"},
+		{"a forged signature", access, forged, 400, "UnrecognizedClientException"},
+		{"an endpoint policy naming another role", &otherPrincipal, web, 400, "User: " + access.Role + " is not authorized to perform: secretsmanager:GetSecretValue"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+			spec := &Spec{Host: "secrets", Private: netip.MustParseAddr("127.0.0.1"), State: state,
+				Secrets: &SecretsSpec{Port: port, User: "admin", Password: "pw", Access: c.access}}
+			if err := serveSecrets(t.Context(), spec); err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodPost, "https://"+ln.Addr().String()+"/", strings.NewReader(body))
+			req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+			if c.auth != "" {
+				req.Header.Set("Authorization", c.auth)
+			}
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || !strings.Contains(string(got), c.says) {
+				t.Errorf("GetSecretValue = %d %s; want %d saying %q", resp.StatusCode, got, c.status, c.says)
+			}
+		})
+	}
+}
