@@ -37,6 +37,9 @@ type Authorization struct {
 	Why string   `json:"why"`
 	// Problems are what the evaluator cannot judge as AWS would (an unknown condition key).
 	Problems []string `json:"problems,omitempty"`
+	// Flow is the flow of the table whose call this is, when it is one (its probes then name
+	// the decision).
+	Flow string `json:"flow,omitempty"`
 
 	// asked is the request and the policies decided on, for an independent judge in tests.
 	asked *asked
@@ -93,6 +96,56 @@ func (v *verifier) authorizations() []Authorization {
 	}
 	a.unusedAllows()
 	return a.out
+}
+
+// flowID is the ID of the active flow from the web servers to role, or "".
+func (a *authz) flowID(to rules.Role) string {
+	for _, f := range a.v.in.Flows {
+		if f.From == rules.Web && f.To == to {
+			return f.ID
+		}
+	}
+	return ""
+}
+
+// authorizeProbes names, on each probe of a flow whose call AWS must authorize, the decision:
+// the statements that allowed it, or why it is refused (the probe then fails: the connection
+// is of no use).
+func authorizeProbes(probes []ProbeResult, list []Authorization, flows []rules.Flow) {
+	byFlow := map[string][]Authorization{}
+	for _, a := range list {
+		if a.Flow != "" {
+			byFlow[a.Flow] = append(byFlow[a.Flow], a)
+		}
+	}
+	for i := range probes {
+		p := &probes[i]
+		for _, f := range flows {
+			calls := byFlow[f.ID]
+			if len(calls) == 0 || p.from != f.From || p.to != f.To || !p.OK {
+				continue
+			}
+			var by, refused, unjudged []string
+			for _, c := range calls {
+				switch {
+				case c.Outcome == notRead:
+					unjudged = append(unjudged, c.Why)
+				case !c.OK:
+					refused = append(refused, "("+c.Action+"): "+c.Why)
+				default:
+					by = append(by, c.By...)
+				}
+			}
+			switch {
+			case len(refused) > 0:
+				p.Authorized, p.OK = "call REFUSED "+strings.Join(refused, "; "), false
+			case len(unjudged) > 0:
+				p.Authorized = "call not judged: " + strings.Join(slices.Compact(unjudged), "; ")
+			default:
+				p.Authorized = "call authorized by " + strings.Join(slices.Compact(by), "; ")
+			}
+		}
+	}
 }
 
 // text is a policy's JSON with the account filled in (the planned one before apply) and
@@ -293,8 +346,9 @@ func (a *authz) webServers() {
 	role, why := a.webRole()
 	assume := Authorization{Req: 6, Check: "EC2 gives the web servers their role", Caller: "ec2.amazonaws.com",
 		Action: "sts:AssumeRole", Expected: "allowed"}
-	mount := Authorization{Req: 6, Check: "the web servers mount the shared file system over TLS", Expected: "allowed"}
-	secret := Authorization{Req: 5, Check: "the web servers read the database secret through the endpoint", Action: "secretsmanager:GetSecretValue", Expected: "allowed"}
+	mount := Authorization{Req: 6, Check: "the web servers mount the shared file system over TLS", Expected: "allowed", Flow: a.flowID(rules.EFS)}
+	secret := Authorization{Req: 5, Check: "the web servers read the database secret through the endpoint", Action: "secretsmanager:GetSecretValue", Expected: "allowed",
+		Flow: a.flowID(rules.SecretsEndpoint)}
 	other := Authorization{Req: 7, Check: "the Secrets Manager endpoint refuses every other caller", Action: "secretsmanager:GetSecretValue",
 		Caller: "another role of the account, allowed secretsmanager:* on * by its own policy", Expected: "denied"}
 	mounts := func(m Authorization) []Authorization {
@@ -543,7 +597,7 @@ func (a *authz) flowLogs() {
 // pass the endpoint's policy, and reads of any other bucket do not.
 func (a *authz) repositories() {
 	read := Authorization{Req: 3, Check: "the S3 gateway endpoint lets dnf read the repositories", Caller: "anonymous (dnf does not sign)",
-		Action: rules.RepoReadAction, Resource: rules.RepoBucket(a.v.in.Region), Expected: "allowed"}
+		Action: rules.RepoReadAction, Resource: rules.RepoBucket(a.v.in.Region), Expected: "allowed", Flow: a.flowID(rules.Repos)}
 	elsewhere := Authorization{Req: 7, Check: "the S3 gateway endpoint refuses every other bucket", Caller: "anonymous",
 		Action: rules.RepoReadAction, Resource: "another bucket", Expected: "denied"}
 	endpoint, ep, err := a.endpointPolicy("s3")

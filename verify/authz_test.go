@@ -170,3 +170,46 @@ func BenchmarkAuthorizations(b *testing.B) {
 		}
 	}
 }
+
+// TestProbesNameTheirCall: each probe of a flow whose call AWS authorizes names the statements
+// that allowed it, and when the call is refused the probe fails saying why.
+func TestProbesNameTheirCall(t *testing.T) {
+	data, in := defaultStack(t)
+	want := map[string][]string{
+		"-> efs@":              {"aws_iam_role_policy.web-mount-shared-fs Statement[0]"},
+		"-> secrets-endpoint@": {"aws_iam_role_policy.web-read-db-secret Statement[0]", "aws_vpc_endpoint.secretsmanager Statement[0]"},
+	}
+	seen := map[string]int{}
+	for _, p := range verifyBytes(t, data, in).Probes {
+		for to, names := range want {
+			if !strings.Contains(p.Probe, to) || !strings.HasPrefix(p.Probe, "web@") {
+				continue
+			}
+			seen[to]++
+			for _, n := range names {
+				if !p.OK || !strings.HasPrefix(p.Authorized, "call authorized by ") || !strings.Contains(p.Authorized, n) {
+					t.Errorf("%s: ok %v, %q; want it authorized by %s", p.Probe, p.OK, p.Authorized, n)
+				}
+			}
+		}
+	}
+	if seen["-> efs@"] != 2 || seen["-> secrets-endpoint@"] != 4 {
+		t.Errorf("probes of the mount and the secret: %v; want 2 and 4", seen)
+	}
+	m := decode(t, data)
+	lt := m.get(t, "aws_launch_template", "web")
+	lt["user_data"] = strings.Replace(lt["user_data"].(string), "tls,iam,nofail", "tls,nofail", 1)
+	out, _ := json.Marshal(m)
+	refused := 0
+	for _, p := range verifyBytes(t, out, in).Probes {
+		if strings.HasPrefix(p.Probe, "web@") && strings.Contains(p.Probe, "-> efs@") {
+			refused++
+			if p.OK || !strings.Contains(p.Authorized, "call REFUSED (elasticfilesystem:ClientMount)") || !strings.Contains(p.Authorized, "aws_efs_file_system_policy.shared") {
+				t.Errorf("%s with an anonymous mount: ok %v, %q; want it failed naming the file-system policy", p.Probe, p.OK, p.Authorized)
+			}
+		}
+	}
+	if refused != 2 {
+		t.Errorf("%d probes of the mount; want 2", refused)
+	}
+}

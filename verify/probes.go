@@ -18,6 +18,12 @@ type ProbeResult struct {
 	OK       bool      `json:"ok"`
 	Path     []Hop     `json:"path,omitempty"`
 	Blockers []Blocker `json:"blockers,omitempty"`
+	// Authorized is AWS's decision on the call the connection carries, for a flow whose call
+	// must be authorized: the deciding statements, or why it is refused.
+	Authorized string `json:"authorized,omitempty"`
+
+	// from and to are the probe's classes.
+	from, to rules.Role
 }
 
 // probe is a family of probed connections: every pair of from and to (in the same AZ only,
@@ -106,7 +112,7 @@ func (v *verifier) run(p probe) []ProbeResult {
 
 // case1 judges one connection of a probe over each of its protocols.
 func (v *verifier) case1(p probe, src, dst *Endpoint) ProbeResult {
-	res := ProbeResult{Req: p.req, OK: true}
+	res := ProbeResult{Req: p.req, OK: true, from: p.fromRole, to: p.toRole}
 	var expected, got []string
 	// Each protocol is judged without explanations; the path or the blockers are traced for
 	// one of them: the first that misses its expectation, else the first.

@@ -134,6 +134,13 @@ func mark(verdict string, ok bool) string {
 // probeCell is the path of an allowed probe, or what blocks a blocked one: briefly when the
 // verdict is as expected, in full when it is not.
 func probeCell(p ProbeResult) string {
+	if p.Authorized != "" {
+		cell := hops(p.Path, false)
+		if len(p.Blockers) > 0 {
+			cell = blockers(p.Blockers, false)
+		}
+		return cell + "\n" + p.Authorized
+	}
 	if len(p.Blockers) == 0 {
 		return hops(p.Path, false)
 	}

@@ -108,6 +108,7 @@ func Verify(n *Network, in Intent) *Report {
 	r.Unexplained, r.Accepted = v.enumerate()
 	r.Quotas = n.Quotas(in.Quotas)
 	r.Authorizations = v.authorizations()
+	authorizeProbes(r.Probes, r.Authorizations, in.Flows)
 	r.Stats = Stats{Endpoints: len(v.endpoints), Evaluations: v.evals}
 	return r
 }

@@ -1,0 +1,190 @@
+package verify
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// The web servers' bootstrap read as the configuration it writes: the files the user data
+// writes with here-documents, the PHP-FPM pools they declare (INI sections), the httpd
+// locations that hand a path to a pool's socket, and the database timeouts of db.php. A
+// database failover (60-120 s on RDS) must take no healthy web server out of service: the
+// health-check page runs in a pool that requests to db.php cannot fill, and db.php gives up on
+// a connection in seconds, not PHP's default 60.
+
+// heredoc starts a here-document written to a file: `cat > FILE <<'TAG'` (or >>, <<-, "TAG").
+var heredoc = regexp.MustCompile(`(?m)^\s*cat\s+(>>?)\s*(\S+)\s+<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)(['"]?)\s*$`)
+
+// scriptFiles are the files a script writes with here-documents, by path (what `>>` appends
+// is added).
+func scriptFiles(script string) map[string]string {
+	files := map[string]string{}
+	lines := strings.Split(script, "\n")
+	for i := 0; i < len(lines); i++ {
+		m := heredoc.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		var body []string
+		for i++; i < len(lines) && strings.TrimLeft(lines[i], "\t") != m[4]; i++ {
+			body = append(body, lines[i])
+		}
+		text := strings.Join(body, "\n") + "\n"
+		if m[1] == ">>" {
+			files[m[2]] += text
+		} else {
+			files[m[2]] = text
+		}
+	}
+	return files
+}
+
+// fpmPool is one PHP-FPM pool: its name and settings.
+type fpmPool struct {
+	name     string
+	settings map[string]string
+}
+
+// fpmPools are the pools the files under /etc/php-fpm.d/ declare, settings of one name from
+// several files merged in the order PHP-FPM reads them (by file name). The distribution's own
+// www.conf, which listens on /run/php-fpm/www.sock, is the base of the www pool.
+func fpmPools(files map[string]string) map[string]*fpmPool {
+	pools := map[string]*fpmPool{"www": {name: "www", settings: map[string]string{"listen": "/run/php-fpm/www.sock"}}}
+	var names []string
+	for p := range files {
+		if path.Dir(p) == "/etc/php-fpm.d" && strings.HasSuffix(p, ".conf") {
+			names = append(names, p)
+		}
+	}
+	slices.Sort(names)
+	for _, p := range names {
+		var pool *fpmPool
+		for _, line := range strings.Split(files[p], "\n") {
+			line = strings.TrimSpace(line)
+			switch {
+			case line == "" || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "#"):
+			case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+				name := line[1 : len(line)-1]
+				if pools[name] == nil {
+					pools[name] = &fpmPool{name: name, settings: map[string]string{}}
+				}
+				pool = pools[name]
+			default:
+				if k, v, ok := strings.Cut(line, "="); ok && pool != nil {
+					pool.settings[strings.TrimSpace(k)] = strings.TrimSpace(v)
+				}
+			}
+		}
+	}
+	return pools
+}
+
+// location is an httpd <Location "PATH"> block and the directive that hands it to a socket.
+var (
+	locationBlock = regexp.MustCompile(`(?s)<Location\s+"?([^">]+)"?\s*>(.*?)</Location>`)
+	proxyHandler  = regexp.MustCompile(`(?m)^\s*SetHandler\s+"?proxy:unix:([^|"\s]+)`)
+)
+
+// poolOf is the PHP-FPM pool httpd hands a PHP page to: the pool listening on the socket of a
+// <Location> block of that exact path in /etc/httpd/conf.d/, else the www pool (php.conf's
+// FilesMatch for every .php file).
+func poolOf(page string, files map[string]string, pools map[string]*fpmPool) *fpmPool {
+	for p, text := range files {
+		if path.Dir(p) != "/etc/httpd/conf.d" {
+			continue
+		}
+		for _, b := range locationBlock.FindAllStringSubmatch(text, -1) {
+			if b[1] != page {
+				continue
+			}
+			if h := proxyHandler.FindStringSubmatch(b[2]); h != nil {
+				for _, pool := range pools {
+					if pool.settings["listen"] == h[1] {
+						return pool
+					}
+				}
+			}
+		}
+	}
+	return pools["www"]
+}
+
+// mysqliOption is a call that sets a mysqli option to an integer: $db->options(OPT, N) or
+// mysqli_options($db, OPT, N).
+var mysqliOption = regexp.MustCompile(`(?:->options|\bmysqli_options)\s*\(\s*(?:\$\w+\s*,\s*)?(MYSQLI_OPT_[A-Z_]+)\s*,\s*(\d+)\s*\)`)
+
+// phpOptions are the integer mysqli options a PHP page sets, comments left out.
+func phpOptions(page string) map[string]int {
+	out := map[string]int{}
+	for _, line := range strings.Split(page, "\n") {
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = line[:i]
+		}
+		for _, m := range mysqliOption.FindAllStringSubmatch(line, -1) {
+			if n, err := strconv.Atoi(m[2]); err == nil {
+				out[m[1]] = n
+			}
+		}
+	}
+	return out
+}
+
+// maxConnectTimeout is the longest wait for a database connection that keeps a failover from
+// filling the site's pool: a few seconds (PHP's default is 60, a failover takes 60-120).
+const maxConnectTimeout = 10
+
+// failoverShape: a database failover takes no web server out of service: the health-check
+// page is not in the pool /db.php fills, and /db.php bounds its connection's wait.
+func (v *verifier) failoverShape(l *loader) ShapeResult {
+	const check = "a database failover takes no web server out of service (health page's own pool, db.php's connect timeout)"
+	var problems []string
+	health := ""
+	for _, tg := range v.n.stack.byType["aws_lb_target_group"] {
+		for _, hc := range l.attr(tg, "health_check").list() {
+			if p, ok := hc.get("path").str(); ok {
+				health = p
+			}
+		}
+	}
+	script := ""
+	for _, e := range v.n.Find(rules.Web) {
+		script = Script(e.UserData)
+		break
+	}
+	files := scriptFiles(script)
+	db, ok := files["/var/www/html/db.php"]
+	switch {
+	case script == "":
+		problems = append(problems, "the web servers have no user data")
+	case !ok:
+		return shape(5, check, "the web servers serve no /db.php", nil)
+	case health == "":
+		problems = append(problems, "no target group has a health-check path")
+	default:
+		pools := fpmPools(files)
+		site, page := poolOf("/db.php", files, pools), poolOf(health, files, pools)
+		if site == page {
+			problems = append(problems, fmt.Sprintf("the health-check page %s runs in PHP-FPM's pool %q with /db.php: during a failover "+
+				"requests to /db.php fill the pool, the health checks time out and the group replaces healthy servers "+
+				"(give %s a pool of its own: an httpd <Location> handing it to that pool's socket)", health, site.name, health))
+		}
+		opts := phpOptions(db)
+		if t, ok := opts["MYSQLI_OPT_CONNECT_TIMEOUT"]; !ok || t > maxConnectTimeout {
+			said := "not set: PHP's default_socket_timeout, 60 s"
+			if ok {
+				said = fmt.Sprintf("%d s", t)
+			}
+			problems = append(problems, fmt.Sprintf("/db.php's MYSQLI_OPT_CONNECT_TIMEOUT is %s: during a failover each request holds a worker that long; at most %d s", said, maxConnectTimeout))
+		}
+		if len(problems) == 0 {
+			return shape(5, check, fmt.Sprintf("%s in pool %q, /db.php in %q, connect timeout %d s", health, page.name, site.name, opts["MYSQLI_OPT_CONNECT_TIMEOUT"]), nil)
+		}
+	}
+	return shape(5, check, "", problems)
+}
