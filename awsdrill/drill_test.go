@@ -134,8 +134,8 @@ func TestEmulatorRows(t *testing.T) {
 	// web servers, the database's AZ.
 	var all strings.Builder
 	twin.WriteDrillOn(&all, "the emulator", rows, time.Second)
-	for _, want := range []string{"ssh -J ec2-user@54.214.77.0 ec2-user@10.16.4.6 hostname", "http://webtier-alb-1.ap-northeast-2.elb.amazonaws.com/",
-		"moto keeps the instance in ap-northeast-2a", "127.164.229.225", "(18 not shown: EMULATOR LIMITATION)"} {
+	for _, want := range []string{"ssh -J ec2-user@54.214.108.16 ec2-user@10.16.4.6 hostname", "http://webtier-alb-1.ap-northeast-2.elb.amazonaws.com/",
+		"moto keeps the instance in ap-northeast-2a", "127.163.160.147", "(18 not shown: EMULATOR LIMITATION)"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("the table does not say %q:\n%s", want, all.String())
 		}
@@ -244,7 +244,7 @@ func TestSSHRows(t *testing.T) {
 			if pass != tc.pass || failed != tc.failed {
 				t.Errorf("got %d passed, %d failed; want %d, %d\ncalls: %v\nrows: %+v", pass, failed, tc.pass, tc.failed, calls, d.rows)
 			}
-			if want := "54.214.233.70>10.16.4.5:hostname"; !slices.Contains(calls, want) {
+			if want := "54.214.49.144>10.16.4.5:hostname"; !slices.Contains(calls, want) {
 				t.Errorf("calls %v: want %s (bastion-c to a web server)", calls, want)
 			}
 		})
@@ -266,7 +266,7 @@ func TestRepoRows(t *testing.T) {
 		})
 		d.nat(context.Background())
 		for _, r := range d.rows[1:] {
-			if r.Result != tc.want || !strings.Contains(r.Expected, "nat-public-c's EIP 127.164.229.225") {
+			if r.Result != tc.want || !strings.Contains(r.Expected, "nat-public-c's EIP 127.163.160.147") {
 				t.Errorf("curl answers %s: got %s (expected %q), want %s through nat-public-c", tc.code, r.Result, r.Expected, tc.want)
 			}
 		}

@@ -195,7 +195,10 @@ func serveDB(ctx context.Context, spec *Spec, log io.Writer) error {
 			data, err := os.ReadFile(pidFile)
 			pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
 			if err == nil && perr == nil && !running(pid) {
-				fmt.Fprintf(log, "%s: the primary (pid %d) stopped; taking over\n", spec.Host, pid)
+				// RDS documents 60-120 s for a failover; the twin takes 60 s, divided as its other
+				// times are.
+				fmt.Fprintf(log, "%s: the primary (pid %d) stopped; taking over in %s\n", spec.Host, pid, scaled(failoverSeconds, TimeScale))
+				sleep(ctx, int(scaled(failoverSeconds, TimeScale)/time.Millisecond))
 				if err := runMariaDB(ctx, spec, log); err != nil {
 					fmt.Fprintf(log, "%s: %v\n", spec.Host, err)
 				}
@@ -343,6 +346,14 @@ func serveSecrets(ctx context.Context, spec *Spec) error {
 	return nil
 }
 
+// failoverSeconds is how long the twin's failover takes before its scaling: RDS documents
+// 60-120 s for a Multi-AZ failover.
+const failoverSeconds = 60
+
+// phpDefaultSocketTimeout is PHP's default_socket_timeout in seconds: mysqli's read timeout
+// when the page sets none.
+const phpDefaultSocketTimeout = 60
+
 // secretCache keeps the credentials 5 minutes, as the user data's page does.
 type secretCache struct {
 	mu      sync.Mutex
@@ -353,8 +364,13 @@ type secretCache struct {
 
 // dbPage is the user data's /db.php: the practice table, read by the endpoint's name with
 // the credentials from Secrets Manager; visitors get a generic error, details go to the log.
-func dbPage(access *DBAccess, log io.Writer) http.HandlerFunc {
+func dbPage(access *DBAccess, php verify.Bootstrap, log io.Writer) http.HandlerFunc {
 	resolver := twinResolver(access.Resolver)
+	// The user data's timeouts, divided as the twin's other times are.
+	connect, read := scaled(php.ConnectTimeout, TimeScale), scaled(php.ReadTimeout, TimeScale)
+	if read == 0 {
+		read = scaled(phpDefaultSocketTimeout, TimeScale)
+	}
 	cache := &secretCache{}
 	mysql.RegisterDialContext("twin", func(ctx context.Context, addr string) (net.Conn, error) {
 		host, port, _ := net.SplitHostPort(addr)
@@ -362,7 +378,7 @@ func dbPage(access *DBAccess, log io.Writer) http.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		var d net.Dialer
+		d := net.Dialer{Timeout: connect}
 		return d.DialContext(ctx, "tcp", net.JoinHostPort(ips[0], port))
 	})
 	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
@@ -397,7 +413,7 @@ func dbPage(access *DBAccess, log io.Writer) http.HandlerFunc {
 		cache.mu.Unlock()
 		cfg := mysql.NewConfig()
 		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = dbUser, dbPass, "twin", net.JoinHostPort(access.Endpoint, "3306"), access.Name
-		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = connect, read, read
 		db, err := sql.Open("mysql", cfg.FormatDSN())
 		if err != nil {
 			fail(w, err)

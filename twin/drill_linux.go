@@ -430,6 +430,62 @@ func readDB(client *http.Client, node string) (DBPage, error) {
 	return pg, nil
 }
 
+// loadClients is how many visitors ask for /db.php at once during the failover: twice the
+// workers of the site's pools on the group at its largest (4 servers of 5 workers; the twin's
+// Auto Scaling controller grows the group under this load).
+const loadClients = 40
+
+// allInService reports whether every ALB node's health checks have every web server in
+// service: its last transition in the node's log is "healthy".
+func (d *drill) allInService() bool {
+	for _, node := range d.p.hostsOfRole(rules.ALB) {
+		data, _ := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), node.Name+".log"))
+		last := map[string]bool{}
+		for _, line := range strings.Split(string(data), "\n") {
+			if host, _, ok := strings.Cut(line, " healthy after "); ok {
+				last[host] = true
+			} else if host, _, ok := strings.Cut(line, " unhealthy after "); ok {
+				last[host] = false
+			}
+		}
+		for _, w := range d.p.hostsOfRole(rules.Web) {
+			if !last[w.Name] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// logSizes are the sizes of the logs of the hosts of a role.
+func (d *drill) logSizes(role rules.Role) map[string]int64 {
+	out := map[string]int64{}
+	for _, h := range d.p.hostsOfRole(role) {
+		if fi, err := os.Stat(filepath.Join(StateDir(d.p.Prefix), h.Name+".log")); err == nil {
+			out[h.Name] = fi.Size()
+		}
+	}
+	return out
+}
+
+// newLogLines are the lines containing what that the hosts of a role logged since sizes,
+// each prefixed with its host.
+func (d *drill) newLogLines(role rules.Role, sizes map[string]int64, what string) []string {
+	var out []string
+	for _, h := range d.p.hostsOfRole(role) {
+		data, _ := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), h.Name+".log"))
+		if int64(len(data)) < sizes[h.Name] {
+			continue
+		}
+		for _, line := range strings.Split(string(data[sizes[h.Name]:]), "\n") {
+			if strings.Contains(line, what) {
+				out = append(out, h.Name+": "+line)
+			}
+		}
+	}
+	return out
+}
+
 // lastLogLine is the last line starting with prefix in the logs of the hosts of a role (as
 // PHP-FPM's error log on the instances), or "".
 func (d *drill) lastLogLine(role rules.Role, prefix string) string {
@@ -503,7 +559,27 @@ func (d *drill) failover(ctx context.Context) error {
 		d.add(5, test, "standby takes over", "-", "no primary process to stop", false)
 		return nil
 	}
-	// The primary's host fails: its database process ends at once.
+	// Every web server in service first, as on a site that has been running.
+	for deadline := time.Now().Add(60 * time.Second); !d.allInService() && time.Now().Before(deadline); {
+		sleep(ctx, 500)
+	}
+	// While it fails over, visitors keep asking for /db.php: loadClients at once, each asking
+	// again as soon as it has an answer (or gave up after 5 s).
+	albLogs := d.logSizes(rules.ALB)
+	load, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	for i := range loadClients {
+		go func() {
+			for j := i; load.Err() == nil; j++ {
+				readDB(client, nodes[j%len(nodes)])
+			}
+		}()
+	}
+	// The primary's host fails: its database process ends at once and its address answers
+	// nothing (a connection waits for its timeout, as to a failed host on AWS).
+	if err := run(ctx, "", "ip", "-n", primary.Namespace, "link", "set", "eth0", "down"); err != nil {
+		return err
+	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	stopped := time.Now()
 	var lastOK, firstBad, back time.Time
@@ -527,6 +603,17 @@ func (d *drill) failover(ctx context.Context) error {
 		}
 		sleep(ctx, 500)
 	}
+	// Health checks that were failing when the standby took over report in a few intervals.
+	health := d.p.albHealth()
+	sleep(ctx, int(time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale)/time.Millisecond))
+	stopLoad()
+	out := d.newLogLines(rules.ALB, albLogs, "unhealthy after")
+	evidence := "the ALB nodes' health checks kept every server in service"
+	if len(out) > 0 {
+		evidence = strings.Join(out, "; ")
+	}
+	defer d.add(5, fmt.Sprintf("no web server leaves service during the failover (%d visitors on /db.php)", loadClients), "0 taken out of service",
+		fmt.Sprintf("%d taken out of service", len(out)), evidence, len(out) == 0)
 	if back.IsZero() {
 		d.add(5, test, "the standby "+standby.Name+" takes over", "no answer from it in 60s", fmt.Sprintf("%d reads failed", failures), false)
 		return nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,12 +19,7 @@ import (
 // file holds is what was last written, whole.
 func TestNFSClient(t *testing.T) {
 	state := t.TempDir()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := freePort(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFSSpec{Port: port}}
@@ -31,7 +27,7 @@ func TestNFSClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	mount := func() *nfsClient {
-		c, err := mountAt(ctx, ln.Addr().String(), true, "anonymous")
+		c, err := mountAt(ctx, "127.0.0.1:"+strconv.Itoa(port), true, "anonymous")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,14 +90,7 @@ func TestMountTargetAuthorizes(t *testing.T) {
 		readOnlyRole.Identity = append(readOnlyRole.Identity, verify.PolicyText{Name: p.Name,
 			Text: strings.ReplaceAll(p.Text, `"elasticfilesystem:ClientWrite"`, `"elasticfilesystem:DescribeMountTargets"`)})
 	}
-	state := t.TempDir()
-	if err := writeSTSKey(state); err != nil {
-		t.Fatal(err)
-	}
-	key, err := readSTSKey(state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	state, key := stsState(t)
 	web := issue(key, "i-twin-web-a-1").authorization(efsCall(access.FileSystem.ARN))
 	forged := issue([]byte("another key"), "i-twin-web-a-1").authorization(efsCall(access.FileSystem.ARN))
 	for _, c := range []struct {
@@ -121,19 +110,14 @@ func TestMountTargetAuthorizes(t *testing.T) {
 		{"a role allowed ClientMount only", &readOnlyRole, true, web, "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port := ln.Addr().(*net.TCPAddr).Port
-			ln.Close()
+			port := freePort(t)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFSSpec{Port: port, Access: c.access}}
 			if err := serveEFS(ctx, spec); err != nil {
 				t.Fatal(err)
 			}
-			m, err := mountAt(ctx, ln.Addr().String(), c.tls, c.who)
+			m, err := mountAt(ctx, "127.0.0.1:"+strconv.Itoa(port), c.tls, c.who)
 			switch {
 			case c.refused == "" && err != nil:
 				t.Fatalf("refused: %v", err)

@@ -55,7 +55,15 @@ type WebSpec struct {
 	DB *DBAccess `json:"db,omitempty"`
 	// EFS is the shared file system the user data mounts, when the stack has mount targets.
 	EFS *EFSAccess `json:"efs,omitempty"`
+	// PHP is the user data's PHP-FPM pools and /db.php's timeouts; Health is the target
+	// group's health-check path.
+	PHP    verify.Bootstrap `json:"php"`
+	Health string           `json:"health,omitempty"`
 }
+
+// defaultWorkers is the size the twin gives a pool whose size the script computes at boot: the
+// user data's floor (5), where an instance's memory gives it more.
+const defaultWorkers = 5
 
 // ALBSpec is one node of a load balancer.
 type ALBSpec struct {
@@ -162,7 +170,8 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData), EFS: p.efsAccess(h)}
+				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData), EFS: p.efsAccess(h), 
+					PHP: verify.BootstrapOf(h.ep.UserData, p.net.HealthPath()), Health: p.net.HealthPath()}
 				if with.db && p.dbEndpoint() != "" {
 					s.Web.DB = &DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
 				}

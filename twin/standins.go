@@ -166,25 +166,35 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		go shared.mountAtStart(ctx)
 	}
 	mux := http.NewServeMux()
+	php := spec.Web.PHP
+	site := newPool(php.SiteWorkers)
+	pools := map[string]*phpPool{php.SitePool: site}
+	if pools[php.HealthPool] == nil {
+		pools[php.HealthPool] = newPool(php.HealthWorkers)
+	}
 	if spec.Web.DB != nil && serves("/db.php") {
-		mux.Handle("/db.php", dbPage(spec.Web.DB, os.Stderr))
+		mux.Handle("/db.php", site.run(dbPage(spec.Web.DB, php, os.Stderr)))
 	}
 	for _, page := range spec.Web.Pages {
 		if page == "/index.php" || page == "/db.php" {
 			continue
 		}
+		pool := site
+		if page == spec.Web.Health {
+			pool = pools[php.HealthPool]
+		}
 		// A page of the user data the twin has no stand-in for answers as the health page
 		// does: written last, plain "ok".
-		mux.HandleFunc(page, func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle(page, pool.run(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-healthy:
 				io.WriteString(w, "ok\n")
 			default:
 				http.NotFound(w, r)
 			}
-		})
+		})))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", site.run(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" && r.URL.Path != "/index.php" || !serves("/index.php") {
 			http.NotFound(w, r)
 			return
@@ -217,11 +227,64 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; %s</small></p>\n",
 			spec.Host, html.EscapeString(note))
 		io.WriteString(w, b.String())
-	})
+	})))
 	web := &webServer{addr: net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Web.Port)),
 		handler: withServer(mux, "webtier-twin-web (stands in for httpd + PHP-FPM)")}
 	webControl = web
 	return web.start()
+}
+
+// phpPool stands in for a PHP-FPM pool: at most its workers run a page at once; the other
+// requests wait in the pool's listen queue, first come first served, and each runs when a
+// worker takes it, whether or not its visitor still waits (PHP-FPM does not see a visitor
+// leave).
+type phpPool struct {
+	mu    sync.Mutex
+	free  int
+	queue []chan struct{}
+}
+
+// newPool is a pool of n workers (defaultWorkers when the script sizes it at boot).
+func newPool(n int) *phpPool {
+	if n <= 0 {
+		n = defaultWorkers
+	}
+	return &phpPool{free: n}
+}
+
+// take waits for a worker, in the order of arrival.
+func (p *phpPool) take() {
+	p.mu.Lock()
+	if p.free > 0 && len(p.queue) == 0 {
+		p.free--
+		p.mu.Unlock()
+		return
+	}
+	turn := make(chan struct{})
+	p.queue = append(p.queue, turn)
+	p.mu.Unlock()
+	<-turn
+}
+
+// done gives the worker to the first request waiting, if any.
+func (p *phpPool) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) > 0 {
+		close(p.queue[0])
+		p.queue = p.queue[1:]
+		return
+	}
+	p.free++
+}
+
+// run serves h in a worker of the pool.
+func (p *phpPool) run(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.take()
+		defer p.done()
+		h.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	})
 }
 
 // webServer is the web server that the drill stops and starts again, as the seed stopped
@@ -443,6 +506,13 @@ func healthCheck(ctx context.Context, t *target, l ALBListener, scale int, log i
 				fmt.Fprintf(log, "%s healthy after %d checks\n", t.Host, t.okRun)
 			}
 		} else {
+			why := "status"
+			if err != nil {
+				why = err.Error()
+			} else {
+				why = resp.Status
+			}
+			fmt.Fprintf(log, "%s health check failed: %s\n", t.Host, why)
 			t.okRun, t.failedRun = 0, t.failedRun+1
 			if t.healthy && t.failedRun >= l.Health.Unhealthy {
 				t.healthy = false

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,31 @@ import (
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
+
+// freePort is a loopback port no one listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// stsState is a state directory with a twin's STS key, and the key.
+func stsState(t *testing.T) (string, []byte) {
+	t.Helper()
+	state := t.TempDir()
+	if err := writeSTSKey(state); err != nil {
+		t.Fatal(err)
+	}
+	key, err := readSTSKey(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state, key
+}
 
 // TestRepoThroughTheEndpoint: a request that comes through the S3 gateway endpoint (from
 // inside the VPC) is decided by the endpoint's policy: the stack's lets dnf read the
@@ -40,19 +66,14 @@ func TestRepoThroughTheEndpoint(t *testing.T) {
 		{"through NAT: no endpoint on the way", &elsewhere, "10.16.0.0/16", 200, "you came from 127.0.0.1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port := ln.Addr().(*net.TCPAddr).Port
-			ln.Close()
+			port := freePort(t)
 			spec := &Spec{Host: "repo", Private: netip.MustParseAddr("127.0.0.1"), State: t.TempDir(),
 				Repo: &RepoSpec{Port: port, Endpoint: c.endpoint, VPC: netip.MustParsePrefix(c.vpc), Account: access.Account}}
 			if err := serveRepo(t.Context(), spec); err != nil {
 				t.Fatal(err)
 			}
 			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-			resp, err := client.Get("https://" + ln.Addr().String() + "/" + rules.RepoMirrorList)
+			resp, err := client.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/" + rules.RepoMirrorList)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,14 +101,7 @@ func TestSecretsEndpointAuthorizes(t *testing.T) {
 	endpoint := *secret.Endpoint
 	endpoint.Text = strings.ReplaceAll(endpoint.Text, access.Role, access.Role+"-other")
 	secret.Endpoint, otherPrincipal.Secret = &endpoint, &secret
-	state := t.TempDir()
-	if err := writeSTSKey(state); err != nil {
-		t.Fatal(err)
-	}
-	key, err := readSTSKey(state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	state, key := stsState(t)
 	body := `{"SecretId":"webtier-db"}`
 	web := issue(key, "i-twin-web-a-1").authorization(secretCall([]byte(body)))
 	forged := issue([]byte("another key"), "i-twin-web-a-1").authorization(secretCall([]byte(body)))
@@ -104,18 +118,13 @@ func TestSecretsEndpointAuthorizes(t *testing.T) {
 		{"an endpoint policy naming another role", &otherPrincipal, web, 400, "User: " + access.Role + " is not authorized to perform: secretsmanager:GetSecretValue"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port := ln.Addr().(*net.TCPAddr).Port
-			ln.Close()
+			port := freePort(t)
 			spec := &Spec{Host: "secrets", Private: netip.MustParseAddr("127.0.0.1"), State: state,
 				Secrets: &SecretsSpec{Port: port, User: "admin", Password: "pw", Access: c.access}}
 			if err := serveSecrets(t.Context(), spec); err != nil {
 				t.Fatal(err)
 			}
-			req, _ := http.NewRequest(http.MethodPost, "https://"+ln.Addr().String()+"/", strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, "https://127.0.0.1:"+strconv.Itoa(port)+"/", strings.NewReader(body))
 			req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
 			if c.auth != "" {
 				req.Header.Set("Authorization", c.auth)

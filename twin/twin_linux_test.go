@@ -338,7 +338,7 @@ func TestDrill(t *testing.T) {
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
-	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 1 || len(rowsOf(rows, 6)) != 2 {
+	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 2 || len(rowsOf(rows, 6)) != 2 {
 		t.Errorf("the drill ran fewer tests than the seed's:\n%s", text.String())
 	}
 	t.Log("\n" + text.String())
@@ -400,6 +400,20 @@ func TestDrillBrokenStacks(t *testing.T) {
 		{"the web role without its mount policy", 6, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_iam_role_policy", "web-mount-shared-fs")
 		}, "write drill-", "is not authorized to perform: elasticfilesystem:ClientMount"},
+		// Issue 17's fourth defect, as the stack had it: the health page in the site's PHP-FPM
+		// pool and /db.php waiting PHP's 60 s for a connection.
+		{"the health page in the site's pool, no connect timeout", 5, func(t *testing.T, res map[string]any) {
+			if !HasMariaDB() {
+				t.Skip("MariaDB is not installed: the twin runs no database here")
+			}
+			lt := res["aws_launch_template"].(map[string]any)["web"].(map[string]any)
+			text := lt["user_data"].(string)
+			edited := strings.Replace(strings.Replace(text, "SetHandler", "# SetHandler", 1), "$db->options(MYSQLI_OPT_CONNECT_TIMEOUT, 3);", "", 1)
+			if len(edited) != len(text)+2-len("$db->options(MYSQLI_OPT_CONNECT_TIMEOUT, 3);") {
+				t.Fatal("the user data no longer has the health pool's handler or the connect timeout: update this break")
+			}
+			lt["user_data"] = edited
+		}, "no web server leaves service during the failover", "unhealthy after"},
 		{"a Secrets Manager endpoint policy naming another role", 5, func(t *testing.T, res map[string]any) {
 			if !HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")

@@ -139,52 +139,93 @@ func phpOptions(page string) map[string]int {
 // filling the site's pool: a few seconds (PHP's default is 60, a failover takes 60-120).
 const maxConnectTimeout = 10
 
-// failoverShape: a database failover takes no web server out of service: the health-check
-// page is not in the pool /db.php fills, and /db.php bounds its connection's wait.
-func (v *verifier) failoverShape(l *loader) ShapeResult {
-	const check = "a database failover takes no web server out of service (health page's own pool, db.php's connect timeout)"
-	var problems []string
-	health := ""
-	for _, tg := range v.n.stack.byType["aws_lb_target_group"] {
+// phpDefaultSocketTimeout is PHP's default_socket_timeout, mysqli's connect timeout when the
+// page sets none.
+const phpDefaultSocketTimeout = 60
+
+// Bootstrap is what the web servers' bootstrap configures for PHP: the pool of the site's pages
+// and the pool of the health-check page (the same one unless httpd hands that page to another
+// pool's socket), their sizes, and /db.php's database timeouts.
+type Bootstrap struct {
+	// DBPage is whether the user data writes /db.php.
+	DBPage bool `json:"db_page"`
+	// SitePool and HealthPool name the pools /db.php and the health-check page run in.
+	SitePool   string `json:"site_pool"`
+	HealthPool string `json:"health_pool"`
+	// SiteWorkers and HealthWorkers are their pm.max_children: 0 where the script computes it
+	// at boot (from the instance's memory), which a reading of the script cannot know.
+	SiteWorkers   int `json:"site_workers"`
+	HealthWorkers int `json:"health_workers"`
+	// ConnectTimeout and ReadTimeout are /db.php's MYSQLI_OPT_CONNECT_TIMEOUT and
+	// MYSQLI_OPT_READ_TIMEOUT in seconds; ConnectSet is false where PHP's default applies.
+	ConnectTimeout int  `json:"connect_timeout"`
+	ConnectSet     bool `json:"connect_set"`
+	ReadTimeout    int  `json:"read_timeout,omitempty"`
+}
+
+// BootstrapOf reads a web server's user data, the target group's health-check path given.
+func BootstrapOf(userData, healthPath string) Bootstrap {
+	files := scriptFiles(Script(userData))
+	pools := fpmPools(files)
+	site, health := poolOf("/db.php", files, pools), poolOf(healthPath, files, pools)
+	b := Bootstrap{SitePool: site.name, HealthPool: health.name, ConnectTimeout: phpDefaultSocketTimeout}
+	b.SiteWorkers, _ = strconv.Atoi(site.settings["pm.max_children"])
+	b.HealthWorkers, _ = strconv.Atoi(health.settings["pm.max_children"])
+	if db, ok := files["/var/www/html/db.php"]; ok {
+		b.DBPage = true
+		opts := phpOptions(db)
+		if t, ok := opts["MYSQLI_OPT_CONNECT_TIMEOUT"]; ok {
+			b.ConnectTimeout, b.ConnectSet = t, true
+		}
+		b.ReadTimeout = opts["MYSQLI_OPT_READ_TIMEOUT"]
+	}
+	return b
+}
+
+// HealthPath is the health-check path of the stack's target group, "" when it has none.
+func (n *Network) HealthPath() string {
+	l := &loader{s: n.stack}
+	for _, tg := range n.stack.byType["aws_lb_target_group"] {
 		for _, hc := range l.attr(tg, "health_check").list() {
 			if p, ok := hc.get("path").str(); ok {
-				health = p
+				return p
 			}
 		}
 	}
-	script := ""
+	return ""
+}
+
+// failoverShape: a database failover takes no web server out of service: the health-check
+// page is not in the pool /db.php fills, and /db.php bounds its connection's wait.
+func (v *verifier) failoverShape() ShapeResult {
+	const check = "a database failover takes no web server out of service (health page's own pool, db.php's connect timeout)"
+	health := v.n.HealthPath()
+	userData := ""
 	for _, e := range v.n.Find(rules.Web) {
-		script = Script(e.UserData)
+		userData = e.UserData
 		break
 	}
-	files := scriptFiles(script)
-	db, ok := files["/var/www/html/db.php"]
+	b := BootstrapOf(userData, health)
 	switch {
-	case script == "":
-		problems = append(problems, "the web servers have no user data")
-	case !ok:
+	case userData == "":
+		return shape(5, check, "", []string{"the web servers have no user data"})
+	case !b.DBPage:
 		return shape(5, check, "the web servers serve no /db.php", nil)
 	case health == "":
-		problems = append(problems, "no target group has a health-check path")
-	default:
-		pools := fpmPools(files)
-		site, page := poolOf("/db.php", files, pools), poolOf(health, files, pools)
-		if site == page {
-			problems = append(problems, fmt.Sprintf("the health-check page %s runs in PHP-FPM's pool %q with /db.php: during a failover "+
-				"requests to /db.php fill the pool, the health checks time out and the group replaces healthy servers "+
-				"(give %s a pool of its own: an httpd <Location> handing it to that pool's socket)", health, site.name, health))
-		}
-		opts := phpOptions(db)
-		if t, ok := opts["MYSQLI_OPT_CONNECT_TIMEOUT"]; !ok || t > maxConnectTimeout {
-			said := "not set: PHP's default_socket_timeout, 60 s"
-			if ok {
-				said = fmt.Sprintf("%d s", t)
-			}
-			problems = append(problems, fmt.Sprintf("/db.php's MYSQLI_OPT_CONNECT_TIMEOUT is %s: during a failover each request holds a worker that long; at most %d s", said, maxConnectTimeout))
-		}
-		if len(problems) == 0 {
-			return shape(5, check, fmt.Sprintf("%s in pool %q, /db.php in %q, connect timeout %d s", health, page.name, site.name, opts["MYSQLI_OPT_CONNECT_TIMEOUT"]), nil)
-		}
+		return shape(5, check, "", []string{"no target group has a health-check path"})
 	}
-	return shape(5, check, "", problems)
+	var problems []string
+	if b.SitePool == b.HealthPool {
+		problems = append(problems, fmt.Sprintf("the health-check page %s runs in PHP-FPM's pool %q with /db.php: during a failover "+
+			"requests to /db.php fill the pool, the health checks time out and the group replaces healthy servers "+
+			"(give %s a pool of its own: an httpd <Location> handing it to that pool's socket)", health, b.SitePool, health))
+	}
+	if !b.ConnectSet || b.ConnectTimeout > maxConnectTimeout {
+		said := fmt.Sprintf("not set: PHP's default_socket_timeout, %d s", phpDefaultSocketTimeout)
+		if b.ConnectSet {
+			said = fmt.Sprintf("%d s", b.ConnectTimeout)
+		}
+		problems = append(problems, fmt.Sprintf("/db.php's MYSQLI_OPT_CONNECT_TIMEOUT is %s: during a failover each request holds a worker that long; at most %d s", said, maxConnectTimeout))
+	}
+	return shape(5, check, fmt.Sprintf("%s in pool %q, /db.php in %q, connect timeout %d s", health, b.HealthPool, b.SitePool, b.ConnectTimeout), problems)
 }
