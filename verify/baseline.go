@@ -69,6 +69,10 @@ func (v *verifier) flowLogProblems(l *loader, r *resource) []string {
 			continue
 		}
 		policies++
+		if !v.n.stack.deployed && !v.n.stack.waitsFor(v.waits, r, p.Addr) {
+			problems = append(problems, fmt.Sprintf("%s is created without waiting for %s: a fresh flow log whose role may not yet write "+
+				"fails to deliver (\"Unable to assume given IAM role\"); add it to depends_on", r.Addr, p.Addr))
+		}
 		text, _ := p.Attrs["policy"].(string)
 		if group != nil && !onlyOn(text, group) {
 			problems = append(problems, fmt.Sprintf("%s: the delivery role's policy must name %s and no other resource", p.Addr, group.Addr))

@@ -229,3 +229,34 @@ func (v *verifier) failoverShape() ShapeResult {
 	}
 	return shape(5, check, fmt.Sprintf("%s in pool %q, /db.php in %q, connect timeout %d s", health, b.HealthPool, b.SitePool, b.ConnectTimeout), problems)
 }
+
+// bootOrderShape: the web servers' group is created after what a server needs in its first
+// minute for its mount: its role's policies (IAM is eventually consistent: a server launched
+// before them mounts as a role that may not) and the file system's mount targets. A server
+// whose bootstrap fails never passes its health check, and the group replaces it forever.
+func (v *verifier) bootOrderShape() ShapeResult {
+	const check = "the web servers' group is created after its role's policies and the mount targets"
+	if v.n.stack.deployed {
+		return shape(6, check, "a deployed stack: the order of its creation is past", nil)
+	}
+	a := &authz{v: v, l: &loader{s: v.n.stack}}
+	role, _ := a.webRole()
+	var needs []string
+	for _, p := range v.n.stack.byType["aws_iam_role_policy"] {
+		if target, _ := a.l.attr(p, "role").ref("aws_iam_role"); role != nil && target == role {
+			needs = append(needs, p.Addr)
+		}
+	}
+	for _, mt := range v.n.stack.byType["aws_efs_mount_target"] {
+		needs = append(needs, mt.Addr)
+	}
+	var problems []string
+	for _, asg := range v.n.stack.byType["aws_autoscaling_group"] {
+		for _, need := range needs {
+			if !v.n.stack.waitsFor(v.waits, asg, need) {
+				problems = append(problems, fmt.Sprintf("%s is created without waiting for %s; add it to depends_on", asg.Addr, need))
+			}
+		}
+	}
+	return shape(6, check, fmt.Sprintf("waits for %d resources", len(needs)), problems)
+}

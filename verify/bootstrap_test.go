@@ -59,3 +59,42 @@ func TestFailoverShape(t *testing.T) {
 		})
 	}
 }
+
+// TestCreationOrder: the flow log waits for its role's policy and the web servers' group for
+// its role's policies and the mount targets; a stack that forgets one (issue 17's third
+// defect: the flow log raced its role) fails naming both resources.
+func TestCreationOrder(t *testing.T) {
+	data, in := defaultStack(t)
+	without := func(typ, name, dep string) func(t *testing.T, m tf) {
+		return func(t *testing.T, m tf) {
+			r := m.get(t, typ, name)
+			deps, _ := r["depends_on"].([]any)
+			kept := []any{}
+			for _, d := range deps {
+				if d != dep {
+					kept = append(kept, d)
+				}
+			}
+			if len(kept) == len(deps) {
+				t.Fatalf("%s.%s does not depend on %s: update the test", typ, name, dep)
+			}
+			r["depends_on"] = kept
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		mutate func(t *testing.T, m tf)
+		want   expect
+	}{
+		{"the flow log without its role's policy", without("aws_flow_log", "vpc", "aws_iam_role_policy.flow-logs-write"),
+			expect{kind: "shape", match: "VPC flow logs", names: "aws_flow_log.vpc is created without waiting for aws_iam_role_policy.flow-logs-write"}},
+		{"the group without the mount policy", without("aws_autoscaling_group", "web", "aws_iam_role_policy.web-mount-shared-fs"),
+			expect{kind: "shape", match: "created after its role's policies", names: "aws_autoscaling_group.web is created without waiting for aws_iam_role_policy.web-mount-shared-fs"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := decode(t, data)
+			c.mutate(t, m)
+			failsAs(t, m, in, c.want)
+		})
+	}
+}

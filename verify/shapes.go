@@ -27,7 +27,7 @@ func (v *verifier) shapes() []ShapeResult {
 	out = append(out, v.publicAddresses())
 	out = append(out, v.fleetShape(l)...)
 	out = append(out, v.databaseShape(l)...)
-	out = append(out, v.failoverShape())
+	out = append(out, v.failoverShape(), v.bootOrderShape())
 	out = append(out, v.fileSystemShape(l))
 	out = append(out, v.natShape())
 	if v.in.S3Endpoint {

@@ -194,6 +194,59 @@ func (s *stack) checkDependsOn(r *resource, v any, errs *problems) {
 	}
 }
 
+// waits are the resources each resource waits for, found as they are asked.
+type waits map[string]map[string]bool
+
+// waitsFor reports whether terraform creates r only after target: r refers to it or lists it
+// in depends_on, directly or through the resources it waits for.
+func (s *stack) waitsFor(w waits, r *resource, target string) bool {
+	return s.dependencies(w, r)[target]
+}
+
+// dependencies are every resource r waits for.
+func (s *stack) dependencies(w waits, r *resource) map[string]bool {
+	if deps, ok := w[r.Addr]; ok {
+		return deps
+	}
+	deps := map[string]bool{}
+	w[r.Addr] = deps // a cycle ends here
+	for _, addr := range directDependencies(r) {
+		if deps[addr] {
+			continue
+		}
+		deps[addr] = true
+		if d := s.byAddr[addr]; d != nil {
+			for a := range s.dependencies(w, d) {
+				deps[a] = true
+			}
+		}
+	}
+	return deps
+}
+
+// directDependencies are the resources r refers to or lists in depends_on.
+func directDependencies(r *resource) []string {
+	var out []string
+	for k, v := range r.Attrs {
+		if k == "depends_on" {
+			list, _ := v.([]any)
+			for _, d := range list {
+				if addr, ok := d.(string); ok {
+					out = append(out, addr)
+				}
+			}
+			continue
+		}
+		walkStrings(v, k, func(_, text string) {
+			exprs, _ := interpolations(text)
+			for _, e := range exprs {
+				out = append(out, referencedAddrs(e)...)
+			}
+		})
+	}
+	return out
+}
+
 // walkStrings calls fn on every string inside v, with its attribute path.
 func walkStrings(v any, path string, fn func(path, text string)) {
 	switch x := v.(type) {

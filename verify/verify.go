@@ -87,7 +87,9 @@ type verifier struct {
 	byRole map[rules.Role][]*Endpoint
 	t      trace
 	// et is the trace of explained evaluations (a probe's path, a finding's), reused.
-	et    trace
+	et trace
+	// waits are the resources each resource waits for, as the creation-order checks ask.
+	waits waits
 	evals int
 	// notes are what resolving the prefix lists could not know.
 	notes []string
@@ -117,7 +119,7 @@ func Verify(n *Network, in Intent) *Report {
 // roles, the outside addresses, and what the flows need of each filter decision.
 func newVerifier(n *Network, in Intent) *verifier {
 	notes := n.resolveLists(in.PrefixLists)
-	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}, protocols: n.protocolsOf()}
+	v := &verifier{n: n, in: in, needs: map[checkKey][]need{}, protocols: n.protocolsOf(), waits: waits{}}
 	v.outside = v.outsideEndpoints()
 	for _, e := range n.Endpoints {
 		if e.Kind != NATGateway {
