@@ -1,0 +1,598 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A change: two stacks (the base, what runs, and the head, what a pull request makes of it)
+// judged connection by connection with the same evaluation as requirement 7. Every pair of
+// endpoints either side has (an ENI by its name, an outside address by its address, one per
+// class that either side's prefixes or intent tell apart) is judged over every protocol on
+// both sides; a pair whose ENI exists on one side only is judged as nothing on the other.
+//
+// A connection is opened when the head lets through a port the base did not reach at all,
+// and closed when the base let a port through robustly (replies on every ephemeral port) and
+// the head does not: a new exposure counts even if flaky, a flow counts as broken even if
+// only some of its replies are lost. A port that one layer (security groups, network ACLs)
+// newly lets through on its own, behind a path the other layer still blocks, is opened in
+// that layer when no flow asks for it and verify does not accept it (see accept): the slack
+// requirement 7 refuses.
+
+// Side is one stack of a change: its network and what it is meant to allow.
+type Side struct {
+	Network *Network
+	Intent  Intent
+}
+
+// State is a network the apply of a change passes through (see Transition), with the
+// resources it lacks and, for each, what would keep it in place.
+type State struct {
+	Name    string
+	Network *Network
+	// Gone maps each resource the state lacks (or holds in its old form) to how it came to
+	// be so: "destroyed before its replacement is created".
+	Gone map[string]string
+	// Avoid maps a resource of Gone to what would avoid the window.
+	Avoid map[string]string
+}
+
+// Connection is one class of connections that a change opens or closes, or that an apply
+// interrupts or opens in between: classes of source and destination, protocol and ports,
+// with every pair of endpoints of the class, one example packet, the flows it belongs to
+// and the evidence on each side.
+type Connection struct {
+	// Layer is "path", or the layer that lets the ports through on its own.
+	Layer     string   `json:"layer"`
+	FromClass string   `json:"from_class"`
+	ToClass   string   `json:"to_class"`
+	Proto     Protocol `json:"proto"`
+	Ports     Ports    `json:"ports"`
+	// Pairs are the endpoint pairs of the class: "web@web-a -> db@db-a".
+	Pairs   []string `json:"pairs"`
+	Example Packet   `json:"example"`
+	// Flows are the flows of the table that ask for the connection: the head's for an
+	// opened one, the base's for a closed or interrupted one. Empty means "no flow".
+	Flows []string `json:"flows"`
+	// Fails is true for what fails a change: opened with no flow, closed while a flow of
+	// the head still needs it, interrupted, or opened in between. Why says which.
+	Fails bool   `json:"fails"`
+	Why   string `json:"why"`
+	// Causes are the rules, routes and resources responsible, on each side.
+	Causes []Cause `json:"causes"`
+	// Base and Head (and State, for the apply) are the example judged on each side.
+	Base  Evidence  `json:"base"`
+	Head  Evidence  `json:"head"`
+	State *Evidence `json:"state,omitempty"`
+	// StateName names the apply's state, for interrupted and exposed connections.
+	StateName string `json:"state_name,omitempty"`
+}
+
+// Packet is one example packet of a connection class.
+type Packet struct {
+	From  string   `json:"from"`
+	To    string   `json:"to"`
+	Src   string   `json:"src"`
+	Dst   string   `json:"dst"`
+	Proto Protocol `json:"proto"`
+	Port  int      `json:"port"`
+}
+
+func (p Packet) String() string {
+	return fmt.Sprintf("%s -> %s %s (%s -> %s)", p.Src, p.Dst, On(p.Proto, Port(p.Port)), p.From, p.To)
+}
+
+// Evidence is the example packet judged on one side: absent when the side has no such
+// endpoint, else the verdict with its path or blockers.
+type Evidence struct {
+	Absent   bool      `json:"absent,omitempty"`
+	Allowed  bool      `json:"allowed"`
+	Path     []Hop     `json:"path,omitempty"`
+	Blockers []Blocker `json:"blockers,omitempty"`
+}
+
+// Cause is a rule, route or resource responsible for a difference: on which side, whether it
+// lets the packet through or stops it, and what it is.
+type Cause struct {
+	Side string `json:"side"`
+	// Effect is "allows", "blocks" or "missing" (a resource the apply's state lacks).
+	Effect   string `json:"effect"`
+	Layer    string `json:"layer"`
+	Resource string `json:"resource"`
+	Detail   string `json:"detail"`
+	// Avoid says what would avoid an interruption or an exposure it causes.
+	Avoid string `json:"avoid,omitempty"`
+}
+
+func (c Cause) String() string {
+	s := c.Side + " " + c.Effect + ": " + c.Resource
+	if c.Detail != "" {
+		s += " (" + c.Detail + ")"
+	}
+	return s
+}
+
+// Reroute is a connection both sides allow on another route.
+type Reroute struct {
+	FromClass string   `json:"from_class"`
+	ToClass   string   `json:"to_class"`
+	Proto     Protocol `json:"proto"`
+	Ports     Ports    `json:"ports"`
+	Pairs     []string `json:"pairs"`
+	Before    []string `json:"before"`
+	After     []string `json:"after"`
+}
+
+// Change is what a change does to the connections: what it opens, closes and reroutes, and
+// (with the apply's states) what the apply interrupts and what it opens in between.
+type Change struct {
+	Opened      []Connection `json:"opened"`
+	Closed      []Connection `json:"closed"`
+	Rerouted    []Reroute    `json:"rerouted"`
+	Interrupted []Connection `json:"interrupted"`
+	// Exposed are connections neither side allows that a state of the apply lets through.
+	Exposed []Connection `json:"exposed"`
+	// States name the apply's states judged.
+	States []string `json:"states"`
+	// Pairs and Evaluations count the work.
+	Pairs       int `json:"pairs"`
+	Evaluations int `json:"evaluations"`
+}
+
+// Failed reports whether the change opens something no flow explains, closes what a flow
+// needs, or its apply interrupts or exposes a connection.
+func (c *Change) Failed() bool {
+	for _, list := range [][]Connection{c.Opened, c.Closed, c.Interrupted, c.Exposed} {
+		for _, x := range list {
+			if x.Fails {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// diffSide is one side's verifier and its endpoints by key.
+type diffSide struct {
+	name string
+	v    *verifier
+	eps  map[string]*Endpoint
+}
+
+// look is what one side lets through for one pair over one protocol.
+type look struct {
+	present          bool
+	open, reach      Ports
+	sg, nacl         Ports
+	acceptSG, accNAC Ports
+}
+
+// Diff judges the change from base to head and, for each state of its apply, what the apply
+// interrupts and opens in between.
+func Diff(base, head Side, states ...State) *Change {
+	nets := []*Network{base.Network, head.Network}
+	ins := []Intent{base.Intent, head.Intent}
+	for _, s := range states {
+		nets = append(nets, s.Network)
+	}
+	outside := outsideAddrs(nets, ins)
+	b := newDiffSide("base", base.Network, base.Intent, outside)
+	h := newDiffSide("head", head.Network, head.Intent, outside)
+	var st []*diffSide
+	out := &Change{}
+	for _, s := range states {
+		st = append(st, newDiffSide(s.Name, s.Network, head.Intent, outside))
+		out.States = append(out.States, s.Name)
+	}
+	keys := orderedKeys(b, h)
+	protos := slices.Clone(b.v.protocols)
+	for _, p := range h.v.protocols {
+		if !slices.Contains(protos, p) {
+			protos = append(protos, p)
+		}
+	}
+	g := newGrouper()
+	for _, fk := range keys {
+		for _, tk := range keys {
+			bs, bd := b.eps[fk], b.eps[tk]
+			hs, hd := h.eps[fk], h.eps[tk]
+			if !judged(bs, bd) && !judged(hs, hd) {
+				continue
+			}
+			out.Pairs++
+			for _, proto := range protos {
+				lb := b.judge(bs, bd, proto, false)
+				lh := h.judge(hs, hd, proto, true)
+				src, dst := hs, hd
+				if src == nil || dst == nil {
+					src, dst = bs, bd
+				}
+				pair := src.Name + " -> " + dst.Name
+				cls := [2]string{string(src.Role), string(dst.Role)}
+				// Opened on the path, then in one layer behind the other.
+				opened := lh.reach.Minus(lb.reach)
+				if !opened.Empty() {
+					asked := h.v.asked(hs, hd, proto)
+					g.add(&out.Opened, PathLayer, cls, proto, opened.Intersect(asked), pair, func(c *Connection) func() {
+						c.Flows = flowsFor(h.v, hs, hd, proto, opened.Intersect(asked))
+						c.Why = "opened for " + strings.Join(c.Flows, ", ")
+						return nil
+					}, b, h, fk, tk)
+					g.add(&out.Opened, PathLayer, cls, proto, opened.Minus(asked), pair, func(c *Connection) func() {
+						c.Fails, c.Why = true, "no flow: nothing in the flow table asks for it"
+						return nil
+					}, b, h, fk, tk)
+				}
+				for _, l := range []struct {
+					layer    Layer
+					hp, bp   Ports
+					accepted Ports
+				}{{LayerSG, lh.sg, lb.sg, lh.acceptSG}, {LayerNACL, lh.nacl, lb.nacl, lh.accNAC}} {
+					slack := l.hp.Minus(l.bp).Minus(opened)
+					if lh.present {
+						slack = slack.Minus(h.v.asked(hs, hd, proto)).Minus(l.accepted)
+					}
+					g.add(&out.Opened, l.layer.String(), cls, proto, slack, pair, func(c *Connection) func() {
+						c.Fails = true
+						c.Why = "no flow: the " + l.layer.String() + " alone now let it through, behind a path the other layer blocks"
+						return nil
+					}, b, h, fk, tk)
+				}
+				closed := lb.open.Minus(lh.open)
+				if !closed.Empty() {
+					var needed Ports
+					if lh.present {
+						needed = closed.Intersect(h.v.asked(hs, hd, proto))
+					}
+					g.add(&out.Closed, PathLayer, cls, proto, needed, pair, func(c *Connection) func() {
+						c.Flows = flowsFor(h.v, hs, hd, proto, needed)
+						c.Fails, c.Why = true, "a flow needs it: "+strings.Join(c.Flows, ", ")
+						return nil
+					}, b, h, fk, tk)
+					g.add(&out.Closed, PathLayer, cls, proto, closed.Minus(needed), pair, func(c *Connection) func() {
+						if lb.present {
+							c.Flows = flowsFor(b.v, bs, bd, proto, closed.Minus(needed))
+						}
+						c.Why = "no flow of the head needs it"
+						if len(c.Flows) > 0 {
+							c.Why = "the head no longer has " + strings.Join(c.Flows, ", ")
+						}
+						return nil
+					}, b, h, fk, tk)
+				}
+				both := lb.open.Intersect(lh.open)
+				if !both.Empty() {
+					g.reroute(&out.Rerouted, b, h, bs, bd, hs, hd, cls, proto, both, pair)
+				}
+				for i, s := range st {
+					ss, sd := s.eps[fk], s.eps[tk]
+					ls := s.judge(ss, sd, proto, false)
+					if lost := both.Minus(ls.open); !lost.Empty() {
+						g.add(&out.Interrupted, PathLayer, cls, proto, lost, pair+" @"+s.name, func(c *Connection) func() {
+							c.Flows = flowsFor(b.v, bs, bd, proto, lost)
+							c.Fails, c.Why = true, "both sides allow it; the apply's state \""+s.name+"\" does not"
+							c.StateName = s.name
+							return func() { c.explainState(s, ss, sd, states[i], bs, bd) }
+						}, b, h, fk, tk)
+					}
+					if gained := ls.reach.Minus(lb.reach).Minus(lh.reach); !gained.Empty() {
+						g.add(&out.Exposed, PathLayer, cls, proto, gained, pair+" @"+s.name, func(c *Connection) func() {
+							c.Fails, c.Why = true, "neither side allows it; the apply's state \""+s.name+"\" does"
+							c.StateName = s.name
+							return func() { c.explainState(s, ss, sd, states[i], bs, bd) }
+						}, b, h, fk, tk)
+					}
+				}
+			}
+		}
+	}
+	out.Evaluations = b.v.evals + h.v.evals
+	for _, s := range st {
+		out.Evaluations += s.v.evals
+	}
+	for _, list := range []*[]Connection{&out.Opened, &out.Closed, &out.Interrupted, &out.Exposed} {
+		for i := range *list {
+			(*list)[i].Pairs = trimState((*list)[i].Pairs)
+		}
+	}
+	return out
+}
+
+// trimState drops the state suffix the grouper keys interrupted pairs by.
+func trimState(pairs []string) []string {
+	for i, p := range pairs {
+		if j := strings.LastIndex(p, " @"); j >= 0 {
+			pairs[i] = p[:j]
+		}
+	}
+	return pairs
+}
+
+func newDiffSide(name string, n *Network, in Intent, outside []netip.Addr) *diffSide {
+	v := newVerifier(n, in)
+	s := &diffSide{name: name, v: v, eps: map[string]*Endpoint{}}
+	for _, e := range n.Endpoints {
+		if e.Kind != NATGateway {
+			s.eps[e.Name] = e
+		}
+	}
+	for _, e := range v.outsideAt(outside) {
+		e.roles = in.roles(e)
+		s.eps["@"+e.Addr.String()] = e
+	}
+	return s
+}
+
+// orderedKeys lists the endpoint keys of both sides: the head's ENIs, the base's others,
+// then the outside addresses.
+func orderedKeys(b, h *diffSide) []string {
+	var inside, outside []string
+	for _, s := range []*diffSide{h, b} {
+		for _, e := range s.v.n.Endpoints {
+			if e.Kind != NATGateway && !slices.Contains(inside, e.Name) {
+				inside = append(inside, e.Name)
+			}
+		}
+	}
+	for k := range h.eps {
+		if strings.HasPrefix(k, "@") {
+			outside = append(outside, k)
+		}
+	}
+	slices.SortFunc(outside, func(a, b string) int {
+		return netip.MustParseAddr(a[1:]).Compare(netip.MustParseAddr(b[1:]))
+	})
+	return append(inside, outside...)
+}
+
+func judged(src, dst *Endpoint) bool { return src != nil && dst != nil && Judges(src, dst) }
+
+// judge evaluates one pair over every port of proto; with accept, it also finds the slack
+// each layer lets through that verify accepts.
+func (s *diffSide) judge(src, dst *Endpoint, proto Protocol, accept bool) look {
+	if !judged(src, dst) {
+		return look{}
+	}
+	t := s.v.eval(src, dst, proto, proto.Universe())
+	l := look{present: true, sg: t.layer(LayerSG), nacl: t.layer(LayerNACL)}
+	l.open, l.reach = t.result()
+	if accept {
+		asked := s.v.asked(src, dst, proto)
+		if slack := l.sg.Minus(asked); !slack.Empty() {
+			l.acceptSG, _ = s.v.accept(t, LayerSG, slack, src, dst, proto)
+		}
+		if slack := l.nacl.Minus(asked); !slack.Empty() {
+			l.accNAC, _ = s.v.accept(t, LayerNACL, slack, src, dst, proto)
+		}
+	}
+	return l
+}
+
+// flowsFor are the IDs of the flows of v that ask for src -> dst over proto on some of ports.
+func flowsFor(v *verifier, src, dst *Endpoint, proto Protocol, ports Ports) []string {
+	if src == nil || dst == nil {
+		return nil
+	}
+	var out []string
+	for i, f := range v.in.Flows {
+		if v.protos[i] != proto || !slices.Contains(src.roles, f.From) || !slices.Contains(dst.roles, f.To) {
+			continue
+		}
+		if f.SameAZ && src.AZ() != dst.AZ() {
+			continue
+		}
+		if !portsOf(f.Port).Intersect(ports).Empty() && !slices.Contains(out, f.ID) {
+			out = append(out, f.ID)
+		}
+	}
+	return out
+}
+
+// grouper merges the pairs of one class with the same ports and verdict into one connection.
+type grouper struct {
+	index map[string]int
+}
+
+func newGrouper() *grouper { return &grouper{index: map[string]int{}} }
+
+// add records pair in list under its class, unless ports is empty; fill sets the flows and
+// the verdict of a new connection, whose example and evidence come from this pair.
+func (g *grouper) add(list *[]Connection, layer string, cls [2]string, proto Protocol, ports Ports, pair string,
+	fill func(*Connection) func(), b, h *diffSide, fk, tk string) {
+	if ports.Empty() {
+		return
+	}
+	c := Connection{Layer: layer, FromClass: cls[0], ToClass: cls[1], Proto: proto, Ports: ports}
+	later := fill(&c)
+	key := fmt.Sprintf("%p|%s|%s|%s|%d|%s|%s|%t|%s", list, layer, cls[0], cls[1], proto, ports, strings.Join(c.Flows, ","), c.Fails, c.StateName)
+	if i, ok := g.index[key]; ok {
+		(*list)[i].Pairs = append((*list)[i].Pairs, pair)
+		return
+	}
+	c.Pairs = []string{pair}
+	c.example(b, h, fk, tk)
+	if later != nil {
+		later()
+	}
+	g.index[key] = len(*list)
+	*list = append(*list, c)
+}
+
+// example fills the example packet, the evidence on both sides and the causes: on the side
+// that lets it through, the hops the other side's path lacks; on the other, its blockers.
+func (c *Connection) example(b, h *diffSide, fk, tk string) {
+	port := c.Ports.First()
+	for _, s := range []*diffSide{h, b} {
+		if src, dst := s.eps[fk], s.eps[tk]; judged(src, dst) {
+			c.Example = packet(src, dst, c.Proto, port)
+			break
+		}
+	}
+	c.Base = b.evidence(fk, tk, c.Proto, port)
+	c.Head = h.evidence(fk, tk, c.Proto, port)
+	layer := func(l Layer) bool { return c.Layer == PathLayer || l.String() == c.Layer }
+	for _, sides := range []struct {
+		name    string
+		on, off *Evidence
+	}{{"head", &c.Head, &c.Base}, {"base", &c.Base, &c.Head}} {
+		if sides.off.Absent {
+			continue
+		}
+		for _, hop := range sides.on.Path {
+			if layer(hop.Layer) && !hasHop(sides.off.Path, hop) {
+				c.Causes = append(c.Causes, Cause{Side: sides.name, Effect: "allows", Layer: hop.Layer.String(), Resource: hopResource(hop), Detail: hop.Detail})
+			}
+		}
+	}
+	for _, e := range []struct {
+		side string
+		ev   *Evidence
+	}{{"base", &c.Base}, {"head", &c.Head}} {
+		if e.ev.Absent {
+			c.Causes = append(c.Causes, Cause{Side: e.side, Effect: "missing", Layer: "endpoint", Resource: missingENI(b, h, e.side == "base", fk, tk), Detail: "no such endpoint on this side"})
+			continue
+		}
+		for _, bl := range e.ev.Blockers {
+			if layer(bl.Layer) {
+				c.Causes = append(c.Causes, Cause{Side: e.side, Effect: "blocks", Layer: bl.Layer.String(), Resource: hopResource(bl.Hop), Detail: bl.Code + ": " + bl.Detail})
+			}
+		}
+	}
+}
+
+// missingENI names the resource of the ENI one side (the base, or the head) lacks.
+func missingENI(b, h *diffSide, inBase bool, fk, tk string) string {
+	lacks, has := b, h
+	if !inBase {
+		lacks, has = h, b
+	}
+	var out []string
+	for _, k := range []string{fk, tk} {
+		if e := has.eps[k]; e != nil && lacks.eps[k] == nil {
+			out = append(out, e.Res)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// explainState adds the state's evidence and the causes of an interruption or exposure: the
+// base path's hops through resources the state lacks, and the state's blockers.
+func (c *Connection) explainState(s *diffSide, src, dst *Endpoint, st State, ends ...*Endpoint) {
+	port := c.Ports.First()
+	ev := Evidence{Absent: !judged(src, dst)}
+	if !ev.Absent {
+		v := s.v.n.canPorts(&s.v.et, src, dst, c.Proto, Port(port))
+		s.v.evals++
+		ev.Allowed, ev.Path, ev.Blockers = !v.Blocked(), v.Hops, v.Blockers
+	}
+	c.State = &ev
+	seen := map[string]bool{}
+	addGone := func(res, detail string) {
+		if res == "" || seen[res] {
+			return
+		}
+		how, ok := st.Gone[res]
+		if !ok {
+			return
+		}
+		seen[res] = true
+		c.Causes = append(c.Causes, Cause{Side: st.Name, Effect: "missing", Layer: "apply", Resource: res, Detail: how + "; " + detail, Avoid: st.Avoid[res]})
+	}
+	// The base's path through what the state lacks (computed after the grouper's example).
+	for _, hop := range c.Base.Path {
+		addGone(hop.Rule, hop.Detail)
+		addGone(hop.Component, hop.Detail)
+	}
+	for _, hop := range ev.Path {
+		if !hasHop(c.Base.Path, hop) && !hasHop(c.Head.Path, hop) {
+			c.Causes = append(c.Causes, Cause{Side: st.Name, Effect: "allows", Layer: hop.Layer.String(), Resource: hopResource(hop), Detail: hop.Detail})
+			addGone(hop.Component, hop.Detail)
+		}
+	}
+	for _, bl := range ev.Blockers {
+		c.Causes = append(c.Causes, Cause{Side: st.Name, Effect: "blocks", Layer: bl.Layer.String(), Resource: hopResource(bl.Hop), Detail: bl.Code + ": " + bl.Detail})
+	}
+	if ev.Absent {
+		for _, e := range ends {
+			if e != nil && e.Inside() {
+				addGone(e.Res, "its ENI is gone")
+			}
+		}
+	}
+}
+
+// evidence judges the example on one side.
+func (s *diffSide) evidence(fk, tk string, proto Protocol, port int) Evidence {
+	src, dst := s.eps[fk], s.eps[tk]
+	if !judged(src, dst) {
+		return Evidence{Absent: true}
+	}
+	v := s.v.n.canPorts(&s.v.et, src, dst, proto, Port(port))
+	s.v.evals++
+	return Evidence{Allowed: !v.Blocked(), Path: v.Hops, Blockers: v.Blockers}
+}
+
+func packet(src, dst *Endpoint, proto Protocol, port int) Packet {
+	p := Packet{From: src.Name, To: dst.Name, Src: src.Addr.String(), Dst: dst.Addr.String(), Proto: proto, Port: port}
+	if proto.hasPorts() {
+		p.Src += ":" + strconv.Itoa(src.Ephemeral.First())
+		p.Dst += ":" + strconv.Itoa(port)
+	}
+	return p
+}
+
+// hasHop reports whether list passes the same component by the same rule.
+func hasHop(list []Hop, h Hop) bool {
+	return slices.ContainsFunc(list, func(x Hop) bool {
+		return x.Layer == h.Layer && x.Component == h.Component && x.Rule == h.Rule && x.Number == h.Number && x.Brief == h.Brief
+	})
+}
+
+// hopResource names what decides at a hop: its rule's address, else its component's (with
+// an ACL entry's number).
+func hopResource(h Hop) string {
+	switch {
+	case h.Rule != "":
+		return h.Rule
+	case h.Layer == LayerNACL && h.Number > 0:
+		return h.Component + " #" + strconv.Itoa(h.Number)
+	case h.Layer == LayerNACL && h.Number < 0:
+		return h.Component + " (*)"
+	}
+	return h.Component
+}
+
+// reroute records a connection both sides allow whose route (and load-balancer) hops differ.
+func (g *grouper) reroute(list *[]Reroute, b, h *diffSide, bs, bd, hs, hd *Endpoint, cls [2]string, proto Protocol, ports Ports, pair string) {
+	port := ports.First()
+	before := routeHops(b, bs, bd, proto, port)
+	after := routeHops(h, hs, hd, proto, port)
+	if slices.Equal(before, after) {
+		return
+	}
+	key := fmt.Sprintf("reroute|%s|%s|%d|%s|%s|%s", cls[0], cls[1], proto, ports, strings.Join(before, ">"), strings.Join(after, ">"))
+	if i, ok := g.index[key]; ok {
+		(*list)[i].Pairs = append((*list)[i].Pairs, pair)
+		return
+	}
+	g.index[key] = len(*list)
+	*list = append(*list, Reroute{FromClass: cls[0], ToClass: cls[1], Proto: proto, Ports: ports, Pairs: []string{pair}, Before: before, After: after})
+}
+
+// routeHops are the routing hops of a connection, in a few words each.
+func routeHops(s *diffSide, src, dst *Endpoint, proto Protocol, port int) []string {
+	v := s.v.n.canPorts(&s.v.et, src, dst, proto, Port(port))
+	s.v.evals++
+	var out []string
+	for _, hop := range v.Hops {
+		// A VPC's local route is the same in every table: moving a subnet between tables
+		// reroutes nothing that stays inside the VPC.
+		if hop.Layer == LayerRoute && !strings.HasSuffix(hop.Brief, ": local") {
+			out = append(out, hop.Brief)
+		}
+	}
+	return out
+}
