@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/verify"
@@ -15,17 +18,21 @@ import (
 
 // diffCmd is the diff command:
 //
-//	webtier diff --base OLD --head NEW [--json]
+//	webtier diff --base OLD --head NEW [--plan plan.json] [--json]
 //
 // OLD and NEW are synthesized stacks (a cdk.tf.json, or a cdktf.out directory), each with the
 // webtier.config.json synth writes beside it. It prints every connection class the change
-// opens, closes and reroutes; exitFailed when it opens something no flow explains or closes a
-// connection a flow of NEW needs; exitBadArgs on bad input.
+// opens, closes and reroutes; with --plan (terraform show -json of the plan from OLD to NEW),
+// also what the apply interrupts and opens in between (package change) and what each changed
+// resource interrupts. exitFailed when it opens something no flow explains, closes a
+// connection a flow of NEW needs, or its apply opens in between what neither side allows;
+// exitBadArgs on bad input.
 func diffCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("base", "", "the stack before the change: a synthesized cdk.tf.json (or its cdktf.out `dir`), with webtier.config.json beside it")
 	head := fs.String("head", "", "the stack after the change, likewise")
+	planFile := fs.String("plan", "", "terraform show -json of the plan from --base to --head: judge the states its apply passes through")
 	asJSON := fs.Bool("json", false, "write the change as JSON (keys opened, closed, interrupted, ...)")
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
@@ -44,11 +51,20 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return badInput(stderr, fmt.Errorf("diff: --head: %w", err))
 	}
-	c := verify.Diff(b.side, h.side)
+	c, table, err := judgeChange(b, h, *planFile)
+	if err != nil {
+		return badInput(stderr, fmt.Errorf("diff: --plan: %w", err))
+	}
 	if *asJSON {
-		err = c.WriteJSON(stdout)
-	} else {
-		err = c.WriteText(stdout, b.file, h.file)
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(struct {
+			*verify.Change
+			Interruptions []change.Interruption `json:"interruptions"`
+		}{c, table})
+	} else if err = c.WriteText(stdout, b.file, h.file); err == nil && *planFile != "" {
+		err = writeInterruptions(stdout, table)
 	}
 	if err != nil {
 		return badInput(stderr, err)
@@ -57,6 +73,47 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// judgeChange diffs two stacks and, given a plan file, judges its apply's states and lists
+// what each changed resource interrupts.
+func judgeChange(b, h stackSide, planFile string) (*verify.Change, []change.Interruption, error) {
+	if planFile == "" {
+		return verify.Diff(b.side, h.side), nil, nil
+	}
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := change.Read(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	states, notes, err := change.States(plan, b.data, h.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := verify.Diff(b.side, h.side, states...)
+	c.Notes = append(c.Notes, notes...)
+	return c, change.Interruptions(plan), nil
+}
+
+// writeInterruptions writes the interruption table: what each changed resource does to the
+// running service, and the AWS page that says so.
+func writeInterruptions(w io.Writer, table []change.Interruption) error {
+	if _, err := fmt.Fprintf(w, "\nINTERRUPTIONS BY RESOURCE (%d)\n", len(table)); err != nil {
+		return err
+	}
+	for _, r := range table {
+		why := string(r.Action)
+		if len(r.ReplacePaths) > 0 {
+			why += ", forced by " + strings.Join(r.ReplacePaths, ", ")
+		}
+		if _, err := fmt.Fprintf(w, "  %s (%s): %s\n    %s\n", r.Resource, why, r.Effect, r.Doc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stackSide is a synthesized stack read for a diff: its file, its bytes and its side.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/internal/changecases"
 )
 
 // stackDir writes a stack and its config into a directory as synth lays them out.
@@ -92,5 +93,58 @@ func TestDiffCommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "--head") || !strings.Contains(stderr.String(), StackConfigFile) {
 		t.Errorf("the error does not name --head and %s: %s", StackConfigFile, &stderr)
+	}
+}
+
+// TestDiffCommandPlan runs `diff --plan` on two changes of changecases with the plan
+// terraform would make: a renumbered ACL entry interrupts SSH to the web servers (reported,
+// exit 0), a replaced web ACL opens cross-AZ NFS in between (exit 1).
+func TestDiffCommandPlan(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		code int
+		says []string
+	}{
+		{"NACL entry renumbered", exitOK, []string{
+			"INTERRUPTED during the apply (1)",
+			"INTR bastion -> web tcp/22: both sides allow it; the apply's state \"every destroy done, no create yet\" does not",
+			"missing: aws_network_acl_rule.web-nacl-ingress-400 (replaced destroy-first (rule_number cannot be updated)",
+			"avoid: give the new entry a free rule number",
+			"aws_network_acl_rule.web-nacl-ingress-400 (replace (destroy first), forced by rule_number): renumbered",
+		}},
+		{"web NACL replaced", exitFailed, []string{
+			"OPENED IN BETWEEN during the apply (1)",
+			"FAIL web -> efs tcp/2049: neither side allows it",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cc := changecases.Find(c.name)
+			p, err := cc.Pair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := cc.Plan(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := json.Marshal(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planFile := filepath.Join(t.TempDir(), "plan.json")
+			if err := os.WriteFile(planFile, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"diff", "--base", stackDir(t, p.Base, nil), "--head", stackDir(t, p.Head, cc.Config), "--plan", planFile}, &stdout, &stderr)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s\nstdout:\n%s", code, c.code, &stderr, &stdout)
+			}
+			for _, want := range c.says {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("the output lacks %q:\n%s", want, &stdout)
+				}
+			}
+		})
 	}
 }

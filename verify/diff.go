@@ -58,7 +58,8 @@ type Connection struct {
 	// opened one, the base's for a closed or interrupted one. Empty means "no flow".
 	Flows []string `json:"flows"`
 	// Fails is true for what fails a change: opened with no flow, closed while a flow of
-	// the head still needs it, interrupted, or opened in between. Why says which.
+	// the head still needs it, or opened in between by the apply (an interruption is
+	// reported, and fails nothing). Why says which.
 	Fails bool   `json:"fails"`
 	Why   string `json:"why"`
 	// Causes are the rules, routes and resources responsible, on each side.
@@ -135,15 +136,17 @@ type Change struct {
 	Interrupted []Connection `json:"interrupted"`
 	// Exposed are connections neither side allows that a state of the apply lets through.
 	Exposed []Connection `json:"exposed"`
-	// States name the apply's states judged.
+	// States name the apply's states judged; Notes say what could not be judged.
 	States []string `json:"states"`
+	Notes  []string `json:"notes,omitempty"`
 	// Pairs and Evaluations count the work.
 	Pairs       int `json:"pairs"`
 	Evaluations int `json:"evaluations"`
 }
 
 // Failed reports whether the change opens something no flow explains, closes what a flow
-// needs, or its apply interrupts or exposes a connection.
+// needs, or its apply opens in between what neither side allows. What the apply interrupts
+// is reported (Interrupted) and fails nothing: a reviewer weighs it.
 func (c *Change) Failed() bool {
 	for _, list := range [][]Connection{c.Opened, c.Closed, c.Interrupted, c.Exposed} {
 		for _, x := range list {
@@ -273,7 +276,7 @@ func Diff(base, head Side, states ...State) *Change {
 					if lost := both.Minus(ls.open); !lost.Empty() {
 						g.add(&out.Interrupted, PathLayer, cls, proto, lost, pair+" @"+s.name, func(c *Connection) func() {
 							c.Flows = flowsFor(b.v, bs, bd, proto, lost)
-							c.Fails, c.Why = true, "both sides allow it; the apply's state \""+s.name+"\" does not"
+							c.Why = "both sides allow it; the apply's state \""+s.name+"\" does not"
 							c.StateName = s.name
 							return func() { c.explainState(s, ss, sd, states[i], bs, bd) }
 						}, b, h, fk, tk)

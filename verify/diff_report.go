@@ -57,8 +57,11 @@ func (c *Change) WriteText(w io.Writer, base, head string) error {
 		fmt.Fprintf(&b, "\n%s (%d)\n", title, len(list))
 		for _, x := range list {
 			mark := "ok  "
-			if x.Fails {
+			switch {
+			case x.Fails:
 				mark = "FAIL"
+			case x.StateName != "":
+				mark = "INTR"
 			}
 			layer := ""
 			if x.Layer != PathLayer {
@@ -85,6 +88,9 @@ func (c *Change) WriteText(w io.Writer, base, head string) error {
 	for _, r := range c.Rerouted {
 		fmt.Fprintf(&b, "       %s -> %s %s; %s\n", r.FromClass, r.ToClass, On(r.Proto, r.Ports), pairsText(r.Pairs))
 		fmt.Fprintf(&b, "         before: %s\n         after:  %s\n", strings.Join(r.Before, " > "), strings.Join(r.After, " > "))
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(&b, "\nNOTE: %s\n", n)
 	}
 	if len(c.States) > 0 {
 		fmt.Fprintf(&b, "\nAPPLY STATES judged: %s\n", strings.Join(c.States, "; "))
