@@ -183,14 +183,3 @@ func (p *Plan) Summary() string {
 	c := p.Counts()
 	return fmt.Sprintf("%d to add, %d to change, %d to replace, %d to destroy", c[Create], c[Update], c[ReplaceDestroy]+c[ReplaceCreate], c[Delete])
 }
-
-// Replaced lists the resources the plan destroys or replaces, for a banner.
-func (p *Plan) Replaced() []string {
-	var out []string
-	for _, s := range p.Steps {
-		if s.Action != Create && s.Action != Update {
-			out = append(out, s.Addr+" ("+string(s.Action)+")")
-		}
-	}
-	return out
-}

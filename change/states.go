@@ -52,6 +52,16 @@ func States(p *Plan, base, head []byte) (states []verify.State, notes []string, 
 		for _, addr := range destroyed {
 			s, _ := p.Step(addr)
 			st.Gone[addr], st.Avoid[addr] = gone(s), avoid(s)
+			names, err := verify.References(base, addr)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, n := range names {
+				if n != addr && slices.Contains(destroyed, n) {
+					st.Gone[addr] = gone(s) + ", along with " + n + ", which it names"
+					break
+				}
+			}
 		}
 		for addr, root := range cascade {
 			s, _ := p.Step(root)

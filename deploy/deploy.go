@@ -385,6 +385,17 @@ func (s *Session) Show(ctx context.Context) (plan *tfjson.Plan, err error) {
 	return plan, err
 }
 
+// ShowText returns the plan file written by Plan as `terraform show` prints it.
+func (s *Session) ShowText(ctx context.Context) (text string, err error) {
+	err = s.terraform(ctx, "terraform show", func(ctx context.Context) error {
+		return s.quiet(func() error {
+			text, err = s.tf.ShowPlanFileRaw(ctx, planFile) // without colour: show always passes -no-color
+			return err
+		})
+	})
+	return text, err
+}
+
 // quiet runs a terraform command whose standard output is data, not progress.
 func (s *Session) quiet(fn func() error) error {
 	s.tf.SetStdout(io.Discard)

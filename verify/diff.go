@@ -144,6 +144,11 @@ type Change struct {
 	Evaluations int `json:"evaluations"`
 }
 
+// Changed reports whether the change opens, closes, reroutes, interrupts or exposes anything.
+func (c *Change) Changed() bool {
+	return len(c.Opened)+len(c.Closed)+len(c.Rerouted)+len(c.Interrupted)+len(c.Exposed) > 0
+}
+
 // Failed reports whether the change opens something no flow explains, closes what a flow
 // needs, or its apply opens in between what neither side allows. What the apply interrupts
 // is reported (Interrupted) and fails nothing: a reviewer weighs it.

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -247,11 +248,21 @@ func (c Case) Plan(p Pair) (*tfjson.Plan, error) {
 			}
 		}
 	}
-	plan := &tfjson.Plan{FormatVersion: "1.2"}
+	// IDs as a deployed stack has them: the prior state maps each to its resource.
+	plan := &tfjson.Plan{FormatVersion: "1.2", PriorState: &tfjson.State{FormatVersion: "1.0", Values: &tfjson.StateValues{RootModule: &tfjson.StateModule{}}}}
+	for _, addr := range slices.Sorted(maps.Keys(all)) {
+		typ, name, _ := strings.Cut(addr, ".")
+		if _, ok := b.Of(typ)[name]; ok {
+			plan.PriorState.Values.RootModule.Resources = append(plan.PriorState.Values.RootModule.Resources, &tfjson.StateResource{
+				Address: addr, Mode: tfjson.ManagedResourceMode, Type: typ, Name: name, AttributeValues: map[string]any{"id": idOf(addr)}})
+		}
+	}
 	for _, addr := range slices.Sorted(maps.Keys(all)) {
 		typ, name, _ := strings.Cut(addr, ".")
 		before, inBase := b.Of(typ)[name].(map[string]any)
 		after, inHead := h.Of(typ)[name].(map[string]any)
+		raw, _ := json.Marshal(after)
+		before, after = withIDs(before), withIDs(after)
 		rc := &tfjson.ResourceChange{Address: addr, Mode: tfjson.ManagedResourceMode, Type: typ, Name: name,
 			Change: &tfjson.Change{Before: before, After: after}}
 		bt, _ := json.Marshal(before)
@@ -273,7 +284,7 @@ func (c Case) Plan(p Pair) (*tfjson.Plan, error) {
 			for _, path := range paths {
 				rc.Change.ReplacePaths = append(rc.Change.ReplacePaths, []any{path})
 			}
-		case string(bt) != string(at) || namesAny(string(at), replace):
+		case string(bt) != string(at) || namesAny(string(raw), replace):
 			// An attribute naming a replaced resource is unknown until it exists: an update.
 			rc.Change.Actions = tfjson.Actions{tfjson.ActionUpdate}
 		default:
@@ -282,6 +293,26 @@ func (c Case) Plan(p Pair) (*tfjson.Plan, error) {
 		plan.ResourceChanges = append(plan.ResourceChanges, rc)
 	}
 	return plan, nil
+}
+
+// idRef is a reference to a resource's ID in Terraform JSON.
+var idRef = regexp.MustCompile(`\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.id\}`)
+
+// idOf is the ID a resource has in the fixture's prior state.
+func idOf(addr string) string { return "id-" + strings.ReplaceAll(addr, ".", "-") }
+
+// withIDs is a resource's attributes with its references to IDs resolved, as a plan holds
+// them (nil stays nil).
+func withIDs(attrs map[string]any) map[string]any {
+	if attrs == nil {
+		return nil
+	}
+	text, _ := json.Marshal(attrs)
+	var out map[string]any
+	json.Unmarshal([]byte(idRef.ReplaceAllStringFunc(string(text), func(m string) string {
+		return idOf(idRef.FindStringSubmatch(m)[1])
+	})), &out)
+	return out
 }
 
 // namesAny reports whether a resource's JSON names one of the addresses.
