@@ -43,9 +43,23 @@ func TestGoldenChangeReviews(t *testing.T) {
 					t.Errorf("the review's summary lacks %q:\n%s", want, lead)
 				}
 			}
-			golden(t, filepath.Join("reviews", strings.ReplaceAll(strings.ReplaceAll(c.Name, " ", "-"), "'", "")+".md"), []byte(md))
+			golden(t, filepath.Join("reviews", slug(c.Name)+".md"), []byte(md))
 		})
 	}
+}
+
+// slug is a case's name as a file name: "flows-rules-removed-flow-kept".
+func slug(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }
 
 // TestReviewOfNoChange: a plan with no changes is one line.
