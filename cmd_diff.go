@@ -52,6 +52,9 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 		return badInput(stderr, fmt.Errorf("diff: --head: %w", err))
 	}
 	c, table, err := judgeChange(b, h, *planFile)
+	if table == nil {
+		table = []change.Interruption{}
+	}
 	if err != nil {
 		return badInput(stderr, fmt.Errorf("diff: --plan: %w", err))
 	}

@@ -190,7 +190,9 @@ func Diff(base, head Side, states ...State) *Change {
 	b := newDiffSide("base", base.Network, base.Intent, outside)
 	h := newDiffSide("head", head.Network, head.Intent, outside)
 	var st []*diffSide
-	out := &Change{}
+	// Empty lists, not null, in JSON: a consumer counts them (jq '.opened | length').
+	out := &Change{Opened: []Connection{}, Closed: []Connection{}, Rerouted: []Reroute{}, Interrupted: []Connection{},
+		Exposed: []Connection{}, States: []string{}}
 	for _, s := range states {
 		st = append(st, newDiffSide(s.Name, s.Network, head.Intent, outside))
 		out.States = append(out.States, s.Name)
