@@ -128,3 +128,39 @@ func TestReadRefusesOtherDocuments(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDiffWithApply is what `plan --markdown --base` adds to a plan, for the largest
+// change of changecases (a security group replaced: 20 replacements): the plan read, the
+// apply's states built and loaded, and the diff with them. The goal is well under 1 s.
+func BenchmarkDiffWithApply(b *testing.B) {
+	c := changecases.Find("security group replaced")
+	p, err := c.Pair()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tfplan, err := c.Plan(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := json.Marshal(tfplan)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		plan, err := change.Read(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		states, _, err := change.States(plan, p.Base, p.Head)
+		if err != nil {
+			b.Fatal(err)
+		}
+		base, head, err := p.Sides()
+		if err != nil {
+			b.Fatal(err)
+		}
+		verify.Diff(base, head, states...)
+		change.Interruptions(plan)
+	}
+}

@@ -98,6 +98,7 @@ type Evidence struct {
 // Cause is a rule, route or resource responsible for a difference: on which side, whether it
 // lets the packet through or stops it, and what it is.
 type Cause struct {
+	// Side is "base", "head", or "apply" (the state of Connection.StateName).
 	Side string `json:"side"`
 	// Effect is "allows", "blocks" or "missing" (a resource the apply's state lacks).
 	Effect   string `json:"effect"`
@@ -499,6 +500,9 @@ func (c *Connection) explainState(s *diffSide, src, dst *Endpoint, st State, end
 		ev.Allowed, ev.Path, ev.Blockers = !v.Blocked(), v.Hops, v.Blockers
 	}
 	c.State = &ev
+	// What the base and the head do differently is beside the point here: the state's
+	// missing resources and blockers are the causes.
+	c.Causes = nil
 	seen := map[string]bool{}
 	addGone := func(res, detail string) {
 		if res == "" || seen[res] {
@@ -509,7 +513,7 @@ func (c *Connection) explainState(s *diffSide, src, dst *Endpoint, st State, end
 			return
 		}
 		seen[res] = true
-		c.Causes = append(c.Causes, Cause{Side: st.Name, Effect: "missing", Layer: "apply", Resource: res, Detail: how + "; " + detail, Avoid: st.Avoid[res]})
+		c.Causes = append(c.Causes, Cause{Side: "apply", Effect: "missing", Layer: "apply", Resource: res, Detail: how + "; " + detail, Avoid: st.Avoid[res]})
 	}
 	// The base's path through what the state lacks (computed after the grouper's example).
 	for _, hop := range c.Base.Path {
@@ -518,12 +522,12 @@ func (c *Connection) explainState(s *diffSide, src, dst *Endpoint, st State, end
 	}
 	for _, hop := range ev.Path {
 		if !hasHop(c.Base.Path, hop) && !hasHop(c.Head.Path, hop) {
-			c.Causes = append(c.Causes, Cause{Side: st.Name, Effect: "allows", Layer: hop.Layer.String(), Resource: hopResource(hop), Detail: hop.Detail})
+			c.Causes = append(c.Causes, Cause{Side: "apply", Effect: "allows", Layer: hop.Layer.String(), Resource: hopResource(hop), Detail: hop.Detail})
 			addGone(hop.Component, hop.Detail)
 		}
 	}
 	for _, bl := range ev.Blockers {
-		c.Causes = append(c.Causes, Cause{Side: st.Name, Effect: "blocks", Layer: bl.Layer.String(), Resource: hopResource(bl.Hop), Detail: bl.Code + ": " + bl.Detail})
+		c.Causes = append(c.Causes, Cause{Side: "apply", Effect: "blocks", Layer: bl.Layer.String(), Resource: hopResource(bl.Hop), Detail: bl.Code + ": " + bl.Detail})
 	}
 	if ev.Absent {
 		for _, e := range ends {
