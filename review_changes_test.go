@@ -33,6 +33,9 @@ func TestGoldenChangeReviews(t *testing.T) {
 		"port widened":           {"**FAIL** **opened** alb -> web tcp/81 (no flow)"},
 		"database class changed": {"**interrupts** `aws_db_instance.db` (changes instance_class): the class change restarts the database"},
 		"web NACL replaced":      {"**FAIL** **opened during the apply** web -> efs tcp/2049 (no flow)"},
+		"secret read no longer allowed": {
+			"**FAIL** **authorization** the web servers read the database secret through the endpoint (`secretsmanager:GetSecretValue`): allowed -> denied, expected allowed",
+		},
 	}
 	for _, c := range changecases.Cases {
 		t.Run(c.Name, func(t *testing.T) {

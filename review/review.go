@@ -79,6 +79,7 @@ func Markdown(in Input) string {
 	}
 	if in.Change != nil {
 		connections(&b, in.Change)
+		calls(&b, in.Change)
 		apply(&b, in.Change)
 	}
 	interruptions(&b, interrupts)

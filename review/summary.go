@@ -42,6 +42,13 @@ func summary(b *strings.Builder, in Input, p *plans.Plan, table []plans.Interrup
 		for _, x := range c.Closed {
 			lines = append(lines, bullet("closed", x))
 		}
+		for _, x := range c.Calls {
+			mark := ""
+			if x.Fails {
+				mark = " **FAIL**"
+			}
+			lines = append(lines, fmt.Sprintf("-%s **authorization** %s (`%s`): %s -> %s, expected %s", mark, x.Check, x.Action, dash(x.Base), dash(x.Head), x.Expected))
+		}
 		lines = append(lines, applyBullets("opened during the apply", c.Exposed)...)
 		lines = append(lines, applyBullets("interrupted during the apply", c.Interrupted)...)
 	}
@@ -167,6 +174,26 @@ func connections(b *strings.Builder, c *verify.Change) {
 		b.WriteString("\n")
 	}
 	b.WriteString("</details>\n\n")
+}
+
+// calls writes the authorizations decided otherwise, collapsed.
+func calls(b *strings.Builder, c *verify.Change) {
+	if len(c.Calls) == 0 {
+		return
+	}
+	open(b, fmt.Sprintf("Authorizations decided otherwise (%d)", len(c.Calls)))
+	b.WriteString("| req | check | action | resource | deployed | planned | expected | why |\n|---|---|---|---|---|---|---|---|\n")
+	for _, x := range c.Calls {
+		b.WriteString(row(fmt.Sprint(x.Req), x.Check, x.Action, x.Resource, dash(x.Base), dash(x.Head), x.Expected, x.Why))
+	}
+	b.WriteString("\n</details>\n\n")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // apply writes what the apply's states interrupt and open in between, collapsed.

@@ -128,12 +128,32 @@ type Reroute struct {
 	After     []string `json:"after"`
 }
 
+// Call is an authorization (see Authorization) whose decision differs between the sides, or
+// that one side alone asks: the policy statements above the packets.
+type Call struct {
+	Req      int    `json:"req"`
+	Check    string `json:"check"`
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+	// Base and Head are the decisions; "" where the side does not ask.
+	Base string `json:"base"`
+	Head string `json:"head"`
+	Expected   string `json:"expected"`
+	// Fails is true when the head decides against the expectation.
+	Fails bool `json:"fails"`
+	// By are the statements that decided on the head (the base's, for a call it alone asks).
+	By  []string `json:"by,omitempty"`
+	Why string   `json:"why"`
+}
+
 // Change is what a change does to the connections: what it opens, closes and reroutes, and
 // (with the apply's states) what the apply interrupts and what it opens in between.
 type Change struct {
 	Opened      []Connection `json:"opened"`
 	Closed      []Connection `json:"closed"`
 	Rerouted    []Reroute    `json:"rerouted"`
+	// Calls are the authorizations decided otherwise (policy statements).
+	Calls []Call `json:"authorizations"`
 	Interrupted []Connection `json:"interrupted"`
 	// Exposed are connections neither side allows that a state of the apply lets through.
 	Exposed []Connection `json:"exposed"`
@@ -147,7 +167,7 @@ type Change struct {
 
 // Changed reports whether the change opens, closes, reroutes, interrupts or exposes anything.
 func (c *Change) Changed() bool {
-	return len(c.Opened)+len(c.Closed)+len(c.Rerouted)+len(c.Interrupted)+len(c.Exposed) > 0
+	return len(c.Opened)+len(c.Closed)+len(c.Rerouted)+len(c.Interrupted)+len(c.Exposed)+len(c.Calls) > 0
 }
 
 // Failed reports whether the change opens something no flow explains, closes what a flow
@@ -159,6 +179,11 @@ func (c *Change) Failed() bool {
 			if x.Fails {
 				return true
 			}
+		}
+	}
+	for _, x := range c.Calls {
+		if x.Fails {
+			return true
 		}
 	}
 	return false
@@ -193,7 +218,7 @@ func Diff(base, head Side, states ...State) *Change {
 	var st []*diffSide
 	// Empty lists, not null, in JSON: a consumer counts them (jq '.opened | length').
 	out := &Change{Opened: []Connection{}, Closed: []Connection{}, Rerouted: []Reroute{}, Interrupted: []Connection{},
-		Exposed: []Connection{}, States: []string{}}
+		Exposed: []Connection{}, States: []string{}, Calls: calls(b.v.authorizations(), h.v.authorizations())}
 	for _, s := range states {
 		st = append(st, newDiffSide(s.Name, s.Network, head.Intent, outside))
 		out.States = append(out.States, s.Name)
@@ -307,6 +332,39 @@ func Diff(base, head Side, states ...State) *Change {
 	for _, list := range []*[]Connection{&out.Opened, &out.Closed, &out.Interrupted, &out.Exposed} {
 		for i := range *list {
 			(*list)[i].Pairs = trimState((*list)[i].Pairs)
+		}
+	}
+	return out
+}
+
+// calls compares the authorizations of both sides, by requirement, check, action and
+// resource; a decision one side's reader could not make ("not read") is not compared.
+func calls(base, head []Authorization) []Call {
+	key := func(a Authorization) string { return fmt.Sprintf("%d|%s|%s|%s", a.Req, a.Check, a.Action, a.Resource) }
+	before := map[string]Authorization{}
+	for _, a := range base {
+		before[key(a)] = a
+	}
+	out := []Call{}
+	seen := map[string]bool{}
+	for _, a := range head {
+		k := key(a)
+		seen[k] = true
+		b, ok := before[k]
+		if ok && (b.Outcome == a.Outcome || b.Outcome == notRead || a.Outcome == notRead) {
+			continue
+		}
+		c := Call{Req: a.Req, Check: a.Check, Action: a.Action, Resource: a.Resource, Head: a.Outcome, Expected: a.Expected,
+			Fails: !a.OK, By: a.By, Why: a.Why}
+		if ok {
+			c.Base = b.Outcome
+		}
+		out = append(out, c)
+	}
+	for _, b := range base {
+		if !seen[key(b)] && b.Outcome != notRead {
+			out = append(out, Call{Req: b.Req, Check: b.Check, Action: b.Action, Resource: b.Resource, Base: b.Outcome,
+				Expected: b.Expected, By: b.By, Why: "the head no longer asks: " + b.Why})
 		}
 	}
 	return out

@@ -23,6 +23,15 @@ func (c *Change) Summary() string {
 		countFailing(len(c.Closed), failing(c.Closed), "closed", "that a flow needs"),
 		fmt.Sprintf("%d rerouted", len(c.Rerouted)),
 	}
+	if len(c.Calls) > 0 {
+		bad := 0
+		for _, x := range c.Calls {
+			if x.Fails {
+				bad++
+			}
+		}
+		parts = append(parts, countFailing(len(c.Calls), bad, "authorizations decided otherwise", "against their expectation"))
+	}
 	if len(c.States) > 0 {
 		parts = append(parts, fmt.Sprintf("%d interrupted during the apply", len(c.Interrupted)),
 			fmt.Sprintf("%d opened in between", len(c.Exposed)))
@@ -89,6 +98,17 @@ func (c *Change) WriteText(w io.Writer, base, head string) error {
 		fmt.Fprintf(&b, "       %s -> %s %s; %s\n", r.FromClass, r.ToClass, On(r.Proto, r.Ports), pairsText(r.Pairs))
 		fmt.Fprintf(&b, "         before: %s\n         after:  %s\n", strings.Join(r.Before, " > "), strings.Join(r.After, " > "))
 	}
+	if len(c.Calls) > 0 {
+		fmt.Fprintf(&b, "\nAUTHORIZATIONS decided otherwise (%d)\n", len(c.Calls))
+		for _, x := range c.Calls {
+			mark := "ok  "
+			if x.Fails {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(&b, "  %s req %d %s: %s on %s: %s -> %s (expected %s)\n       %s\n", mark, x.Req, x.Check, x.Action, x.Resource,
+				orNone(x.Base), orNone(x.Head), x.Expected, x.Why)
+		}
+	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "\nNOTE: %s\n", n)
 	}
@@ -120,6 +140,14 @@ func pairsText(pairs []string) string {
 	s += ": " + strings.Join(shown, ", ")
 	if len(pairs) > most {
 		s += ", ..."
+	}
+	return s
+}
+
+// orNone is a decision, or "-" where a side does not ask.
+func orNone(s string) string {
+	if s == "" {
+		return "-"
 	}
 	return s
 }

@@ -21,7 +21,7 @@ func TestDiffChanges(t *testing.T) {
 			if !slices.Equal(lines, want) {
 				t.Fatalf("diff of %q:\nwant:\n  %s\ngot:\n  %s", c.Name, strings.Join(want, "\n  "), strings.Join(lines, "\n  "))
 			}
-			fails := slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s, " FAIL ") })
+			fails := slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s+" ", " FAIL ") })
 			if got.Failed() != fails {
 				t.Errorf("Failed() = %t, want %t", got.Failed(), fails)
 			}

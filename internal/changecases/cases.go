@@ -40,7 +40,8 @@ import (
 //     (opened in the security groups alone, a failure).
 //   - the S3 gateway endpoint turned on: nothing opened or closed in the end; each web
 //     subnet's downloads rerouted from its NAT gateway to the endpoint (2 classes of 9
-//     pairs); but the rules to the repository CIDRs are deleted while the endpoint and its
+//     pairs); two authorizations only the head asks: the endpoint's policy lets dnf read the
+//     repository bucket, and refuses every other bucket; but the rules to the repository CIDRs are deleted while the endpoint and its
 //     prefix-list rule are not created yet: web -> repos tcp/443 interrupted (18 pairs).
 //   - nat: single: web-c's downloads rerouted through nat-public-a; web-c's route is updated
 //     before nat-public-c (which it names) is destroyed, so nothing is interrupted; the NAT
@@ -55,6 +56,11 @@ import (
 //     allows everything: no flow breaks (the security groups still pass each), but web ->
 //     the other AZ's EFS mount target tcp/2049, which the security groups let through and
 //     only the ACL stopped, opens in between (2 pairs): a failure.
+//   - the web servers' role reads the database secret no more (its policy allows
+//     secretsmanager:DescribeSecret instead of GetSecretValue): no connection changes, but the
+//     authorization "the web servers read the database secret" goes from allowed to denied: a
+//     failure (and verify's own check that every Allow serves a flow now finds one that does
+//     not, DescribeSecret: a failure too).
 //   - the database's instance class changed: opens and closes nothing, interrupts no
 //     connection, and the interruption table says the class change fails the database over.
 //   - a bastion removed (a destination on one side only): closed admin -> bastion tcp/22 to
@@ -145,6 +151,8 @@ var Cases = []Case{
 	{Name: "S3 gateway endpoint turned on", File: "verify/testdata/s3-endpoint.tf.json",
 		Config: func(c *config.Config) { c.S3GatewayEndpoint = true },
 		Want: []string{
+			"authorization the S3 gateway endpoint lets dnf read the repositories s3:GetObject: - -> allowed ok",
+			"authorization the S3 gateway endpoint refuses every other bucket s3:GetObject: - -> denied ok",
 			"rerouted web -> repos tcp/443 pairs=9 via rt web-a: pl com.amazonaws.ap-northeast-2.s3 > s3 (gateway endpoint)",
 			"rerouted web -> repos tcp/443 pairs=9 via rt web-c: pl com.amazonaws.ap-northeast-2.s3 > s3 (gateway endpoint)",
 		},
@@ -175,6 +183,13 @@ var Cases = []Case{
 		return out
 	}, Apply: []string{"exposed path web -> efs tcp/2049 [] FAIL pairs=2"},
 		Interrupts: []string{"aws_network_acl.web-nacl", acl + ".web-nacl-ingress-400"}},
+	{Name: "secret read no longer allowed", Edit: func(m Stack) {
+		m.Get("aws_iam_role_policy", "web-read-db-secret")["policy"] = strings.Replace(
+			m.Get("aws_iam_role_policy", "web-read-db-secret")["policy"].(string), "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", 1)
+	}, Want: []string{
+		"authorization the web servers read the database secret through the endpoint secretsmanager:GetSecretValue: allowed -> denied FAIL",
+		"authorization every Allow of the stack's role policies serves a flow, on named resources -: none beyond -> 1 beyond FAIL",
+	}},
 	{Name: "database class changed", Edit: func(m Stack) {
 		m.Get("aws_db_instance", "db")["instance_class"] = "db.t3.small"
 	}, Interrupts: []string{"aws_db_instance.db"}},

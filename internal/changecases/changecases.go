@@ -315,6 +315,13 @@ func withIDs(attrs map[string]any) map[string]any {
 	return out
 }
 
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // namesAny reports whether a resource's JSON names one of the addresses.
 func namesAny(text string, addrs map[string][]string) bool {
 	for addr := range addrs {
@@ -348,6 +355,13 @@ func Lines(c *verify.Change) []string {
 	}
 	conn("interrupted", c.Interrupted)
 	conn("exposed", c.Exposed)
+	for _, x := range c.Calls {
+		mark := "ok"
+		if x.Fails {
+			mark = "FAIL"
+		}
+		out = append(out, fmt.Sprintf("authorization %s %s: %s -> %s %s", x.Check, x.Action, orNone(x.Base), orNone(x.Head), mark))
+	}
 	slices.Sort(out)
 	return out
 }
