@@ -136,9 +136,9 @@ type Call struct {
 	Action   string `json:"action"`
 	Resource string `json:"resource"`
 	// Base and Head are the decisions; "" where the side does not ask.
-	Base string `json:"base"`
-	Head string `json:"head"`
-	Expected   string `json:"expected"`
+	Base     string `json:"base"`
+	Head     string `json:"head"`
+	Expected string `json:"expected"`
 	// Fails is true when the head decides against the expectation.
 	Fails bool `json:"fails"`
 	// By are the statements that decided on the head (the base's, for a call it alone asks).
@@ -149,11 +149,11 @@ type Call struct {
 // Change is what a change does to the connections: what it opens, closes and reroutes, and
 // (with the apply's states) what the apply interrupts and what it opens in between.
 type Change struct {
-	Opened      []Connection `json:"opened"`
-	Closed      []Connection `json:"closed"`
-	Rerouted    []Reroute    `json:"rerouted"`
+	Opened   []Connection `json:"opened"`
+	Closed   []Connection `json:"closed"`
+	Rerouted []Reroute    `json:"rerouted"`
 	// Calls are the authorizations decided otherwise (policy statements).
-	Calls []Call `json:"authorizations"`
+	Calls       []Call       `json:"authorizations"`
 	Interrupted []Connection `json:"interrupted"`
 	// Exposed are connections neither side allows that a state of the apply lets through.
 	Exposed []Connection `json:"exposed"`
@@ -309,7 +309,7 @@ func Diff(base, head Side, states ...State) *Change {
 					if lost := both.Minus(ls.open); !lost.Empty() {
 						g.add(&out.Interrupted, PathLayer, cls, proto, lost, pair+" @"+s.name, func(c *Connection) func() {
 							c.Flows = flowsFor(b.v, bs, bd, proto, lost)
-							c.Why = "both sides allow it; the apply's state \""+s.name+"\" does not"
+							c.Why = "both sides allow it; the apply's state \"" + s.name + "\" does not"
 							c.StateName = s.name
 							return func() { c.explainState(s, ss, sd, states[i], bs, bd) }
 						}, b, h, fk, tk)
