@@ -385,7 +385,7 @@ func newDiffSide(name string, n *Network, in Intent, outside []netip.Addr) *diff
 	s := &diffSide{name: name, v: v, eps: map[string]*Endpoint{}}
 	for _, e := range n.Endpoints {
 		if e.Kind != NATGateway {
-			s.eps[e.Name] = e
+			s.eps[eniKey(e)] = e
 		}
 	}
 	for _, e := range v.outsideAt(outside) {
@@ -395,14 +395,25 @@ func newDiffSide(name string, n *Network, in Intent, outside []netip.Addr) *diff
 	return s
 }
 
+// eniKey matches an ENI across the sides: its resource, role and subnet, and its address
+// when its subnet has several classes of addresses. Not its name, which gains the resource's
+// when a second resource of the role joins the subnet.
+func eniKey(e *Endpoint) string {
+	k := e.Res + "|" + string(e.Role) + "|" + e.Subnet.Name
+	if len(e.Subnet.reps) > 1 {
+		k += "|" + e.Addr.String()
+	}
+	return k
+}
+
 // orderedKeys lists the endpoint keys of both sides: the head's ENIs, the base's others,
 // then the outside addresses.
 func orderedKeys(b, h *diffSide) []string {
 	var inside, outside []string
 	for _, s := range []*diffSide{h, b} {
 		for _, e := range s.v.n.Endpoints {
-			if e.Kind != NATGateway && !slices.Contains(inside, e.Name) {
-				inside = append(inside, e.Name)
+			if k := eniKey(e); e.Kind != NATGateway && !slices.Contains(inside, k) {
+				inside = append(inside, k)
 			}
 		}
 	}

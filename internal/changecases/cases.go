@@ -66,6 +66,10 @@ import (
 //   - a bastion removed (a destination on one side only): closed admin -> bastion tcp/22 to
 //     bastion@public-c and bastion@public-c -> web tcp/22, naming the missing instance; not
 //     failures (bastion-a still serves both flows).
+//   - a second bastion in public-a (a source on one side only, beside one both have): opened
+//     admin -> bastion tcp/22 to it and bastion -> web tcp/22 from it (1 and 2 pairs), naming
+//     the instance the base lacks; bastion-a's connections unchanged though its name now
+//     carries its resource's (two bastions share the subnet).
 //   - a bastion replaced (a new AMI: destroy first): no change in the end; in between
 //     admin -> bastion@public-c and bastion@public-c -> web are interrupted, and the table
 //     says it comes back with a new public IP and host key.
@@ -201,6 +205,16 @@ var Cases = []Case{
 		"closed path admin -> bastion tcp/22 [admin-to-bastion-ssh] ok pairs=1",
 		"closed path bastion -> web tcp/22 [bastion-to-web-ssh] ok pairs=2",
 	}, Interrupts: []string{"aws_instance.bastion-c"}, Cause: "aws_instance.bastion-c"},
+	{Name: "second bastion in public-a", Edit: func(m Stack) {
+		b := map[string]any{}
+		for k, v := range m.Get("aws_instance", "bastion-a") {
+			b[k] = v
+		}
+		m.Of("aws_instance")["bastion-a2"] = b
+	}, Want: []string{
+		"opened path admin -> bastion tcp/22 [admin-to-bastion-ssh] ok pairs=1",
+		"opened path bastion -> web tcp/22 [bastion-to-web-ssh] ok pairs=2",
+	}, Cause: "aws_instance.bastion-a2"},
 	{Name: "bastion replaced", Edit: func(m Stack) {
 		m.Get("aws_instance", "bastion-c")["ami"] = "ami-0123456789abcdef0"
 	}, Replace: func(Stack) map[string][]string { return map[string][]string{"aws_instance.bastion-c": {"ami"}} },
