@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/verify"
 )
@@ -19,9 +22,11 @@ import (
 // diffCmd is the diff command:
 //
 //	webtier diff --base OLD --head NEW [--plan plan.json] [--json]
+//	webtier diff --base-live [--target local|aws] [--dir DIR] --head NEW [--json]
 //
 // OLD and NEW are synthesized stacks (a cdk.tf.json, or a cdktf.out directory), each with the
-// webtier.config.json synth writes beside it. It prints every connection class the change
+// webtier.config.json synth writes beside it; with --base-live the base is the deployed stack,
+// read back as `verify --live` reads it and judged with NEW's intent. It prints every connection class the change
 // opens, closes and reroutes; with --plan (terraform show -json of the plan from OLD to NEW),
 // also what the apply interrupts and opens in between (package change) and what each changed
 // resource interrupts. exitFailed when it opens something no flow explains, closes a
@@ -32,24 +37,44 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	base := fs.String("base", "", "the stack before the change: a synthesized cdk.tf.json (or its cdktf.out `dir`), with webtier.config.json beside it")
 	head := fs.String("head", "", "the stack after the change, likewise")
+	baseLive := fs.Bool("base-live", false, "read the base from the deployed stack, as `verify --live` does (its intent: the head's config)")
+	target := fs.String("target", string(deploy.Local), "with --base-live: local (the moto emulator of `make deploy`) or aws")
+	dir := fs.String("dir", "", "with --base-live: the deploy directory (default .webtier/<target>)")
 	planFile := fs.String("plan", "", "terraform show -json of the plan from --base to --head: judge the states its apply passes through")
 	asJSON := fs.Bool("json", false, "write the change as JSON (keys opened, closed, interrupted, ...)")
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
 	case fs.NArg() > 0:
 		return badInput(stderr, fmt.Errorf("diff: unexpected argument %q", fs.Arg(0)))
-	case *base == "" || *head == "":
-		return badInput(stderr, errors.New("diff: --base and --head are required: the synthesized stacks before and after the change"))
-	}
-	b, err := readSide(*base)
-	if err != nil {
-		return badInput(stderr, fmt.Errorf("diff: --base: %w", err))
+	case *head == "" || *base == "" && !*baseLive:
+		return badInput(stderr, errors.New("diff: --head and --base (or --base-live) are required: the stacks before and after the change"))
+	case *baseLive && *base != "":
+		return badInput(stderr, errors.New("diff: --base and --base-live exclude each other: --base names a synthesized stack, --base-live reads the deployed one"))
+	case *baseLive && *planFile != "":
+		return badInput(stderr, errors.New("diff: --plan goes with --base, not --base-live: the plan's states are built from the synthesized stack its addresses name (synthesize the deployed commit)"))
+	case !*baseLive && (set["target"] || set["dir"]):
+		return badInput(stderr, errors.New("diff: --target and --dir go with --base-live"))
 	}
 	h, err := readSide(*head)
 	if err != nil {
 		return badInput(stderr, fmt.Errorf("diff: --head: %w", err))
+	}
+	var b stackSide
+	if *baseLive {
+		kind, err := deploy.ParseTarget(*target)
+		if err != nil {
+			return badInput(stderr, fmt.Errorf("diff: %w", err))
+		}
+		b, err = liveSide(context.Background(), live.Target{Kind: kind, Dir: *dir, Region: h.cfg.Region}, h)
+		if err != nil {
+			return badInput(stderr, fmt.Errorf("diff: --base-live: %w", err))
+		}
+	} else if b, err = readSide(*base); err != nil {
+		return badInput(stderr, fmt.Errorf("diff: --base: %w", err))
 	}
 	c, table, err := judgeChange(b, h, *planFile)
 	if table == nil {
@@ -123,7 +148,23 @@ func writeInterruptions(w io.Writer, table []change.Interruption) error {
 type stackSide struct {
 	file string
 	data []byte
+	cfg  config.Config
 	side verify.Side
+}
+
+// liveSide reads the deployed stack back from the target's APIs (package live, as `verify
+// --live` does), judged with the head's intent.
+func liveSide(ctx context.Context, target live.Target, head stackSide) (stackSide, error) {
+	res, err := live.Read(ctx, target, head.cfg, nil)
+	if err != nil {
+		return stackSide{}, err
+	}
+	n, err := verify.Load(res.Document)
+	if err != nil {
+		return stackSide{}, fmt.Errorf("the deployed stack (%s) cannot be loaded:\n%w", res.Where, err)
+	}
+	return stackSide{file: "the deployed stack (" + res.Where + ")", data: res.Document, cfg: head.cfg,
+		side: verify.Side{Network: n, Intent: head.side.Intent}}, nil
 }
 
 // readSide reads a synthesized stack and the config synth wrote beside it.
@@ -155,5 +196,5 @@ func readSide(path string) (stackSide, error) {
 	if err != nil {
 		return stackSide{}, fmt.Errorf("%s cannot be loaded:\n%w", file, err)
 	}
-	return stackSide{file: file, data: data, side: verify.Side{Network: n, Intent: in}}, nil
+	return stackSide{file: file, data: data, cfg: cfg, side: verify.Side{Network: n, Intent: in}}, nil
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/internal/changecases"
+	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/verify"
 )
 
 // stackDir writes a stack and its config into a directory as synth lays them out.
@@ -146,5 +149,72 @@ func TestDiffCommandPlan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDiffOfDeployedStack diffs the example as deployed on moto and read back (the recorded
+// deployment package live's tests use) with its synthesis: nothing changes, although every
+// resource of the deployed document is named otherwise (ENIs match by name, routes compare by
+// what they reach, authorizations by check and action). Against the HTTPS variant it shows
+// exactly what the synthesized base does.
+func TestDiffOfDeployedStack(t *testing.T) {
+	var s live.Stack
+	if err := json.Unmarshal([]byte(readFile(t, "live/testdata/moto-example.json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	doc, _, err := s.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := func(t *testing.T) verify.Side {
+		n, err := verify.Load(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := verify.IntentOf(examplePlan(t).Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return verify.Side{Network: n, Intent: in}
+	}
+	for _, c := range []changecases.Case{{Name: "no change"}, changecases.Find("second ALB listener")} {
+		t.Run(c.Name, func(t *testing.T) {
+			p, err := c.Pair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			synthesized, head, err := p.Sides()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := changecases.Lines(verify.Diff(synthesized, head))
+			_, head, err = p.Sides()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := changecases.Lines(verify.Diff(deployed(t), head))
+			if !slices.Equal(got, want) {
+				t.Fatalf("from the deployed stack:\n  %s\nfrom its synthesis:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestDiffCommandBadInput(t *testing.T) {
+	head := stackDir(t, []byte(readFile(t, "testdata/webtier.tf.json")), nil)
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--head", head}, "--head and --base (or --base-live) are required"},
+		{[]string{"--base", head, "--base-live", "--head", head}, "--base and --base-live exclude each other"},
+		{[]string{"--base-live", "--head", head, "--plan", "plan.json"}, "--plan goes with --base, not --base-live"},
+		{[]string{"--base", head, "--head", head, "--target", "aws"}, "--target and --dir go with --base-live"},
+		{[]string{"--base", head, "--head", head, "--plan", filepath.Join(t.TempDir(), "none.json")}, "diff: --plan:"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"diff"}, c.args...), &stdout, &stderr); code != exitBadArgs || !strings.Contains(stderr.String(), c.says) {
+			t.Errorf("diff %v: exit %d, stderr %q; want exit 2 saying %q", c.args, code, &stderr, c.says)
+		}
 	}
 }

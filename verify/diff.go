@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -215,12 +216,14 @@ func Diff(base, head Side, states ...State) *Change {
 	outside := outsideAddrs(nets, ins)
 	b := newDiffSide("base", base.Network, base.Intent, outside)
 	h := newDiffSide("head", head.Network, head.Intent, outside)
+	align(h, b)
 	var st []*diffSide
 	// Empty lists, not null, in JSON: a consumer counts them (jq '.opened | length').
 	out := &Change{Opened: []Connection{}, Closed: []Connection{}, Rerouted: []Reroute{}, Interrupted: []Connection{},
 		Exposed: []Connection{}, States: []string{}, Calls: calls(b.v.authorizations(), h.v.authorizations())}
 	for _, s := range states {
 		st = append(st, newDiffSide(s.Name, s.Network, head.Intent, outside))
+		align(h, st[len(st)-1])
 		out.States = append(out.States, s.Name)
 	}
 	keys := orderedKeys(b, h)
@@ -301,7 +304,7 @@ func Diff(base, head Side, states ...State) *Change {
 				}
 				both := lb.open.Intersect(lh.open)
 				if !both.Empty() {
-					g.reroute(&out.Rerouted, b, h, bs, bd, hs, hd, cls, proto, both, pair)
+					g.reroute(&out.Rerouted, bs, bd, hs, hd, cls, proto, both, pair)
 				}
 				for i, s := range st {
 					ss, sd := s.eps[fk], s.eps[tk]
@@ -337,10 +340,11 @@ func Diff(base, head Side, states ...State) *Change {
 	return out
 }
 
-// calls compares the authorizations of both sides, by requirement, check, action and
-// resource; a decision one side's reader could not make ("not read") is not compared.
+// calls compares the authorizations of both sides, by requirement, check and action (as
+// Differences does: resources are ARNs, which a stack read back from AWS writes otherwise); a
+// decision one side's reader could not make ("not read") is not compared.
 func calls(base, head []Authorization) []Call {
-	key := func(a Authorization) string { return fmt.Sprintf("%d|%s|%s|%s", a.Req, a.Check, a.Action, a.Resource) }
+	key := func(a Authorization) string { return fmt.Sprintf("%d|%s|%s", a.Req, a.Check, a.Action) }
 	before := map[string]Authorization{}
 	for _, a := range base {
 		before[key(a)] = a
@@ -406,13 +410,41 @@ func eniKey(e *Endpoint) string {
 	return k
 }
 
+// align gives the other side's ENIs that match none of the head's by resource, role and
+// subnet the head's key of the ENI with the same name, when exactly one unmatched ENI of the
+// head has it: a stack read back from AWS names its resources otherwise (its web servers'
+// group is aws_autoscaling_group.webtier-web), and its endpoints alike (web@web-a).
+func align(h, other *diffSide) {
+	unmatched := map[string][]string{}
+	for k, e := range h.eps {
+		if _, ok := other.eps[k]; !ok && e.Inside() {
+			unmatched[e.Name] = append(unmatched[e.Name], k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(other.eps)) {
+		e := other.eps[k]
+		if _, ok := h.eps[k]; ok || !e.Inside() {
+			continue
+		}
+		if keys := unmatched[e.Name]; len(keys) == 1 {
+			delete(other.eps, k)
+			other.eps[keys[0]] = e
+			delete(unmatched, e.Name)
+		}
+	}
+}
+
 // orderedKeys lists the endpoint keys of both sides: the head's ENIs, the base's others,
 // then the outside addresses.
 func orderedKeys(b, h *diffSide) []string {
 	var inside, outside []string
 	for _, s := range []*diffSide{h, b} {
+		keyOf := map[*Endpoint]string{}
+		for k, e := range s.eps {
+			keyOf[e] = k
+		}
 		for _, e := range s.v.n.Endpoints {
-			if k := eniKey(e); e.Kind != NATGateway && !slices.Contains(inside, k) {
+			if k, ok := keyOf[e]; ok && !slices.Contains(inside, k) {
 				inside = append(inside, k)
 			}
 		}
@@ -648,11 +680,9 @@ func hopResource(h Hop) string {
 	return h.Component
 }
 
-// reroute records a connection both sides allow whose route (and load-balancer) hops differ.
-func (g *grouper) reroute(list *[]Reroute, b, h *diffSide, bs, bd, hs, hd *Endpoint, cls [2]string, proto Protocol, ports Ports, pair string) {
-	port := ports.First()
-	before := routeHops(b, bs, bd, proto, port)
-	after := routeHops(h, hs, hd, proto, port)
+// reroute records a connection both sides allow whose routes differ.
+func (g *grouper) reroute(list *[]Reroute, bs, bd, hs, hd *Endpoint, cls [2]string, proto Protocol, ports Ports, pair string) {
+	before, after := routeOf(bs, bd), routeOf(hs, hd)
 	if slices.Equal(before, after) {
 		return
 	}
@@ -665,17 +695,50 @@ func (g *grouper) reroute(list *[]Reroute, b, h *diffSide, bs, bd, hs, hd *Endpo
 	*list = append(*list, Reroute{FromClass: cls[0], ToClass: cls[1], Proto: proto, Ports: ports, Pairs: []string{pair}, Before: before, After: after})
 }
 
-// routeHops are the routing hops of a connection, in a few words each.
-func routeHops(s *diffSide, src, dst *Endpoint, proto Protocol, port int) []string {
-	v := s.v.n.canPorts(&s.v.et, src, dst, proto, Port(port))
-	s.v.evals++
+// routeOf says how a connection leaves the VPC, or comes in: the route the source's subnet
+// takes to the destination (and, through a NAT gateway, the one the NAT's subnet takes), or
+// the route the destination's subnet takes back to an outside source. Named by what it
+// reaches (subnets, the NAT gateway's endpoint, the gateway endpoint's list), not by
+// resource addresses, so that a stack read back from AWS compares with a synthesized one; a
+// VPC's local route is the same in every table and is left out.
+func routeOf(src, dst *Endpoint) []string {
 	var out []string
-	for _, hop := range v.Hops {
-		// A VPC's local route is the same in every table: moving a subnet between tables
-		// reroutes nothing that stays inside the VPC.
-		if hop.Layer == LayerRoute && !strings.HasSuffix(hop.Brief, ": local") {
-			out = append(out, hop.Brief)
+	step := func(s *Subnet, to netip.Addr, viaNAT bool) *Route {
+		r := s.Routes.lookup(to)
+		switch {
+		case r == nil:
+			out = append(out, s.Name+": no route")
+		case r.Kind != TargetLocal:
+			out = append(out, s.Name+": "+r.dest()+" > "+targetOf(r))
+			if r.Kind == TargetNAT && r.NAT != nil && !viaNAT {
+				return r
+			}
 		}
+		return nil
+	}
+	switch {
+	case src.Inside():
+		if r := step(src.Subnet, dst.Addr, false); r != nil {
+			step(r.NAT.Subnet, dst.Addr, true)
+		}
+	case dst.Inside():
+		step(dst.Subnet, src.Addr, false)
 	}
 	return out
+}
+
+// targetOf names a route's target by what it is.
+func targetOf(r *Route) string {
+	switch r.Kind {
+	case TargetIGW:
+		return "internet gateway"
+	case TargetNAT:
+		if r.NAT != nil {
+			return "NAT gateway " + r.NAT.Name
+		}
+		return "NAT gateway"
+	case TargetGateway:
+		return "gateway endpoint"
+	}
+	return r.Target
 }

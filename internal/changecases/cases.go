@@ -118,7 +118,7 @@ var Cases = []Case{
 		Interrupts: []string{acl + ".web-nacl-ingress-400"}},
 	{Name: "web subnet moved to another route table", Edit: func(m Stack) {
 		m.Get("aws_route_table_association", "web-c")["route_table_id"] = ref("aws_route_table.web-a")
-	}, Want: []string{"rerouted web -> repos tcp/443 pairs=9 via rt web-a: 0.0.0.0/0 > nat-public-a"},
+	}, Want: []string{"rerouted web -> repos tcp/443 pairs=9 via web-c: 0.0.0.0/0 > NAT gateway nat@public-a"},
 		Interrupts: []string{"aws_route_table_association.web-c"}},
 	{Name: "security group replaced", Edit: func(m Stack) {
 		m.Get("aws_security_group", "web-sg")["name"] = "webtier-web-v2"
@@ -157,13 +157,13 @@ var Cases = []Case{
 		Want: []string{
 			"authorization the S3 gateway endpoint lets dnf read the repositories s3:GetObject: - -> allowed ok",
 			"authorization the S3 gateway endpoint refuses every other bucket s3:GetObject: - -> denied ok",
-			"rerouted web -> repos tcp/443 pairs=9 via rt web-a: pl com.amazonaws.ap-northeast-2.s3 > s3 (gateway endpoint)",
-			"rerouted web -> repos tcp/443 pairs=9 via rt web-c: pl com.amazonaws.ap-northeast-2.s3 > s3 (gateway endpoint)",
+			"rerouted web -> repos tcp/443 pairs=9 via web-a: pl com.amazonaws.ap-northeast-2.s3 > gateway endpoint",
+			"rerouted web -> repos tcp/443 pairs=9 via web-c: pl com.amazonaws.ap-northeast-2.s3 > gateway endpoint",
 		},
 		Apply:      []string{"interrupted path web -> repos tcp/443 [web-to-repos-https] warn pairs=18"},
 		Interrupts: []string{sgOut + ".web-sg-egress-web-to-repos-https-52-219-56-0-21"}},
 	{Name: "nat single", File: "verify/testdata/single-nat.tf.json", Config: func(c *config.Config) { c.NAT = config.NATSingle },
-		Want:       []string{"rerouted web -> repos tcp/443 pairs=9 via rt web-c: 0.0.0.0/0 > nat-public-a"},
+		Want:       []string{"rerouted web -> repos tcp/443 pairs=9 via web-c: 0.0.0.0/0 > NAT gateway nat@public-a"},
 		Interrupts: []string{"aws_nat_gateway.nat-public-c", "aws_eip.nat-public-c"}},
 	{Name: "admin CIDR added", Edit: func(m Stack) {
 		m.Of(sgIn)["bastion-sg-ingress-admin-to-bastion-ssh-198-18-0-0-24"] = sgRule("bastion-sg", 22, "198.18.0.0/24")
