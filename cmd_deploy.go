@@ -129,15 +129,11 @@ func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, o rev
 			return false, err
 		}
 	}
-	text, err := s.ShowText(ctx)
-	if err != nil {
-		return false, err
-	}
 	r, err := verifyStack(plan, s.StackFile())
 	if err != nil {
 		return false, err
 	}
-	in := review.Input{Plan: tfplan, Policy: plan.Policy, Verify: r, PlanText: text}
+	in := review.Input{Plan: tfplan, Policy: plan.Policy, Verify: r, PlanText: s.PlanText()}
 	if o.base != "" {
 		if in.Change, err = planChange(plan, s.StackFile(), o.base, tfplan); err != nil {
 			return false, err

@@ -106,7 +106,7 @@ func checkReviewOfS3Endpoint(t *testing.T, ctx context.Context, s *deploy.Sessio
 }
 
 // rawPlanBlock opens the review's last block, the plan as `terraform show` prints it.
-const rawPlanBlock = "<details><summary>The plan as terraform shows it</summary>"
+const rawPlanBlock = "<details><summary>The plan as terraform printed it</summary>"
 
 // TestPlanChangeOfRecordedPlan judges the recorded plan's change against the example stack:
 // the migrations flow opens bastion -> db 3306 and, creating only, the apply interrupts

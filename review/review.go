@@ -4,8 +4,8 @@
 // each changed resource's effect on the running service) and the verification's verdict.
 // The details follow, collapsed: the connections, the apply's states, the interruption
 // table, every security-group rule and network-ACL entry added, removed or changed with the
-// flow it serves, the other resources, the verification of the planned network and the raw
-// plan. A plan with no changes is one line. Plain Go.
+// flow it serves, the other resources, the verification of the planned network and the plan
+// as terraform printed it. A plan with no changes is one line. Plain Go.
 package review
 
 import (
@@ -31,7 +31,7 @@ type Input struct {
 	// Change is the diff of the deployed stack's synthesis and the planned one, with the
 	// apply's states (verify.Diff with change.States); nil when no base was given.
 	Change *verify.Change
-	// PlanText is the plan as `terraform show` prints it, shown collapsed at the end; "" for
+	// PlanText is the plan as `terraform plan` printed it, shown collapsed at the end; "" for
 	// none.
 	PlanText string
 }
@@ -89,7 +89,7 @@ func Markdown(in Input) string {
 	section(&b, "Other resources", "| | resource | what changes |\n|---|---|---|\n", other)
 	verification(&b, in.Verify)
 	if in.PlanText != "" {
-		fmt.Fprintf(&b, "<details><summary>The plan as terraform shows it</summary>\n\n```\n%s\n```\n\n</details>\n", strings.TrimRight(in.PlanText, "\n"))
+		fmt.Fprintf(&b, "<details><summary>The plan as terraform printed it</summary>\n\n```\n%s\n```\n\n</details>\n", strings.TrimRight(in.PlanText, "\n"))
 	}
 	return b.String()
 }
