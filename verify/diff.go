@@ -172,8 +172,9 @@ func (c *Change) Changed() bool {
 }
 
 // Failed reports whether the change opens something no flow explains, closes what a flow
-// needs, or its apply opens in between what neither side allows. What the apply interrupts
-// is reported (Interrupted) and fails nothing: a reviewer weighs it.
+// needs, has an authorization decided against its expectation, or its apply opens in between
+// what neither side allows. What the apply interrupts is reported (Interrupted) and fails
+// nothing: a reviewer weighs it.
 func (c *Change) Failed() bool {
 	for _, list := range [][]Connection{c.Opened, c.Closed, c.Interrupted, c.Exposed} {
 		for _, x := range list {
@@ -202,7 +203,7 @@ type look struct {
 	present          bool
 	open, reach      Ports
 	sg, nacl         Ports
-	acceptSG, accNAC Ports
+	acceptSG, acceptNACL Ports
 }
 
 // Diff judges the change from base to head and, for each state of its apply, what the apply
@@ -269,7 +270,7 @@ func Diff(base, head Side, states ...State) *Change {
 					layer    Layer
 					hp, bp   Ports
 					accepted Ports
-				}{{LayerSG, lh.sg, lb.sg, lh.acceptSG}, {LayerNACL, lh.nacl, lb.nacl, lh.accNAC}} {
+				}{{LayerSG, lh.sg, lb.sg, lh.acceptSG}, {LayerNACL, lh.nacl, lb.nacl, lh.acceptNACL}} {
 					slack := l.hp.Minus(l.bp).Minus(opened)
 					if lh.present {
 						slack = slack.Minus(h.v.asked(hs, hd, proto)).Minus(l.accepted)
@@ -477,7 +478,7 @@ func (s *diffSide) judge(src, dst *Endpoint, proto Protocol, accept bool) look {
 			l.acceptSG, _ = s.v.accept(t, LayerSG, slack, src, dst, proto)
 		}
 		if slack := l.nacl.Minus(asked); !slack.Empty() {
-			l.accNAC, _ = s.v.accept(t, LayerNACL, slack, src, dst, proto)
+			l.acceptNACL, _ = s.v.accept(t, LayerNACL, slack, src, dst, proto)
 		}
 	}
 	return l
