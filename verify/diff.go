@@ -200,9 +200,9 @@ type diffSide struct {
 
 // look is what one side lets through for one pair over one protocol.
 type look struct {
-	present          bool
-	open, reach      Ports
-	sg, nacl         Ports
+	present              bool
+	open, reach          Ports
+	sg, nacl             Ports
 	acceptSG, acceptNACL Ports
 }
 
