@@ -48,7 +48,7 @@ func States(p *Plan, base, head []byte) (states []verify.State, notes []string, 
 		if err != nil {
 			return nil, nil, err
 		}
-		st := verify.State{Name: DestroysFirst, Gone: map[string]string{}, Avoid: map[string]string{}}
+		st := verify.State{Name: DestroysFirst, Gone: map[string]string{}, Avoid: map[string]string{}, Subnets: map[string][]string{}}
 		for _, addr := range destroyed {
 			s, _ := p.Step(addr)
 			st.Gone[addr], st.Avoid[addr] = gone(s), avoid(s)
@@ -60,6 +60,11 @@ func States(p *Plan, base, head []byte) (states []verify.State, notes []string, 
 				if n != addr && slices.Contains(destroyed, n) {
 					st.Gone[addr] = gone(s) + ", along with " + n + ", which it names"
 					break
+				}
+			}
+			for _, n := range names {
+				if strings.HasPrefix(n, "aws_subnet.") {
+					st.Subnets[addr] = append(st.Subnets[addr], n)
 				}
 			}
 		}

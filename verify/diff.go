@@ -39,6 +39,9 @@ type State struct {
 	Gone map[string]string
 	// Avoid maps a resource of Gone to what would avoid the window.
 	Avoid map[string]string
+	// Subnets maps a resource of Gone to the subnets it names (an association): what it
+	// changes when no hop of a path names it.
+	Subnets map[string][]string
 }
 
 // Connection is one class of connections that a change opens or closes, or that an apply
@@ -635,6 +638,17 @@ func (c *Connection) explainState(s *diffSide, src, dst *Endpoint, st State, end
 		for _, e := range ends {
 			if e != nil && e.Inside() {
 				addGone(e.Res, "its ENI is gone")
+			}
+		}
+	}
+	if len(seen) == 0 {
+		// No hop names what the state lacks: what it lacks about the ends' subnets (an
+		// association that put a subnet on its route table or network ACL).
+		for _, res := range slices.Sorted(maps.Keys(st.Subnets)) {
+			for _, e := range ends {
+				if e != nil && e.Inside() && slices.Contains(st.Subnets[res], e.Subnet.Addr) {
+					addGone(res, "it held "+e.Subnet.Name+"'s association")
+				}
 			}
 		}
 	}

@@ -29,6 +29,9 @@ import (
 //     destroy and the create bastion@public-a -> web tcp/22 is dropped (2 pairs): interrupted.
 //   - web-c's subnet moved to web-a's route table (the association updated in place): nothing
 //     opened or closed; web-c's package downloads rerouted through nat-public-a; no gap.
+//   - web-c's route table association replaced (destroy first) rather than moved in place: in
+//     between web-c uses the VPC's main route table, which holds only the local route, so
+//     web-c's package downloads (9 repository classes) are interrupted.
 //   - a security group replaced (web-sg renamed: name forces a new group, destroy first, and
 //     every rule naming it with it): no connection changes in the end; in between the web
 //     servers hold no rules: alb -> web 80, bastion -> web 22, web -> db 3306, web -> efs
@@ -119,6 +122,10 @@ var Cases = []Case{
 	{Name: "web subnet moved to another route table", Edit: func(m Stack) {
 		m.Get("aws_route_table_association", "web-c")["route_table_id"] = ref("aws_route_table.web-a")
 	}, Want: []string{"rerouted web -> repos tcp/443 pairs=9 via web-c: 0.0.0.0/0 > NAT gateway nat@public-a"},
+		Interrupts: []string{"aws_route_table_association.web-c"}},
+	{Name: "route table association replaced", Replace: func(Stack) map[string][]string {
+		return map[string][]string{"aws_route_table_association.web-c": {"subnet_id"}}
+	}, Apply: []string{"interrupted path web -> repos tcp/443 [web-to-repos-https] warn pairs=9"},
 		Interrupts: []string{"aws_route_table_association.web-c"}},
 	{Name: "security group replaced", Edit: func(m Stack) {
 		m.Get("aws_security_group", "web-sg")["name"] = "webtier-web-v2"
