@@ -218,3 +218,27 @@ func TestDiffCommandBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffCommandAuthorization: the web servers' role losing the secret's read fails the diff,
+// which names the check, both decisions and why (here no statement allows the call).
+func TestDiffCommandAuthorization(t *testing.T) {
+	c := changecases.Find("secret read no longer allowed")
+	p, err := c.Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"diff", "--base", stackDir(t, p.Base, nil), "--head", stackDir(t, p.Head, nil)}, &stdout, &stderr); code != exitFailed {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, &stderr)
+	}
+	for _, want := range []string{
+		"AUTHORIZATIONS decided otherwise (2)",
+		"FAIL req 5 the web servers read the database secret through the endpoint: secretsmanager:GetSecretValue on",
+		": allowed -> denied (expected allowed)",
+		"implicitly denied: no statement of identity aws_iam_role_policy.web-mount-shared-fs, identity aws_iam_role_policy.web-read-db-secret allows secretsmanager:GetSecretValue",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, &stdout)
+		}
+	}
+}

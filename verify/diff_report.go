@@ -107,6 +107,9 @@ func (c *Change) WriteText(w io.Writer, base, head string) error {
 			}
 			fmt.Fprintf(&b, "  %s req %d %s: %s on %s: %s -> %s (expected %s)\n       %s\n", mark, x.Req, x.Check, x.Action, x.Resource,
 				orNone(x.Base), orNone(x.Head), x.Expected, x.Why)
+			if len(x.By) > 0 {
+				fmt.Fprintf(&b, "       decided by: %s\n", strings.Join(x.By, "; "))
+			}
 		}
 	}
 	for _, n := range c.Notes {
