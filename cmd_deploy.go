@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/review"
@@ -100,19 +105,73 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// reviewOptions are plan --markdown's: where the review goes, the synthesized stack of what
+// is deployed to diff the planned one against (with the apply's states), and where to write
+// the plan as JSON for `webtier diff --plan`.
+type reviewOptions struct {
+	markdown, base, planJSON string
+}
+
 // writeReview writes the markdown review of the session's plan, with the verification of the
-// planned network (the synthesized stack), and says whether that verification passed.
-func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, path string) (bool, error) {
+// planned network and, given a base, what the change and its apply do to the connections. ok
+// is false when the planned network does not verify.
+func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, o reviewOptions) (bool, error) {
 	tfplan, err := s.Show(ctx)
 	if err != nil {
 		return false, err
+	}
+	if o.planJSON != "" {
+		data, err := json.Marshal(tfplan)
+		if err != nil {
+			return false, err
+		}
+		if err := writeFileAtomic(o.planJSON, data); err != nil {
+			return false, err
+		}
 	}
 	r, err := verifyStack(plan, s.StackFile())
 	if err != nil {
 		return false, err
 	}
-	md := review.Markdown(review.Input{Plan: tfplan, Policy: plan.Policy, Verify: r})
-	return r.OK(), writeFileAtomic(path, []byte(md))
+	in := review.Input{Plan: tfplan, Policy: plan.Policy, Verify: r, PlanText: s.PlanText()}
+	if o.base != "" {
+		if in.Change, err = planChange(plan, s.StackFile(), o.base, tfplan); err != nil {
+			return false, err
+		}
+	}
+	return r.OK(), writeFileAtomic(o.markdown, []byte(review.Markdown(in)))
+}
+
+// planChange diffs the synthesized stack of what is deployed (base) and the planned one,
+// with the states of the plan's apply.
+func planChange(plan stacks.Plan, stackFile, base string, tfplan *tfjson.Plan) (*verify.Change, error) {
+	b, err := readSide(base)
+	if err != nil {
+		return nil, fmt.Errorf("--base: %w", err)
+	}
+	data, err := os.ReadFile(stackFile)
+	if err != nil {
+		return nil, err
+	}
+	n, err := verify.Load(data)
+	if err != nil {
+		return nil, err
+	}
+	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := change.FromPlan(tfplan)
+	if err != nil {
+		return nil, err
+	}
+	states, notes, err := change.States(steps, b.data, data)
+	if err != nil {
+		return nil, err
+	}
+	c := verify.Diff(b.side, verify.Side{Network: n, Intent: intent}, states...)
+	c.Notes = append(c.Notes, notes...)
+	return c, nil
 }
 
 // verifyStack verifies a synthesized stack against the plan's intent.
@@ -205,10 +264,16 @@ type notVerified struct{ what string }
 func (e notVerified) Error() string { return e.what + " does not verify: see the report above" }
 
 func planCmd(args []string, stdout, stderr io.Writer) int {
-	var markdown string
+	var o reviewOptions
 	return sessionCmd("plan", args, stdout, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&markdown, "markdown", "", "also write a review of the plan for a pull request to `file`")
+		fs.StringVar(&o.markdown, "markdown", "", "also write a review of the plan for a pull request to `file`")
+		fs.StringVar(&o.base, "base", "", "with --markdown: the synthesized stack of what is deployed (cdk.tf.json or its cdktf.out `dir`, with webtier.config.json beside it): the review says what the change and its apply open, close and interrupt")
+		fs.StringVar(&o.planJSON, "plan-json", "", "with --markdown: also write the plan as JSON (terraform show -json) to `file`, for `webtier diff --plan`")
 	}, func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error {
+		markdown := o.markdown
+		if markdown == "" && (o.base != "" || o.planJSON != "") {
+			return usageError{errors.New("plan: --base and --plan-json go with --markdown")}
+		}
 		changes, err := s.Plan(ctx, false)
 		if err != nil {
 			return err
@@ -219,7 +284,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		if markdown == "" {
 			return nil
 		}
-		ok, err := writeReview(ctx, s, plan, markdown)
+		ok, err := writeReview(ctx, s, plan, o)
 		if err != nil {
 			return err
 		}

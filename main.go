@@ -53,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return destroyCmd(args, stdout, stderr)
 	case "verify":
 		return verifyCmd(args, stdout, stderr)
+	case "diff":
+		return diffCmd(args, stdout, stderr)
 	case "repo-ranges":
 		return repoRangesCmd(args, stdout, stderr)
 	case "twin":
@@ -60,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "drill":
 		return drillCmd(args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, plan, deploy, destroy, repo-ranges, twin or drill)\n", cmd)
+		fmt.Fprintf(stderr, "webtier: unknown command %q (expected synth, verify, diff, plan, deploy, destroy, repo-ranges, twin or drill)\n", cmd)
 		return exitBadArgs
 	}
 }

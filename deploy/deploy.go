@@ -108,6 +108,8 @@ type Session struct {
 	Emulator *emulator.Emulator
 	// Steps are the timed steps run so far, in order.
 	Steps []Step
+	// planText is what the last Plan printed.
+	planText strings.Builder
 }
 
 // Step is one timed part of a command.
@@ -365,14 +367,22 @@ func diagnostics(ds []tfjson.Diagnostic) string {
 	return out
 }
 
-// Plan writes the plan file; changes is false for an empty plan.
+// Plan writes the plan file; changes is false for an empty plan. What terraform prints is
+// kept too (PlanText).
 func (s *Session) Plan(ctx context.Context, destroy bool) (changes bool, err error) {
+	s.planText.Reset()
+	s.tf.SetStdout(io.MultiWriter(s.out, &s.planText))
+	defer s.tf.SetStdout(s.out)
 	err = s.terraform(ctx, "terraform plan", func(ctx context.Context) error {
 		changes, err = s.tf.Plan(ctx, tfexec.Out(planFile), tfexec.Destroy(destroy))
 		return err
 	})
 	return changes, err
 }
+
+// PlanText is what the last Plan printed: the plan as terraform shows it (no second
+// `terraform show`, which takes seconds).
+func (s *Session) PlanText() string { return s.planText.String() }
 
 // Show returns the JSON of the plan file written by Plan.
 func (s *Session) Show(ctx context.Context) (plan *tfjson.Plan, err error) {

@@ -1,7 +1,11 @@
-// Package review turns a terraform plan into a markdown review for a pull request: every
-// security-group rule and network-ACL entry added, removed or changed, with the flow it
-// serves; the other resources changed or replaced; and the verification of the planned
-// network. Plain Go.
+// Package review turns a terraform plan into a markdown review for a pull request. It leads
+// with one short summary: the plan's counts, a banner when it destroys or replaces anything,
+// the connections the change opens and closes, what the apply interrupts (connections, and
+// each changed resource's effect on the running service) and the verification's verdict.
+// The details follow, collapsed: the connections, the apply's states, the interruption
+// table, every security-group rule and network-ACL entry added, removed or changed with the
+// flow it serves, the other resources, the verification of the planned network and the plan
+// as terraform printed it. A plan with no changes is one line. Plain Go.
 package review
 
 import (
@@ -12,6 +16,7 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
+	plans "github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
@@ -23,6 +28,12 @@ type Input struct {
 	Policy rules.Policy
 	// Verify is the verification of the planned network (the synthesized stack).
 	Verify *verify.Report
+	// Change is the diff of the deployed stack's synthesis and the planned one, with the
+	// apply's states (verify.Diff with change.States); nil when no base was given.
+	Change *verify.Change
+	// PlanText is the plan as `terraform plan` printed it, shown collapsed at the end; "" for
+	// none.
+	PlanText string
 }
 
 // Markdown renders the review.
@@ -50,38 +61,72 @@ func Markdown(in Input) string {
 			other = append(other, otherRow(rc, a))
 		}
 	}
+	steps, err := plans.FromPlan(in.Plan)
+	if err != nil {
+		steps = &plans.Plan{}
+	}
+	interrupts := plans.Interruptions(steps)
+	if len(counts) == 0 && (in.Change == nil || !in.Change.Changed()) && in.Verify != nil && in.Verify.OK() {
+		// Nothing to review; a network that fails verification still gets its details.
+		return fmt.Sprintf("**webtier plan review**: no changes, the target matches the stack; the planned network %s.\n", verdictOf(in.Verify))
+	}
 
 	var b strings.Builder
 	b.WriteString("## webtier plan review\n\n")
-	if len(counts) == 0 {
-		b.WriteString("No changes: the target matches the stack.\n\n")
-	} else {
-		fmt.Fprintf(&b, "**%d to add, %d to change, %d to replace, %d to destroy.**\n\n",
-			counts[add], counts[change], counts[replace], counts[destroy])
+	summary(&b, in, steps, interrupts)
+	if err != nil {
+		fmt.Fprintf(&b, "**The plan could not be read for its apply: %s.**\n\n", err)
 	}
+	if in.Change != nil {
+		connections(&b, in.Change)
+		calls(&b, in.Change)
+		apply(&b, in.Change)
+	}
+	interruptions(&b, interrupts)
 	section(&b, "Security-group rules", "| | group | direction | protocol | ports | peer | flow | why |\n|---|---|---|---|---|---|---|---|\n", sg)
 	section(&b, "Network-ACL entries", "| | NACL | rule | direction | protocol | ports | peer | flows | why |\n|---|---|---|---|---|---|---|---|---|\n", nacl)
 	section(&b, "VPC endpoints and their policies", "| | endpoint | type | service | route tables | policy allows | what changes |\n|---|---|---|---|---|---|---|\n", endpoints)
 	section(&b, "Other resources", "| | resource | what changes |\n|---|---|---|\n", other)
 	verification(&b, in.Verify)
+	if in.PlanText != "" {
+		fmt.Fprintf(&b, "<details><summary>The plan as terraform printed it</summary>\n\n```\n%s\n```\n\n</details>\n", strings.TrimRight(in.PlanText, "\n"))
+	}
 	return b.String()
 }
 
 // keyed is a table row with the key it sorts by.
 type keyed struct{ key, row string }
 
+// section writes a table collapsed under its title and row count.
 func section(b *strings.Builder, title, header string, rows []keyed) {
 	sort.Slice(rows, func(i, j int) bool { return rows[i].key < rows[j].key })
-	fmt.Fprintf(b, "### %s (%d)\n\n", title, len(rows))
+	open(b, fmt.Sprintf("%s (%d)", title, len(rows)))
 	if len(rows) == 0 {
 		b.WriteString("None.\n\n")
-		return
+	} else {
+		b.WriteString(header)
+		for _, r := range rows {
+			b.WriteString(r.row)
+		}
+		b.WriteString("\n")
 	}
-	b.WriteString(header)
-	for _, r := range rows {
-		b.WriteString(r.row)
+	b.WriteString("</details>\n\n")
+}
+
+// open starts a collapsed block.
+func open(b *strings.Builder, title string) {
+	fmt.Fprintf(b, "<details><summary><b>%s</b></summary>\n\n", title)
+}
+
+// verdictOf is the verification's verdict in a few words.
+func verdictOf(r *verify.Report) string {
+	if r == nil {
+		return "was not verified"
 	}
-	b.WriteString("\n")
+	if r.OK() {
+		return "verifies: every requirement holds"
+	}
+	return "**FAILS** verification"
 }
 
 // verification summarizes the verify report requirement by requirement, and lists in full
@@ -92,7 +137,7 @@ func verification(b *strings.Builder, r *verify.Report) {
 	if !r.OK() {
 		verdict = "**FAILS**"
 	}
-	fmt.Fprintf(b, "### Verification of the planned network: %s\n\n", verdict)
+	open(b, "Verification of the planned network: "+verdict)
 	b.WriteString("| requirement | probes met | shape checks passed |\n|---|---|---|\n")
 	for req := 1; req <= 7; req++ {
 		probes, met, shapes, passed := 0, 0, 0, 0
@@ -133,16 +178,26 @@ func verification(b *strings.Builder, r *verify.Report) {
 		}
 	}
 	if len(missed) > 0 {
-		section(b, "Probes, shape checks and AWS quotas that miss", "| req | probe | expected | got |\n|---|---|---|---|\n", missed)
+		table(b, "Probes, shape checks and AWS quotas that miss", "| req | probe | expected | got |\n|---|---|---|---|\n", missed)
 	}
 	var unexplained []keyed
 	for _, f := range r.Unexplained {
 		unexplained = append(unexplained, keyed{f.Layer + f.From + f.To, row(f.Layer, f.From+" -> "+f.To, verify.On(f.Proto, f.Ports))})
 	}
 	if len(unexplained) > 0 {
-		section(b, "Unexplained connections", "| layer | connection | ports |\n|---|---|---|\n", unexplained)
+		table(b, "Unexplained connections", "| layer | connection | ports |\n|---|---|---|\n", unexplained)
 	}
-	b.WriteString("Paths, blockers and the accepted list: `webtier verify --config <config>` on the synthesized stack.\n")
+	b.WriteString("Paths, blockers and the accepted list: `webtier verify --config <config>` on the synthesized stack.\n\n</details>\n\n")
+}
+
+// table writes a titled table, not collapsed (inside a collapsed block).
+func table(b *strings.Builder, title, header string, rows []keyed) {
+	sort.Slice(rows, func(i, j int) bool { return rows[i].key < rows[j].key })
+	fmt.Fprintf(b, "**%s (%d)**\n\n%s", title, len(rows), header)
+	for _, r := range rows {
+		b.WriteString(r.row)
+	}
+	b.WriteString("\n")
 }
 
 // Actions, as the review marks them.

@@ -42,10 +42,10 @@ func TestGatewayEndpointIsShown(t *testing.T) {
 	}
 	md := Markdown(Input{Plan: plan, Verify: &verify.Report{}})
 	for _, want := range []string{
-		"### VPC endpoints and their policies (1)",
+		"<b>VPC endpoints and their policies (1)</b>",
 		"| + add | aws_vpc_endpoint.s3 | Gateway | com.amazonaws.ap-northeast-2.s3 | web-a, web-c | s3:GetObject on arn:aws:s3:::al2023-repos-ap-northeast-2-de612dc2/* |",
 		"| + add | web-sg | egress | tcp | 443 | s3 prefix list | web-to-repos-https-endpoint |",
-		"### Other resources (0)",
+		"<b>Other resources (0)</b>",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the review lacks %q; got:\n%s", want, md)

@@ -180,6 +180,14 @@ func TestMutations(t *testing.T) {
 			func(tf) expect {
 				return expect{kind: "unexplained", layer: "security groups", match: "internet 198.51.100.7 -> web@web-a", names: sgIn + ".web-ssh-anywhere"}
 			}},
+		{"the ALB's port to the web servers widened on both groups (the web ACL still stops 81)",
+			func(t *testing.T, m tf) {
+				m.get(t, sgIn, "web-sg-ingress-alb-to-web-http")["to_port"] = 81
+				m.get(t, sgOut, "alb-sg-egress-alb-to-web-http")["to_port"] = 81
+			},
+			func(tf) expect {
+				return expect{kind: "unexplained", layer: "security groups", match: "alb@public-a -> web@web-a", names: sgIn + ".web-sg-ingress-alb-to-web-http"}
+			}},
 		{"allow-all egress on the web SG",
 			func(t *testing.T, m tf) { m.of(sgOut)["web-all-out"] = rule("web-sg", "-1", 0, "0.0.0.0/0") },
 			func(tf) expect {

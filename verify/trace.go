@@ -338,7 +338,9 @@ func (t *trace) sg(e *Endpoint, egress bool, p peer, origin *Endpoint) {
 	if p.eni != nil {
 		peerGroups = p.eni.groupKey
 	}
-	t.checks = append(t.checks, check{LayerSG, checkKey{e.groupKey, egress, t.class(p.addr), peerGroups, t.proto}, allowed, false})
+	// The decision passes the asked ports it allows (a rule's other ports are not what this
+	// connection needs of it: a flow that learns its needs here asks for its own port only).
+	t.checks = append(t.checks, check{LayerSG, checkKey{e.groupKey, egress, t.class(p.addr), peerGroups, t.proto}, allowed.Intersect(t.want), false})
 	t.narrow(LayerSG, allowed)
 	if !t.explain {
 		return

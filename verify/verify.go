@@ -205,18 +205,37 @@ func (n *Network) protocolsOf() []Protocol {
 // and the intent tell apart (the internet, the admin and repository ranges, any range a rule
 // names), and 8.8.8.8. The first is a plain internet address no rule names; 8.8.8.8 is last.
 func (v *verifier) outsideEndpoints() []*Endpoint {
-	family := append(slices.Clip(v.n.family), v.in.AdminCIDRs...)
-	family = append(family, v.in.RepoCIDRs...)
+	return v.outsideAt(outsideAddrs([]*Network{v.n}, []Intent{v.in}))
+}
+
+// outsideAddrs are one outside address for each class of addresses that the networks and
+// the intents tell apart: a plain internet address no rule names first, 8.8.8.8 last.
+func outsideAddrs(ns []*Network, ins []Intent) []netip.Addr {
+	var family []netip.Prefix
+	for _, n := range ns {
+		family = append(family, n.family...)
+	}
+	for _, in := range ins {
+		family = append(append(family, in.AdminCIDRs...), in.RepoCIDRs...)
+	}
 	inVPC := func(p netip.Prefix) bool {
-		return slices.ContainsFunc(v.n.VPCs, func(vpc *VPC) bool {
-			return slices.ContainsFunc(vpc.CIDRs, func(c netip.Prefix) bool { return c.Contains(p.Addr()) && c.Bits() <= p.Bits() })
+		return slices.ContainsFunc(ns, func(n *Network) bool {
+			return slices.ContainsFunc(n.VPCs, func(vpc *VPC) bool {
+				return slices.ContainsFunc(vpc.CIDRs, func(c netip.Prefix) bool { return c.Contains(p.Addr()) && c.Bits() <= p.Bits() })
+			})
 		})
 	}
 	addrs := representatives(rules.Anywhere, family, inVPC)
 	plain, _ := freeAddr(rules.Anywhere, family)
 	google := netip.MustParseAddr("8.8.8.8")
-	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return a == plain || a == google || v.n.InVPC(a) })
-	addrs = append(append([]netip.Addr{plain}, addrs...), google)
+	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool {
+		return a == plain || a == google || slices.ContainsFunc(ns, func(n *Network) bool { return n.InVPC(a) })
+	})
+	return append(append([]netip.Addr{plain}, addrs...), google)
+}
+
+// outsideAt makes an outside endpoint of each address, named by its narrowest role.
+func (v *verifier) outsideAt(addrs []netip.Addr) []*Endpoint {
 	var out []*Endpoint
 	for _, a := range addrs {
 		e := v.n.Outside(a)
