@@ -164,7 +164,11 @@ func verification(b *strings.Builder, r *verify.Report) {
 	var missed []keyed
 	for _, p := range r.Probes {
 		if !p.OK {
-			missed = append(missed, keyed{fmt.Sprintf("%d %s", p.Req, p.Probe), row(strconv.Itoa(p.Req), p.Probe, p.Expected, p.Verdict)})
+			got := p.Verdict
+			if p.Authorized != "" && p.Expected == p.Verdict {
+				got += "; " + p.Authorized
+			}
+			missed = append(missed, keyed{fmt.Sprintf("%d %s", p.Req, p.Probe), row(strconv.Itoa(p.Req), p.Probe, p.Expected, got)})
 		}
 	}
 	for _, s := range r.Shapes {
