@@ -170,7 +170,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData), EFS: p.efsAccess(h), 
+				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData), EFS: p.efsAccess(h),
 					PHP: verify.BootstrapOf(h.ep.UserData, p.net.HealthPath()), Health: p.net.HealthPath()}
 				if with.db && p.dbEndpoint() != "" {
 					s.Web.DB = &DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
