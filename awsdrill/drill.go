@@ -130,43 +130,21 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 	return d.rows, nil
 }
 
-// shapeKinds put live's shape checks (what was deployed, read from the APIs) under the
-// requirement they support, by what their names say; the drill repeats them rather than
-// judge the same facts twice.
-var shapeKinds = []struct {
-	req      int
-	contains string
-}{
-	{1, "no web server has a public IP"},
-	{2, "web servers in service"},
-	{2, "web servers registered"},
-	{2, "web servers healthy"},
-	{2, "web servers spread"},
-	{3, "NAT gateway"},
-	{5, "Multi-AZ"},
-	{6, "mount target"},
-}
-
-// shapeRows turns live's shape checks into drill rows by requirement: OK is a pass, a
-// limitation stays a limitation.
+// shapeRows turns live's shape checks (what was deployed, read from the APIs) into drill
+// rows under the requirement each names: OK is a pass, a limitation stays a limitation. The
+// drill repeats them rather than judge the same facts twice.
 func shapeRows(shapes []live.Shape) map[int][]twin.DrillRow {
 	out := map[int][]twin.DrillRow{}
 	for _, sh := range shapes {
-		for _, k := range shapeKinds {
-			if !strings.Contains(sh.Check, k.contains) {
-				continue
-			}
-			result := twin.Fail
-			switch sh.Status {
-			case live.OK:
-				result = twin.Pass
-			case live.Limitation:
-				result = twin.Limitation
-			}
-			out[k.req] = append(out[k.req], twin.DrillRow{Req: k.req, Test: "API: " + sh.Check, Expected: "as configured",
-				Observed: sh.Observed, Evidence: "live shape check", Result: result})
-			break
+		result := twin.Fail
+		switch sh.Status {
+		case live.OK:
+			result = twin.Pass
+		case live.Limitation:
+			result = twin.Limitation
 		}
+		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+			Observed: sh.Observed, Evidence: "live shape check", Result: result})
 	}
 	return out
 }

@@ -32,8 +32,10 @@ const (
 	Limitation Status = "EMULATOR LIMITATION"
 )
 
-// Shape is one check of what was deployed, with what was observed.
+// Shape is one check of what was deployed, with the requirement it supports (the seed's
+// numbering, as the drill files it) and what was observed.
 type Shape struct {
+	Req      int    `json:"req"`
 	Check    string `json:"check"`
 	Status   Status `json:"status"`
 	Observed string `json:"observed"`
@@ -158,7 +160,7 @@ func members(g asgtypes.AutoScalingGroup) []asgtypes.Instance {
 func (s *Stack) fleetShapes(local bool) []Shape {
 	groups := s.webGroups()
 	if len(groups) == 0 {
-		return []Shape{{Check: "web servers' Auto Scaling group", Status: Fail,
+		return []Shape{{Req: 2, Check: "web servers' Auto Scaling group", Status: Fail,
 			Observed: fmt.Sprintf("no Auto Scaling group over the VPC's subnets is tagged %s=web", rules.RoleTag)}}
 	}
 	var out []Shape
@@ -173,7 +175,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 		}
 		sort.Strings(inService)
 		minSize := int(aws.ToInt32(g.MinSize))
-		capacity := Shape{Check: name + ": web servers in service", Status: OK,
+		capacity := Shape{Req: 2, Check: name + ": web servers in service", Status: OK,
 			Observed: fmt.Sprintf("%d InService (min %d, desired %d): %s", len(inService), minSize, aws.ToInt32(g.DesiredCapacity), strings.Join(inService, ", "))}
 		if len(inService) < minSize {
 			capacity.Status = Fail
@@ -183,7 +185,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 			out = append(out, s.registration(name, arn, insts, local)...)
 		}
 		if len(g.TargetGroupARNs) == 0 {
-			out = append(out, Shape{Check: name + ": web servers registered with the load balancer", Status: Fail,
+			out = append(out, Shape{Req: 2, Check: name + ": web servers registered with the load balancer", Status: Fail,
 				Observed: "the group names no target group"})
 		}
 		out = append(out, s.publicShape(name, insts), s.spreadShape(g, insts, local))
@@ -196,7 +198,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local bool) []Shape {
 	tg := s.targetGroup(arn)
 	if tg == nil {
-		return []Shape{{Check: group + ": web servers registered in " + lastPart(arn), Status: Fail,
+		return []Shape{{Req: 2, Check: group + ": web servers registered in " + lastPart(arn), Status: Fail,
 			Observed: "the target group " + arn + " is not in the VPC"}}
 	}
 	tgName := aws.ToString(tg.TargetGroupName)
@@ -206,7 +208,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 			state[aws.ToString(h.Target.Id)] = h
 		}
 	}
-	reg := Shape{Check: group + ": web servers registered in " + tgName, Status: OK}
+	reg := Shape{Req: 2, Check: group + ": web servers registered in " + tgName, Status: OK}
 	var missing, registered []string
 	for _, in := range insts {
 		id := aws.ToString(in.InstanceId)
@@ -224,7 +226,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 	if len(insts) == 0 {
 		reg.Status, reg.Observed = Fail, "the group has no instances to register"
 	}
-	health := Shape{Check: group + ": web servers healthy in " + tgName, Status: OK}
+	health := Shape{Req: 2, Check: group + ": web servers healthy in " + tgName, Status: OK}
 	counts := map[string][]string{}
 	initial := 0
 	for _, id := range registered {
@@ -265,7 +267,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 
 // publicShape checks that no web server has a public address.
 func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
-	sh := Shape{Check: group + ": no web server has a public IP", Status: OK}
+	sh := Shape{Req: 1, Check: group + ": no web server has a public IP", Status: OK}
 	var public []string
 	for _, in := range insts {
 		if e := s.instance(aws.ToString(in.InstanceId)); e != nil && aws.ToString(e.PublicIpAddress) != "" {
@@ -284,7 +286,7 @@ func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
 // a limitation.
 func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) Shape {
 	subnets := splitIDs(aws.ToString(g.VPCZoneIdentifier))
-	sh := Shape{Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: OK}
+	sh := Shape{Req: 2, Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: OK}
 	count := map[string]int{}
 	var outside []string
 	for _, in := range insts {
@@ -328,13 +330,13 @@ func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instan
 
 func (s *Stack) databaseShapes(local bool) []Shape {
 	if len(s.DBInstances) == 0 {
-		return []Shape{{Check: "database Multi-AZ with a standby AZ", Status: Fail, Observed: "no DB instance in the VPC"}}
+		return []Shape{{Req: 5, Check: "database Multi-AZ with a standby AZ", Status: Fail, Observed: "no DB instance in the VPC"}}
 	}
 	var out []Shape
 	for _, db := range s.DBInstances {
 		id := aws.ToString(db.DBInstanceIdentifier)
 		primary, standby := aws.ToString(db.AvailabilityZone), aws.ToString(db.SecondaryAvailabilityZone)
-		sh := Shape{Check: id + ": Multi-AZ with a standby in another AZ", Status: OK}
+		sh := Shape{Req: 5, Check: id + ": Multi-AZ with a standby in another AZ", Status: OK}
 		status := aws.ToString(db.DBInstanceStatus)
 		switch {
 		case !aws.ToBool(db.MultiAZ):
@@ -380,7 +382,7 @@ func (s *Stack) webAZs() []string {
 
 func (s *Stack) fileSystemShapes() []Shape {
 	if len(s.FileSystems) == 0 {
-		return []Shape{{Check: "one EFS mount target per web AZ", Status: Fail, Observed: "no file system tagged " + ProjectTag + "=" + ProjectValue + " or mounted in the VPC"}}
+		return []Shape{{Req: 6, Check: "one EFS mount target per web AZ", Status: Fail, Observed: "no file system tagged " + ProjectTag + "=" + ProjectValue + " or mounted in the VPC"}}
 	}
 	sg := s.efsGroup()
 	azs := s.webAZs()
@@ -395,7 +397,7 @@ func (s *Stack) fileSystemShapes() []Shape {
 		if sg != nil {
 			sgName = aws.ToString(sg.GroupName)
 		}
-		sh := Shape{Check: fmt.Sprintf("%s: one mount target per web AZ, each with %s", name, sgName), Status: OK}
+		sh := Shape{Req: 6, Check: fmt.Sprintf("%s: one mount target per web AZ, each with %s", name, sgName), Status: OK}
 		perAZ := map[string][]string{}
 		var problems []string
 		for _, mt := range s.MountTargets {
@@ -459,7 +461,7 @@ func (s *Stack) groupNames(ids []string) string {
 // NAT gateway in every AZ and each web subnet's default route to the one of its AZ; single,
 // one NAT gateway that every web subnet's default route uses.
 func (s *Stack) natShape(cfg config.Config) Shape {
-	sh := Shape{Check: "one NAT gateway per AZ (nat: per-az)", Status: OK}
+	sh := Shape{Req: 3, Check: "one NAT gateway per AZ (nat: per-az)", Status: OK}
 	if cfg.NAT == config.NATSingle {
 		sh.Check = "one NAT gateway (nat: single)"
 	}
@@ -574,7 +576,7 @@ func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []Shape 
 			continue // moto leaves Scheme empty: internet-facing is the default
 		}
 		name := aws.ToString(lb.LoadBalancerName)
-		sh := Shape{Check: name + ": the site answers through the load balancer"}
+		sh := Shape{Req: 2, Check: name + ": the site answers through the load balancer"}
 		url, ok := s.siteURL(lb)
 		switch {
 		case !ok:
