@@ -115,13 +115,13 @@ func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
 // run is Run on a described stack.
 func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillRow, error) {
 	o = o.withDefaults()
-	f, err := factsOf(s)
-	if err != nil {
-		return nil, err
-	}
 	n, _, err := s.Model()
 	if err != nil {
 		return nil, fmt.Errorf("awsdrill: the deployed stack cannot be modelled:\n%w", err)
+	}
+	f, err := factsOf(s, n)
+	if err != nil {
+		return nil, err
 	}
 	in, err := verify.IntentOf(o.Config)
 	if err != nil {

@@ -198,7 +198,12 @@ func TestNothingToDrill(t *testing.T) {
 // awsDrill is a drill of the recorded stack as if it were AWS, for the tests that need no
 // API call: SSH (1) and the repository through NAT (3).
 func awsDrill(t *testing.T, shell Shell) *drill {
-	f, err := factsOf(loadRecorded(t))
+	s := loadRecorded(t)
+	n, _, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := factsOf(s, n)
 	if err != nil {
 		t.Fatal(err)
 	}

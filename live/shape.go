@@ -412,31 +412,6 @@ func ec2Name(tags []ec2types.Tag, id string) string {
 	return id
 }
 
-// DefaultNAT returns the NAT gateway a subnet's 0.0.0.0/0 route goes to (its own route table,
-// else the VPC's main one), or "". The drill names it as the way a web server's downloads leave.
-func (s *Stack) DefaultNAT(subnet string) string {
-	var table *ec2types.RouteTable
-	for i, t := range s.RouteTables {
-		for _, a := range t.Associations {
-			if aws.ToString(a.SubnetId) == subnet {
-				table = &s.RouteTables[i]
-			}
-		}
-	}
-	if table == nil {
-		table = s.mainTable()
-	}
-	if table == nil {
-		return ""
-	}
-	for _, r := range table.Routes {
-		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" {
-			return aws.ToString(r.NatGatewayId)
-		}
-	}
-	return ""
-}
-
 // siteShapes request each internet-facing load balancer's site (AWS only).
 func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []Shape {
 	var out []Shape

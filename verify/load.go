@@ -222,6 +222,7 @@ func (l *loader) loadNATs() {
 		} else {
 			e.Public, e.PublicWhy = true, eip
 		}
+		e.ID, _ = l.attr(r, "id").str()
 		l.nats[r.Addr] = e
 		l.addENI(r, e)
 	}, "aws_nat_gateway")

@@ -231,6 +231,7 @@ func (l *loader) loadFleets() {
 			}
 			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
 			e.Multi, e.Desired, e.UserData, e.Scaling = true, desired, userData, scaling
+			e.ID, _ = l.attr(r, "id").str()
 			enis = append(enis, e)
 		}
 		for _, in := range l.attr(r, "instances").list() {

@@ -268,7 +268,8 @@ type Endpoint struct {
 	Desired int
 	// Scaling is the Auto Scaling group's size limits and CPU target; nil for other endpoints.
 	Scaling *Scaling
-	// ID is the resource's own ID when the stack knows it (a deployed stack read back).
+	// ID is the resource's own ID when the stack knows it (a deployed stack read back): the
+	// instance's, the NAT gateway's, the Auto Scaling group's name.
 	ID string
 	// Instances are the running instances of an Auto Scaling group in this subnet, when the
 	// stack knows them (a deployed stack read back).
