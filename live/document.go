@@ -27,9 +27,8 @@ func (s *Stack) Document() (doc []byte, notes []string, err error) {
 	d := newDoc()
 	s.name(d)
 	s.translate(d)
-	// The mark tells the verifier that what this document lacks was not read (a synthesized
-	// stack that lacks it is missing it).
-	out, err := json.MarshalIndent(map[string]any{"//": map[string]any{"deployed": true}, "resource": d.res}, "", "  ")
+	// verify.LoadDeployed reads it as a deployed stack: what it lacks was not read.
+	out, err := json.MarshalIndent(map[string]any{"resource": d.res}, "", "  ")
 	return out, d.notes, err
 }
 
@@ -39,7 +38,7 @@ func (s *Stack) Model() (*verify.Network, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	n, err := verify.Load(doc)
+	n, err := verify.LoadDeployed(doc)
 	return n, notes, err
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/emulator"
+	"github.com/webtier/webtier/verify"
 )
 
 // ProjectTag is the tag (and value) the provider's default_tags put on every taggable
@@ -129,6 +130,9 @@ func Read(ctx context.Context, t Target, cfg config.Config, get Getter) (*Result
 	}
 	return r, nil
 }
+
+// Model loads the document into verify's model, as a deployed stack (verify.LoadDeployed).
+func (r *Result) Model() (*verify.Network, error) { return verify.LoadDeployed(r.Document) }
 
 // Failed counts the shape checks that failed.
 func (r *Result) Failed() int { return Failed(r.Shapes) }

@@ -38,8 +38,26 @@ func Load(data []byte) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	return load(s)
+}
+
+// LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
+// live): what it lacks was not read rather than missing (an authorization check that needs it
+// says "not read", never "allowed" nor a defect), and its account is the one its roles' ARNs
+// name. The network's Deployed says so.
+func LoadDeployed(data []byte) (*Network, error) {
+	s, err := parseStack(data)
+	if err != nil {
+		return nil, err
+	}
+	s.markDeployed()
+	return load(s)
+}
+
+// load builds the network of a parsed stack.
+func load(s *stack) (*Network, error) {
 	l := &loader{
-		s: s, n: &Network{stack: s, listMax: map[string]int{}},
+		s: s, n: &Network{stack: s, Deployed: s.deployed, listMax: map[string]int{}},
 		vpcs: map[string]*VPC{}, subnets: map[string]*Subnet{}, tables: map[string]*RouteTable{},
 		nacls: map[string]*NACL{}, groups: map[string]*SecurityGroup{}, lists: map[string][]netip.Prefix{},
 		nats: map[string]*Endpoint{}, targets: map[string]*TargetGroup{}, eniOf: map[string][]*Endpoint{},

@@ -27,6 +27,9 @@ type Network struct {
 	Gateways []*GatewayEndpoint
 	// Notes are things the model could not take into account, said rather than hidden.
 	Notes []string
+	// Deployed is true for a stack read back from AWS (LoadDeployed), false for a synthesized
+	// one: what a deployed stack lacks was not read, what a synthesized one lacks is missing.
+	Deployed bool
 
 	stack *stack
 	// The stack's own network ACLs, security groups and route tables, in address order, and
