@@ -1,6 +1,8 @@
 package live_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,5 +125,81 @@ func TestModelSingleNAT(t *testing.T) {
 	}
 	if r := modelShape(t, modelShapes(t, s, cfg), "one NAT gateway (nat: single)"); !r.OK {
 		t.Errorf("one shared NAT gateway with nat single: got %q", r.Detail)
+	}
+}
+
+// TestModelProvenance: every element of the deployed stack's model keeps the AWS ID it was
+// read from (the synthesized stack's elements have their Terraform addresses only).
+func TestModelProvenance(t *testing.T) {
+	n, _, err := loadRecorded(t).Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what, id string, prefixes ...string) {
+		t.Helper()
+		for _, p := range prefixes {
+			if strings.HasPrefix(id, p) {
+				return
+			}
+		}
+		t.Errorf("%s: ID %q, want one starting with %s", what, id, strings.Join(prefixes, " or "))
+	}
+	for _, v := range n.VPCs {
+		check(v.Addr, v.ID, "vpc-")
+	}
+	for _, s := range n.Subnets {
+		check(s.Addr, s.ID, "subnet-")
+		check(s.Routes.Addr, s.Routes.ID, "rtb-")
+		check(s.NACL.Addr, s.NACL.ID, "acl-")
+	}
+	for _, e := range n.Endpoints {
+		for _, g := range e.Groups {
+			check(g.Addr, g.ID, "sg-")
+		}
+		switch e.Kind {
+		case verify.Instance:
+			check(e.Name, e.ID, "i-")
+		case verify.NATGateway:
+			check(e.Name, e.ID, "nat-")
+		case verify.MountTarget:
+			check(e.Name, e.ID, "fsmt-")
+		case verify.InterfaceEndpoint:
+			check(e.Name, e.ID, "vpce-")
+		case verify.LBNode:
+			check(e.Name, e.ID, "arn:aws:elasticloadbalancing:")
+		case verify.ASGInstance, verify.Database:
+			check(e.Name, e.ID, "webtier-")
+		}
+	}
+	for _, lb := range n.LBs {
+		check(lb.Addr, lb.ID, "arn:aws:elasticloadbalancing:")
+		for _, l := range lb.Listeners {
+			for _, g := range l.Groups {
+				check(g.Addr, g.ID, "arn:aws:elasticloadbalancing:")
+			}
+		}
+	}
+	for _, g := range n.Gateways {
+		check(g.Addr, g.ID, "vpce-")
+	}
+	if len(n.Endpoints) == 0 || len(n.LBs) == 0 {
+		t.Fatalf("the model has %d endpoints, %d load balancers", len(n.Endpoints), len(n.LBs))
+	}
+	synth, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err = verify.Load(synth); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range n.Endpoints {
+		if e.ID != "" {
+			t.Errorf("synthesized %s: ID %q, want none before apply", e.Name, e.ID)
+		}
+	}
+	for _, s := range n.Subnets {
+		if s.ID != "" || s.Routes.ID != "" || s.NACL.ID != "" {
+			t.Errorf("synthesized %s: IDs %q %q %q, want none before apply", s.Addr, s.ID, s.Routes.ID, s.NACL.ID)
+		}
 	}
 }

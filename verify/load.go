@@ -136,7 +136,7 @@ func (l *loader) loadVPCs() {
 		if !ok {
 			return
 		}
-		v := &VPC{Addr: r.Addr, CIDRs: []netip.Prefix{cidr}}
+		v := &VPC{Addr: r.Addr, ID: awsID(r), CIDRs: []netip.Prefix{cidr}}
 		v.Main = &RouteTable{Addr: "main route table of " + r.Addr, VPC: v}
 		v.DefaultNACL = &NACL{Addr: "default network ACL of " + r.Addr, VPC: v,
 			Ingress: []*NACLEntry{allowAll(v, false)}, Egress: []*NACLEntry{allowAll(v, true)}}
@@ -184,7 +184,7 @@ func (l *loader) loadSubnets() {
 			az, _ = l.attr(r, "availability_zone_id").str()
 		}
 		mapPublic, _ := l.attr(r, "map_public_ip_on_launch").boolean()
-		s := &Subnet{Addr: r.Addr, Name: r.Name, VPC: v, CIDR: cidr, AZ: az, MapPublic: mapPublic,
+		s := &Subnet{Addr: r.Addr, ID: awsID(r), Name: r.Name, VPC: v, CIDR: cidr, AZ: az, MapPublic: mapPublic,
 			Routes: v.Main, NACL: v.DefaultNACL}
 		for _, o := range l.n.Subnets {
 			if o.VPC == v && o.CIDR.Overlaps(cidr) {
@@ -240,7 +240,6 @@ func (l *loader) loadNATs() {
 		} else {
 			e.Public, e.PublicWhy = true, eip
 		}
-		e.ID, _ = l.attr(r, "id").str()
 		l.nats[r.Addr] = e
 		l.addENI(r, e)
 	}, "aws_nat_gateway")

@@ -49,7 +49,10 @@ type Network struct {
 
 // VPC is one VPC with the things every subnet falls back to.
 type VPC struct {
-	Addr  string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID    string
 	CIDRs []netip.Prefix
 	// IGW is the attached internet gateway's address, or "".
 	IGW string
@@ -74,6 +77,9 @@ func (v *VPC) Contains(addr netip.Addr) bool {
 // Subnet is one subnet and what governs its traffic.
 type Subnet struct {
 	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID string
 	// Name is the resource name: "web-a".
 	Name      string
 	VPC       *VPC
@@ -88,7 +94,10 @@ type Subnet struct {
 
 // RouteTable is a route table with its routes; the local routes of the VPC are implicit.
 type RouteTable struct {
-	Addr   string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID     string
 	VPC    *VPC
 	Routes []*Route
 	locals []*Route
@@ -144,7 +153,10 @@ func (r *Route) dest() string {
 // send the service's prefix list to it, and its policy document ("" for AWS's default, full
 // access).
 type GatewayEndpoint struct {
-	Addr    string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID      string
 	Service string
 	Tables  []*RouteTable
 	Policy  string
@@ -152,7 +164,10 @@ type GatewayEndpoint struct {
 
 // NACL is a network ACL: entries by direction, sorted by rule number.
 type NACL struct {
-	Addr    string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID      string
 	VPC     *VPC
 	Ingress []*NACLEntry
 	Egress  []*NACLEntry
@@ -184,7 +199,10 @@ type NACLEntry struct {
 
 // SecurityGroup is a security group with its rules.
 type SecurityGroup struct {
-	Addr    string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID      string
 	Name    string
 	VPC     *VPC
 	Ingress []*SGRule
@@ -271,8 +289,9 @@ type Endpoint struct {
 	Desired int
 	// Scaling is the Auto Scaling group's size limits and CPU target; nil for other endpoints.
 	Scaling *Scaling
-	// ID is the resource's own ID when the stack knows it (a deployed stack read back): the
-	// instance's, the NAT gateway's, the Auto Scaling group's name.
+	// ID is the AWS ID of the ENI's resource in a stack read back from AWS (the instance's,
+	// the NAT gateway's, the Auto Scaling group's name, the DB instance's identifier, ...), its
+	// provenance there as Res is in a synthesized stack; else "".
 	ID string
 	// Instances are the running instances of an Auto Scaling group in this subnet, when the
 	// stack knows them (a deployed stack read back).
@@ -332,7 +351,10 @@ type FleetInstance struct {
 
 // LoadBalancer is an ALB (or NLB) with its listeners and the target groups they forward to.
 type LoadBalancer struct {
-	Addr      string
+	Addr string
+	// ID is the element's AWS ID (its ARN) in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID        string
 	Internal  bool
 	CrossZone bool
 	Listeners []*Listener
@@ -349,6 +371,9 @@ type Listener struct {
 // TargetGroup sends to its targets on Port; health checks may use another port.
 type TargetGroup struct {
 	Addr string
+	// ID is the element's AWS ID (its ARN) in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID   string
 	Port int
 	// HealthPort is the health-check port when it is not the traffic port, else 0.
 	HealthPort int
