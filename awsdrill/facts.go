@@ -1,9 +1,9 @@
 // Package awsdrill runs the seed's six tests (`webtier drill --target aws`) against a deployed
 // stack: SSH through each bastion to each web server, the load balancer's rotation, package
 // downloads through NAT, scaling under CPU load, a database failover and a file shared over
-// EFS. It finds the stack as package live does (the VPC tagged Project=webtier) and takes
-// roles and routes from verify's model of it (roles by the webtier:role tag), acts through the AWS APIs, SSH (the user's key) and HTTP (the ALB's DNS
-// name), and reports twin.DrillRow rows.
+// EFS. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
+// and routes from verify's model of it (roles by the webtier:role tag), acts through the AWS
+// APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports twin.DrillRow rows.
 //
 // Against the local emulator (moto) every API call still runs and its answer is reported, but
 // nothing is dialed: moto runs no instances, serves no load balancer DNS names, publishes no
