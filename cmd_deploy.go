@@ -346,7 +346,7 @@ func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, s
 	if err != nil {
 		return nil, err
 	}
-	n, err := verify.Load(res.Document)
+	n, err := res.Model()
 	if err != nil {
 		return nil, err
 	}

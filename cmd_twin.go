@@ -113,6 +113,7 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 	}
 	var stack []byte
 	from := *in
+	load := verify.Load
 	if *useLive {
 		kind, err := deploy.ParseTarget(*target)
 		if err != nil {
@@ -122,11 +123,11 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 		if err != nil {
 			return badInput(stderr, err)
 		}
-		stack, from = res.Document, "the deployed stack ("+res.Where+")"
+		stack, from, load = res.Document, "the deployed stack ("+res.Where+")", verify.LoadDeployed
 	} else if stack, err = os.ReadFile(*in); err != nil {
 		return badInput(stderr, fmt.Errorf("twin up: %w (run `make synth` first, or name the file with --in)", err))
 	}
-	n, err := verify.Load(stack)
+	n, err := load(stack)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: %s cannot be built:\n", from)
 		return badInput(stderr, err)

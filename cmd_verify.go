@@ -134,7 +134,7 @@ func verifyLive(ctx context.Context, w io.Writer, target live.Target, cfg config
 	if err != nil {
 		return false, err
 	}
-	n, err := verify.Load(res.Document)
+	n, err := res.Model()
 	if err != nil {
 		return false, fmt.Errorf("the deployed stack (%s) cannot be verified:\n%w", res.Where, err)
 	}

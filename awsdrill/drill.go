@@ -21,6 +21,7 @@ import (
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/twin"
+	"github.com/webtier/webtier/verify"
 )
 
 // Shell runs command on host as ec2-user over SSH, through the bastion via (straight from
@@ -114,12 +115,20 @@ func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
 // run is Run on a described stack.
 func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillRow, error) {
 	o = o.withDefaults()
-	f, err := factsOf(s)
+	n, _, err := s.Model()
+	if err != nil {
+		return nil, fmt.Errorf("awsdrill: the deployed stack cannot be modelled:\n%w", err)
+	}
+	f, err := factsOf(s, n)
+	if err != nil {
+		return nil, err
+	}
+	in, err := verify.IntentOf(o.Config)
 	if err != nil {
 		return nil, err
 	}
 	d := &drill{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
-	shapes := shapeRows(s.Shapes(o.Config, o.Emulator))
+	shapes := shapeRows(verify.Shapes(n, in), s.Shapes(o.Emulator))
 	for _, req := range []struct {
 		n   int
 		run func(context.Context)
@@ -130,43 +139,30 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 	return d.rows, nil
 }
 
-// shapeKinds put live's shape checks (what was deployed, read from the APIs) under the
-// requirement they support, by what their names say; the drill repeats them rather than
-// judge the same facts twice.
-var shapeKinds = []struct {
-	req      int
-	contains string
-}{
-	{1, "no web server has a public IP"},
-	{2, "web servers in service"},
-	{2, "web servers registered"},
-	{2, "web servers healthy"},
-	{2, "web servers spread"},
-	{3, "NAT gateway"},
-	{5, "Multi-AZ"},
-	{6, "mount target"},
-}
-
-// shapeRows turns live's shape checks into drill rows by requirement: OK is a pass, a
-// limitation stays a limitation.
-func shapeRows(shapes []live.Shape) map[int][]twin.DrillRow {
+// shapeRows turns the shape checks of the deployed stack (the model's, then live's of what
+// exists only once deployed, both read from the APIs) into drill rows under the requirement
+// each names: OK is a pass, a limitation stays a limitation. The drill repeats them rather
+// than judge the same facts twice.
+func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]twin.DrillRow {
 	out := map[int][]twin.DrillRow{}
-	for _, sh := range shapes {
-		for _, k := range shapeKinds {
-			if !strings.Contains(sh.Check, k.contains) {
-				continue
-			}
-			result := twin.Fail
-			switch sh.Status {
-			case live.OK:
-				result = twin.Pass
-			case live.Limitation:
-				result = twin.Limitation
-			}
-			out[k.req] = append(out[k.req], twin.DrillRow{Req: k.req, Test: "API: " + sh.Check, Expected: "as configured",
-				Observed: sh.Observed, Evidence: "live shape check", Result: result})
-			break
+	for _, sh := range model {
+		result := twin.Fail
+		if sh.OK {
+			result = twin.Pass
 		}
+		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+			Observed: sh.Detail, Evidence: "shape check of the model read from the APIs", Result: result})
+	}
+	for _, sh := range shapes {
+		result := twin.Fail
+		switch sh.Status {
+		case live.OK:
+			result = twin.Pass
+		case live.Limitation:
+			result = twin.Limitation
+		}
+		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+			Observed: sh.Observed, Evidence: "live shape check", Result: result})
 	}
 	return out
 }

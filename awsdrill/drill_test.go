@@ -88,7 +88,7 @@ func apiRow(r twin.DrillRow) bool {
 }
 
 // knownLimits are the shape checks moto cannot answer as AWS would (live says why).
-var knownLimits = []string{"web servers healthy", "web servers spread", "Multi-AZ"}
+var knownLimits = []string{"web servers healthy", "web servers spread", "Multi-AZ with a standby"}
 
 // TestEmulatorRows drills the recorded moto stack: nothing is dialed; the reboot is asked with
 // ForceFailover; what the API answers passes, every traffic test and moto's known gaps are
@@ -152,7 +152,7 @@ func TestEmulatorFailsWhatTheAPIShows(t *testing.T) {
 		change func(*live.Stack, *fakeDB)
 		test   string // the row that must fail
 	}{
-		{"a mount target missing", func(s *live.Stack, _ *fakeDB) { s.MountTargets = s.MountTargets[:1] }, "one mount target per web AZ"},
+		{"a mount target missing", func(s *live.Stack, _ *fakeDB) { s.MountTargets = s.MountTargets[:1] }, "EFS mount target per web AZ"},
 		{"the endpoint moves on reboot", func(_ *live.Stack, db *fakeDB) {
 			db.after = func(in *rdstypes.DBInstance) { in.Endpoint = &rdstypes.Endpoint{Address: aws.String("other.example")} }
 		}, "RebootDBInstance("},
@@ -198,7 +198,12 @@ func TestNothingToDrill(t *testing.T) {
 // awsDrill is a drill of the recorded stack as if it were AWS, for the tests that need no
 // API call: SSH (1) and the repository through NAT (3).
 func awsDrill(t *testing.T, shell Shell) *drill {
-	f, err := factsOf(loadRecorded(t))
+	s := loadRecorded(t)
+	n, _, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := factsOf(s, n)
 	if err != nil {
 		t.Fatal(err)
 	}

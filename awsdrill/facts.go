@@ -1,9 +1,9 @@
 // Package awsdrill runs the seed's six tests (`webtier drill --target aws`) against a deployed
 // stack: SSH through each bastion to each web server, the load balancer's rotation, package
 // downloads through NAT, scaling under CPU load, a database failover and a file shared over
-// EFS. It finds the stack as package live does (the VPC tagged Project=webtier, roles by the
-// webtier:role tag), acts through the AWS APIs, SSH (the user's key) and HTTP (the ALB's DNS
-// name), and reports twin.DrillRow rows.
+// EFS. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
+// and routes from verify's model of it (roles by the webtier:role tag), acts through the AWS
+// APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports twin.DrillRow rows.
 //
 // Against the local emulator (moto) every API call still runs and its answer is reported, but
 // nothing is dialed: moto runs no instances, serves no load balancer DNS names, publishes no
@@ -16,6 +16,7 @@ package awsdrill
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/verify"
 )
 
 // host is an instance the drill reaches: a bastion (public IP) or a web server (private IP).
@@ -75,10 +77,14 @@ type facts struct {
 	MountTargetAZ map[string][]string // AZ -> mount target IDs
 }
 
-// factsOf picks the drill's facts out of a described stack. It fails when something the
-// tests cannot do without is missing: a bastion, a web server, the group's target group, the
-// load balancer, the database.
-func factsOf(s *live.Stack) (*facts, error) {
+// factsOf picks the drill's facts out of a described stack and its model (n, read from the
+// same answers): roles, the web servers' group and the NAT gateway each web subnet's
+// 0.0.0.0/0 goes through are the model's (longest prefix, as verify decides); what exists
+// only at run time (instance and NAT states, the group's instances, addresses) is read from
+// the answers by the IDs the model keeps. It fails when something the tests cannot do
+// without is missing: a bastion, a web server, the group's target group, the load balancer,
+// the database.
+func factsOf(s *live.Stack, n *verify.Network) (*facts, error) {
 	f := &facts{WebNAT: map[string]string{}, MountTargetAZ: map[string][]string{}}
 	azOf := map[string]string{}
 	for _, sn := range s.Subnets {
@@ -87,18 +93,25 @@ func factsOf(s *live.Stack) (*facts, error) {
 	byID := map[string]ec2types.Instance{}
 	for _, in := range s.Instances {
 		byID[aws.ToString(in.InstanceId)] = in
-		if tag(in.Tags, rules.RoleTag) == string(rules.Bastion) && in.State != nil && in.State.Name == ec2types.InstanceStateNameRunning {
-			f.Bastions = append(f.Bastions, hostOf(in, azOf))
+	}
+	name := ""
+	for _, e := range n.Endpoints {
+		switch {
+		case e.ENI() != e || e.ID == "":
+		case e.Role == rules.Bastion && e.Kind == verify.Instance:
+			if in, ok := byID[e.ID]; ok && in.State != nil && in.State.Name == ec2types.InstanceStateNameRunning {
+				f.Bastions = append(f.Bastions, hostOf(in, azOf))
+			}
+		case e.Role == rules.Web && e.Kind == verify.ASGInstance && name == "":
+			name = e.ID
 		}
 	}
 	sortHosts(f.Bastions)
 	for _, g := range s.AutoScalingGroups {
-		if asgTag(g.Tags, rules.RoleTag) == string(rules.Web) {
+		if aws.ToString(g.AutoScalingGroupName) == name {
 			f.Group = g
-			break
 		}
 	}
-	name := aws.ToString(f.Group.AutoScalingGroupName)
 	for _, p := range s.ScalingPolicies {
 		if aws.ToString(p.AutoScalingGroupName) == name {
 			f.Policies = append(f.Policies, p)
@@ -130,21 +143,26 @@ func factsOf(s *live.Stack) (*facts, error) {
 			}
 		}
 	}
-	for _, n := range s.NATGateways {
-		if n.State != ec2types.NatGatewayStateAvailable {
+	natByID := map[string]ec2types.NatGateway{}
+	for _, g := range s.NATGateways {
+		natByID[aws.ToString(g.NatGatewayId)] = g
+	}
+	for _, e := range n.Endpoints {
+		g, ok := natByID[e.ID]
+		if e.Kind != verify.NATGateway || e.ENI() != e || !ok || g.State != ec2types.NatGatewayStateAvailable {
 			continue
 		}
-		g := nat{ID: aws.ToString(n.NatGatewayId), Name: nameTag(n.Tags, aws.ToString(n.NatGatewayId)), AZ: azOf[aws.ToString(n.SubnetId)]}
-		for _, a := range n.NatGatewayAddresses {
+		gw := nat{ID: e.ID, Name: nameTag(g.Tags, e.ID), AZ: e.AZ()}
+		for _, a := range g.NatGatewayAddresses {
 			if ip := aws.ToString(a.PublicIp); ip != "" {
-				g.EIP = ip
+				gw.EIP = ip
 			}
 		}
-		f.NATs = append(f.NATs, g)
+		f.NATs = append(f.NATs, gw)
 	}
 	sort.Slice(f.NATs, func(i, j int) bool { return f.NATs[i].AZ < f.NATs[j].AZ })
 	for _, w := range f.Webs {
-		f.WebNAT[w.Subnet] = s.DefaultNAT(w.Subnet)
+		f.WebNAT[w.Subnet] = defaultNAT(n, w.ID)
 	}
 	if len(s.DBInstances) > 0 {
 		f.DB = s.DBInstances[0]
@@ -180,6 +198,24 @@ func factsOf(s *live.Stack) (*facts, error) {
 		return nil, fmt.Errorf("awsdrill: the deployed stack has no %s: nothing to drill", strings.Join(missing, ", no "))
 	}
 	return f, nil
+}
+
+// defaultNAT is the ID of the NAT gateway that the 0.0.0.0/0 route of the web server's subnet
+// goes to in the model (the route a longest-prefix lookup picks for an internet address), or
+// "" when it goes elsewhere or the model does not place the instance.
+func defaultNAT(n *verify.Network, instance string) string {
+	for _, e := range n.Endpoints {
+		for _, in := range e.Instances {
+			if in.ID != instance || e.Subnet == nil || e.Subnet.Routes == nil {
+				continue
+			}
+			if r := e.Subnet.Routes.Lookup(netip.IPv4Unspecified()); r != nil && r.Kind == verify.TargetNAT && r.NAT != nil {
+				return r.NAT.ID
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // natOf is the NAT gateway a web server's subnet routes 0.0.0.0/0 through, or nil.
@@ -231,15 +267,6 @@ func sortHosts(hs []host) {
 }
 
 func tag(tags []ec2types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
-}
-
-func asgTag(tags []asgtypes.TagDescription, key string) string {
 	for _, t := range tags {
 		if aws.ToString(t.Key) == key {
 			return aws.ToString(t.Value)

@@ -14,6 +14,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/webtier/webtier/verify"
 )
 
 // Document translates the stack into Terraform JSON of the shape verify.Load reads: the
@@ -25,10 +27,19 @@ func (s *Stack) Document() (doc []byte, notes []string, err error) {
 	d := newDoc()
 	s.name(d)
 	s.translate(d)
-	// The mark tells the verifier that what this document lacks was not read (a synthesized
-	// stack that lacks it is missing it).
-	out, err := json.MarshalIndent(map[string]any{"//": map[string]any{"deployed": true}, "resource": d.res}, "", "  ")
+	// verify.LoadDeployed reads it as a deployed stack: what it lacks was not read.
+	out, err := json.MarshalIndent(map[string]any{"resource": d.res}, "", "  ")
 	return out, d.notes, err
+}
+
+// Model loads the stack into verify's model of a network, with the notes of Document.
+func (s *Stack) Model() (*verify.Network, []string, error) {
+	doc, notes, err := s.Document()
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := verify.LoadDeployed(doc)
+	return n, notes, err
 }
 
 // asgTag is the tag Auto Scaling puts on the instances it launches.

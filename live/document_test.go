@@ -109,7 +109,7 @@ func TestDocumentEdgeCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := verify.Load(doc)
+	n, err := verify.LoadDeployed(doc)
 	if err != nil {
 		t.Fatalf("the document does not load: %v", err)
 	}

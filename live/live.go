@@ -8,8 +8,9 @@
 //
 // The reachability model is the deployed CONFIGURATION (Auto Scaling subnets and launch
 // template, database subnet group, mount targets), as AWS would place instances. What was
-// actually placed is checked by Shapes: registrations, public addresses, Multi-AZ standby,
-// mount targets, NAT gateways, instance spread. Leftovers lists what of the stack survives a
+// actually placed and what exists only at run time is checked by Shapes: registrations,
+// public addresses, the Multi-AZ standby, the states of mount targets and NAT gateways,
+// instance spread; what the configuration shows is checked once, on the model, by verify. Leftovers lists what of the stack survives a
 // destroy.
 //
 // Plain Go: no cdktf or jsii import.
@@ -30,6 +31,7 @@ import (
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/emulator"
+	"github.com/webtier/webtier/verify"
 )
 
 // ProjectTag is the tag (and value) the provider's default_tags put on every taggable
@@ -122,12 +124,15 @@ func Read(ctx context.Context, t Target, cfg config.Config, get Getter) (*Result
 	if get == nil {
 		get = HTTPGet
 	}
-	r := &Result{Where: "aws: " + t.Region, Document: doc, Notes: notes, Shapes: s.Check(ctx, cfg, t.Local(), get)}
+	r := &Result{Where: "aws: " + t.Region, Document: doc, Notes: notes, Shapes: s.Check(ctx, t.Local(), get)}
 	if t.Local() {
 		r.Where = "local: moto at " + aws.ToString(awsCfg.BaseEndpoint)
 	}
 	return r, nil
 }
+
+// Model loads the document into verify's model, as a deployed stack (verify.LoadDeployed).
+func (r *Result) Model() (*verify.Network, error) { return verify.LoadDeployed(r.Document) }
 
 // Failed counts the shape checks that failed.
 func (r *Result) Failed() int { return Failed(r.Shapes) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/rules"
 )
 
@@ -32,8 +30,10 @@ const (
 	Limitation Status = "EMULATOR LIMITATION"
 )
 
-// Shape is one check of what was deployed, with what was observed.
+// Shape is one check of what was deployed, with the requirement it supports (the seed's
+// numbering, as the drill files it) and what was observed.
 type Shape struct {
+	Req      int    `json:"req"`
 	Check    string `json:"check"`
 	Status   Status `json:"status"`
 	Observed string `json:"observed"`
@@ -50,17 +50,19 @@ func Failed(list []Shape) int {
 	return n
 }
 
-// Shapes checks what was deployed against the config: the web servers (in service,
-// registered, healthy, without public addresses, spread over the web subnets), the database's
-// standby, the EFS mount targets and the NAT gateways. local is true for the emulator, whose
-// known differences from AWS are reported as limitations rather than failures. It reads the
-// stack only; Check adds the request through the load balancer.
-func (s *Stack) Shapes(cfg config.Config, local bool) []Shape {
+// Shapes checks what exists only once deployed: the web servers (in service, registered,
+// healthy, without public addresses, spread over the web subnets), the database's standby,
+// the lifecycle states of the EFS mount targets and the NAT gateways. What a configuration
+// shows (one NAT gateway per AZ, one mount target per web AZ, Multi-AZ configured, ...) is
+// checked on the model, by verify, for the synthesized and the deployed stack alike. local is
+// true for the emulator, whose known differences from AWS are reported as limitations rather
+// than failures. It reads the stack only; Check adds the request through the load balancer.
+func (s *Stack) Shapes(local bool) []Shape {
 	var out []Shape
 	out = append(out, s.fleetShapes(local)...)
 	out = append(out, s.databaseShapes(local)...)
-	out = append(out, s.fileSystemShapes()...)
-	out = append(out, s.natShape(cfg))
+	out = append(out, s.mountTargetStates())
+	out = append(out, s.natStates())
 	return out
 }
 
@@ -87,8 +89,8 @@ func HTTPGet(ctx context.Context, url string) (int, error) {
 // name, on its first HTTP listener (or HTTPS), for the health-check path of the group it
 // forwards to. The emulator serves no load balancer DNS names: there it is a limitation and
 // nothing is requested.
-func (s *Stack) Check(ctx context.Context, cfg config.Config, local bool, get Getter) []Shape {
-	return append(s.Shapes(cfg, local), s.siteShapes(ctx, local, get)...)
+func (s *Stack) Check(ctx context.Context, local bool, get Getter) []Shape {
+	return append(s.Shapes(local), s.siteShapes(ctx, local, get)...)
 }
 
 // webGroups are the Auto Scaling groups tagged webtier:role=web.
@@ -158,7 +160,7 @@ func members(g asgtypes.AutoScalingGroup) []asgtypes.Instance {
 func (s *Stack) fleetShapes(local bool) []Shape {
 	groups := s.webGroups()
 	if len(groups) == 0 {
-		return []Shape{{Check: "web servers' Auto Scaling group", Status: Fail,
+		return []Shape{{Req: 2, Check: "web servers' Auto Scaling group", Status: Fail,
 			Observed: fmt.Sprintf("no Auto Scaling group over the VPC's subnets is tagged %s=web", rules.RoleTag)}}
 	}
 	var out []Shape
@@ -173,7 +175,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 		}
 		sort.Strings(inService)
 		minSize := int(aws.ToInt32(g.MinSize))
-		capacity := Shape{Check: name + ": web servers in service", Status: OK,
+		capacity := Shape{Req: 2, Check: name + ": web servers in service", Status: OK,
 			Observed: fmt.Sprintf("%d InService (min %d, desired %d): %s", len(inService), minSize, aws.ToInt32(g.DesiredCapacity), strings.Join(inService, ", "))}
 		if len(inService) < minSize {
 			capacity.Status = Fail
@@ -183,7 +185,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 			out = append(out, s.registration(name, arn, insts, local)...)
 		}
 		if len(g.TargetGroupARNs) == 0 {
-			out = append(out, Shape{Check: name + ": web servers registered with the load balancer", Status: Fail,
+			out = append(out, Shape{Req: 2, Check: name + ": web servers registered with the load balancer", Status: Fail,
 				Observed: "the group names no target group"})
 		}
 		out = append(out, s.publicShape(name, insts), s.spreadShape(g, insts, local))
@@ -196,7 +198,7 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local bool) []Shape {
 	tg := s.targetGroup(arn)
 	if tg == nil {
-		return []Shape{{Check: group + ": web servers registered in " + lastPart(arn), Status: Fail,
+		return []Shape{{Req: 2, Check: group + ": web servers registered in " + lastPart(arn), Status: Fail,
 			Observed: "the target group " + arn + " is not in the VPC"}}
 	}
 	tgName := aws.ToString(tg.TargetGroupName)
@@ -206,7 +208,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 			state[aws.ToString(h.Target.Id)] = h
 		}
 	}
-	reg := Shape{Check: group + ": web servers registered in " + tgName, Status: OK}
+	reg := Shape{Req: 2, Check: group + ": web servers registered in " + tgName, Status: OK}
 	var missing, registered []string
 	for _, in := range insts {
 		id := aws.ToString(in.InstanceId)
@@ -224,7 +226,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 	if len(insts) == 0 {
 		reg.Status, reg.Observed = Fail, "the group has no instances to register"
 	}
-	health := Shape{Check: group + ": web servers healthy in " + tgName, Status: OK}
+	health := Shape{Req: 2, Check: group + ": web servers healthy in " + tgName, Status: OK}
 	counts := map[string][]string{}
 	initial := 0
 	for _, id := range registered {
@@ -265,7 +267,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 
 // publicShape checks that no web server has a public address.
 func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
-	sh := Shape{Check: group + ": no web server has a public IP", Status: OK}
+	sh := Shape{Req: 1, Check: group + ": no web server has a public IP", Status: OK}
 	var public []string
 	for _, in := range insts {
 		if e := s.instance(aws.ToString(in.InstanceId)); e != nil && aws.ToString(e.PublicIpAddress) != "" {
@@ -284,7 +286,7 @@ func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
 // a limitation.
 func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) Shape {
 	subnets := splitIDs(aws.ToString(g.VPCZoneIdentifier))
-	sh := Shape{Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: OK}
+	sh := Shape{Req: 2, Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: OK}
 	count := map[string]int{}
 	var outside []string
 	for _, in := range insts {
@@ -328,13 +330,13 @@ func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instan
 
 func (s *Stack) databaseShapes(local bool) []Shape {
 	if len(s.DBInstances) == 0 {
-		return []Shape{{Check: "database Multi-AZ with a standby AZ", Status: Fail, Observed: "no DB instance in the VPC"}}
+		return []Shape{{Req: 5, Check: "database Multi-AZ with a standby AZ", Status: Fail, Observed: "no DB instance in the VPC"}}
 	}
 	var out []Shape
 	for _, db := range s.DBInstances {
 		id := aws.ToString(db.DBInstanceIdentifier)
 		primary, standby := aws.ToString(db.AvailabilityZone), aws.ToString(db.SecondaryAvailabilityZone)
-		sh := Shape{Check: id + ": Multi-AZ with a standby in another AZ", Status: OK}
+		sh := Shape{Req: 5, Check: id + ": Multi-AZ with a standby in another AZ", Status: OK}
 		status := aws.ToString(db.DBInstanceStatus)
 		switch {
 		case !aws.ToBool(db.MultiAZ):
@@ -354,165 +356,51 @@ func (s *Stack) databaseShapes(local bool) []Shape {
 	return out
 }
 
-// efsGroup returns the security group tagged webtier:role=efs, or nil.
-func (s *Stack) efsGroup() *ec2types.SecurityGroup {
-	for i, g := range s.SecurityGroups {
-		if ec2Tag(g.Tags, rules.RoleTag) == "efs" {
-			return &s.SecurityGroups[i]
-		}
-	}
-	return nil
-}
-
-// webAZs are the AZs of the web servers' subnets (vpc_zone_identifier), sorted.
-func (s *Stack) webAZs() []string {
-	var out []string
-	for _, g := range s.webGroups() {
-		for _, id := range splitIDs(aws.ToString(g.VPCZoneIdentifier)) {
-			if sn := s.subnet(id); sn != nil && !slices.Contains(out, aws.ToString(sn.AvailabilityZone)) {
-				out = append(out, aws.ToString(sn.AvailabilityZone))
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (s *Stack) fileSystemShapes() []Shape {
+// mountTargetStates checks that every mount target of the stack's file systems is available:
+// how many there are per web AZ and which group they carry is a check of the model
+// (verify's), on the synthesized and the deployed stack alike.
+func (s *Stack) mountTargetStates() Shape {
+	sh := Shape{Req: 6, Check: "EFS mount targets available", Status: OK}
 	if len(s.FileSystems) == 0 {
-		return []Shape{{Check: "one EFS mount target per web AZ", Status: Fail, Observed: "no file system tagged " + ProjectTag + "=" + ProjectValue + " or mounted in the VPC"}}
+		sh.Status, sh.Observed = Fail, "no file system tagged "+ProjectTag+"="+ProjectValue+" or mounted in the VPC"
+		return sh
 	}
-	sg := s.efsGroup()
-	azs := s.webAZs()
-	var out []Shape
-	for _, fs := range s.FileSystems {
-		id := aws.ToString(fs.FileSystemId)
-		name := aws.ToString(fs.Name)
-		if name == "" {
-			name = id
+	var parts []string
+	for _, mt := range s.MountTargets {
+		az := aws.ToString(mt.AvailabilityZoneName)
+		if sn := s.subnet(aws.ToString(mt.SubnetId)); sn != nil {
+			az = aws.ToString(sn.AvailabilityZone)
 		}
-		sgName := rules.RoleTag + "=efs group"
-		if sg != nil {
-			sgName = aws.ToString(sg.GroupName)
-		}
-		sh := Shape{Check: fmt.Sprintf("%s: one mount target per web AZ, each with %s", name, sgName), Status: OK}
-		perAZ := map[string][]string{}
-		var problems []string
-		for _, mt := range s.MountTargets {
-			if aws.ToString(mt.FileSystemId) != id {
-				continue
-			}
-			az := aws.ToString(mt.AvailabilityZoneName)
-			if sn := s.subnet(aws.ToString(mt.SubnetId)); sn != nil {
-				az = aws.ToString(sn.AvailabilityZone)
-			}
-			mtID := aws.ToString(mt.MountTargetId)
-			perAZ[az] = append(perAZ[az], mtID)
-			if mt.LifeCycleState != "available" {
-				problems = append(problems, fmt.Sprintf("%s is %s", mtID, mt.LifeCycleState))
-			}
-			if sg == nil || !slices.Contains(mt.SecurityGroups, aws.ToString(sg.GroupId)) {
-				problems = append(problems, fmt.Sprintf("%s carries %s, not %s", mtID, s.groupNames(mt.SecurityGroups), sgName))
-			}
-		}
-		var parts []string
-		for _, az := range azs {
-			parts = append(parts, fmt.Sprintf("%s %s", az, strings.Join(perAZ[az], ", ")))
-			if n := len(perAZ[az]); n != 1 {
-				problems = append(problems, fmt.Sprintf("%s has %d mount targets; the web servers there need exactly 1", az, n))
-			}
-		}
-		if len(azs) == 0 {
-			problems = append(problems, "no web AZs: no Auto Scaling group tagged "+rules.RoleTag+"=web")
-		}
-		sh.Observed = strings.Join(parts, "; ")
-		if len(problems) > 0 {
+		parts = append(parts, fmt.Sprintf("%s (%s, %s) %s", aws.ToString(mt.MountTargetId), aws.ToString(mt.FileSystemId), az, mt.LifeCycleState))
+		if mt.LifeCycleState != "available" {
 			sh.Status = Fail
-			sh.Observed += "; " + strings.Join(problems, "; ")
-		} else {
-			sh.Observed += " (each with " + sgName + ")"
 		}
-		out = append(out, sh)
 	}
-	return out
+	sh.Observed = strings.Join(parts, ", ")
+	if len(parts) == 0 {
+		sh.Status, sh.Observed = Fail, "no mount target"
+	}
+	return sh
 }
 
-// groupNames names security groups by their group names.
-func (s *Stack) groupNames(ids []string) string {
-	var out []string
-	for _, id := range ids {
-		name := id
-		for _, g := range s.SecurityGroups {
-			if aws.ToString(g.GroupId) == id {
-				name = aws.ToString(g.GroupName)
-			}
-		}
-		out = append(out, name)
-	}
-	if len(out) == 0 {
-		return "no security group"
-	}
-	return strings.Join(out, ", ")
-}
-
-// natShape checks the NAT gateways against the config's nat setting: per-az, one available
-// NAT gateway in every AZ and each web subnet's default route to the one of its AZ; single,
-// one NAT gateway that every web subnet's default route uses.
-func (s *Stack) natShape(cfg config.Config) Shape {
-	sh := Shape{Check: "one NAT gateway per AZ (nat: per-az)", Status: OK}
-	if cfg.NAT == config.NATSingle {
-		sh.Check = "one NAT gateway (nat: single)"
-	}
-	perAZ := map[string][]string{}
-	natAZ := map[string]string{}
-	var problems []string
+// natStates checks that every NAT gateway of the VPC is available: how many there are per AZ
+// and which one each web subnet routes through is a check of the model (verify's).
+func (s *Stack) natStates() Shape {
+	sh := Shape{Req: 3, Check: "NAT gateways available", Status: OK}
+	var parts []string
 	for _, n := range s.NATGateways {
-		id := aws.ToString(n.NatGatewayId)
 		az := ""
 		if sn := s.subnet(aws.ToString(n.SubnetId)); sn != nil {
 			az = aws.ToString(sn.AvailabilityZone)
 		}
-		natAZ[id] = az
-		perAZ[az] = append(perAZ[az], ec2Name(n.Tags, id))
+		parts = append(parts, fmt.Sprintf("%s (%s) %s", ec2Name(n.Tags, aws.ToString(n.NatGatewayId)), az, n.State))
 		if n.State != ec2types.NatGatewayStateAvailable {
-			problems = append(problems, fmt.Sprintf("%s is %s", ec2Name(n.Tags, id), n.State))
+			sh.Status = Fail
 		}
 	}
-	var parts []string
-	if cfg.NAT == config.NATSingle {
-		if len(s.NATGateways) != 1 {
-			problems = append(problems, fmt.Sprintf("%d NAT gateways; expected 1", len(s.NATGateways)))
-		}
-		for _, az := range slices.Sorted(maps.Keys(perAZ)) {
-			parts = append(parts, fmt.Sprintf("%s %s", az, strings.Join(perAZ[az], ", ")))
-		}
-	} else {
-		for _, az := range cfg.AZNames() {
-			parts = append(parts, fmt.Sprintf("%s %s", az, strings.Join(perAZ[az], ", ")))
-			if n := len(perAZ[az]); n != 1 {
-				problems = append(problems, fmt.Sprintf("%s has %d NAT gateways; expected 1", az, n))
-			}
-		}
-	}
-	for _, sn := range s.configSubnets(cfg.Subnets.Web) {
-		nat := s.DefaultNAT(aws.ToString(sn.SubnetId))
-		name := ec2Name(sn.Tags, aws.ToString(sn.SubnetId))
-		switch {
-		case nat == "":
-			problems = append(problems, name+" has no default route to a NAT gateway")
-		case cfg.NAT != config.NATSingle && natAZ[nat] != aws.ToString(sn.AvailabilityZone):
-			problems = append(problems, fmt.Sprintf("%s (%s) routes through %s in %s", name, aws.ToString(sn.AvailabilityZone), nat, natAZ[nat]))
-		}
-	}
-	sh.Observed = strings.Join(parts, "; ")
-	if len(problems) > 0 {
-		sh.Status = Fail
-		sh.Observed += "; " + strings.Join(problems, "; ")
-	} else {
-		sh.Observed += "; each web subnet routes 0.0.0.0/0 through its AZ's NAT gateway"
-		if cfg.NAT == config.NATSingle {
-			sh.Observed = strings.Replace(sh.Observed, "its AZ's NAT gateway", "it", 1)
-		}
+	sh.Observed = strings.Join(parts, ", ")
+	if len(parts) == 0 {
+		sh.Status, sh.Observed = Fail, "no NAT gateway in the VPC"
 	}
 	return sh
 }
@@ -524,48 +412,6 @@ func ec2Name(tags []ec2types.Tag, id string) string {
 	return id
 }
 
-// configSubnets are the VPC's subnets with the config's CIDRs, in the config's order.
-func (s *Stack) configSubnets(cidrs []string) []ec2types.Subnet {
-	var out []ec2types.Subnet
-	for _, c := range cidrs {
-		want, err := netip.ParsePrefix(c)
-		if err != nil {
-			continue
-		}
-		for _, sn := range s.Subnets {
-			if got, err := netip.ParsePrefix(aws.ToString(sn.CidrBlock)); err == nil && got.Masked() == want.Masked() {
-				out = append(out, sn)
-			}
-		}
-	}
-	return out
-}
-
-// DefaultNAT returns the NAT gateway a subnet's 0.0.0.0/0 route goes to (its own route table,
-// else the VPC's main one), or "". The drill names it as the way a web server's downloads leave.
-func (s *Stack) DefaultNAT(subnet string) string {
-	var table *ec2types.RouteTable
-	for i, t := range s.RouteTables {
-		for _, a := range t.Associations {
-			if aws.ToString(a.SubnetId) == subnet {
-				table = &s.RouteTables[i]
-			}
-		}
-	}
-	if table == nil {
-		table = s.mainTable()
-	}
-	if table == nil {
-		return ""
-	}
-	for _, r := range table.Routes {
-		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" {
-			return aws.ToString(r.NatGatewayId)
-		}
-	}
-	return ""
-}
-
 // siteShapes request each internet-facing load balancer's site (AWS only).
 func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []Shape {
 	var out []Shape
@@ -574,7 +420,7 @@ func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []Shape 
 			continue // moto leaves Scheme empty: internet-facing is the default
 		}
 		name := aws.ToString(lb.LoadBalancerName)
-		sh := Shape{Check: name + ": the site answers through the load balancer"}
+		sh := Shape{Req: 2, Check: name + ": the site answers through the load balancer"}
 		url, ok := s.siteURL(lb)
 		switch {
 		case !ok:

@@ -236,7 +236,11 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 			fleets[e.Res] = append(fleets[e.Res], e)
 			continue
 		}
-		list = append(list, placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String(), id: e.ID})
+		pl := placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String()}
+		if e.Kind == verify.Instance {
+			pl.id = e.ID // an instance ID (a NAT gateway's ID is not one)
+		}
+		list = append(list, pl)
 	}
 	for _, res := range fleetOrder {
 		subnets := fleets[res]

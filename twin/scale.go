@@ -64,7 +64,11 @@ func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
-	n, err := verify.Load(stack)
+	load := verify.Load
+	if saved.Live {
+		load = verify.LoadDeployed // the stack read back from the deployment's APIs
+	}
+	n, err := load(stack)
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}

@@ -6,6 +6,9 @@ import "net/netip"
 // local routes implicit), network ACLs (first matching entry by rule number, implicit deny)
 // and security groups (allow-only, the union of every rule of every group).
 
+// Lookup is the route a packet to addr takes from a subnet of the table (see lookup).
+func (t *RouteTable) Lookup(addr netip.Addr) *Route { return t.lookup(addr) }
+
 // lookup returns the route for addr: the longest matching prefix, the VPC's local routes
 // winning ties, then routes to a CIDR over routes to a prefix list (whose CIDRs count each
 // with its own length); nil when nothing matches.

@@ -38,8 +38,26 @@ func Load(data []byte) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	return load(s)
+}
+
+// LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
+// live): what it lacks was not read rather than missing (an authorization check that needs it
+// says "not read", never "allowed" nor a defect), and its account is the one its roles' ARNs
+// name. The network's Deployed says so.
+func LoadDeployed(data []byte) (*Network, error) {
+	s, err := parseStack(data)
+	if err != nil {
+		return nil, err
+	}
+	s.markDeployed()
+	return load(s)
+}
+
+// load builds the network of a parsed stack.
+func load(s *stack) (*Network, error) {
 	l := &loader{
-		s: s, n: &Network{stack: s, listMax: map[string]int{}},
+		s: s, n: &Network{stack: s, Deployed: s.deployed, listMax: map[string]int{}},
 		vpcs: map[string]*VPC{}, subnets: map[string]*Subnet{}, tables: map[string]*RouteTable{},
 		nacls: map[string]*NACL{}, groups: map[string]*SecurityGroup{}, lists: map[string][]netip.Prefix{},
 		nats: map[string]*Endpoint{}, targets: map[string]*TargetGroup{}, eniOf: map[string][]*Endpoint{},
@@ -118,7 +136,7 @@ func (l *loader) loadVPCs() {
 		if !ok {
 			return
 		}
-		v := &VPC{Addr: r.Addr, CIDRs: []netip.Prefix{cidr}}
+		v := &VPC{Addr: r.Addr, ID: awsID(r), CIDRs: []netip.Prefix{cidr}}
 		v.Main = &RouteTable{Addr: "main route table of " + r.Addr, VPC: v}
 		v.DefaultNACL = &NACL{Addr: "default network ACL of " + r.Addr, VPC: v,
 			Ingress: []*NACLEntry{allowAll(v, false)}, Egress: []*NACLEntry{allowAll(v, true)}}
@@ -166,7 +184,7 @@ func (l *loader) loadSubnets() {
 			az, _ = l.attr(r, "availability_zone_id").str()
 		}
 		mapPublic, _ := l.attr(r, "map_public_ip_on_launch").boolean()
-		s := &Subnet{Addr: r.Addr, Name: r.Name, VPC: v, CIDR: cidr, AZ: az, MapPublic: mapPublic,
+		s := &Subnet{Addr: r.Addr, ID: awsID(r), Name: r.Name, VPC: v, CIDR: cidr, AZ: az, MapPublic: mapPublic,
 			Routes: v.Main, NACL: v.DefaultNACL}
 		for _, o := range l.n.Subnets {
 			if o.VPC == v && o.CIDR.Overlaps(cidr) {

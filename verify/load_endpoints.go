@@ -39,8 +39,18 @@ func (l *loader) addENI(r *resource, e *Endpoint) {
 	if len(e.Groups) == 0 && !e.NoGroups && e.Subnet != nil {
 		e.Groups = []*SecurityGroup{e.Subnet.VPC.DefaultSG}
 	}
+	e.ID = awsID(r)
 	l.eniOf[r.Addr] = append(l.eniOf[r.Addr], e)
 	l.n.Endpoints = append(l.n.Endpoints, e)
+}
+
+// awsID is a resource's AWS ID when the stack states it as a literal (a stack read back from
+// AWS), else "": a synthesized stack's IDs exist only after apply.
+func awsID(r *resource) string {
+	if id, ok := r.Attrs["id"].(string); ok && !strings.Contains(id, "${") {
+		return id
+	}
+	return ""
 }
 
 // eni makes one endpoint per subnet for resource r.
@@ -103,7 +113,6 @@ func (l *loader) loadInstances() {
 			public, why = true, "the Elastic IP "+eip
 		}
 		e := l.eni(r, roleOf(r, rules.Bastion), Instance, []*Subnet{s}, groups, public, why)[0]
-		e.ID, _ = l.attr(r, "id").str()
 		if f := l.attr(r, "private_ip"); f.set() {
 			l.fixAddr(f, e)
 		}
@@ -126,7 +135,7 @@ func (l *loader) fixAddr(f field, e *Endpoint) {
 
 func (l *loader) loadTargetGroups() {
 	l.each(func(r *resource) {
-		g := &TargetGroup{Addr: r.Addr, Health: defaultHealth}
+		g := &TargetGroup{Addr: r.Addr, ID: awsID(r), Health: defaultHealth}
 		if f := l.attr(r, "port"); f.set() {
 			g.Port, _ = f.integer()
 		}
@@ -311,7 +320,7 @@ func (l *loader) loadBalancers() {
 		internal, _ := l.attr(r, "internal").boolean()
 		// An ALB always balances across zones at the load-balancer level; only a target
 		// group can turn it off (load_balancing_cross_zone_enabled).
-		lb := &LoadBalancer{Addr: r.Addr, Internal: internal, CrossZone: true}
+		lb := &LoadBalancer{Addr: r.Addr, ID: awsID(r), Internal: internal, CrossZone: true}
 		if b, ok := l.attr(r, "enable_cross_zone_load_balancing").boolean(); ok && !b {
 			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: enable_cross_zone_load_balancing = false has no effect on an application load balancer (always on at the load-balancer level); a target group's load_balancing_cross_zone_enabled turns it off", r.Addr))
 		}
@@ -457,7 +466,7 @@ func (l *loader) loadVPCEndpoints() {
 // from the intent, see Network.resolveLists) to the endpoint. A table that already holds a
 // route to the endpoint (as read back from a deployment) keeps that one.
 func (l *loader) gateway(r *resource, service string, extra []*RouteTable) {
-	g := &GatewayEndpoint{Addr: r.Addr, Service: service}
+	g := &GatewayEndpoint{Addr: r.Addr, ID: awsID(r), Service: service}
 	if p, ok := r.Attrs["policy"].(string); ok {
 		g.Policy = p
 	}

@@ -33,7 +33,7 @@ func (l *loader) associate(f field, a *NACL, s *Subnet) {
 func (l *loader) loadNACLs() {
 	l.each(func(r *resource) {
 		var v *VPC
-		a := &NACL{Addr: r.Addr}
+		a := &NACL{Addr: r.Addr, ID: awsID(r)}
 		if r.Type == "aws_default_network_acl" {
 			vr, _ := l.attr(r, "default_network_acl_id").ref("aws_vpc")
 			if vr == nil || l.vpcs[vr.Addr] == nil {

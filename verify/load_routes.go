@@ -41,7 +41,7 @@ func (l *loader) loadRouteTables() {
 		} else if v = l.vpcOf(l.attr(r, "vpc_id")); v == nil {
 			return
 		}
-		t := &RouteTable{Addr: r.Addr, VPC: v}
+		t := &RouteTable{Addr: r.Addr, ID: awsID(r), VPC: v}
 		if r.Type == "aws_default_route_table" {
 			t.Routes = v.Main.Routes
 			v.Main = t

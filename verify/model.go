@@ -27,6 +27,9 @@ type Network struct {
 	Gateways []*GatewayEndpoint
 	// Notes are things the model could not take into account, said rather than hidden.
 	Notes []string
+	// Deployed is true for a stack read back from AWS (LoadDeployed), false for a synthesized
+	// one: what a deployed stack lacks was not read, what a synthesized one lacks is missing.
+	Deployed bool
 
 	stack *stack
 	// The stack's own network ACLs, security groups and route tables, in address order, and
@@ -46,7 +49,10 @@ type Network struct {
 
 // VPC is one VPC with the things every subnet falls back to.
 type VPC struct {
-	Addr  string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID    string
 	CIDRs []netip.Prefix
 	// IGW is the attached internet gateway's address, or "".
 	IGW string
@@ -71,6 +77,9 @@ func (v *VPC) Contains(addr netip.Addr) bool {
 // Subnet is one subnet and what governs its traffic.
 type Subnet struct {
 	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID string
 	// Name is the resource name: "web-a".
 	Name      string
 	VPC       *VPC
@@ -85,7 +94,10 @@ type Subnet struct {
 
 // RouteTable is a route table with its routes; the local routes of the VPC are implicit.
 type RouteTable struct {
-	Addr   string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID     string
 	VPC    *VPC
 	Routes []*Route
 	locals []*Route
@@ -141,7 +153,10 @@ func (r *Route) dest() string {
 // send the service's prefix list to it, and its policy document ("" for AWS's default, full
 // access).
 type GatewayEndpoint struct {
-	Addr    string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID      string
 	Service string
 	Tables  []*RouteTable
 	Policy  string
@@ -149,7 +164,10 @@ type GatewayEndpoint struct {
 
 // NACL is a network ACL: entries by direction, sorted by rule number.
 type NACL struct {
-	Addr    string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID      string
 	VPC     *VPC
 	Ingress []*NACLEntry
 	Egress  []*NACLEntry
@@ -181,7 +199,10 @@ type NACLEntry struct {
 
 // SecurityGroup is a security group with its rules.
 type SecurityGroup struct {
-	Addr    string
+	Addr string
+	// ID is the element's AWS ID in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID      string
 	Name    string
 	VPC     *VPC
 	Ingress []*SGRule
@@ -268,7 +289,9 @@ type Endpoint struct {
 	Desired int
 	// Scaling is the Auto Scaling group's size limits and CPU target; nil for other endpoints.
 	Scaling *Scaling
-	// ID is the resource's own ID when the stack knows it (a deployed stack read back).
+	// ID is the AWS ID of the ENI's resource in a stack read back from AWS (the instance's,
+	// the NAT gateway's, the Auto Scaling group's name, the DB instance's identifier, ...), its
+	// provenance there as Res is in a synthesized stack; else "".
 	ID string
 	// Instances are the running instances of an Auto Scaling group in this subnet, when the
 	// stack knows them (a deployed stack read back).
@@ -328,7 +351,10 @@ type FleetInstance struct {
 
 // LoadBalancer is an ALB (or NLB) with its listeners and the target groups they forward to.
 type LoadBalancer struct {
-	Addr      string
+	Addr string
+	// ID is the element's AWS ID (its ARN) in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID        string
 	Internal  bool
 	CrossZone bool
 	Listeners []*Listener
@@ -345,6 +371,9 @@ type Listener struct {
 // TargetGroup sends to its targets on Port; health checks may use another port.
 type TargetGroup struct {
 	Addr string
+	// ID is the element's AWS ID (its ARN) in a stack read back from AWS (its provenance there, as
+	// Addr is in a synthesized stack, where IDs exist only after apply); else "".
+	ID   string
 	Port int
 	// HealthPort is the health-check port when it is not the traffic port, else 0.
 	HealthPort int

@@ -20,7 +20,11 @@ type ShapeResult struct {
 	Detail string `json:"detail"`
 }
 
-// shapes runs the shape checks of requirements 3 to 6.
+// Shapes runs the shape checks alone on a network, synthesized or deployed (the drill
+// repeats those of the deployed stack), against the intent.
+func Shapes(n *Network, in Intent) []ShapeResult { return newVerifier(n, in).shapes() }
+
+// shapes runs the shape checks of requirements 3 to 7.
 func (v *verifier) shapes() []ShapeResult {
 	l := &loader{s: v.n.stack}
 	var out []ShapeResult

@@ -24,8 +24,8 @@ type stack struct {
 	byAddr map[string]*resource
 	// byType lists the resources of each type, sorted by name.
 	byType map[string][]*resource
-	// deployed is true for a document read back from AWS (`"//": {"deployed": true}`): what
-	// it lacks was not read, where in a synthesized stack it is missing.
+	// deployed is true for a document read back from AWS (LoadDeployed): what it lacks was
+	// not read, where in a synthesized stack it is missing.
 	deployed bool
 	// account is a deployed document's account (from its roles' ARNs).
 	account string
@@ -66,9 +66,6 @@ func parseStack(data []byte) (*stack, error) {
 		return nil, &LoadError{[]string{"not Terraform JSON: unexpected data after the object"}}
 	}
 	s := &stack{byAddr: map[string]*resource{}, byType: map[string][]*resource{}}
-	if meta, ok := top["//"].(map[string]any); ok {
-		s.deployed, _ = meta["deployed"].(bool)
-	}
 	var errs problems
 	for _, section := range []string{"resource", "data"} {
 		raw, ok := top[section]
@@ -120,19 +117,20 @@ func parseStack(data []byte) (*stack, error) {
 	if len(errs) > 0 {
 		return nil, &LoadError{errs}
 	}
-	if s.deployed {
-		for _, r := range s.byType["aws_iam_role"] {
-			if arn, _ := r.Attrs["arn"].(string); strings.HasPrefix(arn, "arn:") {
-				if parts := strings.Split(arn, ":"); len(parts) > 4 {
-					s.account = parts[4]
-				}
+	return s, nil
+}
+
+// markDeployed marks a stack read back from AWS and takes its account from its roles' ARNs
+// (the planned account when none names one).
+func (s *stack) markDeployed() {
+	s.deployed, s.account = true, plannedAccount
+	for _, r := range s.byType["aws_iam_role"] {
+		if arn, _ := r.Attrs["arn"].(string); strings.HasPrefix(arn, "arn:") {
+			if parts := strings.Split(arn, ":"); len(parts) > 4 {
+				s.account = parts[4]
 			}
 		}
-		if s.account == "" {
-			s.account = plannedAccount
-		}
 	}
-	return s, nil
 }
 
 // ignoredAttrs hold text whose references do not matter to reachability.
