@@ -159,7 +159,7 @@ func liveSide(ctx context.Context, target live.Target, head stackSide) (stackSid
 	if err != nil {
 		return stackSide{}, err
 	}
-	n, err := verify.Load(res.Document)
+	n, err := res.Model()
 	if err != nil {
 		return stackSide{}, fmt.Errorf("the deployed stack (%s) cannot be loaded:\n%w", res.Where, err)
 	}

@@ -167,7 +167,7 @@ func TestDiffOfDeployedStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	deployed := func(t *testing.T) verify.Side {
-		n, err := verify.Load(doc)
+		n, err := verify.LoadDeployed(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
