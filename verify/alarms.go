@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -46,7 +47,7 @@ func (v *verifier) alarmRows(l *loader) []ShapeResult {
 			continue
 		}
 		for _, nat := range v.n.stack.byType["aws_nat_gateway"] {
-			t := maps1(want, rules.DimNATGateway, target{nat.Addr, "id"})
+			t := withTarget(want, rules.DimNATGateway, target{nat.Addr, "id"})
 			out = append(out, v.alarmShape(l, a, nat.Name, t, topic))
 		}
 	}
@@ -59,12 +60,9 @@ type target struct{ addr, attr string }
 
 func (t target) String() string { return "${" + t.addr + "." + t.attr + "}" }
 
-// maps1 is m with key set to t (m is left alone).
-func maps1(m map[string][]target, key string, t target) map[string][]target {
-	out := map[string][]target{}
-	for k, v := range m {
-		out[k] = v
-	}
+// withTarget is a copy of m in which the dimension key may name t only.
+func withTarget(m map[string][]target, key string, t target) map[string][]target {
+	out := maps.Clone(m)
 	out[key] = []target{t}
 	return out
 }
