@@ -11,7 +11,7 @@ CONFIG ?= webtier.example.json
 
 TARGET ?= local
 
-.PHONY: all setup twin-deps synth verify plan deploy destroy test cross soak bench bench-deploy bench-twin twin twin-down clean
+.PHONY: all setup trivy twin-deps synth verify plan deploy destroy test cross soak bench bench-deploy bench-twin twin twin-down clean
 all: deploy
 
 node_modules/.installed: package.json package-lock.json
@@ -49,11 +49,23 @@ verify: bin/webtier
 plan deploy destroy: bin/webtier
 	./bin/webtier $@ --config $(CONFIG) --target $(TARGET)
 
-# The deploy cycle against moto takes minutes: hence the long timeout.
-test: setup cross
+# The IaC scanner of `make test`: trivy, built from its Go module at a pinned version into
+# bin/tools (no download of a release binary; the Go proxy is the source). Its encoding/json/v2
+# needs GOEXPERIMENT=jsonv2. It scans offline with the checks built into the binary.
+TRIVY_VERSION := v0.74.0
+TRIVY := $(CURDIR)/bin/tools/trivy-$(TRIVY_VERSION)
+$(TRIVY):
+	@mkdir -p bin/tools/build
+	GOEXPERIMENT=jsonv2 GOBIN=$(CURDIR)/bin/tools/build go install github.com/aquasecurity/trivy/cmd/trivy@$(TRIVY_VERSION)
+	mv bin/tools/build/trivy $@
+trivy: $(TRIVY)
+
+# The deploy cycle against moto takes minutes: hence the long timeout. TestIaCScan runs
+# trivy on the example stack's plan.
+test: setup cross trivy
 	go vet ./...
 	python3 -m unittest discover -s emulator
-	go test -timeout 45m ./...
+	WEBTIER_TRIVY=$(TRIVY) go test -timeout 45m ./...
 
 # Everything but the twin runs on macOS and Windows: the command is built, and every package
 # with its tests vetted, for both, so that a Linux-only call outside a _linux.go file fails

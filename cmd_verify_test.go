@@ -19,7 +19,7 @@ func TestMainExitCodes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.json")
-	os.WriteFile(broken, bytes.Replace(data, []byte("${aws_nat_gateway.nat-public-a.id}"), []byte("${aws_nat_gateway.nope.id}"), 1), 0o644)
+	os.WriteFile(broken, bytes.Replace(data, []byte("${aws_nat_gateway.nat-public-a.id}"), []byte("${aws_nat_gateway.nope.id}"), -1), 0o644)
 	var m map[string]any
 	json.Unmarshal(data, &m)
 	lb := m["resource"].(map[string]any)["aws_lb"].(map[string]any)["alb"].(map[string]any)

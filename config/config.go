@@ -48,6 +48,10 @@ type Config struct {
 	// CertificateARN turns on the HTTPS listener; :80 then redirects to :443. default: "" (HTTP only)
 	CertificateARN string `json:"certificate_arn"`
 
+	// WAF puts an AWS WAF web ACL in front of the ALB with AWS's managed common and
+	// known-bad-inputs rule groups. default: false (WAF bills per web ACL, rule and request)
+	WAF bool `json:"waf"`
+
 	// BastionInstanceType default: "t3.micro"
 	BastionInstanceType string `json:"bastion_instance_type"`
 	// Fleet sizes the web servers' Auto Scaling group.
@@ -57,6 +61,12 @@ type Config struct {
 	// FlowLogRetentionDays keeps the VPC flow logs (every accepted and rejected connection)
 	// in CloudWatch Logs this long; one of CloudWatch's retention periods. default: 90
 	FlowLogRetentionDays int `json:"flow_log_retention_days"`
+
+	// AlarmEmails are subscribed by email to the alarms' SNS topic: each gets every alarm's
+	// ALARM and OK notification, the database's failover, failure and low-storage events and
+	// the web servers' failed launches (each address confirms its subscription first).
+	// default: [] (the topic has no subscriber: subscribe a pager or a chat tool to it)
+	AlarmEmails []string `json:"alarm_emails"`
 
 	// Quotas are the AWS quotas of the account the stack goes to, where it has raised them in
 	// Service Quotas; synth and verify count the stack against them. default: AWS's defaults
@@ -169,12 +179,16 @@ type Database struct {
 	InstanceClass string `json:"instance_class"`
 	// StorageGB default: 20
 	StorageGB int `json:"storage_gb"`
+	// MaxStorageGB is how far RDS storage autoscaling may grow the storage (at least 10 %
+	// above StorageGB). default: 100
+	MaxStorageGB int `json:"max_storage_gb"`
 	// Name is the initial database's name. default: "webtier"
 	Name string `json:"name"`
 	// BackupRetentionDays default: 7 (at least 7 is enforced)
 	BackupRetentionDays int `json:"backup_retention_days"`
-	// Throwaway turns off deletion protection and the final snapshot, for test environments.
-	// default: false
+	// Throwaway turns off the deletion protection of the database and the ALB and the
+	// database's final snapshot, and lets destroy delete the access-log bucket with its logs:
+	// for test environments. default: false
 	Throwaway bool `json:"throwaway"`
 }
 
@@ -196,6 +210,7 @@ func Default() Config {
 		Database: Database{
 			InstanceClass:       "db.t3.micro",
 			StorageGB:           20,
+			MaxStorageGB:        100,
 			Name:                "webtier",
 			BackupRetentionDays: 7,
 		},

@@ -111,8 +111,16 @@ func TestValidate(t *testing.T) {
 			`flow_log_retention_days: 100 is not a CloudWatch Logs retention period (1 3 5 7 14 30 60 90 120 150 180 365 400 545 731 1096 1827 2192 2557 2922 3288 3653)`},
 		{"small storage", func(c *config.Config) { c.Database.StorageGB = 10 },
 			`database.storage_gb: 10 is below 20`},
+		{"storage autoscaling without room", func(c *config.Config) { c.Database.MaxStorageGB = 21 },
+			`database.max_storage_gb: 21 is not at least 10% above database.storage_gb 20 (RDS storage autoscaling needs room to grow)`},
 		{"bad database name", func(c *config.Config) { c.Database.Name = "1db" },
 			`database.name: "1db" must start with a letter and hold only letters, digits and underscores (at most 64)`},
+		{"malformed alarm email", func(c *config.Config) { c.AlarmEmails = []string{"ops@example.com", "ops at example.com"} },
+			`alarm_emails[1]: "ops at example.com" is not an email address (expected e.g. ops@example.com)`},
+		{"alarm email without a domain", func(c *config.Config) { c.AlarmEmails = []string{"ops@localhost"} },
+			`alarm_emails[0]: "ops@localhost" is not an email address (expected e.g. ops@example.com)`},
+		{"repeated alarm email", func(c *config.Config) { c.AlarmEmails = []string{"ops@example.com", "ops@example.com"} },
+			`alarm_emails[1]: "ops@example.com" repeats alarm_emails[0]`},
 		{"bad certificate ARN", func(c *config.Config) { c.CertificateARN = "foo" },
 			`certificate_arn: "foo" is not an ACM certificate ARN`},
 		{"no instance type", func(c *config.Config) { c.Fleet.InstanceType = "" },
@@ -300,9 +308,11 @@ func TestExampleFile(t *testing.T) {
 		t.Errorf("Validate: got %q, want no error", err)
 	}
 
-	// Apart from the admin CIDR and throwaway, the example is Default() written out.
+	// Apart from the admin CIDR, the alarm address (a documentation domain) and throwaway,
+	// the example is Default() written out.
 	want := config.Default()
 	want.AdminCIDRs = []string{"203.0.113.0/24"}
+	want.AlarmEmails = []string{"ops@example.com"}
 	want.Database.Throwaway = true
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("example:\ngot  %+v\nwant %+v", got, want)

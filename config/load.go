@@ -216,6 +216,7 @@ var Settings = append([]Setting{
 	{Name: "repo-cidrs", Usage: "comma-separated package repository `CIDRs` web servers may reach on 443", Set: list(func(c *Config) *[]string { return &c.RepoCIDRs })},
 	{Name: "s3-gateway-endpoint", Usage: "package downloads through an S3 gateway endpoint instead of NAT", Bool: true, Set: boolean(func(c *Config) *bool { return &c.S3GatewayEndpoint })},
 	{Name: "certificate-arn", Usage: "ACM certificate `ARN`; turns on HTTPS", Set: text(func(c *Config) *string { return &c.CertificateARN })},
+	{Name: "waf", Usage: "an AWS WAF web ACL (AWS managed common and known-bad-inputs rules) in front of the ALB", Bool: true, Set: boolean(func(c *Config) *bool { return &c.WAF })},
 	{Name: "bastion-instance-type", Usage: "bastion EC2 instance `type`", Set: text(func(c *Config) *string { return &c.BastionInstanceType })},
 	{Name: "instance-type", Usage: "web server EC2 instance `type`", Set: text(func(c *Config) *string { return &c.Fleet.InstanceType })},
 	{Name: "min", Usage: "minimum `number` of web servers", Set: integer(func(c *Config) *int { return &c.Fleet.Min })},
@@ -224,9 +225,11 @@ var Settings = append([]Setting{
 	{Name: "cpu-target", Usage: "average CPU `percent` the web servers are scaled to", Set: integer(func(c *Config) *int { return &c.Fleet.CPUTarget })},
 	{Name: "db-instance-class", Usage: "RDS instance `class`", Set: text(func(c *Config) *string { return &c.Database.InstanceClass })},
 	{Name: "db-storage-gb", Usage: "RDS storage in `GiB`", Set: integer(func(c *Config) *int { return &c.Database.StorageGB })},
+	{Name: "db-max-storage-gb", Usage: "the most RDS storage autoscaling may grow to, in `GiB`", Set: integer(func(c *Config) *int { return &c.Database.MaxStorageGB })},
 	{Name: "db-name", Usage: "initial database `name`", Set: text(func(c *Config) *string { return &c.Database.Name })},
 	{Name: "backup-retention-days", Usage: "RDS backup retention in `days` (7-35)", Set: integer(func(c *Config) *int { return &c.Database.BackupRetentionDays })},
-	{Name: "throwaway", Usage: "no deletion protection or final snapshot on the database", Bool: true, Set: boolean(func(c *Config) *bool { return &c.Database.Throwaway })},
+	{Name: "throwaway", Usage: "no deletion protection on the database and the ALB, no final snapshot, access logs deleted with their bucket", Bool: true, Set: boolean(func(c *Config) *bool { return &c.Database.Throwaway })},
+	{Name: "alarm-emails", Usage: "comma-separated email `addresses` the alarms notify", Set: list(func(c *Config) *[]string { return &c.AlarmEmails })},
 	{Name: "flow-log-retention-days", Usage: "VPC flow log retention in `days` (a CloudWatch Logs retention period)", Set: integer(func(c *Config) *int { return &c.FlowLogRetentionDays })},
 }, quotaSettings()...)
 

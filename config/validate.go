@@ -49,6 +49,9 @@ var (
 	dbNameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
 	ec2TypeRE  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	rdsClassRE = regexp.MustCompile(`^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	// emailRE is an address SNS's email protocol takes: one @, a local part without spaces,
+	// a domain of dot-separated labels with a top-level one of letters.
+	emailRE = regexp.MustCompile(`^[^@\s]+@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$`)
 )
 
 // Validate checks every field and returns all problems as Errors, or nil.
@@ -87,6 +90,7 @@ func (c Config) Validate() error {
 	errs.fleet(c.Fleet)
 	errs.database(c.Database)
 	errs.retention("flow_log_retention_days", c.FlowLogRetentionDays)
+	errs.emails("alarm_emails", c.AlarmEmails)
 	errs.quotas(c.Quotas)
 
 	if len(errs) == 0 {
@@ -249,6 +253,13 @@ func (e *Errors) database(d Database) {
 	if e.atLeast("database.storage_gb", d.StorageGB, 20) {
 		e.atMost("database.storage_gb", d.StorageGB, 65536)
 	}
+	// RDS's storage autoscaling wants the maximum at least 10 % above the allocated storage.
+	switch {
+	case d.MaxStorageGB*10 < d.StorageGB*11:
+		e.add("database.max_storage_gb", "%d is not at least 10%% above database.storage_gb %d (RDS storage autoscaling needs room to grow)", d.MaxStorageGB, d.StorageGB)
+	case d.MaxStorageGB > 65536:
+		e.atMost("database.max_storage_gb", d.MaxStorageGB, 65536)
+	}
 	if !dbNameRE.MatchString(d.Name) {
 		e.add("database.name", "%q must start with a letter and hold only letters, digits and underscores (at most 64)", d.Name)
 	}
@@ -278,5 +289,19 @@ func (e *Errors) quotas(q Quotas) {
 		rulesQ, groupsQ := rules.QuotaOf(rules.QuotaSGRules), rules.QuotaOf(rules.QuotaSGsPerENI)
 		e.add("quotas."+rules.QuotaSGRules, "%d times quotas.%s %d is %d, above %d: AWS raises %s and %s only as far as their product stays within it",
 			q.SGRulesPerDirection, rules.QuotaSGsPerENI, q.SGsPerENI, product, rules.SGRulesTimesGroupsMax, rulesQ.Code, groupsQ.Code)
+	}
+}
+
+// emails checks each address of list (field) and that none repeats.
+func (e *Errors) emails(field string, list []string) {
+	for i, addr := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !emailRE.MatchString(addr) {
+			e.add(f, "%q is not an email address (expected e.g. ops@example.com)", addr)
+			continue
+		}
+		if j := slices.Index(list[:i], addr); j >= 0 {
+			e.add(f, "%q repeats %s[%d]", addr, field, j)
+		}
 	}
 }

@@ -4,6 +4,8 @@
 package constructs
 
 import (
+	"strconv"
+
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
@@ -52,3 +54,9 @@ func scopeOf(scope constructs.Construct, id string) constructs.Construct {
 
 // deps lists resources another must wait for.
 func deps(rs ...cdktf.ITerraformDependable) *[]cdktf.ITerraformDependable { return &rs }
+
+// numf is a number that need not be whole.
+func numf(n float64) *float64 { return jsii.Number(n) }
+
+// itoa is n in decimal, for names.
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -17,6 +17,10 @@ type LoadBalancerProps struct {
 	Group *string
 	// CertificateARN turns on HTTPS on :443 and makes :80 redirect to it. default: "" (HTTP only)
 	CertificateARN string
+	// Logs is the bucket the access logs go to. default: none (required)
+	Logs *AccessLogs
+	// DeletionProtection refuses to delete the ALB until it is turned off. default: false
+	DeletionProtection bool
 }
 
 // LoadBalancer is the ALB, its listeners and the web servers' target group.
@@ -37,7 +41,12 @@ func NewLoadBalancer(scope constructs.Construct, id string, p LoadBalancerProps)
 		SecurityGroups:               ptrs([]*string{p.Group}),
 		EnableCrossZoneLoadBalancing: true,
 		DropInvalidHeaderFields:      true,
-		Tags:                         tags("webtier-alb", string(rules.ALB)),
+		EnableDeletionProtection:     p.DeletionProtection,
+		AccessLogs: &lb.LbAccessLogs{
+			Bucket: p.Logs.Bucket.Id(), Prefix: str(AccessLogPrefix), Enabled: true,
+		},
+		Tags:      tags("webtier-alb", string(rules.ALB)),
+		DependsOn: &p.Logs.Ready,
 	}), "alb")
 	l.TargetGroup = named(lbtargetgroup.NewLbTargetGroup(s, str("web"), &lbtargetgroup.LbTargetGroupConfig{
 		Name:       str("webtier-web"),

@@ -213,7 +213,7 @@ func (s *Session) startEmulator() error {
 
 // Services are every AWS API the stack and the live verifier use.
 var Services = []string{"ec2", "elbv2", "autoscaling", "rds", "efs", "iam", "sts", "ssm",
-	"secretsmanager", "cloudwatch", "kms", "logs"}
+	"secretsmanager", "cloudwatch", "kms", "logs", "sns", "events", "s3", "wafv2"}
 
 // overrides is the Terraform override file: the provider settings of the target, and the
 // S3 backend when one is configured.

@@ -397,6 +397,20 @@ def _db_instance_init_with_lifecycle(self, *args, **kwargs):
 
 rds_models.DBInstance.__init__ = _db_instance_init_with_lifecycle
 
+# moto drops CreateDBInstance's MonitoringInterval and MonitoringRoleArn (enhanced monitoring):
+# DescribeDBInstances answers an interval of 0 and no role, and the provider plans to turn
+# monitoring on again on every plan. AWS keeps both and returns them.
+_db_instance_init_lifecycle = rds_models.DBInstance.__init__
+
+
+def _db_instance_init_with_monitoring(self, *args, **kwargs):
+    _db_instance_init_lifecycle(self, *args, **kwargs)
+    self.monitoring_interval = int(kwargs.get("monitoring_interval") or 0)
+    self.monitoring_role_arn = kwargs.get("monitoring_role_arn") if self.monitoring_interval else None
+
+
+rds_models.DBInstance.__init__ = _db_instance_init_with_monitoring
+
 # moto returns the parameters set by ModifyDBParameterGroup without their Source, and the
 # provider keeps only those whose Source is "user": every plan wants to set them again. AWS
 # reports a parameter a user set with Source "user".
@@ -557,6 +571,32 @@ def _call_action_traced(self):
 
 
 BaseResponse.call_action = _call_action_traced
+
+# --- IAM AWS managed policies ---------------------------------------------------------------
+
+# AWS holds its managed policies in every account: a role can attach
+# arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole (the database's
+# monitoring role does) without creating it. moto 5.2.1 loads none unless told to load all of
+# them (MOTO_IAM_LOAD_MANAGED_POLICIES, ~1000 policies in every account's backend), and
+# AttachRolePolicy then answers NoSuchEntity. The launcher loads, from moto's own copy of AWS's
+# managed policies, the ones the stack attaches.
+from moto.iam import models as iam_models
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+STACK_MANAGED_POLICIES = ("AmazonRDSEnhancedMonitoringRole",)
+_init_aws_policies = iam_models.IAMBackend._init_aws_policies
+
+
+def _init_aws_policies_the_stack_attaches(self):
+    loaded = _init_aws_policies(self)
+    if loaded:
+        return loaded  # moto was told to load them all
+    data = json.loads(aws_managed_policies_data)
+    return [iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data[name])
+            for name in STACK_MANAGED_POLICIES]
+
+
+iam_models.IAMBackend._init_aws_policies = _init_aws_policies_the_stack_attaches
 
 # --- Owner ----------------------------------------------------------------------------------
 

@@ -349,6 +349,32 @@ class MotoServerTest(unittest.TestCase):
         self.assertEqual(got["lifecycle"], "open-source-rds-extended-support-disabled")
         self.assertEqual(got["lifecycle-default"], "open-source-rds-extended-support")
 
+    def test_a_role_attaches_the_rds_monitoring_managed_policy(self):
+        iam = self.client("iam")
+        iam.create_role(RoleName="monitoring", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "monitoring.rds.amazonaws.com"}}]}))
+        arn = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+        iam.attach_role_policy(RoleName="monitoring", PolicyArn=arn)
+        attached = iam.list_attached_role_policies(RoleName="monitoring")["AttachedPolicies"]
+        self.assertEqual([p["PolicyArn"] for p in attached], [arn])
+        # Only the policies the stack attaches are loaded: no other AWS managed policy appears.
+        names = [p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]]
+        self.assertEqual(names, ["AmazonRDSEnhancedMonitoringRole"])
+
+    def test_enhanced_monitoring_is_kept(self):
+        rds = self.client("rds")
+        role = "arn:aws:iam::123456789012:role/monitoring"
+        rds.create_db_instance(DBInstanceIdentifier="monitored", DBInstanceClass="db.t3.micro", Engine="mysql",
+                               MasterUsername="webtier_master", MasterUserPassword="password123", AllocatedStorage=20,
+                               MonitoringInterval=60, MonitoringRoleArn=role)
+        rds.create_db_instance(DBInstanceIdentifier="unmonitored", DBInstanceClass="db.t3.micro", Engine="mysql",
+                               MasterUsername="webtier_master", MasterUserPassword="password123", AllocatedStorage=20)
+        got = {d["DBInstanceIdentifier"]: (d.get("MonitoringInterval"), d.get("MonitoringRoleArn"))
+               for d in rds.describe_db_instances()["DBInstances"]}
+        self.assertEqual(got["monitored"], (60, role))
+        self.assertEqual(got["unmonitored"], (0, None))
+
     def test_user_parameters_have_source_user(self):
         rds = self.client("rds")
         rds.create_db_parameter_group(DBParameterGroupName="params", DBParameterGroupFamily="mysql8.4", Description="d")

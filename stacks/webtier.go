@@ -124,26 +124,39 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
 		InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
 	})
+	logs := wc.NewAccessLogs(stack, "access-logs", wc.AccessLogsProps{
+		Region: c.Region, Account: account, RetentionDays: c.FlowLogRetentionDays, Throwaway: c.Database.Throwaway,
+	})
 	alb := wc.NewLoadBalancer(stack, "load-balancer", wc.LoadBalancerProps{
 		Network: net, Group: fw.Group(rules.ALB), CertificateARN: c.CertificateARN,
+		Logs: logs, DeletionProtection: !c.Database.Throwaway,
 	})
+	if c.WAF {
+		wc.NewWebACL(stack, "waf", alb.ALB)
+	}
 	efs := wc.NewSharedFileSystem(stack, "shared-fs", wc.SharedFileSystemProps{Network: net, Group: fw.Group(rules.EFS)})
 	db := wc.NewDatabase(stack, "database", wc.DatabaseProps{
 		Network: net, Group: fw.Group(rules.DB),
 		InstanceClass: c.Database.InstanceClass, StorageGB: c.Database.StorageGB, Name: c.Database.Name,
 		BackupRetentionDays: c.Database.BackupRetentionDays, Throwaway: c.Database.Throwaway,
+		MaxStorageGB: c.Database.MaxStorageGB, LogRetentionDays: c.FlowLogRetentionDays, Region: c.Region, Account: account,
 	})
 	endpoint := wc.NewSecretsEndpoint(stack, "secrets-endpoint", wc.SecretsEndpointProps{
 		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region, Account: account, SecretARN: db.SecretARN(),
 	})
 	// What a web server uses in its first minute: the group starts after all of it exists.
 	needs := append(append(append(append(slices.Clip(efs.MountTargets), net.Egress...), gateway...), fw.Rules...), endpoint)
-	wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
+	fleet := wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
 		Network: net, Group: fw.Group(rules.Web), AMI: image, InstanceType: c.Fleet.InstanceType,
 		KeyName: c.SSHKeyName, Min: c.Fleet.Min, Max: c.Fleet.Max, Desired: c.Fleet.Desired,
 		CPUTarget: c.Fleet.CPUTarget, TargetGroupARN: alb.TargetGroup.Arn(), FileSystemID: efs.FS.Id(), FileSystemARN: efs.FS.Arn(),
 		DBHost: db.DB.Address(), DBName: c.Database.Name, SecretARN: db.SecretARN(), Region: c.Region,
 		Needs: needs,
+	})
+	wc.NewAlarms(stack, "alarms", wc.AlarmsProps{
+		Region: c.Region, Account: account, Emails: c.AlarmEmails,
+		LoadBalancer: alb, MinHealthy: c.Fleet.Min, DB: db, StorageGB: c.Database.StorageGB,
+		Network: net, NATNames: subnetNames(plan.Topology.Placement(rules.NAT)), GroupName: *fleet.Group.Name(),
 	})
 
 	output := func(name, about string, value any) {
@@ -162,4 +175,13 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 	output("ssh_command", "reach a web server through a bastion with your own key",
 		jsii.String(strings.Join([]string{"ssh -J ec2-user@", *ips[0], " ec2-user@WEB_PRIVATE_IP"}, "")))
 	return stack
+}
+
+// subnetNames are the subnets' names, in order.
+func subnetNames(list []rules.Subnet) []string {
+	out := make([]string, len(list))
+	for i, sn := range list {
+		out[i] = sn.Name
+	}
+	return out
 }

@@ -91,6 +91,7 @@ func (v *verifier) authorizations() []Authorization {
 	}
 	a.webServers()
 	a.flowLogs()
+	a.dbMonitoring()
 	if v.in.S3Endpoint {
 		a.repositories()
 	}

@@ -35,6 +35,14 @@ type Intent struct {
 	// Quotas are the AWS quotas of the account the stack goes to (the config's quotas: AWS's
 	// defaults where it raised nothing).
 	Quotas rules.Limits
+	// FleetMin is the web servers' group minimum: fewer healthy targets must raise an alarm.
+	FleetMin int
+	// AlarmEmails must each be subscribed to the alarms' topic.
+	AlarmEmails []string
+	// Throwaway is database.throwaway: no deletion protection is expected.
+	Throwaway bool
+	// WAF is true when a web ACL must protect the ALB.
+	WAF bool
 }
 
 // S3Service is the name of the S3 service of a region, and of its AWS-managed prefix list.
@@ -67,6 +75,10 @@ func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
 	in.Region = c.Region
 	in.PrefixLists = map[string][]netip.Prefix{S3Service(c.Region): in.RepoCIDRs}
 	in.Quotas = c.Quotas.Limits()
+	in.FleetMin = c.Fleet.Min
+	in.AlarmEmails = c.AlarmEmails
+	in.Throwaway = c.Database.Throwaway
+	in.WAF = c.WAF
 	if e := rules.CheckTable(flows); e != nil && err == nil {
 		err = e
 	}

@@ -236,6 +236,9 @@ func TestMutations(t *testing.T) {
 		{"the NAT gateway of AZ c removed, web-c sent to AZ a's",
 			func(t *testing.T, m tf) {
 				delete(m.of("aws_nat_gateway"), "nat-public-c")
+				// Its alarms go with it, as they would from the stack.
+				delete(m.of("aws_cloudwatch_metric_alarm"), "nat-public-c-port-allocation")
+				delete(m.of("aws_cloudwatch_metric_alarm"), "nat-public-c-packets-dropped")
 				r := m.get(t, "aws_route", m.find(t, "aws_route", has("route_table_id", ref("aws_route_table.web-c", "id"))))
 				r["nat_gateway_id"] = ref("aws_nat_gateway.nat-public-a", "id")
 			},

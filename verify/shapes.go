@@ -38,6 +38,9 @@ func (v *verifier) shapes() []ShapeResult {
 		out = append(out, v.gatewayShape())
 	}
 	out = append(out, v.baselineShapes(l)...)
+	out = append(out, v.alarmShapes(l)...)
+	out = append(out, v.controlShapes(l)...)
+	out = append(out, v.dbControlShapes(l)...)
 	return out
 }
 

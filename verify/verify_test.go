@@ -222,7 +222,14 @@ func TestVariantsVerifyClean(t *testing.T) {
 // `webtier synth --config webtier.example.json --s3-gateway-endpoint`) and its intent.
 func s3EndpointStack(t testing.TB) ([]byte, Intent) {
 	t.Helper()
-	data, err := os.ReadFile("testdata/s3-endpoint.tf.json")
+	return variantStack(t, "testdata/s3-endpoint.tf.json", func(c *config.Config) { c.S3GatewayEndpoint = true })
+}
+
+// variantStack is a snapshot of a variant of the example stack and the intent of the example
+// config changed by set.
+func variantStack(t testing.TB, file string, set func(*config.Config)) ([]byte, Intent) {
+	t.Helper()
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +237,7 @@ func s3EndpointStack(t testing.TB) ([]byte, Intent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.S3GatewayEndpoint = true
+	set(&cfg)
 	in, err := IntentOf(cfg)
 	if err != nil {
 		t.Fatal(err)
