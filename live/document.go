@@ -1030,6 +1030,10 @@ func (s *Stack) databases(d *document) {
 		if g := db.DBSubnetGroup; g != nil {
 			attrs["db_subnet_group_name"] = d.refTo("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), "name")
 		}
+		if sec := db.MasterUserSecret; sec != nil && aws.ToString(sec.SecretArn) != "" {
+			attrs["manage_master_user_password"] = true
+			attrs["master_user_secret"] = []any{map[string]any{"secret_arn": lit(aws.ToString(sec.SecretArn))}}
+		}
 		addr := d.addr["aws_db_instance "+id]
 		if c := aws.ToString(db.DBClusterIdentifier); c != "" {
 			attrs["cluster_identifier"] = lit(c)

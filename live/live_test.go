@@ -167,3 +167,37 @@ func TestDeployedPoliciesNotRead(t *testing.T) {
 		t.Errorf("loaded as synthesized (Deployed %t): outcomes %v, want no \"not read\"", n.Deployed, synth)
 	}
 }
+
+// TestDeployedSecretJudged: the database's managed secret is read back (MasterUserSecret), so
+// the recorded deployment's secret rows are judged on what AWS holds, the web servers' role
+// policies and the endpoint's policy as read: the web servers may read it, any other role is
+// refused at the endpoint.
+func TestDeployedSecretJudged(t *testing.T) {
+	doc, _, err := loadRecorded(t).Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := verify.LoadDeployed(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := verify.IntentOf(exampleConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"the web servers read the database secret through the endpoint": "allowed",
+		"the Secrets Manager endpoint refuses every other caller":       "denied",
+	}
+	for _, a := range verify.Verify(n, in).Authorizations {
+		if w, ok := want[a.Check]; ok {
+			delete(want, a.Check)
+			if a.Outcome != w || !a.OK {
+				t.Errorf("%s: %s (ok %v): %s %v", a.Check, a.Outcome, a.OK, a.Why, a.By)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no rows %v", want)
+	}
+}

@@ -95,11 +95,12 @@ func AccessOf(n *Network, in Intent) *Access {
 		if managed, _ := db.Attrs["manage_master_user_password"].(bool); !managed {
 			continue
 		}
-		if n.stack.deployed {
+		arn := a.secretARN(db)
+		if arn == "" {
 			out.Unread = append(out.Unread, "the database secret's ARN")
 			break
 		}
-		out.Secret = &SecretAccess{ARN: a.planned(db.Addr + ".master_user_secret[0].secret_arn")}
+		out.Secret = &SecretAccess{ARN: arn}
 		if e, p, err := a.endpointPolicy("secretsmanager"); err != nil {
 			out.Unread = append(out.Unread, err.Error())
 		} else if e != nil {

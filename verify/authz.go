@@ -99,6 +99,20 @@ func (v *verifier) authorizations() []Authorization {
 	return a.out
 }
 
+// secretARN is the ARN of a database's managed secret: the one a deployed stack read, else
+// its planned one ("" when a deployed stack's read has none).
+func (a *authz) secretARN(db *resource) string {
+	if a.v.n.stack.deployed {
+		for _, s := range a.l.attr(db, "master_user_secret").list() {
+			if arn, ok := s.get("secret_arn").str(); ok && strings.HasPrefix(arn, "arn:") {
+				return arn
+			}
+		}
+		return ""
+	}
+	return a.planned(db.Addr + ".master_user_secret[0].secret_arn")
+}
+
 // flowID is the ID of the active flow from the web servers to role, or "".
 func (a *authz) flowID(to rules.Role) string {
 	for _, f := range a.v.in.Flows {
@@ -507,18 +521,17 @@ func (a *authz) secrets(role *resource, roleARN string, ids []policy.Policy, pro
 	var target string
 	for _, db := range a.v.n.stack.byType["aws_db_instance"] {
 		if managed, _ := db.Attrs["manage_master_user_password"].(bool); managed {
-			target = a.planned(db.Addr + ".master_user_secret[0].secret_arn")
+			target = a.secretARN(db)
 			secret.Resource, other.Resource = db.Addr+" (its managed secret)", db.Addr+" (its managed secret)"
 		}
 	}
 	if target == "" {
-		a.missing(secret, "no aws_db_instance with manage_master_user_password")
-		a.missing(other, "no aws_db_instance with manage_master_user_password")
-		return
-	}
-	if a.v.n.stack.deployed {
-		a.missing(secret, "the secret's ARN and the web servers' role policies")
-		a.missing(other, "the secret's ARN")
+		why := "no aws_db_instance with manage_master_user_password"
+		if a.v.n.stack.deployed {
+			why = "the database's managed secret (MasterUserSecret)"
+		}
+		a.missing(secret, why)
+		a.missing(other, why)
 		return
 	}
 	endpoint, ep, err := a.endpointPolicy("secretsmanager")
