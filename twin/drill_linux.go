@@ -229,11 +229,12 @@ func (d *drill) balancing(ctx context.Context) error {
 		return nil
 	}
 	// Wait (bounded: the health checks' window from now) until every web server has
-	// answered once, so that the 30 requests find every target in service.
+	// answered once and every ALB node has it in service, so that the 30 requests find every
+	// target in service.
 	health := d.p.albHealth()
 	warm := time.Now().Add(time.Duration(health.Healthy+2) * scaled(health.Interval, TimeScale))
 	answered := map[string]bool{}
-	for i := 0; time.Now().Before(warm) && len(answered) < len(webs); i++ {
+	for i := 0; time.Now().Before(warm) && (len(answered) < len(webs) || !d.allInService()); i++ {
 		if id, err := page(client, nodes[i%len(nodes)]); err == nil {
 			answered[id] = true
 		} else {
@@ -289,6 +290,7 @@ func (d *drill) balancing(ctx context.Context) error {
 	out := d.waitRotation(ctx, client, nodes, instanceID(victim), false, 3*window)
 	d.add(2, "stop "+victim.Name+"'s web server: it leaves the rotation", "within "+window.Round(time.Millisecond).String(),
 		out.describe(start), out.evidence, out.ok && out.at.Sub(start) <= window)
+	d.unhealthyAlarm(ctx, start)
 	back := time.Duration(health.Healthy+1) * scaled(health.Interval, TimeScale)
 	if err := d.signal(victim, syscall.SIGUSR2); err != nil {
 		return err
@@ -298,6 +300,47 @@ func (d *drill) balancing(ctx context.Context) error {
 	d.add(2, "start it again: it returns to the rotation", "within "+back.Round(time.Millisecond).String(),
 		out.describe(start), out.evidence, out.ok && out.at.Sub(start) <= back)
 	return nil
+}
+
+// unhealthyAlarm: with a web server out of service, the stack's alarm on the ALB's
+// UnHealthyHostCount goes to ALARM and its notification reaches its topic (the twin's
+// CloudWatch and SNS stand-ins, alarms.go).
+func (d *drill) unhealthyAlarm(ctx context.Context, since time.Time) {
+	const test = "the unhealthy-host alarm notifies its topic"
+	var alarm *verify.MetricAlarm
+	for i, a := range d.p.Alarms {
+		if a.Namespace == "AWS/ApplicationELB" && a.Metric == "UnHealthyHostCount" && len(a.AlarmTopics) > 0 {
+			alarm = &d.p.Alarms[i]
+			break
+		}
+	}
+	switch {
+	case alarm == nil && d.p.Live:
+		d.rows = append(d.rows, DrillRow{2, test, "ALARM to its topic", "-",
+			"the alarms of a deployed stack are not read back yet (verify --live says not read)", NotBuilt})
+		return
+	case alarm == nil:
+		d.add(2, test, "ALARM to its topic", "no alarm", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic", false)
+		return
+	}
+	want := "ALARM to " + strings.Join(alarm.AlarmTopics, ", ")
+	limit := time.Duration(alarm.EvaluationPeriods+3) * datapoint()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); sleep(ctx, 200) {
+		sent, err := ReadNotifications(d.p.Prefix)
+		if err != nil {
+			d.add(2, test+" ("+alarm.Name+")", want, "-", err.Error(), false)
+			return
+		}
+		for _, n := range sent {
+			if n.At.After(since) && n.Alarm == alarm.Name && n.State == "ALARM" {
+				d.add(2, test+" ("+alarm.Name+")", want, fmt.Sprintf("ALARM to %s after %.1fs", n.Topic, n.At.Sub(since).Seconds()),
+					n.Reason+"; recorded in "+SNSLog, true)
+				return
+			}
+		}
+	}
+	d.add(2, test+" ("+alarm.Name+")", want, "no notification in "+limit.String(),
+		fmt.Sprintf("%d of %d datapoints of %s must breach; the ALB nodes' counts are in %s", alarm.DatapointsToAlarm, alarm.EvaluationPeriods, datapoint(), "*.targets.json"), false)
 }
 
 // rotation is how a wait for a change of the rotation ended.

@@ -110,6 +110,9 @@ type Plan struct {
 	// Access is what AWS consults for the web servers' calls: the stand-ins that AWS
 	// authorizes decide with it (iam.go).
 	Access *verify.Access `json:"access,omitempty"`
+	// Alarms are the stack's metric alarms: the twin's CloudWatch stand-in evaluates those on
+	// what it measures (alarms.go).
+	Alarms []verify.MetricAlarm `json:"alarms,omitempty"`
 
 	net *verify.Network
 }
@@ -164,7 +167,8 @@ func CompileDesired(n *verify.Network, in verify.Intent, prefix string, desired 
 	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
-	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired, Access: verify.AccessOf(n, in)}
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired, Access: verify.AccessOf(n, in),
+		Alarms: n.MetricAlarms()}
 	for _, what := range p.Access.Unread {
 		p.Notes = append(p.Notes, "not enforced by the stand-ins, the stack's read lacking it: "+what)
 	}

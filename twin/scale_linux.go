@@ -2,6 +2,7 @@ package twin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -273,6 +275,12 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 	st := &ScaleStatus{Group: res, Min: sc.Min, Max: sc.Max, CPUTarget: sc.CPUTarget,
 		Datapoint: datapoint().String(), Scale: ScaleTimeScale}
 	meter := cpuMeter{last: map[int]int64{}}
+	var alarms []*alarmState
+	for _, a := range p.Alarms {
+		if twinMetric(a) {
+			alarms = append(alarms, &alarmState{alarm: a})
+		}
+	}
 	var history []float64
 	tick := time.NewTicker(datapoint())
 	defer tick.Stop()
@@ -325,12 +333,42 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 		if err := writeScaleStatus(prefix, st); err != nil {
 			return err
 		}
+		if err := evaluateAlarms(p, alarms); err != nil {
+			fmt.Fprintf(log, "%s: alarms: %v\n", time.Now().Format(time.TimeOnly), err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		}
 	}
+}
+
+// evaluateAlarms takes one datapoint of each alarm on the ALB nodes' counts and publishes each
+// change of state.
+func evaluateAlarms(p *Plan, alarms []*alarmState) error {
+	var counts []TargetCounts
+	dir := StateDir(p.Prefix)
+	for _, h := range p.hostsOfRole(rules.ALB) {
+		var c TargetCounts
+		data, err := os.ReadFile(countsFile(dir, h.Name))
+		if err != nil || json.Unmarshal(data, &c) != nil {
+			continue
+		}
+		counts = append(counts, c)
+	}
+	for _, s := range alarms {
+		v, ok := metricValue(s.alarm, counts)
+		if !ok {
+			continue
+		}
+		if s.observe(v) != "" {
+			if err := publish(dir, s, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // above reports whether the last k datapoints are all above v; below, all below it.

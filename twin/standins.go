@@ -327,10 +327,15 @@ func (s *webServer) stop() {
 // target is a registered target as one node sees it.
 type target struct {
 	ALBTarget
-	mu               sync.Mutex
-	healthy          bool
+	mu      sync.Mutex
+	healthy bool
+	// unhealthy is AWS's unhealthy state: Unhealthy failed checks in a row (a target still in
+	// its initial checks is neither).
+	unhealthy        bool
 	okRun, failedRun int
-	proxy            *httputil.ReverseProxy
+	// changed is called when the target's state changes.
+	changed func()
+	proxy   *httputil.ReverseProxy
 	// stop ends its health checks.
 	stop context.CancelFunc
 }
@@ -341,7 +346,7 @@ type target struct {
 // after Healthy checks in a row; Unhealthy failed checks take it out. With no healthy target
 // the node sends to all of them (an ALB fails open), and says so in a header.
 func serveALB(ctx context.Context, spec *Spec, log io.Writer) error {
-	node := &albNode{ctx: ctx, host: spec.Host, scale: spec.ALB.Scale, log: log, listeners: map[int]*albListener{}}
+	node := &albNode{ctx: ctx, host: spec.Host, scale: spec.ALB.Scale, log: log, listeners: map[int]*albListener{}, state: spec.State}
 	for _, l := range spec.ALB.Listeners {
 		ln, err := listen(ctx, fmt.Sprintf(":%d", l.Port))
 		if err != nil {
@@ -365,6 +370,8 @@ type albNode struct {
 	scale     int
 	log       io.Writer
 	listeners map[int]*albListener
+	state     string
+	countsMu  sync.Mutex
 }
 
 // albControl is this process's load balancer node, for SIGHUP.
@@ -397,7 +404,7 @@ func (n *albNode) register(spec *ALBSpec) {
 				al.targets[i] = nil
 				continue
 			}
-			tg := &target{ALBTarget: t}
+			tg := &target{ALBTarget: t, changed: n.writeCounts}
 			u := &url.URL{Scheme: "http", Host: net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port))}
 			tg.proxy = httputil.NewSingleHostReverseProxy(u)
 			// A new connection for each request, from a random port of the node's ephemeral
@@ -419,6 +426,40 @@ func (n *albNode) register(spec *ALBSpec) {
 		}
 		al.targets = kept
 		al.mu.Unlock()
+	}
+	n.writeCounts()
+}
+
+// TargetCounts are a node's healthy and unhealthy targets: what it reports to CloudWatch as
+// HealthyHostCount and UnHealthyHostCount (the twin's CloudWatch stand-in reads them).
+type TargetCounts struct {
+	Healthy   int `json:"healthy"`
+	Unhealthy int `json:"unhealthy"`
+}
+
+// countsFile is where a node writes its TargetCounts, in the state directory.
+func countsFile(state, host string) string { return filepath.Join(state, host+".targets.json") }
+
+// writeCounts writes the node's target counts.
+func (n *albNode) writeCounts() {
+	var c TargetCounts
+	for _, al := range n.listeners {
+		al.mu.Lock()
+		for _, t := range al.targets {
+			t.mu.Lock()
+			if t.healthy {
+				c.Healthy++
+			} else if t.unhealthy {
+				c.Unhealthy++
+			}
+			t.mu.Unlock()
+		}
+		al.mu.Unlock()
+	}
+	n.countsMu.Lock()
+	defer n.countsMu.Unlock()
+	if err := writeJSON(countsFile(n.state, n.host), c); err != nil {
+		fmt.Fprintf(n.log, "%s: target counts: %v\n", n.host, err)
 	}
 }
 
@@ -499,10 +540,12 @@ func healthCheck(ctx context.Context, t *target, l ALBListener, scale int, log i
 			resp.Body.Close()
 		}
 		t.mu.Lock()
+		was := t.healthy || t.unhealthy
+		before := t.healthy
 		if ok {
 			t.okRun, t.failedRun = t.okRun+1, 0
 			if !t.healthy && t.okRun >= l.Health.Healthy {
-				t.healthy = true
+				t.healthy, t.unhealthy = true, false
 				fmt.Fprintf(log, "%s healthy after %d checks\n", t.Host, t.okRun)
 			}
 		} else {
@@ -518,8 +561,13 @@ func healthCheck(ctx context.Context, t *target, l ALBListener, scale int, log i
 				t.healthy = false
 				fmt.Fprintf(log, "%s unhealthy after %d failed checks\n", t.Host, t.failedRun)
 			}
+			t.unhealthy = t.failedRun >= l.Health.Unhealthy
 		}
+		changed := t.healthy != before || (t.healthy || t.unhealthy) != was
 		t.mu.Unlock()
+		if changed && t.changed != nil {
+			t.changed()
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -338,7 +338,7 @@ func TestDrill(t *testing.T) {
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
-	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 3 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 2 || len(rowsOf(rows, 6)) != 2 {
+	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 4 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 2 || len(rowsOf(rows, 6)) != 2 {
 		t.Errorf("the drill ran fewer tests than the seed's:\n%s", text.String())
 	}
 	t.Log("\n" + text.String())
@@ -400,6 +400,9 @@ func TestDrillBrokenStacks(t *testing.T) {
 		{"the web role without its mount policy", 6, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_iam_role_policy", "web-mount-shared-fs")
 		}, "write drill-", "is not authorized to perform: elasticfilesystem:ClientMount"},
+		{"the unhealthy-host alarm without an action", 2, func(t *testing.T, res map[string]any) {
+			delete(res["aws_cloudwatch_metric_alarm"].(map[string]any)["alb-unhealthy-hosts"].(map[string]any), "alarm_actions")
+		}, "the unhealthy-host alarm notifies its topic", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic"},
 		// Issue 17's fourth defect, as the stack had it: the health page in the site's PHP-FPM
 		// pool and /db.php waiting PHP's 60 s for a connection.
 		{"the health page in the site's pool, no connect timeout", 5, func(t *testing.T, res map[string]any) {

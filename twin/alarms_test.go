@@ -1,0 +1,39 @@
+package twin
+
+import (
+	"testing"
+
+	"github.com/webtier/webtier/verify"
+)
+
+// TestAlarmEvaluation: an alarm on the ALB's UnHealthyHostCount (Maximum over the nodes,
+// above 0, 2 of 2 datapoints) goes to ALARM on the second breaching datapoint, not the first,
+// and back to OK once no datapoint of its window breaches.
+func TestAlarmEvaluation(t *testing.T) {
+	s := &alarmState{alarm: verify.MetricAlarm{Namespace: "AWS/ApplicationELB", Metric: "UnHealthyHostCount", Statistic: "Maximum",
+		Comparison: "GreaterThanThreshold", Threshold: 0, EvaluationPeriods: 2, DatapointsToAlarm: 2}}
+	steps := []struct {
+		counts []TargetCounts
+		want   string
+	}{
+		{[]TargetCounts{{2, 0}, {2, 0}}, "OK"},
+		{[]TargetCounts{{1, 1}, {2, 0}}, ""},
+		{[]TargetCounts{{2, 0}, {1, 1}}, "ALARM"},
+		{[]TargetCounts{{1, 1}, {1, 1}}, ""},
+		{[]TargetCounts{{2, 0}, {2, 0}}, ""},
+		{[]TargetCounts{{2, 0}, {2, 0}}, "OK"},
+	}
+	for i, st := range steps {
+		v, ok := metricValue(s.alarm, st.counts)
+		if !ok {
+			t.Fatalf("step %d: no value", i)
+		}
+		if got := s.observe(v); got != st.want {
+			t.Errorf("step %d (value %v): changed to %q, want %q", i, v, got, st.want)
+		}
+	}
+	healthy := verify.MetricAlarm{Metric: "HealthyHostCount", Statistic: "Minimum"}
+	if v, _ := metricValue(healthy, []TargetCounts{{2, 0}, {1, 1}}); v != 1 {
+		t.Errorf("HealthyHostCount Minimum = %v, want 1", v)
+	}
+}
