@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/webtier/webtier/verify"
@@ -24,13 +25,17 @@ import (
 // SNSLog is the file where the twin's SNS stand-in records what each topic was sent.
 const SNSLog = "sns.log"
 
-// Notification is one message an alarm sent to a topic.
+// Notification is one message an alarm, or an RDS event subscription, sent to a topic.
 type Notification struct {
-	At     time.Time `json:"at"`
-	Topic  string    `json:"topic"`
-	Alarm  string    `json:"alarm"`
-	State  string    `json:"state"`
-	Reason string    `json:"reason"`
+	At    time.Time `json:"at"`
+	Topic string    `json:"topic"`
+	// Alarm and State are an alarm's name and new state; Subscription and Category an RDS
+	// event's.
+	Alarm        string `json:"alarm,omitempty"`
+	State        string `json:"state,omitempty"`
+	Subscription string `json:"subscription,omitempty"`
+	Category     string `json:"category,omitempty"`
+	Reason       string `json:"reason"`
 }
 
 // twinMetric reports whether the twin measures an alarm's metric.
@@ -108,21 +113,43 @@ func publish(state string, s *alarmState, v float64) error {
 	if s.state == "OK" {
 		topics = s.alarm.OKTopics
 	}
+	var out []Notification
+	for _, t := range topics {
+		out = append(out, Notification{At: time.Now(), Topic: t, Alarm: s.alarm.Name, State: s.state,
+			Reason: fmt.Sprintf("%s %s %v: %d of the last %d datapoints breaching (the twin's CloudWatch stand-in)",
+				s.alarm.Metric, s.alarm.Statistic, v, s.alarm.DatapointsToAlarm, s.alarm.EvaluationPeriods)})
+	}
+	return send(state, out)
+}
+
+// send records notifications in the state directory's SNSLog.
+func send(state string, list []Notification) error {
 	f, err := os.OpenFile(filepath.Join(state, SNSLog), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	for _, t := range topics {
-		n := Notification{At: time.Now(), Topic: t, Alarm: s.alarm.Name, State: s.state,
-			Reason: fmt.Sprintf("%s %s %v: %d of the last %d datapoints breaching (the twin's CloudWatch stand-in)",
-				s.alarm.Metric, s.alarm.Statistic, v, s.alarm.DatapointsToAlarm, s.alarm.EvaluationPeriods)}
+	for _, n := range list {
 		line, _ := json.Marshal(n)
 		if _, err := f.Write(append(line, '\n')); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dbEvent sends an event of a category of the database to the topic of each subscription
+// that takes that category (every category when it names none): the twin's stand-in for
+// RDS's event notifications.
+func dbEvent(state string, subs []verify.EventSubscription, category, message string) error {
+	var out []Notification
+	for _, s := range subs {
+		if s.Topic != "" && (len(s.Categories) == 0 || slices.Contains(s.Categories, category)) {
+			out = append(out, Notification{At: time.Now(), Topic: s.Topic, Subscription: s.Name, Category: category,
+				Reason: message + " (the twin's stand-in for RDS event notifications)"})
+		}
+	}
+	return send(state, out)
 }
 
 // ReadNotifications reads what the twin's topics were sent.

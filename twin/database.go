@@ -62,11 +62,13 @@ func HasMariaDB() bool {
 
 // DBSpec is one database host: the primary runs from the start, the standby takes over.
 type DBSpec struct {
-	Primary  bool   `json:"primary"`
-	Endpoint string `json:"endpoint"`
-	Name     string `json:"name"`
-	User     string `json:"user"`
-	Password string `json:"password"`
+	// Events are the stack's event subscriptions, which the standby sends its failover to.
+	Events   []verify.EventSubscription `json:"events,omitempty"`
+	Primary  bool                       `json:"primary"`
+	Endpoint string                     `json:"endpoint"`
+	Name     string                     `json:"name"`
+	User     string                     `json:"user"`
+	Password string                     `json:"password"`
 }
 
 // SecretsSpec is the Secrets Manager endpoint's stand-in.
@@ -281,6 +283,11 @@ func runMariaDB(ctx context.Context, spec *Spec, log io.Writer) error {
 			}
 			fmt.Fprintf(log, "%s: MariaDB takes connections on %s after %.1fs; %s -> %s\n", spec.Host, addr,
 				time.Since(start).Seconds(), spec.DB.Endpoint, spec.Private)
+			if !spec.DB.Primary {
+				if err := dbEvent(spec.State, spec.DB.Events, "failover", "Multi-AZ failover to "+spec.Host+" ("+spec.AZ+") completed"); err != nil {
+					fmt.Fprintf(log, "%s: event notification: %v\n", spec.Host, err)
+				}
+			}
 			break
 		}
 		if ctx.Err() != nil || cmd.ProcessState != nil {

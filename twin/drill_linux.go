@@ -669,7 +669,46 @@ func (d *drill) failover(ctx context.Context) error {
 	d.add(5, test, fmt.Sprintf("%s answers under %s, same rows", standby.Name, before.Endpoint),
 		fmt.Sprintf("%s -> %s, interrupted %.1fs", before.Addr, after.Addr, down.Seconds()),
 		fmt.Sprintf("%d reads failed; rows %s", failures, map[bool]string{true: "the same", false: "differ"}[after.Rows == before.Rows]), ok)
+	d.failoverEvent(ctx, stopped)
 	return nil
+}
+
+// failoverEvent: the failover's RDS event reaches the topic of the stack's event subscription
+// (the twin's stand-in for RDS's event notifications, alarms.go).
+func (d *drill) failoverEvent(ctx context.Context, since time.Time) {
+	const test = "the failover's event notifies its topic"
+	var sub *verify.EventSubscription
+	for i, s := range d.p.DBEvents {
+		if s.Topic != "" && (len(s.Categories) == 0 || slices.Contains(s.Categories, "failover")) {
+			sub = &d.p.DBEvents[i]
+			break
+		}
+	}
+	switch {
+	case sub == nil && d.p.Live:
+		d.rows = append(d.rows, DrillRow{5, test, "a failover event to its topic", "-",
+			"the event subscriptions of a deployed stack are not read back yet", NotBuilt})
+		return
+	case sub == nil:
+		d.add(5, test, "a failover event to its topic", "no subscription", "the stack has no RDS event subscription of its database's failover category that sends to a topic", false)
+		return
+	}
+	want := "failover to " + sub.Topic
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); sleep(ctx, 200) {
+		sent, err := ReadNotifications(d.p.Prefix)
+		if err != nil {
+			d.add(5, test+" ("+sub.Name+")", want, "-", err.Error(), false)
+			return
+		}
+		for _, n := range sent {
+			if n.At.After(since) && n.Subscription == sub.Name && n.Category == "failover" {
+				d.add(5, test+" ("+sub.Name+")", want, fmt.Sprintf("failover to %s after %.1fs", n.Topic, n.At.Sub(since).Seconds()),
+					n.Reason+"; recorded in "+SNSLog, true)
+				return
+			}
+		}
+	}
+	d.add(5, test+" ("+sub.Name+")", want, "no notification in 5s after the standby answered", "nothing in "+SNSLog, false)
 }
 
 // throughGateway reports whether h's route table sends addr to a gateway endpoint (longest

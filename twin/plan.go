@@ -113,6 +113,9 @@ type Plan struct {
 	// Alarms are the stack's metric alarms: the twin's CloudWatch stand-in evaluates those on
 	// what it measures (alarms.go).
 	Alarms []verify.MetricAlarm `json:"alarms,omitempty"`
+	// DBEvents are the stack's RDS event subscriptions, which the database's stand-in sends
+	// its failover to.
+	DBEvents []verify.EventSubscription `json:"db_events,omitempty"`
 
 	net *verify.Network
 }
@@ -168,7 +171,7 @@ func CompileDesired(n *verify.Network, in verify.Intent, prefix string, desired 
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
 	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired, Access: verify.AccessOf(n, in),
-		Alarms: n.MetricAlarms()}
+		Alarms: n.MetricAlarms(), DBEvents: n.DBEventSubscriptions()}
 	for _, what := range p.Access.Unread {
 		p.Notes = append(p.Notes, "not enforced by the stand-ins, the stack's read lacking it: "+what)
 	}

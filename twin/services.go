@@ -185,7 +185,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 			case port == 22 && sshHosts[h]:
 				// sshd's
 			case port == 3306 && with.db && h.Inside() && h.ep.Kind == verify.Database:
-				s.DB = &DBSpec{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password}
+				s.DB = &DBSpec{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password, Events: p.DBEvents}
 				primary = false
 			case port == nfsPort && h.Inside() && h.ep.Kind == verify.MountTarget:
 				s.EFS = &EFSSpec{Port: port, Access: p.Access}

@@ -338,7 +338,7 @@ func TestDrill(t *testing.T) {
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
-	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 4 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 2 || len(rowsOf(rows, 6)) != 2 {
+	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 4 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 3 || len(rowsOf(rows, 6)) != 2 {
 		t.Errorf("the drill ran fewer tests than the seed's:\n%s", text.String())
 	}
 	t.Log("\n" + text.String())
@@ -403,6 +403,13 @@ func TestDrillBrokenStacks(t *testing.T) {
 		{"the unhealthy-host alarm without an action", 2, func(t *testing.T, res map[string]any) {
 			delete(res["aws_cloudwatch_metric_alarm"].(map[string]any)["alb-unhealthy-hosts"].(map[string]any), "alarm_actions")
 		}, "the unhealthy-host alarm notifies its topic", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic"},
+		{"the database's event subscription without failover", 5, func(t *testing.T, res map[string]any) {
+			if !HasMariaDB() {
+				t.Skip("MariaDB is not installed: the twin runs no database here")
+			}
+			sub := res["aws_db_event_subscription"].(map[string]any)["db-events"].(map[string]any)
+			sub["event_categories"] = []any{"failure", "low storage"}
+		}, "the failover's event notifies its topic", "no RDS event subscription of its database's failover category"},
 		// Issue 17's fourth defect, as the stack had it: the health page in the site's PHP-FPM
 		// pool and /db.php waiting PHP's 60 s for a connection.
 		{"the health page in the site's pool, no connect timeout", 5, func(t *testing.T, res map[string]any) {

@@ -74,3 +74,35 @@ func (a MetricAlarm) Breaches(v float64) bool {
 	}
 	return false
 }
+
+// EventSubscription is an RDS event subscription of a synthesized stack: the categories of its
+// databases' events it sends to a topic (by name).
+type EventSubscription struct {
+	Name       string   `json:"name"`
+	Categories []string `json:"categories"`
+	Topic      string   `json:"topic"`
+}
+
+// DBEventSubscriptions are the stack's RDS event subscriptions on its database instances
+// (none of a deployed stack: the live reader does not read them).
+func (n *Network) DBEventSubscriptions() []EventSubscription {
+	l := &loader{s: n.stack}
+	var out []EventSubscription
+	for _, r := range n.stack.byType["aws_db_event_subscription"] {
+		if typ, _ := l.attr(r, "source_type").str(); typ != "db-instance" {
+			continue
+		}
+		s := EventSubscription{}
+		s.Name, _ = l.attr(r, "name").str()
+		for _, c := range l.attr(r, "event_categories").list() {
+			if v, ok := c.str(); ok {
+				s.Categories = append(s.Categories, v)
+			}
+		}
+		if t, _ := l.attr(r, "sns_topic").ref("aws_sns_topic"); t != nil {
+			s.Topic, _ = l.attr(t, "name").str()
+		}
+		out = append(out, s)
+	}
+	return out
+}
