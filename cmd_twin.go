@@ -26,6 +26,7 @@ import (
 //	webtier twin test [--json] [--limit N]
 //	webtier twin hosts [--json]
 //	webtier twin exec HOST -- CMD [ARG...]
+//	webtier twin change --to STACK [--json]
 //	webtier twin down
 //
 // Exit codes as verify's: 0 when it worked (for test: every probe as the flow table expects
@@ -33,7 +34,7 @@ import (
 // that cannot run the twin.
 func twinCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "webtier: twin: expected up, test, hosts, exec, ssh or down")
+		fmt.Fprintln(stderr, "webtier: twin: expected up, test, hosts, exec, ssh, change or down")
 		return exitBadArgs
 	}
 	sub, args := args[0], args[1:]
@@ -50,6 +51,8 @@ func twinCmd(args []string, stdout, stderr io.Writer) int {
 		return twinExec(ctx, prefix, args, stderr)
 	case "ssh":
 		return twinSSH(ctx, prefix, args, stderr)
+	case "change":
+		return twinChange(ctx, prefix, args, stdout, stderr)
 	case "down":
 		if len(args) > 0 {
 			fmt.Fprintf(stderr, "webtier: twin down: unexpected argument %q\n", args[0])
@@ -68,7 +71,7 @@ func twinCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "twin down: removed %d namespaces in %.1fs\n", len(removed), time.Since(start).Seconds())
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "webtier: twin: unknown subcommand %q (expected up, test, hosts, exec, ssh or down)\n", sub)
+	fmt.Fprintf(stderr, "webtier: twin: unknown subcommand %q (expected up, test, hosts, exec, ssh, change or down)\n", sub)
 	return exitBadArgs
 }
 
@@ -342,4 +345,66 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// twinChange applies another synthesized stack to the running twin while a prober asks for
+// the site through every ALB node, and reports what the visitors lost: exit 0 when no request
+// failed, 1 when some did, 2 on bad input.
+func twinChange(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("twin change", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "the synthesized stack to change to: its cdk.tf.json or the synth output `directory` (the config synth wrote beside it is used)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return exitBadArgs
+	}
+	if *to == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "webtier: twin change: --to: expected the synthesized stack to change to, and no other argument")
+		return exitBadArgs
+	}
+	if why := twin.CanRun(); why != "" {
+		fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
+		return exitBadArgs
+	}
+	next, err := readSide(*to)
+	if err != nil {
+		return badInput(stderr, err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin change: %v\n", err)
+		return exitFailed
+	}
+	r, err := twin.Change(ctx, prefix, next.data, next.cfg, exe)
+	if err != nil {
+		fmt.Fprintf(stderr, "webtier: twin change: %v\n", err)
+		return exitFailed
+	}
+	failed := 0
+	for _, f := range r.Flows {
+		failed += f.Failed
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(r)
+	} else {
+		fmt.Fprintf(stdout, "twin change to %s: applied in %.1fs (one step: the apply's order is not replayed)\n", next.file, r.Applied.Seconds())
+		if len(r.Launched)+len(r.Ended) > 0 {
+			fmt.Fprintf(stdout, "  hosts made: %s; removed: %s\n", strings.Join(r.Launched, ", "), strings.Join(r.Ended, ", "))
+		}
+		if len(r.Services) > 0 {
+			fmt.Fprintf(stdout, "  services not restarted (they run the old stack's): %s\n", strings.Join(r.Services, ", "))
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "  FLOW\tSENT\tFAILED\tLONGEST GAP\tFIRST ERROR")
+		for _, f := range r.Flows {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%.1fs\t%s\n", f.Flow, f.Sent, f.Failed, f.LongestGap.Seconds(), f.FirstError)
+		}
+		tw.Flush()
+	}
+	if failed > 0 {
+		return exitFailed
+	}
+	return exitOK
 }

@@ -48,7 +48,8 @@ func TestTwinBadInput(t *testing.T) {
 		path   string
 		stderr string
 	}{
-		{"no subcommand", nil, "", "expected up, test, hosts, exec, ssh or down"},
+		{"no subcommand", nil, "", "expected up, test, hosts, exec, ssh, change or down"},
+		{"change without a stack", []string{"change"}, "", "--to: expected the synthesized stack to change to"},
 		{"unknown subcommand", []string{"sideways"}, "", `unknown subcommand "sideways"`},
 		{"in and live", []string{"up", "--in", stackFile, "--live", "--config", exampleConfig}, "", "--in and --live exclude each other"},
 		{"missing stack", []string{"up", "--in", filepath.Join(noTools, "none.json"), "--config", exampleConfig}, "", "run `make synth` first"},

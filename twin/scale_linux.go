@@ -51,6 +51,19 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 		return nil, nil, nil, err
 	}
 	next.Live = cur.Live
+	launched, ended, err = applyDifference(ctx, cur, next, exe)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return next, launched, ended, savePlan(next)
+}
+
+// applyDifference takes a running twin from plan cur to plan next: the hosts only next has
+// (their namespaces, links, addresses, sysctls, rulesets and services), the changed `ip` lines
+// and rulesets of the others (each ruleset in one transaction), the ALB nodes' targets, and
+// the hosts only cur has removed (deregistered first). It returns the hosts it launched and
+// ended.
+func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched, ended []string, err error) {
 	dir := StateDir(cur.Prefix)
 	before := map[string]*Namespace{}
 	for _, ns := range cur.Namespaces {
@@ -58,8 +71,25 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 	}
 	after := map[string]bool{}
 	var added []*Namespace
+	// A host whose link changed (the hosts outside the VPC are numbered in order, so a new one
+	// renumbers those after it) is made again: its namespace removed and added, and the far
+	// end's lines that name its link run again.
+	var remade []string
+	remadeLinks := map[string]bool{}
 	for _, ns := range next.Namespaces {
 		after[ns.Name] = true
+		if old := before[ns.Name]; old != nil && !slices.Equal(old.Links, ns.Links) {
+			if !slices.ContainsFunc(cur.Hosts, func(h *Host) bool { return h.Namespace == ns.Name }) {
+				return nil, nil, fmt.Errorf("the change alters the links of %s, one of the twin's routers: take the twin down and up again", ns.Name)
+			}
+			remade = append(remade, ns.Name)
+			for _, l := range append(slices.Clone(old.Links), ns.Links...) {
+				if peer, _, ok := linkPeer(l); ok {
+					remadeLinks[peer] = true
+				}
+			}
+			delete(before, ns.Name)
+		}
 		if before[ns.Name] == nil {
 			added = append(added, ns)
 		}
@@ -70,7 +100,7 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 		}
 	}
 	for _, h := range cur.Hosts {
-		if !after[h.Namespace] {
+		if !after[h.Namespace] || slices.Contains(remade, h.Namespace) {
 			ended = append(ended, h.Name)
 		}
 	}
@@ -79,9 +109,9 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 	// Deregister the ended servers first, so that no request goes to a server being ended.
 	if len(ended) > 0 {
 		if err := reloadALBs(dir, specs); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		var gone []string
+		gone := slices.Clone(remade)
 		for _, ns := range cur.Namespaces {
 			if !after[ns.Name] {
 				gone = append(gone, ns.Name)
@@ -89,8 +119,20 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 		}
 		killAll(ctx, gone)
 		for _, name := range gone {
+			// The link's far end first: a namespace's interfaces go some time after the
+			// namespace, and a host made again takes a name that may be its.
+			for _, ns := range cur.Namespaces {
+				if ns.Name != name {
+					continue
+				}
+				for _, l := range ns.Links {
+					if peer, far, ok := linkPeer(l); ok {
+						run(ctx, "", "ip", "-n", far, "link", "del", peer)
+					}
+				}
+			}
 			if err := run(ctx, "", "ip", "netns", "del", name); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 			for _, suffix := range []string{".pid", ".sshd.pid", ".spec.json"} {
 				os.Remove(filepath.Join(dir, strings.TrimPrefix(name, cur.Prefix)+suffix))
@@ -99,13 +141,13 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 	}
 	for _, ns := range added {
 		if err := run(ctx, "", "ip", "netns", "add", ns.Name); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	for _, ns := range added {
 		if len(ns.Links) > 0 {
 			if err := run(ctx, strings.Join(ns.Links, "\n")+"\n", "ip", "-n", ns.Name, "-batch", "-"); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -114,16 +156,21 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 		lines := ns.IP
 		if old != nil {
 			lines = changedLines(old.IP, ns.IP)
+			for _, l := range ns.IP {
+				if !slices.Contains(lines, l) && slices.ContainsFunc(strings.Fields(l), func(w string) bool { return remadeLinks[w] }) {
+					lines = append(lines, l)
+				}
+			}
 		}
 		if len(lines) > 0 {
 			if err := run(ctx, strings.Join(lines, "\n")+"\n", "ip", "-force", "-n", ns.Name, "-batch", "-"); err != nil && old == nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
 		if old == nil {
 			args := append([]string{"netns", "exec", ns.Name, "sysctl", "-q", "-e", "-w"}, ns.Sysctl...)
 			if err := run(ctx, "", "ip", args...); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
 		if ns.NFT != "" && (old == nil || old.NFT != ns.NFT) {
@@ -131,10 +178,10 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 			// connections already open stay open (conntrack keeps them).
 			file := filepath.Join(dir, "nft", ns.Name+".nft")
 			if err := os.WriteFile(file, []byte(ns.NFT), 0o644); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 			if err := run(ctx, "", "ip", "netns", "exec", ns.Name, "nft", "-f", file); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -143,7 +190,7 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 		for _, s := range specs {
 			if slices.Contains(launched, s.Host) {
 				if err := startSpec(dir, s, exe); err != nil {
-					return nil, nil, nil, err
+					return nil, nil, err
 				}
 				started = append(started, s)
 			}
@@ -152,20 +199,31 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 			for _, h := range next.sshHosts() {
 				if slices.Contains(launched, h.Name) {
 					if err := startSSHD(next, h); err != nil {
-						return nil, nil, nil, err
+						return nil, nil, err
 					}
 				}
 			}
 		}
 		if err := waitListening(ctx, next, started); err != nil {
-			return nil, nil, nil, err
-		}
-		// Registered once they listen; each node's health checks take them in.
-		if err := reloadALBs(dir, specs); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
-	return next, launched, ended, savePlan(next)
+	// Registered once they listen; each node's health checks take them in. A node whose
+	// targets did not change keeps their state.
+	if err := reloadALBs(dir, specs); err != nil {
+		return nil, nil, err
+	}
+	return launched, ended, nil
+}
+
+// linkPeer reads a link line of a namespace ("link add eth0 address MAC type veth peer name
+// PEER address MAC netns FAR"): the peer's name and its namespace.
+func linkPeer(line string) (peer, far string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 14 || f[7] != "peer" || f[8] != "name" || f[12] != "netns" {
+		return "", "", false
+	}
+	return f[9], f[13], true
 }
 
 // changedLines are the `ip` commands that take a namespace from old to new: the new lines,

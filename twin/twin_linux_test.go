@@ -81,14 +81,7 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network,
 	_, in := example(t)
 	p := upNetwork(t, n, in)
 	// The Auto Scaling controller, as `webtier twin up` starts it.
-	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, exe := exampleSource(t)
 	if err := SaveSource(testPrefix, data, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +101,21 @@ func runTest(t *testing.T, p *Plan, n *verify.Network, in verify.Intent) (*Repor
 	var text strings.Builder
 	r.WriteText(&text, false)
 	return r, text.String()
+}
+
+// exampleSource is the example config and this test binary, which the twin runs as its
+// services' program.
+func exampleSource(t *testing.T) (config.Config, string) {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, exe
 }
 
 // upNetwork builds the twin of a loaded network with stand-in services.
@@ -487,5 +495,78 @@ func TestGatewayEndpointTwin(t *testing.T) {
 		if strings.Contains(row.Test, "repository") && !strings.Contains(row.Observed, "seen from 10.16.") {
 			t.Errorf("%s: observed %s, want the web server's private address (the endpoint keeps it)", row.Test, row.Observed)
 		}
+	}
+}
+
+// TestChange: a change applied to a running twin while the prober asks for the site: a rule
+// that does not touch the site's path (the bastions' SSH from a second admin range) loses no
+// request; removing the web servers' rule that lets the ALB in loses requests, on every node,
+// until the end.
+func TestChange(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	up(t)
+	cfg, exe := exampleSource(t)
+	edited := func(edit func(res map[string]any)) []byte {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m["resource"].(map[string]any))
+		data, _ = json.Marshal(m)
+		return data
+	}
+	const sgIn = "aws_vpc_security_group_ingress_rule"
+	for _, c := range []struct {
+		name  string
+		edit  func(res map[string]any)
+		loses bool
+	}{
+		{"the bastions' SSH from a second admin range", func(res map[string]any) {
+			rules := res[sgIn].(map[string]any)
+			r := map[string]any{}
+			for k, v := range rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any) {
+				r[k] = v
+			}
+			r["cidr_ipv4"] = "198.51.100.0/24"
+			rules["bastion-sg-ingress-admin-to-bastion-ssh-198-51-100-0-24"] = r
+		}, false},
+		{"the web servers' rule for the ALB removed", func(res map[string]any) {
+			prune(res, sgIn, "web-sg-ingress-alb-to-web-http")
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Change(t.Context(), testPrefix, edited(c.edit), cfg, exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Flows) != 2 {
+				t.Fatalf("the prober watched %d ALB nodes; want 2: %+v", len(r.Flows), r.Flows)
+			}
+			for _, f := range r.Flows {
+				t.Logf("%s: %d sent, %d failed, longest gap %s %s", f.Flow, f.Sent, f.Failed, f.LongestGap, f.FirstError)
+				if f.Sent < 10 {
+					t.Errorf("%s: %d requests sent; the prober did not run", f.Flow, f.Sent)
+				}
+				if lost := f.Failed > 0; lost != c.loses {
+					t.Errorf("%s: %d of %d requests failed (first: %s); want loses=%v", f.Flow, f.Failed, f.Sent, f.FirstError, c.loses)
+				}
+			}
+			// Hosts outside the VPC may be made again (a new one renumbers the others' links);
+			// no host of the VPC may be.
+			p, err := LoadPlan(testPrefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range append(r.Launched, r.Ended...) {
+				if h, err := p.Host(name); err == nil && h.Subnet != "" {
+					t.Errorf("a rule change made %s of the VPC again (launched %v, ended %v)", name, r.Launched, r.Ended)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -32,6 +33,10 @@ func Exec(context.Context, *Host, []string) error               { return errNeed
 func StartScaler(context.Context, *Plan, string) error          { return errNeedsLinux }
 func StartForward(context.Context, *Plan, string, string) error { return errNeedsLinux }
 func Drill(context.Context, *Plan, ...int) ([]DrillRow, error)  { return nil, errNeedsLinux }
+
+func Change(context.Context, string, []byte, config.Config, string) (*ChangeReport, error) {
+	return nil, errNeedsLinux
+}
 
 func Test(context.Context, *Plan, *verify.Network, verify.Intent, int) (*Report, error) {
 	return nil, errNeedsLinux
