@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/live"
@@ -354,6 +355,7 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 	fs := flag.NewFlagSet("twin change", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	to := fs.String("to", "", "the synthesized stack to change to: its cdk.tf.json or the synth output `directory` (the config synth wrote beside it is used)")
+	planFile := fs.String("plan", "", "terraform's plan of the change (`terraform show -json`): its apply's states are replayed before the new stack")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
@@ -370,12 +372,20 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 	if err != nil {
 		return badInput(stderr, err)
 	}
+	steps := []twin.ChangeStep{{Name: "the new stack", Stack: next.data}}
+	if *planFile != "" {
+		states, err := applyStates(prefix, *planFile, next.data)
+		if err != nil {
+			return badInput(stderr, err)
+		}
+		steps = append(states, steps...)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin change: %v\n", err)
 		return exitFailed
 	}
-	r, err := twin.Change(ctx, prefix, next.data, next.cfg, exe)
+	r, err := twin.Change(ctx, prefix, steps, next.cfg, exe)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin change: %v\n", err)
 		return exitFailed
@@ -389,17 +399,21 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 		enc.SetIndent("", "  ")
 		enc.Encode(r)
 	} else {
-		fmt.Fprintf(stdout, "twin change to %s: applied in %.1fs (one step: the apply's order is not replayed)\n", next.file, r.Applied.Seconds())
-		if len(r.Launched)+len(r.Ended) > 0 {
-			fmt.Fprintf(stdout, "  hosts made: %s; removed: %s\n", strings.Join(r.Launched, ", "), strings.Join(r.Ended, ", "))
+		fmt.Fprintf(stdout, "twin change to %s in %d steps\n", next.file, len(r.Steps))
+		for _, st := range r.Steps {
+			fmt.Fprintf(stdout, "  %s: applied in %.1fs", st.Name, st.Applied.Seconds())
+			if len(st.Launched)+len(st.Ended) > 0 {
+				fmt.Fprintf(stdout, "; hosts made: %s; removed: %s", strings.Join(st.Launched, ", "), strings.Join(st.Ended, ", "))
+			}
+			fmt.Fprintln(stdout)
 		}
 		if len(r.Services) > 0 {
 			fmt.Fprintf(stdout, "  services not restarted (they run the old stack's): %s\n", strings.Join(r.Services, ", "))
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  FLOW\tSENT\tFAILED\tLONGEST GAP\tFIRST ERROR")
+		fmt.Fprintln(tw, "  STEP\tFLOW\tSENT\tFAILED\tLONGEST GAP\tFIRST ERROR")
 		for _, f := range r.Flows {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%.1fs\t%s\n", f.Flow, f.Sent, f.Failed, f.LongestGap.Seconds(), f.FirstError)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%.1fs\t%s\n", f.Step, f.Flow, f.Sent, f.Failed, f.LongestGap.Seconds(), f.FirstError)
 		}
 		tw.Flush()
 	}
@@ -407,4 +421,31 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 		return exitFailed
 	}
 	return exitOK
+}
+
+// applyStates are the states terraform's plan of the change passes through, from the
+// running twin's stack to head, in the order an apply can take: every destroy done and no
+// create yet, then every create done and no destroy yet.
+func applyStates(prefix, planFile string, head []byte) ([]twin.ChangeStep, error) {
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		return nil, fmt.Errorf("--plan: %w", err)
+	}
+	p, err := change.Read(data)
+	if err != nil {
+		return nil, fmt.Errorf("--plan %s: %w", planFile, err)
+	}
+	base, err := twin.SavedStack(prefix)
+	if err != nil {
+		return nil, err
+	}
+	states, _, err := change.States(p, base, head)
+	if err != nil {
+		return nil, fmt.Errorf("--plan %s: %w", planFile, err)
+	}
+	var out []twin.ChangeStep
+	for _, st := range states {
+		out = append(out, twin.ChangeStep{Name: st.Name, Stack: st.Stack})
+	}
+	return out, nil
 }

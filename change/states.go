@@ -73,6 +73,7 @@ func States(p *Plan, base, head []byte) (states []verify.State, notes []string, 
 			st.Gone[addr] = fmt.Sprintf("goes with %s, which it names (%s)", root, gone(s))
 			st.Avoid[addr] = avoid(s)
 		}
+		st.Stack = data
 		if st.Network, err = verify.LoadState(st.Name, data); err != nil {
 			notes = append(notes, err.Error())
 		} else {
@@ -95,6 +96,7 @@ func States(p *Plan, base, head []byte) (states []verify.State, notes []string, 
 			st.Gone[as] = "still there: " + string(s.Action) + " destroys it after the creates"
 			st.Avoid[as] = "destroy " + addr + " before creating what replaces it (a separate apply, or -target), or make the replacement depend on its destruction"
 		}
+		st.Stack = data
 		if st.Network, err = verify.LoadState(st.Name, data); err != nil {
 			notes = append(notes, err.Error())
 		} else {

@@ -6,20 +6,34 @@ import (
 	"time"
 )
 
+// ChangeStep is one state a change passes through: its name and its stack.
+type ChangeStep struct {
+	Name  string
+	Stack []byte
+}
+
 // ChangeReport is what a change did and what the visitors saw meanwhile.
 type ChangeReport struct {
-	Applied  time.Duration `json:"applied"`
-	Launched []string      `json:"launched,omitempty"`
-	Ended    []string      `json:"ended,omitempty"`
+	Steps []StepReport `json:"steps"`
 	// Services are the hosts whose services the new stack would change, which keep running
 	// the old ones.
 	Services []string `json:"services_not_restarted,omitempty"`
-	// Flows are the prober's figures per ALB node.
+	// Flows are the prober's figures per step ("before" the first) and ALB node.
 	Flows []FlowFigures `json:"flows"`
 }
 
-// FlowFigures are one prober's requests: sent, failed, and the longest run of failures.
+// StepReport is one step applied: how long it took, the hosts it made and removed.
+type StepReport struct {
+	Name     string        `json:"name"`
+	Applied  time.Duration `json:"applied"`
+	Launched []string      `json:"launched,omitempty"`
+	Ended    []string      `json:"ended,omitempty"`
+}
+
+// FlowFigures are one prober's requests during one step: sent, failed, and the longest run of
+// failures.
 type FlowFigures struct {
+	Step       string        `json:"step"`
 	Flow       string        `json:"flow"`
 	Sent       int           `json:"sent"`
 	Failed     int           `json:"failed"`

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,70 +12,98 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Change takes a running twin to another stack while visitors keep asking for its site: the
-// new stack compiled at the sizes the Auto Scaling controller set, the difference applied to
-// the running twin (applyDifference: new and removed hosts, changed routes and addresses, each
-// changed ruleset in one transaction), and the controller started again on the new stack.
-// Meanwhile a prober GETs / through every ALB node every 100 ms from the internet client; the
-// report says how many requests failed and the longest run of failures per node.
+// Change takes a running twin to another stack, through the given steps, while visitors keep
+// asking for its site: each step's stack compiled at the sizes the Auto Scaling controller
+// set and the difference applied to the running twin (applyDifference: new and removed hosts,
+// changed routes and addresses, each changed ruleset in one transaction), then the
+// controller started again on the last. Meanwhile a prober GETs / through every ALB node every
+// 100 ms from the internet client; the report says, per step and node, how many requests failed
+// and the longest run of failures. Each step is held for the health checks' window before the
+// next, so that what a state cuts shows.
 //
-// The whole difference is applied as one step: the order a terraform apply would take (and
-// the states it passes through) is not replayed yet. A host whose services would change (its
-// pages, its mount) keeps the ones it runs: the report names them.
-func Change(ctx context.Context, prefix string, stack []byte, cfg config.Config, exe string) (*ChangeReport, error) {
+// A host whose services would change (its pages, its mount) keeps the ones it runs: the report
+// names them.
+func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.Config, exe string) (*ChangeReport, error) {
 	cur, _, _, err := Load(prefix)
-	if err != nil {
-		return nil, err
-	}
-	n, err := verify.Load(stack)
 	if err != nil {
 		return nil, err
 	}
 	if cur.Live {
 		return nil, fmt.Errorf("the twin runs a deployed stack (twin up --live): change it with a synthesized one")
 	}
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("no step to apply")
+	}
 	in, err := verify.IntentOf(cfg)
 	if err != nil {
 		return nil, err
 	}
-	next, err := CompileDesired(n, in, prefix, cur.Desired)
-	if err != nil {
-		return nil, err
+	plans := make([]*Plan, len(steps))
+	for i, st := range steps {
+		n, err := verify.Load(st.Stack)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st.Name, err)
+		}
+		if plans[i], err = CompileDesired(n, in, prefix, cur.Desired); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.Name, err)
+		}
 	}
-	r := &ChangeReport{Services: changedServices(cur, next)}
+	last := plans[len(plans)-1]
+	r := &ChangeReport{Services: changedServices(cur, last)}
 	probe, err := startProbe(ctx, cur)
 	if err != nil {
 		return nil, err
 	}
 	// Let the prober see the twin as it was for a moment.
 	sleep(ctx, 1000)
-	start := time.Now()
 	stopScaler(prefix)
-	r.Launched, r.Ended, err = applyDifference(ctx, cur, next, exe)
+	health := last.albHealth()
+	hold := time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
+	from := cur
+	for i, st := range steps {
+		probe.step(st.Name)
+		start := time.Now()
+		launched, ended, err := applyDifference(ctx, from, plans[i], exe)
+		r.Steps = append(r.Steps, StepReport{Name: st.Name, Applied: time.Since(start), Launched: launched, Ended: ended})
+		if err != nil {
+			r.Flows = probe.stop()
+			return r, fmt.Errorf("%s: %w", st.Name, err)
+		}
+		from = plans[i]
+		if i < len(steps)-1 {
+			sleep(ctx, int(hold/time.Millisecond))
+		}
+	}
+	err = SaveSource(prefix, steps[len(steps)-1].Stack, cfg)
 	if err == nil {
-		err = SaveSource(prefix, stack, cfg)
+		err = savePlan(last)
 	}
 	if err == nil {
-		err = savePlan(next)
+		err = StartScaler(ctx, last, exe)
 	}
-	if err == nil {
-		err = StartScaler(ctx, next, exe)
-	}
-	r.Applied = time.Since(start)
 	// The health checks of any new target, then the prober's view of the new twin.
-	health := next.albHealth()
 	sleep(ctx, int((time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))/time.Millisecond))
 	r.Flows = probe.stop()
 	return r, err
 }
 
-// prober asks for / through each ALB node every 100 ms.
+// prober asks for / through each ALB node every 100 ms, each request on its own (a slow
+// answer does not hold the next), and keeps every request's step, time and outcome.
 type prober struct {
-	d      *drill
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	flows  map[string]*FlowFigures
+	d       *drill
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	cur     string
+	steps   []string
+	samples []sample
+}
+
+// sample is one request of the prober.
+type sample struct {
+	step, node string
+	sent       time.Time
+	err        error
 }
 
 func startProbe(ctx context.Context, p *Plan) (*prober, error) {
@@ -87,34 +114,29 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	}
 	client.Timeout = time.Second
 	ctx, cancel := context.WithCancel(ctx)
-	pr := &prober{d: d, cancel: cancel, flows: map[string]*FlowFigures{}}
+	pr := &prober{d: d, cancel: cancel, cur: "before", steps: []string{"before"}}
 	for _, node := range p.ALBAddrs(80) {
-		f := &FlowFigures{Flow: "GET http://" + node + "/ every 100 ms"}
-		pr.flows[node] = f
 		pr.wg.Add(1)
 		go func() {
 			defer pr.wg.Done()
-			var failingSince time.Time
 			tick := time.NewTicker(100 * time.Millisecond)
 			defer tick.Stop()
 			for ctx.Err() == nil {
-				err := get(ctx, client, "http://"+node+"/")
 				pr.mu.Lock()
-				f.Sent++
-				now := time.Now()
-				if err != nil {
-					f.Failed++
-					if f.FirstError == "" {
-						f.FirstError = err.Error()
-					}
-					if failingSince.IsZero() {
-						failingSince = now
-					}
-					f.LongestGap = max(f.LongestGap, now.Sub(failingSince))
-				} else {
-					failingSince = time.Time{}
-				}
+				step := pr.cur
 				pr.mu.Unlock()
+				sent := time.Now()
+				pr.wg.Add(1)
+				go func() {
+					defer pr.wg.Done()
+					err := get(ctx, client, "http://"+node+"/")
+					if ctx.Err() != nil {
+						return // stopped, not an answer
+					}
+					pr.mu.Lock()
+					pr.samples = append(pr.samples, sample{step, node, sent, err})
+					pr.mu.Unlock()
+				}()
 				select {
 				case <-ctx.Done():
 				case <-tick.C:
@@ -123,6 +145,14 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 		}()
 	}
 	return pr, nil
+}
+
+// step starts counting for the next step: requests sent from now on are its.
+func (pr *prober) step(name string) {
+	pr.mu.Lock()
+	pr.cur = name
+	pr.steps = append(pr.steps, name)
+	pr.mu.Unlock()
 }
 
 // get asks for url and requires a 200.
@@ -139,17 +169,44 @@ func get(ctx context.Context, client *http.Client, url string) error {
 	return nil
 }
 
-// stop ends the prober and returns its figures.
+// stop ends the prober and returns its figures, step by step and node by node: the requests
+// sent in the step, those that failed, and the longest run of failed requests (from the first
+// one's sending to the sending of the next that got an answer).
 func (pr *prober) stop() []FlowFigures {
+	// The requests in flight answer within the client's timeout.
+	time.Sleep(1100 * time.Millisecond)
 	pr.cancel()
 	pr.wg.Wait()
 	for _, t := range pr.d.threads {
 		t.stop()
 	}
+	slices.SortFunc(pr.samples, func(a, b sample) int { return a.sent.Compare(b.sent) })
 	var out []FlowFigures
-	for _, f := range pr.flows {
-		out = append(out, *f)
+	for _, step := range pr.steps {
+		for _, node := range pr.d.p.ALBAddrs(80) {
+			f := FlowFigures{Step: step, Flow: "GET http://" + node + "/ every 100 ms"}
+			var failingSince time.Time
+			for _, s := range pr.samples {
+				if s.node != node || s.step != step {
+					continue
+				}
+				f.Sent++
+				switch {
+				case s.err != nil:
+					f.Failed++
+					if f.FirstError == "" {
+						f.FirstError = s.err.Error()
+					}
+					if failingSince.IsZero() {
+						failingSince = s.sent
+					}
+					f.LongestGap = max(f.LongestGap, s.sent.Sub(failingSince)+100*time.Millisecond)
+				default:
+					failingSince = time.Time{}
+				}
+			}
+			out = append(out, f)
+		}
 	}
-	slices.SortFunc(out, func(a, b FlowFigures) int { return strings.Compare(a.Flow, b.Flow) })
 	return out
 }

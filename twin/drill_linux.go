@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -610,9 +611,15 @@ func (d *drill) failover(ctx context.Context) error {
 	// again as soon as it has an answer (or gave up after 5 s).
 	albLogs := d.logSizes(rules.ALB)
 	load, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
+	var visitors sync.WaitGroup
+	defer func() {
+		stopLoad()
+		visitors.Wait()
+	}()
 	for i := range loadClients {
+		visitors.Add(1)
 		go func() {
+			defer visitors.Done()
 			for j := i; load.Err() == nil; j++ {
 				readDB(client, nodes[j%len(nodes)])
 			}

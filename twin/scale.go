@@ -40,6 +40,15 @@ func SaveSource(prefix string, stack []byte, cfg config.Config) error {
 		os.WriteFile(filepath.Join(dir, configFile), cfgJSON, 0o644))
 }
 
+// SavedStack is the stack a running twin was built from (or last changed to).
+func SavedStack(prefix string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(StateDir(prefix), stackFile))
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("no twin is up (no %s); run `webtier twin up` first", filepath.Join(StateDir(prefix), stackFile))
+	}
+	return data, err
+}
+
 // Load reads a running twin: its plan compiled again from the stack and config it was built
 // from (at the sizes its controller set), checked against the plan it wrote.
 func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {

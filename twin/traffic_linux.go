@@ -23,7 +23,9 @@ import (
 
 // nsThread makes sockets inside one namespace.
 type nsThread struct {
-	req chan sockReq
+	req  chan sockReq
+	done chan struct{}
+	once sync.Once
 }
 
 type sockReq struct {
@@ -37,9 +39,9 @@ type sockResp struct {
 }
 
 // enter starts a thread inside the named namespace. The thread is never unlocked: it ends
-// with its goroutine when stop closes the channel, and Go does not reuse it.
+// with its goroutine when stop is called, and Go does not reuse it.
 func enter(ns string) (*nsThread, error) {
-	t := &nsThread{req: make(chan sockReq)}
+	t := &nsThread{req: make(chan sockReq), done: make(chan struct{})}
 	errc := make(chan error)
 	go func() {
 		runtime.LockOSThread()
@@ -52,9 +54,14 @@ func enter(ns string) (*nsThread, error) {
 		if err != nil {
 			return
 		}
-		for r := range t.req {
-			fd, err := unix.Socket(unix.AF_INET, r.typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, r.proto)
-			r.reply <- sockResp{fd, err}
+		for {
+			select {
+			case r := <-t.req:
+				fd, err := unix.Socket(unix.AF_INET, r.typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, r.proto)
+				r.reply <- sockResp{fd, err}
+			case <-t.done:
+				return
+			}
 		}
 	}()
 	if err := <-errc; err != nil {
@@ -63,14 +70,20 @@ func enter(ns string) (*nsThread, error) {
 	return t, nil
 }
 
+// socket makes a socket in the thread's namespace; after stop it fails (an HTTP transport
+// may still dial for a request its caller gave up).
 func (t *nsThread) socket(typ, proto int) (int, error) {
 	reply := make(chan sockResp, 1)
-	t.req <- sockReq{typ, proto, reply}
+	select {
+	case t.req <- sockReq{typ, proto, reply}:
+	case <-t.done:
+		return -1, errors.New("the namespace's thread has stopped")
+	}
 	r := <-reply
 	return r.fd, r.err
 }
 
-func (t *nsThread) stop() { close(t.req) }
+func (t *nsThread) stop() { t.once.Do(func() { close(t.done) }) }
 
 // bound makes a socket in the thread's namespace bound to port on every address, shared
 // with other sockets of the same port (SO_REUSEADDR): a client's source port may be a port

@@ -498,10 +498,11 @@ func TestGatewayEndpointTwin(t *testing.T) {
 	}
 }
 
-// TestChange: a change applied to a running twin while the prober asks for the site: a rule
+// TestChange: changes applied to a running twin while the prober asks for the site: a rule
 // that does not touch the site's path (the bastions' SSH from a second admin range) loses no
-// request; removing the web servers' rule that lets the ALB in loses requests, on every node,
-// until the end.
+// request; the web servers' rule for the ALB replaced destroy-first, replayed as the apply's
+// two states, loses requests in the state between and none once the new rule is in; the rule
+// removed loses requests until the end.
 func TestChange(t *testing.T) {
 	needTwin(t)
 	defer down(t)
@@ -521,39 +522,58 @@ func TestChange(t *testing.T) {
 		return data
 	}
 	const sgIn = "aws_vpc_security_group_ingress_rule"
-	for _, c := range []struct {
+	secondAdmin := func(res map[string]any) {
+		rules := res[sgIn].(map[string]any)
+		r := map[string]any{}
+		for k, v := range rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any) {
+			r[k] = v
+		}
+		r["cidr_ipv4"] = "198.51.100.0/24"
+		rules["bastion-sg-ingress-admin-to-bastion-ssh-198-51-100-0-24"] = r
+	}
+	noALBRule := func(res map[string]any) { prune(res, sgIn, "web-sg-ingress-alb-to-web-http") }
+	type step struct {
 		name  string
 		edit  func(res map[string]any)
 		loses bool
+	}
+	for _, c := range []struct {
+		name  string
+		steps []step
 	}{
-		{"the bastions' SSH from a second admin range", func(res map[string]any) {
-			rules := res[sgIn].(map[string]any)
-			r := map[string]any{}
-			for k, v := range rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any) {
-				r[k] = v
-			}
-			r["cidr_ipv4"] = "198.51.100.0/24"
-			rules["bastion-sg-ingress-admin-to-bastion-ssh-198-51-100-0-24"] = r
-		}, false},
-		{"the web servers' rule for the ALB removed", func(res map[string]any) {
-			prune(res, sgIn, "web-sg-ingress-alb-to-web-http")
-		}, true},
+		{"the bastions' SSH from a second admin range", []step{{"second admin range", secondAdmin, false}}},
+		{"the web servers' rule for the ALB replaced destroy-first", []step{
+			{"every destroy done, no create yet", noALBRule, true},
+			{"the new rule in", func(map[string]any) {}, false}}},
+		{"the web servers' rule for the ALB removed", []step{{"rule removed", noALBRule, true}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := Change(t.Context(), testPrefix, edited(c.edit), cfg, exe)
+			var steps []ChangeStep
+			for _, st := range c.steps {
+				steps = append(steps, ChangeStep{Name: st.name, Stack: edited(st.edit)})
+			}
+			r, err := Change(t.Context(), testPrefix, steps, cfg, exe)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(r.Flows) != 2 {
-				t.Fatalf("the prober watched %d ALB nodes; want 2: %+v", len(r.Flows), r.Flows)
-			}
-			for _, f := range r.Flows {
-				t.Logf("%s: %d sent, %d failed, longest gap %s %s", f.Flow, f.Sent, f.Failed, f.LongestGap, f.FirstError)
-				if f.Sent < 10 {
-					t.Errorf("%s: %d requests sent; the prober did not run", f.Flow, f.Sent)
+			for _, st := range c.steps {
+				var flows []FlowFigures
+				for _, f := range r.Flows {
+					if f.Step == st.name {
+						flows = append(flows, f)
+					}
 				}
-				if lost := f.Failed > 0; lost != c.loses {
-					t.Errorf("%s: %d of %d requests failed (first: %s); want loses=%v", f.Flow, f.Failed, f.Sent, f.FirstError, c.loses)
+				if len(flows) != 2 {
+					t.Fatalf("%s: the prober watched %d ALB nodes; want 2: %+v", st.name, len(flows), r.Flows)
+				}
+				for _, f := range flows {
+					t.Logf("%s: %s: %d sent, %d failed, longest gap %s %s", st.name, f.Flow, f.Sent, f.Failed, f.LongestGap, f.FirstError)
+					if f.Sent < 10 {
+						t.Errorf("%s: %s: %d requests sent; the prober did not run", st.name, f.Flow, f.Sent)
+					}
+					if lost := f.Failed > 0; lost != st.loses {
+						t.Errorf("%s: %s: %d of %d requests failed (first: %s); want loses=%v", st.name, f.Flow, f.Failed, f.Sent, f.FirstError, st.loses)
+					}
 				}
 			}
 			// Hosts outside the VPC may be made again (a new one renumbers the others' links);
@@ -562,9 +582,11 @@ func TestChange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range append(r.Launched, r.Ended...) {
-				if h, err := p.Host(name); err == nil && h.Subnet != "" {
-					t.Errorf("a rule change made %s of the VPC again (launched %v, ended %v)", name, r.Launched, r.Ended)
+			for _, st := range r.Steps {
+				for _, name := range append(st.Launched, st.Ended...) {
+					if h, err := p.Host(name); err == nil && h.Subnet != "" {
+						t.Errorf("a rule change made %s of the VPC again: %+v", name, st)
+					}
 				}
 			}
 		})

@@ -34,6 +34,8 @@ type Side struct {
 type State struct {
 	Name    string
 	Network *Network
+	// Stack is the state's Terraform JSON, which the twin replays.
+	Stack []byte
 	// Gone maps each resource the state lacks (or holds in its old form) to how it came to
 	// be so: "destroyed before its replacement is created".
 	Gone map[string]string
