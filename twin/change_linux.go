@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -87,8 +88,10 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	return r, err
 }
 
-// prober asks for / through each ALB node every 100 ms, each request on its own (a slow
-// answer does not hold the next), and keeps every request's step, time and outcome.
+// prober keeps the seed's traffic going while a change is applied, each request on its own
+// (a slow answer does not hold the next): GET / through every ALB node every 100 ms, /db.php
+// through the first every 500 ms, and the repository from every web server every second
+// (through NAT or the S3 gateway endpoint). It keeps every request's step, time and outcome.
 type prober struct {
 	d       *drill
 	cancel  context.CancelFunc
@@ -96,55 +99,84 @@ type prober struct {
 	mu      sync.Mutex
 	cur     string
 	steps   []string
+	flows   []string
 	samples []sample
 }
 
 // sample is one request of the prober.
 type sample struct {
-	step, node string
+	step, flow string
 	sent       time.Time
 	err        error
 }
 
 func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	d := &drill{p: p, threads: map[string]*nsThread{}}
-	client, err := d.httpClient(p.firstOf("internet"))
-	if err != nil {
-		return nil, err
-	}
-	client.Timeout = time.Second
 	ctx, cancel := context.WithCancel(ctx)
 	pr := &prober{d: d, cancel: cancel, cur: "before", steps: []string{"before"}}
-	for _, node := range p.ALBAddrs(80) {
-		pr.wg.Add(1)
-		go func() {
-			defer pr.wg.Done()
-			tick := time.NewTicker(100 * time.Millisecond)
-			defer tick.Stop()
-			for ctx.Err() == nil {
-				pr.mu.Lock()
-				step := pr.cur
-				pr.mu.Unlock()
-				sent := time.Now()
-				pr.wg.Add(1)
-				go func() {
-					defer pr.wg.Done()
-					err := get(ctx, client, "http://"+node+"/")
-					if ctx.Err() != nil {
-						return // stopped, not an answer
-					}
-					pr.mu.Lock()
-					pr.samples = append(pr.samples, sample{step, node, sent, err})
-					pr.mu.Unlock()
-				}()
-				select {
-				case <-ctx.Done():
-				case <-tick.C:
-				}
+	client := func(h *Host) (*http.Client, error) {
+		c, err := d.httpClient(h)
+		if err == nil {
+			c.Timeout = time.Second
+		}
+		return c, err
+	}
+	internet, err := client(p.firstOf("internet"))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	nodes := p.ALBAddrs(80)
+	for _, node := range nodes {
+		pr.run(ctx, "GET http://"+node+"/ every 100 ms", 100*time.Millisecond, internet, "http://"+node+"/")
+	}
+	if len(nodes) > 0 && HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.Role == rules.DB }) {
+		pr.run(ctx, "GET http://"+nodes[0]+"/db.php every 500 ms", 500*time.Millisecond, internet, "http://"+nodes[0]+"/db.php")
+	}
+	if repo := p.firstOf(string(rules.Repos)); repo != nil {
+		for _, w := range p.hostsOfRole(rules.Web) {
+			c, err := client(w)
+			if err != nil {
+				cancel()
+				return nil, err
 			}
-		}()
+			url := "https://" + repo.Private.String() + "/" + rules.RepoMirrorList
+			pr.run(ctx, w.Name+" GET the repository's mirror list every 1 s", time.Second, c, url)
+		}
 	}
 	return pr, nil
+}
+
+// run sends a GET of url every interval until the prober stops.
+func (pr *prober) run(ctx context.Context, flow string, interval time.Duration, client *http.Client, url string) {
+	pr.flows = append(pr.flows, flow)
+	pr.wg.Add(1)
+	go func() {
+		defer pr.wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for ctx.Err() == nil {
+			pr.mu.Lock()
+			step := pr.cur
+			pr.mu.Unlock()
+			sent := time.Now()
+			pr.wg.Add(1)
+			go func() {
+				defer pr.wg.Done()
+				err := get(ctx, client, url)
+				if ctx.Err() != nil {
+					return // stopped, not an answer
+				}
+				pr.mu.Lock()
+				pr.samples = append(pr.samples, sample{step, flow, sent, err})
+				pr.mu.Unlock()
+			}()
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+	}()
 }
 
 // step starts counting for the next step: requests sent from now on are its.
@@ -169,7 +201,7 @@ func get(ctx context.Context, client *http.Client, url string) error {
 	return nil
 }
 
-// stop ends the prober and returns its figures, step by step and node by node: the requests
+// stop ends the prober and returns its figures, step by step and flow by flow: the requests
 // sent in the step, those that failed, and the longest run of failed requests (from the first
 // one's sending to the sending of the next that got an answer).
 func (pr *prober) stop() []FlowFigures {
@@ -183,11 +215,11 @@ func (pr *prober) stop() []FlowFigures {
 	slices.SortFunc(pr.samples, func(a, b sample) int { return a.sent.Compare(b.sent) })
 	var out []FlowFigures
 	for _, step := range pr.steps {
-		for _, node := range pr.d.p.ALBAddrs(80) {
-			f := FlowFigures{Step: step, Flow: "GET http://" + node + "/ every 100 ms"}
+		for _, flow := range pr.flows {
+			f := FlowFigures{Step: step, Flow: flow}
 			var failingSince time.Time
 			for _, s := range pr.samples {
-				if s.node != node || s.step != step {
+				if s.flow != flow || s.step != step {
 					continue
 				}
 				f.Sent++

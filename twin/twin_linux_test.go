@@ -557,16 +557,20 @@ func TestChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, st := range c.steps {
-				var flows []FlowFigures
+				var site, others []FlowFigures
 				for _, f := range r.Flows {
-					if f.Step == st.name {
-						flows = append(flows, f)
+					switch {
+					case f.Step != st.name:
+					case strings.HasSuffix(f.Flow, "/ every 100 ms"):
+						site = append(site, f)
+					default:
+						others = append(others, f)
 					}
 				}
-				if len(flows) != 2 {
-					t.Fatalf("%s: the prober watched %d ALB nodes; want 2: %+v", st.name, len(flows), r.Flows)
+				if len(site) != 2 {
+					t.Fatalf("%s: the prober watched %d ALB nodes; want 2: %+v", st.name, len(site), r.Flows)
 				}
-				for _, f := range flows {
+				for _, f := range site {
 					t.Logf("%s: %s: %d sent, %d failed, longest gap %s %s", st.name, f.Flow, f.Sent, f.Failed, f.LongestGap, f.FirstError)
 					if f.Sent < 10 {
 						t.Errorf("%s: %s: %d requests sent; the prober did not run", st.name, f.Flow, f.Sent)
@@ -574,6 +578,20 @@ func TestChange(t *testing.T) {
 					if lost := f.Failed > 0; lost != st.loses {
 						t.Errorf("%s: %s: %d of %d requests failed (first: %s); want loses=%v", st.name, f.Flow, f.Failed, f.Sent, f.FirstError, st.loses)
 					}
+				}
+				// The repository through NAT is not on the ALB's path: no change here cuts it.
+				// /db.php is (it is asked through the ALB).
+				for _, f := range others {
+					t.Logf("%s: %s: %d sent, %d failed, longest gap %s %s", st.name, f.Flow, f.Sent, f.Failed, f.LongestGap, f.FirstError)
+					if f.Sent == 0 {
+						t.Errorf("%s: %s: no request sent", st.name, f.Flow)
+					}
+					if strings.Contains(f.Flow, "repository") && f.Failed > 0 {
+						t.Errorf("%s: %s: %d of %d failed (first: %s); the change does not touch that path", st.name, f.Flow, f.Failed, f.Sent, f.FirstError)
+					}
+				}
+				if len(others) < 2 {
+					t.Errorf("%s: the prober watched %d flows besides the site; want the repository from each web server: %+v", st.name, len(others), r.Flows)
 				}
 			}
 			// Hosts outside the VPC may be made again (a new one renumbers the others' links);
