@@ -149,15 +149,7 @@ func planChange(plan stacks.Plan, stackFile, base string, tfplan *tfjson.Plan) (
 	if err != nil {
 		return nil, fmt.Errorf("--base: %w", err)
 	}
-	data, err := os.ReadFile(stackFile)
-	if err != nil {
-		return nil, err
-	}
-	n, err := verify.Load(data)
-	if err != nil {
-		return nil, err
-	}
-	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
+	planned, data, err := plannedSide(plan, stackFile)
 	if err != nil {
 		return nil, err
 	}
@@ -169,26 +161,35 @@ func planChange(plan stacks.Plan, stackFile, base string, tfplan *tfjson.Plan) (
 	if err != nil {
 		return nil, err
 	}
-	c := verify.Diff(b.side, verify.Side{Network: n, Intent: intent}, states...)
+	c := verify.Diff(b.side, planned, states...)
 	c.Notes = append(c.Notes, notes...)
 	return c, nil
 }
 
 // verifyStack verifies a synthesized stack against the plan's intent.
 func verifyStack(plan stacks.Plan, stackFile string) (*verify.Report, error) {
-	data, err := os.ReadFile(stackFile)
+	side, _, err := plannedSide(plan, stackFile)
 	if err != nil {
 		return nil, err
+	}
+	return verify.Verify(side.Network, side.Intent), nil
+}
+
+// plannedSide loads a synthesized stack with the plan's intent, and returns its JSON too.
+func plannedSide(plan stacks.Plan, stackFile string) (verify.Side, []byte, error) {
+	data, err := os.ReadFile(stackFile)
+	if err != nil {
+		return verify.Side{}, nil, err
 	}
 	n, err := verify.Load(data)
 	if err != nil {
-		return nil, err
+		return verify.Side{}, nil, err
 	}
 	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
 	if err != nil {
-		return nil, err
+		return verify.Side{}, nil, err
 	}
-	return verify.Verify(n, intent), nil
+	return verify.Side{Network: n, Intent: intent}, data, nil
 }
 
 // writeFileAtomic writes through a temporary file, so a failure leaves nothing half-written.
