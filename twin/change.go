@@ -1,7 +1,8 @@
 package twin
 
 import (
-	"fmt"
+	"bytes"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -55,8 +56,10 @@ func changedServices(cur, next *Plan) []string {
 		if o == nil || s.ALB != nil {
 			continue // a new host starts its own; the ALB nodes read their targets again
 		}
-		a, b := fmt.Sprintf("%+v", *o), fmt.Sprintf("%+v", *s)
-		if a != b {
+		// As the spec files hold them (the specs' pointers printed would always differ).
+		a, _ := json.Marshal(o)
+		b, _ := json.Marshal(s)
+		if !bytes.Equal(a, b) {
 			out = append(out, s.Host)
 		}
 	}
