@@ -19,7 +19,8 @@ type ChangeReport struct {
 	// Services are the hosts whose services the new stack would change, which keep running
 	// the old ones.
 	Services []string `json:"services_not_restarted,omitempty"`
-	// Flows are the prober's figures per step ("before" the first) and ALB node.
+	// Flows are the prober's figures per step and flow: "before" the first step, "applying:
+	// STEP" while a step's difference is applied, then the step's state.
 	Flows []FlowFigures `json:"flows"`
 }
 

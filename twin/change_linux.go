@@ -62,9 +62,12 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	hold := time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
 	from := cur
 	for i, st := range steps {
-		probe.step(st.Name)
+		// A request sent while the difference is applied meets a twin partly in the old
+		// state: it is the apply's, not the state's.
+		probe.step("applying: " + st.Name)
 		start := time.Now()
 		launched, ended, err := applyDifference(ctx, from, plans[i], exe)
+		probe.step(st.Name)
 		r.Steps = append(r.Steps, StepReport{Name: st.Name, Applied: time.Since(start), Launched: launched, Ended: ended})
 		if err != nil {
 			r.Flows = probe.stop()
