@@ -402,8 +402,11 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 		fmt.Fprintf(stdout, "twin change to %s in %d steps\n", next.file, len(r.Steps))
 		for _, st := range r.Steps {
 			fmt.Fprintf(stdout, "  %s: applied in %.1fs", st.Name, st.Applied.Seconds())
-			if len(st.Launched)+len(st.Ended) > 0 {
-				fmt.Fprintf(stdout, "; hosts made: %s; removed: %s", strings.Join(st.Launched, ", "), strings.Join(st.Ended, ", "))
+			if len(st.Launched) > 0 {
+				fmt.Fprintf(stdout, "; hosts made: %s", strings.Join(st.Launched, ", "))
+			}
+			if len(st.Ended) > 0 {
+				fmt.Fprintf(stdout, "; hosts removed: %s", strings.Join(st.Ended, ", "))
 			}
 			fmt.Fprintln(stdout)
 		}
@@ -413,9 +416,18 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  STEP\tFLOW\tSENT\tFAILED\tLONGEST GAP\tFIRST ERROR")
 		for _, f := range r.Flows {
+			if f.Sent == 0 {
+				continue // a step too short for the flow's interval, or a host leaving (see --json)
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%.1fs\t%s\n", f.Step, f.Flow, f.Sent, f.Failed, f.LongestGap.Seconds(), f.FirstError)
 		}
 		tw.Flush()
+		if len(r.InService) > 0 {
+			fmt.Fprintln(stdout, "  targets in service at an ALB node (fewest - most), by step:")
+			for _, f := range r.InService {
+				fmt.Fprintf(stdout, "    %s: %d - %d\n", f.Step, f.Fewest, f.Most)
+			}
+		}
 	}
 	if failed > 0 {
 		return exitFailed

@@ -16,12 +16,12 @@ func TestAlarmEvaluation(t *testing.T) {
 		counts []TargetCounts
 		want   string
 	}{
-		{[]TargetCounts{{2, 0}, {2, 0}}, "OK"},
-		{[]TargetCounts{{1, 1}, {2, 0}}, ""},
-		{[]TargetCounts{{2, 0}, {1, 1}}, "ALARM"},
-		{[]TargetCounts{{1, 1}, {1, 1}}, ""},
-		{[]TargetCounts{{2, 0}, {2, 0}}, ""},
-		{[]TargetCounts{{2, 0}, {2, 0}}, "OK"},
+		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, "OK"},
+		{[]TargetCounts{{Healthy: 1, Unhealthy: 1}, {Healthy: 2, Unhealthy: 0}}, ""},
+		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 1, Unhealthy: 1}}, "ALARM"},
+		{[]TargetCounts{{Healthy: 1, Unhealthy: 1}, {Healthy: 1, Unhealthy: 1}}, ""},
+		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, ""},
+		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, "OK"},
 	}
 	for i, st := range steps {
 		v, ok := metricValue(s.alarm, st.counts)
@@ -33,7 +33,7 @@ func TestAlarmEvaluation(t *testing.T) {
 		}
 	}
 	healthy := verify.MetricAlarm{Metric: "HealthyHostCount", Statistic: "Minimum"}
-	if v, _ := metricValue(healthy, []TargetCounts{{2, 0}, {1, 1}}); v != 1 {
+	if v, _ := metricValue(healthy, []TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 1, Unhealthy: 1}}); v != 1 {
 		t.Errorf("HealthyHostCount Minimum = %v, want 1", v)
 	}
 }

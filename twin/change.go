@@ -22,6 +22,16 @@ type ChangeReport struct {
 	// Flows are the prober's figures per step and flow: "before" the first step, "applying:
 	// STEP" while a step's difference is applied, then the step's state.
 	Flows []FlowFigures `json:"flows"`
+	// InService is how many targets the ALB nodes had in service, step by step.
+	InService []ServiceFigures `json:"in_service"`
+}
+
+// ServiceFigures are the fewest and the most targets in service at an ALB node during one step
+// (sampled every 100 ms; a node counts the targets it sends to).
+type ServiceFigures struct {
+	Step   string `json:"step"`
+	Fewest int    `json:"fewest"`
+	Most   int    `json:"most"`
 }
 
 // StepReport is one step applied: how long it took, the hosts it made and removed.

@@ -2,9 +2,13 @@ package twin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,17 +44,22 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		return nil, err
 	}
 	plans := make([]*Plan, len(steps))
+	var n *verify.Network
 	for i, st := range steps {
-		n, err := verify.Load(st.Stack)
-		if err != nil {
+		if n, err = verify.Load(st.Stack); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
-		if plans[i], err = CompileDesired(n, in, prefix, cur.Desired); err != nil {
+		if plans[i], err = CompileDesired(n, in, prefix, cur.Groups); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
 	}
 	last := plans[len(plans)-1]
-	r := &ChangeReport{Services: changedServices(cur, last)}
+	r := &ChangeReport{}
+	// The twin as it runs, every target in service (a twin just up passes its first checks).
+	health := last.albHealth()
+	if out := waitInService(ctx, cur, nil, time.Duration(health.Healthy+2)*scaled(health.Interval, TimeScale)); len(out) > 0 {
+		return nil, fmt.Errorf("the twin's targets are not in service before the change: %s", strings.Join(out, ", "))
+	}
 	probe, err := startProbe(ctx, cur)
 	if err != nil {
 		return nil, err
@@ -58,7 +67,6 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	// Let the prober see the twin as it was for a moment.
 	sleep(ctx, 1000)
 	stopScaler(prefix)
-	health := last.albHealth()
 	hold := time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
 	from := cur
 	for i, st := range steps {
@@ -66,16 +74,34 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		// state: it is the apply's, not the state's.
 		probe.step("applying: " + st.Name)
 		start := time.Now()
+		probe.leave(ending(from, plans[i]))
 		launched, ended, err := applyDifference(ctx, from, plans[i], exe)
+		if err == nil {
+			err = probe.join(plans[i], launched)
+		}
 		probe.step(st.Name)
 		r.Steps = append(r.Steps, StepReport{Name: st.Name, Applied: time.Since(start), Launched: launched, Ended: ended})
 		if err != nil {
-			r.Flows = probe.stop()
+			r.Flows, r.InService = probe.stop()
 			return r, fmt.Errorf("%s: %w", st.Name, err)
 		}
 		from = plans[i]
 		if i < len(steps)-1 {
 			sleep(ctx, int(hold/time.Millisecond))
+		}
+	}
+	// A new launch template: terraform starts the group's instance refresh with the update.
+	if res, pref, warmup := refreshOf(cur, last); pref != nil {
+		rf := &refreshing{n: n, in: in, res: res, pref: *pref, warm: scaled(warmup, TimeScale), exe: exe, probe: probe, r: r}
+		if last, err = rf.run(ctx, last); err != nil {
+			r.Flows, r.InService = probe.stop()
+			return r, err
+		}
+	}
+	// The hosts that kept their services: those still there.
+	for _, h := range changedServices(cur, last) {
+		if _, err := last.Host(h); err == nil {
+			r.Services = append(r.Services, h)
 		}
 	}
 	err = SaveSource(prefix, steps[len(steps)-1].Stack, cfg)
@@ -87,7 +113,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	}
 	// The health checks of any new target, then the prober's view of the new twin.
 	sleep(ctx, int((time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))/time.Millisecond))
-	r.Flows = probe.stop()
+	r.Flows, r.InService = probe.stop()
 	return r, err
 }
 
@@ -104,6 +130,14 @@ type prober struct {
 	steps   []string
 	flows   []string
 	samples []sample
+	// inService is the fewest and most targets in service seen at a node, by step.
+	inService map[string]*ServiceFigures
+	// ctx is the prober's; hosts stops the flows sent from each web server; active are the
+	// flows running, and ran those that ran in each step.
+	ctx    context.Context
+	hosts  map[string]context.CancelFunc
+	active map[string]bool
+	ran    map[string]map[string]bool
 }
 
 // sample is one request of the prober.
@@ -116,7 +150,8 @@ type sample struct {
 func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	d := &drill{p: p, threads: map[string]*nsThread{}}
 	ctx, cancel := context.WithCancel(ctx)
-	pr := &prober{d: d, cancel: cancel, cur: "before", steps: []string{"before"}}
+	pr := &prober{d: d, cancel: cancel, cur: "before", steps: []string{"before"}, inService: map[string]*ServiceFigures{},
+		ctx: ctx, hosts: map[string]context.CancelFunc{}, active: map[string]bool{}, ran: map[string]map[string]bool{"before": {}}}
 	client := func(h *Host) (*http.Client, error) {
 		c, err := d.httpClient(h)
 		if err == nil {
@@ -129,6 +164,7 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 		cancel()
 		return nil, err
 	}
+	pr.watchTargets(ctx, p)
 	nodes := p.ALBAddrs(80)
 	for _, node := range nodes {
 		pr.run(ctx, "GET http://"+node+"/ every 100 ms", 100*time.Millisecond, internet, "http://"+node+"/")
@@ -136,23 +172,123 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	if len(nodes) > 0 && HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.Role == rules.DB }) {
 		pr.run(ctx, "GET http://"+nodes[0]+"/db.php every 500 ms", 500*time.Millisecond, internet, "http://"+nodes[0]+"/db.php")
 	}
-	if repo := p.firstOf(string(rules.Repos)); repo != nil {
-		for _, w := range p.hostsOfRole(rules.Web) {
-			c, err := client(w)
-			if err != nil {
-				cancel()
-				return nil, err
-			}
-			url := "https://" + repo.Private.String() + "/" + rules.RepoMirrorList
-			pr.run(ctx, w.Name+" GET the repository's mirror list every 1 s", time.Second, c, url)
-		}
+	if err := pr.join(p, hostNames(p.hostsOfRole(rules.Web))); err != nil {
+		cancel()
+		return nil, err
 	}
 	return pr, nil
 }
 
+// hostNames are the names of hosts.
+func hostNames(hosts []*Host) []string {
+	var out []string
+	for _, h := range hosts {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+// join starts the flows sent from each of the web servers among hosts: the repository's mirror
+// list every second (through NAT or the S3 gateway endpoint).
+func (pr *prober) join(p *Plan, hosts []string) error {
+	repo := p.firstOf(string(rules.Repos))
+	if repo == nil {
+		return nil
+	}
+	for _, name := range hosts {
+		w, err := p.Host(name)
+		if err != nil || w.Role != rules.Web {
+			continue
+		}
+		c, err := pr.d.httpClient(w)
+		if err != nil {
+			return err
+		}
+		c.Timeout = time.Second
+		ctx, cancel := context.WithCancel(pr.ctx)
+		pr.hosts[w.Name] = cancel
+		url := "https://" + repo.Private.String() + "/" + rules.RepoMirrorList
+		pr.run(ctx, w.Name+" GET the repository's mirror list every 1 s", time.Second, c, url)
+	}
+	return nil
+}
+
+// leave stops the flows sent from hosts, before they end: a host that is gone sends nothing.
+func (pr *prober) leave(hosts []string) {
+	for _, h := range hosts {
+		if cancel := pr.hosts[h]; cancel != nil {
+			cancel()
+			delete(pr.hosts, h)
+			pr.mu.Lock()
+			delete(pr.active, h+" GET the repository's mirror list every 1 s")
+			pr.mu.Unlock()
+		}
+	}
+}
+
+// ending are the hosts of from that next does not have.
+func ending(from, next *Plan) []string {
+	var out []string
+	for _, h := range from.Hosts {
+		if _, err := next.Host(h.Name); err != nil {
+			out = append(out, h.Name)
+		}
+	}
+	return out
+}
+
+// watchTargets samples every 100 ms how many targets each ALB node has in service.
+func (pr *prober) watchTargets(ctx context.Context, p *Plan) {
+	dir := StateDir(p.Prefix)
+	var nodes []string
+	for _, h := range p.hostsOfRole(rules.ALB) {
+		nodes = append(nodes, h.Name)
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	pr.wg.Add(1)
+	go func() {
+		defer pr.wg.Done()
+		for ; ctx.Err() == nil; sleep(ctx, 100) {
+			fewest, most := -1, 0
+			for _, node := range nodes {
+				var c TargetCounts
+				data, err := os.ReadFile(countsFile(dir, node))
+				if err != nil || json.Unmarshal(data, &c) != nil {
+					continue
+				}
+				slices.Sort(c.InService)
+				in := len(slices.Compact(c.InService)) // a target behind two listeners counts once
+				if fewest < 0 || in < fewest {
+					fewest = in
+				}
+				most = max(most, in)
+			}
+			if fewest < 0 {
+				continue
+			}
+			pr.mu.Lock()
+			f := pr.inService[pr.cur]
+			if f == nil {
+				f = &ServiceFigures{Step: pr.cur, Fewest: fewest, Most: most}
+				pr.inService[pr.cur] = f
+			}
+			f.Fewest, f.Most = min(f.Fewest, fewest), max(f.Most, most)
+			pr.mu.Unlock()
+		}
+	}()
+}
+
 // run sends a GET of url every interval until the prober stops.
 func (pr *prober) run(ctx context.Context, flow string, interval time.Duration, client *http.Client, url string) {
-	pr.flows = append(pr.flows, flow)
+	pr.mu.Lock()
+	if !slices.Contains(pr.flows, flow) {
+		pr.flows = append(pr.flows, flow)
+	}
+	pr.active[flow] = true
+	pr.ran[pr.cur][flow] = true
+	pr.mu.Unlock()
 	pr.wg.Add(1)
 	go func() {
 		defer pr.wg.Done()
@@ -187,6 +323,7 @@ func (pr *prober) step(name string) {
 	pr.mu.Lock()
 	pr.cur = name
 	pr.steps = append(pr.steps, name)
+	pr.ran[name] = maps.Clone(pr.active)
 	pr.mu.Unlock()
 }
 
@@ -207,7 +344,7 @@ func get(ctx context.Context, client *http.Client, url string) error {
 // stop ends the prober and returns its figures, step by step and flow by flow: the requests
 // sent in the step, those that failed, and the longest run of failed requests (from the first
 // one's sending to the sending of the next that got an answer).
-func (pr *prober) stop() []FlowFigures {
+func (pr *prober) stop() ([]FlowFigures, []ServiceFigures) {
 	// The requests in flight answer within the client's timeout.
 	time.Sleep(1100 * time.Millisecond)
 	pr.cancel()
@@ -219,6 +356,9 @@ func (pr *prober) stop() []FlowFigures {
 	var out []FlowFigures
 	for _, step := range pr.steps {
 		for _, flow := range pr.flows {
+			if !pr.ran[step][flow] {
+				continue // a flow from a host that was not there
+			}
 			f := FlowFigures{Step: step, Flow: flow}
 			var failingSince time.Time
 			for _, s := range pr.samples {
@@ -243,5 +383,11 @@ func (pr *prober) stop() []FlowFigures {
 			out = append(out, f)
 		}
 	}
-	return out
+	var in []ServiceFigures
+	for _, step := range pr.steps {
+		if f := pr.inService[step]; f != nil {
+			in = append(in, *f)
+		}
+	}
+	return out, in
 }

@@ -54,9 +54,19 @@ func (c *compiler) build() {
 	c.routerIGWMAC, c.igwRouterMAC, c.igwNetMAC, c.netIGWMAC = c.mac(), c.mac(), c.mac(), c.mac()
 	var hosts []*Namespace
 	// The hosts inside and outside are numbered apart, and the Auto Scaling group's come last
-	// inside: a group that grows or shrinks leaves every other host's links as they were.
+	// inside: a group that grows or shrinks leaves every other host's links as they were. A
+	// group's instance is named by its address, which it keeps while other members launch and
+	// end around it.
 	inside, outside := 0, 0
 	for _, h := range c.p.Hosts {
+		if h.Inside() && h.ep.Kind == verify.ASGInstance {
+			a := h.Private.As4()
+			h.mac = fmt.Sprintf("06:%02x:%02x:%02x:%02x:01", a[0], a[1], a[2], a[3])
+			h.peerMAC = fmt.Sprintf("06:%02x:%02x:%02x:%02x:02", a[0], a[1], a[2], a[3])
+			h.peerIf = fmt.Sprintf("m%02x%02x%02x%02x", a[0], a[1], a[2], a[3])
+			h.gateway = h.ep.Subnet.CIDR.Masked().Addr().Next()
+			continue
+		}
 		if h.Inside() {
 			h.mac, h.peerMAC = c.mac(), c.mac()
 			h.peerIf = "h" + strconv.Itoa(inside)

@@ -14,6 +14,7 @@ package twin
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -104,9 +105,8 @@ type Plan struct {
 	Notes    []string   `json:"notes,omitempty"`
 	// Live is true for the twin of a deployed stack, read back from its APIs.
 	Live bool `json:"live,omitempty"`
-	// Desired is the size of each Auto Scaling group (by resource) the twin's controller set,
-	// where it differs from the stack's.
-	Desired map[string]int `json:"desired,omitempty"`
+	// Groups are the twin's Auto Scaling groups where they differ from the stack's.
+	Groups
 	// Access is what AWS consults for the web servers' calls: the stand-ins that AWS
 	// authorizes decide with it (iam.go).
 	Access *verify.Access `json:"access,omitempty"`
@@ -118,6 +118,66 @@ type Plan struct {
 	DBEvents []verify.EventSubscription `json:"db_events,omitempty"`
 
 	net *verify.Network
+}
+
+// Groups are a running twin's Auto Scaling groups (by resource) where they differ from the
+// stack's.
+type Groups struct {
+	// Desired is the size of each group the twin's controller set.
+	Desired map[string]int `json:"desired,omitempty"`
+	// Members are the instances of each group in launch order, kept once an instance refresh
+	// has replaced some: each keeps its name and address while the group grows, shrinks and is
+	// refreshed (without them the names are numbered in order).
+	Members map[string][]Member `json:"members,omitempty"`
+	// Numbered is the highest number a member's name took, by role and AZ ("web-a"): a new
+	// member never takes the name of one that ended, as AWS never reuses an instance ID.
+	Numbered map[string]int `json:"numbered,omitempty"`
+	// Leaving are members about to be terminated (an instance refresh launches their
+	// replacements first): a new member launches in the AZ with the fewest that stay.
+	Leaving map[string][]string `json:"-"`
+}
+
+// clone is a copy of g whose maps can be changed.
+func (g Groups) clone() Groups {
+	out := Groups{Desired: maps.Clone(g.Desired), Members: maps.Clone(g.Members), Numbered: maps.Clone(g.Numbered)}
+	if out.Desired == nil {
+		out.Desired = map[string]int{}
+	}
+	if out.Members == nil {
+		out.Members = map[string][]Member{}
+	}
+	if out.Numbered == nil {
+		out.Numbered = map[string]int{}
+	}
+	return out
+}
+
+// count notes the numbers of members' names ("web-a-2"), so that none is given again.
+func (g Groups) count(members []Member) {
+	for _, m := range members {
+		i := strings.LastIndex(m.Name, "-")
+		if k, err := strconv.Atoi(m.Name[i+1:]); err == nil && i > 0 {
+			g.Numbered[m.Name[:i]] = max(g.Numbered[m.Name[:i]], k)
+		}
+	}
+}
+
+// membersOf is the group's members in launch order.
+func (p *Plan) membersOf(res string) []Member {
+	var out []Member
+	for _, h := range p.Hosts {
+		if h.Resource == res {
+			out = append(out, Member{Name: h.Name, AZ: h.AZ, Addr: h.Private})
+		}
+	}
+	return out
+}
+
+// Member is one instance of an Auto Scaling group in a running twin.
+type Member struct {
+	Name string     `json:"name"`
+	AZ   string     `json:"az"`
+	Addr netip.Addr `json:"addr"`
 }
 
 // Host returns the host named name, or an error listing the names.
@@ -157,12 +217,12 @@ func (p *Plan) ALBAddrs(port int) []string {
 // Compile builds the plan of a twin of n: the hosts, the router, the gateways and the
 // outside parties with their addresses, routes and nftables rulesets.
 func Compile(n *verify.Network, in verify.Intent, prefix string) (*Plan, error) {
-	return CompileDesired(n, in, prefix, nil)
+	return CompileDesired(n, in, prefix, Groups{})
 }
 
-// CompileDesired is Compile with the Auto Scaling groups (by resource) at the sizes of
-// desired instead of the stack's.
-func CompileDesired(n *verify.Network, in verify.Intent, prefix string, desired map[string]int) (*Plan, error) {
+// CompileDesired is Compile with the Auto Scaling groups of a running twin: at their sizes
+// and with their members instead of the stack's.
+func CompileDesired(n *verify.Network, in verify.Intent, prefix string, groups Groups) (*Plan, error) {
 	if len(n.VPCs) != 1 {
 		return nil, fmt.Errorf("the twin builds one VPC; the stack has %d", len(n.VPCs))
 	}
@@ -170,8 +230,9 @@ func CompileDesired(n *verify.Network, in verify.Intent, prefix string, desired 
 	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
-	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Desired: desired, Access: verify.AccessOf(n, in),
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Groups: groups.clone(), Access: verify.AccessOf(n, in),
 		Alarms: n.MetricAlarms(), DBEvents: n.DBEventSubscriptions()}
+	p.Leaving = groups.Leaving
 	for _, what := range p.Access.Unread {
 		p.Notes = append(p.Notes, "not enforced by the stand-ins, the stack's read lacking it: "+what)
 	}
@@ -228,6 +289,8 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		// addr and id are a running instance's, from a deployed stack.
 		addr netip.Addr
 		id   string
+		// name is a group member's of a running twin.
+		name string
 	}
 	var list []placed
 	fleets := map[string][]*verify.Endpoint{}
@@ -256,8 +319,22 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		for _, e := range subnets {
 			for _, in := range e.Instances {
 				// Where the deployment runs them.
-				members = append(members, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String(), in.Addr, in.ID})
+				members = append(members, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String(), in.Addr, in.ID, ""})
 				perAZ[e.AZ()]++
+			}
+		}
+		if kept, ok := p.Members[res]; ok {
+			members, perAZ = nil, map[string]int{}
+			for _, m := range kept {
+				i := slices.IndexFunc(subnets, func(e *verify.Endpoint) bool { return e.AZ() == m.AZ })
+				if i < 0 {
+					return fmt.Errorf("%s: the group has no subnet in %s, where %s runs", res, m.AZ, m.Name)
+				}
+				e := subnets[i]
+				members = append(members, placed{e, shortRole(e.Role) + "-" + azLetter(e.AZ()), e.Kind.String(), m.Addr, "", m.Name})
+				if !slices.Contains(p.Leaving[res], m.Name) {
+					perAZ[e.AZ()]++
+				}
 			}
 		}
 		size := len(members)
@@ -281,10 +358,15 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		}
 		list = append(list, members[:size]...)
 	}
-	// Names: role and AZ ("bastion-a"), numbered when several share them ("web-a-1").
+	// Names: role and AZ ("bastion-a"), numbered when several share them ("web-a-1"); a
+	// member launched beside named ones takes the next number of its role and AZ.
 	count := map[string]int{}
+	last := maps.Clone(p.Numbered)
 	for _, pl := range list {
 		count[pl.base]++
+		if k, err := strconv.Atoi(strings.TrimPrefix(pl.name, pl.base+"-")); err == nil && pl.name != "" {
+			last[pl.base] = max(last[pl.base], k)
+		}
 	}
 	seen := map[string]int{}
 	dbs := map[string]int{}
@@ -292,7 +374,13 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		e := pl.ep
 		name := pl.base
 		seen[pl.base]++
-		if count[pl.base] > 1 || e.Kind == verify.ASGInstance {
+		switch {
+		case pl.name != "":
+			name = pl.name
+		case p.Members[e.Res] != nil:
+			last[pl.base]++
+			name += "-" + strconv.Itoa(last[pl.base])
+		case count[pl.base] > 1 || e.Kind == verify.ASGInstance:
 			name += "-" + strconv.Itoa(seen[pl.base])
 		}
 		want := e.Addr
@@ -315,6 +403,14 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 			Private: addr, Namespace: p.Prefix + name, Ephemeral: [2]int{eph.Lo, eph.Hi}, InstanceID: pl.id,
 			ep: e.At(addr, 0), prefixLen: e.Subnet.CIDR.Bits()}
 		p.Hosts = append(p.Hosts, h)
+	}
+	for res := range p.Members {
+		p.Members[res] = p.membersOf(res)
+		for _, pl := range list {
+			if pl.ep.Res == res {
+				p.Numbered[pl.base] = last[pl.base]
+			}
+		}
 	}
 	// Public addresses, in host order, from the documentation range.
 	next := publicFirst

@@ -81,7 +81,7 @@ func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
-	plan, err := CompileDesired(n, intent, prefix, saved.Desired)
+	plan, err := CompileDesired(n, intent, prefix, saved.Groups)
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
@@ -137,4 +137,15 @@ func ReadScaleStatus(prefix string) (*ScaleStatus, error) {
 	}
 	var st ScaleStatus
 	return &st, json.Unmarshal(data, &st)
+}
+
+// fleet is the twin's Auto Scaling group: its resource and scaling, from the plan's hosts.
+func (p *Plan) fleet() (res string, sc *verify.Scaling, hosts []*Host) {
+	for _, h := range p.Hosts {
+		if h.Inside() && h.ep.Kind == verify.ASGInstance && (res == "" || h.ep.Res == res) {
+			res, sc = h.ep.Res, h.ep.Scaling
+			hosts = append(hosts, h)
+		}
+	}
+	return res, sc, hosts
 }

@@ -41,12 +41,9 @@ func datapoint() time.Duration { return time.Minute / ScaleTimeScale }
 // Resize sets the size of the Auto Scaling group res of a running twin and applies the
 // difference; it returns the new plan and the hosts it launched and ended.
 func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent, res string, size int, exe string) (next *Plan, launched, ended []string, err error) {
-	desired := map[string]int{}
-	for k, v := range cur.Desired {
-		desired[k] = v
-	}
-	desired[res] = size
-	next, err = CompileDesired(n, in, cur.Prefix, desired)
+	groups := cur.Groups.clone()
+	groups.Desired[res] = size
+	next, err = CompileDesired(n, in, cur.Prefix, groups)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -92,6 +89,14 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 		}
 		if before[ns.Name] == nil {
 			added = append(added, ns)
+			// The far end's lines naming a new link run even when the same lines were there
+			// before: an ended host's link may have had its name (a new instance at the
+			// address an ended one had).
+			for _, l := range ns.Links {
+				if peer, _, ok := linkPeer(l); ok {
+					remadeLinks[peer] = true
+				}
+			}
 		}
 	}
 	for _, h := range next.Hosts {
@@ -106,9 +111,13 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 	}
 	with := standIns{ssh: HasSSH(), db: HasMariaDB()}
 	specs := next.Specs(with)
-	// Deregister the ended servers first, so that no request goes to a server being ended.
+	// Deregister the ended servers first and let them drain, so that no request goes to a
+	// server being ended and none in flight is cut.
 	if len(ended) > 0 {
 		if err := reloadALBs(dir, specs); err != nil {
+			return nil, nil, err
+		}
+		if err := waitDrained(ctx, dir, specs, ended); err != nil {
 			return nil, nil, err
 		}
 		gone := slices.Clone(remade)
@@ -247,6 +256,49 @@ func changedLines(old, new []string) []string {
 	return out
 }
 
+// waitDrained waits until no ALB node of specs has any of hosts registered or draining: each
+// node has read its new spec and deregistered them, and their requests in flight have
+// answered or the deregistration delay has passed (with a second's room for the node).
+func waitDrained(ctx context.Context, dir string, specs []*Spec, hosts []string) error {
+	limit := time.Second
+	for _, s := range specs {
+		if s.ALB != nil {
+			for _, l := range s.ALB.Listeners {
+				limit = max(limit, scaled(l.Deregistration, s.ALB.Scale)+time.Second)
+			}
+		}
+	}
+	var left []string
+	for end := time.Now().Add(limit); ; sleep(ctx, 20) {
+		left = nil
+		for _, s := range specs {
+			if s.ALB == nil {
+				continue
+			}
+			var c TargetCounts
+			data, err := os.ReadFile(countsFile(dir, s.Host))
+			if err == nil {
+				err = json.Unmarshal(data, &c)
+			}
+			if err != nil {
+				left = append(left, s.Host+": "+err.Error())
+				continue
+			}
+			for _, h := range hosts {
+				if slices.Contains(c.Registered, h) || slices.Contains(c.Draining, h) {
+					left = append(left, s.Host+" still has "+h)
+				}
+			}
+		}
+		if len(left) == 0 || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("deregistering %s: %s after %s", strings.Join(hosts, ", "), strings.Join(left, "; "), limit)
+		}
+	}
+}
+
 // reloadALBs writes the ALB nodes' specs and has each node read its own again (SIGHUP).
 func reloadALBs(dir string, specs []*Spec) error {
 	for _, s := range specs {
@@ -266,17 +318,6 @@ func reloadALBs(dir string, specs []*Spec) error {
 func writeScaleStatus(prefix string, st *ScaleStatus) error {
 	st.Updated = time.Now()
 	return writeJSON(filepath.Join(StateDir(prefix), scaleStatus), st)
-}
-
-// fleet is the twin's Auto Scaling group: its resource and scaling, from the plan's hosts.
-func (p *Plan) fleet() (res string, sc *verify.Scaling, hosts []*Host) {
-	for _, h := range p.Hosts {
-		if h.Inside() && h.ep.Kind == verify.ASGInstance && (res == "" || h.ep.Res == res) {
-			res, sc = h.ep.Res, h.ep.Scaling
-			hosts = append(hosts, h)
-		}
-	}
-	return res, sc, hosts
 }
 
 // StartScaler starts the controller of a running twin (SaveSource first), with exe in this

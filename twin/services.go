@@ -79,6 +79,9 @@ type ALBListener struct {
 	Group   string             `json:"group"`
 	Targets []ALBTarget        `json:"targets"`
 	Health  verify.HealthCheck `json:"health"`
+	// Deregistration is the group's deregistration delay (seconds, before the spec's scale): how
+	// long a target no longer listed keeps its requests in flight.
+	Deregistration int `json:"deregistration"`
 }
 
 // ALBTarget is a registered target the node sends to (its AZ's only with cross-zone off).
@@ -223,7 +226,7 @@ func (p *Plan) albSpec(h *Host) *ALBSpec {
 		if g.CrossZone != nil {
 			cross = *g.CrossZone
 		}
-		listener := ALBListener{Port: l.Port, Group: g.Addr, Health: g.Health}
+		listener := ALBListener{Port: l.Port, Group: g.Addr, Health: g.Health, Deregistration: g.Deregistration}
 		for _, t := range g.Targets {
 			port := g.Port
 			if t.Port != 0 {

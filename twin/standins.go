@@ -338,6 +338,21 @@ type target struct {
 	proxy   *httputil.ReverseProxy
 	// stop ends its health checks.
 	stop context.CancelFunc
+	// inflight counts the requests sent to the target and not yet answered.
+	inflight int
+	// draining is made when the target is deregistered, and closed once nothing is in flight.
+	draining chan struct{}
+	drained  bool
+}
+
+// done closes the target's draining channel (t.mu not held), once.
+func (t *target) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.draining != nil && !t.drained {
+		t.drained = true
+		close(t.draining)
+	}
 }
 
 // serveALB is one node of the load balancer: each listener forwards requests round robin to
@@ -383,12 +398,16 @@ type albListener struct {
 	mu      sync.Mutex
 	targets []*target
 	next    int
+	// draining are the deregistered targets with requests still in flight.
+	draining []*target
 }
 
 // register makes the node's targets those of spec: a new target is health checked from
-// its first check (unhealthy until it passes Healthy in a row); a target no longer listed
-// stops getting requests and checks at once (the twin does not wait for a deregistration
-// delay); the others keep their state.
+// its first check (unhealthy until it passes Healthy in a row); a target no longer listed is
+// deregistered as AWS does it: it stops getting new requests and health checks at once and
+// drains, its requests in flight answered, until none is left or the group's deregistration
+// delay has passed (ELB completes a deregistration at once when nothing is in flight); the
+// others keep their state.
 func (n *albNode) register(spec *ALBSpec) {
 	for _, l := range spec.Listeners {
 		al := n.listeners[l.Port]
@@ -421,7 +440,7 @@ func (n *albNode) register(spec *ALBSpec) {
 		for _, old := range al.targets {
 			if old != nil {
 				old.stop()
-				fmt.Fprintf(n.log, "%s: %s deregistered from %s\n", n.host, old.Host, l.Group)
+				n.drain(al, old, scaled(l.Deregistration, n.scale))
 			}
 		}
 		al.targets = kept
@@ -430,11 +449,47 @@ func (n *albNode) register(spec *ALBSpec) {
 	n.writeCounts()
 }
 
+// drain deregisters t from al (al.mu held): t gets no new request, and is gone once its last
+// request in flight has answered, or after delay.
+func (n *albNode) drain(al *albListener, t *target, delay time.Duration) {
+	t.mu.Lock()
+	t.draining = make(chan struct{})
+	inflight := t.inflight
+	t.mu.Unlock()
+	al.draining = append(al.draining, t)
+	fmt.Fprintf(n.log, "%s: %s deregistering from %s: draining %d requests in flight (deregistration delay %s)\n", n.host, t.Host, al.Group, inflight, delay)
+	go func() {
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		why := "no request left in flight"
+		select {
+		case <-t.draining:
+		case <-timer.C:
+			why = "deregistration delay over"
+		case <-n.ctx.Done():
+			return
+		}
+		al.mu.Lock()
+		al.draining = slices.DeleteFunc(al.draining, func(d *target) bool { return d == t })
+		al.mu.Unlock()
+		fmt.Fprintf(n.log, "%s: %s deregistered from %s (%s)\n", n.host, t.Host, al.Group, why)
+		n.writeCounts()
+	}()
+	if inflight == 0 {
+		t.done()
+	}
+}
+
 // TargetCounts are a node's healthy and unhealthy targets: what it reports to CloudWatch as
 // HealthyHostCount and UnHealthyHostCount (the twin's CloudWatch stand-in reads them).
 type TargetCounts struct {
 	Healthy   int `json:"healthy"`
 	Unhealthy int `json:"unhealthy"`
+	// Registered are the targets' hosts, InService those of them healthy, Draining those
+	// deregistered and still draining.
+	Registered []string `json:"registered"`
+	InService  []string `json:"in_service"`
+	Draining   []string `json:"draining,omitempty"`
 }
 
 // countsFile is where a node writes its TargetCounts, in the state directory.
@@ -449,10 +504,15 @@ func (n *albNode) writeCounts() {
 			t.mu.Lock()
 			if t.healthy {
 				c.Healthy++
+				c.InService = append(c.InService, t.Host)
 			} else if t.unhealthy {
 				c.Unhealthy++
 			}
 			t.mu.Unlock()
+			c.Registered = append(c.Registered, t.Host)
+		}
+		for _, t := range al.draining {
+			c.Draining = append(c.Draining, t.Host)
 		}
 		al.mu.Unlock()
 	}
@@ -482,6 +542,10 @@ func (al *albListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(pool) > 0 {
 		t = pool[al.next%len(pool)]
 		al.next++
+		// Counted in flight before the listener lets go: a deregistration now drains it.
+		t.mu.Lock()
+		t.inflight++
+		t.mu.Unlock()
 	}
 	al.mu.Unlock()
 	if t == nil {
@@ -490,6 +554,13 @@ func (al *albListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Webtier-Twin-Target", t.Host)
 	t.proxy.ServeHTTP(w, r)
+	t.mu.Lock()
+	t.inflight--
+	last := t.inflight == 0 && t.draining != nil
+	t.mu.Unlock()
+	if last {
+		t.done()
+	}
 }
 
 // randomPortDial dials from a port drawn at random from the namespace's ephemeral range for

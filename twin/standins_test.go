@@ -2,14 +2,19 @@ package twin
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/rules"
@@ -140,5 +145,80 @@ func TestSecretsEndpointAuthorizes(t *testing.T) {
 				t.Errorf("GetSecretValue = %d %s; want %d saying %q", resp.StatusCode, got, c.status, c.says)
 			}
 		})
+	}
+}
+
+// TestDeregistrationDrains: a target taken out of a node's spec gets no new request, its
+// request in flight is answered, and it is gone once that request is done (before the
+// deregistration delay), as ELB completes a deregistration with nothing left in flight.
+func TestDeregistrationDrains(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz.php", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		io.WriteString(w, "answered")
+	})
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	state := t.TempDir()
+	listener := ALBListener{Port: 80, Group: "aws_lb_target_group.web", Deregistration: 30,
+		Health:  verify.HealthCheck{Path: "/healthz.php", Interval: 1, Timeout: 1, Healthy: 1, Unhealthy: 2, Matcher: "200"},
+		Targets: []ALBTarget{{Host: "web-a-1", Addr: netip.MustParseAddr("127.0.0.1"), Port: port}}}
+	node := &albNode{ctx: t.Context(), host: "alb-a", scale: 1, log: io.Discard, state: state,
+		listeners: map[int]*albListener{80: {ALBListener: listener}}}
+	node.register(&ALBSpec{Listeners: []ALBListener{listener}})
+	counts := func() TargetCounts {
+		var c TargetCounts
+		data, err := os.ReadFile(countsFile(state, "alb-a"))
+		if err == nil {
+			err = json.Unmarshal(data, &c)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for end := time.Now().Add(5 * time.Second); len(counts().InService) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the target never came in service: %+v", counts())
+		}
+	}
+	inFlight := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		node.listeners[80].ServeHTTP(inFlight, httptest.NewRequest(http.MethodGet, "/slow", nil))
+		close(done)
+	}()
+	<-started
+	deregistered := listener
+	deregistered.Targets = nil
+	node.register(&ALBSpec{Listeners: []ALBListener{deregistered}})
+	time.Sleep(200 * time.Millisecond)
+	if c := counts(); !slices.Equal(c.Draining, []string{"web-a-1"}) || len(c.Registered) > 0 {
+		t.Errorf("with a request in flight the deregistered target should be draining: %+v", c)
+	}
+	after := httptest.NewRecorder()
+	node.listeners[80].ServeHTTP(after, httptest.NewRequest(http.MethodGet, "/", nil))
+	if after.Code != http.StatusServiceUnavailable {
+		t.Errorf("a request after the deregistration got %d from %q; want 503 (no target)", after.Code, after.Header().Get("X-Webtier-Twin-Target"))
+	}
+	close(release)
+	<-done
+	if inFlight.Code != http.StatusOK || inFlight.Body.String() != "answered" {
+		t.Errorf("the request in flight got %d %q; want it answered", inFlight.Code, inFlight.Body.String())
+	}
+	for end := time.Now().Add(5 * time.Second); len(counts().Draining) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the target is still draining 5 s after its last request (delay 30 s): %+v", counts())
+		}
 	}
 }

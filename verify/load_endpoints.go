@@ -1,6 +1,9 @@
 package verify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -135,9 +138,12 @@ func (l *loader) fixAddr(f field, e *Endpoint) {
 
 func (l *loader) loadTargetGroups() {
 	l.each(func(r *resource) {
-		g := &TargetGroup{Addr: r.Addr, ID: awsID(r), Health: defaultHealth}
+		g := &TargetGroup{Addr: r.Addr, ID: awsID(r), Health: defaultHealth, Deregistration: 300}
 		if f := l.attr(r, "port"); f.set() {
 			g.Port, _ = f.integer()
+		}
+		if n, ok := l.attr(r, "deregistration_delay").integer(); ok {
+			g.Deregistration = n
 		}
 		for _, hc := range l.attr(r, "health_check").list() {
 			if s, ok := hc.get("path").str(); ok && s != "" {
@@ -174,7 +180,7 @@ var targetGroupTypes = []string{"aws_lb_target_group", "aws_alb_target_group"}
 
 // launchSpec reads the security groups, public-address setting and user data of the launch
 // template or launch configuration an Auto Scaling group uses.
-func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public field, userData string, ok bool) {
+func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public field, userData, template string, ok bool) {
 	var lt *resource
 	for _, spec := range []struct {
 		block    field
@@ -200,18 +206,58 @@ func (l *loader) launchSpec(asg *resource) (groups []*SecurityGroup, public fiel
 		groups = append(groups, l.groupsOf(l.attr(lt, "vpc_security_group_ids"))...)
 		groups = append(groups, l.groupsOf(l.attr(lt, "security_group_names"))...)
 		userData, _ = l.attr(lt, "user_data").v.(string)
-		return groups, public, userData, true
+		return groups, public, userData, digest(lt), true
 	}
 	if f := l.attr(asg, "launch_configuration"); f.set() {
 		lc, _ := f.ref("aws_launch_configuration")
 		if lc == nil {
-			return nil, field{}, "", false
+			return nil, field{}, "", "", false
 		}
 		userData, _ = l.attr(lc, "user_data").v.(string)
-		return l.groupsOf(l.attr(lc, "security_groups")), l.attr(lc, "associate_public_ip_address"), userData, true
+		return l.groupsOf(l.attr(lc, "security_groups")), l.attr(lc, "associate_public_ip_address"), userData, digest(lc), true
 	}
 	l.attr(asg, "launch_template").fail("missing; the verifier needs the launch template (or configuration) of the instances")
-	return nil, field{}, "", false
+	return nil, field{}, "", "", false
+}
+
+// digest is a short hash of what a launch template (or configuration) launches: its
+// attributes but its names and tags, which make no new version.
+func digest(r *resource) string {
+	attrs := map[string]any{}
+	for k, v := range r.Attrs {
+		switch k {
+		case "name", "name_prefix", "tags", "tags_all", "description", "update_default_version", "default_version", "//":
+		default:
+			attrs[k] = v
+		}
+	}
+	data, _ := json.Marshal(attrs)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
+}
+
+// refresh reads an Auto Scaling group's warm-up and instance refresh preferences.
+func (l *loader) refresh(asg *resource, sc *Scaling) {
+	sc.Warmup = 300
+	if n, ok := l.attr(asg, "health_check_grace_period").integer(); ok {
+		sc.Warmup = n
+	}
+	if n, ok := l.attr(asg, "default_instance_warmup").integer(); ok {
+		sc.Warmup = n
+	}
+	for _, b := range l.attr(asg, "instance_refresh").list() {
+		r := &Refresh{MinHealthy: 90, MaxHealthy: 100}
+		for _, p := range b.get("preferences").list() {
+			for key, dst := range map[string]*int{"min_healthy_percentage": &r.MinHealthy, "max_healthy_percentage": &r.MaxHealthy, "instance_warmup": &r.Warmup} {
+				if n, ok := p.get(key).integer(); ok {
+					*dst = n
+				}
+			}
+			r.SkipMatching, _ = p.get("skip_matching").boolean()
+			r.AutoRollback, _ = p.get("auto_rollback").boolean()
+		}
+		sc.Refresh = r
+	}
 }
 
 func (l *loader) loadFleets() {
@@ -220,7 +266,7 @@ func (l *loader) loadFleets() {
 			return
 		}
 		subnets := l.subnetsOf(l.attr(r, "vpc_zone_identifier"))
-		groups, public, userData, ok := l.launchSpec(r)
+		groups, public, userData, template, ok := l.launchSpec(r)
 		if !ok {
 			return
 		}
@@ -232,6 +278,8 @@ func (l *loader) loadFleets() {
 		scaling.Min, _ = l.attr(r, "min_size").integer()
 		scaling.Max, _ = l.attr(r, "max_size").integer()
 		scaling.CPUTarget, _ = l.cpuTarget(r)
+		scaling.Template = template
+		l.refresh(r, scaling)
 		var enis []*Endpoint
 		for _, s := range subnets {
 			pub, why := s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)

@@ -341,6 +341,31 @@ type Scaling struct {
 	// CPUTarget is the average CPU percent a target-tracking policy keeps the group at; 0 when
 	// no policy tracks it.
 	CPUTarget float64
+	// Template is a digest of the launch template (or configuration) the group launches from,
+	// as the stack writes it: two stacks whose digests differ give the group a new template
+	// version. "" when the stack names none.
+	Template string
+	// Warmup is how long, in seconds, a new instance is not yet counted after it enters
+	// service: the group's default_instance_warmup, else its health_check_grace_period (AWS's
+	// default 300 s), as AWS takes it for an instance refresh.
+	Warmup int
+	// Refresh is the instance refresh terraform starts when the template changes; nil when the
+	// group has none (a new template then reaches only the instances launched afterwards).
+	Refresh *Refresh
+}
+
+// Refresh is an Auto Scaling group's instance refresh preferences, AWS's defaults for what the
+// stack leaves out.
+type Refresh struct {
+	// MinHealthy is the share of the desired capacity, in percent, kept in service and healthy
+	// (default 90); MaxHealthy the share it may run at (default 100: old instances are
+	// terminated before their replacements launch; above 100 the new ones launch first).
+	MinHealthy, MaxHealthy int
+	// Warmup overrides the group's warm-up for the refresh (seconds; 0: the group's).
+	Warmup int
+	// SkipMatching skips instances already on the new template; AutoRollback goes back to the
+	// old template when the refresh fails.
+	SkipMatching, AutoRollback bool
 }
 
 // FleetInstance is one running instance of an Auto Scaling group.
@@ -381,6 +406,9 @@ type TargetGroup struct {
 	CrossZone *bool
 	// Health is the group's health check, AWS's defaults for what the stack leaves out.
 	Health HealthCheck
+	// Deregistration is how long, in seconds, a deregistered target keeps its requests in
+	// flight (deregistration_delay, AWS's default 300) before it is removed.
+	Deregistration int
 	// Targets are the ENIs registered: instances of attached Auto Scaling groups and
 	// attached instances.
 	Targets []Target
