@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -508,19 +511,7 @@ func TestChange(t *testing.T) {
 	defer down(t)
 	up(t)
 	cfg, exe := exampleSource(t)
-	edited := func(edit func(res map[string]any)) []byte {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatal(err)
-		}
-		edit(m["resource"].(map[string]any))
-		data, _ = json.Marshal(m)
-		return data
-	}
+	edited := func(edit func(res map[string]any)) []byte { return editedExample(t, edit) }
 	const sgIn = "aws_vpc_security_group_ingress_rule"
 	secondAdmin := func(res map[string]any) {
 		rules := res[sgIn].(map[string]any)
@@ -608,5 +599,90 @@ func TestChange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// editedExample is the example stack with edit applied to its resources.
+func editedExample(t *testing.T, edit func(res map[string]any)) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m["resource"].(map[string]any))
+	data, _ = json.Marshal(m)
+	return data
+}
+
+// TestInstanceRefresh: a new launch template (another instance type) replaces every web server
+// through the group's instance refresh, with the stack's preferences: the replacements launch
+// first, so both ALB nodes keep the whole desired capacity in service and no request through
+// them fails; the old servers are drained and gone, and the new ones serve.
+func TestInstanceRefresh(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	p, _, _ := up(t)
+	cfg, exe := exampleSource(t)
+	newType := editedExample(t, func(res map[string]any) {
+		res["aws_launch_template"].(map[string]any)["web"].(map[string]any)["instance_type"] = "t3.small"
+	})
+	var before []string
+	for _, h := range p.hostsOfRole(rules.Web) {
+		before = append(before, h.Name)
+	}
+	r, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "the new stack", Stack: newType}}, cfg, exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var launched, ended []string
+	for _, st := range r.Steps {
+		t.Logf("%s: applied in %s, launched %v, ended %v", st.Name, st.Applied, st.Launched, st.Ended)
+		launched, ended = append(launched, st.Launched...), append(ended, st.Ended...)
+	}
+	slices.Sort(ended)
+	if !slices.Equal(ended, before) || len(launched) != len(before) {
+		t.Errorf("the refresh launched %v and ended %v; want %d new servers and %v ended", launched, ended, len(before), before)
+	}
+	sent := 0
+	for _, f := range r.Flows {
+		if strings.HasSuffix(f.Flow, "/ every 100 ms") {
+			sent += f.Sent
+			if f.Failed > 0 {
+				t.Errorf("%s: %s: %d of %d requests failed (first: %s), longest gap %s", f.Step, f.Flow, f.Failed, f.Sent, f.FirstError, f.LongestGap)
+			}
+		}
+	}
+	t.Logf("%d requests through the ALB nodes", sent)
+	if sent < 200 {
+		t.Errorf("%d requests through the ALB nodes during the change; the prober did not run", sent)
+	}
+	for _, f := range r.InService {
+		t.Logf("%s: %d - %d targets in service", f.Step, f.Fewest, f.Most)
+		if f.Fewest < len(before) {
+			t.Errorf("%s: an ALB node had %d targets in service; the refresh should keep %d", f.Step, f.Fewest, len(before))
+		}
+	}
+	if len(r.Services) > 0 {
+		t.Errorf("servers left on the old template: %v", r.Services)
+	}
+	after, _, _, err := Load(testPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now []string
+	for _, h := range after.hostsOfRole(rules.Web) {
+		now = append(now, h.Name)
+	}
+	slices.Sort(now)
+	slices.Sort(launched)
+	if !slices.Equal(now, launched) {
+		t.Errorf("the twin's web servers are %v after the refresh; want the launched %v", now, launched)
+	}
+	if out := waitInService(t.Context(), after, nil, time.Second); len(out) > 0 {
+		t.Errorf("after the refresh, not in service: %v", out)
 	}
 }
