@@ -57,7 +57,7 @@ func LoadDeployed(data []byte) (*Network, error) {
 // load builds the network of a parsed stack.
 func load(s *stack) (*Network, error) {
 	l := &loader{
-		s: s, n: &Network{stack: s, Deployed: s.deployed, listMax: map[string]int{}},
+		s: s, n: &Network{stack: s, Deployed: s.deployed, Account: plannedAccount, listMax: map[string]int{}},
 		vpcs: map[string]*VPC{}, subnets: map[string]*Subnet{}, tables: map[string]*RouteTable{},
 		nacls: map[string]*NACL{}, groups: map[string]*SecurityGroup{}, lists: map[string][]netip.Prefix{},
 		nats: map[string]*Endpoint{}, targets: map[string]*TargetGroup{}, eniOf: map[string][]*Endpoint{},
@@ -67,7 +67,7 @@ func load(s *stack) (*Network, error) {
 		l.loadVPCs, l.loadSubnets, l.loadGateways, l.loadNATs, l.loadPrefixLists, l.loadRouteTables, l.loadRoutes,
 		l.loadNACLs, l.loadGroups, l.loadGroupRules, l.loadInstances,
 		l.loadTargetGroups, l.loadFleets, l.loadBalancers, l.loadDatabases, l.loadMountTargets,
-		l.loadVPCEndpoints, l.noteUnmodelled,
+		l.loadVPCEndpoints, l.loadAuthority, l.noteUnmodelled,
 	}
 	for _, step := range steps {
 		step()

@@ -77,6 +77,7 @@ func publicIP(setting field, s *Subnet) (bool, string) {
 func (l *loader) elasticIPs() map[string]string {
 	out := map[string]string{}
 	l.each(func(r *resource) {
+		l.n.ElasticIPs = append(l.n.ElasticIPs, ElasticIP{Addr: r.Addr, ID: awsID(r)})
 		if f := l.attr(r, "instance"); f.set() {
 			if inst, _ := f.ref("aws_instance"); inst != nil {
 				out[inst.Addr] = r.Addr

@@ -92,7 +92,7 @@ func (l *loader) loadGroups() {
 		}
 		g := &SecurityGroup{Addr: r.Addr, ID: awsID(r), Name: name, VPC: v}
 		if r.Type == "aws_default_security_group" {
-			v.DefaultSG = g
+			v.DefaultSG, v.DefaultSGDeclared = g, true
 		}
 		l.groups[r.Addr] = g
 	}, groupTypes...)

@@ -25,6 +25,21 @@ type Network struct {
 	LBs       []*LoadBalancer
 	// Gateways are the gateway endpoints (S3, DynamoDB), in address order.
 	Gateways []*GatewayEndpoint
+	// ElasticIPs are the stack's Elastic IP addresses, in address order (each the provenance
+	// of one: its address, with its allocation ID read back from AWS).
+	ElasticIPs []ElasticIP
+	// What AWS decides above the packets (model_iam.go), each list in address order.
+	Roles        []*Role
+	Fleets       []*Fleet
+	LogGroups    []*LogGroup
+	FlowLogs     []*FlowLog
+	FileSystems  []*FileSystem
+	MountTargets []string
+	DBInstances  []*DBInstance
+	VPCEndpoints []*VPCEndpoint
+	// Account is the account of a stack read back from AWS (its roles' ARNs name it), the
+	// planned one (000000000000) of a synthesized stack.
+	Account string
 	// Notes are things the model could not take into account, said rather than hidden.
 	Notes []string
 	// Deployed is true for a stack read back from AWS (LoadDeployed), false for a synthesized
@@ -60,8 +75,10 @@ type VPC struct {
 	Main *RouteTable
 	// DefaultNACL applies to subnets no network ACL names.
 	DefaultNACL *NACL
-	// DefaultSG is the group of ENIs created without one.
-	DefaultSG *SecurityGroup
+	// DefaultSG is the group of ENIs created without one; DefaultSGDeclared is true when the
+	// stack declares it (aws_default_security_group: its rules are the stack's, not AWS's).
+	DefaultSG         *SecurityGroup
+	DefaultSGDeclared bool
 }
 
 // Contains reports whether addr is inside one of the VPC's CIDRs.
@@ -72,6 +89,13 @@ func (v *VPC) Contains(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// ElasticIP is one Elastic IP address of the stack.
+type ElasticIP struct {
+	Addr string
+	// ID is its allocation ID in a stack read back from AWS; else "".
+	ID string
 }
 
 // Subnet is one subnet and what governs its traffic.
