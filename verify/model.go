@@ -383,6 +383,12 @@ type LoadBalancer struct {
 	CrossZone bool
 	Listeners []*Listener
 	Nodes     []*Endpoint
+	// What the controls read (model_iam.go): deletion protection, the access logs (nil: no
+	// access_logs block), and the rules (rule_json) of each web ACL of the stack associated
+	// with it.
+	DeletionProtection bool
+	AccessLogs         *AccessLogs
+	WebACLRules        []string
 }
 
 // Listener accepts connections on Port and forwards them to target groups.
@@ -390,6 +396,10 @@ type Listener struct {
 	Addr   string
 	Port   int
 	Groups []*TargetGroup
+	// Protocol is "HTTP" or "HTTPS"; RedirectsToHTTPS is true when every default action
+	// (one at least) redirects to HTTPS.
+	Protocol         string
+	RedirectsToHTTPS bool
 }
 
 // TargetGroup sends to its targets on Port; health checks may use another port.
