@@ -67,7 +67,7 @@ func load(s *stack) (*Network, error) {
 		l.loadVPCs, l.loadSubnets, l.loadGateways, l.loadNATs, l.loadPrefixLists, l.loadRouteTables, l.loadRoutes,
 		l.loadNACLs, l.loadGroups, l.loadGroupRules, l.loadInstances,
 		l.loadTargetGroups, l.loadFleets, l.loadBalancers, l.loadDatabases, l.loadMountTargets,
-		l.loadVPCEndpoints, l.loadAuthority, l.loadControls, l.noteUnmodelled,
+		l.loadVPCEndpoints, l.loadAuthority, l.loadControls, l.loadAlarms, l.noteUnmodelled,
 	}
 	for _, step := range steps {
 		step()

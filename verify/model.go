@@ -37,6 +37,11 @@ type Network struct {
 	MountTargets []string
 	DBInstances  []*DBInstance
 	VPCEndpoints []*VPCEndpoint
+	// The notification path (model_alarms.go), each list in address order.
+	Alarms             []*Alarm
+	Topics             []*Topic
+	EventSubscriptions []*DBEventSubscription
+	EventRules         []*EventRule
 	// Account is the account of a stack read back from AWS (its roles' ARNs name it), the
 	// planned one (000000000000) of a synthesized stack.
 	Account string

@@ -54,8 +54,10 @@ type InstanceProfile struct {
 // Fleet is an Auto Scaling group and the launch template it launches from (the first of its
 // launch_template blocks naming one of the stack; nil when none does).
 type Fleet struct {
-	Addr     string
-	ID       string
+	Addr string
+	ID   string
+	// Name is the group's name attribute ("" when the stack leaves it to terraform).
+	Name     string
 	Template *LaunchTemplate
 }
 
@@ -189,6 +191,7 @@ func (l *loader) loadAuthority() {
 	}, "aws_iam_instance_profile")
 	q.each(func(r *resource) {
 		f := &Fleet{Addr: r.Addr, ID: awsID(r)}
+		f.Name, _ = r.Attrs["name"].(string)
 		for _, b := range q.attr(r, "launch_template").list() {
 			lt, _ := b.get("id").ref("aws_launch_template")
 			if lt == nil {
