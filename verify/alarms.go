@@ -19,9 +19,9 @@ import (
 var alarmReq = map[string]int{"AWS/ApplicationELB": 2, "AWS/NATGateway": 3, "AWS/RDS": 5}
 
 // alarmShapes checks the notification path of the stack.
-func (v *verifier) alarmShapes(l *loader) []ShapeResult {
+func (v *verifier) alarmShapes() []ShapeResult {
 	// The live reader does not read CloudWatch, SNS, RDS event subscriptions or EventBridge.
-	return notReadWhenDeployed(v, v.alarmRows(l), "alarms, topics, event subscriptions and event rules")
+	return notReadWhenDeployed(v, v.alarmRows(), "alarms, topics, event subscriptions and event rules")
 }
 
 // notReadWhenDeployed turns each row into "not read" for a document read back from AWS whose
@@ -38,8 +38,8 @@ func notReadWhenDeployed(v *verifier, rows []ShapeResult, what string) []ShapeRe
 }
 
 // alarmRows are the rows of alarmShapes.
-func (v *verifier) alarmRows(l *loader) []ShapeResult {
-	topic, out := v.topicShape(l)
+func (v *verifier) alarmRows() []ShapeResult {
+	topic, out := v.topicShape()
 	want := v.alarmTargets()
 	for _, a := range rules.Alarms {
 		if !a.PerNAT() {
@@ -215,7 +215,7 @@ func topicName(topic *Topic) string {
 
 // topicShape finds the alarms' topic and checks that it is encrypted and that every address
 // of the config is subscribed to it.
-func (v *verifier) topicShape(l *loader) (*Topic, []ShapeResult) {
+func (v *verifier) topicShape() (*Topic, []ShapeResult) {
 	var topic *Topic
 	for _, t := range v.n.Topics {
 		if t.Name == rules.AlarmTopic {

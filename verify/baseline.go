@@ -11,13 +11,13 @@ import (
 
 // baselineShapes checks the flow logs, the default security group and the database's log
 // exports (EFS's refusal of connections without TLS is an authorization check).
-func (v *verifier) baselineShapes(l *loader) []ShapeResult {
-	return []ShapeResult{v.flowLogShape(l), v.defaultGroupShape(l), v.dbLogsShape(l)}
+func (v *verifier) baselineShapes() []ShapeResult {
+	return []ShapeResult{v.flowLogShape(), v.defaultGroupShape(), v.dbLogsShape()}
 }
 
 // flowLogShape: every VPC has a flow log of ALL traffic into a CloudWatch Logs group with
 // the configured retention, delivered by a role whose policies write to that group only.
-func (v *verifier) flowLogShape(l *loader) ShapeResult {
+func (v *verifier) flowLogShape() ShapeResult {
 	check := fmt.Sprintf("VPC flow logs: ALL traffic to CloudWatch Logs, kept %d days, role writes to that group only", v.in.FlowLogRetentionDays)
 	var problems []string
 	for _, vpc := range v.n.VPCs {
@@ -118,7 +118,7 @@ func onlyOn(text string, group *LogGroup) bool {
 // defaultGroupShape: every VPC's default security group has no rule (CIS AWS Foundations
 // 5.4). AWS gives it an allow-all-from-members ingress rule and an allow-all egress rule;
 // only an aws_default_security_group without rules takes them away.
-func (v *verifier) defaultGroupShape(l *loader) ShapeResult {
+func (v *verifier) defaultGroupShape() ShapeResult {
 	var problems []string
 	for _, vpc := range v.n.VPCs {
 		g := vpc.DefaultSG
@@ -133,7 +133,7 @@ func (v *verifier) defaultGroupShape(l *loader) ShapeResult {
 }
 
 // dbLogsShape: every database exports its error and slow-query logs to CloudWatch Logs.
-func (v *verifier) dbLogsShape(l *loader) ShapeResult {
+func (v *verifier) dbLogsShape() ShapeResult {
 	var problems []string
 	for _, db := range v.n.DBInstances {
 		for _, want := range []string{"error", "slowquery"} {

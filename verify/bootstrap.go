@@ -184,12 +184,9 @@ func BootstrapOf(userData, healthPath string) Bootstrap {
 
 // HealthPath is the health-check path of the stack's target group, "" when it has none.
 func (n *Network) HealthPath() string {
-	l := &loader{s: n.stack}
-	for _, tg := range n.stack.byType["aws_lb_target_group"] {
-		for _, hc := range l.attr(tg, "health_check").list() {
-			if p, ok := hc.get("path").str(); ok {
-				return p
-			}
+	for _, tg := range n.TargetGroups {
+		if tg.PathSet && strings.HasPrefix(tg.Addr, "aws_lb_target_group.") {
+			return tg.Health.Path
 		}
 	}
 	return ""
@@ -247,7 +244,9 @@ func (v *verifier) bootOrderShape() ShapeResult {
 			needs = append(needs, p.Addr)
 		}
 	}
-	needs = append(needs, v.n.MountTargets...)
+	for _, mt := range v.n.MountTargets {
+		needs = append(needs, mt.Addr)
+	}
 	var problems []string
 	for _, asg := range v.n.Fleets {
 		for _, need := range needs {

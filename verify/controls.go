@@ -11,12 +11,12 @@ import (
 // the load balancer's (ELB.1, ELB.5, ELB.6, ELB.16).
 
 // controlShapes checks the controls of the internet-facing load balancers.
-func (v *verifier) controlShapes(l *loader) []ShapeResult {
-	return notReadWhenDeployed(v, v.controlRows(l), "load balancer attributes, listeners' actions, buckets and web ACLs")
+func (v *verifier) controlShapes() []ShapeResult {
+	return notReadWhenDeployed(v, v.controlRows(), "load balancer attributes, listeners' actions, buckets and web ACLs")
 }
 
 // controlRows are the rows of controlShapes.
-func (v *verifier) controlRows(l *loader) []ShapeResult {
+func (v *verifier) controlRows() []ShapeResult {
 	var logs, protection, redirect, waf []string
 	for _, lb := range v.n.LBs {
 		if lb.Internal {
@@ -140,12 +140,12 @@ func hasManagedGroups(text string) bool {
 // dbControlShapes checks the database's controls: TLS required by its parameter group, a
 // master user that is not RDS's default (RDS.25), storage autoscaling, enhanced monitoring
 // (RDS.6) and the exported logs' groups made by the stack with the stack's retention.
-func (v *verifier) dbControlShapes(l *loader) []ShapeResult {
-	return notReadWhenDeployed(v, v.dbControlRows(l), "parameter groups, master user names, storage limits, monitoring and log groups")
+func (v *verifier) dbControlShapes() []ShapeResult {
+	return notReadWhenDeployed(v, v.dbControlRows(), "parameter groups, master user names, storage limits, monitoring and log groups")
 }
 
 // dbControlRows are the rows of dbControlShapes.
-func (v *verifier) dbControlRows(l *loader) []ShapeResult {
+func (v *verifier) dbControlRows() []ShapeResult {
 	var tls, user, storage, monitoring, groups []string
 	for _, db := range v.n.DBInstances {
 		if !requiresTLS(db) {

@@ -142,7 +142,7 @@ func (l *loader) loadTargetGroups() {
 		}
 		for _, hc := range l.attr(r, "health_check").list() {
 			if s, ok := hc.get("path").str(); ok && s != "" {
-				g.Health.Path = s
+				g.Health.Path, g.PathSet = s, true
 			}
 			if s, ok := hc.get("matcher").str(); ok && s != "" {
 				g.Health.Matcher = s
@@ -167,6 +167,7 @@ func (l *loader) loadTargetGroups() {
 			}
 		}
 		l.targets[r.Addr] = g
+		l.n.TargetGroups = append(l.n.TargetGroups, g)
 	}, "aws_lb_target_group", "aws_alb_target_group")
 }
 
@@ -271,6 +272,22 @@ func (l *loader) loadFleets() {
 			l.trafficSources(l.attr(r, "traffic_source"), l.eniOf[asg.Addr])
 		}
 	}, "aws_autoscaling_traffic_source_attachment")
+}
+
+// cpuTarget is the target value of the target-tracking policy on average CPU that scales the
+// group, and whether there is one.
+func (l *loader) cpuTarget(asg *resource) (float64, bool) {
+	for _, p := range l.s.byType["aws_autoscaling_policy"] {
+		target, _ := l.attr(p, "autoscaling_group_name").ref("aws_autoscaling_group")
+		typ, _ := l.attr(p, "policy_type").str()
+		tracking := l.attr(p, "target_tracking_configuration")
+		metric, _ := tracking.get("predefined_metric_specification").get("predefined_metric_type").str()
+		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
+			value, _ := tracking.get("target_value").v.(float64)
+			return value, true
+		}
+	}
+	return 0, false
 }
 
 // trafficSources registers enis in the target groups of traffic_source blocks of type elbv2

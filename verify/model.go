@@ -23,6 +23,8 @@ type Network struct {
 	// then subnet); outside addresses are made on demand by Outside.
 	Endpoints []*Endpoint
 	LBs       []*LoadBalancer
+	// TargetGroups are the load balancers' target groups, in address order.
+	TargetGroups []*TargetGroup
 	// Gateways are the gateway endpoints (S3, DynamoDB), in address order.
 	Gateways []*GatewayEndpoint
 	// ElasticIPs are the stack's Elastic IP addresses, in address order (each the provenance
@@ -34,7 +36,7 @@ type Network struct {
 	LogGroups    []*LogGroup
 	FlowLogs     []*FlowLog
 	FileSystems  []*FileSystem
-	MountTargets []string
+	MountTargets []*EFSMountTarget
 	DBInstances  []*DBInstance
 	VPCEndpoints []*VPCEndpoint
 	// The notification path (model_alarms.go), each list in address order.
@@ -236,6 +238,8 @@ type SecurityGroup struct {
 	VPC     *VPC
 	Ingress []*SGRule
 	Egress  []*SGRule
+	// Role is the role its rules.RoleTag tag names ("" none).
+	Role rules.Role
 	// aside counts, ingress then egress, the IPv4 peers of the stack's rules that the model
 	// leaves out (addresses no security group filters): AWS's quota counts them still.
 	aside [2]int
@@ -418,8 +422,10 @@ type TargetGroup struct {
 	HealthPort int
 	// CrossZone is the group's own cross-zone setting, nil when it follows the balancer.
 	CrossZone *bool
-	// Health is the group's health check, AWS's defaults for what the stack leaves out.
-	Health HealthCheck
+	// Health is the group's health check, AWS's defaults for what the stack leaves out;
+	// PathSet is true when the stack names its path.
+	Health  HealthCheck
+	PathSet bool
 	// Targets are the ENIs registered: instances of attached Auto Scaling groups and
 	// attached instances.
 	Targets []Target

@@ -59,6 +59,10 @@ type Fleet struct {
 	// Name is the group's name attribute ("" when the stack leaves it to terraform).
 	Name     string
 	Template *LaunchTemplate
+	// MinSize is min_size; CPUTracked is true when a target-tracking policy on average CPU
+	// scales it.
+	MinSize    int
+	CPUTracked bool
 }
 
 // LaunchTemplate is a launch template's instance profile: HasProfile is false when it names
@@ -105,6 +109,12 @@ type FileSystem struct {
 	Policy  *FileSystemPolicy
 }
 
+// EFSMountTarget is a mount target and its file system (nil: none of the stack).
+type EFSMountTarget struct {
+	Addr       string
+	FileSystem *FileSystem
+}
+
 // FileSystemPolicy is a file system's resource policy.
 type FileSystemPolicy struct {
 	Addr string
@@ -140,6 +150,10 @@ type DBInstance struct {
 	ParameterGroup *DBParameterGroup
 	// DependsOn are the addresses of its depends_on: the Terraform configuration's order.
 	DependsOn []string
+	// MultiAZ and Public are multi_az and publicly_accessible; SubnetGroup is the address of
+	// the subnet group of the stack it names ("" none).
+	MultiAZ, Public bool
+	SubnetGroup     string
 }
 
 // VPCEndpoint is a VPC endpoint's service and policy ("" for AWS's default, full access).
@@ -167,31 +181,33 @@ func (l *loader) loadAuthority() {
 			n.Account = parts[4] // a deployed stack's account is the one its roles' ARNs name
 		}
 	}, "aws_iam_role")
-	roleOf := func(f field) *Role {
+	roleAt := func(f field) *Role {
 		if r, _ := f.ref("aws_iam_role"); r != nil {
 			return roles[r.Addr]
 		}
 		return nil
 	}
 	q.each(func(r *resource) {
-		if role := roleOf(q.attr(r, "role")); role != nil {
+		if role := roleAt(q.attr(r, "role")); role != nil {
 			text, _ := r.Attrs["policy"].(string)
 			role.Policies = append(role.Policies, &RolePolicy{Addr: r.Addr, Role: role, Text: text})
 		}
 	}, "aws_iam_role_policy")
 	q.each(func(r *resource) {
-		if role := roleOf(q.attr(r, "role")); role != nil {
+		if role := roleAt(q.attr(r, "role")); role != nil {
 			arn, _ := r.Attrs["policy_arn"].(string)
 			role.Attached = append(role.Attached, &PolicyAttachment{Addr: r.Addr, Role: role, PolicyARN: arn})
 		}
 	}, "aws_iam_role_policy_attachment")
 	profiles := map[string]*InstanceProfile{}
 	q.each(func(r *resource) {
-		profiles[r.Addr] = &InstanceProfile{Addr: r.Addr, Role: roleOf(q.attr(r, "role"))}
+		profiles[r.Addr] = &InstanceProfile{Addr: r.Addr, Role: roleAt(q.attr(r, "role"))}
 	}, "aws_iam_instance_profile")
 	q.each(func(r *resource) {
 		f := &Fleet{Addr: r.Addr, ID: awsID(r)}
 		f.Name, _ = r.Attrs["name"].(string)
+		f.MinSize, _ = q.attr(r, "min_size").integer()
+		_, f.CPUTracked = q.cpuTarget(r)
 		for _, b := range q.attr(r, "launch_template").list() {
 			lt, _ := b.get("id").ref("aws_launch_template")
 			if lt == nil {
@@ -224,7 +240,7 @@ func (l *loader) loadAuthority() {
 		n.LogGroups = append(n.LogGroups, g)
 	}, "aws_cloudwatch_log_group")
 	q.each(func(r *resource) {
-		fl := &FlowLog{Addr: r.Addr, ID: awsID(r), Role: roleOf(q.attr(r, "iam_role_arn"))}
+		fl := &FlowLog{Addr: r.Addr, ID: awsID(r), Role: roleAt(q.attr(r, "iam_role_arn"))}
 		if v, _ := q.attr(r, "vpc_id").ref("aws_vpc"); v != nil {
 			fl.VPC = v.Addr
 		}
@@ -249,18 +265,29 @@ func (l *loader) loadAuthority() {
 			systems[target.Addr].Policy = &FileSystemPolicy{Addr: r.Addr, Text: text}
 		}
 	}, "aws_efs_file_system_policy")
-	q.each(func(r *resource) { n.MountTargets = append(n.MountTargets, r.Addr) }, "aws_efs_mount_target")
+	q.each(func(r *resource) {
+		mt := &EFSMountTarget{Addr: r.Addr}
+		if fs, _ := q.attr(r, "file_system_id").ref("aws_efs_file_system"); fs != nil {
+			mt.FileSystem = systems[fs.Addr]
+		}
+		n.MountTargets = append(n.MountTargets, mt)
+	}, "aws_efs_mount_target")
 	q.each(func(r *resource) {
 		db := &DBInstance{Addr: r.Addr, ID: awsID(r)}
 		db.Identifier, _ = r.Attrs["identifier"].(string)
 		db.ManagedSecret, _ = r.Attrs["manage_master_user_password"].(bool)
+		db.MultiAZ, _ = q.attr(r, "multi_az").boolean()
+		db.Public, _ = q.attr(r, "publicly_accessible").boolean()
+		if g, _ := q.attr(r, "db_subnet_group_name").ref("aws_db_subnet_group"); g != nil {
+			db.SubnetGroup = g.Addr
+		}
 		for _, s := range q.attr(r, "master_user_secret").list() {
 			if arn, ok := s.get("secret_arn").str(); ok && db.SecretARN == "" && strings.HasPrefix(arn, "arn:") {
 				db.SecretARN = arn
 			}
 		}
 		if _, set := r.Attrs["monitoring_role_arn"]; set {
-			db.HasMonitoringRole, db.MonitoringRole = true, roleOf(q.attr(r, "monitoring_role_arn"))
+			db.HasMonitoringRole, db.MonitoringRole = true, roleAt(q.attr(r, "monitoring_role_arn"))
 		}
 		for _, f := range q.attr(r, "enabled_cloudwatch_logs_exports").list() {
 			s, _ := f.str()
