@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -18,17 +17,19 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Document translates the stack into Terraform JSON of the shape verify.Load reads: the
-// resource types and attributes the verifier's loader knows, references written as
-// ${TYPE.NAME.id} (.arn, .name), resources named by their Name tag (else their ID) and tags
-// copied. Notes are what the translation left out, said rather than hidden; the verifier adds
-// its own (for example on network interfaces it does not model).
+// Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): its network
+// translated into Terraform JSON of the shape the verifier's loader reads (the resource types
+// and attributes it knows, references written as ${TYPE.NAME.id} (.arn, .name), resources
+// named by their Name tag (else their ID) and tags copied), and what lies above the packets
+// (roles and their policies, instance profiles, flow logs and their log groups, file-system
+// policies, the database's secret) as verify.Deployed, which the model is built from directly.
+// Notes are what the translation left out, said rather than hidden; the verifier adds its own
+// (for example on network interfaces it does not model).
 func (s *Stack) Document() (doc []byte, notes []string, err error) {
 	d := newDoc()
 	s.name(d)
 	s.translate(d)
-	// verify.LoadDeployed reads it as a deployed stack: what it lacks was not read.
-	out, err := json.MarshalIndent(map[string]any{"resource": d.res}, "", "  ")
+	out, err := verify.DeployedDocument(d.res, s.deployed(d))
 	return out, d.notes, err
 }
 
@@ -445,7 +446,6 @@ func (s *Stack) translate(d *document) {
 	s.fleets(d)
 	s.databases(d)
 	s.fileSystems(d)
-	s.flowLogs(d)
 }
 
 func (s *Stack) network(d *document) {
@@ -880,7 +880,8 @@ func (s *Stack) fleets(d *document) {
 			if p := data.IamInstanceProfile; p != nil {
 				for _, ip := range s.InstanceProfiles {
 					if ip.ARN == aws.ToString(p.Arn) || ip.Name == aws.ToString(p.Name) {
-						attrs["iam_instance_profile"] = []any{map[string]any{"arn": d.ref(ip.ARN, "arn")}}
+						// The profile is in s.deployed: verify.AddDeployed links it by ARN.
+						attrs["iam_instance_profile"] = []any{map[string]any{"arn": lit(ip.ARN)}}
 					}
 				}
 			}
@@ -1030,10 +1031,6 @@ func (s *Stack) databases(d *document) {
 		if g := db.DBSubnetGroup; g != nil {
 			attrs["db_subnet_group_name"] = d.refTo("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), "name")
 		}
-		if sec := db.MasterUserSecret; sec != nil && aws.ToString(sec.SecretArn) != "" {
-			attrs["manage_master_user_password"] = true
-			attrs["master_user_secret"] = []any{map[string]any{"secret_arn": lit(aws.ToString(sec.SecretArn))}}
-		}
 		addr := d.addr["aws_db_instance "+id]
 		if c := aws.ToString(db.DBClusterIdentifier); c != "" {
 			attrs["cluster_identifier"] = lit(c)
@@ -1059,46 +1056,59 @@ func (s *Stack) fileSystems(d *document) {
 			"subnet_id": d.ref(aws.ToString(mt.SubnetId), "id"), "security_groups": d.refs(mt.SecurityGroups, "id")}
 		d.put(d.addr[id], attrs)
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
-		d.put(d.addr["policy "+id], map[string]any{"file_system_id": d.ref(id, "id"), "policy": lit(s.FileSystemPolicies[id])})
-	}
 }
 
-// flowLogs writes the VPC's flow logs, their log groups and their delivery roles' policies.
-func (s *Stack) flowLogs(d *document) {
+// deployed is what the stack holds above the packets, for verify.AddDeployed: the roles read
+// (each with its trust, inline and attached policies), the launch templates' instance
+// profiles, the flow logs and their log groups, the file systems' policies and the
+// databases' managed secrets, each named as the document names its resources.
+func (s *Stack) deployed(d *document) verify.Deployed {
+	var out verify.Deployed
 	for _, fl := range s.FlowLogs {
-		attrs := map[string]any{"id": aws.ToString(fl.FlowLogId), "vpc_id": d.ref(aws.ToString(fl.ResourceId), "id"),
-			"traffic_type": string(fl.TrafficType), "log_destination_type": string(fl.LogDestinationType),
-			"tags": ec2Tags(fl.Tags)}
 		dest := strings.TrimSuffix(aws.ToString(fl.LogDestination), ":*")
 		for _, g := range s.LogGroups {
 			if g.Name == flowLogGroup(fl) {
 				dest = g.ARN
 			}
 		}
-		attrs["log_destination"] = d.ref(dest, "arn")
-		attrs["iam_role_arn"] = d.ref(aws.ToString(fl.DeliverLogsPermissionArn), "arn")
-		d.put(d.addr[aws.ToString(fl.FlowLogId)], attrs)
+		id := aws.ToString(fl.FlowLogId)
+		out.FlowLogs = append(out.FlowLogs, verify.DeployedFlowLog{Addr: d.addr["aws_flow_log "+id], ID: id, VPC: aws.ToString(fl.ResourceId),
+			TrafficType: string(fl.TrafficType), DestinationType: string(fl.LogDestinationType), Destination: dest,
+			Role: aws.ToString(fl.DeliverLogsPermissionArn)})
 	}
 	for _, g := range s.LogGroups {
-		d.put(d.addr[g.ARN], map[string]any{"id": lit(g.Name), "name": lit(g.Name), "arn": lit(g.ARN), "retention_in_days": g.RetentionInDays})
+		out.LogGroups = append(out.LogGroups, verify.DeployedLogGroup{Addr: d.addr["aws_cloudwatch_log_group "+g.ARN], ARN: g.ARN, Name: g.Name, Retention: g.RetentionInDays})
 	}
 	for _, p := range s.InstanceProfiles {
-		d.put(d.addr[p.ARN], map[string]any{"name": lit(p.Name), "arn": lit(p.ARN), "role": d.refTo("aws_iam_role", p.RoleARN, "name")})
+		out.InstanceProfiles = append(out.InstanceProfiles, verify.DeployedProfile{Addr: d.addr["aws_iam_instance_profile "+p.ARN], ARN: p.ARN, Role: p.RoleARN})
 	}
+	// RolePolicies holds one entry per inline policy of a role (one without a policy for a
+	// role that has none), each with the role's attached policies.
+	roles := map[string]int{}
 	for _, p := range s.RolePolicies {
-		role := map[string]any{"id": lit(p.RoleName), "name": lit(p.RoleName), "arn": lit(p.RoleARN)}
-		if trust := s.RoleTrusts[p.RoleARN]; trust != "" {
-			role["assume_role_policy"] = lit(trust)
-		}
-		d.put(d.addr[p.RoleARN], role)
-		for i, arn := range p.Attached {
-			id := p.RoleName + ":attached:" + arn
-			d.put(d.name("aws_iam_role_policy_attachment", id, "", fmt.Sprintf("%s-%d", p.RoleName, i)),
-				map[string]any{"role": d.refTo("aws_iam_role", p.RoleARN, "name"), "policy_arn": lit(arn)})
+		i, seen := roles[p.RoleARN]
+		if !seen {
+			i = len(out.Roles)
+			roles[p.RoleARN] = i
+			role := verify.DeployedRole{Addr: d.addr["aws_iam_role "+p.RoleARN], ARN: p.RoleARN, Name: p.RoleName, Trust: s.RoleTrusts[p.RoleARN]}
+			for j, arn := range p.Attached {
+				addr := d.name("aws_iam_role_policy_attachment", p.RoleName+":attached:"+arn, "", fmt.Sprintf("%s-%d", p.RoleName, j))
+				role.Attached = append(role.Attached, verify.DeployedAttachment{Addr: addr, PolicyARN: arn})
+			}
+			out.Roles = append(out.Roles, role)
 		}
 		if p.Name != "" {
-			d.put(d.addr[p.RoleName+":"+p.Name], map[string]any{"name": lit(p.Name), "role": d.ref(p.RoleARN, "id"), "policy": lit(p.Document)})
+			out.Roles[i].Policies = append(out.Roles[i].Policies,
+				verify.DeployedPolicy{Addr: d.addr["aws_iam_role_policy "+p.RoleName+":"+p.Name], Text: p.Document})
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
+		out.FileSystemPolicies = append(out.FileSystemPolicies, verify.DeployedPolicy{Addr: d.addr["aws_efs_file_system_policy policy "+id], Of: id, Text: s.FileSystemPolicies[id]})
+	}
+	for _, db := range s.DBInstances {
+		if sec := db.MasterUserSecret; sec != nil && aws.ToString(sec.SecretArn) != "" {
+			out.Secrets = append(out.Secrets, verify.DeployedSecret{DB: aws.ToString(db.DBInstanceIdentifier), ARN: aws.ToString(sec.SecretArn)})
+		}
+	}
+	return out
 }

@@ -42,16 +42,26 @@ func Load(data []byte) (*Network, error) {
 }
 
 // LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
-// live): what it lacks was not read rather than missing (an authorization check that needs it
-// says "not read", never "allowed" nor a defect), and its account is the one its roles' ARNs
-// name. The network's Deployed says so.
+// live, see DeployedDocument): the resources of its network, and what it found above the
+// packets (Deployed), built into the model by AddDeployed. What it lacks was not read rather
+// than missing (an authorization check that needs it says "not read", never "allowed" nor a
+// defect), and its account is the one its roles' ARNs name. The network's Deployed says so.
 func LoadDeployed(data []byte) (*Network, error) {
 	s, err := parseStack(data)
 	if err != nil {
 		return nil, err
 	}
 	s.markDeployed()
-	return load(s)
+	d, err := readDeployed(data)
+	if err != nil {
+		return nil, err
+	}
+	n, err := load(s)
+	if err != nil {
+		return nil, err
+	}
+	n.AddDeployed(d)
+	return n, nil
 }
 
 // load builds the network of a parsed stack.

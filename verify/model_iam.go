@@ -66,11 +66,13 @@ type Fleet struct {
 }
 
 // LaunchTemplate is a launch template's instance profile: HasProfile is false when it names
-// none, Profile nil when the one it names is not of the stack.
+// none, Profile nil when the one it names is not of the stack. ProfileRef is the profile's
+// ARN (or name) when the template names it by a literal (as read back from AWS).
 type LaunchTemplate struct {
 	Addr       string
 	HasProfile bool
 	Profile    *InstanceProfile
+	ProfileRef string
 }
 
 // LogGroup is a CloudWatch Logs group.
@@ -218,6 +220,7 @@ func (l *loader) loadAuthority() {
 				f.Template.HasProfile = true
 				for _, key := range []string{"arn", "name"} {
 					if p := list[0].get(key); p.set() {
+						f.Template.ProfileRef, _ = p.v.(string)
 						if r, _ := p.ref("aws_iam_instance_profile"); r != nil {
 							f.Template.Profile = profiles[r.Addr]
 						} else {
