@@ -445,7 +445,6 @@ func (s *Stack) translate(d *document) {
 	s.balancers(d)
 	s.fleets(d)
 	s.databases(d)
-	s.fileSystems(d)
 }
 
 func (s *Stack) network(d *document) {
@@ -1040,30 +1039,22 @@ func (s *Stack) databases(d *document) {
 	}
 }
 
-func (s *Stack) fileSystems(d *document) {
+// deployed is what the model is built from directly (verify.Deployed), each element named as
+// the document names its resources: the file systems and their mount targets; the roles read
+// (each with its trust, inline and attached policies), the launch templates' instance
+// profiles, the flow logs and their log groups, the file systems' policies and the databases'
+// managed secrets.
+func (s *Stack) deployed(d *document) verify.Deployed {
+	var out verify.Deployed
 	for _, fs := range s.FileSystems {
 		id := aws.ToString(fs.FileSystemId)
-		tags := map[string]any{}
-		for _, t := range fs.Tags {
-			tags[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-		}
-		d.put(d.addr[id], map[string]any{"id": id, "creation_token": lit(aws.ToString(fs.CreationToken)),
-			"encrypted": aws.ToBool(fs.Encrypted), "tags": tags})
+		out.FileSystems = append(out.FileSystems, verify.DeployedFileSystem{Addr: d.addr["aws_efs_file_system "+id], ID: id})
 	}
 	for _, mt := range s.MountTargets {
 		id := aws.ToString(mt.MountTargetId)
-		attrs := map[string]any{"id": id, "file_system_id": d.ref(aws.ToString(mt.FileSystemId), "id"),
-			"subnet_id": d.ref(aws.ToString(mt.SubnetId), "id"), "security_groups": d.refs(mt.SecurityGroups, "id")}
-		d.put(d.addr[id], attrs)
+		out.MountTargets = append(out.MountTargets, verify.DeployedMountTarget{Addr: d.addr["aws_efs_mount_target "+id], ID: id,
+			FileSystem: aws.ToString(mt.FileSystemId), Subnet: aws.ToString(mt.SubnetId), Groups: mt.SecurityGroups})
 	}
-}
-
-// deployed is what the stack holds above the packets, for verify.AddDeployed: the roles read
-// (each with its trust, inline and attached policies), the launch templates' instance
-// profiles, the flow logs and their log groups, the file systems' policies and the
-// databases' managed secrets, each named as the document names its resources.
-func (s *Stack) deployed(d *document) verify.Deployed {
-	var out verify.Deployed
 	for _, fl := range s.FlowLogs {
 		dest := strings.TrimSuffix(aws.ToString(fl.LogDestination), ":*")
 		for _, g := range s.LogGroups {

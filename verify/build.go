@@ -3,23 +3,47 @@ package verify
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/webtier/webtier/rules"
 )
 
-// Deployed is what a reader of a deployed stack found above the packets, in AWS's terms: IAM
-// roles with their policies, instance profiles, flow logs and their log groups, file-system
-// policies and the databases' managed secrets. Network.AddDeployed builds the model's elements
-// from it, as the loader builds a synthesized stack's from its Terraform JSON. Addr is the
+// Deployed is what a reader of a deployed stack found, in AWS's terms, of the families the
+// model is built from directly (the rest still comes as Terraform JSON, see DeployedDocument):
+// the file systems and their mount targets; above the packets, IAM roles with their policies,
+// instance profiles, flow logs and their log groups, file-system policies and the databases'
+// managed secrets. LoadDeployed builds the model's elements from it, each family at the step
+// where the loader builds a synthesized stack's from its Terraform JSON. Addr is the
 // address the reader names an element by (its provenance in reports, as a resource address is
 // a synthesized stack's); ARNs and IDs link the elements to each other and to the network.
 type Deployed struct {
-	Roles              []DeployedRole     `json:"roles,omitempty"`
-	InstanceProfiles   []DeployedProfile  `json:"instance_profiles,omitempty"`
-	LogGroups          []DeployedLogGroup `json:"log_groups,omitempty"`
-	FlowLogs           []DeployedFlowLog  `json:"flow_logs,omitempty"`
-	FileSystemPolicies []DeployedPolicy   `json:"file_system_policies,omitempty"`
-	Secrets            []DeployedSecret   `json:"secrets,omitempty"`
+	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
+	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
+	Roles              []DeployedRole        `json:"roles,omitempty"`
+	InstanceProfiles   []DeployedProfile     `json:"instance_profiles,omitempty"`
+	LogGroups          []DeployedLogGroup    `json:"log_groups,omitempty"`
+	FlowLogs           []DeployedFlowLog     `json:"flow_logs,omitempty"`
+	FileSystemPolicies []DeployedPolicy      `json:"file_system_policies,omitempty"`
+	Secrets            []DeployedSecret      `json:"secrets,omitempty"`
+}
+
+// DeployedFileSystem is an EFS file system.
+type DeployedFileSystem struct {
+	Addr string `json:"addr"`
+	ID   string `json:"id"`
+}
+
+// DeployedMountTarget is an EFS mount target: the IDs of its file system, its subnet and its
+// security groups.
+type DeployedMountTarget struct {
+	Addr       string   `json:"addr"`
+	ID         string   `json:"id"`
+	FileSystem string   `json:"file_system"`
+	Subnet     string   `json:"subnet"`
+	Groups     []string `json:"groups,omitempty"`
 }
 
 // DeployedRole is an IAM role: Trust is its trust policy ("" when not read).
@@ -101,19 +125,19 @@ func readDeployed(data []byte) (Deployed, error) {
 	return doc.Deployed, nil
 }
 
-// AddDeployed builds the elements of d into the network, in address order, each linked by
-// ARN or ID to what the network holds: a flow log to its VPC, a launch template to the
-// instance profile it names, a policy to its file system, a secret to its database. A link
-// that finds nothing stays empty, and the checks that need it say so.
-func (n *Network) AddDeployed(d Deployed) {
-	byAddrOrder := func(a, b string) int { return cmp.Compare(a, b) }
+// deployedAuthority builds what l.d holds above the packets into the network, in address
+// order, each element linked by ARN or ID to what the network holds: a flow log to its VPC, a
+// launch template to the instance profile it names, a policy to its file system, a secret to
+// its database. A link that finds nothing stays empty, and the checks that need it say so.
+func (l *loader) deployedAuthority() {
+	n, d := l.n, l.d
 	roles := map[string]*Role{}
-	for _, r := range slices.SortedFunc(slices.Values(d.Roles), func(a, b DeployedRole) int { return byAddrOrder(a.Addr, b.Addr) }) {
+	for _, r := range slices.SortedFunc(slices.Values(d.Roles), byAddrOf[DeployedRole]) {
 		role := &Role{Addr: r.Addr, ID: r.ARN, Name: r.Name, ARN: r.ARN, Trust: r.Trust, HasTrust: r.Trust != ""}
-		for _, p := range slices.SortedFunc(slices.Values(r.Policies), func(a, b DeployedPolicy) int { return byAddrOrder(a.Addr, b.Addr) }) {
+		for _, p := range slices.SortedFunc(slices.Values(r.Policies), byAddrOf[DeployedPolicy]) {
 			role.Policies = append(role.Policies, &RolePolicy{Addr: p.Addr, Role: role, Text: p.Text})
 		}
-		for _, a := range slices.SortedFunc(slices.Values(r.Attached), func(a, b DeployedAttachment) int { return byAddrOrder(a.Addr, b.Addr) }) {
+		for _, a := range slices.SortedFunc(slices.Values(r.Attached), byAddrOf[DeployedAttachment]) {
 			role.Attached = append(role.Attached, &PolicyAttachment{Addr: a.Addr, Role: role, PolicyARN: a.PolicyARN})
 		}
 		roles[r.ARN] = role
@@ -132,12 +156,12 @@ func (n *Network) AddDeployed(d Deployed) {
 		}
 	}
 	groups := map[string]*LogGroup{}
-	for _, g := range slices.SortedFunc(slices.Values(d.LogGroups), func(a, b DeployedLogGroup) int { return byAddrOrder(a.Addr, b.Addr) }) {
+	for _, g := range slices.SortedFunc(slices.Values(d.LogGroups), byAddrOf[DeployedLogGroup]) {
 		lg := &LogGroup{Addr: g.Addr, ID: g.Name, Name: g.Name, HasName: true, ARN: g.ARN, Retention: g.Retention}
 		groups[g.ARN] = lg
 		n.LogGroups = append(n.LogGroups, lg)
 	}
-	for _, fl := range slices.SortedFunc(slices.Values(d.FlowLogs), func(a, b DeployedFlowLog) int { return byAddrOrder(a.Addr, b.Addr) }) {
+	for _, fl := range slices.SortedFunc(slices.Values(d.FlowLogs), byAddrOf[DeployedFlowLog]) {
 		f := &FlowLog{Addr: fl.Addr, ID: fl.ID, TrafficType: fl.TrafficType, DestinationType: fl.DestinationType,
 			Group: groups[fl.Destination], Role: roles[fl.Role]}
 		for _, v := range n.VPCs {
@@ -147,7 +171,7 @@ func (n *Network) AddDeployed(d Deployed) {
 		}
 		n.FlowLogs = append(n.FlowLogs, f)
 	}
-	for _, p := range slices.SortedFunc(slices.Values(d.FileSystemPolicies), func(a, b DeployedPolicy) int { return byAddrOrder(a.Addr, b.Addr) }) {
+	for _, p := range slices.SortedFunc(slices.Values(d.FileSystemPolicies), byAddrOf[DeployedPolicy]) {
 		for _, fs := range n.FileSystems {
 			if fs.ID != "" && fs.ID == p.Of && fs.Policy == nil {
 				fs.Policy = &FileSystemPolicy{Addr: p.Addr, Text: p.Text}
@@ -164,4 +188,80 @@ func (n *Network) AddDeployed(d Deployed) {
 			}
 		}
 	}
+}
+
+// addressed is an element of Deployed, named by its address.
+type addressed interface{ address() string }
+
+func (x DeployedRole) address() string        { return x.Addr }
+func (x DeployedPolicy) address() string      { return x.Addr }
+func (x DeployedAttachment) address() string  { return x.Addr }
+func (x DeployedLogGroup) address() string    { return x.Addr }
+func (x DeployedFlowLog) address() string     { return x.Addr }
+func (x DeployedFileSystem) address() string  { return x.Addr }
+func (x DeployedMountTarget) address() string { return x.Addr }
+
+// byAddrOf orders elements of Deployed by address, as the loader takes a Terraform stack's
+// resources.
+func byAddrOf[T addressed](a, b T) int { return cmp.Compare(a.address(), b.address()) }
+
+// deployedFileSystems builds the file systems l.d holds.
+func (l *loader) deployedFileSystems() {
+	for _, fs := range slices.SortedFunc(slices.Values(l.d.FileSystems), byAddrOf[DeployedFileSystem]) {
+		l.n.FileSystems = append(l.n.FileSystems, &FileSystem{Addr: fs.Addr, ID: fs.ID})
+	}
+}
+
+// deployedMountTargets places the mount targets l.d holds in their subnets, with their
+// security groups (each named by its ID).
+func (l *loader) deployedMountTargets() {
+	for _, mt := range slices.SortedFunc(slices.Values(l.d.MountTargets), byAddrOf[DeployedMountTarget]) {
+		s := l.subnetByID(mt.Addr, "subnet_id", mt.Subnet)
+		if s == nil {
+			continue
+		}
+		var groups []*SecurityGroup
+		for i, id := range mt.Groups {
+			if g := l.groupByID(mt.Addr, fmt.Sprintf("security_groups[%d]", i), id); g != nil {
+				groups = append(groups, g)
+			}
+		}
+		l.eniAt(mt.Addr, mt.ID, rules.EFS, MountTarget, []*Subnet{s}, groups, false, mountTargetsPrivate)
+	}
+}
+
+// deployedMountTargetsOf links the mount targets l.d holds to their file systems.
+func (l *loader) deployedMountTargetsOf() {
+	for _, mt := range slices.SortedFunc(slices.Values(l.d.MountTargets), byAddrOf[DeployedMountTarget]) {
+		m := &EFSMountTarget{Addr: mt.Addr}
+		for _, fs := range l.n.FileSystems {
+			if fs.ID != "" && fs.ID == mt.FileSystem {
+				m.FileSystem = fs
+			}
+		}
+		l.n.MountTargets = append(l.n.MountTargets, m)
+	}
+}
+
+// subnetByID is the subnet whose AWS ID is id; none is a load error naming the element at
+// addr and its attribute.
+func (l *loader) subnetByID(addr, attr, id string) *Subnet {
+	for _, s := range l.n.Subnets {
+		if s.ID != "" && s.ID == id {
+			return s
+		}
+	}
+	l.errs.add("%s: %s: %q names no aws_subnet of the stack", addr, attr, id)
+	return nil
+}
+
+// groupByID is the security group whose AWS ID is id; none is a load error as subnetByID's.
+func (l *loader) groupByID(addr, attr, id string) *SecurityGroup {
+	for _, k := range slices.Sorted(maps.Keys(l.groups)) {
+		if g := l.groups[k]; g.ID != "" && g.ID == id {
+			return g
+		}
+	}
+	l.errs.add("%s: %s: %q names no %s of the stack", addr, attr, id, strings.Join(groupTypes, " or "))
+	return nil
 }

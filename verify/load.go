@@ -10,7 +10,10 @@ import (
 
 // loader builds a Network from a stack, collecting every problem on the way.
 type loader struct {
-	s    *stack
+	s *stack
+	// d is what a reader of a deployed stack found in AWS's terms (build.go); empty for a
+	// synthesized stack.
+	d    Deployed
 	errs problems
 	n    *Network
 
@@ -38,7 +41,7 @@ func Load(data []byte) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return load(s)
+	return load(s, Deployed{})
 }
 
 // LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
@@ -56,18 +59,14 @@ func LoadDeployed(data []byte) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := load(s)
-	if err != nil {
-		return nil, err
-	}
-	n.AddDeployed(d)
-	return n, nil
+	return load(s, d)
 }
 
-// load builds the network of a parsed stack.
-func load(s *stack) (*Network, error) {
+// load builds the network of a parsed stack and of what d holds (a deployed stack's elements
+// in AWS's terms), each family at its step.
+func load(s *stack, d Deployed) (*Network, error) {
 	l := &loader{
-		s: s, n: &Network{stack: s, Deployed: s.deployed, Account: plannedAccount, listMax: map[string]int{}},
+		d: d, s: s, n: &Network{stack: s, Deployed: s.deployed, Account: plannedAccount, listMax: map[string]int{}},
 		vpcs: map[string]*VPC{}, subnets: map[string]*Subnet{}, tables: map[string]*RouteTable{},
 		nacls: map[string]*NACL{}, groups: map[string]*SecurityGroup{}, lists: map[string][]netip.Prefix{},
 		nats: map[string]*Endpoint{}, targets: map[string]*TargetGroup{}, eniOf: map[string][]*Endpoint{},

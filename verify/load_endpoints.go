@@ -29,7 +29,10 @@ func roleOf(r *resource, fallback rules.Role) rules.Role {
 }
 
 // addENI records an endpoint of resource r.
-func (l *loader) addENI(r *resource, e *Endpoint) {
+func (l *loader) addENI(r *resource, e *Endpoint) { l.addENIAt(r.Addr, awsID(r), e) }
+
+// addENIAt records an endpoint of the element at addr, whose AWS ID is id ("" before apply).
+func (l *loader) addENIAt(addr, id string, e *Endpoint) {
 	if e.Ephemeral == nil {
 		e.Ephemeral = portsOf(rules.EphemeralAny)
 		if p := e.Role.Ephemeral(); p.To != 0 {
@@ -39,8 +42,8 @@ func (l *loader) addENI(r *resource, e *Endpoint) {
 	if len(e.Groups) == 0 && !e.NoGroups && e.Subnet != nil {
 		e.Groups = []*SecurityGroup{e.Subnet.VPC.DefaultSG}
 	}
-	e.ID = awsID(r)
-	l.eniOf[r.Addr] = append(l.eniOf[r.Addr], e)
+	e.ID = id
+	l.eniOf[addr] = append(l.eniOf[addr], e)
 	l.n.Endpoints = append(l.n.Endpoints, e)
 }
 
@@ -55,10 +58,15 @@ func awsID(r *resource) string {
 
 // eni makes one endpoint per subnet for resource r.
 func (l *loader) eni(r *resource, role rules.Role, kind Kind, subnets []*Subnet, groups []*SecurityGroup, public bool, why string) []*Endpoint {
+	return l.eniAt(r.Addr, awsID(r), role, kind, subnets, groups, public, why)
+}
+
+// eniAt is eni for the element at addr whose AWS ID is id.
+func (l *loader) eniAt(addr, id string, role rules.Role, kind Kind, subnets []*Subnet, groups []*SecurityGroup, public bool, why string) []*Endpoint {
 	var out []*Endpoint
 	for _, s := range subnets {
-		e := &Endpoint{Role: role, Kind: kind, Res: r.Addr, Subnet: s, Groups: groups, Public: public, PublicWhy: why}
-		l.addENI(r, e)
+		e := &Endpoint{Role: role, Kind: kind, Res: addr, Subnet: s, Groups: groups, Public: public, PublicWhy: why}
+		l.addENIAt(addr, id, e)
 		out = append(out, e)
 	}
 	return out
@@ -434,12 +442,16 @@ func (l *loader) loadMountTargets() {
 		if s == nil {
 			return
 		}
-		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, "EFS mount targets have no public address")[0]
+		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, mountTargetsPrivate)[0]
 		if f := l.attr(r, "ip_address"); f.set() {
 			l.fixAddr(f, e)
 		}
 	}, "aws_efs_mount_target")
+	l.deployedMountTargets()
 }
+
+// mountTargetsPrivate says why a mount target has no public address.
+const mountTargetsPrivate = "EFS mount targets have no public address"
 
 func (l *loader) loadVPCEndpoints() {
 	extraSubnets := map[string][]*Subnet{}

@@ -262,6 +262,7 @@ func (l *loader) loadAuthority() {
 		systems[r.Addr] = fs
 		n.FileSystems = append(n.FileSystems, fs)
 	}, "aws_efs_file_system")
+	l.deployedFileSystems()
 	q.each(func(r *resource) {
 		if target, _ := q.attr(r, "file_system_id").ref("aws_efs_file_system"); target != nil && systems[target.Addr].Policy == nil {
 			text, _ := r.Attrs["policy"].(string)
@@ -275,6 +276,7 @@ func (l *loader) loadAuthority() {
 		}
 		n.MountTargets = append(n.MountTargets, mt)
 	}, "aws_efs_mount_target")
+	l.deployedMountTargetsOf()
 	q.each(func(r *resource) {
 		db := &DBInstance{Addr: r.Addr, ID: awsID(r)}
 		db.Identifier, _ = r.Attrs["identifier"].(string)
@@ -304,6 +306,7 @@ func (l *loader) loadAuthority() {
 		e.Policy, _ = r.Attrs["policy"].(string)
 		n.VPCEndpoints = append(n.VPCEndpoints, e)
 	}, "aws_vpc_endpoint")
+	l.deployedAuthority()
 }
 
 // What the controls of AWS Security Hub read (controls.go), on a load balancer, its listeners
