@@ -14,6 +14,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -191,14 +192,6 @@ func elbTag(tags []elbtypes.Tag, key string) string {
 		}
 	}
 	return ""
-}
-
-func rdsTags(tags []rdstypes.Tag) map[string]any {
-	out := map[string]any{}
-	for _, t := range tags {
-		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-	}
-	return out
 }
 
 func rdsTag(tags []rdstypes.Tag, key string) string {
@@ -444,7 +437,6 @@ func (s *Stack) translate(d *document) {
 	s.compute(d)
 	s.balancers(d)
 	s.fleets(d)
-	s.databases(d)
 }
 
 func (s *Stack) network(d *document) {
@@ -1006,44 +998,11 @@ func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 	return aws.ToString(spec.LaunchTemplateName)
 }
 
-func (s *Stack) databases(d *document) {
-	for _, g := range s.dbSubnetGroups() {
-		name := aws.ToString(g.DBSubnetGroupName)
-		var subnets []string
-		for _, sn := range g.Subnets {
-			subnets = append(subnets, aws.ToString(sn.SubnetIdentifier))
-		}
-		d.put(d.addr["aws_db_subnet_group "+name], map[string]any{"id": name, "name": lit(name), "arn": aws.ToString(g.DBSubnetGroupArn),
-			"subnet_ids": d.refs(subnets, "id"), "tags": rdsTags(g.Tags)})
-	}
-	for _, db := range s.DBInstances {
-		id := aws.ToString(db.DBInstanceIdentifier)
-		var groups []string
-		for _, g := range db.VpcSecurityGroups {
-			groups = append(groups, aws.ToString(g.VpcSecurityGroupId))
-		}
-		attrs := map[string]any{"id": id, "identifier": lit(id), "engine": aws.ToString(db.Engine),
-			"instance_class": aws.ToString(db.DBInstanceClass), "multi_az": aws.ToBool(db.MultiAZ),
-			"publicly_accessible": aws.ToBool(db.PubliclyAccessible), "availability_zone": aws.ToString(db.AvailabilityZone),
-			"vpc_security_group_ids": d.refs(groups, "id"), "tags": rdsTags(db.TagList),
-			"enabled_cloudwatch_logs_exports": db.EnabledCloudwatchLogsExports}
-		if g := db.DBSubnetGroup; g != nil {
-			attrs["db_subnet_group_name"] = d.refTo("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), "name")
-		}
-		addr := d.addr["aws_db_instance "+id]
-		if c := aws.ToString(db.DBClusterIdentifier); c != "" {
-			attrs["cluster_identifier"] = lit(c)
-			addr = d.addr["aws_rds_cluster_instance "+id]
-		}
-		d.put(addr, attrs)
-	}
-}
-
 // deployed is what the model is built from directly (verify.Deployed), each element named as
-// the document names its resources: the file systems and their mount targets; the roles read
+// the document names its resources: the file systems and their mount targets, the database
+// instances and their subnet groups; the roles read
 // (each with its trust, inline and attached policies), the launch templates' instance
-// profiles, the flow logs and their log groups, the file systems' policies and the databases'
-// managed secrets.
+// profiles, the flow logs and their log groups, the file systems' policies.
 func (s *Stack) deployed(d *document) verify.Deployed {
 	var out verify.Deployed
 	for _, fs := range s.FileSystems {
@@ -1096,10 +1055,32 @@ func (s *Stack) deployed(d *document) verify.Deployed {
 	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
 		out.FileSystemPolicies = append(out.FileSystemPolicies, verify.DeployedPolicy{Addr: d.addr["aws_efs_file_system_policy policy "+id], Of: id, Text: s.FileSystemPolicies[id]})
 	}
-	for _, db := range s.DBInstances {
-		if sec := db.MasterUserSecret; sec != nil && aws.ToString(sec.SecretArn) != "" {
-			out.Secrets = append(out.Secrets, verify.DeployedSecret{DB: aws.ToString(db.DBInstanceIdentifier), ARN: aws.ToString(sec.SecretArn)})
+	for _, g := range s.dbSubnetGroups() {
+		name := aws.ToString(g.DBSubnetGroupName)
+		dg := verify.DeployedSubnetGroup{Addr: d.addr["aws_db_subnet_group "+name], Name: name}
+		for _, sn := range g.Subnets {
+			dg.Subnets = append(dg.Subnets, aws.ToString(sn.SubnetIdentifier))
 		}
+		out.DBSubnetGroups = append(out.DBSubnetGroups, dg)
+	}
+	for _, db := range s.DBInstances {
+		id := aws.ToString(db.DBInstanceIdentifier)
+		ddb := verify.DeployedDB{Addr: d.addr["aws_db_instance "+id], ID: id, Role: rdsTag(db.TagList, rules.RoleTag),
+			Cluster: aws.ToString(db.DBClusterIdentifier), MultiAZ: aws.ToBool(db.MultiAZ), Public: aws.ToBool(db.PubliclyAccessible),
+			LogExports: db.EnabledCloudwatchLogsExports}
+		if ddb.Cluster != "" {
+			ddb.Addr = d.addr["aws_rds_cluster_instance "+id]
+		}
+		if g := db.DBSubnetGroup; g != nil {
+			ddb.SubnetGroup = aws.ToString(g.DBSubnetGroupName)
+		}
+		for _, g := range db.VpcSecurityGroups {
+			ddb.Groups = append(ddb.Groups, aws.ToString(g.VpcSecurityGroupId))
+		}
+		if sec := db.MasterUserSecret; sec != nil {
+			ddb.SecretARN = aws.ToString(sec.SecretArn)
+		}
+		out.Databases = append(out.Databases, ddb)
 	}
 	return out
 }

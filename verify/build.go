@@ -13,21 +13,23 @@ import (
 
 // Deployed is what a reader of a deployed stack found, in AWS's terms, of the families the
 // model is built from directly (the rest still comes as Terraform JSON, see DeployedDocument):
-// the file systems and their mount targets; above the packets, IAM roles with their policies,
-// instance profiles, flow logs and their log groups, file-system policies and the databases'
-// managed secrets. LoadDeployed builds the model's elements from it, each family at the step
-// where the loader builds a synthesized stack's from its Terraform JSON. Addr is the
-// address the reader names an element by (its provenance in reports, as a resource address is
-// a synthesized stack's); ARNs and IDs link the elements to each other and to the network.
+// the file systems and their mount targets, the database instances and their subnet groups;
+// above the packets, IAM roles with their policies, instance profiles, flow logs and their log
+// groups, file-system policies. LoadDeployed builds the model's elements from it, each family
+// at the step where the loader builds a synthesized stack's from its Terraform JSON. Addr is
+// the address the reader names an element by (its provenance in reports, as a resource
+// address is a synthesized stack's); ARNs and IDs link the elements to each other and to the
+// network.
 type Deployed struct {
 	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
 	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
+	Databases          []DeployedDB          `json:"databases,omitempty"`
+	DBSubnetGroups     []DeployedSubnetGroup `json:"db_subnet_groups,omitempty"`
 	Roles              []DeployedRole        `json:"roles,omitempty"`
 	InstanceProfiles   []DeployedProfile     `json:"instance_profiles,omitempty"`
 	LogGroups          []DeployedLogGroup    `json:"log_groups,omitempty"`
 	FlowLogs           []DeployedFlowLog     `json:"flow_logs,omitempty"`
 	FileSystemPolicies []DeployedPolicy      `json:"file_system_policies,omitempty"`
-	Secrets            []DeployedSecret      `json:"secrets,omitempty"`
 }
 
 // DeployedFileSystem is an EFS file system.
@@ -44,6 +46,30 @@ type DeployedMountTarget struct {
 	FileSystem string   `json:"file_system"`
 	Subnet     string   `json:"subnet"`
 	Groups     []string `json:"groups,omitempty"`
+}
+
+// DeployedDB is a database instance: Addr names an Aurora cluster's instance too (Cluster
+// set), which the model does not hold. Role is its rules.RoleTag tag; SubnetGroup the name of
+// its subnet group (DeployedSubnetGroup), Groups the IDs of its security groups; SecretARN its
+// managed master-user secret's ARN ("" when none).
+type DeployedDB struct {
+	Addr        string   `json:"addr"`
+	ID          string   `json:"id"`
+	Role        string   `json:"role,omitempty"`
+	Cluster     string   `json:"cluster,omitempty"`
+	MultiAZ     bool     `json:"multi_az"`
+	Public      bool     `json:"public"`
+	SubnetGroup string   `json:"subnet_group,omitempty"`
+	Groups      []string `json:"groups,omitempty"`
+	LogExports  []string `json:"log_exports,omitempty"`
+	SecretARN   string   `json:"secret_arn,omitempty"`
+}
+
+// DeployedSubnetGroup is a DB subnet group: its name and its subnets' IDs.
+type DeployedSubnetGroup struct {
+	Addr    string   `json:"addr"`
+	Name    string   `json:"name"`
+	Subnets []string `json:"subnets,omitempty"`
 }
 
 // DeployedRole is an IAM role: Trust is its trust policy ("" when not read).
@@ -97,13 +123,6 @@ type DeployedFlowLog struct {
 	Role            string `json:"role"`
 }
 
-// DeployedSecret is a database's managed master-user secret: the instance's identifier and the
-// secret's ARN.
-type DeployedSecret struct {
-	DB  string `json:"db"`
-	ARN string `json:"arn"`
-}
-
 // deployedKey is where a deployed stack's document carries its Deployed beside the resources
 // (LoadDeployed reads it; Load and terraform do not).
 const deployedKey = "deployed"
@@ -127,8 +146,8 @@ func readDeployed(data []byte) (Deployed, error) {
 
 // deployedAuthority builds what l.d holds above the packets into the network, in address
 // order, each element linked by ARN or ID to what the network holds: a flow log to its VPC, a
-// launch template to the instance profile it names, a policy to its file system, a secret to
-// its database. A link that finds nothing stays empty, and the checks that need it say so.
+// launch template to the instance profile it names, a policy to its file system. A link that
+// finds nothing stays empty, and the checks that need it say so.
 func (l *loader) deployedAuthority() {
 	n, d := l.n, l.d
 	roles := map[string]*Role{}
@@ -178,16 +197,6 @@ func (l *loader) deployedAuthority() {
 			}
 		}
 	}
-	for _, s := range d.Secrets {
-		for _, db := range n.DBInstances {
-			if db.ID != "" && db.ID == s.DB {
-				db.ManagedSecret = true
-				if strings.HasPrefix(s.ARN, "arn:") {
-					db.SecretARN = s.ARN
-				}
-			}
-		}
-	}
 }
 
 // addressed is an element of Deployed, named by its address.
@@ -200,6 +209,7 @@ func (x DeployedLogGroup) address() string    { return x.Addr }
 func (x DeployedFlowLog) address() string     { return x.Addr }
 func (x DeployedFileSystem) address() string  { return x.Addr }
 func (x DeployedMountTarget) address() string { return x.Addr }
+func (x DeployedDB) address() string          { return x.Addr }
 
 // byAddrOf orders elements of Deployed by address, as the loader takes a Terraform stack's
 // resources.
@@ -264,4 +274,59 @@ func (l *loader) groupByID(addr, attr, id string) *SecurityGroup {
 	}
 	l.errs.add("%s: %s: %q names no %s of the stack", addr, attr, id, strings.Join(groupTypes, " or "))
 	return nil
+}
+
+// deployedDatabases places the database instances l.d holds (not an Aurora cluster's, which
+// the model does not hold) in the subnets of their subnet groups, with their security groups.
+func (l *loader) deployedDatabases() {
+	for _, db := range slices.SortedFunc(slices.Values(l.d.Databases), byAddrOf[DeployedDB]) {
+		if db.Cluster != "" {
+			continue
+		}
+		if db.SubnetGroup == "" {
+			l.errs.add("%s: db_subnet_group_name: missing; the database would use the default VPC's subnet group, which is not in the stack", db.Addr)
+			continue
+		}
+		i := slices.IndexFunc(l.d.DBSubnetGroups, func(g DeployedSubnetGroup) bool { return g.Name == db.SubnetGroup })
+		if i < 0 {
+			l.errs.add("%s: db_subnet_group_name: %q names no aws_db_subnet_group of the stack", db.Addr, db.SubnetGroup)
+			continue
+		}
+		group := l.d.DBSubnetGroups[i]
+		var subnets []*Subnet
+		for j, id := range group.Subnets {
+			if s := l.subnetByID(group.Addr, fmt.Sprintf("subnet_ids[%d]", j), id); s != nil {
+				subnets = append(subnets, s)
+			}
+		}
+		var groups []*SecurityGroup
+		for j, id := range db.Groups {
+			if g := l.groupByID(db.Addr, fmt.Sprintf("vpc_security_group_ids[%d]", j), id); g != nil {
+				groups = append(groups, g)
+			}
+		}
+		why := fmt.Sprintf("publicly_accessible = %t on %s", db.Public, db.Addr)
+		l.eniAt(db.Addr, db.ID, roleNamed(db.Role, rules.DB), Database, subnets, groups, db.Public, why)
+	}
+}
+
+// deployedDBInstances are the database instances l.d holds as the checks read them.
+func (l *loader) deployedDBInstances() {
+	for _, db := range slices.SortedFunc(slices.Values(l.d.Databases), byAddrOf[DeployedDB]) {
+		if db.Cluster != "" {
+			continue
+		}
+		d := &DBInstance{Addr: db.Addr, ID: db.ID, Identifier: db.ID, MultiAZ: db.MultiAZ, Public: db.Public,
+			LogExports: db.LogExports, usernameValue: "null"}
+		if i := slices.IndexFunc(l.d.DBSubnetGroups, func(g DeployedSubnetGroup) bool { return g.Name == db.SubnetGroup }); i >= 0 {
+			d.SubnetGroup = l.d.DBSubnetGroups[i].Addr
+		}
+		if db.SecretARN != "" {
+			d.ManagedSecret = true
+			if strings.HasPrefix(db.SecretARN, "arn:") {
+				d.SecretARN = db.SecretARN
+			}
+		}
+		l.n.DBInstances = append(l.n.DBInstances, d)
+	}
 }

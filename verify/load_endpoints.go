@@ -22,6 +22,12 @@ func roleOf(r *resource, fallback rules.Role) rules.Role {
 			}
 		}
 	}
+	return roleNamed(tagged, fallback)
+}
+
+// roleNamed is the role a rules.RoleTag tag's value names, if it is an inside role, else
+// fallback.
+func roleNamed(tagged string, fallback rules.Role) rules.Role {
 	if role := rules.Role(tagged); role.Known() && !role.Outside() {
 		return role
 	}
@@ -434,6 +440,7 @@ func (l *loader) loadDatabases() {
 		why := fmt.Sprintf("publicly_accessible = %t on %s", public, r.Addr)
 		l.eni(r, roleOf(r, rules.DB), Database, subnets, l.groupsOf(l.attr(r, "vpc_security_group_ids")), public, why)
 	}, "aws_db_instance")
+	l.deployedDatabases()
 }
 
 func (l *loader) loadMountTargets() {
@@ -526,10 +533,22 @@ var unmodelled = []string{
 }
 
 func (l *loader) noteUnmodelled() {
-	l.each(func(r *resource) {
-		if r.Type == "aws_lambda_function" && r.Attrs["vpc_config"] == nil {
-			return
+	note := func(addr string) {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its network interfaces are not modelled; connections to and from it are not judged", addr))
+	}
+	for _, typ := range unmodelled {
+		l.each(func(r *resource) {
+			if r.Type == "aws_lambda_function" && r.Attrs["vpc_config"] == nil {
+				return
+			}
+			note(r.Addr)
+		}, typ)
+		if typ == "aws_rds_cluster_instance" {
+			for _, db := range slices.SortedFunc(slices.Values(l.d.Databases), byAddrOf[DeployedDB]) {
+				if db.Cluster != "" {
+					note(db.Addr)
+				}
+			}
 		}
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its network interfaces are not modelled; connections to and from it are not judged", r.Addr))
-	}, unmodelled...)
+	}
 }

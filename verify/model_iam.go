@@ -300,6 +300,7 @@ func (l *loader) loadAuthority() {
 		}
 		n.DBInstances = append(n.DBInstances, db)
 	}, "aws_db_instance")
+	l.deployedDBInstances()
 	q.each(func(r *resource) {
 		e := &VPCEndpoint{Addr: r.Addr, ID: awsID(r)}
 		e.Service, _ = q.attr(r, "service_name").str()
@@ -423,6 +424,9 @@ func (l *loader) loadControls() {
 	}, "aws_db_parameter_group")
 	for _, db := range n.DBInstances {
 		r := l.s.byAddr[db.Addr]
+		if r == nil {
+			continue // built from a deployed stack's answers: no Terraform settings
+		}
 		db.Username, _ = r.Attrs["username"].(string)
 		db.usernameValue = describeJSON(r.Attrs["username"])
 		db.Storage, _ = q.attr(r, "allocated_storage").integer()
