@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -308,5 +309,31 @@ func TestCheckKey(t *testing.T) {
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("CheckKey(%q): got %v, want %q", tc.path, err, tc.want)
 		}
+	}
+}
+
+// TestFactsFromTheModel: the drill's configuration facts are the model's, read from the same
+// answers: the target group's health check as configured, the file system and one mount
+// target in each web AZ, each named by its AWS ID.
+func TestFactsFromTheModel(t *testing.T) {
+	f := awsDrill(t, nil).f
+	if f.Check.Path != "/healthz.php" || f.Check.Interval <= 0 || f.Check.Timeout <= 0 || f.Check.Healthy <= 0 || f.Check.Unhealthy <= 0 {
+		t.Errorf("health check %+v, want the target group's: /healthz.php with its interval, timeout and thresholds", f.Check)
+	}
+	if !strings.HasPrefix(f.FileSystem, "fs-") {
+		t.Errorf("file system %q, want the deployed one's ID", f.FileSystem)
+	}
+	s := loadRecorded(t)
+	want := map[string][]string{}
+	for _, mt := range s.MountTargets {
+		for _, sn := range s.Subnets {
+			if aws.ToString(sn.SubnetId) == aws.ToString(mt.SubnetId) {
+				az := aws.ToString(sn.AvailabilityZone)
+				want[az] = append(want[az], aws.ToString(mt.MountTargetId))
+			}
+		}
+	}
+	if len(want) != 2 || !reflect.DeepEqual(f.MountTargetAZ, want) {
+		t.Errorf("mount targets by AZ %v, want %v (one in each of two AZs)", f.MountTargetAZ, want)
 	}
 }

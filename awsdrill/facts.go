@@ -78,8 +78,9 @@ type facts struct {
 }
 
 // factsOf picks the drill's facts out of a described stack and its model (n, read from the
-// same answers): roles, the web servers' group and the NAT gateway each web subnet's
-// 0.0.0.0/0 goes through are the model's (longest prefix, as verify decides); what exists
+// same answers): roles, the web servers' group, the NAT gateway each web subnet's 0.0.0.0/0
+// goes through (longest prefix, as verify decides), the target group's health check, the file
+// system and its mount targets by AZ are the model's; what exists
 // only at run time (instance and NAT states, the group's instances, addresses) is read from
 // the answers by the IDs the model keeps. It fails when something the tests cannot do
 // without is missing: a bastion, a web server, the group's target group, the load balancer,
@@ -129,14 +130,17 @@ func factsOf(s *live.Stack, n *verify.Network) (*facts, error) {
 	if len(f.Group.TargetGroupARNs) > 0 {
 		f.TargetGroup = f.Group.TargetGroupARNs[0]
 	}
+	for _, tg := range n.TargetGroups {
+		if tg.ID == f.TargetGroup && f.TargetGroup != "" {
+			h := tg.Health
+			f.Check = healthCheck{Path: h.Path, Interval: h.Interval, Timeout: h.Timeout, Healthy: h.Healthy, Unhealthy: h.Unhealthy}
+		}
+	}
 	for _, tg := range s.TargetGroups {
 		if aws.ToString(tg.TargetGroupArn) != f.TargetGroup {
 			continue
 		}
 		f.TargetName = aws.ToString(tg.TargetGroupName)
-		f.Check = healthCheck{Path: aws.ToString(tg.HealthCheckPath), Interval: int(aws.ToInt32(tg.HealthCheckIntervalSeconds)),
-			Timeout: int(aws.ToInt32(tg.HealthCheckTimeoutSeconds)), Healthy: int(aws.ToInt32(tg.HealthyThresholdCount)),
-			Unhealthy: int(aws.ToInt32(tg.UnhealthyThresholdCount))}
 		for _, lb := range s.LoadBalancers {
 			if slices.Contains(tg.LoadBalancerArns, aws.ToString(lb.LoadBalancerArn)) {
 				f.ALB = aws.ToString(lb.DNSName)
@@ -167,13 +171,17 @@ func factsOf(s *live.Stack, n *verify.Network) (*facts, error) {
 	if len(s.DBInstances) > 0 {
 		f.DB = s.DBInstances[0]
 	}
-	for _, fs := range s.FileSystems {
-		f.FileSystem = aws.ToString(fs.FileSystemId)
+	for _, fs := range n.FileSystems {
+		f.FileSystem = fs.ID
 	}
-	for _, mt := range s.MountTargets {
-		if aws.ToString(mt.FileSystemId) == f.FileSystem {
-			az := azOf[aws.ToString(mt.SubnetId)]
-			f.MountTargetAZ[az] = append(f.MountTargetAZ[az], aws.ToString(mt.MountTargetId))
+	for _, e := range n.Endpoints {
+		if e.Kind != verify.MountTarget || e.ENI() != e || e.ID == "" {
+			continue
+		}
+		for _, mt := range n.MountTargets {
+			if mt.Addr == e.Res && mt.FileSystem != nil && mt.FileSystem.ID == f.FileSystem {
+				f.MountTargetAZ[e.AZ()] = append(f.MountTargetAZ[e.AZ()], e.ID)
+			}
 		}
 	}
 	var missing []string

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -15,20 +14,23 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
 
-// Document translates the stack into Terraform JSON of the shape verify.Load reads: the
-// resource types and attributes the verifier's loader knows, references written as
-// ${TYPE.NAME.id} (.arn, .name), resources named by their Name tag (else their ID) and tags
-// copied. Notes are what the translation left out, said rather than hidden; the verifier adds
-// its own (for example on network interfaces it does not model).
+// Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): its network
+// translated into Terraform JSON of the shape the verifier's loader reads (the resource types
+// and attributes it knows, references written as ${TYPE.NAME.id} (.arn, .name), resources
+// named by their Name tag (else their ID) and tags copied), and what lies above the packets
+// (roles and their policies, instance profiles, flow logs and their log groups, file-system
+// policies, the database's secret) as verify.Deployed, which the model is built from directly.
+// Notes are what the translation left out, said rather than hidden; the verifier adds its own
+// (for example on network interfaces it does not model).
 func (s *Stack) Document() (doc []byte, notes []string, err error) {
 	d := newDoc()
 	s.name(d)
 	s.translate(d)
-	// verify.LoadDeployed reads it as a deployed stack: what it lacks was not read.
-	out, err := json.MarshalIndent(map[string]any{"resource": d.res}, "", "  ")
+	out, err := verify.DeployedDocument(d.res, s.deployed(d))
 	return out, d.notes, err
 }
 
@@ -190,14 +192,6 @@ func elbTag(tags []elbtypes.Tag, key string) string {
 		}
 	}
 	return ""
-}
-
-func rdsTags(tags []rdstypes.Tag) map[string]any {
-	out := map[string]any{}
-	for _, t := range tags {
-		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-	}
-	return out
 }
 
 func rdsTag(tags []rdstypes.Tag, key string) string {
@@ -443,9 +437,6 @@ func (s *Stack) translate(d *document) {
 	s.compute(d)
 	s.balancers(d)
 	s.fleets(d)
-	s.databases(d)
-	s.fileSystems(d)
-	s.flowLogs(d)
 }
 
 func (s *Stack) network(d *document) {
@@ -825,6 +816,9 @@ func (s *Stack) balancers(d *document) {
 		if v, ok := tg.Attributes["load_balancing.cross_zone.enabled"]; ok {
 			attrs["load_balancing_cross_zone_enabled"] = v
 		}
+		if v, ok := tg.Attributes["deregistration_delay.timeout_seconds"]; ok {
+			attrs["deregistration_delay"] = v
+		}
 		d.put(d.addr[arn], attrs)
 		// Targets the document does not place otherwise: instances outside the Auto Scaling
 		// groups, IP addresses (the verifier notes those as not modelled).
@@ -880,7 +874,8 @@ func (s *Stack) fleets(d *document) {
 			if p := data.IamInstanceProfile; p != nil {
 				for _, ip := range s.InstanceProfiles {
 					if ip.ARN == aws.ToString(p.Arn) || ip.Name == aws.ToString(p.Name) {
-						attrs["iam_instance_profile"] = []any{map[string]any{"arn": d.ref(ip.ARN, "arn")}}
+						// The profile is in s.deployed: verify.AddDeployed links it by ARN.
+						attrs["iam_instance_profile"] = []any{map[string]any{"arn": lit(ip.ARN)}}
 					}
 				}
 			}
@@ -935,6 +930,12 @@ func (s *Stack) fleets(d *document) {
 			"health_check_type":   aws.ToString(g.HealthCheckType),
 			"vpc_zone_identifier": d.refs(splitIDs(aws.ToString(g.VPCZoneIdentifier)), "id"),
 			"target_group_arns":   d.refs(g.TargetGroupARNs, "arn")}
+		if g.HealthCheckGracePeriod != nil {
+			attrs["health_check_grace_period"] = aws.ToInt32(g.HealthCheckGracePeriod)
+		}
+		if g.DefaultInstanceWarmup != nil {
+			attrs["default_instance_warmup"] = aws.ToInt32(g.DefaultInstanceWarmup)
+		}
 		tags := []any{}
 		for _, t := range g.Tags {
 			tags = append(tags, map[string]any{"key": lit(aws.ToString(t.Key)), "value": lit(aws.ToString(t.Value)),
@@ -1006,99 +1007,89 @@ func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 	return aws.ToString(spec.LaunchTemplateName)
 }
 
-func (s *Stack) databases(d *document) {
-	for _, g := range s.dbSubnetGroups() {
-		name := aws.ToString(g.DBSubnetGroupName)
-		var subnets []string
-		for _, sn := range g.Subnets {
-			subnets = append(subnets, aws.ToString(sn.SubnetIdentifier))
-		}
-		d.put(d.addr["aws_db_subnet_group "+name], map[string]any{"id": name, "name": lit(name), "arn": aws.ToString(g.DBSubnetGroupArn),
-			"subnet_ids": d.refs(subnets, "id"), "tags": rdsTags(g.Tags)})
-	}
-	for _, db := range s.DBInstances {
-		id := aws.ToString(db.DBInstanceIdentifier)
-		var groups []string
-		for _, g := range db.VpcSecurityGroups {
-			groups = append(groups, aws.ToString(g.VpcSecurityGroupId))
-		}
-		attrs := map[string]any{"id": id, "identifier": lit(id), "engine": aws.ToString(db.Engine),
-			"instance_class": aws.ToString(db.DBInstanceClass), "multi_az": aws.ToBool(db.MultiAZ),
-			"publicly_accessible": aws.ToBool(db.PubliclyAccessible), "availability_zone": aws.ToString(db.AvailabilityZone),
-			"vpc_security_group_ids": d.refs(groups, "id"), "tags": rdsTags(db.TagList),
-			"enabled_cloudwatch_logs_exports": db.EnabledCloudwatchLogsExports}
-		if g := db.DBSubnetGroup; g != nil {
-			attrs["db_subnet_group_name"] = d.refTo("aws_db_subnet_group", aws.ToString(g.DBSubnetGroupName), "name")
-		}
-		if sec := db.MasterUserSecret; sec != nil && aws.ToString(sec.SecretArn) != "" {
-			attrs["manage_master_user_password"] = true
-			attrs["master_user_secret"] = []any{map[string]any{"secret_arn": lit(aws.ToString(sec.SecretArn))}}
-		}
-		addr := d.addr["aws_db_instance "+id]
-		if c := aws.ToString(db.DBClusterIdentifier); c != "" {
-			attrs["cluster_identifier"] = lit(c)
-			addr = d.addr["aws_rds_cluster_instance "+id]
-		}
-		d.put(addr, attrs)
-	}
-}
-
-func (s *Stack) fileSystems(d *document) {
+// deployed is what the model is built from directly (verify.Deployed), each element named as
+// the document names its resources: the file systems and their mount targets, the database
+// instances and their subnet groups; the roles read
+// (each with its trust, inline and attached policies), the launch templates' instance
+// profiles, the flow logs and their log groups, the file systems' policies.
+func (s *Stack) deployed(d *document) verify.Deployed {
+	var out verify.Deployed
 	for _, fs := range s.FileSystems {
 		id := aws.ToString(fs.FileSystemId)
-		tags := map[string]any{}
-		for _, t := range fs.Tags {
-			tags[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-		}
-		d.put(d.addr[id], map[string]any{"id": id, "creation_token": lit(aws.ToString(fs.CreationToken)),
-			"encrypted": aws.ToBool(fs.Encrypted), "tags": tags})
+		out.FileSystems = append(out.FileSystems, verify.DeployedFileSystem{Addr: d.addr["aws_efs_file_system "+id], ID: id})
 	}
 	for _, mt := range s.MountTargets {
 		id := aws.ToString(mt.MountTargetId)
-		attrs := map[string]any{"id": id, "file_system_id": d.ref(aws.ToString(mt.FileSystemId), "id"),
-			"subnet_id": d.ref(aws.ToString(mt.SubnetId), "id"), "security_groups": d.refs(mt.SecurityGroups, "id")}
-		d.put(d.addr[id], attrs)
+		out.MountTargets = append(out.MountTargets, verify.DeployedMountTarget{Addr: d.addr["aws_efs_mount_target "+id], ID: id,
+			FileSystem: aws.ToString(mt.FileSystemId), Subnet: aws.ToString(mt.SubnetId), Groups: mt.SecurityGroups})
 	}
-	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
-		d.put(d.addr["policy "+id], map[string]any{"file_system_id": d.ref(id, "id"), "policy": lit(s.FileSystemPolicies[id])})
-	}
-}
-
-// flowLogs writes the VPC's flow logs, their log groups and their delivery roles' policies.
-func (s *Stack) flowLogs(d *document) {
 	for _, fl := range s.FlowLogs {
-		attrs := map[string]any{"id": aws.ToString(fl.FlowLogId), "vpc_id": d.ref(aws.ToString(fl.ResourceId), "id"),
-			"traffic_type": string(fl.TrafficType), "log_destination_type": string(fl.LogDestinationType),
-			"tags": ec2Tags(fl.Tags)}
 		dest := strings.TrimSuffix(aws.ToString(fl.LogDestination), ":*")
 		for _, g := range s.LogGroups {
 			if g.Name == flowLogGroup(fl) {
 				dest = g.ARN
 			}
 		}
-		attrs["log_destination"] = d.ref(dest, "arn")
-		attrs["iam_role_arn"] = d.ref(aws.ToString(fl.DeliverLogsPermissionArn), "arn")
-		d.put(d.addr[aws.ToString(fl.FlowLogId)], attrs)
+		id := aws.ToString(fl.FlowLogId)
+		out.FlowLogs = append(out.FlowLogs, verify.DeployedFlowLog{Addr: d.addr["aws_flow_log "+id], ID: id, VPC: aws.ToString(fl.ResourceId),
+			TrafficType: string(fl.TrafficType), DestinationType: string(fl.LogDestinationType), Destination: dest,
+			Role: aws.ToString(fl.DeliverLogsPermissionArn)})
 	}
 	for _, g := range s.LogGroups {
-		d.put(d.addr[g.ARN], map[string]any{"id": lit(g.Name), "name": lit(g.Name), "arn": lit(g.ARN), "retention_in_days": g.RetentionInDays})
+		out.LogGroups = append(out.LogGroups, verify.DeployedLogGroup{Addr: d.addr["aws_cloudwatch_log_group "+g.ARN], ARN: g.ARN, Name: g.Name, Retention: g.RetentionInDays})
 	}
 	for _, p := range s.InstanceProfiles {
-		d.put(d.addr[p.ARN], map[string]any{"name": lit(p.Name), "arn": lit(p.ARN), "role": d.refTo("aws_iam_role", p.RoleARN, "name")})
+		out.InstanceProfiles = append(out.InstanceProfiles, verify.DeployedProfile{Addr: d.addr["aws_iam_instance_profile "+p.ARN], ARN: p.ARN, Role: p.RoleARN})
 	}
+	// RolePolicies holds one entry per inline policy of a role (one without a policy for a
+	// role that has none), each with the role's attached policies.
+	roles := map[string]int{}
 	for _, p := range s.RolePolicies {
-		role := map[string]any{"id": lit(p.RoleName), "name": lit(p.RoleName), "arn": lit(p.RoleARN)}
-		if trust := s.RoleTrusts[p.RoleARN]; trust != "" {
-			role["assume_role_policy"] = lit(trust)
-		}
-		d.put(d.addr[p.RoleARN], role)
-		for i, arn := range p.Attached {
-			id := p.RoleName + ":attached:" + arn
-			d.put(d.name("aws_iam_role_policy_attachment", id, "", fmt.Sprintf("%s-%d", p.RoleName, i)),
-				map[string]any{"role": d.refTo("aws_iam_role", p.RoleARN, "name"), "policy_arn": lit(arn)})
+		i, seen := roles[p.RoleARN]
+		if !seen {
+			i = len(out.Roles)
+			roles[p.RoleARN] = i
+			role := verify.DeployedRole{Addr: d.addr["aws_iam_role "+p.RoleARN], ARN: p.RoleARN, Name: p.RoleName, Trust: s.RoleTrusts[p.RoleARN]}
+			for j, arn := range p.Attached {
+				addr := d.name("aws_iam_role_policy_attachment", p.RoleName+":attached:"+arn, "", fmt.Sprintf("%s-%d", p.RoleName, j))
+				role.Attached = append(role.Attached, verify.DeployedAttachment{Addr: addr, PolicyARN: arn})
+			}
+			out.Roles = append(out.Roles, role)
 		}
 		if p.Name != "" {
-			d.put(d.addr[p.RoleName+":"+p.Name], map[string]any{"name": lit(p.Name), "role": d.ref(p.RoleARN, "id"), "policy": lit(p.Document)})
+			out.Roles[i].Policies = append(out.Roles[i].Policies,
+				verify.DeployedPolicy{Addr: d.addr["aws_iam_role_policy "+p.RoleName+":"+p.Name], Text: p.Document})
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.FileSystemPolicies)) {
+		out.FileSystemPolicies = append(out.FileSystemPolicies, verify.DeployedPolicy{Addr: d.addr["aws_efs_file_system_policy policy "+id], Of: id, Text: s.FileSystemPolicies[id]})
+	}
+	for _, g := range s.dbSubnetGroups() {
+		name := aws.ToString(g.DBSubnetGroupName)
+		dg := verify.DeployedSubnetGroup{Addr: d.addr["aws_db_subnet_group "+name], Name: name}
+		for _, sn := range g.Subnets {
+			dg.Subnets = append(dg.Subnets, aws.ToString(sn.SubnetIdentifier))
+		}
+		out.DBSubnetGroups = append(out.DBSubnetGroups, dg)
+	}
+	for _, db := range s.DBInstances {
+		id := aws.ToString(db.DBInstanceIdentifier)
+		ddb := verify.DeployedDB{Addr: d.addr["aws_db_instance "+id], ID: id, Role: rdsTag(db.TagList, rules.RoleTag),
+			Cluster: aws.ToString(db.DBClusterIdentifier), MultiAZ: aws.ToBool(db.MultiAZ), Public: aws.ToBool(db.PubliclyAccessible),
+			LogExports: db.EnabledCloudwatchLogsExports}
+		if ddb.Cluster != "" {
+			ddb.Addr = d.addr["aws_rds_cluster_instance "+id]
+		}
+		if g := db.DBSubnetGroup; g != nil {
+			ddb.SubnetGroup = aws.ToString(g.DBSubnetGroupName)
+		}
+		for _, g := range db.VpcSecurityGroups {
+			ddb.Groups = append(ddb.Groups, aws.ToString(g.VpcSecurityGroupId))
+		}
+		if sec := db.MasterUserSecret; sec != nil {
+			ddb.SecretARN = aws.ToString(sec.SecretArn)
+		}
+		out.Databases = append(out.Databases, ddb)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package live_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,12 +46,41 @@ func TestDocumentNames(t *testing.T) {
 		"aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
 		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_route_table.web-a-rt",
 		"aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http", "aws_lb.webtier-alb",
-		"aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web", "aws_db_instance.webtier-db",
-		"aws_db_subnet_group.webtier-db", "aws_efs_file_system.webtier-shared", "aws_vpc_endpoint.webtier-secretsmanager",
+		"aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web", "aws_vpc_endpoint.webtier-secretsmanager",
 	} {
 		if got[addr] == nil {
 			t.Errorf("the live document has no %s", addr)
 		}
+	}
+	// What the model is built from directly (verify.Deployed) is named alike.
+	n, err := verify.LoadDeployed(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, fs := range n.FileSystems {
+		named[fs.Addr] = true
+	}
+	for _, mt := range n.MountTargets {
+		named[mt.Addr] = mt.FileSystem != nil && mt.FileSystem.Addr == "aws_efs_file_system.webtier-shared"
+	}
+	for _, db := range n.DBInstances {
+		named[db.Addr] = db.SubnetGroup == "aws_db_subnet_group.webtier-db"
+	}
+	for _, r := range n.Roles {
+		named[r.Addr] = true
+	}
+	for _, fl := range n.FlowLogs {
+		named[fl.Addr] = fl.Role != nil && fl.Group != nil
+	}
+	for _, addr := range []string{"aws_efs_file_system.webtier-shared", "aws_db_instance.webtier-db", "aws_iam_role.webtier-web", "aws_iam_role.webtier-flow-logs",
+		"aws_flow_log.webtier-flow-log"} {
+		if !named[addr] {
+			t.Errorf("the deployed model has no %s (or it is not linked): %v", addr, named)
+		}
+	}
+	if len(n.MountTargets) != 2 || !named[n.MountTargets[0].Addr] || !named[n.MountTargets[1].Addr] {
+		t.Errorf("the deployed model's mount targets %v: want two, each of aws_efs_file_system.webtier-shared", named)
 	}
 	again, _, _ := loadRecorded(t).Document()
 	if !bytes.Equal(doc, again) {
@@ -142,5 +172,39 @@ func TestDocumentEdgeCases(t *testing.T) {
 	}
 	if tags := got["aws_subnet.web-a"]["tags"].(map[string]any); tags["note"] != "$${aws_vpc.nope.id}" {
 		t.Errorf("a tag reading like a reference is not escaped: %v", tags["note"])
+	}
+}
+
+// TestDeployedLinksByID: an element built directly into the model names what it links to by
+// AWS ID; an ID the stack does not hold is a load error naming the element and the attribute,
+// as a reference to a missing resource is.
+func TestDeployedLinksByID(t *testing.T) {
+	s := loadRecorded(t)
+	s.MountTargets[0].SubnetId = aws.String("subnet-gone")
+	s.MountTargets[1].SecurityGroups = []string{"sg-gone"}
+	_, _, err := s.Model()
+	if err == nil {
+		t.Fatal("a mount target in an unknown subnet loaded")
+	}
+	for _, want := range []string{`: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
+		`: security_groups[0]: "sg-gone" names no aws_security_group or aws_default_security_group of the stack`} {
+		if !strings.Contains(err.Error(), "aws_efs_mount_target.") || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q, want one naming the mount target and %s", err, want)
+		}
+	}
+}
+
+// TestDeployedClusterInstance: an Aurora cluster's instance is not modelled, and the model says
+// so in its notes rather than placing it.
+func TestDeployedClusterInstance(t *testing.T) {
+	s := loadRecorded(t)
+	s.DBInstances[0].DBClusterIdentifier = aws.String("aurora-1")
+	n, _, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "aws_rds_cluster_instance.webtier-db: its network interfaces are not modelled; connections to and from it are not judged"
+	if !slices.Contains(n.Notes, want) || len(n.DBInstances) != 0 {
+		t.Errorf("notes %q, %d DB instances; want the note %q and none", n.Notes, len(n.DBInstances), want)
 	}
 }

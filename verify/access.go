@@ -63,10 +63,7 @@ type RepoAccess struct {
 
 // AccessOf reads what AWS consults for the web servers' calls from a stack's network.
 func AccessOf(n *Network, in Intent) *Access {
-	a := &authz{v: &verifier{n: n, in: in}, l: &loader{s: n.stack}, account: plannedAccount, used: map[string]bool{}}
-	if n.stack.deployed {
-		a.account = n.stack.account
-	}
+	a := &authz{v: &verifier{n: n, in: in}, account: n.Account, used: map[string]bool{}}
 	out := &Access{Account: a.account}
 	role, _ := a.webRole()
 	if role != nil {
@@ -81,18 +78,18 @@ func AccessOf(n *Network, in Intent) *Access {
 		userData = e.UserData
 		break
 	}
-	for _, fs := range n.stack.byType["aws_efs_file_system"] {
+	for _, fs := range n.FileSystems {
 		p, err := a.fileSystemPolicy(fs)
 		if err != nil {
 			out.Unread = append(out.Unread, err.Error())
 			continue
 		}
 		_, iam, tls := a.efsMount(userData, fs)
-		out.FileSystem = &FileSystemAccess{ARN: a.arn(fs), Policy: PolicyText{p.Name, p.Text}, IAM: iam, TLS: tls}
+		out.FileSystem = &FileSystemAccess{ARN: a.arn(fs.Addr, fs.ARN), Policy: PolicyText{p.Name, p.Text}, IAM: iam, TLS: tls}
 		break
 	}
-	for _, db := range n.stack.byType["aws_db_instance"] {
-		if managed, _ := db.Attrs["manage_master_user_password"].(bool); !managed {
+	for _, db := range n.DBInstances {
+		if !db.ManagedSecret {
 			continue
 		}
 		arn := a.secretARN(db)

@@ -19,16 +19,16 @@ import (
 var alarmReq = map[string]int{"AWS/ApplicationELB": 2, "AWS/NATGateway": 3, "AWS/RDS": 5}
 
 // alarmShapes checks the notification path of the stack.
-func (v *verifier) alarmShapes(l *loader) []ShapeResult {
+func (v *verifier) alarmShapes() []ShapeResult {
 	// The live reader does not read CloudWatch, SNS, RDS event subscriptions or EventBridge.
-	return notReadWhenDeployed(v, v.alarmRows(l), "alarms, topics, event subscriptions and event rules")
+	return notReadWhenDeployed(v, v.alarmRows(), "alarms, topics, event subscriptions and event rules")
 }
 
 // notReadWhenDeployed turns each row into "not read" for a document read back from AWS whose
 // reader does not read what the rows check: the same rows as the synthesized stack's, none
 // judged, none a pass.
 func notReadWhenDeployed(v *verifier, rows []ShapeResult, what string) []ShapeResult {
-	if !v.n.stack.deployed {
+	if !v.n.Deployed {
 		return rows
 	}
 	for i := range rows {
@@ -38,20 +38,32 @@ func notReadWhenDeployed(v *verifier, rows []ShapeResult, what string) []ShapeRe
 }
 
 // alarmRows are the rows of alarmShapes.
-func (v *verifier) alarmRows(l *loader) []ShapeResult {
-	topic, out := v.topicShape(l)
+func (v *verifier) alarmRows() []ShapeResult {
+	topic, out := v.topicShape()
 	want := v.alarmTargets()
 	for _, a := range rules.Alarms {
 		if !a.PerNAT() {
-			out = append(out, v.alarmShape(l, a, "", want, topic))
+			out = append(out, v.alarmShape(a, "", want, topic))
 			continue
 		}
-		for _, nat := range v.n.stack.byType["aws_nat_gateway"] {
-			t := withTarget(want, rules.DimNATGateway, target{nat.Addr, "id"})
-			out = append(out, v.alarmShape(l, a, nat.Name, t, topic))
+		for _, nat := range v.n.natGateways() {
+			t := withTarget(want, rules.DimNATGateway, target{nat, "id"})
+			out = append(out, v.alarmShape(a, strings.TrimPrefix(nat, "aws_nat_gateway."), t, topic))
 		}
 	}
-	out = append(out, v.dbEventsShape(l, topic), v.launchFailedShape(l, topic))
+	out = append(out, v.dbEventsShape(topic), v.launchFailedShape(topic))
+	return out
+}
+
+// natGateways are the addresses of the stack's NAT gateways, in address order.
+func (n *Network) natGateways() []string {
+	var out []string
+	for _, e := range n.Endpoints {
+		if e.Kind == NATGateway && !slices.Contains(out, e.Res) {
+			out = append(out, e.Res)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -85,7 +97,7 @@ func (v *verifier) alarmTargets() map[string][]target {
 			}
 		}
 	}
-	for _, db := range v.n.stack.byType["aws_db_instance"] {
+	for _, db := range v.n.DBInstances {
 		out[rules.DimDBInstance] = append(out[rules.DimDBInstance], target{db.Addr, "identifier"})
 	}
 	return out
@@ -102,18 +114,12 @@ func refOf(v any) (target, bool) {
 }
 
 // notifies reports whether a list of actions holds the topic's ARN.
-func notifies(actions any, topic *resource) bool {
-	list, _ := actions.([]any)
-	for _, a := range list {
-		if t, ok := refOf(a); ok && topic != nil && t == (target{topic.Addr, "arn"}) {
-			return true
-		}
-	}
-	return false
+func notifies(actions []target, topic *Topic) bool {
+	return topic != nil && slices.Contains(actions, target{topic.Addr, "arn"})
 }
 
 // alarmShape checks one recommended alarm (for the NAT gateway nat, or "").
-func (v *verifier) alarmShape(l *loader, a rules.Alarm, nat string, want map[string][]target, topic *resource) ShapeResult {
+func (v *verifier) alarmShape(a rules.Alarm, nat string, want map[string][]target, topic *Topic) ShapeResult {
 	natName := ""
 	if nat != "" {
 		natName = "nat-" + strings.TrimPrefix(nat, "nat-")
@@ -121,14 +127,14 @@ func (v *verifier) alarmShape(l *loader, a rules.Alarm, nat string, want map[str
 	name := a.AlarmName(natName)
 	check := fmt.Sprintf("alarm %s: %s %s of the stack's %s notifies %s", name, a.Namespace, a.Metric, strings.Join(a.Dimensions, ", "), rules.AlarmTopic)
 	req := alarmReq[a.Namespace]
-	var named *resource
+	var named *Alarm
 	var closest []string
-	for _, r := range v.n.stack.byType["aws_cloudwatch_metric_alarm"] {
-		p := v.alarmProblems(l, r, a, want, topic)
+	for _, r := range v.n.Alarms {
+		p := v.alarmProblems(r, a, want, topic)
 		if len(p) == 0 {
 			return shape(req, check, r.Addr+": ok", nil)
 		}
-		if n, _ := r.Attrs["alarm_name"].(string); n == name {
+		if r.Name == name {
 			named, closest = r, p
 		}
 	}
@@ -146,23 +152,22 @@ func (v *verifier) alarmShape(l *loader, a rules.Alarm, nat string, want map[str
 }
 
 // alarmProblems are what keeps the alarm r from being the recommended alarm a.
-func (v *verifier) alarmProblems(l *loader, r *resource, a rules.Alarm, want map[string][]target, topic *resource) []string {
+func (v *verifier) alarmProblems(r *Alarm, a rules.Alarm, want map[string][]target, topic *Topic) []string {
 	var p []string
-	if ns, _ := r.Attrs["namespace"].(string); ns != a.Namespace {
+	if ns := r.Namespace; ns != a.Namespace {
 		p = append(p, fmt.Sprintf("%s: namespace = %q; expected %q", r.Addr, ns, a.Namespace))
 	}
-	if m, _ := r.Attrs["metric_name"].(string); m != a.Metric {
+	if m := r.Metric; m != a.Metric {
 		p = append(p, fmt.Sprintf("%s: metric_name = %q; expected %q", r.Addr, m, a.Metric))
 	}
-	dims, _ := r.Attrs["dimensions"].(map[string]any)
+	dims := r.Dimensions
 	for _, d := range a.Dimensions {
 		got, set := dims[d]
-		t, isRef := refOf(got)
 		switch {
 		case !set:
 			p = append(p, fmt.Sprintf("%s: no dimension %s; expected one of %s", r.Addr, d, targetList(want[d])))
-		case !isRef || !slices.Contains(want[d], t):
-			p = append(p, fmt.Sprintf("%s: dimension %s = %s; expected the stack's %s", r.Addr, d, describeJSON(got), targetList(want[d])))
+		case !got.IsRef || !slices.Contains(want[d], got.Ref):
+			p = append(p, fmt.Sprintf("%s: dimension %s = %s; expected the stack's %s", r.Addr, d, got.Value, targetList(want[d])))
 		}
 	}
 	for d := range dims {
@@ -170,25 +175,21 @@ func (v *verifier) alarmProblems(l *loader, r *resource, a rules.Alarm, want map
 			p = append(p, fmt.Sprintf("%s: dimension %s is not one of the metric's (%s): the alarm would watch no data", r.Addr, d, strings.Join(a.Dimensions, ", ")))
 		}
 	}
-	stat, _ := r.Attrs["statistic"].(string)
-	if ext, _ := r.Attrs["extended_statistic"].(string); ext != "" {
-		stat = ext
-	}
-	if stat != a.Statistic {
+	if stat := r.Stat; stat != a.Statistic {
 		p = append(p, fmt.Sprintf("%s: statistic %q; expected %q", r.Addr, stat, a.Statistic))
 	}
-	if op, _ := r.Attrs["comparison_operator"].(string); op != a.Comparison {
+	if op := r.Comparison; op != a.Comparison {
 		p = append(p, fmt.Sprintf("%s: comparison_operator = %q; expected %q", r.Addr, op, a.Comparison))
 	}
 	if a.Metric == "HealthyHostCount" {
-		if n, ok := l.attr(r, "threshold").integer(); !ok || n != v.in.FleetMin {
-			p = append(p, fmt.Sprintf("%s: threshold = %v; expected the group's minimum %d", r.Addr, r.Attrs["threshold"], v.in.FleetMin))
+		if !r.ThresholdOK || r.Threshold != v.in.FleetMin {
+			p = append(p, fmt.Sprintf("%s: threshold = %s; expected the group's minimum %d", r.Addr, r.thresholdText, v.in.FleetMin))
 		}
 	}
-	if enabled, set := r.Attrs["actions_enabled"].(bool); set && !enabled {
+	if r.ActionsOff {
 		p = append(p, r.Addr+": actions_enabled = false: it notifies no one")
 	}
-	if !notifies(r.Attrs["alarm_actions"], topic) {
+	if !notifies(r.AlarmActions, topic) {
 		p = append(p, fmt.Sprintf("%s: alarm_actions do not notify %s", r.Addr, topicName(topic)))
 	}
 	return p
@@ -205,7 +206,7 @@ func targetList(list []target) string {
 	return strings.Join(s, " or ")
 }
 
-func topicName(topic *resource) string {
+func topicName(topic *Topic) string {
 	if topic == nil {
 		return "the alarms' topic (aws_sns_topic " + rules.AlarmTopic + ", missing)"
 	}
@@ -214,11 +215,11 @@ func topicName(topic *resource) string {
 
 // topicShape finds the alarms' topic and checks that it is encrypted and that every address
 // of the config is subscribed to it.
-func (v *verifier) topicShape(l *loader) (*resource, []ShapeResult) {
-	var topic *resource
-	for _, r := range v.n.stack.byType["aws_sns_topic"] {
-		if n, _ := r.Attrs["name"].(string); n == rules.AlarmTopic {
-			topic = r
+func (v *verifier) topicShape() (*Topic, []ShapeResult) {
+	var topic *Topic
+	for _, t := range v.n.Topics {
+		if t.Name == rules.AlarmTopic {
+			topic = t
 		}
 	}
 	check := fmt.Sprintf("SNS topic %s: encrypted with a key of the stack, subscribed by alarm_emails", rules.AlarmTopic)
@@ -226,19 +227,12 @@ func (v *verifier) topicShape(l *loader) (*resource, []ShapeResult) {
 		return nil, []ShapeResult{shape(2, check, "", []string{"no aws_sns_topic named " + rules.AlarmTopic + ": no alarm reaches anyone"})}
 	}
 	var p []string
-	if !v.stackKey(topic.Attrs["kms_master_key_id"]) {
+	if topic.Key == nil {
 		p = append(p, fmt.Sprintf("%s: kms_master_key_id = %s; expected a key of the stack (AWS's alias/aws/sns grants CloudWatch nothing)",
-			topic.Addr, describeJSON(topic.Attrs["kms_master_key_id"])))
-	}
-	subscribed := map[string]bool{}
-	for _, s := range v.n.stack.byType["aws_sns_topic_subscription"] {
-		if t, ok := refOf(s.Attrs["topic_arn"]); ok && t == (target{topic.Addr, "arn"}) && s.Attrs["protocol"] == "email" {
-			e, _ := s.Attrs["endpoint"].(string)
-			subscribed[e] = true
-		}
+			topic.Addr, topic.KeyValue))
 	}
 	for i, e := range v.in.AlarmEmails {
-		if !subscribed[e] {
+		if !slices.Contains(topic.Emails, e) {
 			p = append(p, fmt.Sprintf("alarm_emails[%d] %s is not subscribed to %s", i, e, topic.Addr))
 		}
 	}
@@ -247,37 +241,23 @@ func (v *verifier) topicShape(l *loader) (*resource, []ShapeResult) {
 
 // dbEventsShape: an RDS event subscription sends every database's failover, failure and
 // low-storage events to the topic.
-func (v *verifier) dbEventsShape(l *loader, topic *resource) ShapeResult {
+func (v *verifier) dbEventsShape(topic *Topic) ShapeResult {
 	check := fmt.Sprintf("RDS events (%s) of the database notify %s", strings.Join(rules.DBEventCategories, ", "), rules.AlarmTopic)
 	var p []string
-	for _, db := range v.n.stack.byType["aws_db_instance"] {
+	for _, db := range v.n.DBInstances {
 		id := target{db.Addr, "identifier"}
 		var missing []string
 		found := false
-		for _, s := range v.n.stack.byType["aws_db_event_subscription"] {
-			if t, ok := refOf(s.Attrs["sns_topic"]); !ok || topic == nil || t != (target{topic.Addr, "arn"}) {
+		for _, s := range v.n.EventSubscriptions {
+			if !s.TopicRef || topic == nil || s.Topic != (target{topic.Addr, "arn"}) || s.Off || s.SourceType != "db-instance" {
 				continue
 			}
-			if s.Attrs["enabled"] == false {
+			if s.SourceCount > 0 && !slices.Contains(s.SourceIDs, id) {
 				continue
 			}
-			if typ, _ := s.Attrs["source_type"].(string); typ != "db-instance" {
-				continue
-			}
-			ids, _ := s.Attrs["source_ids"].([]any)
-			names := false
-			for _, x := range ids {
-				if t, ok := refOf(x); ok && t == id {
-					names = true
-				}
-			}
-			if len(ids) > 0 && !names {
-				continue
-			}
-			cats, _ := s.Attrs["event_categories"].([]any)
 			missing = nil
 			for _, c := range rules.DBEventCategories {
-				if len(cats) > 0 && !slices.Contains(cats, any(c)) {
+				if s.CategoryCount > 0 && !slices.Contains(s.Categories, c) {
 					missing = append(missing, c)
 				}
 			}
@@ -299,25 +279,18 @@ func (v *verifier) dbEventsShape(l *loader, topic *resource) ShapeResult {
 
 // launchFailedShape: an EventBridge rule matches the web servers' group's failed launches
 // and targets the topic.
-func (v *verifier) launchFailedShape(l *loader, topic *resource) ShapeResult {
+func (v *verifier) launchFailedShape(topic *Topic) ShapeResult {
 	check := fmt.Sprintf("EventBridge: %q of the web servers' group notifies %s", rules.LaunchFailedEvent, rules.AlarmTopic)
 	var p []string
-	for _, asg := range v.n.stack.byType["aws_autoscaling_group"] {
+	for _, asg := range v.n.Fleets {
 		name := "${" + asg.Addr + ".name}"
-		if n, _ := asg.Attrs["name"].(string); n != "" {
-			name = n
+		if asg.Name != "" {
+			name = asg.Name
 		}
 		ok := false
-		for _, rule := range v.n.stack.byType["aws_cloudwatch_event_rule"] {
-			if !matchesLaunchFailure(rule, asg.Addr, name) {
-				continue
-			}
-			for _, t := range v.n.stack.byType["aws_cloudwatch_event_target"] {
-				r, _ := refOf(t.Attrs["rule"])
-				arn, _ := refOf(t.Attrs["arn"])
-				if r == (target{rule.Addr, "name"}) && topic != nil && arn == (target{topic.Addr, "arn"}) {
-					ok = true
-				}
+		for _, rule := range v.n.EventRules {
+			if matchesLaunchFailure(rule.Pattern, asg.Addr, name) && topic != nil && slices.Contains(rule.Targets, target{topic.Addr, "arn"}) {
+				ok = true
 			}
 		}
 		if !ok {
@@ -327,10 +300,9 @@ func (v *verifier) launchFailedShape(l *loader, topic *resource) ShapeResult {
 	return shape(4, check, "ok", p)
 }
 
-// matchesLaunchFailure reports whether the rule's event pattern matches Auto Scaling's
-// launch failures of the group (named name, or by a reference to its address).
-func matchesLaunchFailure(rule *resource, addr, name string) bool {
-	text, _ := rule.Attrs["event_pattern"].(string)
+// matchesLaunchFailure reports whether an event pattern matches Auto Scaling's launch
+// failures of the group (named name, or by a reference to its address).
+func matchesLaunchFailure(text, addr, name string) bool {
 	var pat struct {
 		Source     []string `json:"source"`
 		DetailType []string `json:"detail-type"`
@@ -343,20 +315,4 @@ func matchesLaunchFailure(rule *resource, addr, name string) bool {
 	}
 	group := len(pat.Detail.Group) == 0 || slices.Contains(pat.Detail.Group, name) || slices.Contains(pat.Detail.Group, "${"+addr+".name}")
 	return slices.Contains(pat.Source, "aws.autoscaling") && slices.Contains(pat.DetailType, rules.LaunchFailedEvent) && group
-}
-
-// stackKey reports whether a key reference names a KMS key of the stack: the key itself, or
-// an alias of the stack whose target is a key of the stack.
-func (v *verifier) stackKey(ref any) bool {
-	t, ok := refOf(ref)
-	switch {
-	case !ok:
-		return false
-	case strings.HasPrefix(t.addr, "aws_kms_key."):
-		return v.n.stack.byAddr[t.addr] != nil
-	case strings.HasPrefix(t.addr, "aws_kms_alias.") && v.n.stack.byAddr[t.addr] != nil:
-		key, ok := refOf(v.n.stack.byAddr[t.addr].Attrs["target_key_id"])
-		return ok && strings.HasPrefix(key.addr, "aws_kms_key.") && v.n.stack.byAddr[key.addr] != nil
-	}
-	return false
 }

@@ -72,7 +72,6 @@ var (
 // authz holds what the authorization checks read from the stack.
 type authz struct {
 	v       *verifier
-	l       *loader
 	account string
 	out     []Authorization
 	// used are the Allow statements that granted a request a flow needs.
@@ -85,10 +84,7 @@ type authz struct {
 
 // authorizations runs every authorization check of the stack.
 func (v *verifier) authorizations() []Authorization {
-	a := &authz{v: v, l: &loader{s: v.n.stack}, account: plannedAccount, used: map[string]bool{}}
-	if v.n.stack.deployed {
-		a.account = v.n.stack.account
-	}
+	a := &authz{v: v, account: v.n.Account, used: map[string]bool{}}
 	a.webServers()
 	a.flowLogs()
 	a.dbMonitoring()
@@ -101,14 +97,9 @@ func (v *verifier) authorizations() []Authorization {
 
 // secretARN is the ARN of a database's managed secret: the one a deployed stack read, else
 // its planned one ("" when a deployed stack's read has none).
-func (a *authz) secretARN(db *resource) string {
-	if a.v.n.stack.deployed {
-		for _, s := range a.l.attr(db, "master_user_secret").list() {
-			if arn, ok := s.get("secret_arn").str(); ok && strings.HasPrefix(arn, "arn:") {
-				return arn
-			}
-		}
-		return ""
+func (a *authz) secretARN(db *DBInstance) string {
+	if a.v.n.Deployed {
+		return db.SecretARN
 	}
 	return a.planned(db.Addr + ".master_user_secret[0].secret_arn")
 }
@@ -178,28 +169,39 @@ func (a *authz) text(s string) string {
 func (a *authz) planned(ref string) string {
 	typ, rest, _ := strings.Cut(ref, ".")
 	name, attr, _ := strings.Cut(rest, ".")
-	r := a.v.n.stack.byAddr[typ+"."+name]
-	id := fmt.Sprintf("%017x", fnv64(typ+"."+name))
-	if r != nil {
-		if known, ok := r.Attrs["id"].(string); ok && known != "" && !strings.Contains(known, "${") {
-			id = strings.TrimPrefix(strings.TrimPrefix(known, "fs-"), "fl-") // a deployed document's
+	addr := typ + "." + name
+	id := fmt.Sprintf("%017x", fnv64(addr))
+	known := func(literal string) {
+		if literal != "" {
+			id = strings.TrimPrefix(strings.TrimPrefix(literal, "fs-"), "fl-") // a deployed stack's
 		}
 	}
 	region, part := a.v.in.Region, rules.Partition(a.v.in.Region)
+	n := a.v.n
 	switch {
-	case r == nil:
 	case typ == "aws_efs_file_system" && attr == "arn":
-		return "arn:" + part + ":elasticfilesystem:" + region + ":" + a.account + ":file-system/fs-" + id
+		if fs := byAddr(n.FileSystems, addr, func(x *FileSystem) string { return x.Addr }); fs != nil {
+			known(fs.ID)
+			return "arn:" + part + ":elasticfilesystem:" + region + ":" + a.account + ":file-system/fs-" + id
+		}
 	case typ == "aws_cloudwatch_log_group" && attr == "arn":
-		if n, ok := r.Attrs["name"].(string); ok {
-			return "arn:" + part + ":logs:" + region + ":" + a.account + ":log-group:" + n
+		if g := byAddr(n.LogGroups, addr, func(x *LogGroup) string { return x.Addr }); g != nil && g.HasName {
+			return "arn:" + part + ":logs:" + region + ":" + a.account + ":log-group:" + g.Name
 		}
 	case typ == "aws_iam_role" && attr == "arn":
-		return a.roleARN(r)
+		if r := byAddr(n.Roles, addr, func(x *Role) string { return x.Addr }); r != nil {
+			return a.roleARN(r)
+		}
 	case typ == "aws_db_instance" && attr == "master_user_secret[0].secret_arn":
-		return "arn:" + part + ":secretsmanager:" + region + ":" + a.account + ":secret:rds!db-" + id[:8] + "-AbCdEf"
+		if db := byAddr(n.DBInstances, addr, func(x *DBInstance) string { return x.Addr }); db != nil {
+			known(db.ID)
+			return "arn:" + part + ":secretsmanager:" + region + ":" + a.account + ":secret:rds!db-" + id[:8] + "-AbCdEf"
+		}
 	case typ == "aws_flow_log" && attr == "id":
-		return "fl-" + id
+		if fl := byAddr(n.FlowLogs, addr, func(x *FlowLog) string { return x.Addr }); fl != nil {
+			known(fl.ID)
+			return "fl-" + id
+		}
 	}
 	return "terraform:" + ref
 }
@@ -213,53 +215,55 @@ func fnv64(s string) uint64 {
 	return h
 }
 
-// parse reads the policy attribute attr of r as the policy called r.Addr; nil and false with
-// a failed check when it is not a policy.
-func (a *authz) parse(r *resource, attr string) (*policy.Policy, error) {
-	text, _ := r.Attrs[attr].(string)
-	p, err := policy.NewPolicy(r.Addr, a.text(text))
+// byAddr is the element of list whose address is addr, or nil.
+func byAddr[T any](list []*T, addr string, of func(*T) string) *T {
+	for _, x := range list {
+		if of(x) == addr {
+			return x
+		}
+	}
+	return nil
+}
+
+// parse reads text as the policy called name (its resource address).
+func (a *authz) parse(name, text string) (*policy.Policy, error) {
+	p, err := policy.NewPolicy(name, a.text(text))
 	if err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
-// arn is a resource's ARN: the literal one of a deployed document, else its planned one.
-func (a *authz) arn(r *resource) string {
-	if s, ok := r.Attrs["arn"].(string); ok && s != "" && !strings.Contains(s, "${") {
-		return s
+// arn is the ARN of the resource at addr: the literal one of a deployed stack, else its
+// planned one.
+func (a *authz) arn(addr, literal string) string {
+	if literal != "" && !strings.Contains(literal, "${") {
+		return literal
 	}
-	return a.planned(r.Addr + ".arn")
+	return a.planned(addr + ".arn")
 }
 
 // roleARN is the ARN of an IAM role as its callers present it.
-func (a *authz) roleARN(role *resource) string {
-	if s, ok := role.Attrs["arn"].(string); ok && strings.HasPrefix(s, "arn:") {
-		return s
+func (a *authz) roleARN(role *Role) string {
+	if strings.HasPrefix(role.ARN, "arn:") {
+		return role.ARN
 	}
-	name, _ := role.Attrs["name"].(string)
-	return "arn:" + rules.Partition(a.v.in.Region) + ":iam::" + a.account + ":role/" + name
+	return "arn:" + rules.Partition(a.v.in.Region) + ":iam::" + a.account + ":role/" + role.Name
 }
 
 // identity is every inline policy of role; a managed policy attached to it is a problem, its
 // statements not being in the stack.
-func (a *authz) identity(role *resource) (ps []policy.Policy, problems []string) {
-	for _, p := range a.v.n.stack.byType["aws_iam_role_policy"] {
-		if target, _ := a.l.attr(p, "role").ref("aws_iam_role"); target != role {
-			continue
-		}
-		parsed, err := a.parse(p, "policy")
+func (a *authz) identity(role *Role) (ps []policy.Policy, problems []string) {
+	for _, p := range role.Policies {
+		parsed, err := a.parse(p.Addr, p.Text)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
 		ps = append(ps, *parsed)
 	}
-	for _, p := range a.v.n.stack.byType["aws_iam_role_policy_attachment"] {
-		if target, _ := a.l.attr(p, "role").ref("aws_iam_role"); target == role {
-			arn, _ := p.Attrs["policy_arn"].(string)
-			problems = append(problems, fmt.Sprintf("%s attaches %s, whose statements are not in the stack: not judged", p.Addr, arn))
-		}
+	for _, p := range role.Attached {
+		problems = append(problems, fmt.Sprintf("%s attaches %s, whose statements are not in the stack: not judged", p.Addr, p.PolicyARN))
 	}
 	a.identities = append(a.identities, ps...)
 	return ps, problems
@@ -296,7 +300,7 @@ func outcome(d policy.Decision) string {
 // stack, a reader's gap in a deployed one.
 func (a *authz) missing(c Authorization, what string) {
 	a.incomplete = true
-	if a.v.n.stack.deployed {
+	if a.v.n.Deployed {
 		c.Outcome, c.OK, c.Why = notRead, true, what+": the live reader does not read it yet (not judged, not a pass)"
 	} else {
 		c.Outcome, c.Why = "not judged", what
@@ -306,32 +310,20 @@ func (a *authz) missing(c Authorization, what string) {
 
 // webRole finds the IAM role of the web servers' instance profile through their Auto Scaling
 // group's launch template, or says what is missing.
-func (a *authz) webRole() (*resource, string) {
-	for _, asg := range a.v.n.stack.byType["aws_autoscaling_group"] {
-		for _, b := range a.l.attr(asg, "launch_template").list() {
-			lt, _ := b.get("id").ref("aws_launch_template")
-			if lt == nil {
-				continue
-			}
-			profiles := a.l.attr(lt, "iam_instance_profile").list()
-			if len(profiles) == 0 {
-				return nil, lt.Addr + " has no iam_instance_profile: the web servers call AWS as nobody"
-			}
-			var profile *resource
-			for _, key := range []string{"arn", "name"} {
-				if f := profiles[0].get(key); f.set() {
-					profile, _ = f.ref("aws_iam_instance_profile")
-				}
-			}
-			if profile == nil {
-				return nil, lt.Addr + ": iam_instance_profile names no aws_iam_instance_profile of the stack"
-			}
-			role, _ := a.l.attr(profile, "role").ref("aws_iam_role")
-			if role == nil {
-				return nil, profile.Addr + ": role names no aws_iam_role of the stack"
-			}
-			return role, ""
+func (a *authz) webRole() (*Role, string) {
+	for _, f := range a.v.n.Fleets {
+		lt := f.Template
+		switch {
+		case lt == nil:
+			continue
+		case !lt.HasProfile:
+			return nil, lt.Addr + " has no iam_instance_profile: the web servers call AWS as nobody"
+		case lt.Profile == nil:
+			return nil, lt.Addr + ": iam_instance_profile names no aws_iam_instance_profile of the stack"
+		case lt.Profile.Role == nil:
+			return nil, lt.Profile.Addr + ": role names no aws_iam_role of the stack"
 		}
+		return lt.Profile.Role, ""
 	}
 	return nil, "no Auto Scaling group with a launch template"
 }
@@ -341,10 +333,9 @@ var fstabEntry = regexp.MustCompile(`(?m)['"]?([^\s'"]+):/\s+(\S+)\s+efs\s+([^\s
 
 // efsMount reads the user data's fstab entry of file system fs: whether the mount signs with
 // the instance's role (the iam option) and uses TLS.
-func (a *authz) efsMount(userData string, fs *resource) (found, iam, tls bool) {
-	id, _ := fs.Attrs["id"].(string)
+func (a *authz) efsMount(userData string, fs *FileSystem) (found, iam, tls bool) {
 	for _, m := range fstabEntry.FindAllStringSubmatch(Script(userData), -1) {
-		if m[1] != "${"+fs.Addr+".id}" && (id == "" || m[1] != id) {
+		if m[1] != "${"+fs.Addr+".id}" && (fs.ID == "" || m[1] != fs.ID) {
 			continue
 		}
 		opts := strings.Split(m[3], ",")
@@ -382,9 +373,9 @@ func (a *authz) webServers() {
 		return
 	}
 	assume.Resource = role.Addr
-	if _, ok := role.Attrs["assume_role_policy"].(string); !ok {
+	if !role.HasTrust {
 		a.missing(assume, role.Addr+": no trust policy")
-	} else if trust, err := a.parse(role, "assume_role_policy"); err != nil {
+	} else if trust, err := a.parse(role.Addr, role.Trust); err != nil {
 		a.missing(assume, err.Error())
 	} else {
 		a.decide(assume, policy.Request{Principal: "ec2.amazonaws.com", Action: "sts:AssumeRole", Resource: a.roleARN(role)},
@@ -397,7 +388,7 @@ func (a *authz) webServers() {
 		userData = e.UserData
 		break
 	}
-	for _, fs := range a.v.n.stack.byType["aws_efs_file_system"] {
+	for _, fs := range a.v.n.FileSystems {
 		m := mount
 		m.Resource = fs.Addr
 		found, iam, tls := a.efsMount(userData, fs)
@@ -423,7 +414,7 @@ func (a *authz) webServers() {
 			m.Check += " (the mount has no tls option)"
 		}
 		for _, c := range mounts(m) {
-			a.decide(c, mountRequest(principal, c.Action, a.arn(fs), tls),
+			a.decide(c, mountRequest(principal, c.Action, a.arn(fs.Addr, fs.ARN), tls),
 				policy.Policies{Identity: identityOf(principal, ids), Resource: fsPolicy}, problems)
 		}
 	}
@@ -439,7 +430,7 @@ var mountActions = []string{"elasticfilesystem:ClientMount", "elasticfilesystem:
 func (a *authz) plainMounts() {
 	someone := "arn:" + rules.Partition(a.v.in.Region) + ":iam::" + a.account + ":role/any-role"
 	wide, _ := policy.NewPolicy("a policy of any role of the account", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"elasticfilesystem:*","Resource":"*"}]}`)
-	for _, fs := range a.v.n.stack.byType["aws_efs_file_system"] {
+	for _, fs := range a.v.n.FileSystems {
 		c := Authorization{Req: 6, Check: "a mount without TLS is refused, whoever asks", Caller: "any role of the account, allowed elasticfilesystem:* by its own policy",
 			Action: "elasticfilesystem:ClientMount", Resource: fs.Addr, Expected: "denied"}
 		fsPolicy, err := a.fileSystemPolicy(fs)
@@ -447,19 +438,17 @@ func (a *authz) plainMounts() {
 			a.missing(c, err.Error())
 			continue
 		}
-		a.decide(c, mountRequest(someone, c.Action, a.arn(fs), false),
+		a.decide(c, mountRequest(someone, c.Action, a.arn(fs.Addr, fs.ARN), false),
 			policy.Policies{Identity: []policy.Policy{wide}, Resource: fsPolicy}, nil)
 	}
 }
 
 // fileSystemPolicy is fs's policy, or EFS's default when it has none.
-func (a *authz) fileSystemPolicy(fs *resource) (*policy.Policy, error) {
-	for _, r := range a.v.n.stack.byType["aws_efs_file_system_policy"] {
-		if target, _ := a.l.attr(r, "file_system_id").ref("aws_efs_file_system"); target == fs {
-			return a.parse(r, "policy")
-		}
+func (a *authz) fileSystemPolicy(fs *FileSystem) (*policy.Policy, error) {
+	if fs.Policy != nil {
+		return a.parse(fs.Policy.Addr, fs.Policy.Text)
 	}
-	def := efsDefaultPolicy(fs)
+	def := efsDefaultPolicy(fs.Addr)
 	return &def, nil
 }
 
@@ -482,8 +471,8 @@ func identityOf(principal string, ids []policy.Policy) []policy.Policy {
 
 // efsDefaultPolicy is what EFS grants when a file system has no policy ("Default EFS file
 // system policy"): every client that reaches a mount target may mount, write and act as root.
-func efsDefaultPolicy(fs *resource) policy.Policy {
-	p, _ := policy.NewPolicy(fs.Addr+" (no file-system policy: EFS's default)", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+func efsDefaultPolicy(fs string) policy.Policy {
+	p, _ := policy.NewPolicy(fs+" (no file-system policy: EFS's default)", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
 		`"Principal":{"AWS":"*"},"Action":["elasticfilesystem:ClientRootAccess","elasticfilesystem:ClientWrite","elasticfilesystem:ClientMount"],`+
 		`"Condition":{"Bool":{"elasticfilesystem:AccessedViaMountTarget":"true"}}}]}`)
 	return p
@@ -491,25 +480,24 @@ func efsDefaultPolicy(fs *resource) policy.Policy {
 
 // endpointDefaultPolicy is a VPC endpoint's policy when it has none: full access for every
 // principal ("Control access to VPC endpoints using endpoint policies").
-func endpointDefaultPolicy(e *resource) policy.Policy {
-	p, _ := policy.NewPolicy(e.Addr+" (no policy: AWS's default, full access)",
+func endpointDefaultPolicy(e string) policy.Policy {
+	p, _ := policy.NewPolicy(e+" (no policy: AWS's default, full access)",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`)
 	return p
 }
 
 // endpointPolicy is the policy of the VPC endpoint of service (its last name label: "s3",
 // "secretsmanager"), or nil when the stack has no such endpoint.
-func (a *authz) endpointPolicy(service string) (*resource, *policy.Policy, error) {
-	for _, e := range a.v.n.stack.byType["aws_vpc_endpoint"] {
-		name, _ := a.l.attr(e, "service_name").str()
-		if !strings.HasSuffix(name, "."+service) {
+func (a *authz) endpointPolicy(service string) (*VPCEndpoint, *policy.Policy, error) {
+	for _, e := range a.v.n.VPCEndpoints {
+		if !strings.HasSuffix(e.Service, "."+service) {
 			continue
 		}
-		if text, _ := e.Attrs["policy"].(string); text == "" {
-			def := endpointDefaultPolicy(e)
+		if e.Policy == "" {
+			def := endpointDefaultPolicy(e.Addr)
 			return e, &def, nil
 		}
-		p, err := a.parse(e, "policy")
+		p, err := a.parse(e.Addr, e.Policy)
 		return e, p, err
 	}
 	return nil, nil, nil
@@ -517,17 +505,17 @@ func (a *authz) endpointPolicy(service string) (*resource, *policy.Policy, error
 
 // secrets: the web servers read the database's managed secret through the endpoint; another
 // role of the account, however wide its own policy, is refused there.
-func (a *authz) secrets(role *resource, roleARN string, ids []policy.Policy, problems []string, secret, other Authorization) {
+func (a *authz) secrets(role *Role, roleARN string, ids []policy.Policy, problems []string, secret, other Authorization) {
 	var target string
-	for _, db := range a.v.n.stack.byType["aws_db_instance"] {
-		if managed, _ := db.Attrs["manage_master_user_password"].(bool); managed {
+	for _, db := range a.v.n.DBInstances {
+		if db.ManagedSecret {
 			target = a.secretARN(db)
 			secret.Resource, other.Resource = db.Addr+" (its managed secret)", db.Addr+" (its managed secret)"
 		}
 	}
 	if target == "" {
 		why := "no aws_db_instance with manage_master_user_password"
-		if a.v.n.stack.deployed {
+		if a.v.n.Deployed {
 			why = "the database's managed secret (MasterUserSecret)"
 		}
 		a.missing(secret, why)
@@ -556,8 +544,8 @@ func (a *authz) secrets(role *resource, roleARN string, ids []policy.Policy, pro
 // flowLogs: the flow-logs service assumes each flow log's delivery role for this account's
 // flow logs, not for another account's (the confused deputy), and the role writes the log group.
 func (a *authz) flowLogs() {
-	for _, fl := range a.v.n.stack.byType["aws_flow_log"] {
-		role, _ := a.l.attr(fl, "iam_role_arn").ref("aws_iam_role")
+	for _, fl := range a.v.n.FlowLogs {
+		role := fl.Role
 		mine := Authorization{Req: 7, Check: "the flow-logs service assumes the delivery role for this account's flow logs",
 			Caller: "vpc-flow-logs.amazonaws.com", Action: "sts:AssumeRole", Expected: "allowed"}
 		theirs := Authorization{Req: 7, Check: "the flow-logs service is refused the role for another account's flow logs (confused deputy)",
@@ -570,10 +558,10 @@ func (a *authz) flowLogs() {
 			continue
 		}
 		mine.Resource, theirs.Resource = role.Addr, role.Addr
-		if _, ok := role.Attrs["assume_role_policy"].(string); !ok {
+		if !role.HasTrust {
 			a.missing(mine, role.Addr+": the trust policy")
 			a.missing(theirs, role.Addr+": the trust policy")
-		} else if trust, err := a.parse(role, "assume_role_policy"); err != nil {
+		} else if trust, err := a.parse(role.Addr, role.Trust); err != nil {
 			a.missing(mine, err.Error())
 			a.missing(theirs, err.Error())
 		} else {
@@ -586,19 +574,18 @@ func (a *authz) flowLogs() {
 					Context: policy.Context{"aws:SourceAccount": {c.account}, "aws:SourceArn": {source}}}, policy.Policies{Trust: trust}, nil)
 			}
 		}
-		group, _ := a.l.attr(fl, "log_destination").ref("aws_cloudwatch_log_group")
+		group := fl.Group
 		if group == nil {
 			a.missing(write, fl.Addr+": log_destination names no aws_cloudwatch_log_group of the stack")
 			continue
 		}
 		ids, problems := a.identity(role)
-		name, _ := role.Attrs["name"].(string)
-		session := "arn:" + rules.Partition(a.v.in.Region) + ":sts::" + a.account + ":assumed-role/" + name + "/flow-logs"
+		session := "arn:" + rules.Partition(a.v.in.Region) + ":sts::" + a.account + ":assumed-role/" + role.Name + "/flow-logs"
 		write.Caller = role.Addr + " (assumed by vpc-flow-logs.amazonaws.com)"
 		for _, w := range []struct{ action, resource string }{
-			{"logs:CreateLogStream", a.arn(group) + ":log-stream:eni-0-all"},
-			{"logs:PutLogEvents", a.arn(group) + ":log-stream:eni-0-all"},
-			{"logs:DescribeLogStreams", a.arn(group)},
+			{"logs:CreateLogStream", a.arn(group.Addr, group.ARN) + ":log-stream:eni-0-all"},
+			{"logs:PutLogEvents", a.arn(group.Addr, group.ARN) + ":log-stream:eni-0-all"},
+			{"logs:DescribeLogStreams", a.arn(group.Addr, group.ARN)},
 		} {
 			c := write
 			c.Action, c.Resource = w.action, group.Addr

@@ -8,33 +8,33 @@ import (
 // dbMonitoring: RDS's enhanced monitoring assumes the instance's monitoring role for this
 // account's instance, and is refused it for another account's (the confused deputy).
 func (a *authz) dbMonitoring() {
-	for _, db := range a.v.n.stack.byType["aws_db_instance"] {
+	for _, db := range a.v.n.DBInstances {
 		const service = "monitoring.rds.amazonaws.com"
 		mine := Authorization{Req: 5, Check: "RDS enhanced monitoring assumes the monitoring role for this account's database",
 			Caller: service, Action: "sts:AssumeRole", Expected: "allowed"}
 		theirs := Authorization{Req: 5, Check: "RDS enhanced monitoring is refused the role for another account's database (confused deputy)",
 			Caller: service, Action: "sts:AssumeRole", Expected: "denied"}
-		if _, set := db.Attrs["monitoring_role_arn"]; !set {
-			if a.v.n.stack.deployed {
+		if !db.HasMonitoringRole {
+			if a.v.n.Deployed {
 				a.missing(mine, db.Addr+": the monitoring role")
 				a.missing(theirs, db.Addr+": the monitoring role")
 			}
 			continue // no enhanced monitoring in a synthesized stack: the RDS.6 shape check says so
 		}
-		role, _ := a.l.attr(db, "monitoring_role_arn").ref("aws_iam_role")
+		role := db.MonitoringRole
 		if role == nil {
 			a.missing(mine, db.Addr+": monitoring_role_arn names no aws_iam_role of the stack")
 			a.missing(theirs, db.Addr+": monitoring_role_arn names no aws_iam_role of the stack")
 			continue
 		}
 		mine.Resource, theirs.Resource = role.Addr, role.Addr
-		trust, err := a.parse(role, "assume_role_policy")
+		trust, err := a.parse(role.Addr, role.Trust)
 		if err != nil {
 			a.missing(mine, err.Error())
 			a.missing(theirs, err.Error())
 			continue
 		}
-		id, _ := db.Attrs["identifier"].(string)
+		id := db.Identifier
 		for _, c := range []struct {
 			check   Authorization
 			account string

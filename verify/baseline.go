@@ -11,22 +11,22 @@ import (
 
 // baselineShapes checks the flow logs, the default security group and the database's log
 // exports (EFS's refusal of connections without TLS is an authorization check).
-func (v *verifier) baselineShapes(l *loader) []ShapeResult {
-	return []ShapeResult{v.flowLogShape(l), v.defaultGroupShape(l), v.dbLogsShape(l)}
+func (v *verifier) baselineShapes() []ShapeResult {
+	return []ShapeResult{v.flowLogShape(), v.defaultGroupShape(), v.dbLogsShape()}
 }
 
 // flowLogShape: every VPC has a flow log of ALL traffic into a CloudWatch Logs group with
 // the configured retention, delivered by a role whose policies write to that group only.
-func (v *verifier) flowLogShape(l *loader) ShapeResult {
+func (v *verifier) flowLogShape() ShapeResult {
 	check := fmt.Sprintf("VPC flow logs: ALL traffic to CloudWatch Logs, kept %d days, role writes to that group only", v.in.FlowLogRetentionDays)
 	var problems []string
 	for _, vpc := range v.n.VPCs {
 		var found []string
-		for _, r := range v.n.stack.byType["aws_flow_log"] {
-			if target, _ := l.attr(r, "vpc_id").ref("aws_vpc"); target == nil || target.Addr != vpc.Addr {
+		for _, r := range v.n.FlowLogs {
+			if r.VPC != vpc.Addr {
 				continue
 			}
-			if p := v.flowLogProblems(l, r); len(p) > 0 {
+			if p := v.flowLogProblems(r); len(p) > 0 {
 				problems = append(problems, p...)
 				continue
 			}
@@ -40,45 +40,37 @@ func (v *verifier) flowLogShape(l *loader) ShapeResult {
 }
 
 // flowLogProblems checks one flow log.
-func (v *verifier) flowLogProblems(l *loader, r *resource) []string {
+func (v *verifier) flowLogProblems(r *FlowLog) []string {
 	var problems []string
-	if typ, _ := l.attr(r, "traffic_type").str(); typ != "ALL" {
-		problems = append(problems, fmt.Sprintf("%s: traffic_type = %q; ALL records accepted and rejected traffic", r.Addr, typ))
+	if r.TrafficType != "ALL" {
+		problems = append(problems, fmt.Sprintf("%s: traffic_type = %q; ALL records accepted and rejected traffic", r.Addr, r.TrafficType))
 	}
-	if dest, _ := l.attr(r, "log_destination_type").str(); dest != "" && dest != "cloud-watch-logs" {
+	if dest := r.DestinationType; dest != "" && dest != "cloud-watch-logs" {
 		problems = append(problems, fmt.Sprintf("%s: log_destination_type = %q; expected cloud-watch-logs", r.Addr, dest))
 	}
-	group, _ := l.attr(r, "log_destination").ref("aws_cloudwatch_log_group")
+	group := r.Group
 	if group == nil {
 		problems = append(problems, r.Addr+": log_destination names no aws_cloudwatch_log_group of the stack")
-	} else if days, _ := l.attr(group, "retention_in_days").integer(); days != v.in.FlowLogRetentionDays {
-		problems = append(problems, fmt.Sprintf("%s: retention_in_days = %d; the config says %d", group.Addr, days, v.in.FlowLogRetentionDays))
+	} else if group.Retention != v.in.FlowLogRetentionDays {
+		problems = append(problems, fmt.Sprintf("%s: retention_in_days = %d; the config says %d", group.Addr, group.Retention, v.in.FlowLogRetentionDays))
 	}
-	role, _ := l.attr(r, "iam_role_arn").ref("aws_iam_role")
+	role := r.Role
 	if role == nil {
 		return append(problems, r.Addr+": iam_role_arn names no aws_iam_role of the stack")
 	}
-	for _, a := range v.n.stack.byType["aws_iam_role_policy_attachment"] {
-		if target, _ := l.attr(a, "role").ref("aws_iam_role"); target == role {
-			problems = append(problems, fmt.Sprintf("%s attaches a managed policy to %s; its inline policy must be all it may do", a.Addr, role.Addr))
-		}
+	for _, a := range role.Attached {
+		problems = append(problems, fmt.Sprintf("%s attaches a managed policy to %s; its inline policy must be all it may do", a.Addr, role.Addr))
 	}
-	policies := 0
-	for _, p := range v.n.stack.byType["aws_iam_role_policy"] {
-		if target, _ := l.attr(p, "role").ref("aws_iam_role"); target != role {
-			continue
-		}
-		policies++
-		if !v.n.stack.deployed && !v.n.stack.waitsFor(v.waits, r, p.Addr) {
+	for _, p := range role.Policies {
+		if !v.n.Deployed && !v.n.createdAfter(v.waits, r.Addr, p.Addr) {
 			problems = append(problems, fmt.Sprintf("%s is created without waiting for %s: a fresh flow log whose role may not yet write "+
 				"fails to deliver (\"Unable to assume given IAM role\"); add it to depends_on", r.Addr, p.Addr))
 		}
-		text, _ := p.Attrs["policy"].(string)
-		if group != nil && !onlyOn(text, group) {
+		if group != nil && !onlyOn(p.Text, group) {
 			problems = append(problems, fmt.Sprintf("%s: the delivery role's policy must name %s and no other resource", p.Addr, group.Addr))
 		}
 	}
-	if policies == 0 {
+	if len(role.Policies) == 0 {
 		problems = append(problems, role.Addr+" has no policy: the flow log cannot write")
 	}
 	return problems
@@ -87,14 +79,14 @@ func (v *verifier) flowLogProblems(l *loader, r *resource) []string {
 // onlyOn reports whether an IAM policy grants on group (its ARN, and its streams) and on
 // nothing else, statement by statement. The policy is JSON: read back from AWS, with the
 // group's ARN; synthesized, with the reference ${ADDR.arn} in its place.
-func onlyOn(text string, group *resource) bool {
+func onlyOn(text string, group *LogGroup) bool {
 	var doc struct {
 		Statement json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(text), &doc); err != nil {
 		return false
 	}
-	arn, _ := group.Attrs["arn"].(string)
+	arn := group.ARN
 	if arn == "" {
 		arn = "${" + group.Addr + ".arn}"
 	}
@@ -126,12 +118,12 @@ func onlyOn(text string, group *resource) bool {
 // defaultGroupShape: every VPC's default security group has no rule (CIS AWS Foundations
 // 5.4). AWS gives it an allow-all-from-members ingress rule and an allow-all egress rule;
 // only an aws_default_security_group without rules takes them away.
-func (v *verifier) defaultGroupShape(l *loader) ShapeResult {
+func (v *verifier) defaultGroupShape() ShapeResult {
 	var problems []string
 	for _, vpc := range v.n.VPCs {
 		g := vpc.DefaultSG
 		switch {
-		case g == nil || v.n.stack.byAddr[g.Addr] == nil || v.n.stack.byAddr[g.Addr].Type != "aws_default_security_group":
+		case g == nil || !vpc.DefaultSGDeclared:
 			problems = append(problems, vpc.Addr+": no aws_default_security_group; the default group keeps AWS's allow-all rules")
 		case len(g.Ingress)+len(g.Egress) > 0:
 			problems = append(problems, fmt.Sprintf("%s has %d rules; the default group must have none", g.Addr, len(g.Ingress)+len(g.Egress)))
@@ -141,17 +133,11 @@ func (v *verifier) defaultGroupShape(l *loader) ShapeResult {
 }
 
 // dbLogsShape: every database exports its error and slow-query logs to CloudWatch Logs.
-func (v *verifier) dbLogsShape(l *loader) ShapeResult {
+func (v *verifier) dbLogsShape() ShapeResult {
 	var problems []string
-	for _, db := range v.n.stack.byType["aws_db_instance"] {
-		var exports []string
-		for _, f := range l.attr(db, "enabled_cloudwatch_logs_exports").list() {
-			if s, ok := f.str(); ok {
-				exports = append(exports, s)
-			}
-		}
+	for _, db := range v.n.DBInstances {
 		for _, want := range []string{"error", "slowquery"} {
-			if !slices.Contains(exports, want) {
+			if !slices.Contains(db.LogExports, want) {
 				problems = append(problems, fmt.Sprintf("%s: enabled_cloudwatch_logs_exports lacks %q", db.Addr, want))
 			}
 		}

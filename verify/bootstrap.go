@@ -184,12 +184,9 @@ func BootstrapOf(userData, healthPath string) Bootstrap {
 
 // HealthPath is the health-check path of the stack's target group, "" when it has none.
 func (n *Network) HealthPath() string {
-	l := &loader{s: n.stack}
-	for _, tg := range n.stack.byType["aws_lb_target_group"] {
-		for _, hc := range l.attr(tg, "health_check").list() {
-			if p, ok := hc.get("path").str(); ok {
-				return p
-			}
+	for _, tg := range n.TargetGroups {
+		if tg.PathSet && strings.HasPrefix(tg.Addr, "aws_lb_target_group.") {
+			return tg.Health.Path
 		}
 	}
 	return ""
@@ -236,24 +233,24 @@ func (v *verifier) failoverShape() ShapeResult {
 // whose bootstrap fails never passes its health check, and the group replaces it forever.
 func (v *verifier) bootOrderShape() ShapeResult {
 	const check = "the web servers' group is created after its role's policies and the mount targets"
-	if v.n.stack.deployed {
+	if v.n.Deployed {
 		return shape(6, check, "a deployed stack: the order of its creation is past", nil)
 	}
-	a := &authz{v: v, l: &loader{s: v.n.stack}}
+	a := &authz{v: v}
 	role, _ := a.webRole()
 	var needs []string
-	for _, p := range v.n.stack.byType["aws_iam_role_policy"] {
-		if target, _ := a.l.attr(p, "role").ref("aws_iam_role"); role != nil && target == role {
+	if role != nil {
+		for _, p := range role.Policies {
 			needs = append(needs, p.Addr)
 		}
 	}
-	for _, mt := range v.n.stack.byType["aws_efs_mount_target"] {
+	for _, mt := range v.n.MountTargets {
 		needs = append(needs, mt.Addr)
 	}
 	var problems []string
-	for _, asg := range v.n.stack.byType["aws_autoscaling_group"] {
+	for _, asg := range v.n.Fleets {
 		for _, need := range needs {
-			if !v.n.stack.waitsFor(v.waits, asg, need) {
+			if !v.n.createdAfter(v.waits, asg.Addr, need) {
 				problems = append(problems, fmt.Sprintf("%s is created without waiting for %s; add it to depends_on", asg.Addr, need))
 			}
 		}

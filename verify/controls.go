@@ -11,29 +11,28 @@ import (
 // the load balancer's (ELB.1, ELB.5, ELB.6, ELB.16).
 
 // controlShapes checks the controls of the internet-facing load balancers.
-func (v *verifier) controlShapes(l *loader) []ShapeResult {
-	return notReadWhenDeployed(v, v.controlRows(l), "load balancer attributes, listeners' actions, buckets and web ACLs")
+func (v *verifier) controlShapes() []ShapeResult {
+	return notReadWhenDeployed(v, v.controlRows(), "load balancer attributes, listeners' actions, buckets and web ACLs")
 }
 
 // controlRows are the rows of controlShapes.
-func (v *verifier) controlRows(l *loader) []ShapeResult {
+func (v *verifier) controlRows() []ShapeResult {
 	var logs, protection, redirect, waf []string
 	for _, lb := range v.n.LBs {
 		if lb.Internal {
 			continue
 		}
-		r := v.n.stack.byAddr[lb.Addr]
-		logs = append(logs, v.accessLogProblems(r)...)
-		if on, _ := r.Attrs["enable_deletion_protection"].(bool); on == v.in.Throwaway {
+		logs = append(logs, accessLogProblems(lb)...)
+		if on := lb.DeletionProtection; on == v.in.Throwaway {
 			want := "on"
 			if v.in.Throwaway {
 				want = "off (database.throwaway)"
 			}
-			protection = append(protection, fmt.Sprintf("%s: enable_deletion_protection = %t; expected %s", r.Addr, on, want))
+			protection = append(protection, fmt.Sprintf("%s: enable_deletion_protection = %t; expected %s", lb.Addr, on, want))
 		}
-		redirect = append(redirect, v.redirectProblems(lb)...)
-		if v.in.WAF && !v.associated(r) {
-			waf = append(waf, r.Addr+": no aws_wafv2_web_acl_association of a web ACL with it")
+		redirect = append(redirect, redirectProblems(lb)...)
+		if v.in.WAF && !slices.ContainsFunc(lb.WebACLRules, hasManagedGroups) {
+			waf = append(waf, lb.Addr+": no aws_wafv2_web_acl_association of a web ACL with it")
 		}
 	}
 	out := []ShapeResult{
@@ -47,38 +46,28 @@ func (v *verifier) controlRows(l *loader) []ShapeResult {
 	return out
 }
 
-// accessLogProblems checks the ALB's access_logs block and the bucket it names.
-func (v *verifier) accessLogProblems(r *resource) []string {
-	block, _ := r.Attrs["access_logs"].(map[string]any)
-	if list, ok := r.Attrs["access_logs"].([]any); ok && len(list) == 1 {
-		block, _ = list[0].(map[string]any)
+// accessLogProblems checks the ALB's access logs and the bucket they go to.
+func accessLogProblems(lb *LoadBalancer) []string {
+	logs := lb.AccessLogs
+	if logs == nil || !logs.Enabled {
+		return []string{lb.Addr + ": access_logs not enabled"}
 	}
-	if block == nil || block["enabled"] != true {
-		return []string{r.Addr + ": access_logs not enabled"}
-	}
-	bucket, ok := refOf(block["bucket"])
-	if !ok || !strings.HasPrefix(bucket.addr, "aws_s3_bucket.") {
-		return []string{fmt.Sprintf("%s: access_logs.bucket = %s; expected a bucket of the stack", r.Addr, describeJSON(block["bucket"]))}
+	bucket := logs.Bucket
+	if bucket == nil {
+		return []string{fmt.Sprintf("%s: access_logs.bucket = %s; expected a bucket of the stack", lb.Addr, logs.BucketValue)}
 	}
 	var p []string
-	need := map[string]func(map[string]any) bool{
-		"aws_s3_bucket_public_access_block": func(a map[string]any) bool {
-			return a["block_public_acls"] == true && a["block_public_policy"] == true && a["ignore_public_acls"] == true && a["restrict_public_buckets"] == true
-		},
-		"aws_s3_bucket_server_side_encryption_configuration": func(a map[string]any) bool { return a["rule"] != nil },
-		"aws_s3_bucket_lifecycle_configuration":              func(a map[string]any) bool { return a["rule"] != nil },
-		"aws_s3_bucket_policy":                               func(a map[string]any) bool { return lbMayWrite(fmt.Sprint(a["policy"]), bucket) },
-	}
-	for _, typ := range []string{"aws_s3_bucket_public_access_block", "aws_s3_bucket_server_side_encryption_configuration",
-		"aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_policy"} {
-		found := false
-		for _, x := range v.n.stack.byType[typ] {
-			if t, ok := refOf(x.Attrs["bucket"]); ok && t.addr == bucket.addr && need[typ](x.Attrs) {
-				found = true
-			}
-		}
-		if !found {
-			p = append(p, fmt.Sprintf("%s: no %s of it", bucket.addr, typ))
+	for _, c := range []struct {
+		typ string
+		ok  bool
+	}{
+		{"aws_s3_bucket_public_access_block", bucket.PublicAccessBlocked},
+		{"aws_s3_bucket_server_side_encryption_configuration", bucket.Encrypted},
+		{"aws_s3_bucket_lifecycle_configuration", bucket.Expires},
+		{"aws_s3_bucket_policy", slices.ContainsFunc(bucket.Policies, func(doc string) bool { return lbMayWrite(doc, bucket.Addr) })},
+	} {
+		if !c.ok {
+			p = append(p, fmt.Sprintf("%s: no %s of it", bucket.Addr, c.typ))
 		}
 	}
 	return p
@@ -86,62 +75,23 @@ func (v *verifier) accessLogProblems(r *resource) []string {
 
 // redirectProblems: when the balancer has an HTTPS listener, each HTTP listener's default
 // action redirects to HTTPS.
-func (v *verifier) redirectProblems(lb *LoadBalancer) []string {
-	var https bool
-	var http []*resource
-	for _, ls := range v.n.stack.byType["aws_lb_listener"] {
-		if t, ok := refOf(ls.Attrs["load_balancer_arn"]); !ok || t.addr != lb.Addr {
-			continue
-		}
-		switch ls.Attrs["protocol"] {
-		case "HTTPS":
-			https = true
-		case "HTTP":
-			http = append(http, ls)
-		}
-	}
-	if !https {
+func redirectProblems(lb *LoadBalancer) []string {
+	if !slices.ContainsFunc(lb.Listeners, func(ls *Listener) bool { return ls.Protocol == "HTTPS" }) {
 		return nil
 	}
 	var p []string
-	for _, ls := range http {
-		actions, _ := ls.Attrs["default_action"].([]any)
-		ok := len(actions) > 0
-		for _, a := range actions {
-			m, _ := a.(map[string]any)
-			red, _ := m["redirect"].(map[string]any)
-			if m["type"] != "redirect" || red == nil || red["protocol"] != "HTTPS" {
-				ok = false
-			}
-		}
-		if !ok {
+	for _, ls := range lb.Listeners {
+		if ls.Protocol == "HTTP" && !ls.RedirectsToHTTPS {
 			p = append(p, ls.Addr+": an HTTP listener beside an HTTPS one must redirect to HTTPS, not forward")
 		}
 	}
 	return p
 }
 
-// associated reports whether a web ACL of the stack with every AWS managed rule group the
-// stack's WAF needs is associated with the balancer r.
-func (v *verifier) associated(r *resource) bool {
-	for _, a := range v.n.stack.byType["aws_wafv2_web_acl_association"] {
-		res, ok1 := refOf(a.Attrs["resource_arn"])
-		acl, ok2 := refOf(a.Attrs["web_acl_arn"])
-		if !ok1 || !ok2 || res.addr != r.Addr || v.n.stack.byAddr[acl.addr] == nil {
-			continue
-		}
-		text := fmt.Sprint(v.n.stack.byAddr[acl.addr].Attrs["rule_json"])
-		if hasManagedGroups(text) {
-			return true
-		}
-	}
-	return false
-}
-
 // lbMayWrite reports whether a bucket policy allows Elastic Load Balancing (the region's
 // account, as a reference to the data source aws_elb_service_account, or the log-delivery
 // service) s3:PutObject on objects of the bucket.
-func lbMayWrite(doc string, bucket target) bool {
+func lbMayWrite(doc string, bucket string) bool {
 	statements, err := PolicyStatements(doc)
 	if err != nil {
 		return false
@@ -158,7 +108,7 @@ func lbMayWrite(doc string, bucket target) bool {
 			}
 		}
 		for _, res := range PolicyStrings(st["Resource"]) {
-			if writer && strings.Contains(res, "${"+bucket.addr+".") && strings.HasSuffix(res, "/*") {
+			if writer && strings.Contains(res, "${"+bucket+".") && strings.HasSuffix(res, "/*") {
 				return true
 			}
 		}
@@ -190,39 +140,36 @@ func hasManagedGroups(text string) bool {
 // dbControlShapes checks the database's controls: TLS required by its parameter group, a
 // master user that is not RDS's default (RDS.25), storage autoscaling, enhanced monitoring
 // (RDS.6) and the exported logs' groups made by the stack with the stack's retention.
-func (v *verifier) dbControlShapes(l *loader) []ShapeResult {
-	return notReadWhenDeployed(v, v.dbControlRows(l), "parameter groups, master user names, storage limits, monitoring and log groups")
+func (v *verifier) dbControlShapes() []ShapeResult {
+	return notReadWhenDeployed(v, v.dbControlRows(), "parameter groups, master user names, storage limits, monitoring and log groups")
 }
 
 // dbControlRows are the rows of dbControlShapes.
-func (v *verifier) dbControlRows(l *loader) []ShapeResult {
+func (v *verifier) dbControlRows() []ShapeResult {
 	var tls, user, storage, monitoring, groups []string
-	for _, db := range v.n.stack.byType["aws_db_instance"] {
-		if !v.requiresTLS(db) {
+	for _, db := range v.n.DBInstances {
+		if !requiresTLS(db) {
 			tls = append(tls, db.Addr+": its parameter group does not set require_secure_transport to 1")
 		}
-		if name, _ := db.Attrs["username"].(string); name == "" || name == "admin" {
-			user = append(user, db.Addr+": username = "+describeJSON(db.Attrs["username"])+"; RDS's default admin name is the first an attacker tries")
+		if db.Username == "" || db.Username == "admin" {
+			user = append(user, db.Addr+": username = "+db.usernameValue+"; RDS's default admin name is the first an attacker tries")
 		}
-		alloc, _ := l.attr(db, "allocated_storage").integer()
-		if most, ok := db.Attrs["max_allocated_storage"].(float64); !ok || int(most) <= alloc {
+		if db.MaxStorage == 0 || db.MaxStorage <= db.Storage {
 			storage = append(storage, db.Addr+": max_allocated_storage not above allocated_storage: storage autoscaling off")
 		}
-		if n, _ := db.Attrs["monitoring_interval"].(float64); n <= 0 {
+		if db.MonitoringInterval <= 0 {
 			monitoring = append(monitoring, db.Addr+": monitoring_interval unset or 0: enhanced monitoring off")
 		}
-		id, _ := db.Attrs["identifier"].(string)
-		for _, e := range l.attr(db, "enabled_cloudwatch_logs_exports").list() {
-			export, _ := e.str()
-			name := "/aws/rds/instance/" + id + "/" + export
+		for _, export := range db.LogExports {
+			name := "/aws/rds/instance/" + db.Identifier + "/" + export
 			found := false
-			for _, g := range v.n.stack.byType["aws_cloudwatch_log_group"] {
-				if n, _ := g.Attrs["name"].(string); n == name {
+			for _, g := range v.n.LogGroups {
+				if g.HasName && g.Name == name {
 					found = true
-					if days, _ := l.attr(g, "retention_in_days").integer(); days != v.in.FlowLogRetentionDays {
-						groups = append(groups, fmt.Sprintf("%s: retention_in_days = %d; the stack keeps logs %d days", g.Addr, days, v.in.FlowLogRetentionDays))
+					if g.Retention != v.in.FlowLogRetentionDays {
+						groups = append(groups, fmt.Sprintf("%s: retention_in_days = %d; the stack keeps logs %d days", g.Addr, g.Retention, v.in.FlowLogRetentionDays))
 					}
-					if !dependsOn(db, g.Addr) {
+					if !slices.Contains(db.DependsOn, g.Addr) {
 						groups = append(groups, fmt.Sprintf("%s does not depend on %s: RDS may make the group first, kept forever", db.Addr, g.Addr))
 					}
 				}
@@ -242,23 +189,10 @@ func (v *verifier) dbControlRows(l *loader) []ShapeResult {
 }
 
 // requiresTLS reports whether the database's parameter group sets require_secure_transport.
-func (v *verifier) requiresTLS(db *resource) bool {
-	t, ok := refOf(db.Attrs["parameter_group_name"])
-	if !ok || v.n.stack.byAddr[t.addr] == nil {
+func requiresTLS(db *DBInstance) bool {
+	if db.ParameterGroup == nil {
 		return false
 	}
-	params, _ := v.n.stack.byAddr[t.addr].Attrs["parameter"].([]any)
-	for _, p := range params {
-		m, _ := p.(map[string]any)
-		if m["name"] == "require_secure_transport" && (m["value"] == "1" || m["value"] == "ON" || m["value"] == 1.0) {
-			return true
-		}
-	}
-	return false
-}
-
-// dependsOn reports whether r's depends_on names addr.
-func dependsOn(r *resource, addr string) bool {
-	list, _ := r.Attrs["depends_on"].([]any)
-	return slices.Contains(list, any(addr))
+	v := db.ParameterGroup.Parameters["require_secure_transport"]
+	return v == "1" || v == "ON"
 }

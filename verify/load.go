@@ -10,7 +10,10 @@ import (
 
 // loader builds a Network from a stack, collecting every problem on the way.
 type loader struct {
-	s    *stack
+	s *stack
+	// d is what a reader of a deployed stack found in AWS's terms (build.go); empty for a
+	// synthesized stack.
+	d    Deployed
 	errs problems
 	n    *Network
 
@@ -38,26 +41,32 @@ func Load(data []byte) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return load(s)
+	return load(s, Deployed{})
 }
 
 // LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
-// live): what it lacks was not read rather than missing (an authorization check that needs it
-// says "not read", never "allowed" nor a defect), and its account is the one its roles' ARNs
-// name. The network's Deployed says so.
+// live, see DeployedDocument): the resources of its network, and what it found above the
+// packets (Deployed), built into the model by AddDeployed. What it lacks was not read rather
+// than missing (an authorization check that needs it says "not read", never "allowed" nor a
+// defect), and its account is the one its roles' ARNs name. The network's Deployed says so.
 func LoadDeployed(data []byte) (*Network, error) {
 	s, err := parseStack(data)
 	if err != nil {
 		return nil, err
 	}
 	s.markDeployed()
-	return load(s)
+	d, err := readDeployed(data)
+	if err != nil {
+		return nil, err
+	}
+	return load(s, d)
 }
 
-// load builds the network of a parsed stack.
-func load(s *stack) (*Network, error) {
+// load builds the network of a parsed stack and of what d holds (a deployed stack's elements
+// in AWS's terms), each family at its step.
+func load(s *stack, d Deployed) (*Network, error) {
 	l := &loader{
-		s: s, n: &Network{stack: s, Deployed: s.deployed, listMax: map[string]int{}},
+		d: d, s: s, n: &Network{stack: s, Deployed: s.deployed, Account: plannedAccount, listMax: map[string]int{}},
 		vpcs: map[string]*VPC{}, subnets: map[string]*Subnet{}, tables: map[string]*RouteTable{},
 		nacls: map[string]*NACL{}, groups: map[string]*SecurityGroup{}, lists: map[string][]netip.Prefix{},
 		nats: map[string]*Endpoint{}, targets: map[string]*TargetGroup{}, eniOf: map[string][]*Endpoint{},
@@ -67,7 +76,7 @@ func load(s *stack) (*Network, error) {
 		l.loadVPCs, l.loadSubnets, l.loadGateways, l.loadNATs, l.loadPrefixLists, l.loadRouteTables, l.loadRoutes,
 		l.loadNACLs, l.loadGroups, l.loadGroupRules, l.loadInstances,
 		l.loadTargetGroups, l.loadFleets, l.loadBalancers, l.loadDatabases, l.loadMountTargets,
-		l.loadVPCEndpoints, l.noteUnmodelled,
+		l.loadVPCEndpoints, l.loadAuthority, l.loadControls, l.loadAlarms, l.noteUnmodelled,
 	}
 	for _, step := range steps {
 		step()

@@ -25,6 +25,12 @@ func roleOf(r *resource, fallback rules.Role) rules.Role {
 			}
 		}
 	}
+	return roleNamed(tagged, fallback)
+}
+
+// roleNamed is the role a rules.RoleTag tag's value names, if it is an inside role, else
+// fallback.
+func roleNamed(tagged string, fallback rules.Role) rules.Role {
 	if role := rules.Role(tagged); role.Known() && !role.Outside() {
 		return role
 	}
@@ -32,7 +38,10 @@ func roleOf(r *resource, fallback rules.Role) rules.Role {
 }
 
 // addENI records an endpoint of resource r.
-func (l *loader) addENI(r *resource, e *Endpoint) {
+func (l *loader) addENI(r *resource, e *Endpoint) { l.addENIAt(r.Addr, awsID(r), e) }
+
+// addENIAt records an endpoint of the element at addr, whose AWS ID is id ("" before apply).
+func (l *loader) addENIAt(addr, id string, e *Endpoint) {
 	if e.Ephemeral == nil {
 		e.Ephemeral = portsOf(rules.EphemeralAny)
 		if p := e.Role.Ephemeral(); p.To != 0 {
@@ -42,8 +51,8 @@ func (l *loader) addENI(r *resource, e *Endpoint) {
 	if len(e.Groups) == 0 && !e.NoGroups && e.Subnet != nil {
 		e.Groups = []*SecurityGroup{e.Subnet.VPC.DefaultSG}
 	}
-	e.ID = awsID(r)
-	l.eniOf[r.Addr] = append(l.eniOf[r.Addr], e)
+	e.ID = id
+	l.eniOf[addr] = append(l.eniOf[addr], e)
 	l.n.Endpoints = append(l.n.Endpoints, e)
 }
 
@@ -58,10 +67,15 @@ func awsID(r *resource) string {
 
 // eni makes one endpoint per subnet for resource r.
 func (l *loader) eni(r *resource, role rules.Role, kind Kind, subnets []*Subnet, groups []*SecurityGroup, public bool, why string) []*Endpoint {
+	return l.eniAt(r.Addr, awsID(r), role, kind, subnets, groups, public, why)
+}
+
+// eniAt is eni for the element at addr whose AWS ID is id.
+func (l *loader) eniAt(addr, id string, role rules.Role, kind Kind, subnets []*Subnet, groups []*SecurityGroup, public bool, why string) []*Endpoint {
 	var out []*Endpoint
 	for _, s := range subnets {
-		e := &Endpoint{Role: role, Kind: kind, Res: r.Addr, Subnet: s, Groups: groups, Public: public, PublicWhy: why}
-		l.addENI(r, e)
+		e := &Endpoint{Role: role, Kind: kind, Res: addr, Subnet: s, Groups: groups, Public: public, PublicWhy: why}
+		l.addENIAt(addr, id, e)
 		out = append(out, e)
 	}
 	return out
@@ -80,6 +94,7 @@ func publicIP(setting field, s *Subnet) (bool, string) {
 func (l *loader) elasticIPs() map[string]string {
 	out := map[string]string{}
 	l.each(func(r *resource) {
+		l.n.ElasticIPs = append(l.n.ElasticIPs, ElasticIP{Addr: r.Addr, ID: awsID(r)})
 		if f := l.attr(r, "instance"); f.set() {
 			if inst, _ := f.ref("aws_instance"); inst != nil {
 				out[inst.Addr] = r.Addr
@@ -147,7 +162,7 @@ func (l *loader) loadTargetGroups() {
 		}
 		for _, hc := range l.attr(r, "health_check").list() {
 			if s, ok := hc.get("path").str(); ok && s != "" {
-				g.Health.Path = s
+				g.Health.Path, g.PathSet = s, true
 			}
 			if s, ok := hc.get("matcher").str(); ok && s != "" {
 				g.Health.Matcher = s
@@ -172,6 +187,7 @@ func (l *loader) loadTargetGroups() {
 			}
 		}
 		l.targets[r.Addr] = g
+		l.n.TargetGroups = append(l.n.TargetGroups, g)
 	}, "aws_lb_target_group", "aws_alb_target_group")
 }
 
@@ -320,6 +336,22 @@ func (l *loader) loadFleets() {
 	}, "aws_autoscaling_traffic_source_attachment")
 }
 
+// cpuTarget is the target value of the target-tracking policy on average CPU that scales the
+// group, and whether there is one.
+func (l *loader) cpuTarget(asg *resource) (float64, bool) {
+	for _, p := range l.s.byType["aws_autoscaling_policy"] {
+		target, _ := l.attr(p, "autoscaling_group_name").ref("aws_autoscaling_group")
+		typ, _ := l.attr(p, "policy_type").str()
+		tracking := l.attr(p, "target_tracking_configuration")
+		metric, _ := tracking.get("predefined_metric_specification").get("predefined_metric_type").str()
+		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
+			value, _ := tracking.get("target_value").v.(float64)
+			return value, true
+		}
+	}
+	return 0, false
+}
+
 // trafficSources registers enis in the target groups of traffic_source blocks of type elbv2
 // (an Auto Scaling group's own, or an aws_autoscaling_traffic_source_attachment's).
 func (l *loader) trafficSources(blocks field, enis []*Endpoint) {
@@ -456,6 +488,7 @@ func (l *loader) loadDatabases() {
 		why := fmt.Sprintf("publicly_accessible = %t on %s", public, r.Addr)
 		l.eni(r, roleOf(r, rules.DB), Database, subnets, l.groupsOf(l.attr(r, "vpc_security_group_ids")), public, why)
 	}, "aws_db_instance")
+	l.deployedDatabases()
 }
 
 func (l *loader) loadMountTargets() {
@@ -464,12 +497,16 @@ func (l *loader) loadMountTargets() {
 		if s == nil {
 			return
 		}
-		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, "EFS mount targets have no public address")[0]
+		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, mountTargetsPrivate)[0]
 		if f := l.attr(r, "ip_address"); f.set() {
 			l.fixAddr(f, e)
 		}
 	}, "aws_efs_mount_target")
+	l.deployedMountTargets()
 }
+
+// mountTargetsPrivate says why a mount target has no public address.
+const mountTargetsPrivate = "EFS mount targets have no public address"
 
 func (l *loader) loadVPCEndpoints() {
 	extraSubnets := map[string][]*Subnet{}
@@ -544,10 +581,22 @@ var unmodelled = []string{
 }
 
 func (l *loader) noteUnmodelled() {
-	l.each(func(r *resource) {
-		if r.Type == "aws_lambda_function" && r.Attrs["vpc_config"] == nil {
-			return
+	note := func(addr string) {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its network interfaces are not modelled; connections to and from it are not judged", addr))
+	}
+	for _, typ := range unmodelled {
+		l.each(func(r *resource) {
+			if r.Type == "aws_lambda_function" && r.Attrs["vpc_config"] == nil {
+				return
+			}
+			note(r.Addr)
+		}, typ)
+		if typ == "aws_rds_cluster_instance" {
+			for _, db := range slices.SortedFunc(slices.Values(l.d.Databases), byAddrOf[DeployedDB]) {
+				if db.Cluster != "" {
+					note(db.Addr)
+				}
+			}
 		}
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its network interfaces are not modelled; connections to and from it are not judged", r.Addr))
-	}, unmodelled...)
+	}
 }

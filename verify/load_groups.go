@@ -90,9 +90,9 @@ func (l *loader) loadGroups() {
 		if name == "" {
 			name = r.Name
 		}
-		g := &SecurityGroup{Addr: r.Addr, ID: awsID(r), Name: name, VPC: v}
+		g := &SecurityGroup{Addr: r.Addr, ID: awsID(r), Name: name, VPC: v, Role: roleOf(r, "")}
 		if r.Type == "aws_default_security_group" {
-			v.DefaultSG = g
+			v.DefaultSG, v.DefaultSGDeclared = g, true
 		}
 		l.groups[r.Addr] = g
 	}, groupTypes...)

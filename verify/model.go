@@ -23,8 +23,30 @@ type Network struct {
 	// then subnet); outside addresses are made on demand by Outside.
 	Endpoints []*Endpoint
 	LBs       []*LoadBalancer
+	// TargetGroups are the load balancers' target groups, in address order.
+	TargetGroups []*TargetGroup
 	// Gateways are the gateway endpoints (S3, DynamoDB), in address order.
 	Gateways []*GatewayEndpoint
+	// ElasticIPs are the stack's Elastic IP addresses, in address order (each the provenance
+	// of one: its address, with its allocation ID read back from AWS).
+	ElasticIPs []ElasticIP
+	// What AWS decides above the packets (model_iam.go), each list in address order.
+	Roles        []*Role
+	Fleets       []*Fleet
+	LogGroups    []*LogGroup
+	FlowLogs     []*FlowLog
+	FileSystems  []*FileSystem
+	MountTargets []*EFSMountTarget
+	DBInstances  []*DBInstance
+	VPCEndpoints []*VPCEndpoint
+	// The notification path (model_alarms.go), each list in address order.
+	Alarms             []*Alarm
+	Topics             []*Topic
+	EventSubscriptions []*DBEventSubscription
+	EventRules         []*EventRule
+	// Account is the account of a stack read back from AWS (its roles' ARNs name it), the
+	// planned one (000000000000) of a synthesized stack.
+	Account string
 	// Notes are things the model could not take into account, said rather than hidden.
 	Notes []string
 	// Deployed is true for a stack read back from AWS (LoadDeployed), false for a synthesized
@@ -60,8 +82,10 @@ type VPC struct {
 	Main *RouteTable
 	// DefaultNACL applies to subnets no network ACL names.
 	DefaultNACL *NACL
-	// DefaultSG is the group of ENIs created without one.
-	DefaultSG *SecurityGroup
+	// DefaultSG is the group of ENIs created without one; DefaultSGDeclared is true when the
+	// stack declares it (aws_default_security_group: its rules are the stack's, not AWS's).
+	DefaultSG         *SecurityGroup
+	DefaultSGDeclared bool
 }
 
 // Contains reports whether addr is inside one of the VPC's CIDRs.
@@ -72,6 +96,13 @@ func (v *VPC) Contains(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// ElasticIP is one Elastic IP address of the stack.
+type ElasticIP struct {
+	Addr string
+	// ID is its allocation ID in a stack read back from AWS; else "".
+	ID string
 }
 
 // Subnet is one subnet and what governs its traffic.
@@ -207,6 +238,8 @@ type SecurityGroup struct {
 	VPC     *VPC
 	Ingress []*SGRule
 	Egress  []*SGRule
+	// Role is the role its rules.RoleTag tag names ("" none).
+	Role rules.Role
 	// aside counts, ingress then egress, the IPv4 peers of the stack's rules that the model
 	// leaves out (addresses no security group filters): AWS's quota counts them still.
 	aside [2]int
@@ -384,6 +417,12 @@ type LoadBalancer struct {
 	CrossZone bool
 	Listeners []*Listener
 	Nodes     []*Endpoint
+	// What the controls read (model_iam.go): deletion protection, the access logs (nil: no
+	// access_logs block), and the rules (rule_json) of each web ACL of the stack associated
+	// with it.
+	DeletionProtection bool
+	AccessLogs         *AccessLogs
+	WebACLRules        []string
 }
 
 // Listener accepts connections on Port and forwards them to target groups.
@@ -391,6 +430,10 @@ type Listener struct {
 	Addr   string
 	Port   int
 	Groups []*TargetGroup
+	// Protocol is "HTTP" or "HTTPS"; RedirectsToHTTPS is true when every default action
+	// (one at least) redirects to HTTPS.
+	Protocol         string
+	RedirectsToHTTPS bool
 }
 
 // TargetGroup sends to its targets on Port; health checks may use another port.
@@ -404,8 +447,10 @@ type TargetGroup struct {
 	HealthPort int
 	// CrossZone is the group's own cross-zone setting, nil when it follows the balancer.
 	CrossZone *bool
-	// Health is the group's health check, AWS's defaults for what the stack leaves out.
-	Health HealthCheck
+	// Health is the group's health check, AWS's defaults for what the stack leaves out;
+	// PathSet is true when the stack names its path.
+	Health  HealthCheck
+	PathSet bool
 	// Deregistration is how long, in seconds, a deregistered target keeps its requests in
 	// flight (deregistration_delay, AWS's default 300) before it is removed.
 	Deregistration int

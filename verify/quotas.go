@@ -100,7 +100,7 @@ func (n *Network) usage(key string) []usage {
 			out = append(out, usage{name(t.Addr), fmt.Sprintf("%d %s, the local one included", c, plural(c, "route", "routes")), c})
 		}
 	case rules.QuotaEIPs:
-		c := len(n.stack.byType["aws_eip"])
+		c := len(n.ElasticIPs)
 		out = append(out, usage{"the stack", fmt.Sprintf("%d Elastic IP %s", c, plural(c, "address", "addresses")), c})
 	case rules.QuotaNATsPerAZ:
 		perAZ := map[string][]string{}

@@ -26,21 +26,20 @@ func Shapes(n *Network, in Intent) []ShapeResult { return newVerifier(n, in).sha
 
 // shapes runs the shape checks of requirements 3 to 7.
 func (v *verifier) shapes() []ShapeResult {
-	l := &loader{s: v.n.stack}
 	var out []ShapeResult
 	out = append(out, v.publicAddresses())
-	out = append(out, v.fleetShape(l)...)
-	out = append(out, v.databaseShape(l)...)
+	out = append(out, v.fleetShape()...)
+	out = append(out, v.databaseShape()...)
 	out = append(out, v.failoverShape(), v.bootOrderShape())
-	out = append(out, v.fileSystemShape(l))
+	out = append(out, v.fileSystemShape())
 	out = append(out, v.natShape())
 	if v.in.S3Endpoint {
 		out = append(out, v.gatewayShape())
 	}
-	out = append(out, v.baselineShapes(l)...)
-	out = append(out, v.alarmShapes(l)...)
-	out = append(out, v.controlShapes(l)...)
-	out = append(out, v.dbControlShapes(l)...)
+	out = append(out, v.baselineShapes()...)
+	out = append(out, v.alarmShapes()...)
+	out = append(out, v.controlShapes()...)
+	out = append(out, v.dbControlShapes()...)
 	return out
 }
 
@@ -108,25 +107,26 @@ func (v *verifier) azsOf(res string) []string {
 
 // perResource checks every resource whose endpoints play role as kind, one result each;
 // with none in the stack, what is missing.
-func (v *verifier) perResource(req int, role rules.Role, kind Kind, what, title string, check func(addr string, r *resource) []string) []ShapeResult {
+func (v *verifier) perResource(req int, role rules.Role, kind Kind, what, title string, check func(addr string) []string) []ShapeResult {
 	addrs := v.resourcesOf(role, kind)
 	if len(addrs) == 0 {
 		return []ShapeResult{shape(req, what, "", []string{"the stack has none"})}
 	}
 	var out []ShapeResult
 	for _, addr := range addrs {
-		out = append(out, shape(req, name(addr)+": "+title, addr+": ok", check(addr, v.n.stack.byAddr[addr])))
+		out = append(out, shape(req, name(addr)+": "+title, addr+": ok", check(addr)))
 	}
 	return out
 }
 
 // fleetShape checks the web servers' Auto Scaling group: at least two instances, over every
 // web subnet of the config in two AZs or more, scaled by CPU target tracking.
-func (v *verifier) fleetShape(l *loader) []ShapeResult {
+func (v *verifier) fleetShape() []ShapeResult {
 	return v.perResource(4, rules.Web, ASGInstance, "an Auto Scaling group of web servers", "min >= 2, web subnets, CPU policy",
-		func(addr string, r *resource) []string {
+		func(addr string) []string {
 			var problems []string
-			if size, _ := l.attr(r, "min_size").integer(); size < 2 {
+			r := byAddr(v.n.Fleets, addr, func(x *Fleet) string { return x.Addr })
+			if size := r.MinSize; size < 2 {
 				problems = append(problems, fmt.Sprintf("%s: min_size = %d; at least 2 keep one web server per AZ", addr, size))
 			}
 			if azs := v.azsOf(addr); len(azs) < 2 {
@@ -143,42 +143,26 @@ func (v *verifier) fleetShape(l *loader) []ShapeResult {
 					problems = append(problems, fmt.Sprintf("%s: vpc_zone_identifier leaves out the web subnet %s", addr, w))
 				}
 			}
-			if _, ok := l.cpuTarget(r); !ok {
+			if !r.CPUTracked {
 				problems = append(problems, fmt.Sprintf("%s: no aws_autoscaling_policy of type TargetTrackingScaling on ASGAverageCPUUtilization", addr))
 			}
 			return problems
 		})
 }
 
-// cpuTarget is the target value of the target-tracking policy on average CPU that scales the
-// group, and whether there is one.
-func (l *loader) cpuTarget(asg *resource) (float64, bool) {
-	for _, p := range l.s.byType["aws_autoscaling_policy"] {
-		target, _ := l.attr(p, "autoscaling_group_name").ref("aws_autoscaling_group")
-		typ, _ := l.attr(p, "policy_type").str()
-		tracking := l.attr(p, "target_tracking_configuration")
-		metric, _ := tracking.get("predefined_metric_specification").get("predefined_metric_type").str()
-		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
-			value, _ := tracking.get("target_value").v.(float64)
-			return value, true
-		}
-	}
-	return 0, false
-}
-
 // databaseShape checks the database: Multi-AZ, a subnet group over two AZs, not public.
-func (v *verifier) databaseShape(l *loader) []ShapeResult {
+func (v *verifier) databaseShape() []ShapeResult {
 	return v.perResource(5, rules.DB, Database, "a Multi-AZ database", "Multi-AZ over 2 AZs, private",
-		func(addr string, r *resource) []string {
+		func(addr string) []string {
 			var problems []string
-			if multi, _ := l.attr(r, "multi_az").boolean(); !multi {
+			r := byAddr(v.n.DBInstances, addr, func(x *DBInstance) string { return x.Addr })
+			if !r.MultiAZ {
 				problems = append(problems, addr+": multi_az is not true: no standby to fail over to")
 			}
-			group, _ := l.attr(r, "db_subnet_group_name").ref("aws_db_subnet_group")
-			if azs := v.azsOf(addr); len(azs) < 2 && group != nil {
-				problems = append(problems, fmt.Sprintf("%s: subnet_ids span %d AZ (%s); failover needs 2", group.Addr, len(azs), strings.Join(azs, ", ")))
+			if azs := v.azsOf(addr); len(azs) < 2 && r.SubnetGroup != "" {
+				problems = append(problems, fmt.Sprintf("%s: subnet_ids span %d AZ (%s); failover needs 2", r.SubnetGroup, len(azs), strings.Join(azs, ", ")))
 			}
-			if public, _ := l.attr(r, "publicly_accessible").boolean(); public {
+			if r.Public {
 				problems = append(problems, addr+": publicly_accessible is true")
 			}
 			return problems
@@ -187,15 +171,15 @@ func (v *verifier) databaseShape(l *loader) []ShapeResult {
 
 // fileSystemShape checks that every AZ with web servers has exactly one mount target, all of
 // one file system, each carrying the EFS security group (the group tagged webtier:role=efs).
-func (v *verifier) fileSystemShape(l *loader) ShapeResult {
+func (v *verifier) fileSystemShape() ShapeResult {
 	perAZ := map[string][]string{}
 	systems := map[string]bool{}
 	for _, addr := range v.resourcesOf(rules.EFS, MountTarget) {
 		for _, az := range v.azsOf(addr) {
 			perAZ[az] = append(perAZ[az], addr)
 		}
-		if fs, _ := l.attr(v.n.stack.byAddr[addr], "file_system_id").ref("aws_efs_file_system"); fs != nil {
-			systems[fs.Addr] = true
+		if mt := byAddr(v.n.MountTargets, addr, func(x *EFSMountTarget) string { return x.Addr }); mt.FileSystem != nil {
+			systems[mt.FileSystem.Addr] = true
 		}
 	}
 	var problems []string
@@ -226,7 +210,7 @@ func (v *verifier) fileSystemShape(l *loader) ShapeResult {
 // roleGroup is the security group tagged with role, or nil.
 func (v *verifier) roleGroup(role rules.Role) *SecurityGroup {
 	for _, g := range v.n.groups() {
-		if r := v.n.stack.byAddr[g.Addr]; r != nil && roleOf(r, "") == role {
+		if g.Role == role {
 			return g
 		}
 	}

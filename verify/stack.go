@@ -27,8 +27,6 @@ type stack struct {
 	// deployed is true for a document read back from AWS (LoadDeployed): what it lacks was
 	// not read, where in a synthesized stack it is missing.
 	deployed bool
-	// account is a deployed document's account (from its roles' ARNs).
-	account string
 }
 
 // problems collects load errors; each names the resource and the attribute.
@@ -120,18 +118,8 @@ func parseStack(data []byte) (*stack, error) {
 	return s, nil
 }
 
-// markDeployed marks a stack read back from AWS and takes its account from its roles' ARNs
-// (the planned account when none names one).
-func (s *stack) markDeployed() {
-	s.deployed, s.account = true, plannedAccount
-	for _, r := range s.byType["aws_iam_role"] {
-		if arn, _ := r.Attrs["arn"].(string); strings.HasPrefix(arn, "arn:") {
-			if parts := strings.Split(arn, ":"); len(parts) > 4 {
-				s.account = parts[4]
-			}
-		}
-	}
-}
+// markDeployed marks a stack read back from AWS.
+func (s *stack) markDeployed() { s.deployed = true }
 
 // ignoredAttrs hold text whose references do not matter to reachability.
 var ignoredAttrs = map[string]bool{"user_data": true, "user_data_base64": true, "//": true}
@@ -199,6 +187,16 @@ type waits map[string]map[string]bool
 // in depends_on, directly or through the resources it waits for.
 func (s *stack) waitsFor(w waits, r *resource, target string) bool {
 	return s.dependencies(w, r)[target]
+}
+
+// createdAfter reports whether terraform creates the resource at addr only after the one at
+// need: the order of creation is a fact of a Terraform configuration only (a deployed stack's
+// is past, and a stack without a configuration has none).
+func (n *Network) createdAfter(w waits, addr, need string) bool {
+	if n.stack == nil || n.stack.byAddr[addr] == nil {
+		return false
+	}
+	return n.stack.waitsFor(w, n.stack.byAddr[addr], need)
 }
 
 // dependencies are every resource r waits for.
