@@ -422,6 +422,13 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%.1fs\t%s\n", f.Step, f.Flow, f.Sent, f.Failed, f.LongestGap.Seconds(), f.FirstError)
 		}
 		tw.Flush()
+		for _, ss := range r.Sessions {
+			if ss.Survived {
+				fmt.Fprintf(stdout, "  ssh session %s: survived (%d commands answered)\n", ss.Session, ss.Commands)
+			} else {
+				fmt.Fprintf(stdout, "  ssh session %s: ENDED in %q after %d commands (the last answered in %q): %s\n", ss.Session, ss.EndedIn, ss.Commands, ss.LastAnswered, ss.Why)
+			}
+		}
 		if len(r.InService) > 0 {
 			fmt.Fprintln(stdout, "  targets in service at an ALB node (fewest - most), by step:")
 			for _, f := range r.InService {

@@ -24,6 +24,21 @@ type ChangeReport struct {
 	Flows []FlowFigures `json:"flows"`
 	// InService is how many targets the ALB nodes had in service, step by step.
 	InService []ServiceFigures `json:"in_service"`
+	// Sessions are the SSH sessions held open through the change.
+	Sessions []SessionFigures `json:"sessions,omitempty"`
+}
+
+// SessionFigures say whether an SSH session held open through a bastion survived the change,
+// and if not, in which step it ended and why.
+type SessionFigures struct {
+	Session  string `json:"session"`
+	Commands int    `json:"commands"`
+	Survived bool   `json:"survived"`
+	// LastAnswered is the step of the last command answered, EndedIn the step in which one
+	// was not.
+	LastAnswered string `json:"last_answered,omitempty"`
+	EndedIn      string `json:"ended_in,omitempty"`
+	Why      string `json:"why,omitempty"`
 }
 
 // ServiceFigures are the fewest and the most targets in service at an ALB node during one step

@@ -1,12 +1,16 @@
 package twin
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -77,12 +81,12 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		probe.leave(ending(from, plans[i]))
 		launched, ended, err := applyDifference(ctx, from, plans[i], exe)
 		if err == nil {
-			err = probe.join(plans[i], launched)
+			err = errors.Join(probe.join(plans[i], launched), probe.follow(plans[i], launched))
 		}
 		probe.step(st.Name)
 		r.Steps = append(r.Steps, StepReport{Name: st.Name, Applied: time.Since(start), Launched: launched, Ended: ended})
 		if err != nil {
-			r.Flows, r.InService = probe.stop()
+			r.Flows, r.InService, r.Sessions = probe.stop()
 			return r, fmt.Errorf("%s: %w", st.Name, err)
 		}
 		from = plans[i]
@@ -94,7 +98,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	if res, pref, warmup := refreshOf(cur, last); pref != nil {
 		rf := &refreshing{n: n, in: in, res: res, pref: *pref, warm: scaled(warmup, TimeScale), exe: exe, probe: probe, r: r}
 		if last, err = rf.run(ctx, last); err != nil {
-			r.Flows, r.InService = probe.stop()
+			r.Flows, r.InService, r.Sessions = probe.stop()
 			return r, err
 		}
 	}
@@ -113,7 +117,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	}
 	// The health checks of any new target, then the prober's view of the new twin.
 	sleep(ctx, int((time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))/time.Millisecond))
-	r.Flows, r.InService = probe.stop()
+	r.Flows, r.InService, r.Sessions = probe.stop()
 	return r, err
 }
 
@@ -138,6 +142,10 @@ type prober struct {
 	hosts  map[string]context.CancelFunc
 	active map[string]bool
 	ran    map[string]map[string]bool
+	// sessions are the SSH sessions' outcomes.
+	sessions []*SessionFigures
+	// internet is the internet client's, in its namespace (made again when a change moves it).
+	internet *http.Client
 }
 
 // sample is one request of the prober.
@@ -159,10 +167,15 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 		}
 		return c, err
 	}
-	internet, err := client(p.firstOf("internet"))
-	if err != nil {
+	var err error
+	if pr.internet, err = client(p.firstOf("internet")); err != nil {
 		cancel()
 		return nil, err
+	}
+	internet := func() *http.Client {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		return pr.internet
 	}
 	pr.watchTargets(ctx, p)
 	nodes := p.ALBAddrs(80)
@@ -176,7 +189,123 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 		cancel()
 		return nil, err
 	}
+	if web := p.hostsOfRole(rules.Web); len(web) > 0 && HasSSH() {
+		if err := pr.session(ctx, p, web[0]); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	return pr, nil
+}
+
+// session holds an SSH session open from the admin host through the bastion of w's AZ to w,
+// as an operator's would be, and runs a command in it every second (its answer due within
+// 2 s, the first within 10 s while the session opens). A command unanswered ends the session:
+// it did not survive.
+func (pr *prober) session(ctx context.Context, p *Plan, w *Host) error {
+	args, err := p.SSHArgs(w, []string{"sh", "-c", "'while read line; do hostname; done'"})
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	// ssh's own messages say why a session ended; read once it has.
+	errOut, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	said := make(chan string, 1)
+	go func() {
+		data, _ := io.ReadAll(errOut)
+		said <- strings.TrimSpace(string(data))
+	}()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	flow := "ssh session admin -> bastion -> " + w.Name + ": a command every 1 s"
+	f := &SessionFigures{Session: "admin -> bastion -> " + w.Name + " (ssh -J)", Survived: true}
+	pr.mu.Lock()
+	pr.flows = append(pr.flows, flow)
+	pr.active[flow] = true
+	pr.ran[pr.cur][flow] = true
+	pr.sessions = append(pr.sessions, f)
+	pr.mu.Unlock()
+	pr.wg.Add(1)
+	go func() {
+		defer pr.wg.Done()
+		defer func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}()
+		due := 10 * time.Second
+		for ctx.Err() == nil {
+			pr.mu.Lock()
+			step := pr.cur
+			pr.mu.Unlock()
+			sent := time.Now()
+			var why string
+			if _, err := io.WriteString(in, "next\n"); err != nil {
+				why = "the session is closed: " + err.Error()
+			} else {
+				select {
+				case line, ok := <-lines:
+					switch {
+					case !ok:
+						why = "the session ended"
+						select {
+						case msg := <-said:
+							why += ": " + msg
+						case <-time.After(time.Second):
+						}
+					case line != w.Name:
+						why = fmt.Sprintf("answered %q, not %s", line, w.Name)
+					}
+				case <-time.After(due):
+					why = fmt.Sprintf("no answer in %s", due)
+				case <-ctx.Done():
+					return
+				}
+			}
+			var err error
+			if why != "" {
+				err = errors.New(why)
+			}
+			pr.mu.Lock()
+			pr.samples = append(pr.samples, sample{step, flow, sent, err})
+			if err == nil {
+				f.Commands++
+				f.LastAnswered = step
+			} else {
+				f.Survived, f.EndedIn, f.Why = false, step, why
+				delete(pr.active, flow)
+			}
+			pr.mu.Unlock()
+			if err != nil {
+				return
+			}
+			due = 2 * time.Second
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(sent.Add(time.Second))):
+			}
+		}
+	}()
+	return nil
 }
 
 // hostNames are the names of hosts.
@@ -208,7 +337,30 @@ func (pr *prober) join(p *Plan, hosts []string) error {
 		ctx, cancel := context.WithCancel(pr.ctx)
 		pr.hosts[w.Name] = cancel
 		url := "https://" + repo.Private.String() + "/" + rules.RepoMirrorList
-		pr.run(ctx, w.Name+" GET the repository's mirror list every 1 s", time.Second, c, url)
+		pr.run(ctx, w.Name+" GET the repository's mirror list every 1 s", time.Second, func() *http.Client { return c }, url)
+	}
+	return nil
+}
+
+// follow moves the internet client's flows to its namespace made again, when a change moved
+// its address (a rule of the new stack names the range of its old one).
+func (pr *prober) follow(p *Plan, launched []string) error {
+	h := p.firstOf("internet")
+	if h == nil || !slices.Contains(launched, h.Name) {
+		return nil
+	}
+	old := pr.d.threads[h.Name]
+	delete(pr.d.threads, h.Name)
+	c, err := pr.d.httpClient(h)
+	if err != nil {
+		return err
+	}
+	c.Timeout = time.Second
+	pr.mu.Lock()
+	pr.internet = c
+	pr.mu.Unlock()
+	if old != nil {
+		old.stop()
 	}
 	return nil
 }
@@ -281,7 +433,7 @@ func (pr *prober) watchTargets(ctx context.Context, p *Plan) {
 }
 
 // run sends a GET of url every interval until the prober stops.
-func (pr *prober) run(ctx context.Context, flow string, interval time.Duration, client *http.Client, url string) {
+func (pr *prober) run(ctx context.Context, flow string, interval time.Duration, client func() *http.Client, url string) {
 	pr.mu.Lock()
 	if !slices.Contains(pr.flows, flow) {
 		pr.flows = append(pr.flows, flow)
@@ -302,7 +454,7 @@ func (pr *prober) run(ctx context.Context, flow string, interval time.Duration, 
 			pr.wg.Add(1)
 			go func() {
 				defer pr.wg.Done()
-				err := get(ctx, client, url)
+				err := get(ctx, client(), url)
 				if ctx.Err() != nil {
 					return // stopped, not an answer
 				}
@@ -344,7 +496,7 @@ func get(ctx context.Context, client *http.Client, url string) error {
 // stop ends the prober and returns its figures, step by step and flow by flow: the requests
 // sent in the step, those that failed, and the longest run of failed requests (from the first
 // one's sending to the sending of the next that got an answer).
-func (pr *prober) stop() ([]FlowFigures, []ServiceFigures) {
+func (pr *prober) stop() ([]FlowFigures, []ServiceFigures, []SessionFigures) {
 	// The requests in flight answer within the client's timeout.
 	time.Sleep(1100 * time.Millisecond)
 	pr.cancel()
@@ -389,5 +541,9 @@ func (pr *prober) stop() ([]FlowFigures, []ServiceFigures) {
 			in = append(in, *f)
 		}
 	}
-	return out, in
+	var sessions []SessionFigures
+	for _, f := range pr.sessions {
+		sessions = append(sessions, *f)
+	}
+	return out, in, sessions
 }

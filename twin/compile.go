@@ -40,8 +40,6 @@ func (c *compiler) mac() string {
 	return fmt.Sprintf("02:77:74:00:%02x:%02x", c.macs>>8, c.macs&255)
 }
 
-// outsideMAC is the i-th MAC of the hosts outside the VPC, apart from the others.
-func outsideMAC(i int) string { return fmt.Sprintf("02:77:6f:00:%02x:%02x", i>>8, i&255) }
 
 func (c *compiler) ns(name string) *Namespace { return &Namespace{Name: c.p.Prefix + name} }
 
@@ -53,11 +51,10 @@ func (c *compiler) build() {
 	}
 	c.routerIGWMAC, c.igwRouterMAC, c.igwNetMAC, c.netIGWMAC = c.mac(), c.mac(), c.mac(), c.mac()
 	var hosts []*Namespace
-	// The hosts inside and outside are numbered apart, and the Auto Scaling group's come last
-	// inside: a group that grows or shrinks leaves every other host's links as they were. A
-	// group's instance is named by its address, which it keeps while other members launch and
-	// end around it.
-	inside, outside := 0, 0
+	// The hosts inside are numbered in order; an Auto Scaling group's instance and a host
+	// outside the VPC are named by their address instead, which they keep while others launch
+	// and end around them: a change leaves every other host's links as they were.
+	inside := 0
 	for _, h := range c.p.Hosts {
 		if h.Inside() && h.ep.Kind == verify.ASGInstance {
 			a := h.Private.As4()
@@ -73,9 +70,10 @@ func (c *compiler) build() {
 			inside++
 			h.gateway = h.ep.Subnet.CIDR.Masked().Addr().Next()
 		} else {
-			h.mac, h.peerMAC = outsideMAC(2*outside), outsideMAC(2*outside+1)
-			h.peerIf = "o" + strconv.Itoa(outside)
-			outside++
+			a := h.Private.As4()
+			h.mac = fmt.Sprintf("0a:%02x:%02x:%02x:%02x:01", a[0], a[1], a[2], a[3])
+			h.peerMAC = fmt.Sprintf("0a:%02x:%02x:%02x:%02x:02", a[0], a[1], a[2], a[3])
+			h.peerIf = fmt.Sprintf("o%02x%02x%02x%02x", a[0], a[1], a[2], a[3])
 			h.gateway = netSide
 		}
 	}

@@ -33,8 +33,11 @@ const DefaultPrefix = "wt-"
 var (
 	internetClient = netip.MustParseAddr("198.51.100.7")
 	elsewhere      = netip.MustParseAddr("192.0.2.8")
-	publicPool     = netip.MustParsePrefix("192.0.2.0/24")
-	publicFirst    = netip.MustParseAddr("192.0.2.10")
+	// docRange1 and docRange2 are where the client and the host elsewhere go when a rule of the
+	// stack names the range of their preferred address.
+	docRange1, docRange2 = netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("192.0.2.0/24")
+	publicPool           = netip.MustParsePrefix("192.0.2.0/24")
+	publicFirst          = netip.MustParseAddr("192.0.2.10")
 	// The router's link to the internet gateway, the gateway's link to the internet, and the
 	// address the internet's side of each outside host's link answers on.
 	routerIGW, igwRouter = netip.MustParseAddr("169.254.1.1"), netip.MustParseAddr("169.254.1.2")
@@ -439,13 +442,35 @@ func (p *Plan) placeOutside(n *verify.Network, in verify.Intent) error {
 		}
 	}
 	count := map[string]int{}
+	used := map[netip.Addr]bool{}
+	for i, e := range outside {
+		if i > 0 && i < len(outside)-1 {
+			used[e.Addr] = true // where a host of that class goes
+		}
+	}
+	for _, h := range p.Hosts {
+		used[h.Public] = true
+	}
+	// The internet client and the host elsewhere take a documentation address of their class
+	// (another, should the stack's rules name the preferred one's range), else the verifier's.
+	documentation := func(want netip.Addr, e *verify.Endpoint) netip.Addr {
+		for _, r := range []netip.Prefix{netip.PrefixFrom(want, 32), docRange1, docRange2} {
+			for a := r.Addr(); r.Contains(a); a = a.Next() {
+				if !used[a] && n.SameClass(a, e.Addr) {
+					used[a] = true
+					return a
+				}
+			}
+		}
+		return e.Addr
+	}
 	for i, e := range outside {
 		addr, name, kind := e.Addr, "", ""
 		switch {
 		case i == 0:
-			addr, name, kind = internetClient, "internet", "internet client (a browser anywhere)"
+			addr, name, kind = documentation(internetClient, e), "internet", "internet client (a browser anywhere)"
 		case i == len(outside)-1:
-			addr, name, kind = elsewhere, "elsewhere", "a host elsewhere on the internet (stands for "+e.Addr.String()+")"
+			addr, name, kind = documentation(elsewhere, e), "elsewhere", "a host elsewhere on the internet (stands for "+e.Addr.String()+")"
 		case e.Role == rules.Admin:
 			name, kind = "admin", "admin host (in admin_cidrs)"
 		case e.Role == rules.Repos:

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,5 +228,47 @@ func TestPagesOfUserData(t *testing.T) {
 	plain := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\ncat > /var/www/html/ok.html <<'X'\nok\nX\n"))
 	if got := pagesOf(plain); strings.Join(got, " ") != "/ok.html" {
 		t.Errorf("base64 user data: pages %v, want /ok.html", got)
+	}
+}
+
+// TestOutsideHostsApart: when a rule of the stack names the range of the internet client's
+// preferred address (a second admin range of 198.51.100.0/24), the client moves out of it,
+// and no two hosts outside share an address.
+func TestOutsideHostsApart(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	rules := m["resource"].(map[string]any)["aws_vpc_security_group_ingress_rule"].(map[string]any)
+	second := maps.Clone(rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any))
+	second["cidr_ipv4"] = "198.51.100.0/24"
+	rules["bastion-sg-ingress-admin-to-bastion-ssh-198-51-100-0-24"] = second
+	data, _ = json.Marshal(m)
+	n, err := verify.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, in := example(t)
+	p, err := Compile(n, in, "wt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[netip.Addr]string{}
+	admin2 := netip.MustParsePrefix("198.51.100.0/24")
+	for _, h := range p.Hosts {
+		if h.Inside() {
+			continue
+		}
+		if other, ok := seen[h.Private]; ok {
+			t.Errorf("%s and %s share %s", h.Name, other, h.Private)
+		}
+		seen[h.Private] = h.Name
+		if h.Name == "internet" && admin2.Contains(h.Private) {
+			t.Errorf("the internet client is at %s, in the second admin range %s", h.Private, admin2)
+		}
 	}
 }

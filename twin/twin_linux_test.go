@@ -543,6 +543,10 @@ func TestChange(t *testing.T) {
 			for _, st := range c.steps {
 				steps = append(steps, ChangeStep{Name: st.name, Stack: edited(st.edit)})
 			}
+			was, err := LoadPlan(testPrefix)
+			if err != nil {
+				t.Fatal(err)
+			}
 			r, err := Change(t.Context(), testPrefix, steps, cfg, exe)
 			if err != nil {
 				t.Fatal(err)
@@ -585,16 +589,21 @@ func TestChange(t *testing.T) {
 					t.Errorf("%s: the prober watched %d flows besides the site; want the repository from each web server: %+v", st.name, len(others), r.Flows)
 				}
 			}
-			// Hosts outside the VPC may be made again (a new one renumbers the others' links);
-			// no host of the VPC may be.
-			p, err := LoadPlan(testPrefix)
-			if err != nil {
-				t.Fatal(err)
+			// A rule change leaves an operator's session open (conntrack keeps it).
+			for _, s := range r.Sessions {
+				if !s.Survived {
+					t.Errorf("the session %s ended in %q: %s", s.Session, s.EndedIn, s.Why)
+				}
 			}
+			if len(r.Sessions) != 1 {
+				t.Errorf("sessions held: %+v; want one", r.Sessions)
+			}
+			// A rule change ends no host of the VPC. (One outside is made again when a rule
+			// names the range it was in: the internet client, by a second admin range.)
 			for _, st := range r.Steps {
-				for _, name := range append(st.Launched, st.Ended...) {
-					if h, err := p.Host(name); err == nil && h.Subnet != "" {
-						t.Errorf("a rule change made %s of the VPC again: %+v", name, st)
+				for _, name := range st.Ended {
+					if h, err := was.Host(name); err != nil || h.Subnet != "" {
+						t.Errorf("a rule change ended %s: %+v", name, st)
 					}
 				}
 			}
@@ -668,6 +677,17 @@ func TestInstanceRefresh(t *testing.T) {
 	}
 	if len(r.Services) > 0 {
 		t.Errorf("servers left on the old template: %v", r.Services)
+	}
+	// An operator's session on a replaced server ends with it, and only then.
+	if len(r.Sessions) != 1 {
+		t.Fatalf("sessions held: %+v; want one through a bastion", r.Sessions)
+	}
+	s := r.Sessions[0]
+	t.Logf("session %s: survived %v, %d commands, ended in %q: %s", s.Session, s.Survived, s.Commands, s.EndedIn, s.Why)
+	replaced := slices.IndexFunc(r.Steps, func(st StepReport) bool { return slices.Contains(st.Ended, before[0]) })
+	at := func(step string) int { return slices.IndexFunc(r.Steps, func(st StepReport) bool { return st.Name == step }) }
+	if s.Survived || replaced < 0 || at(s.LastAnswered) != replaced-1 && at(s.LastAnswered) != replaced || at(s.EndedIn) < replaced {
+		t.Errorf("the session to %s: %+v; want it answered until %s is terminated (%q), then ended", before[0], s, before[0], r.Steps[max(replaced, 0)].Name)
 	}
 	after, _, _, err := Load(testPrefix)
 	if err != nil {

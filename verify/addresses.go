@@ -309,6 +309,10 @@ func (n *Network) classOf(addr netip.Addr) netip.Addr {
 	return c
 }
 
+// SameClass reports whether a and b are addresses of one class: inside the same prefixes of
+// the model, so that no route, ACL entry or rule tells them apart.
+func (n *Network) SameClass(a, b netip.Addr) bool { return n.classOf(a) == n.classOf(b) }
+
 // Outside returns an endpoint for an address outside the VPCs, as a member of the internet.
 func (n *Network) Outside(addr netip.Addr) *Endpoint {
 	return &Endpoint{Name: "internet " + addr.String(), Role: rules.Internet, Kind: Outside, Addr: addr,
