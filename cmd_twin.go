@@ -357,11 +357,16 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 	to := fs.String("to", "", "the synthesized stack to change to: its cdk.tf.json or the synth output `directory` (the config synth wrote beside it is used)")
 	planFile := fs.String("plan", "", "terraform's plan of the change (`terraform show -json`): its apply's states are replayed before the new stack")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	hold := fs.Duration("hold", 0, "how long each state of the change is held while the prober runs (default: the health checks' window, so that a target cut is taken out)")
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
 	}
 	if *to == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "webtier: twin change: --to: expected the synthesized stack to change to, and no other argument")
+		return exitBadArgs
+	}
+	if *hold < 0 {
+		fmt.Fprintf(stderr, "webtier: twin change: --hold: expected a duration of 0 or more, got %s\n", *hold)
 		return exitBadArgs
 	}
 	if why := twin.CanRun(); why != "" {
@@ -385,7 +390,7 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 		fmt.Fprintf(stderr, "webtier: twin change: %v\n", err)
 		return exitFailed
 	}
-	r, err := twin.Change(ctx, prefix, steps, next.cfg, exe)
+	r, err := twin.Change(ctx, prefix, steps, next.cfg, exe, *hold)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin change: %v\n", err)
 		return exitFailed
@@ -413,15 +418,22 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 		if len(r.Services) > 0 {
 			fmt.Fprintf(stdout, "  services not restarted (they run the old stack's): %s\n", strings.Join(r.Services, ", "))
 		}
+		expected := map[[2]string]string{}
+		for _, e := range r.Expected {
+			expected[[2]string{e.Step, e.Flow}] = e.Fail
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  STEP\tFLOW\tSENT\tFAILED\tLONGEST GAP\tFIRST ERROR")
+		fmt.Fprintln(tw, "  STEP\tFLOW\tSENT\tFAILED\tVERIFY SAYS FAIL\tLONGEST GAP\tFIRST ERROR")
 		for _, f := range r.Flows {
 			if f.Sent == 0 {
 				continue // a step too short for the flow's interval, or a host leaving (see --json)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%.1fs\t%s\n", f.Step, f.Flow, f.Sent, f.Failed, f.LongestGap.Seconds(), f.FirstError)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%.1fs\t%s\n", f.Step, f.Flow, f.Sent, f.Failed, or(expected[[2]string{f.Step, f.Flow}], "-"), f.LongestGap.Seconds(), f.FirstError)
 		}
 		tw.Flush()
+		for _, d := range r.Disagreements() {
+			fmt.Fprintf(stdout, "  THE PACKETS AND VERIFY DISAGREE: %s\n", d)
+		}
 		for _, ss := range r.Sessions {
 			if ss.Survived {
 				fmt.Fprintf(stdout, "  ssh session %s: survived (%d commands answered)\n", ss.Session, ss.Commands)
@@ -436,7 +448,7 @@ func twinChange(ctx context.Context, prefix string, args []string, stdout, stder
 			}
 		}
 	}
-	if failed > 0 {
+	if failed > 0 || len(r.Disagreements()) > 0 {
 		return exitFailed
 	}
 	return exitOK

@@ -142,11 +142,13 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 				MaxHealthyPercentage: num(150),
 				// A refresh that stopped half-way skips the servers already on the new template.
 				SkipMatching: true,
+				// How long the refresh waits after a new server enters service before it goes
+				// on (else the 300 s grace period). Set here, not as the group's
+				// default_instance_warmup, which the local emulator does not keep (the second
+				// plan of a deploy there would never be empty).
+				InstanceWarmup: str("120"),
 			},
 		},
-		// A new server's warm-up: its CPU stays out of the scaling metric, and an instance
-		// refresh waits this long after it enters service (else the 300 s grace period).
-		DefaultInstanceWarmup: num(120),
 		Tag: &[]*autoscalinggroup.AutoscalingGroupTag{{
 			Key: str(rules.RoleTag), Value: str(string(rules.Web)), PropagateAtLaunch: true,
 		}},

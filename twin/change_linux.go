@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/webtier/webtier/config"
@@ -27,12 +29,13 @@ import (
 // changed routes and addresses, each changed ruleset in one transaction), then the
 // controller started again on the last. Meanwhile a prober GETs / through every ALB node every
 // 100 ms from the internet client; the report says, per step and node, how many requests failed
-// and the longest run of failures. Each step is held for the health checks' window before the
-// next, so that what a state cuts shows.
+// and the longest run of failures. Each step is held for hold (0: the health checks' window,
+// so that what a state cuts shows in them too) before the next, and the last as long, or
+// until the new targets' health checks have passed.
 //
 // A host whose services would change (its pages, its mount) keeps the ones it runs: the report
 // names them.
-func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.Config, exe string) (*ChangeReport, error) {
+func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.Config, exe string, hold time.Duration) (*ChangeReport, error) {
 	cur, _, _, err := Load(prefix)
 	if err != nil {
 		return nil, err
@@ -58,7 +61,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		}
 	}
 	last := plans[len(plans)-1]
-	r := &ChangeReport{}
+	r := &ChangeReport{Expected: cur.expectations("before")}
 	// The twin as it runs, every target in service (a twin just up passes its first checks).
 	health := last.albHealth()
 	if out := waitInService(ctx, cur, nil, time.Duration(health.Healthy+2)*scaled(health.Interval, TimeScale)); len(out) > 0 {
@@ -71,7 +74,9 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	// Let the prober see the twin as it was for a moment.
 	sleep(ctx, 1000)
 	stopScaler(prefix)
-	hold := time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
+	if hold <= 0 {
+		hold = time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
+	}
 	from := cur
 	for i, st := range steps {
 		// A request sent while the difference is applied meets a twin partly in the old
@@ -81,10 +86,11 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		probe.leave(ending(from, plans[i]))
 		launched, ended, err := applyDifference(ctx, from, plans[i], exe)
 		if err == nil {
-			err = errors.Join(probe.join(plans[i], launched), probe.follow(plans[i], launched))
+			err = errors.Join(probe.join(plans[i], launched), probe.follow(plans[i], launched), restartManaged(ctx, from, plans[i], exe))
 		}
 		probe.step(st.Name)
 		r.Steps = append(r.Steps, StepReport{Name: st.Name, Applied: time.Since(start), Launched: launched, Ended: ended})
+		r.Expected = append(r.Expected, plans[i].expectations(st.Name)...)
 		if err != nil {
 			r.Flows, r.InService, r.Sessions = probe.stop()
 			return r, fmt.Errorf("%s: %w", st.Name, err)
@@ -102,9 +108,9 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 			return r, err
 		}
 	}
-	// The hosts that kept their services: those still there.
+	// The instances that kept their services: those still there.
 	for _, h := range changedServices(cur, last) {
-		if _, err := last.Host(h); err == nil {
+		if host, err := last.Host(h); err == nil && !managed(host) {
 			r.Services = append(r.Services, h)
 		}
 	}
@@ -115,8 +121,12 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	if err == nil {
 		err = StartScaler(ctx, last, exe)
 	}
-	// The health checks of any new target, then the prober's view of the new twin.
-	sleep(ctx, int((time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))/time.Millisecond))
+	// The prober's view of the new twin, and the health checks of any new target.
+	wait := hold
+	if slices.ContainsFunc(r.Steps, func(st StepReport) bool { return len(st.Launched) > 0 }) {
+		wait = max(wait, time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))
+	}
+	sleep(ctx, int(wait/time.Millisecond))
 	r.Flows, r.InService, r.Sessions = probe.stop()
 	return r, err
 }
@@ -180,10 +190,10 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	pr.watchTargets(ctx, p)
 	nodes := p.ALBAddrs(80)
 	for _, node := range nodes {
-		pr.run(ctx, "GET http://"+node+"/ every 100 ms", 100*time.Millisecond, internet, "http://"+node+"/")
+		pr.run(ctx, siteFlow(node), 100*time.Millisecond, internet, "http://"+node+"/")
 	}
 	if len(nodes) > 0 && HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.Role == rules.DB }) {
-		pr.run(ctx, "GET http://"+nodes[0]+"/db.php every 500 ms", 500*time.Millisecond, internet, "http://"+nodes[0]+"/db.php")
+		pr.run(ctx, dbFlow(nodes[0]), 500*time.Millisecond, internet, "http://"+nodes[0]+"/db.php")
 	}
 	if err := pr.join(p, hostNames(p.hostsOfRole(rules.Web))); err != nil {
 		cancel()
@@ -337,7 +347,7 @@ func (pr *prober) join(p *Plan, hosts []string) error {
 		ctx, cancel := context.WithCancel(pr.ctx)
 		pr.hosts[w.Name] = cancel
 		url := "https://" + repo.Private.String() + "/" + rules.RepoMirrorList
-		pr.run(ctx, w.Name+" GET the repository's mirror list every 1 s", time.Second, func() *http.Client { return c }, url)
+		pr.run(ctx, repoFlow(w.Name), time.Second, func() *http.Client { return c }, url)
 	}
 	return nil
 }
@@ -372,7 +382,7 @@ func (pr *prober) leave(hosts []string) {
 			cancel()
 			delete(pr.hosts, h)
 			pr.mu.Lock()
-			delete(pr.active, h+" GET the repository's mirror list every 1 s")
+			delete(pr.active, repoFlow(h))
 			pr.mu.Unlock()
 		}
 	}
@@ -487,7 +497,9 @@ func get(ctx context.Context, client *http.Client, url string) error {
 		return err
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	// A redirect to HTTPS is the listener's answer (a browser follows it).
+	redirected := resp.StatusCode/100 == 3 && strings.HasPrefix(resp.Header.Get("Location"), "https://")
+	if resp.StatusCode != http.StatusOK && !redirected {
 		return fmt.Errorf("%s", resp.Status)
 	}
 	return nil
@@ -546,4 +558,61 @@ func (pr *prober) stop() ([]FlowFigures, []ServiceFigures, []SessionFigures) {
 		sessions = append(sessions, *f)
 	}
 	return out, in, sessions
+}
+
+// managed reports whether h stands in for a service AWS runs and reconfigures in place (an
+// endpoint, the file system, the repository, the resolver), as opposed to an instance whose
+// configuration is its own (a web server, a bastion) or a database, whose modifications have
+// their own timing.
+func managed(h *Host) bool {
+	switch h.Role {
+	case rules.Web, rules.Bastion, rules.DB, rules.ALB:
+		return false
+	}
+	return true
+}
+
+// restartManaged starts again, with their new specs, the managed stand-ins whose services the
+// step changes: a new endpoint or file-system policy applies at once, as on AWS.
+func restartManaged(ctx context.Context, from, next *Plan, exe string) error {
+	dir := StateDir(next.Prefix)
+	var started []*Spec
+	changed := changedServices(from, next)
+	listeners := map[string]string{}
+	for _, s := range from.Specs(standIns{}) {
+		listeners[s.Host] = listenersOf(s)
+	}
+	for _, s := range next.Specs(standIns{ssh: HasSSH(), db: HasMariaDB()}) {
+		h, err := next.Host(s.Host)
+		if err != nil {
+			continue
+		}
+		// An ALB node whose listeners change (a new port, an action) starts again; one whose
+		// targets change only has read them already.
+		alb := s.ALB != nil && listeners[s.Host] != "" && listeners[s.Host] != listenersOf(s)
+		if !alb && (!managed(h) || !slices.Contains(changed, s.Host)) {
+			continue
+		}
+		if err := signalPid(filepath.Join(dir, s.Host+".pid"), syscall.SIGKILL); err != nil {
+			return fmt.Errorf("%s: %w", s.Host, err)
+		}
+		killAll(ctx, []string{h.Namespace})
+		if err := startSpec(dir, s, exe); err != nil {
+			return err
+		}
+		started = append(started, s)
+	}
+	return waitListening(ctx, next, started)
+}
+
+// listenersOf describes an ALB node's listeners without their targets, "" for another host.
+func listenersOf(s *Spec) string {
+	if s.ALB == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range s.ALB.Listeners {
+		fmt.Fprintf(&b, "%d %s %v %+v %d;", l.Port, l.Group, l.Redirect, l.Health, l.Deregistration)
+	}
+	return b.String()
 }

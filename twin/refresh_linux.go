@@ -121,6 +121,7 @@ func (rf *refreshing) apply(ctx context.Context, from *Plan, step string, size i
 		err = rf.probe.join(next, launched)
 	}
 	rf.r.Steps = append(rf.r.Steps, StepReport{Name: step, Applied: time.Since(start), Launched: launched, Ended: ended})
+	rf.r.Expected = append(rf.r.Expected, next.expectations(step)...)
 	if err != nil {
 		return from, nil, fmt.Errorf("%s: %w", step, err)
 	}

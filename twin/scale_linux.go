@@ -235,25 +235,57 @@ func linkPeer(line string) (peer, far string, ok bool) {
 	return f[9], f[13], true
 }
 
-// changedLines are the `ip` commands that take a namespace from old to new: the new lines,
-// and for each permanent neighbour entry no longer there, its removal.
+// changedLines are the `ip` commands that take a namespace from old to new: first the
+// removal of what old set and new does not (a route of a destination and table no new line
+// sets, a policy rule, an address, a permanent neighbour entry), then the new lines.
 func changedLines(old, new []string) []string {
 	var out []string
+	routes := map[string]bool{}
 	for _, l := range new {
-		if !slices.Contains(old, l) {
-			out = append(out, l)
+		if key, ok := routeKey(l); ok {
+			routes[key] = true
 		}
 	}
 	for _, l := range old {
 		if slices.Contains(new, l) {
 			continue
 		}
-		// "neigh replace ADDR lladdr MAC dev DEV nud permanent"
-		if f := strings.Fields(l); len(f) == 8 && f[0] == "neigh" && f[4] == "dev" {
-			out = append(out, "neigh del "+f[2]+" dev "+f[5])
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 9 && f[0] == "neigh" && f[5] == "dev": // "neigh replace ADDR lladdr MAC dev DEV nud permanent"
+			out = append(out, "neigh del "+f[2]+" dev "+f[6])
+		case len(f) > 2 && f[0] == "route" && (f[1] == "add" || f[1] == "replace"):
+			if key, ok := routeKey(l); ok && !routes[key] {
+				out = append(out, "route del "+key)
+			}
+		case len(f) > 2 && (f[0] == "rule" || f[0] == "addr") && f[1] == "add":
+			out = append(out, f[0]+" del "+strings.Join(f[2:], " "))
+		}
+	}
+	for _, l := range new {
+		if !slices.Contains(old, l) {
+			out = append(out, l)
 		}
 	}
 	return out
+}
+
+// routeKey is what names a route of an `ip route add|replace` line: its destination and
+// table ("1.178.91.0/24 table 102"; the main table when it names none).
+func routeKey(line string) (string, bool) {
+	f := strings.Fields(line)
+	if len(f) < 3 || f[0] != "route" || (f[1] != "add" && f[1] != "replace") {
+		return "", false
+	}
+	table := "main"
+	if i := slices.Index(f, "table"); i > 0 && i+1 < len(f) {
+		table = f[i+1]
+	}
+	dest := f[2]
+	if slices.Contains([]string{"blackhole", "unreachable", "prohibit", "unicast", "local"}, dest) && len(f) > 3 {
+		dest = f[2] + " " + f[3]
+	}
+	return dest + " table " + table, true
 }
 
 // waitDrained waits until no ALB node of specs has any of hosts registered or draining: each

@@ -165,10 +165,21 @@ func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
 		if s.DNS != nil {
 			ports = append(ports, 53)
 		}
+		type socket struct {
+			flag, proto string
+			port        int
+		}
+		var sockets []socket
 		for _, port := range ports {
+			sockets = append(sockets, socket{"-Hltn", "tcp", port})
+		}
+		if s.DNS != nil {
+			sockets = append(sockets, socket{"-Hlun", "udp", 53}) // most lookups are UDP
+		}
+		for _, so := range sockets {
 			ok := false
 			for range 100 {
-				out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", s.Namespace, "ss", "-Hltn", "sport", "= :"+strconv.Itoa(port)).Output()
+				out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", s.Namespace, "ss", so.flag, "sport", "= :"+strconv.Itoa(so.port)).Output()
 				if ok = strings.TrimSpace(string(out)) != ""; ok {
 					break
 				}
@@ -176,7 +187,7 @@ func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
 			}
 			if !ok {
 				log, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), s.Host+".log"))
-				return fmt.Errorf("%s: its services do not hold tcp/%d after 2s: %s", s.Host, port, strings.TrimSpace(string(log)))
+				return fmt.Errorf("%s: its services do not hold %s/%d after 2s: %s", s.Host, so.proto, so.port, strings.TrimSpace(string(log)))
 			}
 		}
 	}

@@ -82,6 +82,8 @@ type ALBListener struct {
 	// Deregistration is the group's deregistration delay (seconds, before the spec's scale): how
 	// long a target no longer listed keeps its requests in flight.
 	Deregistration int `json:"deregistration"`
+	// Redirect is true for a listener that answers every request with a redirect to HTTPS.
+	Redirect bool `json:"redirect,omitempty"`
 }
 
 // ALBTarget is a registered target the node sends to (its AZ's only with cross-zone off).
@@ -218,6 +220,10 @@ func (p *Plan) albSpec(h *Host) *ALBSpec {
 		azs[n.AZ()] = true
 	}
 	for _, l := range lb.Listeners {
+		if l.RedirectsToHTTPS {
+			spec.Listeners = append(spec.Listeners, ALBListener{Port: l.Port, Redirect: true})
+			continue
+		}
 		if len(l.Groups) == 0 {
 			continue
 		}

@@ -367,6 +367,11 @@ func serveALB(ctx context.Context, spec *Spec, log io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if l.Redirect {
+			fmt.Fprintf(log, "%s: listener :%d redirects to HTTPS\n", spec.Host, l.Port)
+			go (&http.Server{Handler: withServer(redirectHTTPS{}, "webtier-twin-alb (stands in for an ALB node: a redirect action)")}).Serve(ln)
+			continue
+		}
 		al := &albListener{ALBListener: l}
 		node.listeners[l.Port] = al
 		fmt.Fprintf(log, "%s: listener :%d -> %s, health check %s\n", spec.Host, l.Port, l.Group, l.describe(spec.ALB.Scale))
@@ -387,6 +392,18 @@ type albNode struct {
 	listeners map[int]*albListener
 	state     string
 	countsMu  sync.Mutex
+}
+
+// redirectHTTPS is a listener whose default action redirects to HTTPS (HTTP 301, as ELB's
+// redirect action with its defaults: same host, path and query).
+type redirectHTTPS struct{}
+
+func (redirectHTTPS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
 }
 
 // albControl is this process's load balancer node, for SIGHUP.

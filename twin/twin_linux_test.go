@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
@@ -547,7 +549,7 @@ func TestChange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := Change(t.Context(), testPrefix, steps, cfg, exe)
+			r, err := Change(t.Context(), testPrefix, steps, cfg, exe, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -643,7 +645,7 @@ func TestInstanceRefresh(t *testing.T) {
 	for _, h := range p.hostsOfRole(rules.Web) {
 		before = append(before, h.Name)
 	}
-	r, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "the new stack", Stack: newType}}, cfg, exe)
+	r, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "the new stack", Stack: newType}}, cfg, exe, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -685,7 +687,9 @@ func TestInstanceRefresh(t *testing.T) {
 	s := r.Sessions[0]
 	t.Logf("session %s: survived %v, %d commands, ended in %q: %s", s.Session, s.Survived, s.Commands, s.EndedIn, s.Why)
 	replaced := slices.IndexFunc(r.Steps, func(st StepReport) bool { return slices.Contains(st.Ended, before[0]) })
-	at := func(step string) int { return slices.IndexFunc(r.Steps, func(st StepReport) bool { return st.Name == step }) }
+	at := func(step string) int {
+		return slices.IndexFunc(r.Steps, func(st StepReport) bool { return st.Name == step })
+	}
 	if s.Survived || replaced < 0 || at(s.LastAnswered) != replaced-1 && at(s.LastAnswered) != replaced || at(s.EndedIn) < replaced {
 		t.Errorf("the session to %s: %+v; want it answered until %s is terminated (%q), then ended", before[0], s, before[0], r.Steps[max(replaced, 0)].Name)
 	}
@@ -704,5 +708,67 @@ func TestInstanceRefresh(t *testing.T) {
 	}
 	if out := waitInService(t.Context(), after, nil, time.Second); len(out) > 0 {
 		t.Errorf("after the refresh, not in service: %v", out)
+	}
+}
+
+// TestChangesAgreeWithVerify replays each change of the change review (internal/changecases)
+// on the twin in the states terraform's plan of it passes through, then returns to the
+// example: in every state, the prober's requests fail as verify says of that state (none,
+// some or all), and a flow verify says is cut loses requests there.
+func TestChangesAgreeWithVerify(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	up(t)
+	_, exe := exampleSource(t)
+	for _, c := range changecases.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			pair, err := c.Pair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tf, err := c.Plan(pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := json.Marshal(tf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := change.Read(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			states, _, err := change.States(plan, pair.Base, pair.Head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var steps []ChangeStep
+			for _, st := range states {
+				steps = append(steps, ChangeStep{Name: st.Name, Stack: st.Stack})
+			}
+			steps = append(steps, ChangeStep{Name: "the new stack", Stack: pair.Head})
+			// Each state held 3 s: a cut shows in the requests at once.
+			r, err := Change(t.Context(), testPrefix, steps, pair.HeadCfg, exe, 3*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lost := 0
+			for _, e := range r.Expected {
+				if e.Fail != FailNone {
+					t.Logf("verify: %s: %s: %s fail (%s)", e.Step, e.Flow, e.Fail, e.Why)
+				}
+			}
+			for _, f := range r.Flows {
+				lost += f.Failed
+			}
+			for _, d := range r.Disagreements() {
+				t.Error(d)
+			}
+			t.Logf("%d steps, %d requests failed", len(r.Steps), lost)
+			// Back to the example for the next change.
+			if _, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "back", Stack: pair.Base}}, pair.BaseCfg, exe, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
