@@ -18,19 +18,24 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): its network
+// Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): the network
+// (VPC, subnets, gateways, route tables, network ACLs, security groups and their rules,
+// prefix lists) and what lies above the packets (roles and their policies, instance profiles,
+// flow logs and their log groups, file systems and their policies, databases and their
+// secrets) as verify.Deployed, which the model is built from directly, each element named by
+// its Name tag (else its ID) as a resource of the synthesized stack is; the rest still
 // translated into Terraform JSON of the shape the verifier's loader reads (the resource types
-// and attributes it knows, references written as ${TYPE.NAME.id} (.arn, .name), resources
-// named by their Name tag (else their ID) and tags copied), and what lies above the packets
-// (roles and their policies, instance profiles, flow logs and their log groups, file-system
-// policies, the database's secret) as verify.Deployed, which the model is built from directly.
+// and attributes it knows, references written as ${TYPE.NAME.id} (.arn, .name) to resources of
+// the document and as AWS IDs to elements of verify.Deployed, tags copied).
 // Notes are what the translation left out, said rather than hidden; the verifier adds its own
 // (for example on network interfaces it does not model).
 func (s *Stack) Document() (doc []byte, notes []string, err error) {
 	d := newDoc()
 	s.name(d)
-	s.translate(d)
-	out, err := verify.DeployedDocument(d.res, s.deployed(d))
+	var dep verify.Deployed
+	s.translate(d, &dep)
+	s.deployed(d, &dep)
+	out, err := verify.DeployedDocument(d.res, dep)
 	return out, d.notes, err
 }
 
@@ -55,6 +60,14 @@ type document struct {
 	// taken holds the names used, per type.
 	taken map[string]map[string]bool
 	notes []string
+}
+
+// typed are the resource types whose elements go to verify typed (verify.Deployed): what
+// refers to them names them by AWS ID, not by a reference into the document.
+var typed = map[string]bool{
+	"aws_vpc": true, "aws_subnet": true, "aws_internet_gateway": true, "aws_route_table": true,
+	"aws_default_route_table": true, "aws_network_acl": true, "aws_default_network_acl": true,
+	"aws_security_group": true, "aws_default_security_group": true, "aws_ec2_managed_prefix_list": true,
 }
 
 func newDoc() *document {
@@ -119,7 +132,7 @@ func (d *document) has(id string, typ ...string) bool {
 // ref is a reference to attr of the resource standing for id; for an unknown ID, the ID
 // itself (the verifier then says it names nothing of the stack).
 func (d *document) ref(id, attr string) string {
-	if a := d.addr[id]; a != "" {
+	if a := d.addr[id]; a != "" && !typed[a[:strings.IndexByte(a, '.')]] {
 		return "${" + a + "." + attr + "}"
 	}
 	return lit(id)
@@ -144,12 +157,12 @@ func (d *document) refs(ids []string, attr string) []any {
 }
 
 // stub adds a resource that only needs to exist (a route target the verifier does not
-// follow) and returns a reference to it.
+// follow) and returns its address.
 func (d *document) stub(typ, id string) string {
 	if !d.has(typ + " " + id) {
 		d.put(d.name(typ, id, "", id), map[string]any{"id": lit(id)})
 	}
-	return "${" + d.addr[typ+" "+id] + ".id}"
+	return d.addr[typ+" "+id]
 }
 
 func (d *document) note(format string, args ...any) {
@@ -430,120 +443,96 @@ func managedENI(e ec2types.NetworkInterface) bool {
 	return false
 }
 
-// translate writes the attributes of every named resource.
-func (s *Stack) translate(d *document) {
-	s.network(d)
-	s.securityGroups(d)
+// translate writes the attributes of every named resource, the network's to out.
+func (s *Stack) translate(d *document, out *verify.Deployed) {
+	s.network(d, out)
+	s.securityGroups(d, out)
 	s.compute(d)
 	s.balancers(d)
 	s.fleets(d)
 }
 
-func (s *Stack) network(d *document) {
+func (s *Stack) network(d *document, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
-	v := map[string]any{"id": vpc, "cidr_block": aws.ToString(s.VPC.CidrBlock), "tags": ec2Tags(s.VPC.Tags)}
-	if t := s.mainTable(); t != nil {
-		v["default_route_table_id"] = aws.ToString(t.RouteTableId)
-	}
-	for _, a := range s.NetworkACLs {
-		if aws.ToBool(a.IsDefault) {
-			v["default_network_acl_id"] = aws.ToString(a.NetworkAclId)
-		}
-	}
-	d.put(d.addr[vpc], v)
-	for _, c := range s.VPC.CidrBlockAssociationSet {
+	v := verify.DeployedVPC{Addr: d.addr[vpc], ID: vpc, CIDRs: []string{aws.ToString(s.VPC.CidrBlock)}}
+	for _, c := range sortBy(s.VPC.CidrBlockAssociationSet, func(x ec2types.VpcCidrBlockAssociation) string { return aws.ToString(x.AssociationId) }) {
 		if aws.ToString(c.CidrBlock) == aws.ToString(s.VPC.CidrBlock) || c.CidrBlockState == nil || c.CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
 			continue
 		}
-		id := aws.ToString(c.AssociationId)
-		d.put(d.name("aws_vpc_ipv4_cidr_block_association", id, "", id), map[string]any{
-			"id": id, "vpc_id": d.ref(vpc, "id"), "cidr_block": aws.ToString(c.CidrBlock)})
+		v.CIDRs = append(v.CIDRs, aws.ToString(c.CidrBlock))
 	}
+	out.VPCs = append(out.VPCs, v)
 	for _, sn := range s.Subnets {
 		id := aws.ToString(sn.SubnetId)
-		d.put(d.addr[id], map[string]any{
-			"id": id, "vpc_id": d.ref(vpc, "id"), "cidr_block": aws.ToString(sn.CidrBlock),
-			"availability_zone": aws.ToString(sn.AvailabilityZone), "availability_zone_id": aws.ToString(sn.AvailabilityZoneId),
-			"map_public_ip_on_launch": aws.ToBool(sn.MapPublicIpOnLaunch), "tags": ec2Tags(sn.Tags)})
+		az := aws.ToString(sn.AvailabilityZone)
+		if az == "" {
+			az = aws.ToString(sn.AvailabilityZoneId)
+		}
+		out.Subnets = append(out.Subnets, verify.DeployedSubnet{Addr: d.addr[id], ID: id, VPC: aws.ToString(sn.VpcId),
+			CIDR: aws.ToString(sn.CidrBlock), AZ: az, MapPublic: aws.ToBool(sn.MapPublicIpOnLaunch)})
 	}
 	for _, g := range s.InternetGateways {
 		id := aws.ToString(g.InternetGatewayId)
-		d.put(d.addr[id], map[string]any{"id": id, "vpc_id": d.ref(vpc, "id"), "tags": ec2Tags(g.Tags)})
+		out.InternetGateways = append(out.InternetGateways, verify.DeployedGateway{Addr: d.addr[id], ID: id, VPC: vpc})
 	}
+	main := s.mainTable()
 	for _, t := range s.RouteTables {
 		id := aws.ToString(t.RouteTableId)
-		addr := d.addr[id]
-		attrs := map[string]any{"id": id, "tags": ec2Tags(t.Tags), "route": s.routes(d, t)}
-		if strings.HasPrefix(addr, "aws_default_route_table.") {
-			attrs["default_route_table_id"] = d.ref(vpc, "default_route_table_id")
-		} else {
-			attrs["vpc_id"] = d.ref(vpc, "id")
-		}
-		d.put(addr, attrs)
+		dt := verify.DeployedRouteTable{Addr: d.addr[id], ID: id, VPC: vpc, Routes: s.routes(d, t),
+			Main: main != nil && aws.ToString(main.RouteTableId) == id}
 		for _, a := range t.Associations {
 			if aws.ToBool(a.Main) || a.AssociationState != nil && a.AssociationState.State != ec2types.RouteTableAssociationStateCodeAssociated {
 				continue
 			}
-			aid := aws.ToString(a.RouteTableAssociationId)
-			attrs := map[string]any{"id": aid, "route_table_id": d.ref(id, "id")}
+			// A gateway's (edge) association routes no subnet.
 			if sn := aws.ToString(a.SubnetId); sn != "" {
-				attrs["subnet_id"] = d.ref(sn, "id")
-			} else if gw := aws.ToString(a.GatewayId); gw != "" {
-				attrs["gateway_id"] = lit(gw)
-			} else {
-				continue
+				aid := aws.ToString(a.RouteTableAssociationId)
+				dt.Subnets = append(dt.Subnets, verify.DeployedAssociation{Addr: d.name("aws_route_table_association", aid, "", aid), Subnet: sn})
 			}
-			d.put(d.name("aws_route_table_association", aid, "", aid), attrs)
 		}
+		out.RouteTables = append(out.RouteTables, dt)
 	}
 	for _, a := range s.NetworkACLs {
 		id := aws.ToString(a.NetworkAclId)
-		addr := d.addr[id]
 		var subnets []string
 		for _, as := range a.Associations {
 			subnets = append(subnets, aws.ToString(as.SubnetId))
 		}
 		sort.Strings(subnets)
-		attrs := map[string]any{"id": id, "tags": ec2Tags(a.Tags), "subnet_ids": d.refs(subnets, "id")}
-		attrs["ingress"], attrs["egress"] = naclEntries(a.Entries, false), naclEntries(a.Entries, true)
-		if aws.ToBool(a.IsDefault) {
-			attrs["default_network_acl_id"] = d.ref(vpc, "default_network_acl_id")
-		} else {
-			attrs["vpc_id"] = d.ref(vpc, "id")
-		}
-		d.put(addr, attrs)
+		out.NACLs = append(out.NACLs, verify.DeployedNACL{Addr: d.addr[id], ID: id, VPC: vpc, Default: aws.ToBool(a.IsDefault),
+			Subnets: subnets, Ingress: naclEntries(a.Entries, false), Egress: naclEntries(a.Entries, true)})
 	}
 }
 
-// routes are a route table's routes as inline blocks: the local routes are implicit, IPv6
-// routes do not matter to the IPv4 model, and a blackhole route is left out with a note.
-func (s *Stack) routes(d *document, t ec2types.RouteTable) []any {
+// routes are a route table's routes: the local routes are implicit, IPv6 routes do not
+// matter to the IPv4 model, and a blackhole route is left out with a note.
+func (s *Stack) routes(d *document, t ec2types.RouteTable) []verify.DeployedRoute {
 	table := aws.ToString(t.RouteTableId)
-	out := []any{}
+	var out []verify.DeployedRoute
 	for _, r := range t.Routes {
 		if aws.ToString(r.GatewayId) == "local" {
 			continue
 		}
-		blk := map[string]any{}
+		var dr verify.DeployedRoute
 		switch {
 		case r.DestinationCidrBlock != nil:
-			blk["cidr_block"] = aws.ToString(r.DestinationCidrBlock)
+			dr.Dest = aws.ToString(r.DestinationCidrBlock)
 		case r.DestinationPrefixListId != nil:
-			blk["destination_prefix_list_id"] = aws.ToString(r.DestinationPrefixListId)
+			dr.PrefixList = aws.ToString(r.DestinationPrefixListId)
 		default:
 			continue // IPv6
 		}
-		key, target := routeTarget(d, r)
-		if key == "" {
-			d.note("%s %s: route to %s has a target the live loader cannot name (%s); left out", d.addr[table], table, routeDest(r), target)
+		target, other, known := routeTarget(d, r)
+		if target == "" && other == "" {
+			d.note("%s %s: route to %s has a target the live loader cannot name (%s); left out", d.addr[table], table, routeDest(r), aws.ToString(r.GatewayId))
 			continue
 		}
-		if r.State == ec2types.RouteStateBlackhole && !strings.HasPrefix(target, "${") {
+		if r.State == ec2types.RouteStateBlackhole && !known {
 			d.note("%s: the route to %s is a blackhole (its target %s is gone): left out, but AWS drops that traffic", d.addr[table], routeDest(r), target)
 			continue
 		}
-		blk[key] = target
-		out = append(out, blk)
+		dr.Target, dr.Other = target, other
+		out = append(out, dr)
 	}
 	return out
 }
@@ -555,85 +544,70 @@ func routeDest(r ec2types.Route) string {
 	return aws.ToString(r.DestinationPrefixListId)
 }
 
-// routeTarget returns the route block key of a route's target and a reference to it: a
-// resource of the document, or a stub for targets the verifier does not follow.
-func routeTarget(d *document, r ec2types.Route) (key, target string) {
-	ref := func(key, id string, typ ...string) (string, string) {
-		if d.has(id, typ...) {
-			return key, d.ref(id, "id")
-		}
-		return key, id
-	}
+// routeTarget returns the ID of a route's target the model follows (an internet or NAT
+// gateway, a VPC endpoint, an instance) and whether the stack holds it, or the address of a
+// stand-in for a target the verifier does not follow.
+func routeTarget(d *document, r ec2types.Route) (target, other string, known bool) {
 	gw := aws.ToString(r.GatewayId)
 	switch {
 	case r.NatGatewayId != nil:
-		return ref("nat_gateway_id", aws.ToString(r.NatGatewayId), "aws_nat_gateway")
+		return aws.ToString(r.NatGatewayId), "", d.has(aws.ToString(r.NatGatewayId), "aws_nat_gateway")
 	case strings.HasPrefix(gw, "igw-"):
-		return ref("gateway_id", gw, "aws_internet_gateway")
+		return gw, "", d.has(gw, "aws_internet_gateway")
 	case strings.HasPrefix(gw, "vgw-"):
-		return "gateway_id", d.stub("aws_vpn_gateway", gw)
+		return "", d.stub("aws_vpn_gateway", gw), true
 	case strings.HasPrefix(gw, "vpce-"):
-		return ref("vpc_endpoint_id", gw, "aws_vpc_endpoint")
+		return gw, "", d.has(gw, "aws_vpc_endpoint")
 	case r.InstanceId != nil && d.has(aws.ToString(r.InstanceId), "aws_instance"):
-		return "instance_id", d.ref(aws.ToString(r.InstanceId), "id")
+		return aws.ToString(r.InstanceId), "", true
 	case r.NetworkInterfaceId != nil:
-		return "network_interface_id", d.stub("aws_network_interface", aws.ToString(r.NetworkInterfaceId))
+		return "", d.stub("aws_network_interface", aws.ToString(r.NetworkInterfaceId)), true
 	case r.TransitGatewayId != nil:
-		return "transit_gateway_id", d.stub("aws_ec2_transit_gateway", aws.ToString(r.TransitGatewayId))
+		return "", d.stub("aws_ec2_transit_gateway", aws.ToString(r.TransitGatewayId)), true
 	case r.VpcPeeringConnectionId != nil:
-		return "vpc_peering_connection_id", d.stub("aws_vpc_peering_connection", aws.ToString(r.VpcPeeringConnectionId))
+		return "", d.stub("aws_vpc_peering_connection", aws.ToString(r.VpcPeeringConnectionId)), true
 	case r.CarrierGatewayId != nil:
-		return "carrier_gateway_id", d.stub("aws_ec2_carrier_gateway", aws.ToString(r.CarrierGatewayId))
+		return "", d.stub("aws_ec2_carrier_gateway", aws.ToString(r.CarrierGatewayId)), true
 	case r.LocalGatewayId != nil:
-		return "local_gateway_id", d.stub("aws_ec2_local_gateway", aws.ToString(r.LocalGatewayId))
+		return "", d.stub("aws_ec2_local_gateway", aws.ToString(r.LocalGatewayId)), true
 	case r.CoreNetworkArn != nil:
-		return "core_network_arn", d.stub("aws_networkmanager_core_network", aws.ToString(r.CoreNetworkArn))
+		return "", d.stub("aws_networkmanager_core_network", aws.ToString(r.CoreNetworkArn)), true
 	case r.EgressOnlyInternetGatewayId != nil:
-		return "egress_only_gateway_id", d.stub("aws_egress_only_internet_gateway", aws.ToString(r.EgressOnlyInternetGatewayId))
+		return "", d.stub("aws_egress_only_internet_gateway", aws.ToString(r.EgressOnlyInternetGatewayId)), true
 	}
-	return "", gw
+	return "", "", false
 }
 
-// naclEntries are one direction's entries as inline blocks. Rule 32767, the implicit
+// naclEntries are one direction's entries in rule-number order. Rule 32767, the implicit
 // deny-all AWS lists (and moto omits for custom ACLs), is the verifier's implicit "*".
-func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []any {
-	out := []any{}
+func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []verify.DeployedNACLEntry {
+	var out []verify.DeployedNACLEntry
 	for _, e := range sortBy(entries, func(x ec2types.NetworkAclEntry) string { return fmt.Sprintf("%05d", aws.ToInt32(x.RuleNumber)) }) {
 		if aws.ToBool(e.Egress) != egress || aws.ToInt32(e.RuleNumber) == 32767 {
 			continue
 		}
-		blk := map[string]any{"rule_no": aws.ToInt32(e.RuleNumber), "action": string(e.RuleAction),
-			"protocol": aws.ToString(e.Protocol), "from_port": 0, "to_port": 0}
-		if e.CidrBlock != nil {
-			blk["cidr_block"] = aws.ToString(e.CidrBlock)
-		}
-		if e.Ipv6CidrBlock != nil {
-			blk["ipv6_cidr_block"] = aws.ToString(e.Ipv6CidrBlock)
-		}
+		de := verify.DeployedNACLEntry{Number: int(aws.ToInt32(e.RuleNumber)), Allow: e.RuleAction == ec2types.RuleActionAllow,
+			Protocol: aws.ToString(e.Protocol), CIDR: aws.ToString(e.CidrBlock), IPv6: aws.ToString(e.Ipv6CidrBlock)}
 		if p := e.PortRange; p != nil {
-			blk["from_port"], blk["to_port"] = aws.ToInt32(p.From), aws.ToInt32(p.To)
+			de.From, de.To = int(aws.ToInt32(p.From)), int(aws.ToInt32(p.To))
 		}
 		if c := e.IcmpTypeCode; c != nil {
-			blk["icmp_type"], blk["icmp_code"] = aws.ToInt32(c.Type), aws.ToInt32(c.Code)
+			de.ICMP = &verify.DeployedICMP{Type: int(aws.ToInt32(c.Type)), Code: int(aws.ToInt32(c.Code))}
 		}
-		out = append(out, blk)
+		out = append(out, de)
 	}
 	return out
 }
 
-func (s *Stack) securityGroups(d *document) {
+func (s *Stack) securityGroups(d *document, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	for _, g := range s.SecurityGroups {
 		id := aws.ToString(g.GroupId)
-		d.put(d.addr[id], map[string]any{"id": id, "name": lit(aws.ToString(g.GroupName)), "vpc_id": d.ref(vpc, "id"),
-			"description": lit(aws.ToString(g.Description)), "tags": ec2Tags(g.Tags)})
+		out.SecurityGroups = append(out.SecurityGroups, verify.DeployedGroup{Addr: d.addr[id], ID: id, VPC: vpc,
+			Name: aws.ToString(g.GroupName), Role: ec2Tag(g.Tags, rules.RoleTag), Default: aws.ToString(g.GroupName) == "default"})
 	}
 	for _, pl := range s.PrefixLists {
-		entries := []any{}
-		for _, c := range pl.CIDRs {
-			entries = append(entries, map[string]any{"cidr": c})
-		}
-		d.put(d.addr[pl.ID], map[string]any{"id": pl.ID, "name": lit(pl.Name), "entry": entries})
+		out.PrefixLists = append(out.PrefixLists, verify.DeployedPrefixList{Addr: d.addr[pl.ID], ID: pl.ID, CIDRs: pl.CIDRs})
 	}
 	for _, r := range sortBy(s.SecurityGroupRules, func(x ec2types.SecurityGroupRule) string { return aws.ToString(x.SecurityGroupRuleId) }) {
 		id := aws.ToString(r.SecurityGroupRuleId)
@@ -641,20 +615,15 @@ func (s *Stack) securityGroups(d *document) {
 		if aws.ToBool(r.IsEgress) {
 			typ = "aws_vpc_security_group_egress_rule"
 		}
-		proto := aws.ToString(r.IpProtocol)
-		if proto == "icmpv6" {
-			proto = "58" // the verifier reads protocols by name (tcp, udp, icmp) or number
-		}
-		attrs := map[string]any{"id": id, "security_group_id": d.ref(aws.ToString(r.GroupId), "id"),
-			"ip_protocol": proto, "from_port": aws.ToInt32(r.FromPort), "to_port": aws.ToInt32(r.ToPort),
-			"description": lit(aws.ToString(r.Description)), "tags": ec2Tags(r.Tags)}
+		dr := verify.DeployedGroupRule{Group: aws.ToString(r.GroupId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
+			From: int(aws.ToInt32(r.FromPort)), To: int(aws.ToInt32(r.ToPort))}
 		switch {
 		case r.CidrIpv4 != nil:
-			attrs["cidr_ipv4"] = aws.ToString(r.CidrIpv4)
+			dr.CIDR = aws.ToString(r.CidrIpv4)
 		case r.CidrIpv6 != nil:
-			attrs["cidr_ipv6"] = aws.ToString(r.CidrIpv6)
+			dr.IPv6 = aws.ToString(r.CidrIpv6)
 		case r.PrefixListId != nil:
-			attrs["prefix_list_id"] = d.ref(aws.ToString(r.PrefixListId), "id")
+			dr.PrefixList = aws.ToString(r.PrefixListId)
 		case r.ReferencedGroupInfo != nil:
 			peer := aws.ToString(r.ReferencedGroupInfo.GroupId)
 			peer = peer[strings.LastIndexByte(peer, '/')+1:] // "ACCOUNT/sg-..." as moto may write it
@@ -662,9 +631,10 @@ func (s *Stack) securityGroups(d *document) {
 				d.note("%s (%s) refers to the security group %s, which is not in the VPC: no interface of the stack carries it; left out", d.addr[aws.ToString(r.GroupId)], id, peer)
 				continue
 			}
-			attrs["referenced_security_group_id"] = d.ref(peer, "id")
+			dr.Peer = peer
 		}
-		d.put(d.name(typ, id, ec2Tag(r.Tags, "Name"), id), attrs)
+		dr.Addr = d.name(typ, id, ec2Tag(r.Tags, "Name"), id)
+		out.SecurityGroupRules = append(out.SecurityGroupRules, dr)
 	}
 }
 
@@ -1012,8 +982,7 @@ func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 // instances and their subnet groups; the roles read
 // (each with its trust, inline and attached policies), the launch templates' instance
 // profiles, the flow logs and their log groups, the file systems' policies.
-func (s *Stack) deployed(d *document) verify.Deployed {
-	var out verify.Deployed
+func (s *Stack) deployed(d *document, out *verify.Deployed) {
 	for _, fs := range s.FileSystems {
 		id := aws.ToString(fs.FileSystemId)
 		out.FileSystems = append(out.FileSystems, verify.DeployedFileSystem{Addr: d.addr["aws_efs_file_system "+id], ID: id})
@@ -1091,5 +1060,4 @@ func (s *Stack) deployed(d *document) verify.Deployed {
 		}
 		out.Databases = append(out.Databases, ddb)
 	}
-	return out
 }

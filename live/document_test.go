@@ -13,6 +13,18 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
+// deployedOf is what a document carries for the model to be built from directly.
+func deployedOf(t *testing.T, doc []byte) verify.Deployed {
+	t.Helper()
+	var top struct {
+		Deployed verify.Deployed `json:"deployed"`
+	}
+	if err := json.Unmarshal(doc, &top); err != nil {
+		t.Fatal(err)
+	}
+	return top.Deployed
+}
+
 // addresses lists the resource addresses of a document.
 func addresses(t *testing.T, doc []byte) map[string]map[string]any {
 	t.Helper()
@@ -43,9 +55,7 @@ func TestDocumentNames(t *testing.T) {
 	}
 	got := addresses(t, doc)
 	for _, addr := range []string{
-		"aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
-		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_route_table.web-a-rt",
-		"aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http", "aws_lb.webtier-alb",
+		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_lb.webtier-alb",
 		"aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web", "aws_vpc_endpoint.webtier-secretsmanager",
 	} {
 		if got[addr] == nil {
@@ -58,6 +68,20 @@ func TestDocumentNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	named := map[string]bool{}
+	for _, s := range n.Subnets {
+		// A subnet is linked to its VPC by ID.
+		named[s.Addr] = s.VPC != nil && s.VPC.Addr == "aws_vpc.webtier"
+		named[s.Routes.Addr] = true
+		named[s.NACL.Addr] = true
+	}
+	for _, e := range n.Endpoints {
+		for _, g := range e.Groups {
+			named[g.Addr] = true
+			for _, r := range g.Ingress {
+				named[r.Addr] = r.Group == g
+			}
+		}
+	}
 	for _, fs := range n.FileSystems {
 		named[fs.Addr] = true
 	}
@@ -74,7 +98,8 @@ func TestDocumentNames(t *testing.T) {
 		named[fl.Addr] = fl.Role != nil && fl.Group != nil
 	}
 	for _, addr := range []string{"aws_efs_file_system.webtier-shared", "aws_db_instance.webtier-db", "aws_iam_role.webtier-web", "aws_iam_role.webtier-flow-logs",
-		"aws_flow_log.webtier-flow-log"} {
+		"aws_flow_log.webtier-flow-log", "aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
+		"aws_route_table.web-a-rt", "aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http"} {
 		if !named[addr] {
 			t.Errorf("the deployed model has no %s (or it is not linked): %v", addr, named)
 		}
@@ -86,9 +111,13 @@ func TestDocumentNames(t *testing.T) {
 	if !bytes.Equal(doc, again) {
 		t.Error("two translations of one stack differ")
 	}
-	// A subnet's vpc_id is a reference, not the ID.
-	if v := got["aws_subnet.web-a"]["vpc_id"]; v != "${aws_vpc.webtier.id}" {
-		t.Errorf("aws_subnet.web-a vpc_id = %v, want ${aws_vpc.webtier.id}", v)
+	// A resource of the document names an element built directly by its ID, one of the
+	// document by a reference.
+	if v := got["aws_instance.bastion-a"]["subnet_id"]; v != n.Subnets[slices.IndexFunc(n.Subnets, func(s *verify.Subnet) bool { return s.Name == "public-a" })].ID {
+		t.Errorf("aws_instance.bastion-a subnet_id = %v, want the ID of aws_subnet.public-a", v)
+	}
+	if v := got["aws_nat_gateway.nat-public-a"]["allocation_id"]; v != "${aws_eip.nat-public-a.allocation_id}" {
+		t.Errorf("aws_nat_gateway.nat-public-a allocation_id = %v, want ${aws_eip.nat-public-a.allocation_id}", v)
 	}
 }
 
@@ -108,7 +137,11 @@ func TestDocumentEdgeCases(t *testing.T) {
 		return nil
 	}
 	// A tag that reads like a reference.
-	subnet("web-a").Tags = append(subnet("web-a").Tags, ec2types.Tag{Key: aws.String("note"), Value: aws.String("${aws_vpc.nope.id}")})
+	for i, in := range s.Instances {
+		if ec2Name(in.Tags) == "bastion-a" {
+			s.Instances[i].Tags = append(s.Instances[i].Tags, ec2types.Tag{Key: aws.String("note"), Value: aws.String("${aws_vpc.nope.id}")})
+		}
+	}
 	// A Name tag two groups share.
 	s.SecurityGroups[1].Tags = []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("web-sg")}}
 	// An interface no resource stands for.
@@ -144,18 +177,21 @@ func TestDocumentEdgeCases(t *testing.T) {
 		t.Fatalf("the document does not load: %v", err)
 	}
 	got := addresses(t, doc)
-	if got["aws_vpc_ipv4_cidr_block_association.vpc-cidr-assoc-0second"] == nil {
-		t.Error("the second CIDR is missing")
-	}
 	if len(n.VPCs) != 1 || len(n.VPCs[0].CIDRs) != 2 {
 		t.Errorf("the model's VPC CIDRs: %v", n.VPCs[0].CIDRs)
 	}
-	if got["aws_vpn_gateway.vgw-0office"] == nil {
-		t.Error("the route target vgw-0office has no stand-in")
+	office := false
+	for _, sn := range n.Subnets {
+		for _, r := range sn.Routes.Routes {
+			office = office || r.Target == "aws_vpn_gateway.vgw-0office" && r.Kind == verify.TargetOther
+		}
+	}
+	if !office {
+		t.Error("the route to vgw-0office is not in the model as a target it does not follow")
 	}
 	sgs := 0
-	for addr := range got {
-		if strings.HasPrefix(addr, "aws_security_group.web-sg") {
+	for _, g := range deployedOf(t, doc).SecurityGroups {
+		if strings.HasPrefix(g.Addr, "aws_security_group.web-sg") {
 			sgs++
 		}
 	}
@@ -170,9 +206,19 @@ func TestDocumentEdgeCases(t *testing.T) {
 	if !strings.Contains(strings.Join(n.Notes, "\n"), "aws_network_interface.eni-0lambda: its network interfaces are not modelled") {
 		t.Errorf("the verifier does not note the unmodelled interface; notes:\n%s", strings.Join(n.Notes, "\n"))
 	}
-	if tags := got["aws_subnet.web-a"]["tags"].(map[string]any); tags["note"] != "$${aws_vpc.nope.id}" {
+	if tags := got["aws_instance.bastion-a"]["tags"].(map[string]any); tags["note"] != "$${aws_vpc.nope.id}" {
 		t.Errorf("a tag reading like a reference is not escaped: %v", tags["note"])
 	}
+}
+
+// ec2Name is the Name tag of a list of EC2 tags.
+func ec2Name(tags []ec2types.Tag) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == "Name" {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
 }
 
 // TestDeployedLinksByID: an element built directly into the model names what it links to by
@@ -182,14 +228,25 @@ func TestDeployedLinksByID(t *testing.T) {
 	s := loadRecorded(t)
 	s.MountTargets[0].SubnetId = aws.String("subnet-gone")
 	s.MountTargets[1].SecurityGroups = []string{"sg-gone"}
+	for i, in := range s.Instances {
+		if ec2Name(in.Tags) == "bastion-a" {
+			s.Instances[i].SubnetId = aws.String("subnet-gone")
+		}
+	}
+	s.NetworkACLs[0].Associations = append(s.NetworkACLs[0].Associations, ec2types.NetworkAclAssociation{SubnetId: aws.String("subnet-0gone")})
+	s.RouteTables[0].Routes = append(s.RouteTables[0].Routes, ec2types.Route{DestinationCidrBlock: aws.String("10.99.0.0/16"), NatGatewayId: aws.String("nat-gone")})
 	_, _, err := s.Model()
 	if err == nil {
 		t.Fatal("a mount target in an unknown subnet loaded")
 	}
-	for _, want := range []string{`: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
-		`: security_groups[0]: "sg-gone" names no aws_security_group or aws_default_security_group of the stack`} {
-		if !strings.Contains(err.Error(), "aws_efs_mount_target.") || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q, want one naming the mount target and %s", err, want)
+	for _, want := range []string{`aws_efs_mount_target.fsmt-83326b41: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
+		`aws_efs_mount_target.fsmt-ca446848: security_groups[0]: "sg-gone" names no aws_security_group or aws_default_security_group of the stack`,
+		// A resource of the document names the subnet by ID.
+		`aws_instance.bastion-a: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
+		`: subnet_ids[0]: "subnet-0gone" names no aws_subnet of the stack`,
+		`: route[0].target: "nat-gone" names no internet gateway, NAT gateway, VPC endpoint or instance of the stack`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q, want one saying %s", err, want)
 		}
 	}
 }

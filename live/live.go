@@ -1,9 +1,11 @@
 // Package live reads the DEPLOYED web tier back from the AWS APIs (or the local emulator) with
 // aws-sdk-go-v2: it finds the stack by the VPC tagged Project=webtier (the provider's
 // default_tags), follows IDs and vpc-id filters from there, and hands what it found to
-// verify.LoadDeployed, so that the very same probes judge what was deployed: the file systems,
-// databases, roles, policies and flow logs as verify.Deployed (typed, in AWS's IDs and ARNs,
-// built into the model directly), the rest of the network still as Terraform JSON of the shape
+// verify.LoadDeployed, so that the very same probes judge what was deployed: the VPC, subnets,
+// internet gateways, route tables, network ACLs, security groups and their rules, prefix
+// lists, file systems, databases, roles, policies and flow logs as verify.Deployed (typed, in
+// AWS's IDs and ARNs, built into the model directly), the rest (instances, NAT gateways, VPC
+// endpoints, load balancers, Auto Scaling groups) still as Terraform JSON of the shape
 // verify.Load accepts (see Stack.Document). Resources are named by their Name tag (falling
 // back to their ID), which makes the live names match the synthesized stack's: subnet web-a,
 // web-sg, web-nacl.

@@ -13,14 +13,24 @@ import (
 
 // Deployed is what a reader of a deployed stack found, in AWS's terms, of the families the
 // model is built from directly (the rest still comes as Terraform JSON, see DeployedDocument):
-// the file systems and their mount targets, the database instances and their subnet groups;
-// above the packets, IAM roles with their policies, instance profiles, flow logs and their log
-// groups, file-system policies. LoadDeployed builds the model's elements from it, each family
-// at the step where the loader builds a synthesized stack's from its Terraform JSON. Addr is
-// the address the reader names an element by (its provenance in reports, as a resource
-// address is a synthesized stack's); ARNs and IDs link the elements to each other and to the
-// network.
+// the network (build_network.go: VPCs, subnets, internet gateways, route tables with their
+// routes and subnets, network ACLs with their entries and subnets, security groups and their
+// rules, prefix lists), the file systems and their mount targets, the database instances and
+// their subnet groups; above the packets, IAM roles with their policies, instance profiles,
+// flow logs and their log groups, file-system policies. LoadDeployed builds the model's
+// elements from it, each family at the step where the loader builds a synthesized stack's from
+// its Terraform JSON. Addr is the address the reader names an element by (its provenance in
+// reports, as a resource address is a synthesized stack's); ARNs and IDs link the elements to
+// each other and to the network (and the resources of the document name them by ID).
 type Deployed struct {
+	VPCs               []DeployedVPC         `json:"vpcs,omitempty"`
+	Subnets            []DeployedSubnet      `json:"subnets,omitempty"`
+	InternetGateways   []DeployedGateway     `json:"internet_gateways,omitempty"`
+	RouteTables        []DeployedRouteTable  `json:"route_tables,omitempty"`
+	NACLs              []DeployedNACL        `json:"network_acls,omitempty"`
+	SecurityGroups     []DeployedGroup       `json:"security_groups,omitempty"`
+	SecurityGroupRules []DeployedGroupRule   `json:"security_group_rules,omitempty"`
+	PrefixLists        []DeployedPrefixList  `json:"prefix_lists,omitempty"`
 	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
 	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
 	Databases          []DeployedDB          `json:"databases,omitempty"`
@@ -270,6 +280,11 @@ func (l *loader) groupByID(addr, attr, id string) *SecurityGroup {
 	for _, k := range slices.Sorted(maps.Keys(l.groups)) {
 		if g := l.groups[k]; g.ID != "" && g.ID == id {
 			return g
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(l.groups)) {
+		if g := l.groups[k]; g.ID != "" && g.Name == id {
+			return g // a launch template may name its groups by name
 		}
 	}
 	l.errs.add("%s: %s: %q names no %s of the stack", addr, attr, id, strings.Join(groupTypes, " or "))
