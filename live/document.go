@@ -20,7 +20,8 @@ import (
 
 // Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): the network
 // (VPC, subnets, gateways, route tables, network ACLs, security groups and their rules,
-// prefix lists) and what lies above the packets (roles and their policies, instance profiles,
+// prefix lists, instances, Elastic IPs, NAT gateways, VPC endpoints, the network interfaces it
+// does not model) and what lies above the packets (roles and their policies, instance profiles,
 // flow logs and their log groups, file systems and their policies, databases and their
 // secrets) as verify.Deployed, which the model is built from directly, each element named by
 // its Name tag (else its ID) as a resource of the synthesized stack is; the rest still
@@ -60,6 +61,8 @@ type document struct {
 	// taken holds the names used, per type.
 	taken map[string]map[string]bool
 	notes []string
+	// interfaces are the network interfaces named only as route targets.
+	interfaces []string
 }
 
 // typed are the resource types whose elements go to verify typed (verify.Deployed): what
@@ -68,6 +71,7 @@ var typed = map[string]bool{
 	"aws_vpc": true, "aws_subnet": true, "aws_internet_gateway": true, "aws_route_table": true,
 	"aws_default_route_table": true, "aws_network_acl": true, "aws_default_network_acl": true,
 	"aws_security_group": true, "aws_default_security_group": true, "aws_ec2_managed_prefix_list": true,
+	"aws_instance": true, "aws_eip": true, "aws_nat_gateway": true, "aws_vpc_endpoint": true, "aws_network_interface": true,
 }
 
 func newDoc() *document {
@@ -156,11 +160,14 @@ func (d *document) refs(ids []string, attr string) []any {
 	return out
 }
 
-// stub adds a resource that only needs to exist (a route target the verifier does not
-// follow) and returns its address.
+// stub names a route target the verifier does not follow and returns its address; a network
+// interface no other element stands for is one the model does not hold (d.interfaces).
 func (d *document) stub(typ, id string) string {
 	if !d.has(typ + " " + id) {
-		d.put(d.name(typ, id, "", id), map[string]any{"id": lit(id)})
+		addr := d.name(typ, id, "", id)
+		if typ == "aws_network_interface" {
+			d.interfaces = append(d.interfaces, addr)
+		}
 	}
 	return d.addr[typ+" "+id]
 }
@@ -447,7 +454,7 @@ func managedENI(e ec2types.NetworkInterface) bool {
 func (s *Stack) translate(d *document, out *verify.Deployed) {
 	s.network(d, out)
 	s.securityGroups(d, out)
-	s.compute(d)
+	s.compute(d, out)
 	s.balancers(d)
 	s.fleets(d)
 }
@@ -647,8 +654,7 @@ func groupIDs(list []ec2types.GroupIdentifier) []string {
 	return out
 }
 
-func (s *Stack) compute(d *document) {
-	vpc := aws.ToString(s.VPC.VpcId)
+func (s *Stack) compute(d *document, out *verify.Deployed) {
 	eipOf := map[string]string{}
 	for _, a := range s.Addresses {
 		if in := aws.ToString(a.InstanceId); in != "" {
@@ -664,69 +670,40 @@ func (s *Stack) compute(d *document) {
 				groups = groupIDs(e.Groups)
 			}
 		}
-		attrs := map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(in.SubnetId), "id"),
-			"vpc_security_group_ids": d.refs(groups, "id"), "instance_type": string(in.InstanceType),
-			"associate_public_ip_address": aws.ToString(in.PublicIpAddress) != "" && eipOf[id] == "",
-			"tags":                        ec2Tags(in.Tags)}
-		if ip := aws.ToString(in.PublicIpAddress); ip != "" {
-			attrs["public_ip"] = ip
-		}
-		if ip := aws.ToString(in.PrivateIpAddress); ip != "" {
-			attrs["private_ip"] = ip
-		}
-		d.put(d.addr[id], attrs)
+		out.Instances = append(out.Instances, verify.DeployedInstance{Addr: d.addr[id], ID: id, Subnet: aws.ToString(in.SubnetId),
+			Groups: groups, Role: ec2Tag(in.Tags, rules.RoleTag), PublicIP: aws.ToString(in.PublicIpAddress) != "" && eipOf[id] == "",
+			PrivateIP: aws.ToString(in.PrivateIpAddress)})
 	}
 	for _, a := range s.Addresses {
 		id := aws.ToString(a.AllocationId)
-		attrs := map[string]any{"id": id, "allocation_id": id, "public_ip": aws.ToString(a.PublicIp), "domain": "vpc", "tags": ec2Tags(a.Tags)}
-		if in := aws.ToString(a.InstanceId); in != "" && d.has(in, "aws_instance") {
-			attrs["instance"] = d.ref(in, "id")
-		} else if eni := aws.ToString(a.NetworkInterfaceId); eni != "" && d.has(eni, "aws_network_interface") {
-			attrs["network_interface"] = d.ref(eni, "id")
-		}
-		d.put(d.addr[id], attrs)
+		out.ElasticIPs = append(out.ElasticIPs, verify.DeployedEIP{Addr: d.addr[id], ID: id, Instance: aws.ToString(a.InstanceId)})
 	}
 	for _, n := range s.NATGateways {
 		id := aws.ToString(n.NatGatewayId)
-		attrs := map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(n.SubnetId), "id"),
-			"connectivity_type": string(n.ConnectivityType), "tags": ec2Tags(n.Tags)}
+		dn := verify.DeployedNAT{Addr: d.addr[id], ID: id, Subnet: aws.ToString(n.SubnetId), Private: n.ConnectivityType == ec2types.ConnectivityTypePrivate}
 		for _, a := range n.NatGatewayAddresses {
 			if alloc := aws.ToString(a.AllocationId); alloc != "" && (a.IsPrimary == nil || aws.ToBool(a.IsPrimary)) {
-				attrs["allocation_id"] = d.ref(alloc, "allocation_id")
+				dn.EIP = alloc
 				break
 			}
 		}
-		d.put(d.addr[id], attrs)
+		out.NATGateways = append(out.NATGateways, dn)
 	}
 	for _, e := range s.VPCEndpoints {
 		id := aws.ToString(e.VpcEndpointId)
+		typ := string(e.VpcEndpointType)
 		var groups []string
 		for _, g := range e.Groups {
 			groups = append(groups, aws.ToString(g.GroupId))
 		}
-		attrs := map[string]any{"id": id, "vpc_id": d.ref(vpc, "id"), "service_name": aws.ToString(e.ServiceName),
-			"vpc_endpoint_type": string(e.VpcEndpointType), "private_dns_enabled": aws.ToBool(e.PrivateDnsEnabled),
-			"tags": ec2Tags(e.Tags)}
-		if len(e.SubnetIds) > 0 {
-			attrs["subnet_ids"] = d.refs(e.SubnetIds, "id")
-		}
-		if len(groups) > 0 {
-			attrs["security_group_ids"] = d.refs(groups, "id")
-		}
-		if len(e.RouteTableIds) > 0 {
-			attrs["route_table_ids"] = d.refs(e.RouteTableIds, "id")
-		}
-		if p := aws.ToString(e.PolicyDocument); p != "" {
-			attrs["policy"] = lit(p)
-		}
-		d.put(d.addr[id], attrs)
+		out.Endpoints = append(out.Endpoints, verify.DeployedEndpoint{Addr: d.addr[id], ID: id, Service: aws.ToString(e.ServiceName),
+			Gateway: typ == "" || strings.EqualFold(typ, string(ec2types.VpcEndpointTypeGateway)), Subnets: e.SubnetIds,
+			Groups: groups, RouteTables: e.RouteTableIds, Role: ec2Tag(e.Tags, rules.RoleTag), Policy: aws.ToString(e.PolicyDocument)})
 	}
 	for _, e := range s.unaccounted() {
-		id := aws.ToString(e.NetworkInterfaceId)
-		d.put(d.addr[id], map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(e.SubnetId), "id"),
-			"security_groups": d.refs(groupIDs(e.Groups), "id"), "private_ips": []any{aws.ToString(e.PrivateIpAddress)},
-			"description": lit(aws.ToString(e.Description)), "tags": ec2Tags(e.TagSet)})
+		out.Interfaces = append(out.Interfaces, d.addr[aws.ToString(e.NetworkInterfaceId)])
 	}
+	out.Interfaces = append(out.Interfaces, d.interfaces...)
 }
 
 func (s *Stack) balancers(d *document) {

@@ -15,7 +15,8 @@ import (
 // model is built from directly (the rest still comes as Terraform JSON, see DeployedDocument):
 // the network (build_network.go: VPCs, subnets, internet gateways, route tables with their
 // routes and subnets, network ACLs with their entries and subnets, security groups and their
-// rules, prefix lists), the file systems and their mount targets, the database instances and
+// rules, prefix lists; build_compute.go: Elastic IPs, instances, NAT gateways, VPC endpoints,
+// interfaces the model does not hold), the file systems and their mount targets, the database instances and
 // their subnet groups; above the packets, IAM roles with their policies, instance profiles,
 // flow logs and their log groups, file-system policies. LoadDeployed builds the model's
 // elements from it, each family at the step where the loader builds a synthesized stack's from
@@ -23,14 +24,21 @@ import (
 // reports, as a resource address is a synthesized stack's); ARNs and IDs link the elements to
 // each other and to the network (and the resources of the document name them by ID).
 type Deployed struct {
-	VPCs               []DeployedVPC         `json:"vpcs,omitempty"`
-	Subnets            []DeployedSubnet      `json:"subnets,omitempty"`
-	InternetGateways   []DeployedGateway     `json:"internet_gateways,omitempty"`
-	RouteTables        []DeployedRouteTable  `json:"route_tables,omitempty"`
-	NACLs              []DeployedNACL        `json:"network_acls,omitempty"`
-	SecurityGroups     []DeployedGroup       `json:"security_groups,omitempty"`
-	SecurityGroupRules []DeployedGroupRule   `json:"security_group_rules,omitempty"`
-	PrefixLists        []DeployedPrefixList  `json:"prefix_lists,omitempty"`
+	VPCs               []DeployedVPC        `json:"vpcs,omitempty"`
+	Subnets            []DeployedSubnet     `json:"subnets,omitempty"`
+	InternetGateways   []DeployedGateway    `json:"internet_gateways,omitempty"`
+	RouteTables        []DeployedRouteTable `json:"route_tables,omitempty"`
+	NACLs              []DeployedNACL       `json:"network_acls,omitempty"`
+	SecurityGroups     []DeployedGroup      `json:"security_groups,omitempty"`
+	SecurityGroupRules []DeployedGroupRule  `json:"security_group_rules,omitempty"`
+	PrefixLists        []DeployedPrefixList `json:"prefix_lists,omitempty"`
+	ElasticIPs         []DeployedEIP        `json:"elastic_ips,omitempty"`
+	Instances          []DeployedInstance   `json:"instances,omitempty"`
+	NATGateways        []DeployedNAT        `json:"nat_gateways,omitempty"`
+	Endpoints          []DeployedEndpoint   `json:"vpc_endpoints,omitempty"`
+	// Interfaces are the addresses of network interfaces the model does not hold (a Lambda
+	// function's, an instance's second one): noted, not judged.
+	Interfaces         []string              `json:"interfaces,omitempty"`
 	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
 	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
 	Databases          []DeployedDB          `json:"databases,omitempty"`

@@ -287,6 +287,21 @@ func (l *loader) routeTarget(rt *Route, dr DeployedRoute, fail failure) bool {
 			return true
 		}
 	}
+	for _, e := range l.d.Endpoints {
+		if e.ID == dr.Target {
+			rt.Kind, rt.Target = TargetOther, e.Addr
+			if e.Gateway {
+				rt.Kind = TargetGateway
+			}
+			return true
+		}
+	}
+	for _, in := range l.d.Instances {
+		if in.ID == dr.Target {
+			rt.Kind, rt.Target = TargetOther, in.Addr
+			return true
+		}
+	}
 	for _, typ := range []string{"aws_vpc_endpoint", "aws_instance"} {
 		for _, r := range l.s.byType[typ] {
 			if awsID(r) != dr.Target {

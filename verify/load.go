@@ -269,22 +269,32 @@ func (l *loader) loadNATs() {
 			return
 		}
 		kind, _ := l.attr(r, "connectivity_type").str()
-		eip := "its Elastic IP"
+		eip := ""
 		if f := l.attr(r, "allocation_id"); f.set() {
 			if ip, _ := f.ref("aws_eip"); ip != nil {
-				eip = "the Elastic IP " + ip.Addr
+				eip = ip.Addr
 			}
 		}
-		e := &Endpoint{Role: rules.NAT, Kind: NATGateway, Res: r.Addr, Subnet: s, NoGroups: true,
-			Ephemeral: portsOf(rules.NAT.Ephemeral())}
-		if kind == "private" {
-			e.PublicWhy = "connectivity_type = private on " + r.Addr
-		} else {
-			e.Public, e.PublicWhy = true, eip
-		}
-		l.nats[r.Addr] = e
-		l.addENI(r, e)
+		l.addNAT(r.Addr, awsID(r), s, kind == "private", eip)
 	}, "aws_nat_gateway")
+	l.deployedNATs()
+}
+
+// addNAT adds the NAT gateway at addr (AWS ID id) in s: a private one, or a public one with
+// the Elastic IP at eip ("" when the stack does not say which).
+func (l *loader) addNAT(addr, id string, s *Subnet, private bool, eip string) {
+	e := &Endpoint{Role: rules.NAT, Kind: NATGateway, Res: addr, Subnet: s, NoGroups: true,
+		Ephemeral: portsOf(rules.NAT.Ephemeral())}
+	switch {
+	case private:
+		e.PublicWhy = "connectivity_type = private on " + addr
+	case eip != "":
+		e.Public, e.PublicWhy = true, "the Elastic IP "+eip
+	default:
+		e.Public, e.PublicWhy = true, "its Elastic IP"
+	}
+	l.nats[addr] = e
+	l.addENIAt(addr, id, e)
 }
 
 // portsOf turns a rules.Port into a port set.

@@ -85,9 +85,14 @@ func (l *loader) eniAt(addr, id string, role rules.Role, kind Kind, subnets []*S
 // (attribute key of r) wins over the subnet's map_public_ip_on_launch.
 func publicIP(setting field, s *Subnet) (bool, string) {
 	if b, ok := setting.boolean(); ok {
-		return b, fmt.Sprintf("%s = %t on %s", setting.path, b, setting.r.Addr)
+		return b, settingWhy(setting.path, b, setting.r.Addr)
 	}
-	return s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
+	return s.MapPublic, settingWhy("map_public_ip_on_launch", s.MapPublic, s.Addr)
+}
+
+// settingWhy says that the boolean attribute attr of the element at addr decides.
+func settingWhy(attr string, b bool, addr string) string {
+	return fmt.Sprintf("%s = %t on %s", attr, b, addr)
 }
 
 // elasticIPs maps instances to the Elastic IP associated with them.
@@ -108,6 +113,14 @@ func (l *loader) elasticIPs() map[string]string {
 			}
 		}
 	}, "aws_eip_association")
+	for _, ip := range sortedBy(l.d.ElasticIPs, func(DeployedEIP) bool { return false }) {
+		l.n.ElasticIPs = append(l.n.ElasticIPs, ElasticIP{Addr: ip.Addr, ID: ip.ID})
+		for _, in := range l.d.Instances {
+			if ip.Instance != "" && in.ID == ip.Instance {
+				out[in.Addr] = ip.Addr
+			}
+		}
+	}
 	return out
 }
 
@@ -132,20 +145,19 @@ func (l *loader) loadInstances() {
 		}
 		e := l.eni(r, roleOf(r, rules.Bastion), Instance, []*Subnet{s}, groups, public, why)[0]
 		if f := l.attr(r, "private_ip"); f.set() {
-			l.fixAddr(f, e)
+			if ip, ok := f.str(); ok {
+				l.fixAddr(ip, e, f.fail)
+			}
 		}
 	}, "aws_instance")
+	l.deployedInstances(eips)
 }
 
-// fixAddr gives an endpoint the literal private address in f, which must be in its subnet.
-func (l *loader) fixAddr(f field, e *Endpoint) {
-	s, ok := f.str()
-	if !ok {
-		return
-	}
+// fixAddr gives an endpoint the private address s, which must be in its subnet.
+func (l *loader) fixAddr(s string, e *Endpoint, fail failure) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	if err != nil || !a.Is4() || !e.Subnet.CIDR.Contains(a) {
-		f.fail("%q is not an IPv4 address in %s %s", s, e.Subnet.Addr, e.Subnet.CIDR)
+		fail("%q is not an IPv4 address in %s %s", s, e.Subnet.Addr, e.Subnet.CIDR)
 		return
 	}
 	e.Addr = a
@@ -438,6 +450,12 @@ func (l *loader) loadBalancers() {
 		tg, _ := l.attr(r, "target_group_arn").ref(targetGroupTypes...)
 		target := l.attr(r, "target_id")
 		if s, _ := target.v.(string); s != "" && !strings.HasPrefix(s, "${") {
+			// A stack read back from AWS names its instances by ID.
+			if i := slices.IndexFunc(l.d.Instances, func(in DeployedInstance) bool { return in.ID == s }); i >= 0 && tg != nil {
+				port, _ := l.attr(r, "port").integer()
+				l.register(tg, l.eniOf[l.d.Instances[i].Addr], port)
+				return
+			}
 			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: target %q is not a resource of the stack; it is not modelled", r.Addr, s))
 			return
 		}
@@ -499,7 +517,9 @@ func (l *loader) loadMountTargets() {
 		}
 		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, mountTargetsPrivate)[0]
 		if f := l.attr(r, "ip_address"); f.set() {
-			l.fixAddr(f, e)
+			if ip, ok := f.str(); ok {
+				l.fixAddr(ip, e, f.fail)
+			}
 		}
 	}, "aws_efs_mount_target")
 	l.deployedMountTargets()
@@ -533,40 +553,46 @@ func (l *loader) loadVPCEndpoints() {
 	l.each(func(r *resource) {
 		service, _ := l.attr(r, "service_name").str()
 		if gatewayType(r) {
-			l.gateway(r, service, extraTables[r.Addr])
+			policy, _ := r.Attrs["policy"].(string)
+			tables := extraTables[r.Addr]
+			for _, item := range l.attr(r, "route_table_ids").list() {
+				if t := l.routeTableOf(item); t != nil {
+					tables = append(tables, t)
+				}
+			}
+			l.gateway(&GatewayEndpoint{Addr: r.Addr, ID: awsID(r), Service: service, Policy: policy}, tables)
 			return
-		}
-		role := rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
-		if strings.HasSuffix(service, ".secretsmanager") {
-			role = rules.SecretsEndpoint
 		}
 		subnets := append(l.subnetsOf(l.attr(r, "subnet_ids")), extraSubnets[r.Addr]...)
 		groups := append(l.groupsOf(l.attr(r, "security_group_ids")), extraGroups[r.Addr]...)
-		l.eni(r, roleOf(r, role), InterfaceEndpoint, subnets, groups, false, "interface endpoints have no public address")
+		l.eni(r, roleOf(r, endpointRole(service)), InterfaceEndpoint, subnets, groups, false, interfaceEndpointsPrivate)
 	}, "aws_vpc_endpoint")
+	l.deployedEndpoints()
 }
 
-// gateway records a gateway endpoint and, in each route table it is associated with, the
-// route AWS adds: the service's AWS-managed prefix list (named by the service; its CIDRs come
-// from the intent, see Network.resolveLists) to the endpoint. A table that already holds a
-// route to the endpoint (as read back from a deployment) keeps that one.
-func (l *loader) gateway(r *resource, service string, extra []*RouteTable) {
-	g := &GatewayEndpoint{Addr: r.Addr, ID: awsID(r), Service: service}
-	if p, ok := r.Attrs["policy"].(string); ok {
-		g.Policy = p
+// interfaceEndpointsPrivate says why an interface endpoint has no public address.
+const interfaceEndpointsPrivate = "interface endpoints have no public address"
+
+// endpointRole is the role of an interface endpoint of service (the flows' Secrets Manager
+// endpoint, else one named by the service: "endpoint:ssm").
+func endpointRole(service string) rules.Role {
+	if strings.HasSuffix(service, ".secretsmanager") {
+		return rules.SecretsEndpoint
 	}
-	tables := extra
-	for _, item := range l.attr(r, "route_table_ids").list() {
-		if t := l.routeTableOf(item); t != nil {
-			tables = append(tables, t)
-		}
-	}
+	return rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
+}
+
+// gateway records the gateway endpoint g and, in each of tables (the route tables it is
+// associated with), the route AWS adds: the service's AWS-managed prefix list (named by the
+// service; its CIDRs come from the intent, see Network.resolveLists) to the endpoint. A table
+// that already holds a route to the endpoint (as read back from a deployment) keeps that one.
+func (l *loader) gateway(g *GatewayEndpoint, tables []*RouteTable) {
 	for _, t := range tables {
 		g.Tables = append(g.Tables, t)
-		if slices.ContainsFunc(t.Routes, func(rt *Route) bool { return rt.Target == r.Addr }) {
+		if slices.ContainsFunc(t.Routes, func(rt *Route) bool { return rt.Target == g.Addr }) {
 			continue
 		}
-		t.Routes = append(t.Routes, &Route{Addr: r.Addr, List: service, managed: true, Kind: TargetGateway, Target: r.Addr})
+		t.Routes = append(t.Routes, &Route{Addr: g.Addr, List: g.Service, managed: true, Kind: TargetGateway, Target: g.Addr})
 	}
 	l.n.Gateways = append(l.n.Gateways, g)
 }
@@ -591,6 +617,11 @@ func (l *loader) noteUnmodelled() {
 			}
 			note(r.Addr)
 		}, typ)
+		if typ == "aws_network_interface" {
+			for _, e := range slices.Sorted(slices.Values(l.d.Interfaces)) {
+				note(e)
+			}
+		}
 		if typ == "aws_rds_cluster_instance" {
 			for _, db := range slices.SortedFunc(slices.Values(l.d.Databases), byAddrOf[DeployedDB]) {
 				if db.Cluster != "" {

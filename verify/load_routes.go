@@ -11,13 +11,7 @@ import (
 // ${aws_vpc.X.main_route_table_id} or default_route_table_id.
 func (l *loader) routeTableOf(f field) *RouteTable {
 	if id, ok := f.literalID(); ok {
-		for _, k := range slices.Sorted(maps.Keys(l.tables)) {
-			if t := l.tables[k]; t.ID == id {
-				return t
-			}
-		}
-		f.fail("%q names no aws_route_table or aws_default_route_table of the stack", id)
-		return nil
+		return l.tableByID(f.r.Addr, f.path, id)
 	}
 	r, attr := f.ref("aws_route_table", "aws_default_route_table", "aws_vpc")
 	switch {
@@ -32,6 +26,17 @@ func (l *loader) routeTableOf(f field) *RouteTable {
 		return nil
 	}
 	f.fail("refers to %s.%s; expected a route table", r.Addr, attr)
+	return nil
+}
+
+// tableByID is the route table whose AWS ID is id; none is a load error as subnetByID's.
+func (l *loader) tableByID(addr, attr, id string) *RouteTable {
+	for _, k := range slices.Sorted(maps.Keys(l.tables)) {
+		if t := l.tables[k]; t.ID != "" && t.ID == id {
+			return t
+		}
+	}
+	l.failAt(addr, attr)("%q names no aws_route_table or aws_default_route_table of the stack", id)
 	return nil
 }
 
