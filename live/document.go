@@ -21,7 +21,7 @@ import (
 // Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): the network
 // (VPC, subnets, gateways, route tables, network ACLs, security groups and their rules,
 // prefix lists, instances, Elastic IPs, NAT gateways, VPC endpoints, the network interfaces it
-// does not model) and what lies above the packets (roles and their policies, instance profiles,
+// does not model, load balancers with their listeners, target groups) and what lies above the packets (roles and their policies, instance profiles,
 // flow logs and their log groups, file systems and their policies, databases and their
 // secrets) as verify.Deployed, which the model is built from directly, each element named by
 // its Name tag (else its ID) as a resource of the synthesized stack is; the rest still
@@ -72,6 +72,7 @@ var typed = map[string]bool{
 	"aws_default_route_table": true, "aws_network_acl": true, "aws_default_network_acl": true,
 	"aws_security_group": true, "aws_default_security_group": true, "aws_ec2_managed_prefix_list": true,
 	"aws_instance": true, "aws_eip": true, "aws_nat_gateway": true, "aws_vpc_endpoint": true, "aws_network_interface": true,
+	"aws_lb": true, "aws_lb_listener": true, "aws_lb_target_group": true,
 }
 
 func newDoc() *document {
@@ -455,7 +456,7 @@ func (s *Stack) translate(d *document, out *verify.Deployed) {
 	s.network(d, out)
 	s.securityGroups(d, out)
 	s.compute(d, out)
-	s.balancers(d)
+	s.balancers(d, out)
 	s.fleets(d)
 }
 
@@ -706,37 +707,24 @@ func (s *Stack) compute(d *document, out *verify.Deployed) {
 	out.Interfaces = append(out.Interfaces, d.interfaces...)
 }
 
-func (s *Stack) balancers(d *document) {
-	vpc := aws.ToString(s.VPC.VpcId)
+func (s *Stack) balancers(d *document, out *verify.Deployed) {
 	for _, lb := range s.LoadBalancers {
 		arn := aws.ToString(lb.LoadBalancerArn)
-		var subnets []string
+		dl := verify.DeployedLB{Addr: d.addr[arn], ID: arn, Type: string(lb.Type), Internal: lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal,
+			Groups: lb.SecurityGroups, Role: elbTag(lb.Tags, rules.RoleTag)}
 		for _, az := range lb.AvailabilityZones {
-			subnets = append(subnets, aws.ToString(az.SubnetId))
+			dl.Subnets = append(dl.Subnets, aws.ToString(az.SubnetId))
 		}
-		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(lb.LoadBalancerName),
-			"internal": lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal, "load_balancer_type": string(lb.Type),
-			"subnets": d.refs(subnets, "id"), "security_groups": d.refs(lb.SecurityGroups, "id"),
-			"dns_name": aws.ToString(lb.DNSName), "tags": elbTags(lb.Tags)}
-		// An ALB balances across zones always at the balancer level (a target group may
-		// turn it off); the attribute speaks for the other types only. moto reports it
-		// false for ALBs.
-		if v, ok := lb.Attributes["load_balancing.cross_zone.enabled"]; ok && lb.Type != elbtypes.LoadBalancerTypeEnumApplication {
-			attrs["enable_cross_zone_load_balancing"] = v
-		}
-		d.put(d.addr[arn], attrs)
 		for _, l := range lb.Listeners {
 			larn := aws.ToString(l.ListenerArn)
-			d.put(d.addr[larn], map[string]any{"id": larn, "arn": larn, "load_balancer_arn": d.ref(arn, "arn"),
-				"port": aws.ToInt32(l.Port), "protocol": string(l.Protocol), "default_action": actions(d, l.DefaultActions),
-				"tags": elbTags(l.Tags)})
+			ls := verify.DeployedListener{Addr: d.addr[larn], Port: int(aws.ToInt32(l.Port)), Protocol: string(l.Protocol), Actions: actions(l.DefaultActions)}
 			for _, r := range l.Rules {
 				rarn := aws.ToString(r.RuleArn)
-				d.put(d.name("aws_lb_listener_rule", rarn, "", "rule-"+lastPart(rarn)), map[string]any{
-					"id": rarn, "arn": rarn, "listener_arn": d.ref(larn, "arn"), "priority": lit(aws.ToString(r.Priority)),
-					"action": actions(d, r.Actions)})
+				ls.Rules = append(ls.Rules, verify.DeployedRule{Addr: d.name("aws_lb_listener_rule", rarn, "", "rule-"+lastPart(rarn)), Actions: actions(r.Actions)})
 			}
+			dl.Listeners = append(dl.Listeners, ls)
 		}
+		out.LoadBalancers = append(out.LoadBalancers, dl)
 	}
 	members := map[string]bool{}
 	for _, in := range s.Instances {
@@ -746,62 +734,45 @@ func (s *Stack) balancers(d *document) {
 	}
 	for _, tg := range s.TargetGroups {
 		arn := aws.ToString(tg.TargetGroupArn)
-		hc := map[string]any{"enabled": aws.ToBool(tg.HealthCheckEnabled), "port": aws.ToString(tg.HealthCheckPort),
-			"protocol": string(tg.HealthCheckProtocol), "path": lit(aws.ToString(tg.HealthCheckPath))}
-		for key, v := range map[string]*int32{"interval": tg.HealthCheckIntervalSeconds, "timeout": tg.HealthCheckTimeoutSeconds,
-			"healthy_threshold": tg.HealthyThresholdCount, "unhealthy_threshold": tg.UnhealthyThresholdCount} {
-			if v != nil {
-				hc[key] = aws.ToInt32(v)
-			}
+		dg := verify.DeployedTargetGroup{Addr: d.addr[arn], ID: arn, Port: int(aws.ToInt32(tg.Port)), HealthPath: aws.ToString(tg.HealthCheckPath),
+			HealthPort: aws.ToString(tg.HealthCheckPort), Interval: int(aws.ToInt32(tg.HealthCheckIntervalSeconds)),
+			Timeout: int(aws.ToInt32(tg.HealthCheckTimeoutSeconds)), Healthy: int(aws.ToInt32(tg.HealthyThresholdCount)),
+			Unhealthy: int(aws.ToInt32(tg.UnhealthyThresholdCount)), CrossZone: tg.Attributes["load_balancing.cross_zone.enabled"],
+			Deregistration: tg.Attributes["deregistration_delay.timeout_seconds"]}
+		if tg.Matcher != nil {
+			dg.Matcher = aws.ToString(tg.Matcher.HttpCode)
 		}
-		if tg.Matcher != nil && aws.ToString(tg.Matcher.HttpCode) != "" {
-			hc["matcher"] = lit(aws.ToString(tg.Matcher.HttpCode))
-		}
-		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(tg.TargetGroupName), "port": aws.ToInt32(tg.Port),
-			"protocol": string(tg.Protocol), "target_type": string(tg.TargetType), "vpc_id": d.ref(vpc, "id"),
-			"health_check": hc, "tags": elbTags(tg.Tags)}
-		if v, ok := tg.Attributes["load_balancing.cross_zone.enabled"]; ok {
-			attrs["load_balancing_cross_zone_enabled"] = v
-		}
-		if v, ok := tg.Attributes["deregistration_delay.timeout_seconds"]; ok {
-			attrs["deregistration_delay"] = v
-		}
-		d.put(d.addr[arn], attrs)
-		// Targets the document does not place otherwise: instances outside the Auto Scaling
+		// Targets the model does not place otherwise: instances outside the Auto Scaling
 		// groups, IP addresses (the verifier notes those as not modelled).
 		for _, h := range tg.Health {
 			if h.Target == nil || members[aws.ToString(h.Target.Id)] {
 				continue
 			}
 			target := aws.ToString(h.Target.Id)
-			id := arn + "/" + target
-			attrs := map[string]any{"target_group_arn": d.ref(arn, "arn"), "target_id": lit(target)}
-			if d.has(target, "aws_instance") {
-				attrs["target_id"] = d.ref(target, "id")
-			}
-			if h.Target.Port != nil {
-				attrs["port"] = aws.ToInt32(h.Target.Port)
-			}
-			d.put(d.name("aws_lb_target_group_attachment", id, "", lastPart(d.addr[arn])+"-"+target), attrs)
+			addr := d.name("aws_lb_target_group_attachment", arn+"/"+target, "", lastPart(d.addr[arn])+"-"+target)
+			dg.Targets = append(dg.Targets, verify.DeployedTarget{Addr: addr, ID: target, Port: int(aws.ToInt32(h.Target.Port))})
 		}
+		out.TargetGroups = append(out.TargetGroups, dg)
 	}
 }
 
-// actions are listener actions as Terraform blocks; only forwards matter to the verifier.
-func actions(d *document, list []elbtypes.Action) []any {
-	out := []any{}
+// actions are listener actions: their type, the target groups a forward sends to, the
+// protocol a redirect sends to.
+func actions(list []elbtypes.Action) []verify.DeployedAction {
+	var out []verify.DeployedAction
 	for _, a := range list {
-		blk := map[string]any{"type": string(a.Type)}
+		da := verify.DeployedAction{Type: string(a.Type)}
 		if arn := aws.ToString(a.TargetGroupArn); arn != "" {
-			blk["target_group_arn"] = d.ref(arn, "arn")
+			da.TargetGroups = []string{arn}
 		} else if f := a.ForwardConfig; f != nil {
-			var groups []any
 			for _, t := range f.TargetGroups {
-				groups = append(groups, map[string]any{"arn": d.ref(aws.ToString(t.TargetGroupArn), "arn"), "weight": aws.ToInt32(t.Weight)})
+				da.TargetGroups = append(da.TargetGroups, aws.ToString(t.TargetGroupArn))
 			}
-			blk["forward"] = map[string]any{"target_group": groups}
 		}
-		out = append(out, blk)
+		if r := a.RedirectConfig; r != nil {
+			da.Redirect = aws.ToString(r.Protocol)
+		}
+		out = append(out, da)
 	}
 	return out
 }

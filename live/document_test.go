@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/webtier/webtier/verify"
 )
@@ -54,7 +55,7 @@ func TestDocumentNames(t *testing.T) {
 		t.Errorf("the recorded example needs no notes, got:\n%s", strings.Join(notes, "\n"))
 	}
 	got := addresses(t, doc)
-	for _, addr := range []string{"aws_lb.webtier-alb", "aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web"} {
+	for _, addr := range []string{"aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web"} {
 		if got[addr] == nil {
 			t.Errorf("the live document has no %s", addr)
 		}
@@ -73,6 +74,9 @@ func TestDocumentNames(t *testing.T) {
 	}
 	for _, ip := range n.ElasticIPs {
 		named[ip.Addr] = true
+	}
+	for _, lb := range n.LBs {
+		named[lb.Addr] = len(lb.Listeners) == 1 && len(lb.Listeners[0].Groups) == 1 && lb.Listeners[0].Groups[0].Addr == "aws_lb_target_group.webtier-web"
 	}
 	for _, e := range n.Endpoints {
 		named[e.Res] = true
@@ -101,7 +105,8 @@ func TestDocumentNames(t *testing.T) {
 	for _, addr := range []string{"aws_efs_file_system.webtier-shared", "aws_db_instance.webtier-db", "aws_iam_role.webtier-web", "aws_iam_role.webtier-flow-logs",
 		"aws_flow_log.webtier-flow-log", "aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
 		"aws_route_table.web-a-rt", "aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http",
-		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_vpc_endpoint.webtier-secretsmanager"} {
+		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_vpc_endpoint.webtier-secretsmanager",
+		"aws_lb.webtier-alb"} {
 		if !named[addr] {
 			t.Errorf("the deployed model has no %s (or it is not linked): %v", addr, named)
 		}
@@ -262,5 +267,39 @@ func TestDeployedClusterInstance(t *testing.T) {
 	want := "aws_rds_cluster_instance.webtier-db: its network interfaces are not modelled; connections to and from it are not judged"
 	if !slices.Contains(n.Notes, want) || len(n.DBInstances) != 0 {
 		t.Errorf("notes %q, %d DB instances; want the note %q and none", n.Notes, len(n.DBInstances), want)
+	}
+}
+
+// TestDeployedTargets: a target group's target that no Auto Scaling group placed is the
+// standalone instance with its ID, on its own port; one that names nothing of the stack (an IP
+// address) is noted as not modelled.
+func TestDeployedTargets(t *testing.T) {
+	s := loadRecorded(t)
+	var bastion string
+	for _, in := range s.Instances {
+		if ec2Name(in.Tags) == "bastion-a" {
+			bastion = aws.ToString(in.InstanceId)
+		}
+	}
+	s.TargetGroups[0].Health = append(s.TargetGroups[0].Health,
+		elbtypes.TargetHealthDescription{Target: &elbtypes.TargetDescription{Id: aws.String(bastion), Port: aws.Int32(8080)}},
+		elbtypes.TargetHealthDescription{Target: &elbtypes.TargetDescription{Id: aws.String("10.16.1.99")}})
+	n, _, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, tg := range n.TargetGroups {
+		for _, tt := range tg.Targets {
+			found = found || tt.ENI.Res == "aws_instance.bastion-a" && tt.Port == 8080
+		}
+	}
+	if !found {
+		t.Error("the bastion registered on port 8080 is not a target of the model's target group")
+	}
+	if !slices.ContainsFunc(n.Notes, func(s string) bool {
+		return strings.Contains(s, `target "10.16.1.99" is not a resource of the stack; it is not modelled`)
+	}) {
+		t.Errorf("no note on the IP target; notes:\n%s", strings.Join(n.Notes, "\n"))
 	}
 }

@@ -3,11 +3,11 @@
 // default_tags), follows IDs and vpc-id filters from there, and hands what it found to
 // verify.LoadDeployed, so that the very same probes judge what was deployed: the VPC, subnets,
 // internet gateways, route tables, network ACLs, security groups and their rules, prefix
-// lists, instances, Elastic IPs, NAT gateways, VPC endpoints, file systems, databases, roles,
-// policies and flow logs as verify.Deployed (typed, in AWS's IDs and ARNs, built into the
-// model directly), the rest (load balancers, target groups, Auto Scaling groups and their
-// launch templates) still as Terraform JSON of the shape verify.Load accepts (see
-// Stack.Document). Resources are named by their Name tag (falling
+// lists, instances, Elastic IPs, NAT gateways, VPC endpoints, load balancers and target
+// groups, file systems, databases, roles, policies and flow logs as verify.Deployed (typed, in
+// AWS's IDs and ARNs, built into the model directly), the rest (Auto Scaling groups, their
+// launch templates and scaling policies) still as Terraform JSON of the shape verify.Load
+// accepts (see Stack.Document). Resources are named by their Name tag (falling
 // back to their ID), which makes the live names match the synthesized stack's: subnet web-a,
 // web-sg, web-nacl.
 //

@@ -16,7 +16,8 @@ import (
 // the network (build_network.go: VPCs, subnets, internet gateways, route tables with their
 // routes and subnets, network ACLs with their entries and subnets, security groups and their
 // rules, prefix lists; build_compute.go: Elastic IPs, instances, NAT gateways, VPC endpoints,
-// interfaces the model does not hold), the file systems and their mount targets, the database instances and
+// interfaces the model does not hold; build_balancers.go: load balancers with their listeners
+// and rules, target groups with the targets no Auto Scaling group placed), the file systems and their mount targets, the database instances and
 // their subnet groups; above the packets, IAM roles with their policies, instance profiles,
 // flow logs and their log groups, file-system policies. LoadDeployed builds the model's
 // elements from it, each family at the step where the loader builds a synthesized stack's from
@@ -39,6 +40,8 @@ type Deployed struct {
 	// Interfaces are the addresses of network interfaces the model does not hold (a Lambda
 	// function's, an instance's second one): noted, not judged.
 	Interfaces         []string              `json:"interfaces,omitempty"`
+	LoadBalancers      []DeployedLB          `json:"load_balancers,omitempty"`
+	TargetGroups       []DeployedTargetGroup `json:"target_groups,omitempty"`
 	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
 	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
 	Databases          []DeployedDB          `json:"databases,omitempty"`

@@ -201,6 +201,19 @@ func (l *loader) loadTargetGroups() {
 		l.targets[r.Addr] = g
 		l.n.TargetGroups = append(l.n.TargetGroups, g)
 	}, "aws_lb_target_group", "aws_alb_target_group")
+	l.deployedTargetGroups()
+}
+
+// targetGroupOf resolves a target group reference (in a stack read back from AWS, the group's
+// ARN).
+func (l *loader) targetGroupOf(f field) *TargetGroup {
+	if arn, ok := f.literalID(); ok {
+		return l.targetGroupByARN(f.r.Addr, f.path, arn)
+	}
+	if r, _ := f.ref(targetGroupTypes...); r != nil {
+		return l.targets[r.Addr]
+	}
+	return nil
 }
 
 // targetGroupTypes are the resources a target group reference may name.
@@ -329,16 +342,18 @@ func (l *loader) loadFleets() {
 				}
 			}
 		}
-		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {
-			l.register(tg, enis, 0)
+		for _, item := range l.attr(r, "target_group_arns").list() {
+			if g := l.targetGroupOf(item); g != nil {
+				l.register(g, enis, 0)
+			}
 		}
 		l.trafficSources(l.attr(r, "traffic_source"), enis)
 	}, "aws_autoscaling_group")
 	l.each(func(r *resource) {
 		asg, _ := l.attr(r, "autoscaling_group_name").ref("aws_autoscaling_group")
-		tg, _ := l.attr(r, "lb_target_group_arn").ref(targetGroupTypes...)
-		if asg != nil && tg != nil {
-			l.register(tg, l.eniOf[asg.Addr], 0)
+		g := l.targetGroupOf(l.attr(r, "lb_target_group_arn"))
+		if asg != nil && g != nil {
+			l.register(g, l.eniOf[asg.Addr], 0)
 		}
 	}, "aws_autoscaling_attachment")
 	l.each(func(r *resource) {
@@ -371,15 +386,14 @@ func (l *loader) trafficSources(blocks field, enis []*Endpoint) {
 		if typ, _ := b.get("type").str(); typ != "" && typ != "elbv2" {
 			continue
 		}
-		if tg, _ := b.get("identifier").ref(targetGroupTypes...); tg != nil {
-			l.register(tg, enis, 0)
+		if g := l.targetGroupOf(b.get("identifier")); g != nil {
+			l.register(g, enis, 0)
 		}
 	}
 }
 
-// register makes enis targets of the target group tg, on port (0: the group's port).
-func (l *loader) register(tg *resource, enis []*Endpoint, port int) {
-	g := l.targets[tg.Addr]
+// register makes enis targets of the target group g, on port (0: the group's port).
+func (l *loader) register(g *TargetGroup, enis []*Endpoint, port int) {
 	for _, e := range enis {
 		g.Targets = append(g.Targets, Target{ENI: e, Port: port})
 	}
@@ -389,41 +403,21 @@ func (l *loader) loadBalancers() {
 	lbs := map[string]*LoadBalancer{}
 	l.each(func(r *resource) {
 		typ, _ := l.attr(r, "load_balancer_type").str()
-		if typ == "" {
-			typ = "application"
-		}
 		subnets := l.subnetsOf(l.attr(r, "subnets"))
 		for _, m := range l.attr(r, "subnet_mapping").list() {
 			if s := l.subnetOf(m.get("subnet_id")); s != nil {
 				subnets = append(subnets, s)
 			}
 		}
-		if len(subnets) == 0 {
-			l.attr(r, "subnets").fail("missing; a load balancer needs subnets")
-			return
-		}
-		if typ != "application" {
-			// A network load balancer preserves the client's address towards instance
-			// targets and has other semantics the model does not hold; judging it like an
-			// ALB would give wrong verdicts.
-			l.attr(r, "load_balancer_type").fail("%q: the verifier models application load balancers only", typ)
-			return
-		}
 		internal, _ := l.attr(r, "internal").boolean()
-		// An ALB always balances across zones at the load-balancer level; only a target
-		// group can turn it off (load_balancing_cross_zone_enabled).
-		lb := &LoadBalancer{Addr: r.Addr, ID: awsID(r), Internal: internal, CrossZone: true}
+		lb := &LoadBalancer{Addr: r.Addr, ID: awsID(r), Internal: internal}
+		if !l.addBalancer(lb, typ, roleOf(r, rules.ALB), subnets, l.groupsOf(l.attr(r, "security_groups"))) {
+			return
+		}
 		if b, ok := l.attr(r, "enable_cross_zone_load_balancing").boolean(); ok && !b {
 			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: enable_cross_zone_load_balancing = false has no effect on an application load balancer (always on at the load-balancer level); a target group's load_balancing_cross_zone_enabled turns it off", r.Addr))
 		}
-		groups := l.groupsOf(l.attr(r, "security_groups"))
-		why := fmt.Sprintf("internal = %t on %s", internal, r.Addr)
-		for _, e := range l.eni(r, roleOf(r, rules.ALB), LBNode, subnets, groups, !internal, why) {
-			e.LB = lb
-			lb.Nodes = append(lb.Nodes, e)
-		}
 		lbs[r.Addr] = lb
-		l.n.LBs = append(l.n.LBs, lb)
 	}, "aws_lb", "aws_alb")
 
 	listeners := map[string]*Listener{}
@@ -447,32 +441,63 @@ func (l *loader) loadBalancers() {
 		}
 	}, "aws_lb_listener_rule", "aws_alb_listener_rule")
 	l.each(func(r *resource) {
-		tg, _ := l.attr(r, "target_group_arn").ref(targetGroupTypes...)
+		g := l.targetGroupOf(l.attr(r, "target_group_arn"))
 		target := l.attr(r, "target_id")
 		if s, _ := target.v.(string); s != "" && !strings.HasPrefix(s, "${") {
-			// A stack read back from AWS names its instances by ID.
-			if i := slices.IndexFunc(l.d.Instances, func(in DeployedInstance) bool { return in.ID == s }); i >= 0 && tg != nil {
-				port, _ := l.attr(r, "port").integer()
-				l.register(tg, l.eniOf[l.d.Instances[i].Addr], port)
-				return
-			}
-			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: target %q is not a resource of the stack; it is not modelled", r.Addr, s))
+			l.noteTarget(r.Addr, s)
 			return
 		}
 		inst, _ := target.ref("aws_instance")
 		port, _ := l.attr(r, "port").integer()
-		if tg != nil && inst != nil {
-			l.register(tg, l.eniOf[inst.Addr], port)
+		if g != nil && inst != nil {
+			l.register(g, l.eniOf[inst.Addr], port)
 		}
 	}, "aws_lb_target_group_attachment", "aws_alb_target_group_attachment")
+	l.deployedBalancers()
+}
+
+// noteTarget notes the target id, registered by the attachment at addr, which names nothing
+// of the stack (an IP address, another VPC's instance).
+func (l *loader) noteTarget(addr, id string) {
+	l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: target %q is not a resource of the stack; it is not modelled", addr, id))
+}
+
+// addBalancer adds lb (its address, ID and scheme read) of type typ ("" an application load
+// balancer) with a node in each of subnets carrying groups; a balancer without subnets, or
+// of another type, is a load error.
+func (l *loader) addBalancer(lb *LoadBalancer, typ string, role rules.Role, subnets []*Subnet, groups []*SecurityGroup) bool {
+	if typ == "" {
+		typ = "application"
+	}
+	if len(subnets) == 0 {
+		l.failAt(lb.Addr, "subnets")("missing; a load balancer needs subnets")
+		return false
+	}
+	if typ != "application" {
+		// A network load balancer preserves the client's address towards instance targets
+		// and has other semantics the model does not hold; judging it like an ALB would give
+		// wrong verdicts.
+		l.failAt(lb.Addr, "load_balancer_type")("%q: the verifier models application load balancers only", typ)
+		return false
+	}
+	// An ALB always balances across zones at the load-balancer level; only a target group can
+	// turn it off (load_balancing_cross_zone_enabled).
+	lb.CrossZone = true
+	why := fmt.Sprintf("internal = %t on %s", lb.Internal, lb.Addr)
+	for _, e := range l.eniAt(lb.Addr, lb.ID, role, LBNode, subnets, groups, !lb.Internal, why) {
+		e.LB = lb
+		lb.Nodes = append(lb.Nodes, e)
+	}
+	l.n.LBs = append(l.n.LBs, lb)
+	return true
 }
 
 // forwards returns the target groups that a list of listener actions forwards to.
 func (l *loader) forwards(actions field) []*TargetGroup {
 	var out []*TargetGroup
 	add := func(f field) {
-		if r, _ := f.ref(targetGroupTypes...); r != nil {
-			out = append(out, l.targets[r.Addr])
+		if g := l.targetGroupOf(f); g != nil {
+			out = append(out, g)
 		}
 	}
 	for _, a := range actions.list() {
