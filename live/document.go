@@ -18,45 +18,45 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): the network
-// (VPC, subnets, gateways, route tables, network ACLs, security groups and their rules,
-// prefix lists, instances, Elastic IPs, NAT gateways, VPC endpoints, the network interfaces it
-// does not model, load balancers with their listeners, target groups) and what lies above the packets (roles and their policies, instance profiles,
-// flow logs and their log groups, file systems and their policies, databases and their
-// secrets) as verify.Deployed, which the model is built from directly, each element named by
-// its Name tag (else its ID) as a resource of the synthesized stack is; the rest still
-// translated into Terraform JSON of the shape the verifier's loader reads (the resource types
-// and attributes it knows, references written as ${TYPE.NAME.id} (.arn, .name) to resources of
-// the document and as AWS IDs to elements of verify.Deployed, tags copied).
-// Notes are what the translation left out, said rather than hidden; the verifier adds its own
-// (for example on network interfaces it does not model).
-func (s *Stack) Document() (doc []byte, notes []string, err error) {
-	d := newDoc()
+// Deployed is the stack as verify.LoadDeployed builds its model from it (verify.Deployed, in
+// AWS's IDs and ARNs): the network (VPC, subnets, gateways, route tables, network ACLs,
+// security groups and their rules, prefix lists), what sends and receives (instances, Elastic
+// IPs, NAT gateways, VPC endpoints, the network interfaces the model does not hold, load
+// balancers with their listeners, target groups, Auto Scaling groups with their launch
+// templates and scaling policies, file systems and their mount targets, databases and their
+// subnet groups) and what lies above the packets (roles and their policies, instance
+// profiles, flow logs and their log groups, file-system policies, the databases' secrets).
+// Each element is named by its Name tag (else its ID) as a resource of the synthesized stack
+// is, so that reports of both read alike. Notes are what the reading left out, said rather
+// than hidden; the verifier adds its own (for example on network interfaces it does not
+// model).
+func (s *Stack) Deployed() (verify.Deployed, []string) {
+	d := newNaming()
 	s.name(d)
-	var dep verify.Deployed
-	s.translate(d, &dep)
-	s.deployed(d, &dep)
-	out, err := verify.DeployedDocument(d.res, dep)
-	return out, d.notes, err
+	var out verify.Deployed
+	s.network(d, &out)
+	s.securityGroups(d, &out)
+	s.compute(d, &out)
+	s.balancers(d, &out)
+	s.fleets(d, &out)
+	s.above(d, &out)
+	return out, d.notes
 }
 
-// Model loads the stack into verify's model of a network, with the notes of Document.
+// Model loads the stack into verify's model of a network, with the notes of Deployed.
 func (s *Stack) Model() (*verify.Network, []string, error) {
-	doc, notes, err := s.Document()
-	if err != nil {
-		return nil, nil, err
-	}
-	n, err := verify.LoadDeployed(doc)
+	dep, notes := s.Deployed()
+	n, err := verify.LoadDeployed(dep)
 	return n, notes, err
 }
 
 // asgTag is the tag Auto Scaling puts on the instances it launches.
 const asgTag = "aws:autoscaling:groupName"
 
-// document is a Terraform JSON document under construction.
-type document struct {
-	res map[string]map[string]map[string]any
-	// addr maps an AWS ID (or ARN) to the resource address standing for it.
+// naming names the elements of a stack as the resources of a Terraform configuration are
+// named ("aws_subnet.web-a"), once each.
+type naming struct {
+	// addr maps an AWS ID (or ARN), alone and after its type, to the address naming it.
 	addr map[string]string
 	// taken holds the names used, per type.
 	taken map[string]map[string]bool
@@ -65,26 +65,16 @@ type document struct {
 	interfaces []string
 }
 
-// typed are the resource types whose elements go to verify typed (verify.Deployed): what
-// refers to them names them by AWS ID, not by a reference into the document.
-var typed = map[string]bool{
-	"aws_vpc": true, "aws_subnet": true, "aws_internet_gateway": true, "aws_route_table": true,
-	"aws_default_route_table": true, "aws_network_acl": true, "aws_default_network_acl": true,
-	"aws_security_group": true, "aws_default_security_group": true, "aws_ec2_managed_prefix_list": true,
-	"aws_instance": true, "aws_eip": true, "aws_nat_gateway": true, "aws_vpc_endpoint": true, "aws_network_interface": true,
-	"aws_lb": true, "aws_lb_listener": true, "aws_lb_target_group": true,
-}
-
-func newDoc() *document {
-	return &document{res: map[string]map[string]map[string]any{}, addr: map[string]string{}, taken: map[string]map[string]bool{}}
+func newNaming() *naming {
+	return &naming{addr: map[string]string{}, taken: map[string]map[string]bool{}}
 }
 
 // badName matches what a Terraform resource name cannot hold.
 var badName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-// name gives the resource of type typ with this ID its name: the Name tag, else the
-// fallback (the ID, or a readable identifier), made a valid and unique Terraform name.
-func (d *document) name(typ, id, tag, fallback string) string {
+// name gives the element of type typ with this ID its name: the Name tag, else the fallback
+// (the ID, or a readable identifier), made a valid and unique Terraform name.
+func (d *naming) name(typ, id, tag, fallback string) string {
 	if a := d.addr[typ+" "+id]; a != "" {
 		return a
 	}
@@ -113,17 +103,8 @@ func (d *document) name(typ, id, tag, fallback string) string {
 	return a
 }
 
-// put stores the attributes of the resource at addr.
-func (d *document) put(addr string, attrs map[string]any) {
-	typ, name, _ := strings.Cut(addr, ".")
-	if d.res[typ] == nil {
-		d.res[typ] = map[string]map[string]any{}
-	}
-	d.res[typ][name] = attrs
-}
-
-// has reports whether id stands for a resource of the document (of typ, when given).
-func (d *document) has(id string, typ ...string) bool {
+// has reports whether id names an element of the stack (of typ, when given).
+func (d *naming) has(id string, typ ...string) bool {
 	a := d.addr[id]
 	if a == "" {
 		return false
@@ -134,36 +115,9 @@ func (d *document) has(id string, typ ...string) bool {
 	return slices.Contains(typ, a[:strings.IndexByte(a, '.')])
 }
 
-// ref is a reference to attr of the resource standing for id; for an unknown ID, the ID
-// itself (the verifier then says it names nothing of the stack).
-func (d *document) ref(id, attr string) string {
-	if a := d.addr[id]; a != "" && !typed[a[:strings.IndexByte(a, '.')]] {
-		return "${" + a + "." + attr + "}"
-	}
-	return lit(id)
-}
-
-// refTo is ref for IDs that are names, which resources of several types may share (an
-// Auto Scaling group and a launch configuration, a DB instance and its subnet group).
-func (d *document) refTo(typ, id, attr string) string {
-	if a := d.addr[typ+" "+id]; a != "" {
-		return "${" + a + "." + attr + "}"
-	}
-	return lit(id)
-}
-
-// refs maps ref over IDs, keeping their order.
-func (d *document) refs(ids []string, attr string) []any {
-	out := make([]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, d.ref(id, attr))
-	}
-	return out
-}
-
 // stub names a route target the verifier does not follow and returns its address; a network
 // interface no other element stands for is one the model does not hold (d.interfaces).
-func (d *document) stub(typ, id string) string {
+func (d *naming) stub(typ, id string) string {
 	if !d.has(typ + " " + id) {
 		addr := d.name(typ, id, "", id)
 		if typ == "aws_network_interface" {
@@ -173,20 +127,8 @@ func (d *document) stub(typ, id string) string {
 	return d.addr[typ+" "+id]
 }
 
-func (d *document) note(format string, args ...any) {
+func (d *naming) note(format string, args ...any) {
 	d.notes = append(d.notes, fmt.Sprintf(format, args...))
-}
-
-// lit escapes a literal for Terraform JSON, where "${" starts a reference.
-func lit(s string) string { return strings.ReplaceAll(s, "${", "$${") }
-
-// ec2Tags turns EC2 tags into a map; nameTag reads the Name tag.
-func ec2Tags(tags []ec2types.Tag) map[string]any {
-	out := map[string]any{}
-	for _, t := range tags {
-		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-	}
-	return out
 }
 
 func ec2Tag(tags []ec2types.Tag, key string) string {
@@ -196,14 +138,6 @@ func ec2Tag(tags []ec2types.Tag, key string) string {
 		}
 	}
 	return ""
-}
-
-func elbTags(tags []elbtypes.Tag) map[string]any {
-	out := map[string]any{}
-	for _, t := range tags {
-		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-	}
-	return out
 }
 
 func elbTag(tags []elbtypes.Tag, key string) string {
@@ -256,7 +190,7 @@ func (s *Stack) standalone() []ec2types.Instance {
 
 // name gives every resource its address before any reference is written. Resources are
 // named in ID order, so that a clash of Name tags resolves the same way every time.
-func (s *Stack) name(d *document) {
+func (s *Stack) name(d *naming) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	d.name("aws_vpc", vpc, ec2Tag(s.VPC.Tags, "Name"), vpc)
 	for _, sn := range sortBy(s.Subnets, func(x ec2types.Subnet) string { return aws.ToString(x.SubnetId) }) {
@@ -451,16 +385,7 @@ func managedENI(e ec2types.NetworkInterface) bool {
 	return false
 }
 
-// translate writes the attributes of every named resource, the network's to out.
-func (s *Stack) translate(d *document, out *verify.Deployed) {
-	s.network(d, out)
-	s.securityGroups(d, out)
-	s.compute(d, out)
-	s.balancers(d, out)
-	s.fleets(d)
-}
-
-func (s *Stack) network(d *document, out *verify.Deployed) {
+func (s *Stack) network(d *naming, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	v := verify.DeployedVPC{Addr: d.addr[vpc], ID: vpc, CIDRs: []string{aws.ToString(s.VPC.CidrBlock)}}
 	for _, c := range sortBy(s.VPC.CidrBlockAssociationSet, func(x ec2types.VpcCidrBlockAssociation) string { return aws.ToString(x.AssociationId) }) {
@@ -514,7 +439,7 @@ func (s *Stack) network(d *document, out *verify.Deployed) {
 
 // routes are a route table's routes: the local routes are implicit, IPv6 routes do not
 // matter to the IPv4 model, and a blackhole route is left out with a note.
-func (s *Stack) routes(d *document, t ec2types.RouteTable) []verify.DeployedRoute {
+func (s *Stack) routes(d *naming, t ec2types.RouteTable) []verify.DeployedRoute {
 	table := aws.ToString(t.RouteTableId)
 	var out []verify.DeployedRoute
 	for _, r := range t.Routes {
@@ -555,7 +480,7 @@ func routeDest(r ec2types.Route) string {
 // routeTarget returns the ID of a route's target the model follows (an internet or NAT
 // gateway, a VPC endpoint, an instance) and whether the stack holds it, or the address of a
 // stand-in for a target the verifier does not follow.
-func routeTarget(d *document, r ec2types.Route) (target, other string, known bool) {
+func routeTarget(d *naming, r ec2types.Route) (target, other string, known bool) {
 	gw := aws.ToString(r.GatewayId)
 	switch {
 	case r.NatGatewayId != nil:
@@ -607,7 +532,7 @@ func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []verify.Deplo
 	return out
 }
 
-func (s *Stack) securityGroups(d *document, out *verify.Deployed) {
+func (s *Stack) securityGroups(d *naming, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	for _, g := range s.SecurityGroups {
 		id := aws.ToString(g.GroupId)
@@ -655,7 +580,7 @@ func groupIDs(list []ec2types.GroupIdentifier) []string {
 	return out
 }
 
-func (s *Stack) compute(d *document, out *verify.Deployed) {
+func (s *Stack) compute(d *naming, out *verify.Deployed) {
 	eipOf := map[string]string{}
 	for _, a := range s.Addresses {
 		if in := aws.ToString(a.InstanceId); in != "" {
@@ -707,7 +632,7 @@ func (s *Stack) compute(d *document, out *verify.Deployed) {
 	out.Interfaces = append(out.Interfaces, d.interfaces...)
 }
 
-func (s *Stack) balancers(d *document, out *verify.Deployed) {
+func (s *Stack) balancers(d *naming, out *verify.Deployed) {
 	for _, lb := range s.LoadBalancers {
 		arn := aws.ToString(lb.LoadBalancerArn)
 		dl := verify.DeployedLB{Addr: d.addr[arn], ID: arn, Type: string(lb.Type), Internal: lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal,
@@ -777,138 +702,80 @@ func actions(list []elbtypes.Action) []verify.DeployedAction {
 	return out
 }
 
-func (s *Stack) fleets(d *document) {
+func (s *Stack) fleets(d *naming, out *verify.Deployed) {
 	for _, lt := range s.LaunchTemplates {
-		addr := d.addr["aws_launch_template "+ltKey(aws.ToString(lt.LaunchTemplateId), lt.Spec)]
-		data := lt.LaunchTemplateData
-		attrs := map[string]any{"id": aws.ToString(lt.LaunchTemplateId), "name": lit(aws.ToString(lt.LaunchTemplateName)),
-			"version": aws.ToInt64(lt.VersionNumber), "tags": ec2Tags(lt.Tags)}
-		if data != nil {
-			attrs["instance_type"] = string(data.InstanceType)
-			attrs["image_id"] = aws.ToString(data.ImageId)
-			if ud := aws.ToString(data.UserData); ud != "" {
-				attrs["user_data"] = ud
-			}
+		id := aws.ToString(lt.LaunchTemplateId)
+		t := verify.DeployedTemplate{Addr: d.addr["aws_launch_template "+ltKey(id, lt.Spec)], ID: id, Version: lt.Spec}
+		if data := lt.LaunchTemplateData; data != nil {
+			t.InstanceType, t.Image, t.UserData = string(data.InstanceType), aws.ToString(data.ImageId), aws.ToString(data.UserData)
 			if p := data.IamInstanceProfile; p != nil {
 				for _, ip := range s.InstanceProfiles {
 					if ip.ARN == aws.ToString(p.Arn) || ip.Name == aws.ToString(p.Name) {
-						// The profile is in s.deployed: verify.AddDeployed links it by ARN.
-						attrs["iam_instance_profile"] = []any{map[string]any{"arn": lit(ip.ARN)}}
+						t.Profile = ip.ARN
 					}
 				}
 			}
-			if len(data.SecurityGroupIds) > 0 {
-				attrs["vpc_security_group_ids"] = d.refs(data.SecurityGroupIds, "id")
-			}
-			if len(data.SecurityGroups) > 0 {
-				var names []any
-				for _, n := range data.SecurityGroups {
-					names = append(names, lit(n))
-				}
-				attrs["security_group_names"] = names
-			}
-			var nis []any
-			for _, ni := range sortBy(data.NetworkInterfaces, func(x ec2types.LaunchTemplateInstanceNetworkInterfaceSpecification) string {
+			nis := sortBy(data.NetworkInterfaces, func(x ec2types.LaunchTemplateInstanceNetworkInterfaceSpecification) string {
 				return fmt.Sprintf("%03d", aws.ToInt32(x.DeviceIndex))
-			}) {
-				blk := map[string]any{"device_index": aws.ToInt32(ni.DeviceIndex), "security_groups": d.refs(ni.Groups, "id")}
-				if ni.AssociatePublicIpAddress != nil {
-					blk["associate_public_ip_address"] = aws.ToBool(ni.AssociatePublicIpAddress)
-				}
-				if ni.SubnetId != nil {
-					blk["subnet_id"] = d.ref(aws.ToString(ni.SubnetId), "id")
-				}
-				nis = append(nis, blk)
-			}
+			})
 			if len(nis) > 0 {
-				attrs["network_interfaces"] = nis
+				t.Groups, t.Public = nis[0].Groups, nis[0].AssociatePublicIpAddress
 			}
-			var specs []any
-			for _, ts := range data.TagSpecifications {
-				specs = append(specs, map[string]any{"resource_type": string(ts.ResourceType), "tags": ec2Tags(ts.Tags)})
-			}
-			if len(specs) > 0 {
-				attrs["tag_specifications"] = specs
-			}
+			t.Groups = append(t.Groups, data.SecurityGroupIds...)
+			t.GroupNames = data.SecurityGroups
 		}
-		d.put(addr, attrs)
+		out.Templates = append(out.Templates, t)
 	}
 	for _, lc := range s.LaunchConfigurations {
 		name := aws.ToString(lc.LaunchConfigurationName)
-		attrs := map[string]any{"id": name, "name": lit(name), "security_groups": d.refs(lc.SecurityGroups, "id")}
-		if lc.AssociatePublicIpAddress != nil {
-			attrs["associate_public_ip_address"] = aws.ToBool(lc.AssociatePublicIpAddress)
-		}
-		d.put(d.addr["aws_launch_configuration "+name], attrs)
+		out.Templates = append(out.Templates, verify.DeployedTemplate{Addr: d.addr["aws_launch_configuration "+name], ID: name,
+			Configuration: true, Groups: lc.SecurityGroups, Public: lc.AssociatePublicIpAddress, UserData: aws.ToString(lc.UserData),
+			InstanceType: aws.ToString(lc.InstanceType), Image: aws.ToString(lc.ImageId)})
 	}
 	for _, g := range s.AutoScalingGroups {
 		name := aws.ToString(g.AutoScalingGroupName)
-		attrs := map[string]any{"id": name, "name": lit(name), "arn": aws.ToString(g.AutoScalingGroupARN),
-			"min_size": aws.ToInt32(g.MinSize), "max_size": aws.ToInt32(g.MaxSize), "desired_capacity": aws.ToInt32(g.DesiredCapacity),
-			"health_check_type":   aws.ToString(g.HealthCheckType),
-			"vpc_zone_identifier": d.refs(splitIDs(aws.ToString(g.VPCZoneIdentifier)), "id"),
-			"target_group_arns":   d.refs(g.TargetGroupARNs, "arn")}
+		f := verify.DeployedFleet{Addr: d.addr["aws_autoscaling_group "+name], ID: name, Min: int(aws.ToInt32(g.MinSize)),
+			Max: int(aws.ToInt32(g.MaxSize)), Desired: int(aws.ToInt32(g.DesiredCapacity)), Subnets: splitIDs(aws.ToString(g.VPCZoneIdentifier)),
+			Configuration: aws.ToString(g.LaunchConfigurationName), TargetGroups: g.TargetGroupARNs}
+		for _, t := range g.Tags {
+			if aws.ToString(t.Key) == rules.RoleTag {
+				f.Role = aws.ToString(t.Value)
+			}
+		}
 		if g.HealthCheckGracePeriod != nil {
-			attrs["health_check_grace_period"] = aws.ToInt32(g.HealthCheckGracePeriod)
+			n := int(aws.ToInt32(g.HealthCheckGracePeriod))
+			f.Grace = &n
 		}
 		if g.DefaultInstanceWarmup != nil {
-			attrs["default_instance_warmup"] = aws.ToInt32(g.DefaultInstanceWarmup)
+			n := int(aws.ToInt32(g.DefaultInstanceWarmup))
+			f.Warmup = &n
 		}
-		tags := []any{}
-		for _, t := range g.Tags {
-			tags = append(tags, map[string]any{"key": lit(aws.ToString(t.Key)), "value": lit(aws.ToString(t.Value)),
-				"propagate_at_launch": aws.ToBool(t.PropagateAtLaunch)})
+		if spec := templateOf(g); spec != nil {
+			f.Template, f.Version, f.Mixed = s.templateID(spec), specVersion(spec), g.LaunchTemplate == nil
 		}
-		attrs["tag"] = tags
-		// Not a Terraform attribute: the group's instances, which a deployment has and a
-		// configuration does not (the twin places its web servers where they run).
-		var members []any
 		for _, gi := range sortBy(g.Instances, func(x asgtypes.Instance) string { return aws.ToString(x.InstanceId) }) {
 			for _, in := range s.Instances {
 				if aws.ToString(in.InstanceId) == aws.ToString(gi.InstanceId) {
-					members = append(members, map[string]any{"id": aws.ToString(in.InstanceId),
-						"subnet_id": d.ref(aws.ToString(in.SubnetId), "id"), "private_ip": aws.ToString(in.PrivateIpAddress)})
+					f.Instances = append(f.Instances, verify.DeployedMember{ID: aws.ToString(in.InstanceId),
+						Subnet: aws.ToString(in.SubnetId), PrivateIP: aws.ToString(in.PrivateIpAddress)})
 				}
 			}
 		}
-		if len(members) > 0 {
-			attrs["instances"] = members
-		}
-		if spec := templateOf(g); spec != nil {
-			key := "aws_launch_template " + ltKey(s.templateID(spec), specVersion(spec))
-			ref := lit(s.templateID(spec))
-			if a := d.addr[key]; a != "" {
-				ref = "${" + a + ".id}"
-			}
-			blk := map[string]any{"version": lit(specVersion(spec))}
-			if g.LaunchTemplate != nil {
-				blk["id"] = ref
-				attrs["launch_template"] = blk
-			} else {
-				blk["launch_template_id"] = ref
-				attrs["mixed_instances_policy"] = map[string]any{"launch_template": map[string]any{"launch_template_specification": blk}}
-			}
-		}
-		if lc := aws.ToString(g.LaunchConfigurationName); lc != "" {
-			attrs["launch_configuration"] = d.refTo("aws_launch_configuration", lc, "name")
-		}
 		if len(g.LoadBalancerNames) > 0 {
-			d.note("%s: Classic Load Balancers %s are not modelled", d.addr["aws_autoscaling_group "+name], strings.Join(g.LoadBalancerNames, ", "))
+			d.note("%s: Classic Load Balancers %s are not modelled", f.Addr, strings.Join(g.LoadBalancerNames, ", "))
 		}
-		d.put(d.addr["aws_autoscaling_group "+name], attrs)
+		out.Fleets = append(out.Fleets, f)
 	}
 	for _, p := range s.ScalingPolicies {
-		name := aws.ToString(p.PolicyName)
-		attrs := map[string]any{"name": lit(name), "policy_type": aws.ToString(p.PolicyType),
-			"autoscaling_group_name": d.refTo("aws_autoscaling_group", aws.ToString(p.AutoScalingGroupName), "name")}
+		dp := verify.DeployedScalingPolicy{Addr: d.name("aws_autoscaling_policy", aws.ToString(p.PolicyARN), "", aws.ToString(p.PolicyName)),
+			Group: aws.ToString(p.AutoScalingGroupName), Type: aws.ToString(p.PolicyType)}
 		if tt := p.TargetTrackingConfiguration; tt != nil {
-			cfg := map[string]any{"target_value": aws.ToFloat64(tt.TargetValue)}
+			dp.Target = aws.ToFloat64(tt.TargetValue)
 			if m := tt.PredefinedMetricSpecification; m != nil {
-				cfg["predefined_metric_specification"] = map[string]any{"predefined_metric_type": string(m.PredefinedMetricType)}
+				dp.Metric = string(m.PredefinedMetricType)
 			}
-			attrs["target_tracking_configuration"] = cfg
 		}
-		d.put(d.name("aws_autoscaling_policy", aws.ToString(p.PolicyARN), "", name), attrs)
+		out.ScalingPolicies = append(out.ScalingPolicies, dp)
 	}
 }
 
@@ -925,12 +792,10 @@ func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 	return aws.ToString(spec.LaunchTemplateName)
 }
 
-// deployed is what the model is built from directly (verify.Deployed), each element named as
-// the document names its resources: the file systems and their mount targets, the database
-// instances and their subnet groups; the roles read
-// (each with its trust, inline and attached policies), the launch templates' instance
-// profiles, the flow logs and their log groups, the file systems' policies.
-func (s *Stack) deployed(d *document, out *verify.Deployed) {
+// above adds to out the file systems and their mount targets, the database instances and
+// their subnet groups, the roles read (each with its trust, inline and attached policies),
+// the instance profiles, the flow logs and their log groups, the file systems' policies.
+func (s *Stack) above(d *naming, out *verify.Deployed) {
 	for _, fs := range s.FileSystems {
 		id := aws.ToString(fs.FileSystemId)
 		out.FileSystems = append(out.FileSystems, verify.DeployedFileSystem{Addr: d.addr["aws_efs_file_system "+id], ID: id})

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -11,19 +12,18 @@ import (
 	"github.com/webtier/webtier/rules"
 )
 
-// Deployed is what a reader of a deployed stack found, in AWS's terms, of the families the
-// model is built from directly (the rest still comes as Terraform JSON, see DeployedDocument):
-// the network (build_network.go: VPCs, subnets, internet gateways, route tables with their
+// Deployed is what a reader of a deployed stack found, in AWS's terms: all the model holds of
+// it. The network (build_network.go: VPCs, subnets, internet gateways, route tables with their
 // routes and subnets, network ACLs with their entries and subnets, security groups and their
-// rules, prefix lists; build_compute.go: Elastic IPs, instances, NAT gateways, VPC endpoints,
-// interfaces the model does not hold; build_balancers.go: load balancers with their listeners
-// and rules, target groups with the targets no Auto Scaling group placed), the file systems and their mount targets, the database instances and
-// their subnet groups; above the packets, IAM roles with their policies, instance profiles,
-// flow logs and their log groups, file-system policies. LoadDeployed builds the model's
-// elements from it, each family at the step where the loader builds a synthesized stack's from
-// its Terraform JSON. Addr is the address the reader names an element by (its provenance in
-// reports, as a resource address is a synthesized stack's); ARNs and IDs link the elements to
-// each other and to the network (and the resources of the document name them by ID).
+// rules, prefix lists), what sends and receives (build_compute.go: Elastic IPs, instances, NAT
+// gateways, VPC endpoints, interfaces the model does not hold; build_balancers.go: load
+// balancers with their listeners and rules, target groups with the targets no Auto Scaling
+// group placed; build_fleets.go: Auto Scaling groups with their launch templates and scaling
+// policies; the file systems and their mount targets, the database instances and their
+// subnet groups), and above the packets IAM roles with their policies, instance profiles, flow
+// logs and their log groups, file-system policies. Addr is the address the reader names an
+// element by (its provenance in reports, as a resource address is a synthesized stack's);
+// ARNs and IDs link the elements to each other. It is JSON as it is (the twin saves it).
 type Deployed struct {
 	VPCs               []DeployedVPC        `json:"vpcs,omitempty"`
 	Subnets            []DeployedSubnet     `json:"subnets,omitempty"`
@@ -39,18 +39,21 @@ type Deployed struct {
 	Endpoints          []DeployedEndpoint   `json:"vpc_endpoints,omitempty"`
 	// Interfaces are the addresses of network interfaces the model does not hold (a Lambda
 	// function's, an instance's second one): noted, not judged.
-	Interfaces         []string              `json:"interfaces,omitempty"`
-	LoadBalancers      []DeployedLB          `json:"load_balancers,omitempty"`
-	TargetGroups       []DeployedTargetGroup `json:"target_groups,omitempty"`
-	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
-	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
-	Databases          []DeployedDB          `json:"databases,omitempty"`
-	DBSubnetGroups     []DeployedSubnetGroup `json:"db_subnet_groups,omitempty"`
-	Roles              []DeployedRole        `json:"roles,omitempty"`
-	InstanceProfiles   []DeployedProfile     `json:"instance_profiles,omitempty"`
-	LogGroups          []DeployedLogGroup    `json:"log_groups,omitempty"`
-	FlowLogs           []DeployedFlowLog     `json:"flow_logs,omitempty"`
-	FileSystemPolicies []DeployedPolicy      `json:"file_system_policies,omitempty"`
+	Interfaces         []string                `json:"interfaces,omitempty"`
+	LoadBalancers      []DeployedLB            `json:"load_balancers,omitempty"`
+	TargetGroups       []DeployedTargetGroup   `json:"target_groups,omitempty"`
+	Fleets             []DeployedFleet         `json:"fleets,omitempty"`
+	Templates          []DeployedTemplate      `json:"templates,omitempty"`
+	ScalingPolicies    []DeployedScalingPolicy `json:"scaling_policies,omitempty"`
+	FileSystems        []DeployedFileSystem    `json:"file_systems,omitempty"`
+	MountTargets       []DeployedMountTarget   `json:"mount_targets,omitempty"`
+	Databases          []DeployedDB            `json:"databases,omitempty"`
+	DBSubnetGroups     []DeployedSubnetGroup   `json:"db_subnet_groups,omitempty"`
+	Roles              []DeployedRole          `json:"roles,omitempty"`
+	InstanceProfiles   []DeployedProfile       `json:"instance_profiles,omitempty"`
+	LogGroups          []DeployedLogGroup      `json:"log_groups,omitempty"`
+	FlowLogs           []DeployedFlowLog       `json:"flow_logs,omitempty"`
+	FileSystemPolicies []DeployedPolicy        `json:"file_system_policies,omitempty"`
 }
 
 // DeployedFileSystem is an EFS file system.
@@ -144,25 +147,28 @@ type DeployedFlowLog struct {
 	Role            string `json:"role"`
 }
 
-// deployedKey is where a deployed stack's document carries its Deployed beside the resources
-// (LoadDeployed reads it; Load and terraform do not).
-const deployedKey = "deployed"
-
-// DeployedDocument is a document of a deployed stack for LoadDeployed: the resources of its
-// network (Terraform JSON) and what Deployed holds.
-func DeployedDocument(resources map[string]map[string]map[string]any, d Deployed) ([]byte, error) {
-	return json.MarshalIndent(map[string]any{"resource": resources, deployedKey: d}, "", "  ")
+// LoadDeployed builds the model of a deployed stack from what a reader of AWS's answers found
+// (package live): each family at the step where Load builds a synthesized stack's from its
+// Terraform JSON, so that the model's order, and every report, is the one a synthesized stack
+// of the same resources gets. What it lacks was not read rather than missing (an
+// authorization check that needs it says "not read", never "allowed" nor a defect), and its
+// account is the one its roles' ARNs name. The network's Deployed says so.
+func LoadDeployed(d Deployed) (*Network, error) {
+	s := &stack{byAddr: map[string]*resource{}, byType: map[string][]*resource{}}
+	s.markDeployed()
+	return load(s, d)
 }
 
-// readDeployed reads the Deployed a deployed stack's document carries (none: an empty one).
-func readDeployed(data []byte) (Deployed, error) {
-	var doc struct {
-		Deployed Deployed `json:"deployed"`
+// LoadDeployedJSON is LoadDeployed of a Deployed as JSON (what the twin saves of a deployed
+// stack); a member of the wrong type, or one Deployed does not have, is a load error naming it.
+func LoadDeployedJSON(data []byte) (*Network, error) {
+	var d Deployed
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, &LoadError{[]string{"not a deployed stack (verify.Deployed as JSON): " + strings.TrimPrefix(err.Error(), "json: ")}}
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return Deployed{}, &LoadError{[]string{deployedKey + ": " + strings.TrimPrefix(err.Error(), "json: ")}}
-	}
-	return doc.Deployed, nil
+	return LoadDeployed(d)
 }
 
 // deployedAuthority builds what l.d holds above the packets into the network, in address

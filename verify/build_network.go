@@ -302,18 +302,6 @@ func (l *loader) routeTarget(rt *Route, dr DeployedRoute, fail failure) bool {
 			return true
 		}
 	}
-	for _, typ := range []string{"aws_vpc_endpoint", "aws_instance"} {
-		for _, r := range l.s.byType[typ] {
-			if awsID(r) != dr.Target {
-				continue
-			}
-			rt.Kind, rt.Target = TargetOther, r.Addr
-			if typ == "aws_vpc_endpoint" && gatewayType(r) {
-				rt.Kind = TargetGateway
-			}
-			return true
-		}
-	}
 	fail("%q names no internet gateway, NAT gateway, VPC endpoint or instance of the stack", dr.Target)
 	return false
 }
@@ -475,14 +463,4 @@ func (l *loader) deployedGroupRules() {
 		}
 		l.addPeers(SGRule{Addr: r.Addr, Group: g, Egress: r.Egress, Proto: proto, Ports: ports}, p)
 	}
-}
-
-// literalID is the AWS ID a field of a stack read back from AWS names an element of Deployed by
-// (ok false for a reference, and in a synthesized stack).
-func (f field) literalID() (string, bool) {
-	s, ok := f.v.(string)
-	if !ok || s == "" || !f.l.s.deployed || strings.Contains(s, "${") {
-		return "", false
-	}
-	return s, true
 }

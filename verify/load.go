@@ -45,24 +45,6 @@ func Load(data []byte) (*Network, error) {
 	return load(s, Deployed{})
 }
 
-// LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
-// live, see DeployedDocument): the resources of its network, and what it found above the
-// packets (Deployed), built into the model by AddDeployed. What it lacks was not read rather
-// than missing (an authorization check that needs it says "not read", never "allowed" nor a
-// defect), and its account is the one its roles' ARNs name. The network's Deployed says so.
-func LoadDeployed(data []byte) (*Network, error) {
-	s, err := parseStack(data)
-	if err != nil {
-		return nil, err
-	}
-	s.markDeployed()
-	d, err := readDeployed(data)
-	if err != nil {
-		return nil, err
-	}
-	return load(s, d)
-}
-
 // load builds the network of a parsed stack and of what d holds (a deployed stack's elements
 // in AWS's terms), each family at its step.
 func load(s *stack, d Deployed) (*Network, error) {
@@ -117,11 +99,8 @@ func (l *loader) vpcOf(f field) *VPC {
 	return l.vpcs[r.Addr]
 }
 
-// subnetOf resolves a subnet reference (in a stack read back from AWS, the subnet's ID).
+// subnetOf resolves a subnet reference.
 func (l *loader) subnetOf(f field) *Subnet {
-	if id, ok := f.literalID(); ok {
-		return l.subnetByID(f.r.Addr, f.path, id)
-	}
 	r, _ := f.ref("aws_subnet")
 	if r == nil {
 		return nil

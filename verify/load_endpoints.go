@@ -204,12 +204,8 @@ func (l *loader) loadTargetGroups() {
 	l.deployedTargetGroups()
 }
 
-// targetGroupOf resolves a target group reference (in a stack read back from AWS, the group's
-// ARN).
+// targetGroupOf resolves a target group reference.
 func (l *loader) targetGroupOf(f field) *TargetGroup {
-	if arn, ok := f.literalID(); ok {
-		return l.targetGroupByARN(f.r.Addr, f.path, arn)
-	}
 	if r, _ := f.ref(targetGroupTypes...); r != nil {
 		return l.targets[r.Addr]
 	}
@@ -272,14 +268,22 @@ func digest(r *resource) string {
 			attrs[k] = v
 		}
 	}
-	data, _ := json.Marshal(attrs)
+	return digestOf(attrs)
+}
+
+// digestOf is a short hash of v as JSON.
+func digestOf(v any) string {
+	data, _ := json.Marshal(v)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:6])
 }
 
+// defaultGrace is the health-check grace period, in seconds, of a group that sets none.
+const defaultGrace = 300
+
 // refresh reads an Auto Scaling group's warm-up and instance refresh preferences.
 func (l *loader) refresh(asg *resource, sc *Scaling) {
-	sc.Warmup = 300
+	sc.Warmup = defaultGrace
 	if n, ok := l.attr(asg, "health_check_grace_period").integer(); ok {
 		sc.Warmup = n
 	}
@@ -321,16 +325,12 @@ func (l *loader) loadFleets() {
 		scaling.CPUTarget, _ = l.cpuTarget(r)
 		scaling.Template = template
 		l.refresh(r, scaling)
-		var enis []*Endpoint
-		for _, s := range subnets {
-			pub, why := s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
+		enis := l.addFleet(r.Addr, awsID(r), roleOf(r, rules.Web), subnets, groups, func(s *Subnet) (bool, string) {
 			if public.l != nil {
-				pub, why = publicIP(public, s)
+				return publicIP(public, s)
 			}
-			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
-			e.Multi, e.Desired, e.UserData, e.Scaling = true, desired, userData, scaling
-			enis = append(enis, e)
-		}
+			return s.MapPublic, settingWhy("map_public_ip_on_launch", s.MapPublic, s.Addr)
+		}, userData, desired, scaling)
 		for _, in := range l.attr(r, "instances").list() {
 			id, _ := in.get("id").str()
 			ip, _ := in.get("private_ip").str()
@@ -361,6 +361,22 @@ func (l *loader) loadFleets() {
 			l.trafficSources(l.attr(r, "traffic_source"), l.eniOf[asg.Addr])
 		}
 	}, "aws_autoscaling_traffic_source_attachment")
+	l.deployedFleets()
+}
+
+// addFleet adds the Auto Scaling group at addr (AWS ID id, its name) with an endpoint in each
+// of its subnets standing for its instances there: with groups, a public address or not as
+// public says, the launch template's user data, the desired capacity and scaling.
+func (l *loader) addFleet(addr, id string, role rules.Role, subnets []*Subnet, groups []*SecurityGroup,
+	public func(*Subnet) (bool, string), userData string, desired int, scaling *Scaling) []*Endpoint {
+	var enis []*Endpoint
+	for _, s := range subnets {
+		pub, why := public(s)
+		e := l.eniAt(addr, id, role, ASGInstance, []*Subnet{s}, groups, pub, why)[0]
+		e.Multi, e.Desired, e.UserData, e.Scaling = true, desired, userData, scaling
+		enis = append(enis, e)
+	}
+	return enis
 }
 
 // cpuTarget is the target value of the target-tracking policy on average CPU that scales the
@@ -371,12 +387,18 @@ func (l *loader) cpuTarget(asg *resource) (float64, bool) {
 		typ, _ := l.attr(p, "policy_type").str()
 		tracking := l.attr(p, "target_tracking_configuration")
 		metric, _ := tracking.get("predefined_metric_specification").get("predefined_metric_type").str()
-		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
+		if target == asg && cpuTracking(typ, metric) {
 			value, _ := tracking.get("target_value").v.(float64)
 			return value, true
 		}
 	}
 	return 0, false
+}
+
+// cpuTracking reports whether a scaling policy of type typ on the predefined metric keeps the
+// group's average CPU at a target.
+func cpuTracking(typ, metric string) bool {
+	return typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization"
 }
 
 // trafficSources registers enis in the target groups of traffic_source blocks of type elbv2

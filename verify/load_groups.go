@@ -58,12 +58,8 @@ func (l *loader) loadPrefixLists() {
 // groupTypes are the resources a security-group reference may name.
 var groupTypes = []string{"aws_security_group", "aws_default_security_group"}
 
-// groupOf resolves one security-group reference (in a stack read back from AWS, the group's
-// ID or name).
+// groupOf resolves one security-group reference.
 func (l *loader) groupOf(f field) *SecurityGroup {
-	if id, ok := f.literalID(); ok {
-		return l.groupByID(f.r.Addr, f.path, id)
-	}
 	r, _ := f.ref(groupTypes...)
 	if r == nil {
 		return nil

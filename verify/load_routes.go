@@ -10,9 +10,6 @@ import (
 // routeTableOf resolves a route_table_id: a route table, or a VPC's main table by
 // ${aws_vpc.X.main_route_table_id} or default_route_table_id.
 func (l *loader) routeTableOf(f field) *RouteTable {
-	if id, ok := f.literalID(); ok {
-		return l.tableByID(f.r.Addr, f.path, id)
-	}
 	r, attr := f.ref("aws_route_table", "aws_default_route_table", "aws_vpc")
 	switch {
 	case r == nil:

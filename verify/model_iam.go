@@ -231,6 +231,7 @@ func (l *loader) loadAuthority() {
 		}
 		n.Fleets = append(n.Fleets, f)
 	}, "aws_autoscaling_group")
+	l.deployedFleetsAbove()
 	groups := map[string]*LogGroup{}
 	q.each(func(r *resource) {
 		g := &LogGroup{Addr: r.Addr, ID: awsID(r)}
