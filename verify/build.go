@@ -257,12 +257,7 @@ func (l *loader) deployedMountTargets() {
 		if s == nil {
 			continue
 		}
-		var groups []*SecurityGroup
-		for i, id := range mt.Groups {
-			if g := l.groupByID(mt.Addr, fmt.Sprintf("security_groups[%d]", i), id); g != nil {
-				groups = append(groups, g)
-			}
-		}
+		groups := l.groupsByID(mt.Addr, "security_groups", mt.Groups)
 		l.eniAt(mt.Addr, mt.ID, rules.EFS, MountTarget, []*Subnet{s}, groups, false, mountTargetsPrivate)
 	}
 }
@@ -325,18 +320,8 @@ func (l *loader) deployedDatabases() {
 			continue
 		}
 		group := l.d.DBSubnetGroups[i]
-		var subnets []*Subnet
-		for j, id := range group.Subnets {
-			if s := l.subnetByID(group.Addr, fmt.Sprintf("subnet_ids[%d]", j), id); s != nil {
-				subnets = append(subnets, s)
-			}
-		}
-		var groups []*SecurityGroup
-		for j, id := range db.Groups {
-			if g := l.groupByID(db.Addr, fmt.Sprintf("vpc_security_group_ids[%d]", j), id); g != nil {
-				groups = append(groups, g)
-			}
-		}
+		subnets := l.subnetsByID(group.Addr, "subnet_ids", group.Subnets)
+		groups := l.groupsByID(db.Addr, "vpc_security_group_ids", db.Groups)
 		why := fmt.Sprintf("publicly_accessible = %t on %s", db.Public, db.Addr)
 		l.eniAt(db.Addr, db.ID, roleNamed(db.Role, rules.DB), Database, subnets, groups, db.Public, why)
 	}

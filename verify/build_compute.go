@@ -64,22 +64,21 @@ func (x DeployedEndpoint) address() string { return x.Addr }
 // groupsByID are the security groups whose IDs the attribute attr of the element at addr
 // lists; an unknown ID is a load error.
 func (l *loader) groupsByID(addr, attr string, ids []string) []*SecurityGroup {
-	var out []*SecurityGroup
-	for i, id := range ids {
-		if g := l.groupByID(addr, fmt.Sprintf("%s[%d]", attr, i), id); g != nil {
-			out = append(out, g)
-		}
-	}
-	return out
+	return allByID(addr, attr, ids, l.groupByID)
 }
 
 // subnetsByID are the subnets whose IDs the attribute attr of the element at addr lists; an
 // unknown ID is a load error.
 func (l *loader) subnetsByID(addr, attr string, ids []string) []*Subnet {
-	var out []*Subnet
+	return allByID(addr, attr, ids, l.subnetByID)
+}
+
+// allByID resolves each of ids, the list attribute attr of the element at addr, with byID.
+func allByID[T any](addr, attr string, ids []string, byID func(addr, attr, id string) *T) []*T {
+	var out []*T
 	for i, id := range ids {
-		if s := l.subnetByID(addr, fmt.Sprintf("%s[%d]", attr, i), id); s != nil {
-			out = append(out, s)
+		if x := byID(addr, fmt.Sprintf("%s[%d]", attr, i), id); x != nil {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -130,12 +129,7 @@ func (l *loader) deployedInstances(eips map[string]string) {
 func (l *loader) deployedEndpoints() {
 	for _, e := range sortedBy(l.d.Endpoints, func(DeployedEndpoint) bool { return false }) {
 		if e.Gateway {
-			var tables []*RouteTable
-			for i, id := range e.RouteTables {
-				if t := l.tableByID(e.Addr, fmt.Sprintf("route_table_ids[%d]", i), id); t != nil {
-					tables = append(tables, t)
-				}
-			}
+			tables := allByID(e.Addr, "route_table_ids", e.RouteTables, l.tableByID)
 			l.gateway(&GatewayEndpoint{Addr: e.Addr, ID: e.ID, Service: e.Service, Policy: e.Policy}, tables)
 			continue
 		}

@@ -117,12 +117,7 @@ func (l *loader) deployedFleets() {
 		if t == nil {
 			continue
 		}
-		groups := l.groupsByID(t.Addr, "vpc_security_group_ids", t.Groups)
-		for i, name := range t.GroupNames {
-			if g := l.groupByID(t.Addr, fmt.Sprintf("security_group_names[%d]", i), name); g != nil {
-				groups = append(groups, g)
-			}
-		}
+		groups := append(l.groupsByID(t.Addr, "vpc_security_group_ids", t.Groups), l.groupsByID(t.Addr, "security_group_names", t.GroupNames)...)
 		template := *t
 		template.Addr = ""
 		scaling := &Scaling{Min: f.Min, Max: f.Max, Template: digestOf(template), Warmup: defaultGrace}
@@ -151,10 +146,8 @@ func (l *loader) deployedFleets() {
 				}
 			}
 		}
-		for i, arn := range f.TargetGroups {
-			if g := l.targetGroupByARN(f.Addr, fmt.Sprintf("target_group_arns[%d]", i), arn); g != nil {
-				l.register(g, enis, 0)
-			}
+		for _, g := range allByID(f.Addr, "target_group_arns", f.TargetGroups, l.targetGroupByARN) {
+			l.register(g, enis, 0)
 		}
 	}
 }
