@@ -356,7 +356,11 @@ func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, s
 		return nil, err
 	}
 	tw.Live = true
-	return tw, startTwin(ctx, tw, res.Document, plan.Config, "the deployed stack ("+res.Where+")", site, stdout)
+	stack, err := res.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return tw, startTwin(ctx, tw, stack, plan.Config, "the deployed stack ("+res.Where+")", site, stdout)
 }
 
 func destroyCmd(args []string, stdout, stderr io.Writer) int {

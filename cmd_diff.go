@@ -144,7 +144,8 @@ func writeInterruptions(w io.Writer, table []change.Interruption) error {
 	return nil
 }
 
-// stackSide is a synthesized stack read for a diff: its file, its bytes and its side.
+// stackSide is a stack read for a diff: its file, its bytes (a synthesized stack's Terraform
+// JSON, which a plan's states are built from; none for the deployed stack) and its side.
 type stackSide struct {
 	file string
 	data []byte
@@ -163,7 +164,7 @@ func liveSide(ctx context.Context, target live.Target, head stackSide) (stackSid
 	if err != nil {
 		return stackSide{}, fmt.Errorf("the deployed stack (%s) cannot be loaded:\n%w", res.Where, err)
 	}
-	return stackSide{file: "the deployed stack (" + res.Where + ")", data: res.Document, cfg: head.cfg,
+	return stackSide{file: "the deployed stack (" + res.Where + ")", cfg: head.cfg,
 		side: verify.Side{Network: n, Intent: head.side.Intent}}, nil
 }
 

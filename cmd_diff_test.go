@@ -162,12 +162,9 @@ func TestDiffOfDeployedStack(t *testing.T) {
 	if err := json.Unmarshal([]byte(readFile(t, "live/testdata/moto-example.json")), &s); err != nil {
 		t.Fatal(err)
 	}
-	doc, _, err := s.Document()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep, _ := s.Deployed()
 	deployed := func(t *testing.T) verify.Side {
-		n, err := verify.LoadDeployed(doc)
+		n, err := verify.LoadDeployed(dep)
 		if err != nil {
 			t.Fatal(err)
 		}

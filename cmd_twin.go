@@ -127,7 +127,10 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 		if err != nil {
 			return badInput(stderr, err)
 		}
-		stack, from, load = res.Document, "the deployed stack ("+res.Where+")", verify.LoadDeployed
+		if stack, err = res.JSON(); err != nil {
+			return badInput(stderr, err)
+		}
+		from, load = "the deployed stack ("+res.Where+")", verify.LoadDeployedJSON
 	} else if stack, err = os.ReadFile(*in); err != nil {
 		return badInput(stderr, fmt.Errorf("twin up: %w (run `make synth` first, or name the file with --in)", err))
 	}

@@ -362,7 +362,12 @@ func checkLive(ctx context.Context, s *deploy.Session, plan stacks.Plan) (proble
 		fail("%v", err)
 		return problems, log
 	}
-	got, want := report("the live document", verify.LoadDeployed, res.Document), report("the synthesized stack", verify.Load, synth)
+	saved, err := res.JSON() // as the twin keeps it
+	if err != nil {
+		fail("%v", err)
+		return problems, log
+	}
+	got, want := report("the deployed stack", verify.LoadDeployedJSON, saved), report("the synthesized stack", verify.Load, synth)
 	if got == nil || want == nil {
 		return problems, log
 	}

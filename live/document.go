@@ -18,55 +18,63 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Document is the stack as verify.LoadDeployed reads it (verify.DeployedDocument): its network
-// translated into Terraform JSON of the shape the verifier's loader reads (the resource types
-// and attributes it knows, references written as ${TYPE.NAME.id} (.arn, .name), resources
-// named by their Name tag (else their ID) and tags copied), and what lies above the packets
-// (roles and their policies, instance profiles, flow logs and their log groups, file-system
-// policies, the database's secret) as verify.Deployed, which the model is built from directly.
-// Notes are what the translation left out, said rather than hidden; the verifier adds its own
-// (for example on network interfaces it does not model).
-func (s *Stack) Document() (doc []byte, notes []string, err error) {
-	d := newDoc()
+// Deployed is the stack as verify.LoadDeployed builds its model from it (verify.Deployed, in
+// AWS's IDs and ARNs): the network (VPC, subnets, gateways, route tables, network ACLs,
+// security groups and their rules, prefix lists), what sends and receives (instances, Elastic
+// IPs, NAT gateways, VPC endpoints, the network interfaces the model does not hold, load
+// balancers with their listeners, target groups, Auto Scaling groups with their launch
+// templates and scaling policies, file systems and their mount targets, databases and their
+// subnet groups) and what lies above the packets (roles and their policies, instance
+// profiles, flow logs and their log groups, file-system policies, the databases' secrets).
+// Each element is named by its Name tag (else its ID) as a resource of the synthesized stack
+// is, so that reports of both read alike. Notes are what the reading left out, said rather
+// than hidden; the verifier adds its own (for example on network interfaces it does not
+// model).
+func (s *Stack) Deployed() (verify.Deployed, []string) {
+	d := newNaming()
 	s.name(d)
-	s.translate(d)
-	out, err := verify.DeployedDocument(d.res, s.deployed(d))
-	return out, d.notes, err
+	var out verify.Deployed
+	s.network(d, &out)
+	s.securityGroups(d, &out)
+	s.compute(d, &out)
+	s.balancers(d, &out)
+	s.fleets(d, &out)
+	s.above(d, &out)
+	return out, d.notes
 }
 
-// Model loads the stack into verify's model of a network, with the notes of Document.
+// Model loads the stack into verify's model of a network, with the notes of Deployed.
 func (s *Stack) Model() (*verify.Network, []string, error) {
-	doc, notes, err := s.Document()
-	if err != nil {
-		return nil, nil, err
-	}
-	n, err := verify.LoadDeployed(doc)
+	dep, notes := s.Deployed()
+	n, err := verify.LoadDeployed(dep)
 	return n, notes, err
 }
 
 // asgTag is the tag Auto Scaling puts on the instances it launches.
 const asgTag = "aws:autoscaling:groupName"
 
-// document is a Terraform JSON document under construction.
-type document struct {
-	res map[string]map[string]map[string]any
-	// addr maps an AWS ID (or ARN) to the resource address standing for it.
+// naming names the elements of a stack as the resources of a Terraform configuration are
+// named ("aws_subnet.web-a"), once each.
+type naming struct {
+	// addr maps an AWS ID (or ARN), alone and after its type, to the address naming it.
 	addr map[string]string
 	// taken holds the names used, per type.
 	taken map[string]map[string]bool
 	notes []string
+	// interfaces are the network interfaces named only as route targets.
+	interfaces []string
 }
 
-func newDoc() *document {
-	return &document{res: map[string]map[string]map[string]any{}, addr: map[string]string{}, taken: map[string]map[string]bool{}}
+func newNaming() *naming {
+	return &naming{addr: map[string]string{}, taken: map[string]map[string]bool{}}
 }
 
 // badName matches what a Terraform resource name cannot hold.
 var badName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-// name gives the resource of type typ with this ID its name: the Name tag, else the
-// fallback (the ID, or a readable identifier), made a valid and unique Terraform name.
-func (d *document) name(typ, id, tag, fallback string) string {
+// name gives the element of type typ with this ID its name: the Name tag, else the fallback
+// (the ID, or a readable identifier), made a valid and unique Terraform name.
+func (d *naming) name(typ, id, tag, fallback string) string {
 	if a := d.addr[typ+" "+id]; a != "" {
 		return a
 	}
@@ -95,17 +103,8 @@ func (d *document) name(typ, id, tag, fallback string) string {
 	return a
 }
 
-// put stores the attributes of the resource at addr.
-func (d *document) put(addr string, attrs map[string]any) {
-	typ, name, _ := strings.Cut(addr, ".")
-	if d.res[typ] == nil {
-		d.res[typ] = map[string]map[string]any{}
-	}
-	d.res[typ][name] = attrs
-}
-
-// has reports whether id stands for a resource of the document (of typ, when given).
-func (d *document) has(id string, typ ...string) bool {
+// has reports whether id names an element of the stack (of typ, when given).
+func (d *naming) has(id string, typ ...string) bool {
 	a := d.addr[id]
 	if a == "" {
 		return false
@@ -116,56 +115,20 @@ func (d *document) has(id string, typ ...string) bool {
 	return slices.Contains(typ, a[:strings.IndexByte(a, '.')])
 }
 
-// ref is a reference to attr of the resource standing for id; for an unknown ID, the ID
-// itself (the verifier then says it names nothing of the stack).
-func (d *document) ref(id, attr string) string {
-	if a := d.addr[id]; a != "" {
-		return "${" + a + "." + attr + "}"
-	}
-	return lit(id)
-}
-
-// refTo is ref for IDs that are names, which resources of several types may share (an
-// Auto Scaling group and a launch configuration, a DB instance and its subnet group).
-func (d *document) refTo(typ, id, attr string) string {
-	if a := d.addr[typ+" "+id]; a != "" {
-		return "${" + a + "." + attr + "}"
-	}
-	return lit(id)
-}
-
-// refs maps ref over IDs, keeping their order.
-func (d *document) refs(ids []string, attr string) []any {
-	out := make([]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, d.ref(id, attr))
-	}
-	return out
-}
-
-// stub adds a resource that only needs to exist (a route target the verifier does not
-// follow) and returns a reference to it.
-func (d *document) stub(typ, id string) string {
+// stub names a route target the verifier does not follow and returns its address; a network
+// interface no other element stands for is one the model does not hold (d.interfaces).
+func (d *naming) stub(typ, id string) string {
 	if !d.has(typ + " " + id) {
-		d.put(d.name(typ, id, "", id), map[string]any{"id": lit(id)})
+		addr := d.name(typ, id, "", id)
+		if typ == "aws_network_interface" {
+			d.interfaces = append(d.interfaces, addr)
+		}
 	}
-	return "${" + d.addr[typ+" "+id] + ".id}"
+	return d.addr[typ+" "+id]
 }
 
-func (d *document) note(format string, args ...any) {
+func (d *naming) note(format string, args ...any) {
 	d.notes = append(d.notes, fmt.Sprintf(format, args...))
-}
-
-// lit escapes a literal for Terraform JSON, where "${" starts a reference.
-func lit(s string) string { return strings.ReplaceAll(s, "${", "$${") }
-
-// ec2Tags turns EC2 tags into a map; nameTag reads the Name tag.
-func ec2Tags(tags []ec2types.Tag) map[string]any {
-	out := map[string]any{}
-	for _, t := range tags {
-		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-	}
-	return out
 }
 
 func ec2Tag(tags []ec2types.Tag, key string) string {
@@ -175,14 +138,6 @@ func ec2Tag(tags []ec2types.Tag, key string) string {
 		}
 	}
 	return ""
-}
-
-func elbTags(tags []elbtypes.Tag) map[string]any {
-	out := map[string]any{}
-	for _, t := range tags {
-		out[lit(aws.ToString(t.Key))] = lit(aws.ToString(t.Value))
-	}
-	return out
 }
 
 func elbTag(tags []elbtypes.Tag, key string) string {
@@ -235,7 +190,7 @@ func (s *Stack) standalone() []ec2types.Instance {
 
 // name gives every resource its address before any reference is written. Resources are
 // named in ID order, so that a clash of Name tags resolves the same way every time.
-func (s *Stack) name(d *document) {
+func (s *Stack) name(d *naming) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	d.name("aws_vpc", vpc, ec2Tag(s.VPC.Tags, "Name"), vpc)
 	for _, sn := range sortBy(s.Subnets, func(x ec2types.Subnet) string { return aws.ToString(x.SubnetId) }) {
@@ -430,120 +385,87 @@ func managedENI(e ec2types.NetworkInterface) bool {
 	return false
 }
 
-// translate writes the attributes of every named resource.
-func (s *Stack) translate(d *document) {
-	s.network(d)
-	s.securityGroups(d)
-	s.compute(d)
-	s.balancers(d)
-	s.fleets(d)
-}
-
-func (s *Stack) network(d *document) {
+func (s *Stack) network(d *naming, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
-	v := map[string]any{"id": vpc, "cidr_block": aws.ToString(s.VPC.CidrBlock), "tags": ec2Tags(s.VPC.Tags)}
-	if t := s.mainTable(); t != nil {
-		v["default_route_table_id"] = aws.ToString(t.RouteTableId)
-	}
-	for _, a := range s.NetworkACLs {
-		if aws.ToBool(a.IsDefault) {
-			v["default_network_acl_id"] = aws.ToString(a.NetworkAclId)
-		}
-	}
-	d.put(d.addr[vpc], v)
-	for _, c := range s.VPC.CidrBlockAssociationSet {
+	v := verify.DeployedVPC{Addr: d.addr[vpc], ID: vpc, CIDRs: []string{aws.ToString(s.VPC.CidrBlock)}}
+	for _, c := range sortBy(s.VPC.CidrBlockAssociationSet, func(x ec2types.VpcCidrBlockAssociation) string { return aws.ToString(x.AssociationId) }) {
 		if aws.ToString(c.CidrBlock) == aws.ToString(s.VPC.CidrBlock) || c.CidrBlockState == nil || c.CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
 			continue
 		}
-		id := aws.ToString(c.AssociationId)
-		d.put(d.name("aws_vpc_ipv4_cidr_block_association", id, "", id), map[string]any{
-			"id": id, "vpc_id": d.ref(vpc, "id"), "cidr_block": aws.ToString(c.CidrBlock)})
+		v.CIDRs = append(v.CIDRs, aws.ToString(c.CidrBlock))
 	}
+	out.VPCs = append(out.VPCs, v)
 	for _, sn := range s.Subnets {
 		id := aws.ToString(sn.SubnetId)
-		d.put(d.addr[id], map[string]any{
-			"id": id, "vpc_id": d.ref(vpc, "id"), "cidr_block": aws.ToString(sn.CidrBlock),
-			"availability_zone": aws.ToString(sn.AvailabilityZone), "availability_zone_id": aws.ToString(sn.AvailabilityZoneId),
-			"map_public_ip_on_launch": aws.ToBool(sn.MapPublicIpOnLaunch), "tags": ec2Tags(sn.Tags)})
+		az := aws.ToString(sn.AvailabilityZone)
+		if az == "" {
+			az = aws.ToString(sn.AvailabilityZoneId)
+		}
+		out.Subnets = append(out.Subnets, verify.DeployedSubnet{Addr: d.addr[id], ID: id, VPC: aws.ToString(sn.VpcId),
+			CIDR: aws.ToString(sn.CidrBlock), AZ: az, MapPublic: aws.ToBool(sn.MapPublicIpOnLaunch)})
 	}
 	for _, g := range s.InternetGateways {
 		id := aws.ToString(g.InternetGatewayId)
-		d.put(d.addr[id], map[string]any{"id": id, "vpc_id": d.ref(vpc, "id"), "tags": ec2Tags(g.Tags)})
+		out.InternetGateways = append(out.InternetGateways, verify.DeployedGateway{Addr: d.addr[id], ID: id, VPC: vpc})
 	}
+	main := s.mainTable()
 	for _, t := range s.RouteTables {
 		id := aws.ToString(t.RouteTableId)
-		addr := d.addr[id]
-		attrs := map[string]any{"id": id, "tags": ec2Tags(t.Tags), "route": s.routes(d, t)}
-		if strings.HasPrefix(addr, "aws_default_route_table.") {
-			attrs["default_route_table_id"] = d.ref(vpc, "default_route_table_id")
-		} else {
-			attrs["vpc_id"] = d.ref(vpc, "id")
-		}
-		d.put(addr, attrs)
+		dt := verify.DeployedRouteTable{Addr: d.addr[id], ID: id, VPC: vpc, Routes: s.routes(d, t),
+			Main: main != nil && aws.ToString(main.RouteTableId) == id}
 		for _, a := range t.Associations {
 			if aws.ToBool(a.Main) || a.AssociationState != nil && a.AssociationState.State != ec2types.RouteTableAssociationStateCodeAssociated {
 				continue
 			}
-			aid := aws.ToString(a.RouteTableAssociationId)
-			attrs := map[string]any{"id": aid, "route_table_id": d.ref(id, "id")}
+			// A gateway's (edge) association routes no subnet.
 			if sn := aws.ToString(a.SubnetId); sn != "" {
-				attrs["subnet_id"] = d.ref(sn, "id")
-			} else if gw := aws.ToString(a.GatewayId); gw != "" {
-				attrs["gateway_id"] = lit(gw)
-			} else {
-				continue
+				aid := aws.ToString(a.RouteTableAssociationId)
+				dt.Subnets = append(dt.Subnets, verify.DeployedAssociation{Addr: d.name("aws_route_table_association", aid, "", aid), Subnet: sn})
 			}
-			d.put(d.name("aws_route_table_association", aid, "", aid), attrs)
 		}
+		out.RouteTables = append(out.RouteTables, dt)
 	}
 	for _, a := range s.NetworkACLs {
 		id := aws.ToString(a.NetworkAclId)
-		addr := d.addr[id]
 		var subnets []string
 		for _, as := range a.Associations {
 			subnets = append(subnets, aws.ToString(as.SubnetId))
 		}
 		sort.Strings(subnets)
-		attrs := map[string]any{"id": id, "tags": ec2Tags(a.Tags), "subnet_ids": d.refs(subnets, "id")}
-		attrs["ingress"], attrs["egress"] = naclEntries(a.Entries, false), naclEntries(a.Entries, true)
-		if aws.ToBool(a.IsDefault) {
-			attrs["default_network_acl_id"] = d.ref(vpc, "default_network_acl_id")
-		} else {
-			attrs["vpc_id"] = d.ref(vpc, "id")
-		}
-		d.put(addr, attrs)
+		out.NACLs = append(out.NACLs, verify.DeployedNACL{Addr: d.addr[id], ID: id, VPC: vpc, Default: aws.ToBool(a.IsDefault),
+			Subnets: subnets, Ingress: naclEntries(a.Entries, false), Egress: naclEntries(a.Entries, true)})
 	}
 }
 
-// routes are a route table's routes as inline blocks: the local routes are implicit, IPv6
-// routes do not matter to the IPv4 model, and a blackhole route is left out with a note.
-func (s *Stack) routes(d *document, t ec2types.RouteTable) []any {
+// routes are a route table's routes: the local routes are implicit, IPv6 routes do not
+// matter to the IPv4 model, and a blackhole route is left out with a note.
+func (s *Stack) routes(d *naming, t ec2types.RouteTable) []verify.DeployedRoute {
 	table := aws.ToString(t.RouteTableId)
-	out := []any{}
+	var out []verify.DeployedRoute
 	for _, r := range t.Routes {
 		if aws.ToString(r.GatewayId) == "local" {
 			continue
 		}
-		blk := map[string]any{}
+		var dr verify.DeployedRoute
 		switch {
 		case r.DestinationCidrBlock != nil:
-			blk["cidr_block"] = aws.ToString(r.DestinationCidrBlock)
+			dr.Dest = aws.ToString(r.DestinationCidrBlock)
 		case r.DestinationPrefixListId != nil:
-			blk["destination_prefix_list_id"] = aws.ToString(r.DestinationPrefixListId)
+			dr.PrefixList = aws.ToString(r.DestinationPrefixListId)
 		default:
 			continue // IPv6
 		}
-		key, target := routeTarget(d, r)
-		if key == "" {
-			d.note("%s %s: route to %s has a target the live loader cannot name (%s); left out", d.addr[table], table, routeDest(r), target)
+		target, other, known := routeTarget(d, r)
+		if target == "" && other == "" {
+			d.note("%s %s: route to %s has a target the live loader cannot name (%s); left out", d.addr[table], table, routeDest(r), aws.ToString(r.GatewayId))
 			continue
 		}
-		if r.State == ec2types.RouteStateBlackhole && !strings.HasPrefix(target, "${") {
+		if r.State == ec2types.RouteStateBlackhole && !known {
 			d.note("%s: the route to %s is a blackhole (its target %s is gone): left out, but AWS drops that traffic", d.addr[table], routeDest(r), target)
 			continue
 		}
-		blk[key] = target
-		out = append(out, blk)
+		dr.Target, dr.Other = target, other
+		out = append(out, dr)
 	}
 	return out
 }
@@ -555,85 +477,70 @@ func routeDest(r ec2types.Route) string {
 	return aws.ToString(r.DestinationPrefixListId)
 }
 
-// routeTarget returns the route block key of a route's target and a reference to it: a
-// resource of the document, or a stub for targets the verifier does not follow.
-func routeTarget(d *document, r ec2types.Route) (key, target string) {
-	ref := func(key, id string, typ ...string) (string, string) {
-		if d.has(id, typ...) {
-			return key, d.ref(id, "id")
-		}
-		return key, id
-	}
+// routeTarget returns the ID of a route's target the model follows (an internet or NAT
+// gateway, a VPC endpoint, an instance) and whether the stack holds it, or the address of a
+// stand-in for a target the verifier does not follow.
+func routeTarget(d *naming, r ec2types.Route) (target, other string, known bool) {
 	gw := aws.ToString(r.GatewayId)
 	switch {
 	case r.NatGatewayId != nil:
-		return ref("nat_gateway_id", aws.ToString(r.NatGatewayId), "aws_nat_gateway")
+		return aws.ToString(r.NatGatewayId), "", d.has(aws.ToString(r.NatGatewayId), "aws_nat_gateway")
 	case strings.HasPrefix(gw, "igw-"):
-		return ref("gateway_id", gw, "aws_internet_gateway")
+		return gw, "", d.has(gw, "aws_internet_gateway")
 	case strings.HasPrefix(gw, "vgw-"):
-		return "gateway_id", d.stub("aws_vpn_gateway", gw)
+		return "", d.stub("aws_vpn_gateway", gw), true
 	case strings.HasPrefix(gw, "vpce-"):
-		return ref("vpc_endpoint_id", gw, "aws_vpc_endpoint")
+		return gw, "", d.has(gw, "aws_vpc_endpoint")
 	case r.InstanceId != nil && d.has(aws.ToString(r.InstanceId), "aws_instance"):
-		return "instance_id", d.ref(aws.ToString(r.InstanceId), "id")
+		return aws.ToString(r.InstanceId), "", true
 	case r.NetworkInterfaceId != nil:
-		return "network_interface_id", d.stub("aws_network_interface", aws.ToString(r.NetworkInterfaceId))
+		return "", d.stub("aws_network_interface", aws.ToString(r.NetworkInterfaceId)), true
 	case r.TransitGatewayId != nil:
-		return "transit_gateway_id", d.stub("aws_ec2_transit_gateway", aws.ToString(r.TransitGatewayId))
+		return "", d.stub("aws_ec2_transit_gateway", aws.ToString(r.TransitGatewayId)), true
 	case r.VpcPeeringConnectionId != nil:
-		return "vpc_peering_connection_id", d.stub("aws_vpc_peering_connection", aws.ToString(r.VpcPeeringConnectionId))
+		return "", d.stub("aws_vpc_peering_connection", aws.ToString(r.VpcPeeringConnectionId)), true
 	case r.CarrierGatewayId != nil:
-		return "carrier_gateway_id", d.stub("aws_ec2_carrier_gateway", aws.ToString(r.CarrierGatewayId))
+		return "", d.stub("aws_ec2_carrier_gateway", aws.ToString(r.CarrierGatewayId)), true
 	case r.LocalGatewayId != nil:
-		return "local_gateway_id", d.stub("aws_ec2_local_gateway", aws.ToString(r.LocalGatewayId))
+		return "", d.stub("aws_ec2_local_gateway", aws.ToString(r.LocalGatewayId)), true
 	case r.CoreNetworkArn != nil:
-		return "core_network_arn", d.stub("aws_networkmanager_core_network", aws.ToString(r.CoreNetworkArn))
+		return "", d.stub("aws_networkmanager_core_network", aws.ToString(r.CoreNetworkArn)), true
 	case r.EgressOnlyInternetGatewayId != nil:
-		return "egress_only_gateway_id", d.stub("aws_egress_only_internet_gateway", aws.ToString(r.EgressOnlyInternetGatewayId))
+		return "", d.stub("aws_egress_only_internet_gateway", aws.ToString(r.EgressOnlyInternetGatewayId)), true
 	}
-	return "", gw
+	return "", "", false
 }
 
-// naclEntries are one direction's entries as inline blocks. Rule 32767, the implicit
+// naclEntries are one direction's entries in rule-number order. Rule 32767, the implicit
 // deny-all AWS lists (and moto omits for custom ACLs), is the verifier's implicit "*".
-func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []any {
-	out := []any{}
+func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []verify.DeployedNACLEntry {
+	var out []verify.DeployedNACLEntry
 	for _, e := range sortBy(entries, func(x ec2types.NetworkAclEntry) string { return fmt.Sprintf("%05d", aws.ToInt32(x.RuleNumber)) }) {
 		if aws.ToBool(e.Egress) != egress || aws.ToInt32(e.RuleNumber) == 32767 {
 			continue
 		}
-		blk := map[string]any{"rule_no": aws.ToInt32(e.RuleNumber), "action": string(e.RuleAction),
-			"protocol": aws.ToString(e.Protocol), "from_port": 0, "to_port": 0}
-		if e.CidrBlock != nil {
-			blk["cidr_block"] = aws.ToString(e.CidrBlock)
-		}
-		if e.Ipv6CidrBlock != nil {
-			blk["ipv6_cidr_block"] = aws.ToString(e.Ipv6CidrBlock)
-		}
+		de := verify.DeployedNACLEntry{Number: int(aws.ToInt32(e.RuleNumber)), Allow: e.RuleAction == ec2types.RuleActionAllow,
+			Protocol: aws.ToString(e.Protocol), CIDR: aws.ToString(e.CidrBlock), IPv6: aws.ToString(e.Ipv6CidrBlock)}
 		if p := e.PortRange; p != nil {
-			blk["from_port"], blk["to_port"] = aws.ToInt32(p.From), aws.ToInt32(p.To)
+			de.From, de.To = int(aws.ToInt32(p.From)), int(aws.ToInt32(p.To))
 		}
 		if c := e.IcmpTypeCode; c != nil {
-			blk["icmp_type"], blk["icmp_code"] = aws.ToInt32(c.Type), aws.ToInt32(c.Code)
+			de.ICMP = &verify.DeployedICMP{Type: int(aws.ToInt32(c.Type)), Code: int(aws.ToInt32(c.Code))}
 		}
-		out = append(out, blk)
+		out = append(out, de)
 	}
 	return out
 }
 
-func (s *Stack) securityGroups(d *document) {
+func (s *Stack) securityGroups(d *naming, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	for _, g := range s.SecurityGroups {
 		id := aws.ToString(g.GroupId)
-		d.put(d.addr[id], map[string]any{"id": id, "name": lit(aws.ToString(g.GroupName)), "vpc_id": d.ref(vpc, "id"),
-			"description": lit(aws.ToString(g.Description)), "tags": ec2Tags(g.Tags)})
+		out.SecurityGroups = append(out.SecurityGroups, verify.DeployedGroup{Addr: d.addr[id], ID: id, VPC: vpc,
+			Name: aws.ToString(g.GroupName), Role: ec2Tag(g.Tags, rules.RoleTag), Default: aws.ToString(g.GroupName) == "default"})
 	}
 	for _, pl := range s.PrefixLists {
-		entries := []any{}
-		for _, c := range pl.CIDRs {
-			entries = append(entries, map[string]any{"cidr": c})
-		}
-		d.put(d.addr[pl.ID], map[string]any{"id": pl.ID, "name": lit(pl.Name), "entry": entries})
+		out.PrefixLists = append(out.PrefixLists, verify.DeployedPrefixList{Addr: d.addr[pl.ID], ID: pl.ID, CIDRs: pl.CIDRs})
 	}
 	for _, r := range sortBy(s.SecurityGroupRules, func(x ec2types.SecurityGroupRule) string { return aws.ToString(x.SecurityGroupRuleId) }) {
 		id := aws.ToString(r.SecurityGroupRuleId)
@@ -641,20 +548,15 @@ func (s *Stack) securityGroups(d *document) {
 		if aws.ToBool(r.IsEgress) {
 			typ = "aws_vpc_security_group_egress_rule"
 		}
-		proto := aws.ToString(r.IpProtocol)
-		if proto == "icmpv6" {
-			proto = "58" // the verifier reads protocols by name (tcp, udp, icmp) or number
-		}
-		attrs := map[string]any{"id": id, "security_group_id": d.ref(aws.ToString(r.GroupId), "id"),
-			"ip_protocol": proto, "from_port": aws.ToInt32(r.FromPort), "to_port": aws.ToInt32(r.ToPort),
-			"description": lit(aws.ToString(r.Description)), "tags": ec2Tags(r.Tags)}
+		dr := verify.DeployedGroupRule{Group: aws.ToString(r.GroupId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
+			From: int(aws.ToInt32(r.FromPort)), To: int(aws.ToInt32(r.ToPort))}
 		switch {
 		case r.CidrIpv4 != nil:
-			attrs["cidr_ipv4"] = aws.ToString(r.CidrIpv4)
+			dr.CIDR = aws.ToString(r.CidrIpv4)
 		case r.CidrIpv6 != nil:
-			attrs["cidr_ipv6"] = aws.ToString(r.CidrIpv6)
+			dr.IPv6 = aws.ToString(r.CidrIpv6)
 		case r.PrefixListId != nil:
-			attrs["prefix_list_id"] = d.ref(aws.ToString(r.PrefixListId), "id")
+			dr.PrefixList = aws.ToString(r.PrefixListId)
 		case r.ReferencedGroupInfo != nil:
 			peer := aws.ToString(r.ReferencedGroupInfo.GroupId)
 			peer = peer[strings.LastIndexByte(peer, '/')+1:] // "ACCOUNT/sg-..." as moto may write it
@@ -662,9 +564,10 @@ func (s *Stack) securityGroups(d *document) {
 				d.note("%s (%s) refers to the security group %s, which is not in the VPC: no interface of the stack carries it; left out", d.addr[aws.ToString(r.GroupId)], id, peer)
 				continue
 			}
-			attrs["referenced_security_group_id"] = d.ref(peer, "id")
+			dr.Peer = peer
 		}
-		d.put(d.name(typ, id, ec2Tag(r.Tags, "Name"), id), attrs)
+		dr.Addr = d.name(typ, id, ec2Tag(r.Tags, "Name"), id)
+		out.SecurityGroupRules = append(out.SecurityGroupRules, dr)
 	}
 }
 
@@ -677,8 +580,7 @@ func groupIDs(list []ec2types.GroupIdentifier) []string {
 	return out
 }
 
-func (s *Stack) compute(d *document) {
-	vpc := aws.ToString(s.VPC.VpcId)
+func (s *Stack) compute(d *naming, out *verify.Deployed) {
 	eipOf := map[string]string{}
 	for _, a := range s.Addresses {
 		if in := aws.ToString(a.InstanceId); in != "" {
@@ -694,102 +596,60 @@ func (s *Stack) compute(d *document) {
 				groups = groupIDs(e.Groups)
 			}
 		}
-		attrs := map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(in.SubnetId), "id"),
-			"vpc_security_group_ids": d.refs(groups, "id"), "instance_type": string(in.InstanceType),
-			"associate_public_ip_address": aws.ToString(in.PublicIpAddress) != "" && eipOf[id] == "",
-			"tags":                        ec2Tags(in.Tags)}
-		if ip := aws.ToString(in.PublicIpAddress); ip != "" {
-			attrs["public_ip"] = ip
-		}
-		if ip := aws.ToString(in.PrivateIpAddress); ip != "" {
-			attrs["private_ip"] = ip
-		}
-		d.put(d.addr[id], attrs)
+		out.Instances = append(out.Instances, verify.DeployedInstance{Addr: d.addr[id], ID: id, Subnet: aws.ToString(in.SubnetId),
+			Groups: groups, Role: ec2Tag(in.Tags, rules.RoleTag), PublicIP: aws.ToString(in.PublicIpAddress) != "" && eipOf[id] == "",
+			PrivateIP: aws.ToString(in.PrivateIpAddress)})
 	}
 	for _, a := range s.Addresses {
 		id := aws.ToString(a.AllocationId)
-		attrs := map[string]any{"id": id, "allocation_id": id, "public_ip": aws.ToString(a.PublicIp), "domain": "vpc", "tags": ec2Tags(a.Tags)}
-		if in := aws.ToString(a.InstanceId); in != "" && d.has(in, "aws_instance") {
-			attrs["instance"] = d.ref(in, "id")
-		} else if eni := aws.ToString(a.NetworkInterfaceId); eni != "" && d.has(eni, "aws_network_interface") {
-			attrs["network_interface"] = d.ref(eni, "id")
-		}
-		d.put(d.addr[id], attrs)
+		out.ElasticIPs = append(out.ElasticIPs, verify.DeployedEIP{Addr: d.addr[id], ID: id, Instance: aws.ToString(a.InstanceId)})
 	}
 	for _, n := range s.NATGateways {
 		id := aws.ToString(n.NatGatewayId)
-		attrs := map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(n.SubnetId), "id"),
-			"connectivity_type": string(n.ConnectivityType), "tags": ec2Tags(n.Tags)}
+		dn := verify.DeployedNAT{Addr: d.addr[id], ID: id, Subnet: aws.ToString(n.SubnetId), Private: n.ConnectivityType == ec2types.ConnectivityTypePrivate}
 		for _, a := range n.NatGatewayAddresses {
 			if alloc := aws.ToString(a.AllocationId); alloc != "" && (a.IsPrimary == nil || aws.ToBool(a.IsPrimary)) {
-				attrs["allocation_id"] = d.ref(alloc, "allocation_id")
+				dn.EIP = alloc
 				break
 			}
 		}
-		d.put(d.addr[id], attrs)
+		out.NATGateways = append(out.NATGateways, dn)
 	}
 	for _, e := range s.VPCEndpoints {
 		id := aws.ToString(e.VpcEndpointId)
+		typ := string(e.VpcEndpointType)
 		var groups []string
 		for _, g := range e.Groups {
 			groups = append(groups, aws.ToString(g.GroupId))
 		}
-		attrs := map[string]any{"id": id, "vpc_id": d.ref(vpc, "id"), "service_name": aws.ToString(e.ServiceName),
-			"vpc_endpoint_type": string(e.VpcEndpointType), "private_dns_enabled": aws.ToBool(e.PrivateDnsEnabled),
-			"tags": ec2Tags(e.Tags)}
-		if len(e.SubnetIds) > 0 {
-			attrs["subnet_ids"] = d.refs(e.SubnetIds, "id")
-		}
-		if len(groups) > 0 {
-			attrs["security_group_ids"] = d.refs(groups, "id")
-		}
-		if len(e.RouteTableIds) > 0 {
-			attrs["route_table_ids"] = d.refs(e.RouteTableIds, "id")
-		}
-		if p := aws.ToString(e.PolicyDocument); p != "" {
-			attrs["policy"] = lit(p)
-		}
-		d.put(d.addr[id], attrs)
+		out.Endpoints = append(out.Endpoints, verify.DeployedEndpoint{Addr: d.addr[id], ID: id, Service: aws.ToString(e.ServiceName),
+			Gateway: typ == "" || strings.EqualFold(typ, string(ec2types.VpcEndpointTypeGateway)), Subnets: e.SubnetIds,
+			Groups: groups, RouteTables: e.RouteTableIds, Role: ec2Tag(e.Tags, rules.RoleTag), Policy: aws.ToString(e.PolicyDocument)})
 	}
 	for _, e := range s.unaccounted() {
-		id := aws.ToString(e.NetworkInterfaceId)
-		d.put(d.addr[id], map[string]any{"id": id, "subnet_id": d.ref(aws.ToString(e.SubnetId), "id"),
-			"security_groups": d.refs(groupIDs(e.Groups), "id"), "private_ips": []any{aws.ToString(e.PrivateIpAddress)},
-			"description": lit(aws.ToString(e.Description)), "tags": ec2Tags(e.TagSet)})
+		out.Interfaces = append(out.Interfaces, d.addr[aws.ToString(e.NetworkInterfaceId)])
 	}
+	out.Interfaces = append(out.Interfaces, d.interfaces...)
 }
 
-func (s *Stack) balancers(d *document) {
-	vpc := aws.ToString(s.VPC.VpcId)
+func (s *Stack) balancers(d *naming, out *verify.Deployed) {
 	for _, lb := range s.LoadBalancers {
 		arn := aws.ToString(lb.LoadBalancerArn)
-		var subnets []string
+		dl := verify.DeployedLB{Addr: d.addr[arn], ID: arn, Type: string(lb.Type), Internal: lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal,
+			Groups: lb.SecurityGroups, Role: elbTag(lb.Tags, rules.RoleTag)}
 		for _, az := range lb.AvailabilityZones {
-			subnets = append(subnets, aws.ToString(az.SubnetId))
+			dl.Subnets = append(dl.Subnets, aws.ToString(az.SubnetId))
 		}
-		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(lb.LoadBalancerName),
-			"internal": lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal, "load_balancer_type": string(lb.Type),
-			"subnets": d.refs(subnets, "id"), "security_groups": d.refs(lb.SecurityGroups, "id"),
-			"dns_name": aws.ToString(lb.DNSName), "tags": elbTags(lb.Tags)}
-		// An ALB balances across zones always at the balancer level (a target group may
-		// turn it off); the attribute speaks for the other types only. moto reports it
-		// false for ALBs.
-		if v, ok := lb.Attributes["load_balancing.cross_zone.enabled"]; ok && lb.Type != elbtypes.LoadBalancerTypeEnumApplication {
-			attrs["enable_cross_zone_load_balancing"] = v
-		}
-		d.put(d.addr[arn], attrs)
 		for _, l := range lb.Listeners {
 			larn := aws.ToString(l.ListenerArn)
-			d.put(d.addr[larn], map[string]any{"id": larn, "arn": larn, "load_balancer_arn": d.ref(arn, "arn"),
-				"port": aws.ToInt32(l.Port), "protocol": string(l.Protocol), "default_action": actions(d, l.DefaultActions),
-				"tags": elbTags(l.Tags)})
+			ls := verify.DeployedListener{Addr: d.addr[larn], Port: int(aws.ToInt32(l.Port)), Protocol: string(l.Protocol), Actions: actions(l.DefaultActions)}
 			for _, r := range l.Rules {
 				rarn := aws.ToString(r.RuleArn)
-				d.put(d.name("aws_lb_listener_rule", rarn, "", "rule-"+lastPart(rarn)), map[string]any{
-					"id": rarn, "arn": rarn, "listener_arn": d.ref(larn, "arn"), "priority": lit(aws.ToString(r.Priority)),
-					"action": actions(d, r.Actions)})
+				ls.Rules = append(ls.Rules, verify.DeployedRule{Addr: d.name("aws_lb_listener_rule", rarn, "", "rule-"+lastPart(rarn)), Actions: actions(r.Actions)})
 			}
+			dl.Listeners = append(dl.Listeners, ls)
 		}
+		out.LoadBalancers = append(out.LoadBalancers, dl)
 	}
 	members := map[string]bool{}
 	for _, in := range s.Instances {
@@ -799,198 +659,123 @@ func (s *Stack) balancers(d *document) {
 	}
 	for _, tg := range s.TargetGroups {
 		arn := aws.ToString(tg.TargetGroupArn)
-		hc := map[string]any{"enabled": aws.ToBool(tg.HealthCheckEnabled), "port": aws.ToString(tg.HealthCheckPort),
-			"protocol": string(tg.HealthCheckProtocol), "path": lit(aws.ToString(tg.HealthCheckPath))}
-		for key, v := range map[string]*int32{"interval": tg.HealthCheckIntervalSeconds, "timeout": tg.HealthCheckTimeoutSeconds,
-			"healthy_threshold": tg.HealthyThresholdCount, "unhealthy_threshold": tg.UnhealthyThresholdCount} {
-			if v != nil {
-				hc[key] = aws.ToInt32(v)
-			}
+		dg := verify.DeployedTargetGroup{Addr: d.addr[arn], ID: arn, Port: int(aws.ToInt32(tg.Port)), HealthPath: aws.ToString(tg.HealthCheckPath),
+			HealthPort: aws.ToString(tg.HealthCheckPort), Interval: int(aws.ToInt32(tg.HealthCheckIntervalSeconds)),
+			Timeout: int(aws.ToInt32(tg.HealthCheckTimeoutSeconds)), Healthy: int(aws.ToInt32(tg.HealthyThresholdCount)),
+			Unhealthy: int(aws.ToInt32(tg.UnhealthyThresholdCount)), CrossZone: tg.Attributes["load_balancing.cross_zone.enabled"],
+			Deregistration: tg.Attributes["deregistration_delay.timeout_seconds"]}
+		if tg.Matcher != nil {
+			dg.Matcher = aws.ToString(tg.Matcher.HttpCode)
 		}
-		if tg.Matcher != nil && aws.ToString(tg.Matcher.HttpCode) != "" {
-			hc["matcher"] = lit(aws.ToString(tg.Matcher.HttpCode))
-		}
-		attrs := map[string]any{"id": arn, "arn": arn, "name": aws.ToString(tg.TargetGroupName), "port": aws.ToInt32(tg.Port),
-			"protocol": string(tg.Protocol), "target_type": string(tg.TargetType), "vpc_id": d.ref(vpc, "id"),
-			"health_check": hc, "tags": elbTags(tg.Tags)}
-		if v, ok := tg.Attributes["load_balancing.cross_zone.enabled"]; ok {
-			attrs["load_balancing_cross_zone_enabled"] = v
-		}
-		if v, ok := tg.Attributes["deregistration_delay.timeout_seconds"]; ok {
-			attrs["deregistration_delay"] = v
-		}
-		d.put(d.addr[arn], attrs)
-		// Targets the document does not place otherwise: instances outside the Auto Scaling
+		// Targets the model does not place otherwise: instances outside the Auto Scaling
 		// groups, IP addresses (the verifier notes those as not modelled).
 		for _, h := range tg.Health {
 			if h.Target == nil || members[aws.ToString(h.Target.Id)] {
 				continue
 			}
 			target := aws.ToString(h.Target.Id)
-			id := arn + "/" + target
-			attrs := map[string]any{"target_group_arn": d.ref(arn, "arn"), "target_id": lit(target)}
-			if d.has(target, "aws_instance") {
-				attrs["target_id"] = d.ref(target, "id")
-			}
-			if h.Target.Port != nil {
-				attrs["port"] = aws.ToInt32(h.Target.Port)
-			}
-			d.put(d.name("aws_lb_target_group_attachment", id, "", lastPart(d.addr[arn])+"-"+target), attrs)
+			addr := d.name("aws_lb_target_group_attachment", arn+"/"+target, "", lastPart(d.addr[arn])+"-"+target)
+			dg.Targets = append(dg.Targets, verify.DeployedTarget{Addr: addr, ID: target, Port: int(aws.ToInt32(h.Target.Port))})
 		}
+		out.TargetGroups = append(out.TargetGroups, dg)
 	}
 }
 
-// actions are listener actions as Terraform blocks; only forwards matter to the verifier.
-func actions(d *document, list []elbtypes.Action) []any {
-	out := []any{}
+// actions are listener actions: their type, the target groups a forward sends to, the
+// protocol a redirect sends to.
+func actions(list []elbtypes.Action) []verify.DeployedAction {
+	var out []verify.DeployedAction
 	for _, a := range list {
-		blk := map[string]any{"type": string(a.Type)}
+		da := verify.DeployedAction{Type: string(a.Type)}
 		if arn := aws.ToString(a.TargetGroupArn); arn != "" {
-			blk["target_group_arn"] = d.ref(arn, "arn")
+			da.TargetGroups = []string{arn}
 		} else if f := a.ForwardConfig; f != nil {
-			var groups []any
 			for _, t := range f.TargetGroups {
-				groups = append(groups, map[string]any{"arn": d.ref(aws.ToString(t.TargetGroupArn), "arn"), "weight": aws.ToInt32(t.Weight)})
+				da.TargetGroups = append(da.TargetGroups, aws.ToString(t.TargetGroupArn))
 			}
-			blk["forward"] = map[string]any{"target_group": groups}
 		}
-		out = append(out, blk)
+		if r := a.RedirectConfig; r != nil {
+			da.Redirect = aws.ToString(r.Protocol)
+		}
+		out = append(out, da)
 	}
 	return out
 }
 
-func (s *Stack) fleets(d *document) {
+func (s *Stack) fleets(d *naming, out *verify.Deployed) {
 	for _, lt := range s.LaunchTemplates {
-		addr := d.addr["aws_launch_template "+ltKey(aws.ToString(lt.LaunchTemplateId), lt.Spec)]
-		data := lt.LaunchTemplateData
-		attrs := map[string]any{"id": aws.ToString(lt.LaunchTemplateId), "name": lit(aws.ToString(lt.LaunchTemplateName)),
-			"version": aws.ToInt64(lt.VersionNumber), "tags": ec2Tags(lt.Tags)}
-		if data != nil {
-			attrs["instance_type"] = string(data.InstanceType)
-			attrs["image_id"] = aws.ToString(data.ImageId)
-			if ud := aws.ToString(data.UserData); ud != "" {
-				attrs["user_data"] = ud
-			}
+		id := aws.ToString(lt.LaunchTemplateId)
+		t := verify.DeployedTemplate{Addr: d.addr["aws_launch_template "+ltKey(id, lt.Spec)], ID: id, Version: lt.Spec}
+		if data := lt.LaunchTemplateData; data != nil {
+			t.InstanceType, t.Image, t.UserData = string(data.InstanceType), aws.ToString(data.ImageId), aws.ToString(data.UserData)
 			if p := data.IamInstanceProfile; p != nil {
 				for _, ip := range s.InstanceProfiles {
 					if ip.ARN == aws.ToString(p.Arn) || ip.Name == aws.ToString(p.Name) {
-						// The profile is in s.deployed: verify.AddDeployed links it by ARN.
-						attrs["iam_instance_profile"] = []any{map[string]any{"arn": lit(ip.ARN)}}
+						t.Profile = ip.ARN
 					}
 				}
 			}
-			if len(data.SecurityGroupIds) > 0 {
-				attrs["vpc_security_group_ids"] = d.refs(data.SecurityGroupIds, "id")
-			}
-			if len(data.SecurityGroups) > 0 {
-				var names []any
-				for _, n := range data.SecurityGroups {
-					names = append(names, lit(n))
-				}
-				attrs["security_group_names"] = names
-			}
-			var nis []any
-			for _, ni := range sortBy(data.NetworkInterfaces, func(x ec2types.LaunchTemplateInstanceNetworkInterfaceSpecification) string {
+			nis := sortBy(data.NetworkInterfaces, func(x ec2types.LaunchTemplateInstanceNetworkInterfaceSpecification) string {
 				return fmt.Sprintf("%03d", aws.ToInt32(x.DeviceIndex))
-			}) {
-				blk := map[string]any{"device_index": aws.ToInt32(ni.DeviceIndex), "security_groups": d.refs(ni.Groups, "id")}
-				if ni.AssociatePublicIpAddress != nil {
-					blk["associate_public_ip_address"] = aws.ToBool(ni.AssociatePublicIpAddress)
-				}
-				if ni.SubnetId != nil {
-					blk["subnet_id"] = d.ref(aws.ToString(ni.SubnetId), "id")
-				}
-				nis = append(nis, blk)
-			}
+			})
 			if len(nis) > 0 {
-				attrs["network_interfaces"] = nis
+				t.Groups, t.Public = nis[0].Groups, nis[0].AssociatePublicIpAddress
 			}
-			var specs []any
-			for _, ts := range data.TagSpecifications {
-				specs = append(specs, map[string]any{"resource_type": string(ts.ResourceType), "tags": ec2Tags(ts.Tags)})
-			}
-			if len(specs) > 0 {
-				attrs["tag_specifications"] = specs
-			}
+			t.Groups = append(t.Groups, data.SecurityGroupIds...)
+			t.GroupNames = data.SecurityGroups
 		}
-		d.put(addr, attrs)
+		out.Templates = append(out.Templates, t)
 	}
 	for _, lc := range s.LaunchConfigurations {
 		name := aws.ToString(lc.LaunchConfigurationName)
-		attrs := map[string]any{"id": name, "name": lit(name), "security_groups": d.refs(lc.SecurityGroups, "id")}
-		if lc.AssociatePublicIpAddress != nil {
-			attrs["associate_public_ip_address"] = aws.ToBool(lc.AssociatePublicIpAddress)
-		}
-		d.put(d.addr["aws_launch_configuration "+name], attrs)
+		out.Templates = append(out.Templates, verify.DeployedTemplate{Addr: d.addr["aws_launch_configuration "+name], ID: name,
+			Configuration: true, Groups: lc.SecurityGroups, Public: lc.AssociatePublicIpAddress, UserData: aws.ToString(lc.UserData),
+			InstanceType: aws.ToString(lc.InstanceType), Image: aws.ToString(lc.ImageId)})
 	}
 	for _, g := range s.AutoScalingGroups {
 		name := aws.ToString(g.AutoScalingGroupName)
-		attrs := map[string]any{"id": name, "name": lit(name), "arn": aws.ToString(g.AutoScalingGroupARN),
-			"min_size": aws.ToInt32(g.MinSize), "max_size": aws.ToInt32(g.MaxSize), "desired_capacity": aws.ToInt32(g.DesiredCapacity),
-			"health_check_type":   aws.ToString(g.HealthCheckType),
-			"vpc_zone_identifier": d.refs(splitIDs(aws.ToString(g.VPCZoneIdentifier)), "id"),
-			"target_group_arns":   d.refs(g.TargetGroupARNs, "arn")}
+		f := verify.DeployedFleet{Addr: d.addr["aws_autoscaling_group "+name], ID: name, Min: int(aws.ToInt32(g.MinSize)),
+			Max: int(aws.ToInt32(g.MaxSize)), Desired: int(aws.ToInt32(g.DesiredCapacity)), Subnets: splitIDs(aws.ToString(g.VPCZoneIdentifier)),
+			Configuration: aws.ToString(g.LaunchConfigurationName), TargetGroups: g.TargetGroupARNs}
+		for _, t := range g.Tags {
+			if aws.ToString(t.Key) == rules.RoleTag {
+				f.Role = aws.ToString(t.Value)
+			}
+		}
 		if g.HealthCheckGracePeriod != nil {
-			attrs["health_check_grace_period"] = aws.ToInt32(g.HealthCheckGracePeriod)
+			n := int(aws.ToInt32(g.HealthCheckGracePeriod))
+			f.Grace = &n
 		}
 		if g.DefaultInstanceWarmup != nil {
-			attrs["default_instance_warmup"] = aws.ToInt32(g.DefaultInstanceWarmup)
+			n := int(aws.ToInt32(g.DefaultInstanceWarmup))
+			f.Warmup = &n
 		}
-		tags := []any{}
-		for _, t := range g.Tags {
-			tags = append(tags, map[string]any{"key": lit(aws.ToString(t.Key)), "value": lit(aws.ToString(t.Value)),
-				"propagate_at_launch": aws.ToBool(t.PropagateAtLaunch)})
+		if spec := templateOf(g); spec != nil {
+			f.Template, f.Version, f.Mixed = s.templateID(spec), specVersion(spec), g.LaunchTemplate == nil
 		}
-		attrs["tag"] = tags
-		// Not a Terraform attribute: the group's instances, which a deployment has and a
-		// configuration does not (the twin places its web servers where they run).
-		var members []any
 		for _, gi := range sortBy(g.Instances, func(x asgtypes.Instance) string { return aws.ToString(x.InstanceId) }) {
 			for _, in := range s.Instances {
 				if aws.ToString(in.InstanceId) == aws.ToString(gi.InstanceId) {
-					members = append(members, map[string]any{"id": aws.ToString(in.InstanceId),
-						"subnet_id": d.ref(aws.ToString(in.SubnetId), "id"), "private_ip": aws.ToString(in.PrivateIpAddress)})
+					f.Instances = append(f.Instances, verify.DeployedMember{ID: aws.ToString(in.InstanceId),
+						Subnet: aws.ToString(in.SubnetId), PrivateIP: aws.ToString(in.PrivateIpAddress)})
 				}
 			}
 		}
-		if len(members) > 0 {
-			attrs["instances"] = members
-		}
-		if spec := templateOf(g); spec != nil {
-			key := "aws_launch_template " + ltKey(s.templateID(spec), specVersion(spec))
-			ref := lit(s.templateID(spec))
-			if a := d.addr[key]; a != "" {
-				ref = "${" + a + ".id}"
-			}
-			blk := map[string]any{"version": lit(specVersion(spec))}
-			if g.LaunchTemplate != nil {
-				blk["id"] = ref
-				attrs["launch_template"] = blk
-			} else {
-				blk["launch_template_id"] = ref
-				attrs["mixed_instances_policy"] = map[string]any{"launch_template": map[string]any{"launch_template_specification": blk}}
-			}
-		}
-		if lc := aws.ToString(g.LaunchConfigurationName); lc != "" {
-			attrs["launch_configuration"] = d.refTo("aws_launch_configuration", lc, "name")
-		}
 		if len(g.LoadBalancerNames) > 0 {
-			d.note("%s: Classic Load Balancers %s are not modelled", d.addr["aws_autoscaling_group "+name], strings.Join(g.LoadBalancerNames, ", "))
+			d.note("%s: Classic Load Balancers %s are not modelled", f.Addr, strings.Join(g.LoadBalancerNames, ", "))
 		}
-		d.put(d.addr["aws_autoscaling_group "+name], attrs)
+		out.Fleets = append(out.Fleets, f)
 	}
 	for _, p := range s.ScalingPolicies {
-		name := aws.ToString(p.PolicyName)
-		attrs := map[string]any{"name": lit(name), "policy_type": aws.ToString(p.PolicyType),
-			"autoscaling_group_name": d.refTo("aws_autoscaling_group", aws.ToString(p.AutoScalingGroupName), "name")}
+		dp := verify.DeployedScalingPolicy{Addr: d.name("aws_autoscaling_policy", aws.ToString(p.PolicyARN), "", aws.ToString(p.PolicyName)),
+			Group: aws.ToString(p.AutoScalingGroupName), Type: aws.ToString(p.PolicyType)}
 		if tt := p.TargetTrackingConfiguration; tt != nil {
-			cfg := map[string]any{"target_value": aws.ToFloat64(tt.TargetValue)}
+			dp.Target = aws.ToFloat64(tt.TargetValue)
 			if m := tt.PredefinedMetricSpecification; m != nil {
-				cfg["predefined_metric_specification"] = map[string]any{"predefined_metric_type": string(m.PredefinedMetricType)}
+				dp.Metric = string(m.PredefinedMetricType)
 			}
-			attrs["target_tracking_configuration"] = cfg
 		}
-		d.put(d.name("aws_autoscaling_policy", aws.ToString(p.PolicyARN), "", name), attrs)
+		out.ScalingPolicies = append(out.ScalingPolicies, dp)
 	}
 }
 
@@ -1007,13 +792,10 @@ func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 	return aws.ToString(spec.LaunchTemplateName)
 }
 
-// deployed is what the model is built from directly (verify.Deployed), each element named as
-// the document names its resources: the file systems and their mount targets, the database
-// instances and their subnet groups; the roles read
-// (each with its trust, inline and attached policies), the launch templates' instance
-// profiles, the flow logs and their log groups, the file systems' policies.
-func (s *Stack) deployed(d *document) verify.Deployed {
-	var out verify.Deployed
+// above adds to out the file systems and their mount targets, the database instances and
+// their subnet groups, the roles read (each with its trust, inline and attached policies),
+// the instance profiles, the flow logs and their log groups, the file systems' policies.
+func (s *Stack) above(d *naming, out *verify.Deployed) {
 	for _, fs := range s.FileSystems {
 		id := aws.ToString(fs.FileSystemId)
 		out.FileSystems = append(out.FileSystems, verify.DeployedFileSystem{Addr: d.addr["aws_efs_file_system "+id], ID: id})
@@ -1091,5 +873,4 @@ func (s *Stack) deployed(d *document) verify.Deployed {
 		}
 		out.Databases = append(out.Databases, ddb)
 	}
-	return out
 }

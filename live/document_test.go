@@ -2,62 +2,56 @@ package live_test
 
 import (
 	"bytes"
-	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/verify"
 )
 
-// addresses lists the resource addresses of a document.
-func addresses(t *testing.T, doc []byte) map[string]map[string]any {
-	t.Helper()
-	var top struct {
-		Resource map[string]map[string]map[string]any `json:"resource"`
-	}
-	if err := json.Unmarshal(doc, &top); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]map[string]any{}
-	for typ, named := range top.Resource {
-		for name, attrs := range named {
-			out[typ+"."+name] = attrs
-		}
-	}
-	return out
-}
-
-// TestDocumentNames: resources are named by their Name tag, so that the live document's
-// names are the synthesized stack's where the tags are the names.
-func TestDocumentNames(t *testing.T) {
-	doc, notes, err := loadRecorded(t).Document()
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestDeployedNames: the elements of a deployed stack are named by their Name tag, so that
+// the model's provenance is the synthesized stack's where the tags are the names, and linked
+// to each other by AWS ID.
+func TestDeployedNames(t *testing.T) {
+	dep, notes := loadRecorded(t).Deployed()
 	if len(notes) > 0 {
 		t.Errorf("the recorded example needs no notes, got:\n%s", strings.Join(notes, "\n"))
 	}
-	got := addresses(t, doc)
-	for _, addr := range []string{
-		"aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
-		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_route_table.web-a-rt",
-		"aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http", "aws_lb.webtier-alb",
-		"aws_autoscaling_group.webtier-web", "aws_launch_template.webtier-web", "aws_vpc_endpoint.webtier-secretsmanager",
-	} {
-		if got[addr] == nil {
-			t.Errorf("the live document has no %s", addr)
-		}
-	}
-	// What the model is built from directly (verify.Deployed) is named alike.
-	n, err := verify.LoadDeployed(doc)
+	n, err := verify.LoadDeployed(dep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	named := map[string]bool{}
+	for _, f := range n.Fleets {
+		named[f.Addr] = f.Template != nil && f.Template.Addr == "aws_launch_template.webtier-web" && f.Template.Profile != nil
+	}
+	for _, s := range n.Subnets {
+		// A subnet is linked to its VPC by ID.
+		named[s.Addr] = s.VPC != nil && s.VPC.Addr == "aws_vpc.webtier"
+		named[s.Routes.Addr] = true
+		named[s.NACL.Addr] = true
+	}
+	for _, ip := range n.ElasticIPs {
+		named[ip.Addr] = true
+	}
+	for _, lb := range n.LBs {
+		named[lb.Addr] = len(lb.Listeners) == 1 && len(lb.Listeners[0].Groups) == 1 && lb.Listeners[0].Groups[0].Addr == "aws_lb_target_group.webtier-web"
+	}
+	for _, e := range n.Endpoints {
+		named[e.Res] = true
+		for _, g := range e.Groups {
+			named[g.Addr] = true
+			for _, r := range g.Ingress {
+				named[r.Addr] = r.Group == g
+			}
+		}
+	}
 	for _, fs := range n.FileSystems {
 		named[fs.Addr] = true
 	}
@@ -74,7 +68,10 @@ func TestDocumentNames(t *testing.T) {
 		named[fl.Addr] = fl.Role != nil && fl.Group != nil
 	}
 	for _, addr := range []string{"aws_efs_file_system.webtier-shared", "aws_db_instance.webtier-db", "aws_iam_role.webtier-web", "aws_iam_role.webtier-flow-logs",
-		"aws_flow_log.webtier-flow-log"} {
+		"aws_flow_log.webtier-flow-log", "aws_subnet.web-a", "aws_subnet.db-c", "aws_security_group.web-sg", "aws_network_acl.web-nacl",
+		"aws_route_table.web-a-rt", "aws_vpc_security_group_ingress_rule.web-sg-ingress-alb-to-web-http",
+		"aws_instance.bastion-a", "aws_nat_gateway.nat-public-c", "aws_eip.nat-public-a", "aws_vpc_endpoint.webtier-secretsmanager",
+		"aws_lb.webtier-alb", "aws_autoscaling_group.webtier-web"} {
 		if !named[addr] {
 			t.Errorf("the deployed model has no %s (or it is not linked): %v", addr, named)
 		}
@@ -82,19 +79,56 @@ func TestDocumentNames(t *testing.T) {
 	if len(n.MountTargets) != 2 || !named[n.MountTargets[0].Addr] || !named[n.MountTargets[1].Addr] {
 		t.Errorf("the deployed model's mount targets %v: want two, each of aws_efs_file_system.webtier-shared", named)
 	}
-	again, _, _ := loadRecorded(t).Document()
-	if !bytes.Equal(doc, again) {
-		t.Error("two translations of one stack differ")
-	}
-	// A subnet's vpc_id is a reference, not the ID.
-	if v := got["aws_subnet.web-a"]["vpc_id"]; v != "${aws_vpc.webtier.id}" {
-		t.Errorf("aws_subnet.web-a vpc_id = %v, want ${aws_vpc.webtier.id}", v)
+	if again, _ := loadRecorded(t).Deployed(); !reflect.DeepEqual(dep, again) {
+		t.Error("two readings of one stack differ")
 	}
 }
 
-// TestDocumentEdgeCases: what the example does not have still translates into a document
-// the verifier loads, and what had to be left out is said.
-func TestDocumentEdgeCases(t *testing.T) {
+// TestDeployedJSON: the deployed stack as the twin keeps it (JSON) builds the very model the
+// reading does: the same report, byte for byte; what is not a deployed stack is refused,
+// naming what is wrong.
+func TestDeployedJSON(t *testing.T) {
+	s := loadRecorded(t)
+	in, err := verify.IntentOf(exampleConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(n *verify.Network) string {
+		var b bytes.Buffer
+		if err := verify.Verify(n, in).WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	n, _, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, _ := s.Deployed()
+	data, err := (&live.Result{Deployed: dep}).JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := verify.LoadDeployedJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report(saved) != report(n) {
+		t.Error("the saved deployed stack verifies otherwise than the one read")
+	}
+	for in, want := range map[string]string{
+		`{"resource": {}}`:      `unknown field "resource"`,
+		`{"subnets": "subnet"}`: `cannot unmarshal string into Go struct field Deployed.subnets`,
+	} {
+		if _, err := verify.LoadDeployedJSON([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one saying %s", in, err, want)
+		}
+	}
+}
+
+// TestDeployedEdgeCases: what the example does not have still reads into a stack the
+// verifier loads, and what had to be left out is said.
+func TestDeployedEdgeCases(t *testing.T) {
 	s := loadRecorded(t)
 	subnet := func(name string) *ec2types.Subnet {
 		for i, sn := range s.Subnets {
@@ -107,8 +141,6 @@ func TestDocumentEdgeCases(t *testing.T) {
 		t.Fatalf("no subnet %s", name)
 		return nil
 	}
-	// A tag that reads like a reference.
-	subnet("web-a").Tags = append(subnet("web-a").Tags, ec2types.Tag{Key: aws.String("note"), Value: aws.String("${aws_vpc.nope.id}")})
 	// A Name tag two groups share.
 	s.SecurityGroups[1].Tags = []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("web-sg")}}
 	// An interface no resource stands for.
@@ -135,32 +167,31 @@ func TestDocumentEdgeCases(t *testing.T) {
 		AssociationId: aws.String("vpc-cidr-assoc-0second"), CidrBlock: aws.String("10.17.0.0/16"),
 		CidrBlockState: &ec2types.VpcCidrBlockState{State: ec2types.VpcCidrBlockStateCodeAssociated}})
 
-	doc, notes, err := s.Document()
+	dep, notes := s.Deployed()
+	n, err := verify.LoadDeployed(dep)
 	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := verify.LoadDeployed(doc)
-	if err != nil {
-		t.Fatalf("the document does not load: %v", err)
-	}
-	got := addresses(t, doc)
-	if got["aws_vpc_ipv4_cidr_block_association.vpc-cidr-assoc-0second"] == nil {
-		t.Error("the second CIDR is missing")
+		t.Fatalf("the stack does not load: %v", err)
 	}
 	if len(n.VPCs) != 1 || len(n.VPCs[0].CIDRs) != 2 {
 		t.Errorf("the model's VPC CIDRs: %v", n.VPCs[0].CIDRs)
 	}
-	if got["aws_vpn_gateway.vgw-0office"] == nil {
-		t.Error("the route target vgw-0office has no stand-in")
+	office := false
+	for _, sn := range n.Subnets {
+		for _, r := range sn.Routes.Routes {
+			office = office || r.Target == "aws_vpn_gateway.vgw-0office" && r.Kind == verify.TargetOther
+		}
+	}
+	if !office {
+		t.Error("the route to vgw-0office is not in the model as a target it does not follow")
 	}
 	sgs := 0
-	for addr := range got {
-		if strings.HasPrefix(addr, "aws_security_group.web-sg") {
+	for _, g := range dep.SecurityGroups {
+		if strings.HasPrefix(g.Addr, "aws_security_group.web-sg") {
 			sgs++
 		}
 	}
 	if sgs != 2 {
-		t.Errorf("two groups tagged web-sg: got %d resources named web-sg*, want 2", sgs)
+		t.Errorf("two groups tagged web-sg: got %d groups named web-sg*, want 2", sgs)
 	}
 	for _, want := range []string{"blackhole", "sg-0peer"} {
 		if !strings.Contains(strings.Join(notes, "\n"), want) {
@@ -170,9 +201,16 @@ func TestDocumentEdgeCases(t *testing.T) {
 	if !strings.Contains(strings.Join(n.Notes, "\n"), "aws_network_interface.eni-0lambda: its network interfaces are not modelled") {
 		t.Errorf("the verifier does not note the unmodelled interface; notes:\n%s", strings.Join(n.Notes, "\n"))
 	}
-	if tags := got["aws_subnet.web-a"]["tags"].(map[string]any); tags["note"] != "$${aws_vpc.nope.id}" {
-		t.Errorf("a tag reading like a reference is not escaped: %v", tags["note"])
+}
+
+// ec2Name is the Name tag of a list of EC2 tags.
+func ec2Name(tags []ec2types.Tag) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == "Name" {
+			return aws.ToString(t.Value)
+		}
 	}
+	return ""
 }
 
 // TestDeployedLinksByID: an element built directly into the model names what it links to by
@@ -182,14 +220,25 @@ func TestDeployedLinksByID(t *testing.T) {
 	s := loadRecorded(t)
 	s.MountTargets[0].SubnetId = aws.String("subnet-gone")
 	s.MountTargets[1].SecurityGroups = []string{"sg-gone"}
+	for i, in := range s.Instances {
+		if ec2Name(in.Tags) == "bastion-a" {
+			s.Instances[i].SubnetId = aws.String("subnet-gone")
+		}
+	}
+	s.NetworkACLs[0].Associations = append(s.NetworkACLs[0].Associations, ec2types.NetworkAclAssociation{SubnetId: aws.String("subnet-0gone")})
+	s.RouteTables[0].Routes = append(s.RouteTables[0].Routes, ec2types.Route{DestinationCidrBlock: aws.String("10.99.0.0/16"), NatGatewayId: aws.String("nat-gone")})
 	_, _, err := s.Model()
 	if err == nil {
 		t.Fatal("a mount target in an unknown subnet loaded")
 	}
-	for _, want := range []string{`: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
-		`: security_groups[0]: "sg-gone" names no aws_security_group or aws_default_security_group of the stack`} {
-		if !strings.Contains(err.Error(), "aws_efs_mount_target.") || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q, want one naming the mount target and %s", err, want)
+	for _, want := range []string{`aws_efs_mount_target.fsmt-83326b41: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
+		`aws_efs_mount_target.fsmt-ca446848: security_groups[0]: "sg-gone" names no aws_security_group or aws_default_security_group of the stack`,
+		// A resource of the document names the subnet by ID.
+		`aws_instance.bastion-a: subnet_id: "subnet-gone" names no aws_subnet of the stack`,
+		`: subnet_ids[0]: "subnet-0gone" names no aws_subnet of the stack`,
+		`: route[0].target: "nat-gone" names no internet gateway, NAT gateway, VPC endpoint or instance of the stack`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q, want one saying %s", err, want)
 		}
 	}
 }
@@ -206,5 +255,39 @@ func TestDeployedClusterInstance(t *testing.T) {
 	want := "aws_rds_cluster_instance.webtier-db: its network interfaces are not modelled; connections to and from it are not judged"
 	if !slices.Contains(n.Notes, want) || len(n.DBInstances) != 0 {
 		t.Errorf("notes %q, %d DB instances; want the note %q and none", n.Notes, len(n.DBInstances), want)
+	}
+}
+
+// TestDeployedTargets: a target group's target that no Auto Scaling group placed is the
+// standalone instance with its ID, on its own port; one that names nothing of the stack (an IP
+// address) is noted as not modelled.
+func TestDeployedTargets(t *testing.T) {
+	s := loadRecorded(t)
+	var bastion string
+	for _, in := range s.Instances {
+		if ec2Name(in.Tags) == "bastion-a" {
+			bastion = aws.ToString(in.InstanceId)
+		}
+	}
+	s.TargetGroups[0].Health = append(s.TargetGroups[0].Health,
+		elbtypes.TargetHealthDescription{Target: &elbtypes.TargetDescription{Id: aws.String(bastion), Port: aws.Int32(8080)}},
+		elbtypes.TargetHealthDescription{Target: &elbtypes.TargetDescription{Id: aws.String("10.16.1.99")}})
+	n, _, err := s.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, tg := range n.TargetGroups {
+		for _, tt := range tg.Targets {
+			found = found || tt.ENI.Res == "aws_instance.bastion-a" && tt.Port == 8080
+		}
+	}
+	if !found {
+		t.Error("the bastion registered on port 8080 is not a target of the model's target group")
+	}
+	if !slices.ContainsFunc(n.Notes, func(s string) bool {
+		return strings.Contains(s, `target "10.16.1.99" is not a resource of the stack; it is not modelled`)
+	}) {
+		t.Errorf("no note on the IP target; notes:\n%s", strings.Join(n.Notes, "\n"))
 	}
 }

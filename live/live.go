@@ -1,12 +1,11 @@
 // Package live reads the DEPLOYED web tier back from the AWS APIs (or the local emulator) with
 // aws-sdk-go-v2: it finds the stack by the VPC tagged Project=webtier (the provider's
 // default_tags), follows IDs and vpc-id filters from there, and hands what it found to
-// verify.LoadDeployed, so that the very same probes judge what was deployed: the file systems,
-// databases, roles, policies and flow logs as verify.Deployed (typed, in AWS's IDs and ARNs,
-// built into the model directly), the rest of the network still as Terraform JSON of the shape
-// verify.Load accepts (see Stack.Document). Resources are named by their Name tag (falling
-// back to their ID), which makes the live names match the synthesized stack's: subnet web-a,
-// web-sg, web-nacl.
+// verify.LoadDeployed as verify.Deployed (typed, in AWS's IDs and ARNs: the network, what
+// sends and receives in it, what lies above the packets; see Stack.Deployed), which builds
+// verify's one model of a stack from it, so that the very same probes and shape checks judge
+// what was deployed. Elements are named by their Name tag (falling back to their ID), which
+// makes the live names match the synthesized stack's: subnet web-a, web-sg, web-nacl.
 //
 // The reachability model is the deployed CONFIGURATION (Auto Scaling subnets and launch
 // template, database subnet group, mount targets), as AWS would place instances. What was
@@ -20,6 +19,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,14 +95,14 @@ func Emulator(endpoint, region string) aws.Config {
 	}
 }
 
-// Result is what Read found: the Terraform JSON document of the deployed network for
-// verify.Load, the notes of the translation, and the shape checks.
+// Result is what Read found: the deployed stack as verify.LoadDeployed builds its model from
+// it, the notes of the reading, and the shape checks.
 type Result struct {
 	// Where says what was read: "local: moto at http://127.0.0.1:PORT", "aws: ap-northeast-2".
-	Where    string   `json:"where"`
-	Document []byte   `json:"-"`
-	Notes    []string `json:"notes,omitempty"`
-	Shapes   []Shape  `json:"shapes"`
+	Where    string          `json:"where"`
+	Deployed verify.Deployed `json:"-"`
+	Notes    []string        `json:"notes,omitempty"`
+	Shapes   []Shape         `json:"shapes"`
 }
 
 // Read connects to the target, describes the stack, translates it and runs the shape checks
@@ -119,22 +119,22 @@ func Read(ctx context.Context, t Target, cfg config.Config, get Getter) (*Result
 	if err != nil {
 		return nil, err
 	}
-	doc, notes, err := s.Document()
-	if err != nil {
-		return nil, err
-	}
+	dep, notes := s.Deployed()
 	if get == nil {
 		get = HTTPGet
 	}
-	r := &Result{Where: "aws: " + t.Region, Document: doc, Notes: notes, Shapes: s.Check(ctx, t.Local(), get)}
+	r := &Result{Where: "aws: " + t.Region, Deployed: dep, Notes: notes, Shapes: s.Check(ctx, t.Local(), get)}
 	if t.Local() {
 		r.Where = "local: moto at " + aws.ToString(awsCfg.BaseEndpoint)
 	}
 	return r, nil
 }
 
-// Model loads the document into verify's model, as a deployed stack (verify.LoadDeployed).
-func (r *Result) Model() (*verify.Network, error) { return verify.LoadDeployed(r.Document) }
+// JSON is the deployed stack as the twin keeps it, which verify.LoadDeployedJSON reads.
+func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r.Deployed, "", "  ") }
+
+// Model builds verify's model of the deployed stack (verify.LoadDeployed).
+func (r *Result) Model() (*verify.Network, error) { return verify.LoadDeployed(r.Deployed) }
 
 // Failed counts the shape checks that failed.
 func (r *Result) Failed() int { return Failed(r.Shapes) }

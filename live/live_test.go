@@ -92,11 +92,9 @@ func loadRecorded(t testing.TB) *live.Stack {
 	return &s
 }
 
-// verifyDoc loads a Terraform JSON document (with load: verify.Load for a synthesized one,
-// verify.LoadDeployed for one read back) and verifies it against the example's intent.
-func verifyDoc(t testing.TB, what string, load func([]byte) (*verify.Network, error), doc []byte) *verify.Report {
+// verifyModel verifies a model against the example's intent.
+func verifyModel(t testing.TB, what string, n *verify.Network, err error) *verify.Report {
 	t.Helper()
-	n, err := load(doc)
 	if err != nil {
 		t.Fatalf("%s does not load: %v", what, err)
 	}
@@ -110,19 +108,18 @@ func verifyDoc(t testing.TB, what string, load func([]byte) (*verify.Network, er
 // TestRecordedStackVerifiesLikeTheSynthesized: the deployed example, read back, passes the
 // verifier with exactly the verdicts of the synthesized example (the golden JSON).
 func TestRecordedStackVerifiesLikeTheSynthesized(t *testing.T) {
-	doc, notes, err := loadRecorded(t).Document()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep, notes := loadRecorded(t).Deployed()
 	for _, n := range notes {
 		t.Logf("note: %s", n)
 	}
-	got := verifyDoc(t, "the live document", verify.LoadDeployed, doc)
+	n, err := verify.LoadDeployed(dep)
+	got := verifyModel(t, "the deployed stack", n, err)
 	synth, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := verifyDoc(t, "the synthesized stack", verify.Load, synth)
+	n, err = verify.Load(synth)
+	want := verifyModel(t, "the synthesized stack", n, err)
 	if !got.OK() {
 		var b strings.Builder
 		got.WriteTable(&b, "live")
@@ -135,12 +132,9 @@ func TestRecordedStackVerifiesLikeTheSynthesized(t *testing.T) {
 
 // TestDeployedPoliciesNotRead: the recorded deployment, loaded as deployed, says "not read"
 // for the authorization rows whose policies the live reader does not read (never "allowed",
-// never a defect); the same document taken for a synthesized stack has them missing.
+// never a defect); a synthesized stack never says "not read".
 func TestDeployedPoliciesNotRead(t *testing.T) {
-	doc, _, err := loadRecorded(t).Document()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep, _ := loadRecorded(t).Deployed()
 	outcomes := func(n *verify.Network) map[string]int {
 		in, err := verify.IntentOf(exampleConfig(t))
 		if err != nil {
@@ -152,7 +146,7 @@ func TestDeployedPoliciesNotRead(t *testing.T) {
 		}
 		return out
 	}
-	n, err := verify.LoadDeployed(doc)
+	n, err := verify.LoadDeployed(dep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +154,11 @@ func TestDeployedPoliciesNotRead(t *testing.T) {
 	if !n.Deployed || deployed["not read"] == 0 || deployed["not judged"] != 0 {
 		t.Errorf("loaded as deployed (Deployed %t): outcomes %v, want some \"not read\" and no \"not judged\"", n.Deployed, deployed)
 	}
-	if n, err = verify.Load(doc); err != nil {
+	synthesized, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err = verify.Load(synthesized); err != nil {
 		t.Fatal(err)
 	}
 	if synth := outcomes(n); n.Deployed || synth["not read"] != 0 {
@@ -173,11 +171,7 @@ func TestDeployedPoliciesNotRead(t *testing.T) {
 // policies and the endpoint's policy as read: the web servers may read it, any other role is
 // refused at the endpoint.
 func TestDeployedSecretJudged(t *testing.T) {
-	doc, _, err := loadRecorded(t).Document()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := verify.LoadDeployed(doc)
+	n, _, err := loadRecorded(t).Model()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {
 	}
 	load := verify.Load
 	if saved.Live {
-		load = verify.LoadDeployed // the stack read back from the deployment's APIs
+		load = verify.LoadDeployedJSON // the stack read back from the deployment's APIs
 	}
 	n, err := load(stack)
 	if err != nil {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -11,25 +12,48 @@ import (
 	"github.com/webtier/webtier/rules"
 )
 
-// Deployed is what a reader of a deployed stack found, in AWS's terms, of the families the
-// model is built from directly (the rest still comes as Terraform JSON, see DeployedDocument):
-// the file systems and their mount targets, the database instances and their subnet groups;
-// above the packets, IAM roles with their policies, instance profiles, flow logs and their log
-// groups, file-system policies. LoadDeployed builds the model's elements from it, each family
-// at the step where the loader builds a synthesized stack's from its Terraform JSON. Addr is
-// the address the reader names an element by (its provenance in reports, as a resource
-// address is a synthesized stack's); ARNs and IDs link the elements to each other and to the
-// network.
+// Deployed is what a reader of a deployed stack found, in AWS's terms: all the model holds of
+// it. The network (build_network.go: VPCs, subnets, internet gateways, route tables with their
+// routes and subnets, network ACLs with their entries and subnets, security groups and their
+// rules, prefix lists), what sends and receives (build_compute.go: Elastic IPs, instances, NAT
+// gateways, VPC endpoints, interfaces the model does not hold; build_balancers.go: load
+// balancers with their listeners and rules, target groups with the targets no Auto Scaling
+// group placed; build_fleets.go: Auto Scaling groups with their launch templates and scaling
+// policies; the file systems and their mount targets, the database instances and their
+// subnet groups), and above the packets IAM roles with their policies, instance profiles, flow
+// logs and their log groups, file-system policies. Addr is the address the reader names an
+// element by (its provenance in reports, as a resource address is a synthesized stack's);
+// ARNs and IDs link the elements to each other. It is JSON as it is (the twin saves it).
 type Deployed struct {
-	FileSystems        []DeployedFileSystem  `json:"file_systems,omitempty"`
-	MountTargets       []DeployedMountTarget `json:"mount_targets,omitempty"`
-	Databases          []DeployedDB          `json:"databases,omitempty"`
-	DBSubnetGroups     []DeployedSubnetGroup `json:"db_subnet_groups,omitempty"`
-	Roles              []DeployedRole        `json:"roles,omitempty"`
-	InstanceProfiles   []DeployedProfile     `json:"instance_profiles,omitempty"`
-	LogGroups          []DeployedLogGroup    `json:"log_groups,omitempty"`
-	FlowLogs           []DeployedFlowLog     `json:"flow_logs,omitempty"`
-	FileSystemPolicies []DeployedPolicy      `json:"file_system_policies,omitempty"`
+	VPCs               []DeployedVPC        `json:"vpcs,omitempty"`
+	Subnets            []DeployedSubnet     `json:"subnets,omitempty"`
+	InternetGateways   []DeployedGateway    `json:"internet_gateways,omitempty"`
+	RouteTables        []DeployedRouteTable `json:"route_tables,omitempty"`
+	NACLs              []DeployedNACL       `json:"network_acls,omitempty"`
+	SecurityGroups     []DeployedGroup      `json:"security_groups,omitempty"`
+	SecurityGroupRules []DeployedGroupRule  `json:"security_group_rules,omitempty"`
+	PrefixLists        []DeployedPrefixList `json:"prefix_lists,omitempty"`
+	ElasticIPs         []DeployedEIP        `json:"elastic_ips,omitempty"`
+	Instances          []DeployedInstance   `json:"instances,omitempty"`
+	NATGateways        []DeployedNAT        `json:"nat_gateways,omitempty"`
+	Endpoints          []DeployedEndpoint   `json:"vpc_endpoints,omitempty"`
+	// Interfaces are the addresses of network interfaces the model does not hold (a Lambda
+	// function's, an instance's second one): noted, not judged.
+	Interfaces         []string                `json:"interfaces,omitempty"`
+	LoadBalancers      []DeployedLB            `json:"load_balancers,omitempty"`
+	TargetGroups       []DeployedTargetGroup   `json:"target_groups,omitempty"`
+	Fleets             []DeployedFleet         `json:"fleets,omitempty"`
+	Templates          []DeployedTemplate      `json:"templates,omitempty"`
+	ScalingPolicies    []DeployedScalingPolicy `json:"scaling_policies,omitempty"`
+	FileSystems        []DeployedFileSystem    `json:"file_systems,omitempty"`
+	MountTargets       []DeployedMountTarget   `json:"mount_targets,omitempty"`
+	Databases          []DeployedDB            `json:"databases,omitempty"`
+	DBSubnetGroups     []DeployedSubnetGroup   `json:"db_subnet_groups,omitempty"`
+	Roles              []DeployedRole          `json:"roles,omitempty"`
+	InstanceProfiles   []DeployedProfile       `json:"instance_profiles,omitempty"`
+	LogGroups          []DeployedLogGroup      `json:"log_groups,omitempty"`
+	FlowLogs           []DeployedFlowLog       `json:"flow_logs,omitempty"`
+	FileSystemPolicies []DeployedPolicy        `json:"file_system_policies,omitempty"`
 }
 
 // DeployedFileSystem is an EFS file system.
@@ -123,25 +147,28 @@ type DeployedFlowLog struct {
 	Role            string `json:"role"`
 }
 
-// deployedKey is where a deployed stack's document carries its Deployed beside the resources
-// (LoadDeployed reads it; Load and terraform do not).
-const deployedKey = "deployed"
-
-// DeployedDocument is a document of a deployed stack for LoadDeployed: the resources of its
-// network (Terraform JSON) and what Deployed holds.
-func DeployedDocument(resources map[string]map[string]map[string]any, d Deployed) ([]byte, error) {
-	return json.MarshalIndent(map[string]any{"resource": resources, deployedKey: d}, "", "  ")
+// LoadDeployed builds the model of a deployed stack from what a reader of AWS's answers found
+// (package live): each family at the step where Load builds a synthesized stack's from its
+// Terraform JSON, so that the model's order, and every report, is the one a synthesized stack
+// of the same resources gets. What it lacks was not read rather than missing (an
+// authorization check that needs it says "not read", never "allowed" nor a defect), and its
+// account is the one its roles' ARNs name. The network's Deployed says so.
+func LoadDeployed(d Deployed) (*Network, error) {
+	s := &stack{byAddr: map[string]*resource{}, byType: map[string][]*resource{}}
+	s.markDeployed()
+	return load(s, d)
 }
 
-// readDeployed reads the Deployed a deployed stack's document carries (none: an empty one).
-func readDeployed(data []byte) (Deployed, error) {
-	var doc struct {
-		Deployed Deployed `json:"deployed"`
+// LoadDeployedJSON is LoadDeployed of a Deployed as JSON (what the twin saves of a deployed
+// stack); a member of the wrong type, or one Deployed does not have, is a load error naming it.
+func LoadDeployedJSON(data []byte) (*Network, error) {
+	var d Deployed
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, &LoadError{[]string{"not a deployed stack (verify.Deployed as JSON): " + strings.TrimPrefix(err.Error(), "json: ")}}
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return Deployed{}, &LoadError{[]string{deployedKey + ": " + strings.TrimPrefix(err.Error(), "json: ")}}
-	}
-	return doc.Deployed, nil
+	return LoadDeployed(d)
 }
 
 // deployedAuthority builds what l.d holds above the packets into the network, in address
@@ -230,12 +257,7 @@ func (l *loader) deployedMountTargets() {
 		if s == nil {
 			continue
 		}
-		var groups []*SecurityGroup
-		for i, id := range mt.Groups {
-			if g := l.groupByID(mt.Addr, fmt.Sprintf("security_groups[%d]", i), id); g != nil {
-				groups = append(groups, g)
-			}
-		}
+		groups := l.groupsByID(mt.Addr, "security_groups", mt.Groups)
 		l.eniAt(mt.Addr, mt.ID, rules.EFS, MountTarget, []*Subnet{s}, groups, false, mountTargetsPrivate)
 	}
 }
@@ -272,6 +294,11 @@ func (l *loader) groupByID(addr, attr, id string) *SecurityGroup {
 			return g
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(l.groups)) {
+		if g := l.groups[k]; g.ID != "" && g.Name == id {
+			return g // a launch template may name its groups by name
+		}
+	}
 	l.errs.add("%s: %s: %q names no %s of the stack", addr, attr, id, strings.Join(groupTypes, " or "))
 	return nil
 }
@@ -293,18 +320,8 @@ func (l *loader) deployedDatabases() {
 			continue
 		}
 		group := l.d.DBSubnetGroups[i]
-		var subnets []*Subnet
-		for j, id := range group.Subnets {
-			if s := l.subnetByID(group.Addr, fmt.Sprintf("subnet_ids[%d]", j), id); s != nil {
-				subnets = append(subnets, s)
-			}
-		}
-		var groups []*SecurityGroup
-		for j, id := range db.Groups {
-			if g := l.groupByID(db.Addr, fmt.Sprintf("vpc_security_group_ids[%d]", j), id); g != nil {
-				groups = append(groups, g)
-			}
-		}
+		subnets := l.subnetsByID(group.Addr, "subnet_ids", group.Subnets)
+		groups := l.groupsByID(db.Addr, "vpc_security_group_ids", db.Groups)
 		why := fmt.Sprintf("publicly_accessible = %t on %s", db.Public, db.Addr)
 		l.eniAt(db.Addr, db.ID, roleNamed(db.Role, rules.DB), Database, subnets, groups, db.Public, why)
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -42,24 +43,6 @@ func Load(data []byte) (*Network, error) {
 		return nil, err
 	}
 	return load(s, Deployed{})
-}
-
-// LoadDeployed is Load for a document made of a deployed stack read back from AWS (package
-// live, see DeployedDocument): the resources of its network, and what it found above the
-// packets (Deployed), built into the model by AddDeployed. What it lacks was not read rather
-// than missing (an authorization check that needs it says "not read", never "allowed" nor a
-// defect), and its account is the one its roles' ARNs name. The network's Deployed says so.
-func LoadDeployed(data []byte) (*Network, error) {
-	s, err := parseStack(data)
-	if err != nil {
-		return nil, err
-	}
-	s.markDeployed()
-	d, err := readDeployed(data)
-	if err != nil {
-		return nil, err
-	}
-	return load(s, d)
 }
 
 // load builds the network of a parsed stack and of what d holds (a deployed stack's elements
@@ -128,8 +111,8 @@ func (l *loader) subnetOf(f field) *Subnet {
 // subnetsOf resolves a list of subnet references.
 func (l *loader) subnetsOf(f field) []*Subnet {
 	var out []*Subnet
-	for _, r := range f.refs("aws_subnet") {
-		if s := l.subnets[r.Addr]; s != nil {
+	for _, item := range f.list() {
+		if s := l.subnetOf(item); s != nil {
 			out = append(out, s)
 		}
 	}
@@ -145,16 +128,7 @@ func (l *loader) loadVPCs() {
 		if !ok {
 			return
 		}
-		v := &VPC{Addr: r.Addr, ID: awsID(r), CIDRs: []netip.Prefix{cidr}}
-		v.Main = &RouteTable{Addr: "main route table of " + r.Addr, VPC: v}
-		v.DefaultNACL = &NACL{Addr: "default network ACL of " + r.Addr, VPC: v,
-			Ingress: []*NACLEntry{allowAll(v, false)}, Egress: []*NACLEntry{allowAll(v, true)}}
-		sg := &SecurityGroup{Addr: "default security group of " + r.Addr, Name: "default", VPC: v}
-		sg.Ingress = []*SGRule{{Addr: sg.Addr + " ingress (from itself)", Group: sg, Proto: All, Peer: sg}}
-		sg.Egress = []*SGRule{{Addr: sg.Addr + " egress (to anywhere)", Group: sg, Egress: true, Proto: All, CIDR: rules.Anywhere}}
-		v.DefaultSG = sg
-		l.vpcs[r.Addr] = v
-		l.n.VPCs = append(l.n.VPCs, v)
+		l.addVPC(r.Addr, awsID(r), cidr)
 	}, "aws_vpc")
 	l.each(func(r *resource) {
 		v := l.vpcOf(l.attr(r, "vpc_id"))
@@ -162,6 +136,24 @@ func (l *loader) loadVPCs() {
 			v.CIDRs = append(v.CIDRs, c)
 		}
 	}, "aws_vpc_ipv4_cidr_block_association")
+	l.deployedVPCs()
+}
+
+// addVPC adds the VPC at addr (AWS ID id, "" before apply) with its primary CIDR and what
+// AWS gives every VPC: a main route table, a default network ACL that allows everything, a
+// default security group.
+func (l *loader) addVPC(addr, id string, cidr netip.Prefix) *VPC {
+	v := &VPC{Addr: addr, ID: id, CIDRs: []netip.Prefix{cidr}}
+	v.Main = &RouteTable{Addr: "main route table of " + addr, VPC: v}
+	v.DefaultNACL = &NACL{Addr: "default network ACL of " + addr, VPC: v,
+		Ingress: []*NACLEntry{allowAll(v, false)}, Egress: []*NACLEntry{allowAll(v, true)}}
+	sg := &SecurityGroup{Addr: "default security group of " + addr, Name: "default", VPC: v}
+	sg.Ingress = []*SGRule{{Addr: sg.Addr + " ingress (from itself)", Group: sg, Proto: All, Peer: sg}}
+	sg.Egress = []*SGRule{{Addr: sg.Addr + " egress (to anywhere)", Group: sg, Egress: true, Proto: All, CIDR: rules.Anywhere}}
+	v.DefaultSG = sg
+	l.vpcs[addr] = v
+	l.n.VPCs = append(l.n.VPCs, v)
+	return v
 }
 
 // allowAll is the entry AWS gives a default network ACL in each direction.
@@ -184,49 +176,69 @@ func (l *loader) loadSubnets() {
 		if v == nil || !ok {
 			return
 		}
-		if !v.Contains(cidr.Addr()) {
-			l.attr(r, "cidr_block").fail("%s is outside %s", cidr, v.Addr)
-			return
-		}
 		az, _ := l.attr(r, "availability_zone").str()
 		if az == "" {
 			az, _ = l.attr(r, "availability_zone_id").str()
 		}
 		mapPublic, _ := l.attr(r, "map_public_ip_on_launch").boolean()
-		s := &Subnet{Addr: r.Addr, ID: awsID(r), Name: r.Name, VPC: v, CIDR: cidr, AZ: az, MapPublic: mapPublic,
-			Routes: v.Main, NACL: v.DefaultNACL}
-		for _, o := range l.n.Subnets {
-			if o.VPC == v && o.CIDR.Overlaps(cidr) {
-				l.attr(r, "cidr_block").fail("%s overlaps %s %s", cidr, o.Addr, o.CIDR)
-			}
-		}
-		l.subnets[r.Addr] = s
-		l.n.Subnets = append(l.n.Subnets, s)
+		l.addSubnet(&Subnet{Addr: r.Addr, ID: awsID(r), Name: r.Name, VPC: v, CIDR: cidr, AZ: az, MapPublic: mapPublic},
+			l.attr(r, "cidr_block").fail)
 	}, "aws_subnet")
+	l.deployedSubnets()
+}
+
+// failure records a problem with one attribute of an element, as field.fail does.
+type failure func(format string, args ...any)
+
+// failAt is the failure of the attribute attr of the element at addr.
+func (l *loader) failAt(addr, attr string) failure {
+	return func(format string, args ...any) { l.errs.add("%s: %s: %s", addr, attr, fmt.Sprintf(format, args...)) }
+}
+
+// addSubnet adds s (its VPC, range, AZ and public-address setting read) to the network, routed
+// by its VPC's main table and filtered by its default network ACL until an association says
+// otherwise; a range outside the VPC or overlapping another subnet's is a problem of its
+// cidr_block (fail).
+func (l *loader) addSubnet(s *Subnet, fail failure) {
+	if !s.VPC.Contains(s.CIDR.Addr()) {
+		fail("%s is outside %s", s.CIDR, s.VPC.Addr)
+		return
+	}
+	s.Routes, s.NACL = s.VPC.Main, s.VPC.DefaultNACL
+	for _, o := range l.n.Subnets {
+		if o.VPC == s.VPC && o.CIDR.Overlaps(s.CIDR) {
+			fail("%s overlaps %s %s", s.CIDR, o.Addr, o.CIDR)
+		}
+	}
+	l.subnets[s.Addr] = s
+	l.n.Subnets = append(l.n.Subnets, s)
 }
 
 func (l *loader) loadGateways() {
-	attach := func(r *resource, v *VPC) {
-		if v == nil {
-			return
-		}
-		if v.IGW != "" && v.IGW != r.Addr {
-			l.attr(r, "vpc_id").fail("%s already has the internet gateway %s", v.Addr, v.IGW)
-			return
-		}
-		v.IGW = r.Addr
-	}
 	l.each(func(r *resource) {
 		if l.attr(r, "vpc_id").set() {
-			attach(r, l.vpcOf(l.attr(r, "vpc_id")))
+			l.attach(r.Addr, l.vpcOf(l.attr(r, "vpc_id")), l.attr(r, "vpc_id").fail)
 		}
 	}, "aws_internet_gateway")
 	l.each(func(r *resource) {
 		igw, _ := l.attr(r, "internet_gateway_id").ref("aws_internet_gateway")
 		if igw != nil {
-			attach(igw, l.vpcOf(l.attr(r, "vpc_id")))
+			l.attach(igw.Addr, l.vpcOf(l.attr(r, "vpc_id")), l.attr(igw, "vpc_id").fail)
 		}
 	}, "aws_internet_gateway_attachment")
+	l.deployedGateways()
+}
+
+// attach attaches the internet gateway at addr to v (nil: nothing); a VPC has one at most.
+func (l *loader) attach(addr string, v *VPC, fail failure) {
+	if v == nil {
+		return
+	}
+	if v.IGW != "" && v.IGW != addr {
+		fail("%s already has the internet gateway %s", v.Addr, v.IGW)
+		return
+	}
+	v.IGW = addr
 }
 
 func (l *loader) loadNATs() {
@@ -236,22 +248,32 @@ func (l *loader) loadNATs() {
 			return
 		}
 		kind, _ := l.attr(r, "connectivity_type").str()
-		eip := "its Elastic IP"
+		eip := ""
 		if f := l.attr(r, "allocation_id"); f.set() {
 			if ip, _ := f.ref("aws_eip"); ip != nil {
-				eip = "the Elastic IP " + ip.Addr
+				eip = ip.Addr
 			}
 		}
-		e := &Endpoint{Role: rules.NAT, Kind: NATGateway, Res: r.Addr, Subnet: s, NoGroups: true,
-			Ephemeral: portsOf(rules.NAT.Ephemeral())}
-		if kind == "private" {
-			e.PublicWhy = "connectivity_type = private on " + r.Addr
-		} else {
-			e.Public, e.PublicWhy = true, eip
-		}
-		l.nats[r.Addr] = e
-		l.addENI(r, e)
+		l.addNAT(r.Addr, awsID(r), s, kind == "private", eip)
 	}, "aws_nat_gateway")
+	l.deployedNATs()
+}
+
+// addNAT adds the NAT gateway at addr (AWS ID id) in s: a private one, or a public one with
+// the Elastic IP at eip ("" when the stack does not say which).
+func (l *loader) addNAT(addr, id string, s *Subnet, private bool, eip string) {
+	e := &Endpoint{Role: rules.NAT, Kind: NATGateway, Res: addr, Subnet: s, NoGroups: true,
+		Ephemeral: portsOf(rules.NAT.Ephemeral())}
+	switch {
+	case private:
+		e.PublicWhy = "connectivity_type = private on " + addr
+	case eip != "":
+		e.Public, e.PublicWhy = true, "the Elastic IP "+eip
+	default:
+		e.Public, e.PublicWhy = true, "its Elastic IP"
+	}
+	l.nats[addr] = e
+	l.addENIAt(addr, id, e)
 }
 
 // portsOf turns a rules.Port into a port set.

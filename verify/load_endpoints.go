@@ -85,9 +85,14 @@ func (l *loader) eniAt(addr, id string, role rules.Role, kind Kind, subnets []*S
 // (attribute key of r) wins over the subnet's map_public_ip_on_launch.
 func publicIP(setting field, s *Subnet) (bool, string) {
 	if b, ok := setting.boolean(); ok {
-		return b, fmt.Sprintf("%s = %t on %s", setting.path, b, setting.r.Addr)
+		return b, settingWhy(setting.path, b, setting.r.Addr)
 	}
-	return s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
+	return s.MapPublic, settingWhy("map_public_ip_on_launch", s.MapPublic, s.Addr)
+}
+
+// settingWhy says that the boolean attribute attr of the element at addr decides.
+func settingWhy(attr string, b bool, addr string) string {
+	return fmt.Sprintf("%s = %t on %s", attr, b, addr)
 }
 
 // elasticIPs maps instances to the Elastic IP associated with them.
@@ -108,6 +113,14 @@ func (l *loader) elasticIPs() map[string]string {
 			}
 		}
 	}, "aws_eip_association")
+	for _, ip := range sortedBy(l.d.ElasticIPs, func(DeployedEIP) bool { return false }) {
+		l.n.ElasticIPs = append(l.n.ElasticIPs, ElasticIP{Addr: ip.Addr, ID: ip.ID})
+		for _, in := range l.d.Instances {
+			if ip.Instance != "" && in.ID == ip.Instance {
+				out[in.Addr] = ip.Addr
+			}
+		}
+	}
 	return out
 }
 
@@ -132,20 +145,19 @@ func (l *loader) loadInstances() {
 		}
 		e := l.eni(r, roleOf(r, rules.Bastion), Instance, []*Subnet{s}, groups, public, why)[0]
 		if f := l.attr(r, "private_ip"); f.set() {
-			l.fixAddr(f, e)
+			if ip, ok := f.str(); ok {
+				l.fixAddr(ip, e, f.fail)
+			}
 		}
 	}, "aws_instance")
+	l.deployedInstances(eips)
 }
 
-// fixAddr gives an endpoint the literal private address in f, which must be in its subnet.
-func (l *loader) fixAddr(f field, e *Endpoint) {
-	s, ok := f.str()
-	if !ok {
-		return
-	}
+// fixAddr gives an endpoint the private address s, which must be in its subnet.
+func (l *loader) fixAddr(s string, e *Endpoint, fail failure) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	if err != nil || !a.Is4() || !e.Subnet.CIDR.Contains(a) {
-		f.fail("%q is not an IPv4 address in %s %s", s, e.Subnet.Addr, e.Subnet.CIDR)
+		fail("%q is not an IPv4 address in %s %s", s, e.Subnet.Addr, e.Subnet.CIDR)
 		return
 	}
 	e.Addr = a
@@ -189,6 +201,15 @@ func (l *loader) loadTargetGroups() {
 		l.targets[r.Addr] = g
 		l.n.TargetGroups = append(l.n.TargetGroups, g)
 	}, "aws_lb_target_group", "aws_alb_target_group")
+	l.deployedTargetGroups()
+}
+
+// targetGroupOf resolves a target group reference.
+func (l *loader) targetGroupOf(f field) *TargetGroup {
+	if r, _ := f.ref(targetGroupTypes...); r != nil {
+		return l.targets[r.Addr]
+	}
+	return nil
 }
 
 // targetGroupTypes are the resources a target group reference may name.
@@ -247,14 +268,22 @@ func digest(r *resource) string {
 			attrs[k] = v
 		}
 	}
-	data, _ := json.Marshal(attrs)
+	return digestOf(attrs)
+}
+
+// digestOf is a short hash of v as JSON.
+func digestOf(v any) string {
+	data, _ := json.Marshal(v)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:6])
 }
 
+// defaultGrace is the health-check grace period, in seconds, of a group that sets none.
+const defaultGrace = 300
+
 // refresh reads an Auto Scaling group's warm-up and instance refresh preferences.
 func (l *loader) refresh(asg *resource, sc *Scaling) {
-	sc.Warmup = 300
+	sc.Warmup = defaultGrace
 	if n, ok := l.attr(asg, "health_check_grace_period").integer(); ok {
 		sc.Warmup = n
 	}
@@ -296,16 +325,12 @@ func (l *loader) loadFleets() {
 		scaling.CPUTarget, _ = l.cpuTarget(r)
 		scaling.Template = template
 		l.refresh(r, scaling)
-		var enis []*Endpoint
-		for _, s := range subnets {
-			pub, why := s.MapPublic, fmt.Sprintf("map_public_ip_on_launch = %t on %s", s.MapPublic, s.Addr)
+		enis := l.addFleet(r.Addr, awsID(r), roleOf(r, rules.Web), subnets, groups, func(s *Subnet) (bool, string) {
 			if public.l != nil {
-				pub, why = publicIP(public, s)
+				return publicIP(public, s)
 			}
-			e := l.eni(r, roleOf(r, rules.Web), ASGInstance, []*Subnet{s}, groups, pub, why)[0]
-			e.Multi, e.Desired, e.UserData, e.Scaling = true, desired, userData, scaling
-			enis = append(enis, e)
-		}
+			return s.MapPublic, settingWhy("map_public_ip_on_launch", s.MapPublic, s.Addr)
+		}, userData, desired, scaling)
 		for _, in := range l.attr(r, "instances").list() {
 			id, _ := in.get("id").str()
 			ip, _ := in.get("private_ip").str()
@@ -317,16 +342,18 @@ func (l *loader) loadFleets() {
 				}
 			}
 		}
-		for _, tg := range l.attr(r, "target_group_arns").refs(targetGroupTypes...) {
-			l.register(tg, enis, 0)
+		for _, item := range l.attr(r, "target_group_arns").list() {
+			if g := l.targetGroupOf(item); g != nil {
+				l.register(g, enis, 0)
+			}
 		}
 		l.trafficSources(l.attr(r, "traffic_source"), enis)
 	}, "aws_autoscaling_group")
 	l.each(func(r *resource) {
 		asg, _ := l.attr(r, "autoscaling_group_name").ref("aws_autoscaling_group")
-		tg, _ := l.attr(r, "lb_target_group_arn").ref(targetGroupTypes...)
-		if asg != nil && tg != nil {
-			l.register(tg, l.eniOf[asg.Addr], 0)
+		g := l.targetGroupOf(l.attr(r, "lb_target_group_arn"))
+		if asg != nil && g != nil {
+			l.register(g, l.eniOf[asg.Addr], 0)
 		}
 	}, "aws_autoscaling_attachment")
 	l.each(func(r *resource) {
@@ -334,6 +361,22 @@ func (l *loader) loadFleets() {
 			l.trafficSources(l.attr(r, "traffic_source"), l.eniOf[asg.Addr])
 		}
 	}, "aws_autoscaling_traffic_source_attachment")
+	l.deployedFleets()
+}
+
+// addFleet adds the Auto Scaling group at addr (AWS ID id, its name) with an endpoint in each
+// of its subnets standing for its instances there: with groups, a public address or not as
+// public says, the launch template's user data, the desired capacity and scaling.
+func (l *loader) addFleet(addr, id string, role rules.Role, subnets []*Subnet, groups []*SecurityGroup,
+	public func(*Subnet) (bool, string), userData string, desired int, scaling *Scaling) []*Endpoint {
+	var enis []*Endpoint
+	for _, s := range subnets {
+		pub, why := public(s)
+		e := l.eniAt(addr, id, role, ASGInstance, []*Subnet{s}, groups, pub, why)[0]
+		e.Multi, e.Desired, e.UserData, e.Scaling = true, desired, userData, scaling
+		enis = append(enis, e)
+	}
+	return enis
 }
 
 // cpuTarget is the target value of the target-tracking policy on average CPU that scales the
@@ -344,12 +387,18 @@ func (l *loader) cpuTarget(asg *resource) (float64, bool) {
 		typ, _ := l.attr(p, "policy_type").str()
 		tracking := l.attr(p, "target_tracking_configuration")
 		metric, _ := tracking.get("predefined_metric_specification").get("predefined_metric_type").str()
-		if target == asg && typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization" {
+		if target == asg && cpuTracking(typ, metric) {
 			value, _ := tracking.get("target_value").v.(float64)
 			return value, true
 		}
 	}
 	return 0, false
+}
+
+// cpuTracking reports whether a scaling policy of type typ on the predefined metric keeps the
+// group's average CPU at a target.
+func cpuTracking(typ, metric string) bool {
+	return typ == "TargetTrackingScaling" && metric == "ASGAverageCPUUtilization"
 }
 
 // trafficSources registers enis in the target groups of traffic_source blocks of type elbv2
@@ -359,15 +408,14 @@ func (l *loader) trafficSources(blocks field, enis []*Endpoint) {
 		if typ, _ := b.get("type").str(); typ != "" && typ != "elbv2" {
 			continue
 		}
-		if tg, _ := b.get("identifier").ref(targetGroupTypes...); tg != nil {
-			l.register(tg, enis, 0)
+		if g := l.targetGroupOf(b.get("identifier")); g != nil {
+			l.register(g, enis, 0)
 		}
 	}
 }
 
-// register makes enis targets of the target group tg, on port (0: the group's port).
-func (l *loader) register(tg *resource, enis []*Endpoint, port int) {
-	g := l.targets[tg.Addr]
+// register makes enis targets of the target group g, on port (0: the group's port).
+func (l *loader) register(g *TargetGroup, enis []*Endpoint, port int) {
 	for _, e := range enis {
 		g.Targets = append(g.Targets, Target{ENI: e, Port: port})
 	}
@@ -377,41 +425,21 @@ func (l *loader) loadBalancers() {
 	lbs := map[string]*LoadBalancer{}
 	l.each(func(r *resource) {
 		typ, _ := l.attr(r, "load_balancer_type").str()
-		if typ == "" {
-			typ = "application"
-		}
 		subnets := l.subnetsOf(l.attr(r, "subnets"))
 		for _, m := range l.attr(r, "subnet_mapping").list() {
 			if s := l.subnetOf(m.get("subnet_id")); s != nil {
 				subnets = append(subnets, s)
 			}
 		}
-		if len(subnets) == 0 {
-			l.attr(r, "subnets").fail("missing; a load balancer needs subnets")
-			return
-		}
-		if typ != "application" {
-			// A network load balancer preserves the client's address towards instance
-			// targets and has other semantics the model does not hold; judging it like an
-			// ALB would give wrong verdicts.
-			l.attr(r, "load_balancer_type").fail("%q: the verifier models application load balancers only", typ)
-			return
-		}
 		internal, _ := l.attr(r, "internal").boolean()
-		// An ALB always balances across zones at the load-balancer level; only a target
-		// group can turn it off (load_balancing_cross_zone_enabled).
-		lb := &LoadBalancer{Addr: r.Addr, ID: awsID(r), Internal: internal, CrossZone: true}
+		lb := &LoadBalancer{Addr: r.Addr, ID: awsID(r), Internal: internal}
+		if !l.addBalancer(lb, typ, roleOf(r, rules.ALB), subnets, l.groupsOf(l.attr(r, "security_groups"))) {
+			return
+		}
 		if b, ok := l.attr(r, "enable_cross_zone_load_balancing").boolean(); ok && !b {
 			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: enable_cross_zone_load_balancing = false has no effect on an application load balancer (always on at the load-balancer level); a target group's load_balancing_cross_zone_enabled turns it off", r.Addr))
 		}
-		groups := l.groupsOf(l.attr(r, "security_groups"))
-		why := fmt.Sprintf("internal = %t on %s", internal, r.Addr)
-		for _, e := range l.eni(r, roleOf(r, rules.ALB), LBNode, subnets, groups, !internal, why) {
-			e.LB = lb
-			lb.Nodes = append(lb.Nodes, e)
-		}
 		lbs[r.Addr] = lb
-		l.n.LBs = append(l.n.LBs, lb)
 	}, "aws_lb", "aws_alb")
 
 	listeners := map[string]*Listener{}
@@ -435,26 +463,63 @@ func (l *loader) loadBalancers() {
 		}
 	}, "aws_lb_listener_rule", "aws_alb_listener_rule")
 	l.each(func(r *resource) {
-		tg, _ := l.attr(r, "target_group_arn").ref(targetGroupTypes...)
+		g := l.targetGroupOf(l.attr(r, "target_group_arn"))
 		target := l.attr(r, "target_id")
 		if s, _ := target.v.(string); s != "" && !strings.HasPrefix(s, "${") {
-			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: target %q is not a resource of the stack; it is not modelled", r.Addr, s))
+			l.noteTarget(r.Addr, s)
 			return
 		}
 		inst, _ := target.ref("aws_instance")
 		port, _ := l.attr(r, "port").integer()
-		if tg != nil && inst != nil {
-			l.register(tg, l.eniOf[inst.Addr], port)
+		if g != nil && inst != nil {
+			l.register(g, l.eniOf[inst.Addr], port)
 		}
 	}, "aws_lb_target_group_attachment", "aws_alb_target_group_attachment")
+	l.deployedBalancers()
+}
+
+// noteTarget notes the target id, registered by the attachment at addr, which names nothing
+// of the stack (an IP address, another VPC's instance).
+func (l *loader) noteTarget(addr, id string) {
+	l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: target %q is not a resource of the stack; it is not modelled", addr, id))
+}
+
+// addBalancer adds lb (its address, ID and scheme read) of type typ ("" an application load
+// balancer) with a node in each of subnets carrying groups; a balancer without subnets, or
+// of another type, is a load error.
+func (l *loader) addBalancer(lb *LoadBalancer, typ string, role rules.Role, subnets []*Subnet, groups []*SecurityGroup) bool {
+	if typ == "" {
+		typ = "application"
+	}
+	if len(subnets) == 0 {
+		l.failAt(lb.Addr, "subnets")("missing; a load balancer needs subnets")
+		return false
+	}
+	if typ != "application" {
+		// A network load balancer preserves the client's address towards instance targets
+		// and has other semantics the model does not hold; judging it like an ALB would give
+		// wrong verdicts.
+		l.failAt(lb.Addr, "load_balancer_type")("%q: the verifier models application load balancers only", typ)
+		return false
+	}
+	// An ALB always balances across zones at the load-balancer level; only a target group can
+	// turn it off (load_balancing_cross_zone_enabled).
+	lb.CrossZone = true
+	why := fmt.Sprintf("internal = %t on %s", lb.Internal, lb.Addr)
+	for _, e := range l.eniAt(lb.Addr, lb.ID, role, LBNode, subnets, groups, !lb.Internal, why) {
+		e.LB = lb
+		lb.Nodes = append(lb.Nodes, e)
+	}
+	l.n.LBs = append(l.n.LBs, lb)
+	return true
 }
 
 // forwards returns the target groups that a list of listener actions forwards to.
 func (l *loader) forwards(actions field) []*TargetGroup {
 	var out []*TargetGroup
 	add := func(f field) {
-		if r, _ := f.ref(targetGroupTypes...); r != nil {
-			out = append(out, l.targets[r.Addr])
+		if g := l.targetGroupOf(f); g != nil {
+			out = append(out, g)
 		}
 	}
 	for _, a := range actions.list() {
@@ -499,7 +564,9 @@ func (l *loader) loadMountTargets() {
 		}
 		e := l.eni(r, roleOf(r, rules.EFS), MountTarget, []*Subnet{s}, l.groupsOf(l.attr(r, "security_groups")), false, mountTargetsPrivate)[0]
 		if f := l.attr(r, "ip_address"); f.set() {
-			l.fixAddr(f, e)
+			if ip, ok := f.str(); ok {
+				l.fixAddr(ip, e, f.fail)
+			}
 		}
 	}, "aws_efs_mount_target")
 	l.deployedMountTargets()
@@ -533,40 +600,46 @@ func (l *loader) loadVPCEndpoints() {
 	l.each(func(r *resource) {
 		service, _ := l.attr(r, "service_name").str()
 		if gatewayType(r) {
-			l.gateway(r, service, extraTables[r.Addr])
+			policy, _ := r.Attrs["policy"].(string)
+			tables := extraTables[r.Addr]
+			for _, item := range l.attr(r, "route_table_ids").list() {
+				if t := l.routeTableOf(item); t != nil {
+					tables = append(tables, t)
+				}
+			}
+			l.gateway(&GatewayEndpoint{Addr: r.Addr, ID: awsID(r), Service: service, Policy: policy}, tables)
 			return
-		}
-		role := rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
-		if strings.HasSuffix(service, ".secretsmanager") {
-			role = rules.SecretsEndpoint
 		}
 		subnets := append(l.subnetsOf(l.attr(r, "subnet_ids")), extraSubnets[r.Addr]...)
 		groups := append(l.groupsOf(l.attr(r, "security_group_ids")), extraGroups[r.Addr]...)
-		l.eni(r, roleOf(r, role), InterfaceEndpoint, subnets, groups, false, "interface endpoints have no public address")
+		l.eni(r, roleOf(r, endpointRole(service)), InterfaceEndpoint, subnets, groups, false, interfaceEndpointsPrivate)
 	}, "aws_vpc_endpoint")
+	l.deployedEndpoints()
 }
 
-// gateway records a gateway endpoint and, in each route table it is associated with, the
-// route AWS adds: the service's AWS-managed prefix list (named by the service; its CIDRs come
-// from the intent, see Network.resolveLists) to the endpoint. A table that already holds a
-// route to the endpoint (as read back from a deployment) keeps that one.
-func (l *loader) gateway(r *resource, service string, extra []*RouteTable) {
-	g := &GatewayEndpoint{Addr: r.Addr, ID: awsID(r), Service: service}
-	if p, ok := r.Attrs["policy"].(string); ok {
-		g.Policy = p
+// interfaceEndpointsPrivate says why an interface endpoint has no public address.
+const interfaceEndpointsPrivate = "interface endpoints have no public address"
+
+// endpointRole is the role of an interface endpoint of service (the flows' Secrets Manager
+// endpoint, else one named by the service: "endpoint:ssm").
+func endpointRole(service string) rules.Role {
+	if strings.HasSuffix(service, ".secretsmanager") {
+		return rules.SecretsEndpoint
 	}
-	tables := extra
-	for _, item := range l.attr(r, "route_table_ids").list() {
-		if t := l.routeTableOf(item); t != nil {
-			tables = append(tables, t)
-		}
-	}
+	return rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
+}
+
+// gateway records the gateway endpoint g and, in each of tables (the route tables it is
+// associated with), the route AWS adds: the service's AWS-managed prefix list (named by the
+// service; its CIDRs come from the intent, see Network.resolveLists) to the endpoint. A table
+// that already holds a route to the endpoint (as read back from a deployment) keeps that one.
+func (l *loader) gateway(g *GatewayEndpoint, tables []*RouteTable) {
 	for _, t := range tables {
 		g.Tables = append(g.Tables, t)
-		if slices.ContainsFunc(t.Routes, func(rt *Route) bool { return rt.Target == r.Addr }) {
+		if slices.ContainsFunc(t.Routes, func(rt *Route) bool { return rt.Target == g.Addr }) {
 			continue
 		}
-		t.Routes = append(t.Routes, &Route{Addr: r.Addr, List: service, managed: true, Kind: TargetGateway, Target: r.Addr})
+		t.Routes = append(t.Routes, &Route{Addr: g.Addr, List: g.Service, managed: true, Kind: TargetGateway, Target: g.Addr})
 	}
 	l.n.Gateways = append(l.n.Gateways, g)
 }
@@ -591,6 +664,11 @@ func (l *loader) noteUnmodelled() {
 			}
 			note(r.Addr)
 		}, typ)
+		if typ == "aws_network_interface" {
+			for _, e := range slices.Sorted(slices.Values(l.d.Interfaces)) {
+				note(e)
+			}
+		}
 		if typ == "aws_rds_cluster_instance" {
 			for _, db := range slices.SortedFunc(slices.Values(l.d.Databases), byAddrOf[DeployedDB]) {
 				if db.Cluster != "" {

@@ -52,6 +52,7 @@ func (l *loader) loadPrefixLists() {
 			l.lists[pl.Addr] = append(l.lists[pl.Addr], c)
 		}
 	}, "aws_ec2_managed_prefix_list_entry")
+	l.deployedPrefixLists()
 }
 
 // groupTypes are the resources a security-group reference may name.
@@ -96,6 +97,7 @@ func (l *loader) loadGroups() {
 		}
 		l.groups[r.Addr] = g
 	}, groupTypes...)
+	l.deployedGroups()
 	// Inline rules may name other groups, so they are read once every group exists.
 	l.each(func(r *resource) {
 		g := l.groups[r.Addr]
@@ -138,6 +140,7 @@ func (l *loader) loadGroupRules() {
 			}
 		}, typ)
 	}
+	l.deployedGroupRules()
 }
 
 // items returns the values of a list attribute (listKey) and of a single one (oneKey), the
@@ -163,42 +166,27 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 		return
 	}
 	if proto == ICMPv6 {
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an icmpv6 rule applies to IPv6 traffic, which the verifier does not model; not judged", addr))
+		l.noteICMPv6Rule(addr)
 		return
 	}
 	ports, ok := l.portRange(f, proto)
 	if !ok {
 		return
 	}
-	base := SGRule{Addr: addr, Group: g, Egress: egress, Proto: proto, Ports: ports}
-	var out []*SGRule
-	add := func(mod func(r *SGRule)) {
-		r := base
-		mod(&r)
-		out = append(out, &r)
-	}
+	var p rulePeers
 	cidrs := items(f, k.cidrs, k.cidr)
 	for _, c := range cidrs {
-		if p, ok := c.prefix(); ok {
-			if why := unfiltered(p, g.VPC); why != "" {
-				l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the rule changes nothing", addr, p, why, unfilteredRule))
-				g.aside[dirIndex(egress)]++
-				continue
-			}
-			add(func(r *SGRule) { r.CIDR = p })
+		if pf, ok := c.prefix(); ok {
+			p.cidrs = append(p.cidrs, pf)
 		}
 	}
-	var peers []*SecurityGroup
 	for _, pf := range items(f, k.groups, k.group) {
-		if p := l.groupOf(pf); p != nil {
-			peers = append(peers, p)
+		if peer := l.groupOf(pf); peer != nil {
+			p.groups = append(p.groups, peer)
 		}
 	}
 	if self, _ := f.sub(k.self).boolean(); k.self != "" && self {
-		peers = append(peers, g)
-	}
-	for _, p := range peers {
-		add(func(r *SGRule) { r.Peer = p })
+		p.groups = append(p.groups, g)
 	}
 	lists := items(f, k.lists, k.list)
 	for _, lf := range lists {
@@ -211,16 +199,60 @@ func (l *loader) addRules(g *SecurityGroup, f field, addr string, egress bool, k
 			// The gateway endpoint's service's AWS-managed list: its CIDRs come from the
 			// intent (Network.resolveLists).
 			service, _ := l.attr(pl, "service_name").str()
-			add(func(r *SGRule) { r.PrefixList, r.managed = service, true })
+			p.lists = append(p.lists, SGRule{PrefixList: service, managed: true})
 		default:
-			add(func(r *SGRule) { r.PrefixList, r.ListCIDRs = pl.Addr, l.lists[pl.Addr] })
+			p.lists = append(p.lists, SGRule{PrefixList: pl.Addr, ListCIDRs: l.lists[pl.Addr]})
 		}
 	}
-	if ipv6 := f.sub("ipv6_cidr_blocks").set() || f.sub("cidr_ipv6").set(); ipv6 {
+	p.ipv6 = f.sub("ipv6_cidr_blocks").set() || f.sub("cidr_ipv6").set()
+	p.named = len(cidrs)+len(lists) > 0 || len(p.groups) > 0 || p.ipv6
+	l.addPeers(SGRule{Addr: addr, Group: g, Egress: egress, Proto: proto, Ports: ports}, p)
+}
+
+// noteICMPv6Rule notes the icmpv6 rule at addr, which the model leaves out.
+func (l *loader) noteICMPv6Rule(addr string) {
+	l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an icmpv6 rule applies to IPv6 traffic, which the verifier does not model; not judged", addr))
+}
+
+// rulePeers are the peers one security-group rule names, read: its CIDRs, groups and prefix
+// lists (each an SGRule holding the list only), whether it names IPv6 peers, and whether it
+// names a peer at all (read or not).
+type rulePeers struct {
+	cidrs       []netip.Prefix
+	groups      []*SecurityGroup
+	lists       []SGRule
+	ipv6, named bool
+}
+
+// addPeers adds to base's group one SGRule per peer of p, base holding the rest; a CIDR no
+// security group filters is noted and counted aside (AWS's quota counts it still).
+func (l *loader) addPeers(base SGRule, p rulePeers) {
+	g, addr, egress := base.Group, base.Addr, base.Egress
+	var out []*SGRule
+	add := func(mod func(r *SGRule)) {
+		r := base
+		mod(&r)
+		out = append(out, &r)
+	}
+	for _, c := range p.cidrs {
+		if why := unfiltered(c, g.VPC); why != "" {
+			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the rule changes nothing", addr, c, why, unfilteredRule))
+			g.aside[dirIndex(egress)]++
+			continue
+		}
+		add(func(r *SGRule) { r.CIDR = c })
+	}
+	for _, peer := range p.groups {
+		add(func(r *SGRule) { r.Peer = peer })
+	}
+	for _, pl := range p.lists {
+		add(func(r *SGRule) { r.PrefixList, r.ListCIDRs, r.managed = pl.PrefixList, pl.ListCIDRs, pl.managed })
+	}
+	if p.ipv6 {
 		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: its IPv6 peers are not modelled (the verifier judges IPv4 traffic)", addr))
 	}
 	if len(out) == 0 {
-		if len(cidrs)+len(lists) == 0 && len(peers) == 0 && !f.sub("ipv6_cidr_blocks").set() && !f.sub("cidr_ipv6").set() {
+		if !p.named {
 			l.errs.add("%s: names no peer (CIDR, security group or prefix list)", addr)
 		}
 		return

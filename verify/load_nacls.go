@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -17,17 +18,28 @@ func (l *loader) naclOfRef(f field) *NACL {
 	return l.nacls[r.Addr]
 }
 
-// associate makes a the network ACL of s.
-func (l *loader) associate(f field, a *NACL, s *Subnet) {
+// associate makes a the network ACL of s; a subnet has one at most.
+func (l *loader) associate(fail failure, a *NACL, s *Subnet) {
 	if a == nil || s == nil {
 		return
 	}
 	if prev := l.naclOf[s]; prev != "" && prev != a.Addr {
-		f.fail("%s is already associated with %s", s.Addr, prev)
+		fail("%s is already associated with %s", s.Addr, prev)
 		return
 	}
 	l.naclOf[s] = a.Addr
 	s.NACL = a
+}
+
+// makeDefault makes a the default network ACL of v (the one AWS made with it, which a now
+// manages): it filters every subnet of v that no other ACL is associated with yet.
+func (l *loader) makeDefault(v *VPC, a *NACL) {
+	v.DefaultNACL = a
+	for _, s := range l.n.Subnets {
+		if s.VPC == v && s.NACL.Addr == "default network ACL of "+v.Addr {
+			s.NACL = a
+		}
+	}
 }
 
 func (l *loader) loadNACLs() {
@@ -40,12 +52,7 @@ func (l *loader) loadNACLs() {
 				return
 			}
 			v = l.vpcs[vr.Addr]
-			v.DefaultNACL = a
-			for _, s := range l.n.Subnets {
-				if s.VPC == v && s.NACL.Addr == "default network ACL of "+v.Addr {
-					s.NACL = a
-				}
-			}
+			l.makeDefault(v, a)
 		} else if v = l.vpcOf(l.attr(r, "vpc_id")); v == nil {
 			return
 		}
@@ -58,7 +65,7 @@ func (l *loader) loadNACLs() {
 		}
 		sf := l.attr(r, "subnet_ids")
 		for i, s := range l.subnetsOf(sf) {
-			l.associate(field{l: l, r: r, path: fmt.Sprintf("subnet_ids[%d]", i)}, a, s)
+			l.associate(field{l: l, r: r, path: fmt.Sprintf("subnet_ids[%d]", i)}.fail, a, s)
 		}
 	}, "aws_network_acl", "aws_default_network_acl")
 	l.each(func(r *resource) {
@@ -69,8 +76,9 @@ func (l *loader) loadNACLs() {
 		}
 	}, "aws_network_acl_rule")
 	l.each(func(r *resource) {
-		l.associate(l.attr(r, "subnet_id"), l.naclOfRef(l.attr(r, "network_acl_id")), l.subnetOf(l.attr(r, "subnet_id")))
+		l.associate(l.attr(r, "subnet_id").fail, l.naclOfRef(l.attr(r, "network_acl_id")), l.subnetOf(l.attr(r, "subnet_id")))
 	}, "aws_network_acl_association")
+	l.deployedNACLs()
 	for _, addr := range slices.Sorted(maps.Keys(l.nacls)) {
 		a := l.nacls[addr]
 		for _, list := range [][]*NACLEntry{a.Ingress, a.Egress} {
@@ -124,7 +132,7 @@ func action(e *NACLEntry) string {
 // addEntry reads one network ACL entry (inline block or aws_network_acl_rule).
 func (l *loader) addEntry(a *NACL, f field, addr string, egress bool, numberKey, actionKey string) {
 	if f.sub("ipv6_cidr_block").set() && !f.sub("cidr_block").set() {
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an IPv6 entry never matches the IPv4 traffic the verifier judges; not modelled", addr))
+		l.noteIPv6Entry(addr)
 		return
 	}
 	num, okNum := f.sub(numberKey).integer()
@@ -132,15 +140,11 @@ func (l *loader) addEntry(a *NACL, f field, addr string, egress bool, numberKey,
 	cidr, okCIDR := f.sub("cidr_block").prefix()
 	proto, okProto := l.protocol(f.sub("protocol"))
 	if okProto && proto == ICMPv6 {
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an icmpv6 entry applies to IPv6 traffic, which the verifier does not model; not judged", addr))
+		l.noteICMPv6Entry(addr)
 		return
 	}
-	if okCIDR {
-		if why := unfiltered(cidr, a.VPC); why != "" {
-			l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the entry changes nothing", addr, cidr, why, unfilteredRule))
-			a.aside[dirIndex(egress)]++
-			return
-		}
+	if okCIDR && l.entryAside(a, addr, egress, cidr) {
+		return
 	}
 	if !okNum || !okAction || !okCIDR || !okProto {
 		for _, key := range []string{numberKey, actionKey, "cidr_block", "protocol"} {
@@ -163,14 +167,41 @@ func (l *loader) addEntry(a *NACL, f field, addr string, egress bool, numberKey,
 	if !ok {
 		return
 	}
-	e := &NACLEntry{Addr: addr, Number: num, Egress: egress, Allow: action == "allow", Proto: proto, Ports: ports, CIDR: cidr}
+	l.appendEntry(a, &NACLEntry{Addr: addr, Number: num, Egress: egress, Allow: action == "allow", Proto: proto, Ports: ports, CIDR: cidr},
+		f.sub(numberKey).fail)
+}
+
+// noteIPv6Entry notes the IPv6 entry at addr, which the model leaves out.
+func (l *loader) noteIPv6Entry(addr string) {
+	l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an IPv6 entry never matches the IPv4 traffic the verifier judges; not modelled", addr))
+}
+
+// noteICMPv6Entry notes the icmpv6 entry at addr, which the model leaves out.
+func (l *loader) noteICMPv6Entry(addr string) {
+	l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: an icmpv6 entry applies to IPv6 traffic, which the verifier does not model; not judged", addr))
+}
+
+// entryAside reports whether the entry at addr of a, for cidr, names addresses no ACL filters,
+// and then notes it and counts it aside (AWS's quota counts it still).
+func (l *loader) entryAside(a *NACL, addr string, egress bool, cidr netip.Prefix) bool {
+	if why := unfiltered(cidr, a.VPC); why != "" {
+		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: %s names %s; %s, so the entry changes nothing", addr, cidr, why, unfilteredRule))
+		a.aside[dirIndex(egress)]++
+		return true
+	}
+	return false
+}
+
+// appendEntry adds e to its direction of a, where a rule number is taken once (fail: a
+// problem of the entry's number).
+func (l *loader) appendEntry(a *NACL, e *NACLEntry, fail failure) {
 	list := &a.Ingress
-	if egress {
+	if e.Egress {
 		list = &a.Egress
 	}
 	for _, o := range *list {
-		if o.Number == num {
-			f.sub(numberKey).fail("rule %d is already %s", num, o.Addr)
+		if o.Number == e.Number {
+			fail("rule %d is already %s", e.Number, o.Addr)
 			return
 		}
 	}

@@ -2,6 +2,8 @@ package verify
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +26,17 @@ func (l *loader) routeTableOf(f field) *RouteTable {
 	return nil
 }
 
+// tableByID is the route table whose AWS ID is id; none is a load error as subnetByID's.
+func (l *loader) tableByID(addr, attr, id string) *RouteTable {
+	for _, k := range slices.Sorted(maps.Keys(l.tables)) {
+		if t := l.tables[k]; t.ID != "" && t.ID == id {
+			return t
+		}
+	}
+	l.failAt(addr, attr)("%q names no aws_route_table or aws_default_route_table of the stack", id)
+	return nil
+}
+
 func (l *loader) loadRouteTables() {
 	l.each(func(r *resource) {
 		var v *VPC
@@ -43,13 +56,7 @@ func (l *loader) loadRouteTables() {
 		}
 		t := &RouteTable{Addr: r.Addr, ID: awsID(r), VPC: v}
 		if r.Type == "aws_default_route_table" {
-			t.Routes = v.Main.Routes
-			v.Main = t
-			for _, s := range l.n.Subnets {
-				if s.VPC == v {
-					s.Routes = t
-				}
-			}
+			l.makeMain(t)
 		}
 		for _, blk := range l.attr(r, "route").list() {
 			if rt, ok := l.routeDest(blk, "cidr_block"); ok {
@@ -72,6 +79,20 @@ func (l *loader) loadRouteTables() {
 			}
 		}
 	}, "aws_main_route_table_association")
+	l.deployedRouteTables()
+}
+
+// makeMain makes t the main route table of its VPC (the one AWS made with it, which t now
+// manages): every subnet of the VPC is routed by it until an association says otherwise.
+func (l *loader) makeMain(t *RouteTable) {
+	v := t.VPC
+	t.Routes = v.Main.Routes
+	v.Main = t
+	for _, s := range l.n.Subnets {
+		if s.VPC == v {
+			s.Routes = t
+		}
+	}
 }
 
 // routeDest reads a route's destination into a new route: an IPv4 CIDR, or a managed prefix
@@ -94,8 +115,20 @@ func (l *loader) routeDest(f field, key string) (*Route, bool) {
 				return &Route{List: r.Addr, ListCIDRs: l.lists[r.Addr]}, true
 			}
 		}
-		l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: a route to the prefix list %v is not followed (its CIDRs are not in the stack)", where(f), pl.v))
+		return l.routeToList(where(f), fmt.Sprint(pl.v))
 	}
+	return nil, false
+}
+
+// routeToList is a new route to the prefix list of the stack whose AWS ID is id; a list the
+// stack does not hold is noted, with where the route names it, and the route is not followed.
+func (l *loader) routeToList(where, id string) (*Route, bool) {
+	for _, pl := range l.d.PrefixLists {
+		if pl.ID == id {
+			return &Route{List: pl.Addr, ListCIDRs: l.lists[pl.Addr]}, true
+		}
+	}
+	l.n.Notes = append(l.n.Notes, fmt.Sprintf("%s: a route to the prefix list %v is not followed (its CIDRs are not in the stack)", where, id))
 	return nil, false
 }
 
@@ -117,13 +150,19 @@ func (l *loader) loadRoutes() {
 		if s == nil || t == nil {
 			return
 		}
-		if prev := l.tableOf[s]; prev != "" {
-			l.attr(r, "subnet_id").fail("%s is already associated with %s", s.Addr, prev)
-			return
-		}
-		l.tableOf[s] = t.Addr
-		s.Routes = t
+		l.associateTable(s, t, l.attr(r, "subnet_id").fail)
 	}, "aws_route_table_association")
+	l.deployedAssociations()
+}
+
+// associateTable routes s by t; a subnet has one explicit association at most.
+func (l *loader) associateTable(s *Subnet, t *RouteTable, fail failure) {
+	if prev := l.tableOf[s]; prev != "" {
+		fail("%s is already associated with %s", s.Addr, prev)
+		return
+	}
+	l.tableOf[s] = t.Addr
+	s.Routes = t
 }
 
 // routeTargets are the attributes that name a route's target, with the kinds they refer to.
@@ -181,9 +220,15 @@ func (l *loader) addRoute(t *RouteTable, f field, rt *Route) {
 		l.errs.add("%s: expected exactly one route target (%s), got %d", addr, "gateway_id, nat_gateway_id, ...", found)
 		return
 	}
+	l.appendRoute(t, rt)
+}
+
+// appendRoute adds rt (its destination and target read) to t, which may hold one route to a
+// destination.
+func (l *loader) appendRoute(t *RouteTable, rt *Route) {
 	for _, o := range t.Routes {
 		if o.Dest == rt.Dest && o.List == rt.List {
-			l.errs.add("%s: %s already has a route to %s (%s)", addr, t.Addr, rt.dest(), o.Addr)
+			l.errs.add("%s: %s already has a route to %s (%s)", rt.Addr, t.Addr, rt.dest(), o.Addr)
 			return
 		}
 	}

@@ -70,6 +70,9 @@ func (l *loader) loadControls() {
 	}, "aws_s3_bucket_policy")
 	for _, lb := range n.LBs {
 		r := l.s.byAddr[lb.Addr]
+		if r == nil {
+			continue // built from a deployed stack's answers: no Terraform settings
+		}
 		lb.DeletionProtection, _ = r.Attrs["enable_deletion_protection"].(bool)
 		block, _ := r.Attrs["access_logs"].(map[string]any)
 		if list, ok := r.Attrs["access_logs"].([]any); ok && len(list) == 1 {

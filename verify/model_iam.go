@@ -231,6 +231,7 @@ func (l *loader) loadAuthority() {
 		}
 		n.Fleets = append(n.Fleets, f)
 	}, "aws_autoscaling_group")
+	l.deployedFleetsAbove()
 	groups := map[string]*LogGroup{}
 	q.each(func(r *resource) {
 		g := &LogGroup{Addr: r.Addr, ID: awsID(r)}
@@ -305,5 +306,8 @@ func (l *loader) loadAuthority() {
 		e.Policy, _ = r.Attrs["policy"].(string)
 		n.VPCEndpoints = append(n.VPCEndpoints, e)
 	}, "aws_vpc_endpoint")
+	for _, e := range sortedBy(l.d.Endpoints, func(DeployedEndpoint) bool { return false }) {
+		n.VPCEndpoints = append(n.VPCEndpoints, &VPCEndpoint{Addr: e.Addr, ID: e.ID, Service: e.Service, Policy: e.Policy})
+	}
 	l.deployedAuthority()
 }

@@ -329,32 +329,43 @@ func (l *loader) portRange(f field, proto Protocol) (Ports, bool) {
 		if f.sub(codeKey).set() {
 			code, _ = f.sub(codeKey).integer()
 		}
-		switch {
-		case typ < -1 || typ > 255 || code < -1 || code > 255:
-			f.fail("ICMP type %d and code %d are not within -1 (all) and 255", typ, code)
-			return nil, false
-		case typ == -1:
-			return proto.Universe(), true
-		case code == -1:
-			return ICMPType(typ), true
-		}
-		return Port(ICMPKey(typ, code)), true
+		return icmpPorts(typ, code, f.fail)
 	}
 	if !proto.hasPorts() {
 		return nil, true
 	}
 	from, okFrom := f.sub("from_port").integer()
 	to, okTo := f.sub("to_port").integer()
-	switch {
-	case !okFrom || !okTo:
+	if !okFrom || !okTo {
 		if !f.sub("from_port").set() || !f.sub("to_port").set() {
 			f.fail("from_port and to_port are required for %s", proto)
 		}
 		return nil, false
+	}
+	return portsBetween(proto, from, to, f.fail)
+}
+
+// icmpPorts is the ICMP type and code as a port set: -1 is every type (every code).
+func icmpPorts(typ, code int, fail failure) (Ports, bool) {
+	switch {
+	case typ < -1 || typ > 255 || code < -1 || code > 255:
+		fail("ICMP type %d and code %d are not within -1 (all) and 255", typ, code)
+		return nil, false
+	case typ == -1:
+		return ICMP.Universe(), true
+	case code == -1:
+		return ICMPType(typ), true
+	}
+	return Port(ICMPKey(typ, code)), true
+}
+
+// portsBetween is the port range from-to of a protocol with ports: -1 to -1 is every port.
+func portsBetween(proto Protocol, from, to int, fail failure) (Ports, bool) {
+	switch {
 	case from == -1 && to == -1:
 		return proto.Universe(), true
 	case from < 0 || to > 65535 || from > to:
-		f.fail("ports %d-%d are not a range within 0-65535", from, to)
+		fail("ports %d-%d are not a range within 0-65535", from, to)
 		return nil, false
 	}
 	return PortRange(from, to), true
