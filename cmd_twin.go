@@ -469,6 +469,11 @@ func applyStates(prefix, planFile string, head []byte) ([]twin.ChangeStep, error
 	if err != nil {
 		return nil, fmt.Errorf("--plan %s: %w", planFile, err)
 	}
+	if running, err := twin.LoadPlan(prefix); err != nil {
+		return nil, err
+	} else if running.Live {
+		return nil, fmt.Errorf("--plan: the twin runs a deployed stack (twin up --live), which a plan's states cannot be made from: change a twin of the synthesized stack")
+	}
 	base, err := twin.SavedStack(prefix)
 	if err != nil {
 		return nil, err

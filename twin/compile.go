@@ -40,7 +40,6 @@ func (c *compiler) mac() string {
 	return fmt.Sprintf("02:77:74:00:%02x:%02x", c.macs>>8, c.macs&255)
 }
 
-
 func (c *compiler) ns(name string) *Namespace { return &Namespace{Name: c.p.Prefix + name} }
 
 func (c *compiler) build() {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"time"
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/verify"
@@ -34,7 +35,7 @@ func StartScaler(context.Context, *Plan, string) error          { return errNeed
 func StartForward(context.Context, *Plan, string, string) error { return errNeedsLinux }
 func Drill(context.Context, *Plan, ...int) ([]DrillRow, error)  { return nil, errNeedsLinux }
 
-func Change(context.Context, string, []ChangeStep, config.Config, string) (*ChangeReport, error) {
+func Change(context.Context, string, []ChangeStep, config.Config, string, time.Duration) (*ChangeReport, error) {
 	return nil, errNeedsLinux
 }
 
