@@ -173,7 +173,7 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	client := func(h *Host) (*http.Client, error) {
 		c, err := d.httpClient(h)
 		if err == nil {
-			c.Timeout = time.Second
+			c.Timeout, c.CheckRedirect = time.Second, answerRedirect
 		}
 		return c, err
 	}
@@ -365,7 +365,7 @@ func (pr *prober) follow(p *Plan, launched []string) error {
 	if err != nil {
 		return err
 	}
-	c.Timeout = time.Second
+	c.Timeout, c.CheckRedirect = time.Second, answerRedirect
 	pr.mu.Lock()
 	pr.internet = c
 	pr.mu.Unlock()
@@ -489,7 +489,10 @@ func (pr *prober) step(name string) {
 	pr.mu.Unlock()
 }
 
-// get asks for url and requires a 200.
+// answerRedirect has a client take a redirect as the answer, as the prober counts it.
+func answerRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// get asks for url and requires a 200, or a redirect to HTTPS.
 func get(ctx context.Context, client *http.Client, url string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := client.Do(req)

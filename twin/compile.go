@@ -50,31 +50,21 @@ func (c *compiler) build() {
 	}
 	c.routerIGWMAC, c.igwRouterMAC, c.igwNetMAC, c.netIGWMAC = c.mac(), c.mac(), c.mac(), c.mac()
 	var hosts []*Namespace
-	// The hosts inside are numbered in order; an Auto Scaling group's instance and a host
-	// outside the VPC are named by their address instead, which they keep while others launch
-	// and end around them: a change leaves every other host's links as they were.
-	inside := 0
+	// Each host's link is named by its address (unique inside the VPC, and outside it), which
+	// it keeps while other hosts launch and end around it: a change leaves every other host's
+	// link, and the connections it holds, as they were.
 	for _, h := range c.p.Hosts {
-		if h.Inside() && h.ep.Kind == verify.ASGInstance {
-			a := h.Private.As4()
-			h.mac = fmt.Sprintf("06:%02x:%02x:%02x:%02x:01", a[0], a[1], a[2], a[3])
-			h.peerMAC = fmt.Sprintf("06:%02x:%02x:%02x:%02x:02", a[0], a[1], a[2], a[3])
-			h.peerIf = fmt.Sprintf("m%02x%02x%02x%02x", a[0], a[1], a[2], a[3])
-			h.gateway = h.ep.Subnet.CIDR.Masked().Addr().Next()
-			continue
-		}
+		a := h.Private.As4()
+		kind, letter := "06", "h"
+		h.gateway = netSide
 		if h.Inside() {
-			h.mac, h.peerMAC = c.mac(), c.mac()
-			h.peerIf = "h" + strconv.Itoa(inside)
-			inside++
 			h.gateway = h.ep.Subnet.CIDR.Masked().Addr().Next()
 		} else {
-			a := h.Private.As4()
-			h.mac = fmt.Sprintf("0a:%02x:%02x:%02x:%02x:01", a[0], a[1], a[2], a[3])
-			h.peerMAC = fmt.Sprintf("0a:%02x:%02x:%02x:%02x:02", a[0], a[1], a[2], a[3])
-			h.peerIf = fmt.Sprintf("o%02x%02x%02x%02x", a[0], a[1], a[2], a[3])
-			h.gateway = netSide
+			kind, letter = "0a", "o"
 		}
+		h.mac = fmt.Sprintf("%s:%02x:%02x:%02x:%02x:01", kind, a[0], a[1], a[2], a[3])
+		h.peerMAC = fmt.Sprintf("%s:%02x:%02x:%02x:%02x:02", kind, a[0], a[1], a[2], a[3])
+		h.peerIf = fmt.Sprintf("%s%02x%02x%02x%02x", letter, a[0], a[1], a[2], a[3])
 	}
 	for _, h := range c.p.Hosts {
 		hosts = append(hosts, c.hostNS(h))

@@ -68,9 +68,8 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 	}
 	after := map[string]bool{}
 	var added []*Namespace
-	// A host whose link changed (a host of the VPC numbered in order after one removed) is
-	// made again: its namespace removed and added, and the far end's lines that name its link
-	// run again.
+	// A host whose link changed (it moved to another address) is made again: its namespace
+	// removed and added, and the far end's lines that name its link run again.
 	var remade []string
 	remadeLinks := map[string]bool{}
 	for _, ns := range next.Namespaces {

@@ -764,6 +764,18 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 			for _, d := range r.Disagreements() {
 				t.Error(d)
 			}
+			if len(r.Disagreements()) > 0 {
+				// What the web servers said of their pages, for the cause.
+				logs, _ := filepath.Glob(filepath.Join(StateDir(testPrefix), "web-*.log"))
+				for _, f := range logs {
+					data, _ := os.ReadFile(f)
+					for _, line := range strings.Split(string(data), "\n") {
+						if strings.Contains(line, "db.php:") {
+							t.Logf("%s: %s", filepath.Base(f), line)
+						}
+					}
+				}
+			}
 			t.Logf("%d steps, %d requests failed", len(r.Steps), lost)
 			// Back to the example for the next change.
 			if _, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "back", Stack: pair.Base}}, pair.BaseCfg, exe, time.Second); err != nil {
