@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/twin"
@@ -259,9 +260,9 @@ func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan
 		log = append(log, fmt.Sprintf("drill %d %-70s %s", r.Req, r.Test, r.Result))
 		// The alarms and event subscriptions of a deployment are not read back yet: the twin
 		// says so, NOT BUILT.
-		notRead := r.Result == twin.NotBuilt && (strings.Contains(r.Evidence, "alarms of a deployed stack are not read back") ||
+		notRead := r.Result == drill.NotBuilt && (strings.Contains(r.Evidence, "alarms of a deployed stack are not read back") ||
 			strings.Contains(r.Evidence, "event subscriptions of a deployed stack are not read back"))
-		if r.Result != twin.Pass && r.Result != twin.Limitation && !notRead {
+		if r.Result != drill.Pass && r.Result != drill.Limitation && !notRead {
 			problems = append(problems, fmt.Sprintf("drill on the deployment: req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence))
 		}
 	}
@@ -290,9 +291,9 @@ func drillAWSOnEmulator(s *deploy.Session) (problems, log []string) {
 		problems = append(problems, fmt.Sprintf("drill --target aws --emulator: exit %d, want %d (limitations are not passes); stderr: %s", code, exitFailed, stderr.String()))
 	}
 	var out struct {
-		Where string          `json:"where"`
-		OK    bool            `json:"ok"`
-		Rows  []twin.DrillRow `json:"rows"`
+		Where string      `json:"where"`
+		OK    bool        `json:"ok"`
+		Rows  []drill.Row `json:"rows"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		return append(problems, fmt.Sprintf("drill --target aws --emulator --json: %v\n%s", err, stdout.String())), nil
@@ -304,17 +305,17 @@ func drillAWSOnEmulator(s *deploy.Session) (problems, log []string) {
 	for _, r := range out.Rows {
 		log = append(log, fmt.Sprintf("aws drill %d %-70.70s %s", r.Req, r.Test, r.Result))
 		api := strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
-		want := twin.Limitation
+		want := drill.Limitation
 		if api && !strings.Contains(r.Test, "web servers healthy") && !strings.Contains(r.Test, "web servers spread") && !strings.Contains(r.Test, "Multi-AZ with a standby") {
-			want = twin.Pass
+			want = drill.Pass
 		}
 		if r.Result != want {
 			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: %s, want %s (observed %q: %s)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence))
 		}
-		if r.Result == twin.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && !strings.HasPrefix(r.Evidence, "as above") {
+		if r.Result == drill.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && !strings.HasPrefix(r.Evidence, "as above") {
 			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence))
 		}
-		if r.Result == twin.Pass {
+		if r.Result == drill.Pass {
 			passed[r.Req]++
 		}
 	}

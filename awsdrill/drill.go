@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -19,8 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
-	"github.com/webtier/webtier/twin"
+	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -38,7 +38,7 @@ type Options struct {
 	// Config is the stack's config: the fleet's sizes and CPU target, the NAT placement.
 	Config config.Config
 	// Emulator is true for the local emulator (moto): every API call runs, nothing is dialed,
-	// and what only traffic could show is a twin.Limitation row. default: false
+	// and what only traffic could show is a drill.Limitation row. default: false
 	Emulator bool
 	// Shell reaches the instances. default: none (required unless Emulator)
 	Shell Shell
@@ -72,13 +72,13 @@ func (o Options) withDefaults() Options {
 var ErrNoShell = errors.New("awsdrill: no SSH shell: the tests on AWS log in to the instances")
 
 // drill is one run: the options, the clients, the facts and the rows so far.
-type drill struct {
+type awsEnv struct {
 	o    Options
 	f    *facts
 	asg  *autoscaling.Client
 	elb  *elbv2.Client
 	rds  dbAPI
-	rows []twin.DrillRow
+	rows []drill.Row
 }
 
 // dbAPI is the part of RDS the failover test calls, the one API it calls on the emulator
@@ -91,7 +91,7 @@ type dbAPI interface {
 // Run describes the stack behind o.AWS and runs the six tests on it, in the seed's order.
 // An error means the stack could not be read (nothing to drill); a test that cannot be done
 // is a row.
-func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
+func Run(ctx context.Context, o Options) ([]drill.Row, error) {
 	if !o.Emulator && o.Shell == nil {
 		return nil, ErrNoShell
 	}
@@ -113,7 +113,7 @@ func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
 }
 
 // run is Run on a described stack.
-func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillRow, error) {
+func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, error) {
 	o = o.withDefaults()
 	n, _, err := s.Model()
 	if err != nil {
@@ -127,7 +127,7 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 	if err != nil {
 		return nil, err
 	}
-	d := &drill{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
+	d := &awsEnv{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
 	shapes := shapeRows(verify.Shapes(n, in), s.Shapes(o.Emulator))
 	for _, req := range []struct {
 		n   int
@@ -143,44 +143,44 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 // exists only once deployed, both read from the APIs) into drill rows under the requirement
 // each names: OK is a pass, a limitation stays a limitation. The drill repeats them rather
 // than judge the same facts twice.
-func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]twin.DrillRow {
-	out := map[int][]twin.DrillRow{}
+func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]drill.Row {
+	out := map[int][]drill.Row{}
 	for _, sh := range model {
-		result := twin.Fail
+		result := drill.Fail
 		if sh.OK {
-			result = twin.Pass
+			result = drill.Pass
 		}
-		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
 			Observed: sh.Detail, Evidence: "shape check of the model read from the APIs", Result: result})
 	}
 	for _, sh := range shapes {
-		result := twin.Fail
+		result := drill.Fail
 		switch sh.Status {
 		case live.OK:
-			result = twin.Pass
+			result = drill.Pass
 		case live.Limitation:
-			result = twin.Limitation
+			result = drill.Limitation
 		}
-		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
 			Observed: sh.Observed, Evidence: "live shape check", Result: result})
 	}
 	return out
 }
 
-func (d *drill) add(req int, test, expected, observed, evidence string, ok bool) {
-	result := twin.Fail
+func (d *awsEnv) add(req int, test, expected, observed, evidence string, ok bool) {
+	result := drill.Fail
 	if ok {
-		result = twin.Pass
+		result = drill.Pass
 	}
-	d.rows = append(d.rows, twin.DrillRow{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result})
+	d.rows = append(d.rows, drill.Row{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result})
 }
 
 // limit records a test the emulator cannot show: what was not shown and what the API said.
-func (d *drill) limit(req int, test, expected, evidence string) {
-	d.rows = append(d.rows, twin.DrillRow{Req: req, Test: test, Expected: expected, Observed: "-", Evidence: evidence, Result: twin.Limitation})
+func (d *awsEnv) limit(req int, test, expected, evidence string) {
+	d.rows = append(d.rows, drill.Row{Req: req, Test: test, Expected: expected, Observed: "-", Evidence: evidence, Result: drill.Limitation})
 }
 
-func (d *drill) progress(format string, args ...any) {
+func (d *awsEnv) progress(format string, args ...any) {
 	fmt.Fprintf(d.o.Progress, "drill: "+format+"\n", args...)
 }
 
@@ -194,7 +194,7 @@ const notDialed = "moto runs no instances: nothing listens at the addresses Desc
 
 // ssh is requirement 1: through each bastion to each web server `hostname` answers; straight
 // from this machine to a web server's private address nothing does.
-func (d *drill) ssh(ctx context.Context) {
+func (d *awsEnv) ssh(ctx context.Context) {
 	for _, b := range d.f.Bastions {
 		for _, w := range d.f.Webs {
 			test := sshCommand(b, w) + " hostname  [" + b.Name + " -> " + w.ID + "]"
@@ -221,83 +221,20 @@ func (d *drill) ssh(ctx context.Context) {
 	d.add(1, test, "no connection", firstLine(out, err), "a private address: no route from outside the VPC", err != nil)
 }
 
-// balancing is requirement 2: 30 GETs of the site reach every InService web server, in both
-// AZs; a server whose httpd stops leaves the rotation within the health check's window and
-// returns when started.
-func (d *drill) balancing(ctx context.Context) {
-	url := "http://" + d.f.ALB + "/"
-	var want []string
-	for _, w := range d.f.Webs {
-		want = append(want, w.ID+" ("+w.AZ+")")
-	}
-	test := "30 GETs of " + url
-	want = append(want, "both AZs")
-	stopTest := fmt.Sprintf("sudo systemctl stop httpd on %s: it leaves the rotation", d.f.Webs[0].ID)
-	startTest := fmt.Sprintf("sudo systemctl start httpd on %s: it returns", d.f.Webs[0].ID)
-	hc := fmt.Sprintf("health check %s every %ds, %ds timeout, unhealthy after %d, healthy after %d (DescribeTargetGroups)",
-		d.f.Check.Path, d.f.Check.Interval, d.f.Check.Timeout, d.f.Check.Unhealthy, d.f.Check.Healthy)
-	if d.o.Emulator {
-		d.limit(2, test, strings.Join(want, ", "), "moto does not serve the load balancer's DNS name "+d.f.ALB+": not dialed")
-		d.limit(2, stopTest, fmt.Sprintf("unhealthy and not answering within %ds", d.f.Check.leaveWithin()),
-			hc+"; moto runs no health checks (DescribeTargetHealth says healthy whatever runs) and no instance to stop")
-		d.limit(2, startTest, fmt.Sprintf("healthy and answering within %ds", d.f.Check.returnWithin()), "as above: nothing to start")
-		return
-	}
-	seen := map[string]string{}
-	failures := 0
-	for i := 0; i < 30; i++ {
-		p, err := d.page(ctx, url)
-		if err != nil {
-			failures++
-			continue
-		}
-		seen[p.Instance] = p.AZ
-	}
-	var got []string
-	for id, az := range seen {
-		got = append(got, id+" ("+az+")")
-	}
-	sort.Strings(got)
-	all := failures == 0
-	for _, w := range d.f.Webs {
-		all = all && seen[w.ID] == w.AZ
-	}
-	azs := map[string]bool{}
-	for _, az := range seen {
-		azs[az] = true
-	}
-	all = all && len(azs) == len(d.f.webAZs()) && len(azs) >= 2
-	d.add(2, test, strings.Join(want, ", "), strings.Join(got, ", "), fmt.Sprintf("%d of 30 failed", failures), all)
-
-	w := d.f.Webs[0]
-	via := d.f.bastionFor(w)
-	if _, err := d.o.Shell(ctx, via.PublicIP, w.PrivateIP, "sudo systemctl stop httpd"); err != nil {
-		d.add(2, stopTest, "stopped", "-", err.Error(), false)
-		return
-	}
-	// httpd is started again whatever happens next: the drill leaves the fleet as it found it.
-	defer d.o.Shell(context.WithoutCancel(ctx), via.PublicIP, w.PrivateIP, "sudo systemctl start httpd")
-	left := d.rotation(ctx, url, w.ID, false, time.Duration(d.f.Check.leaveWithin()+30)*time.Second)
-	d.add(2, stopTest, fmt.Sprintf("unhealthy and not answering within %ds", d.f.Check.leaveWithin()), left.observed(),
-		hc, left.ok && left.after <= time.Duration(d.f.Check.leaveWithin())*time.Second)
-	if _, err := d.o.Shell(ctx, via.PublicIP, w.PrivateIP, "sudo systemctl start httpd"); err != nil {
-		d.add(2, startTest, "started", "-", err.Error(), false)
-		return
-	}
-	back := d.rotation(ctx, url, w.ID, true, time.Duration(d.f.Check.returnWithin()+30)*time.Second)
-	d.add(2, startTest, fmt.Sprintf("healthy and answering within %ds", d.f.Check.returnWithin()), back.observed(),
-		hc, back.ok && back.after <= time.Duration(d.f.Check.returnWithin())*time.Second)
+// balancing is requirement 2, the seed's test (package drill) on the deployed stack.
+func (d *awsEnv) balancing(ctx context.Context) {
+	d.rows = append(d.rows, drill.Balancing(ctx, d)...)
 }
 
 // page GETs the index page and reads it.
-func (d *drill) page(ctx context.Context, url string) (twin.Page, error) {
+func (d *awsEnv) page(ctx context.Context, url string) (site.IndexPage, error) {
 	code, body, err := d.o.Fetch(ctx, url)
 	if err != nil {
-		return twin.Page{}, err
+		return site.IndexPage{}, err
 	}
-	p, ok := twin.ParsePage(body)
+	p, ok := site.ParseIndex(body)
 	if code != http.StatusOK || !ok {
-		return twin.Page{}, fmt.Errorf("GET %s: %d without an instance ID", url, code)
+		return site.IndexPage{}, fmt.Errorf("GET %s: %d without an instance ID", url, code)
 	}
 	return p, nil
 }
@@ -316,44 +253,6 @@ func (w wait) observed() string {
 	return fmt.Sprintf("after %.0fs", w.after.Seconds())
 }
 
-// rotation waits until the target id is out of the rotation (DescribeTargetHealth not
-// healthy and 10 GETs without it) or, with in, back in (healthy and among 20 GETs).
-func (d *drill) rotation(ctx context.Context, url, id string, in bool, limit time.Duration) wait {
-	start := time.Now()
-	w := wait{}
-	for time.Since(start) < limit {
-		state := d.targetState(ctx, id)
-		answered := false
-		for i := 0; i < 20 && !answered; i++ {
-			if p, err := d.page(ctx, url); err == nil && p.Instance == id {
-				answered = true
-			}
-		}
-		w.last = fmt.Sprintf("target %s, answering %v", state, answered)
-		if in == (state == elbtypes.TargetHealthStateEnumHealthy) && in == answered {
-			w.ok, w.after = true, time.Since(start)
-			return w
-		}
-		time.Sleep(2 * time.Second)
-	}
-	w.after = time.Since(start)
-	return w
-}
-
-// targetState is DescribeTargetHealth's state of one target ("" when unknown).
-func (d *drill) targetState(ctx context.Context, id string) elbtypes.TargetHealthStateEnum {
-	out, err := d.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(d.f.TargetGroup)})
-	if err != nil {
-		return ""
-	}
-	for _, t := range out.TargetHealthDescriptions {
-		if t.Target != nil && aws.ToString(t.Target.Id) == id && t.TargetHealth != nil {
-			return t.TargetHealth.State
-		}
-	}
-	return ""
-}
-
 // repoURL is a file every AL2023 instance of the region downloads first: the repository's
 // mirror list, in the region's repository bucket, at S3's regional address.
 func repoURL(region string) string {
@@ -364,7 +263,7 @@ func repoURL(region string) string {
 // traffic leaves through its AZ's NAT gateway. The web servers may reach only the
 // repository's ranges (flow 6), and S3 does not echo a caller's address: the source is shown
 // by the web subnet's route and the NAT gateway's Elastic IP, both read from the APIs.
-func (d *drill) nat(ctx context.Context) {
+func (d *awsEnv) nat(ctx context.Context) {
 	var parts []string
 	ok := len(d.f.NATs) > 0
 	for _, n := range d.f.NATs {
@@ -396,7 +295,7 @@ func (d *drill) nat(ctx context.Context) {
 
 // scaling is requirement 4: the group's sizes and CPU target as configured; loaded CPUs make
 // the group grow and a new server healthy; unloaded, it shrinks back to min.
-func (d *drill) scaling(ctx context.Context) {
+func (d *awsEnv) scaling(ctx context.Context) {
 	g, fl := d.f.Group, d.o.Config.Fleet
 	target := 0.0
 	for _, p := range d.f.Policies {
@@ -469,7 +368,7 @@ func (d *drill) scaling(ctx context.Context) {
 }
 
 // poll calls check every interval until it reports done or limit passes.
-func (d *drill) poll(ctx context.Context, limit, interval time.Duration, check func() (bool, string)) wait {
+func (d *awsEnv) poll(ctx context.Context, limit, interval time.Duration, check func() (bool, string)) wait {
 	start := time.Now()
 	w := wait{}
 	for {
@@ -487,7 +386,7 @@ func (d *drill) poll(ctx context.Context, limit, interval time.Duration, check f
 	}
 }
 
-func (d *drill) group(ctx context.Context) (asgtypes.AutoScalingGroup, error) {
+func (d *awsEnv) group(ctx context.Context) (asgtypes.AutoScalingGroup, error) {
 	out, err := d.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{
 		AutoScalingGroupNames: []string{aws.ToString(d.f.Group.AutoScalingGroupName)}})
 	if err != nil {
@@ -499,7 +398,7 @@ func (d *drill) group(ctx context.Context) (asgtypes.AutoScalingGroup, error) {
 	return out.AutoScalingGroups[0], nil
 }
 
-func (d *drill) healthyTargets(ctx context.Context) map[string]bool {
+func (d *awsEnv) healthyTargets(ctx context.Context) map[string]bool {
 	out := map[string]bool{}
 	th, err := d.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(d.f.TargetGroup)})
 	if err != nil {

@@ -16,8 +16,9 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
-	"github.com/webtier/webtier/twin"
+	"github.com/webtier/webtier/site"
 )
 
 // recorded is the example stack as moto 5.2.1 described it after `webtier deploy` (package
@@ -83,7 +84,7 @@ func emulatorOptions(t *testing.T) Options {
 
 // apiRow says whether a row reports an API's answer (a shape check, the sizes, the NAT
 // addresses, the reboot): those the emulator can answer for real.
-func apiRow(r twin.DrillRow) bool {
+func apiRow(r drill.Row) bool {
 	return strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
 }
 
@@ -106,22 +107,22 @@ func TestEmulatorRows(t *testing.T) {
 	}
 	passed := map[int]int{}
 	for _, r := range rows {
-		want := twin.Limitation
+		want := drill.Limitation
 		if apiRow(r) {
-			want = twin.Pass
+			want = drill.Pass
 			for _, k := range knownLimits {
 				if strings.Contains(r.Test, k) {
-					want = twin.Limitation
+					want = drill.Limitation
 				}
 			}
 		}
 		if r.Result != want {
 			t.Errorf("req %d %q: got %s, want %s (observed %q, evidence %q)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence)
 		}
-		if r.Result == twin.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
+		if r.Result == drill.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
 			t.Errorf("req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence)
 		}
-		if r.Result == twin.Pass {
+		if r.Result == drill.Pass {
 			passed[r.Req]++
 		}
 	}
@@ -133,15 +134,15 @@ func TestEmulatorRows(t *testing.T) {
 	// The rows name what the API gave: the bastions' public IPs, the ALB's DNS name, the
 	// web servers, the database's AZ.
 	var all strings.Builder
-	twin.WriteDrillOn(&all, "the emulator", rows, time.Second)
+	drill.Write(&all, "the emulator", rows, time.Second)
 	for _, want := range []string{"ssh -J ec2-user@54.214.108.16 ec2-user@10.16.4.6 hostname", "http://webtier-alb-1.ap-northeast-2.elb.amazonaws.com/",
 		"moto keeps the instance in ap-northeast-2a", "127.163.160.147", "(18 not shown: EMULATOR LIMITATION)"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("the table does not say %q:\n%s", want, all.String())
 		}
 	}
-	if twin.WriteDrillOn(&strings.Builder{}, "the emulator", rows, time.Second) {
-		t.Error("WriteDrillOn says the drill passed: limitations are not passes")
+	if drill.Write(&strings.Builder{}, "the emulator", rows, time.Second) {
+		t.Error("drill.Write says the drill passed: limitations are not passes")
 	}
 }
 
@@ -172,7 +173,7 @@ func TestEmulatorFailsWhatTheAPIShows(t *testing.T) {
 			for _, r := range rows {
 				if strings.Contains(r.Test, tc.test) {
 					found = true
-					if r.Result != twin.Fail {
+					if r.Result != drill.Fail {
 						t.Errorf("%q: got %s (%s), want FAIL", r.Test, r.Result, r.Observed)
 					}
 				}
@@ -197,7 +198,7 @@ func TestNothingToDrill(t *testing.T) {
 
 // awsDrill is a drill of the recorded stack as if it were AWS, for the tests that need no
 // API call: SSH (1) and the repository through NAT (3).
-func awsDrill(t *testing.T, shell Shell) *drill {
+func awsDrill(t *testing.T, shell Shell) *awsEnv {
 	s := loadRecorded(t)
 	n, _, err := s.Model()
 	if err != nil {
@@ -208,7 +209,7 @@ func awsDrill(t *testing.T, shell Shell) *drill {
 		t.Fatal(err)
 	}
 	o := Options{Config: exampleConfig(t), Shell: shell}
-	return &drill{o: o.withDefaults(), f: f}
+	return &awsEnv{o: o.withDefaults(), f: f}
 }
 
 // TestSSHRows: through a bastion, the web server's hostname passes; a connection straight to
@@ -240,7 +241,7 @@ func TestSSHRows(t *testing.T) {
 			d.ssh(context.Background())
 			pass, failed := 0, 0
 			for _, r := range d.rows {
-				if r.Result == twin.Pass {
+				if r.Result == drill.Pass {
 					pass++
 				} else {
 					failed++
@@ -262,7 +263,7 @@ func TestRepoRows(t *testing.T) {
 		code string
 		err  error
 		want string
-	}{{"200", nil, twin.Pass}, {"000", errors.New("exit status 28"), twin.Fail}, {"403", nil, twin.Fail}} {
+	}{{"200", nil, drill.Pass}, {"000", errors.New("exit status 28"), drill.Fail}, {"403", nil, drill.Fail}} {
 		d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
 			if !strings.Contains(cmd, "https://al2023-repos-ap-northeast-2-de612dc2.s3.ap-northeast-2.amazonaws.com/") {
 				t.Errorf("command %q does not ask the region's repository", cmd)
@@ -282,12 +283,12 @@ func TestRepoRows(t *testing.T) {
 func TestMeasure(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	a, b := twin.DBPage{Endpoint: "db.example", Addr: "10.16.5.10", Rows: "<tr>1</tr>"}, twin.DBPage{Endpoint: "db.example", Addr: "10.16.6.10", Rows: "<tr>1</tr>"}
-	o := measure([]sample{{at(0), true, a}, {at(0.5), false, twin.DBPage{}}, {at(1), false, twin.DBPage{}}, {at(3.5), true, b}, {at(4), false, twin.DBPage{}}, {at(4.5), true, b}})
+	a, b := site.DBPage{Endpoint: "db.example", Addr: "10.16.5.10", Rows: "<tr>1</tr>"}, site.DBPage{Endpoint: "db.example", Addr: "10.16.6.10", Rows: "<tr>1</tr>"}
+	o := measure([]sample{{at(0), true, a}, {at(0.5), false, site.DBPage{}}, {at(1), false, site.DBPage{}}, {at(3.5), true, b}, {at(4), false, site.DBPage{}}, {at(4.5), true, b}})
 	if o.Longest != 3*time.Second || o.Failed != 3 || !o.Recovered || o.First != a || o.Last != b {
 		t.Errorf("got %+v; want longest 3s, 3 failed, recovered, first %v, last %v", o, a, b)
 	}
-	o = measure([]sample{{at(0), true, a}, {at(1), false, twin.DBPage{}}, {at(5), false, twin.DBPage{}}})
+	o = measure([]sample{{at(0), true, a}, {at(1), false, site.DBPage{}}, {at(5), false, site.DBPage{}}})
 	if o.Recovered || o.Longest != 4*time.Second {
 		t.Errorf("never answering again: got %+v; want not recovered, longest 4s", o)
 	}

@@ -13,14 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
-	"github.com/webtier/webtier/twin"
+	"github.com/webtier/webtier/site"
 )
 
 // sample is one read of /db.php during the failover.
 type sample struct {
 	At   time.Time
 	OK   bool
-	Page twin.DBPage
+	Page site.DBPage
 }
 
 // outage is what the reads of /db.php saw: the longest run of failed reads (from the first
@@ -30,7 +30,7 @@ type outage struct {
 	Longest     time.Duration
 	Failed      int
 	Recovered   bool
-	First, Last twin.DBPage
+	First, Last site.DBPage
 }
 
 func measure(samples []sample) outage {
@@ -70,7 +70,7 @@ type poller struct {
 	done    chan struct{}
 }
 
-func (d *drill) startPoller(ctx context.Context, url string) *poller {
+func (d *awsEnv) startPoller(ctx context.Context, url string) *poller {
 	p := &poller{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
@@ -81,7 +81,7 @@ func (d *drill) startPoller(ctx context.Context, url string) *poller {
 			code, body, err := d.o.Fetch(rctx, url)
 			cancel()
 			s := sample{At: time.Now()}
-			if pg, ok := twin.ParseDBPage(body); err == nil && code == http.StatusOK && ok {
+			if pg, ok := site.ParseDB(body); err == nil && code == http.StatusOK && ok {
 				s.OK, s.Page = true, pg
 			}
 			p.mu.Lock()
@@ -123,7 +123,7 @@ func stateOf(db rdstypes.DBInstance) dbState {
 	return s
 }
 
-func (d *drill) describeDB(ctx context.Context, id string) (dbState, error) {
+func (d *awsEnv) describeDB(ctx context.Context, id string) (dbState, error) {
 	out, err := d.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
 	if err != nil {
 		return dbState{}, err
@@ -137,7 +137,7 @@ func (d *drill) describeDB(ctx context.Context, id string) (dbState, error) {
 // failover is requirement 5: with /db.php read every 0.5 s, RebootDBInstance with
 // ForceFailover: the endpoint's address stays, the primary and standby AZs swap, the page
 // shows the same rows, and the interruption is measured.
-func (d *drill) failover(ctx context.Context) {
+func (d *awsEnv) failover(ctx context.Context) {
 	id := aws.ToString(d.f.DB.DBInstanceIdentifier)
 	before := stateOf(d.f.DB)
 	url := "http://" + d.f.ALB + "/db.php"
@@ -201,7 +201,7 @@ func (d *drill) failover(ctx context.Context) {
 
 // efs is requirement 6: a file written through one web server's mount is listed by a web
 // server of another AZ, and the file system has one mount target per AZ (a shape row).
-func (d *drill) efs(ctx context.Context) {
+func (d *awsEnv) efs(ctx context.Context) {
 	w := d.f.Webs[0]
 	var others []string
 	for _, o := range d.f.Webs {

@@ -13,14 +13,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -44,7 +45,7 @@ func webAZs(webs []*Host) []string {
 type drill struct {
 	p       *Plan
 	threads map[string]*nsThread
-	rows    []DrillRow
+	rows    []seed.Row
 }
 
 func (d *drill) thread(h *Host) (*nsThread, error) {
@@ -60,16 +61,23 @@ func (d *drill) thread(h *Host) (*nsThread, error) {
 }
 
 func (d *drill) add(req int, test, expected, observed, evidence string, ok bool) {
-	result := Fail
-	if ok {
-		result = Pass
-	}
-	d.rows = append(d.rows, DrillRow{req, test, expected, observed, evidence, result})
+	d.rows = append(d.rows, row(req, test, expected, observed, evidence, ok))
+}
+
+// row is a row that passed when ok.
+func row(req int, test, expected, observed, evidence string, ok bool) seed.Row {
+	return newRow(req, test, expected, observed, evidence, seed.Verdict(ok))
+}
+
+// balancing is requirement 2, the seed's test (package drill) on the twin.
+func (d *drill) balancing(ctx context.Context) error {
+	d.rows = append(d.rows, seed.Balancing(ctx, d)...)
+	return nil
 }
 
 // Drill runs the seed's tests of the requirements reqs (all when empty) on a running twin and
 // returns one row per test.
-func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
+func Drill(ctx context.Context, p *Plan, reqs ...int) ([]seed.Row, error) {
 	d := &drill{p: p, threads: map[string]*nsThread{}}
 	defer func() {
 		for _, t := range d.threads {
@@ -100,8 +108,8 @@ func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 func (d *drill) ssh(ctx context.Context) error {
 	bastions, webs := d.p.hostsOfRole(rules.Bastion), d.p.hostsOfRole(rules.Web)
 	if !HasSSH() {
-		d.rows = append(d.rows, DrillRow{1, "ssh -J admin -> bastion -> web server: hostname", "each host's name", "-",
-			"OpenSSH (sshd, ssh, unshare) is not installed; `make setup` installs it as root", Fail})
+		d.rows = append(d.rows, newRow(1, "ssh -J admin -> bastion -> web server: hostname", "each host's name", "-",
+			"OpenSSH (sshd, ssh, unshare) is not installed; `make setup` installs it as root", seed.Fail))
 	}
 	for _, b := range bastions {
 		if !HasSSH() {
@@ -201,112 +209,17 @@ func pageBody(client *http.Client, addr string) (id, body string, err error) {
 	case resp.Header.Get("X-Webtier-Twin-Fail-Open") != "":
 		return "", "", fmt.Errorf("answered with no healthy target (the ALB fails open)")
 	}
-	pg, ok := ParsePage(string(b))
+	pg, ok := site.ParseIndex(string(b))
 	if !ok {
 		return "", "", fmt.Errorf("no instance ID in the page")
 	}
 	return pg.Instance, string(b), nil
 }
 
-// balancing is requirement 2: 30 requests from the internet client to the ALB (its nodes'
-// addresses in turn, as its DNS name gives them) reach every web server in both AZs; a web
-// server whose HTTP service stops leaves the rotation within the health check's window, and
-// comes back after it starts again.
-func (d *drill) balancing(ctx context.Context) error {
-	internet := d.p.firstOf("internet")
-	client, err := d.httpClient(internet)
-	if err != nil {
-		return err
-	}
-	var nodes []string
-	for _, h := range d.p.hostsOfRole(rules.ALB) {
-		if h.Public.IsValid() {
-			nodes = append(nodes, h.Public.String())
-		}
-	}
-	webs := d.p.hostsOfRole(rules.Web)
-	if len(nodes) == 0 || len(webs) == 0 {
-		d.add(2, "30 requests to the ALB", "every web server answers", "-", "no internet-facing ALB node or no web server", false)
-		return nil
-	}
-	// Wait (bounded: the health checks' window from now) until every web server has
-	// answered once and every ALB node has it in service, so that the 30 requests find every
-	// target in service.
-	health := d.p.albHealth()
-	warm := time.Now().Add(time.Duration(health.Healthy+2) * scaled(health.Interval, TimeScale))
-	answered := map[string]bool{}
-	for i := 0; time.Now().Before(warm) && (len(answered) < len(webs) || !d.allInService()); i++ {
-		if id, err := page(client, nodes[i%len(nodes)]); err == nil {
-			answered[id] = true
-		} else {
-			sleep(ctx, 200)
-		}
-	}
-	seen := map[string]int{}
-	var failures []string
-	for i := range 30 {
-		id, err := page(client, nodes[i%len(nodes)])
-		if err != nil {
-			failures = append(failures, err.Error())
-			continue
-		}
-		seen[id]++
-	}
-	var want, got []string
-	allIn := true
-	for _, w := range webs {
-		want = append(want, instanceID(w)+" ("+w.AZ+")")
-		if seen[instanceID(w)] == 0 {
-			allIn = false
-		}
-	}
-	for id, n := range seen {
-		got = append(got, fmt.Sprintf("%s x%d", id, n))
-	}
-	sort.Strings(got)
-	evidence := strings.Join(got, ", ")
-	if len(failures) > 0 {
-		evidence += fmt.Sprintf("; %d failed: %s", len(failures), failures[0])
-	}
-	d.add(2, "30 requests from the internet to the ALB nodes "+strings.Join(nodes, ", "), strings.Join(want, ", "),
-		fmt.Sprintf("%d instances answered", len(seen)), evidence, allIn && len(failures) == 0)
-	if azs := webAZs(webs); d.p.Live && len(azs) < 2 {
-		d.rows = append(d.rows, DrillRow{2, "the answers come from both AZs", "both AZs", strings.Join(azs, ", "),
-			"the emulator placed every instance of the group in one AZ; AWS spreads them over the group's subnets", Limitation})
-	}
-
-	// Stop one web server's HTTP service, then start it again.
-	victim := webs[0]
-	if !allIn || len(failures) > 0 {
-		for _, test := range []string{"stop " + victim.Name + "'s web server: it leaves the rotation", "start it again: it returns to the rotation"} {
-			d.add(2, test, "within the health check's window", "-", "not run: the requests above did not all succeed", false)
-		}
-		return nil
-	}
-	window := time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
-	if err := d.signal(victim, syscall.SIGUSR1); err != nil {
-		return err
-	}
-	start := time.Now()
-	out := d.waitRotation(ctx, client, nodes, instanceID(victim), false, 3*window)
-	d.add(2, "stop "+victim.Name+"'s web server: it leaves the rotation", "within "+window.Round(time.Millisecond).String(),
-		out.describe(start), out.evidence, out.ok && out.at.Sub(start) <= window)
-	d.unhealthyAlarm(ctx, start)
-	back := time.Duration(health.Healthy+1) * scaled(health.Interval, TimeScale)
-	if err := d.signal(victim, syscall.SIGUSR2); err != nil {
-		return err
-	}
-	start = time.Now()
-	out = d.waitRotation(ctx, client, nodes, instanceID(victim), true, 3*back)
-	d.add(2, "start it again: it returns to the rotation", "within "+back.Round(time.Millisecond).String(),
-		out.describe(start), out.evidence, out.ok && out.at.Sub(start) <= back)
-	return nil
-}
-
-// unhealthyAlarm: with a web server out of service, the stack's alarm on the ALB's
+// UnhealthyAlarm: with a web server out of service, the stack's alarm on the ALB's
 // UnHealthyHostCount goes to ALARM and its notification reaches its topic (the twin's
 // CloudWatch and SNS stand-ins, alarms.go).
-func (d *drill) unhealthyAlarm(ctx context.Context, since time.Time) {
+func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) seed.Row {
 	const test = "the unhealthy-host alarm notifies its topic"
 	var alarm *verify.MetricAlarm
 	for i, a := range d.p.Alarms {
@@ -317,93 +230,33 @@ func (d *drill) unhealthyAlarm(ctx context.Context, since time.Time) {
 	}
 	switch {
 	case alarm == nil && d.p.Live:
-		d.rows = append(d.rows, DrillRow{2, test, "ALARM to its topic", "-",
-			"the alarms of a deployed stack are not read back yet (verify --live says not read)", NotBuilt})
-		return
+		return newRow(2, test, "ALARM to its topic", "-",
+			"the alarms of a deployed stack are not read back yet (verify --live says not read)", seed.NotBuilt)
 	case alarm == nil:
-		d.add(2, test, "ALARM to its topic", "no alarm", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic", false)
-		return
+		return row(2, test, "ALARM to its topic", "no alarm", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic", false)
 	}
 	want := "ALARM to " + strings.Join(alarm.AlarmTopics, ", ")
 	limit := time.Duration(alarm.EvaluationPeriods+3) * datapoint()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); sleep(ctx, 200) {
 		sent, err := ReadNotifications(d.p.Prefix)
 		if err != nil {
-			d.add(2, test+" ("+alarm.Name+")", want, "-", err.Error(), false)
-			return
+			return row(2, test+" ("+alarm.Name+")", want, "-", err.Error(), false)
 		}
 		for _, n := range sent {
 			if n.At.After(since) && n.Alarm == alarm.Name && n.State == "ALARM" {
-				d.add(2, test+" ("+alarm.Name+")", want, fmt.Sprintf("ALARM to %s after %.1fs", n.Topic, n.At.Sub(since).Seconds()),
+				return row(2, test+" ("+alarm.Name+")", want, fmt.Sprintf("ALARM to %s after %.1fs", n.Topic, n.At.Sub(since).Seconds()),
 					n.Reason+"; recorded in "+SNSLog, true)
-				return
 			}
 		}
 	}
-	d.add(2, test+" ("+alarm.Name+")", want, "no notification in "+limit.String(),
+	return row(2, test+" ("+alarm.Name+")", want, "no notification in "+limit.String(),
 		fmt.Sprintf("%d of %d datapoints of %s must breach; the ALB nodes' counts are in %s", alarm.DatapointsToAlarm, alarm.EvaluationPeriods, datapoint(), "*.targets.json"), false)
 }
 
-// rotation is how a wait for a change of the rotation ended.
-type rotation struct {
-	ok       bool
-	at       time.Time
-	evidence string
-}
-
-func (r rotation) describe(start time.Time) string {
-	if !r.ok {
-		return "not seen"
-	}
-	return "after " + r.at.Sub(start).Round(100*time.Millisecond).String()
-}
-
-// waitRotation polls the nodes every 0.5 s until the instance id is in the rotation (in) or
-// out of it: out when 2 rounds over every node answer 200 without it, in when it answers.
-func (d *drill) waitRotation(ctx context.Context, client *http.Client, nodes []string, id string, in bool, limit time.Duration) rotation {
-	deadline := time.Now().Add(limit)
-	errors := 0
-	clean := 0
-	for time.Now().Before(deadline) {
-		roundClean := true
-		for _, n := range nodes {
-			for range 2 {
-				got, err := page(client, n)
-				switch {
-				case in && got == id:
-					return rotation{true, time.Now(), fmt.Sprintf("%s answered through %s", id, n)}
-				case err != nil:
-					errors++
-					roundClean = false
-				case got == id:
-					roundClean = false
-				}
-			}
-		}
-		if !in && roundClean {
-			if clean++; clean == 1 {
-				return rotation{true, time.Now(), fmt.Sprintf("every request answered by another instance; %d requests failed while it was still in", errors)}
-			}
-		}
-		sleep(ctx, 500)
-	}
-	return rotation{false, time.Now(), fmt.Sprintf("%d requests failed", errors)}
-}
-
-// signal sends sig to a host's services process.
-func (d *drill) signal(h *Host, sig syscall.Signal) error {
-	return signalPid(filepath.Join(StateDir(d.p.Prefix), h.Name+".pid"), sig)
-}
-
-// albHealth is the health check of the first listener of an ALB node.
-func (p *Plan) albHealth() (h struct{ Interval, Timeout, Healthy, Unhealthy int }) {
-	for _, s := range p.Specs(standIns{}) {
-		if s.ALB != nil && len(s.ALB.Listeners) > 0 {
-			hc := s.ALB.Listeners[0].Health
-			h.Interval, h.Timeout, h.Healthy, h.Unhealthy = hc.Interval, hc.Timeout, hc.Healthy, hc.Unhealthy
-			return h
-		}
-	}
+// albHealth is the web servers' health check, read from the model, timed as the twin runs it
+// (TimeScale).
+func (p *Plan) albHealth() seed.Health {
+	h, _ := seed.WebHealth(p.net, TimeScale)
 	return h
 }
 
@@ -457,19 +310,19 @@ func (d *drill) nat(ctx context.Context) error {
 }
 
 // readDB asks the ALB for /db.php.
-func readDB(client *http.Client, node string) (DBPage, error) {
+func readDB(client *http.Client, node string) (site.DBPage, error) {
 	resp, err := client.Get("http://" + node + "/db.php")
 	if err != nil {
-		return DBPage{}, err
+		return site.DBPage{}, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return DBPage{}, fmt.Errorf("%s", resp.Status)
+		return site.DBPage{}, fmt.Errorf("%s", resp.Status)
 	}
-	pg, ok := ParseDBPage(string(body))
+	pg, ok := site.ParseDB(string(body))
 	if !ok {
-		return DBPage{}, fmt.Errorf("no endpoint on the page")
+		return site.DBPage{}, fmt.Errorf("no endpoint on the page")
 	}
 	return pg, nil
 }
@@ -480,22 +333,11 @@ func readDB(client *http.Client, node string) (DBPage, error) {
 const loadClients = 40
 
 // allInService reports whether every ALB node's health checks have every web server in
-// service: its last transition in the node's log is "healthy".
+// service.
 func (d *drill) allInService() bool {
-	for _, node := range d.p.hostsOfRole(rules.ALB) {
-		data, _ := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), node.Name+".log"))
-		last := map[string]bool{}
-		for _, line := range strings.Split(string(data), "\n") {
-			if host, _, ok := strings.Cut(line, " healthy after "); ok {
-				last[host] = true
-			} else if host, _, ok := strings.Cut(line, " unhealthy after "); ok {
-				last[host] = false
-			}
-		}
-		for _, w := range d.p.hostsOfRole(rules.Web) {
-			if !last[w.Name] {
-				return false
-			}
+	for _, w := range d.Webs() {
+		if d.TargetHealth(context.Background(), w) != seed.Healthy {
+			return false
 		}
 	}
 	return true
@@ -563,8 +405,8 @@ func (d *drill) failover(ctx context.Context) error {
 	}
 	switch {
 	case !HasMariaDB():
-		d.rows = append(d.rows, DrillRow{5, test, "standby takes over, same endpoint", "-",
-			"MariaDB (mariadb-server) is not installed; `make setup` installs it as root", NotBuilt})
+		d.rows = append(d.rows, newRow(5, test, "standby takes over, same endpoint", "-",
+			"MariaDB (mariadb-server) is not installed; `make setup` installs it as root", seed.NotBuilt))
 		return nil
 	case primary == nil:
 		d.add(5, test, "standby takes over, same endpoint", "-", "the stack has no database", false)
@@ -583,7 +425,7 @@ func (d *drill) failover(ctx context.Context) error {
 		d.add(5, test, "standby takes over", "-", "no internet-facing ALB node to read /db.php through", false)
 		return nil
 	}
-	var before DBPage
+	var before site.DBPage
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); sleep(ctx, 500) {
 		if before, err = readDB(client, nodes[0]); err == nil {
 			break
@@ -633,7 +475,7 @@ func (d *drill) failover(ctx context.Context) error {
 	syscall.Kill(pid, syscall.SIGKILL)
 	stopped := time.Now()
 	var lastOK, firstBad, back time.Time
-	var after DBPage
+	var after site.DBPage
 	failures := 0
 	for i := 0; time.Since(stopped) < 60*time.Second; i++ {
 		r, err := readDB(client, nodes[i%len(nodes)])
@@ -654,8 +496,7 @@ func (d *drill) failover(ctx context.Context) error {
 		sleep(ctx, 500)
 	}
 	// Health checks that were failing when the standby took over report in a few intervals.
-	health := d.p.albHealth()
-	sleep(ctx, int(time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale)/time.Millisecond))
+	sleep(ctx, int(d.p.albHealth().Leave()/time.Millisecond))
 	stopLoad()
 	out := d.newLogLines(rules.ALB, albLogs, "unhealthy after")
 	evidence := "the ALB nodes' health checks kept every server in service"
@@ -693,8 +534,8 @@ func (d *drill) failoverEvent(ctx context.Context, since time.Time) {
 	}
 	switch {
 	case sub == nil && d.p.Live:
-		d.rows = append(d.rows, DrillRow{5, test, "a failover event to its topic", "-",
-			"the event subscriptions of a deployed stack are not read back yet", NotBuilt})
+		d.rows = append(d.rows, newRow(5, test, "a failover event to its topic", "-",
+			"the event subscriptions of a deployed stack are not read back yet", seed.NotBuilt))
 		return
 	case sub == nil:
 		d.add(5, test, "a failover event to its topic", "no subscription", "the stack has no RDS event subscription of its database's failover category that sends to a topic", false)
@@ -734,4 +575,9 @@ func throughGateway(h *Host, addr netip.Addr) bool {
 		}
 	}
 	return gateway
+}
+
+// newRow is a row of the drill.
+func newRow(req int, test, expected, observed, evidence, result string) seed.Row {
+	return seed.Row{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result}
 }

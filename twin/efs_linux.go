@@ -8,7 +8,9 @@ import (
 	"slices"
 	"time"
 
+	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/site"
 )
 
 // sharedFiles is requirement 6: a file written through one web server's mount of the file
@@ -29,8 +31,8 @@ func (d *drill) sharedFiles(ctx context.Context) error {
 	}
 	if len(readers) == 0 {
 		if d.p.Live {
-			d.rows = append(d.rows, DrillRow{6, "the file is listed by a web server in another AZ", "another AZ", writer.AZ,
-				"the emulator placed every instance of the group in one AZ; read by the others of " + writer.AZ, Limitation})
+			d.rows = append(d.rows, newRow(6, "the file is listed by a web server in another AZ", "another AZ", writer.AZ,
+				"the emulator placed every instance of the group in one AZ; read by the others of "+writer.AZ, seed.Limitation))
 		}
 		readers = webs[1:]
 	}
@@ -68,8 +70,7 @@ func (d *drill) sharedFiles(ctx context.Context) error {
 	}
 	nodes := d.p.ALBAddrs(80)
 	// A reader just started may not be in service yet: ask for the health checks' window.
-	health := d.p.albHealth()
-	window := time.Duration(health.Healthy+2) * scaled(health.Interval, TimeScale)
+	window := d.p.albHealth().Settle()
 	for _, reader := range readers {
 		seen, listed, why := 0, false, "no page from "+instanceID(reader)+" in "+window.String()
 		for i, end := 0, time.Now().Add(window); time.Now().Before(end) && !listed; i++ {
@@ -79,7 +80,7 @@ func (d *drill) sharedFiles(ctx context.Context) error {
 				continue
 			}
 			seen++
-			pg, _ := ParsePage(body)
+			pg, _ := site.ParseIndex(body)
 			listed = slices.Contains(pg.Shared, name)
 			if m := twinNote.FindStringSubmatch(body); m != nil {
 				why = html.UnescapeString(m[1])

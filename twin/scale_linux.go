@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
@@ -522,8 +523,8 @@ func (d *drill) scaling(ctx context.Context) error {
 		return nil
 	}
 	if d.p.Live {
-		d.rows = append(d.rows, DrillRow{4, "the deployed group scales", "scale out, then in", "-",
-			"the emulator runs no scaling policy and has no CPU metric: the twin's controller scales the twin's copy of the group, not the deployed one", Limitation})
+		d.rows = append(d.rows, newRow(4, "the deployed group scales", "scale out, then in", "-",
+			"the emulator runs no scaling policy and has no CPU metric: the twin's controller scales the twin's copy of the group, not the deployed one", seed.Limitation))
 	}
 	start, initial := time.Now(), st.Desired
 	var burners []*exec.Cmd
@@ -545,8 +546,7 @@ func (d *drill) scaling(ctx context.Context) error {
 	how := fmt.Sprintf("a busy loop on each of the %d servers; target %.0f%%, datapoints of %s (AWS: 1 min, time / %d)",
 		len(burners), st.CPUTarget, st.Datapoint, st.Scale)
 	// Out: the alarm's datapoints, the launch and the health checks, with room.
-	health := d.p.albHealth()
-	inService := time.Duration(health.Healthy+2) * scaled(health.Interval, TimeScale)
+	inService := d.p.albHealth().Settle()
 	event, st := d.waitScale(ctx, func(s *ScaleStatus) bool { return s.Desired > initial }, time.Duration(outPoints+5)*dp)
 	if event == nil {
 		d.add(4, grows, fmt.Sprintf("desired above %d", initial), fmt.Sprintf("desired %d, average CPU %.0f%%", st.Desired, st.Average), how, false)

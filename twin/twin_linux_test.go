@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/webtier/webtier/config"
+	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -315,8 +316,8 @@ func TestBrokenStacks(t *testing.T) {
 }
 
 // rowsOf are the rows of one requirement.
-func rowsOf(rows []DrillRow, req int) []DrillRow {
-	var out []DrillRow
+func rowsOf(rows []seed.Row, req int) []seed.Row {
+	var out []seed.Row
 	for _, r := range rows {
 		if r.Req == req {
 			out = append(out, r)
@@ -336,13 +337,13 @@ func TestDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var text strings.Builder
-	WriteDrill(&text, rows, 0)
+	seed.Write(&text, Where, rows, 0)
 	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
-		case built[r.Req] && r.Result != Pass:
+		case built[r.Req] && r.Result != seed.Pass:
 			t.Errorf("req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
-		case !built[r.Req] && r.Result != NotBuilt:
+		case !built[r.Req] && r.Result != seed.NotBuilt:
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
@@ -451,15 +452,15 @@ func TestDrillBrokenStacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			var text strings.Builder
-			WriteDrill(&text, rows, 0)
+			seed.Write(&text, Where, rows, 0)
 			found := false
 			for _, r := range rows {
 				if strings.HasPrefix(r.Test, c.failing) {
 					found = true
-					if r.Result != Fail {
+					if r.Result != seed.Fail {
 						t.Errorf("%q passed on a broken stack:\n%s", r.Test, text.String())
 					}
-					if r.Result == Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
+					if r.Result == seed.Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
 						t.Errorf("%q failed, but its evidence does not say %q:\n%s", r.Test, c.why, text.String())
 					}
 				}
@@ -489,7 +490,7 @@ func TestGatewayEndpointTwin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range rows {
-		if row.Result != Pass {
+		if row.Result != seed.Pass {
 			t.Errorf("%s: %s (expected %s, observed %s)", row.Test, row.Result, row.Expected, row.Observed)
 		}
 		if strings.Contains(row.Test, "repository") && !strings.Contains(row.Observed, "seen from 10.16.") {
