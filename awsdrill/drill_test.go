@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,6 @@ import (
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
-	"github.com/webtier/webtier/site"
 )
 
 // recorded is the example stack as moto 5.2.1 described it after `webtier deploy` (package
@@ -79,6 +79,10 @@ func emulatorOptions(t *testing.T) Options {
 		Fetch: func(_ context.Context, url string) (int, string, error) {
 			t.Errorf("the emulator drill fetched %s: nothing may be dialed on the emulator", url)
 			return 0, "", nil
+		},
+		Dial: func(_ context.Context, _, addr string) (net.Conn, error) {
+			t.Errorf("the emulator drill dialed %s: nothing may be dialed on the emulator", addr)
+			return nil, errors.New("not dialed")
 		}}
 }
 
@@ -136,7 +140,7 @@ func TestEmulatorRows(t *testing.T) {
 	var all strings.Builder
 	drill.Write(&all, "the emulator", rows, time.Second)
 	for _, want := range []string{"ssh -J ec2-user@54.214.108.16 ec2-user@10.16.4.6 hostname", "http://webtier-alb-1.ap-northeast-2.elb.amazonaws.com/",
-		"moto keeps the instance in ap-northeast-2a", "127.163.160.147", "(18 not shown: EMULATOR LIMITATION)"} {
+		"moto keeps the instance in ap-northeast-2a", "127.163.160.147", "(22 not shown: EMULATOR LIMITATION)"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("the table does not say %q:\n%s", want, all.String())
 		}
@@ -198,7 +202,7 @@ func TestNothingToDrill(t *testing.T) {
 
 // awsDrill is a drill of the recorded stack as if it were AWS, for the tests that need no
 // API call: SSH (1) and the repository through NAT (3).
-func awsDrill(t *testing.T, shell Shell) *awsEnv {
+func awsDrill(t *testing.T, shell Shell, dial func(context.Context, string, string) (net.Conn, error)) *awsEnv {
 	s := loadRecorded(t)
 	n, _, err := s.Model()
 	if err != nil {
@@ -208,39 +212,51 @@ func awsDrill(t *testing.T, shell Shell) *awsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Config: exampleConfig(t), Shell: shell}
+	o := Options{Config: exampleConfig(t), Shell: shell, Dial: dial}
+	if dial == nil {
+		o.Dial = func(_ context.Context, _, addr string) (net.Conn, error) {
+			t.Errorf("the test dialed %s", addr)
+			return nil, errors.New("not dialed")
+		}
+	}
 	return &awsEnv{o: o.withDefaults(), f: f}
 }
 
-// TestSSHRows: through a bastion, the web server's hostname passes; a connection straight to
-// a private address that succeeds fails the drill.
+// TestSSHRows: `hostname` answering each bastion's and, through each bastion, each web
+// server's name passes; a connection from this machine straight to a web server's private
+// address that succeeds fails the drill, as does another host answering.
 func TestSSHRows(t *testing.T) {
+	// EC2's names of the recorded instances, by the address the drill logs in to.
+	names := map[string]string{}
+	d := awsDrill(t, nil, nil)
+	for _, h := range d.f.Bastions {
+		names[h.PublicIP] = "ip-" + strings.ReplaceAll(h.PrivateIP, ".", "-") + ".ap-northeast-2.compute.internal\n"
+	}
+	for _, h := range d.f.Webs {
+		names[h.PrivateIP] = "ip-" + strings.ReplaceAll(h.PrivateIP, ".", "-") + ".ap-northeast-2.compute.internal\n"
+	}
+	refused := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("i/o timeout") }
+	connected := func(context.Context, string, string) (net.Conn, error) { c, _ := net.Pipe(); return c, nil }
 	for _, tc := range []struct {
 		name         string
-		direct       error
+		dial         func(context.Context, string, string) (net.Conn, error)
 		hostname     func(host string) string
 		pass, failed int
 	}{
-		{"as designed", errors.New("exit status 255"), func(h string) string {
-			return "ip-" + strings.ReplaceAll(h, ".", "-") + ".ap-northeast-2.compute.internal\n"
-		}, 5, 0},
-		{"a web server reachable from outside", nil, func(h string) string {
-			return "ip-" + strings.ReplaceAll(h, ".", "-") + ".ap-northeast-2.compute.internal\n"
-		}, 4, 1},
-		{"another host answers", errors.New("exit status 255"), func(string) string { return "ip-10-16-1-4.ap-northeast-2.compute.internal" }, 1, 4},
+		{"as designed", refused, func(h string) string { return names[h] }, 8, 0},
+		{"a web server reachable from outside", connected, func(h string) string { return names[h] }, 6, 2},
+		// bastion-a is 10.16.1.4: its own row passes.
+		{"another host answers", refused, func(string) string { return "ip-10-16-1-4.ap-northeast-2.compute.internal" }, 3, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls []string
 			d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
 				calls = append(calls, via+">"+host+":"+cmd)
-				if via == "" {
-					return "", tc.direct
-				}
 				return tc.hostname(host), nil
-			})
-			d.ssh(context.Background())
+			}, tc.dial)
+			rows := drill.Test(context.Background(), d, 1)
 			pass, failed := 0, 0
-			for _, r := range d.rows {
+			for _, r := range rows {
 				if r.Result == drill.Pass {
 					pass++
 				} else {
@@ -248,7 +264,7 @@ func TestSSHRows(t *testing.T) {
 				}
 			}
 			if pass != tc.pass || failed != tc.failed {
-				t.Errorf("got %d passed, %d failed; want %d, %d\ncalls: %v\nrows: %+v", pass, failed, tc.pass, tc.failed, calls, d.rows)
+				t.Errorf("got %d passed, %d failed; want %d, %d\ncalls: %v\nrows: %+v", pass, failed, tc.pass, tc.failed, calls, rows)
 			}
 			if want := "54.214.49.144>10.16.4.5:hostname"; !slices.Contains(calls, want) {
 				t.Errorf("calls %v: want %s (bastion-c to a web server)", calls, want)
@@ -269,28 +285,16 @@ func TestRepoRows(t *testing.T) {
 				t.Errorf("command %q does not ask the region's repository", cmd)
 			}
 			return tc.code, tc.err
-		})
-		d.nat(context.Background())
-		for _, r := range d.rows[1:] {
+		}, nil)
+		rows := drill.Test(context.Background(), d, 3)
+		if len(rows) != len(d.f.Webs) {
+			t.Errorf("curl answers %s: %d rows, want one per web server: %+v", tc.code, len(rows), rows)
+		}
+		for _, r := range rows {
 			if r.Result != tc.want || !strings.Contains(r.Expected, "nat-public-c's EIP 127.163.160.147") {
 				t.Errorf("curl answers %s: got %s (expected %q), want %s through nat-public-c", tc.code, r.Result, r.Expected, tc.want)
 			}
 		}
-	}
-}
-
-// TestMeasure: the interruption runs from the first failed read to the next good one.
-func TestMeasure(t *testing.T) {
-	t0 := time.Unix(0, 0)
-	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	a, b := site.DBPage{Endpoint: "db.example", Addr: "10.16.5.10", Rows: "<tr>1</tr>"}, site.DBPage{Endpoint: "db.example", Addr: "10.16.6.10", Rows: "<tr>1</tr>"}
-	o := measure([]sample{{at(0), true, a}, {at(0.5), false, site.DBPage{}}, {at(1), false, site.DBPage{}}, {at(3.5), true, b}, {at(4), false, site.DBPage{}}, {at(4.5), true, b}})
-	if o.Longest != 3*time.Second || o.Failed != 3 || !o.Recovered || o.First != a || o.Last != b {
-		t.Errorf("got %+v; want longest 3s, 3 failed, recovered, first %v, last %v", o, a, b)
-	}
-	o = measure([]sample{{at(0), true, a}, {at(1), false, site.DBPage{}}, {at(5), false, site.DBPage{}}})
-	if o.Recovered || o.Longest != 4*time.Second {
-		t.Errorf("never answering again: got %+v; want not recovered, longest 4s", o)
 	}
 }
 

@@ -3,11 +3,16 @@ package awsdrill
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/drill"
 )
 
@@ -16,8 +21,12 @@ import (
 // server's AZ, DescribeTargetHealth. On the emulator nothing is dialed: each of those is a
 // *drill.NotShown that says what moto does not do.
 
+// seedHost is how the drill sees an instance. EC2 names a host after its private address
+// (ip-10-16-3-12..., the default of the subnets here) or, with resource-name hostnames, after
+// its instance ID.
 func seedHost(h host) drill.Host {
-	return drill.Host{Name: h.Name, ID: h.ID, AZ: h.AZ, Private: h.PrivateIP, Public: h.PublicIP}
+	return drill.Host{Name: h.Name, ID: h.ID, AZ: h.AZ, Private: h.PrivateIP, Public: h.PublicIP,
+		Hostnames: []string{"ip-" + strings.ReplaceAll(h.PrivateIP, ".", "-"), h.ID}}
 }
 
 // Webs are the InService instances of the web servers' group.
@@ -67,7 +76,7 @@ func (d *awsEnv) systemctl(ctx context.Context, h drill.Host, verb string) (stri
 	how := "sudo systemctl " + verb + " httpd through " + via.Name
 	out, err := d.o.Shell(ctx, via.PublicIP, w.PrivateIP, "sudo systemctl "+verb+" httpd")
 	if err != nil {
-		return how, fmt.Errorf("%s", firstLine(out, err))
+		return how, fmt.Errorf("%s", drill.FirstLine(out, err))
 	}
 	return how, nil
 }
@@ -101,4 +110,108 @@ func (d *awsEnv) TargetHealth(ctx context.Context, h drill.Host) string {
 	return ""
 }
 
-var _ drill.Env = (*awsEnv)(nil)
+// Bastions are the running bastions.
+func (d *awsEnv) Bastions() []drill.Host {
+	var out []drill.Host
+	for _, b := range d.f.Bastions {
+		out = append(out, seedHost(b))
+	}
+	return out
+}
+
+// Shell runs command on h over SSH with the user's key: straight to its public address, or
+// through the bastion via to its private address.
+func (d *awsEnv) Shell(ctx context.Context, via *drill.Host, h drill.Host, command string) (string, string, error) {
+	how := "ssh " + sshUser + "@" + h.Public + " " + command
+	jump, addr := "", h.Public
+	if via != nil {
+		jump, addr = via.Public, h.Private
+		how = "ssh -J " + sshUser + "@" + jump + " " + sshUser + "@" + addr + " " + command
+	}
+	if d.o.Emulator {
+		return "", how, &drill.NotShown{Why: notDialed}
+	}
+	out, err := d.o.Shell(ctx, jump, addr, command)
+	return out, how, err
+}
+
+// Connect opens a TCP connection from this machine (the admin vantage; the drill has none on
+// the internet outside the admin ranges).
+func (d *awsEnv) Connect(ctx context.Context, from, addr string, port int) (bool, string, error) {
+	if from != drill.Admin {
+		return false, "", drill.ErrNoVantage
+	}
+	if d.o.Emulator {
+		return false, "", &drill.NotShown{Why: notDialed}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := d.o.Dial(ctx, "tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
+	if err != nil {
+		return false, "from this machine: " + err.Error(), nil
+	}
+	c.Close()
+	return true, "from this machine: connected", nil
+}
+
+// Repository is the region's repository mirror list.
+func (d *awsEnv) Repository() string { return repoURL(d.o.Config.Region) }
+
+// Download has the web server curl the repository's mirror list (over SSH through the bastion
+// of its AZ). S3 does not echo a caller's address, and the web servers may reach only the
+// repository's ranges (flow 6): the source is not seen, Exit gives the route instead.
+func (d *awsEnv) Download(ctx context.Context, h drill.Host) (int, string, string, error) {
+	w, err := d.web(h)
+	if err != nil {
+		return 0, "", "", err
+	}
+	if d.o.Emulator {
+		return 0, "", "", &drill.NotShown{Why: notDialed + "; " + w.Subnet + " routes 0.0.0.0/0 through " + d.f.WebNAT[w.Subnet] + " (DescribeRouteTables)"}
+	}
+	via := d.f.bastionFor(w)
+	how := "curl through " + via.Name
+	out, err := d.o.Shell(ctx, via.PublicIP, w.PrivateIP, "curl -sS -m 20 -o /dev/null -w '%{http_code}' "+d.Repository())
+	if err != nil {
+		return 0, "", how, fmt.Errorf("%s", drill.FirstLine(out, err))
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		return 0, "", how, fmt.Errorf("curl printed %q, not a status", strings.TrimSpace(out))
+	}
+	return code, "", how, nil
+}
+
+// Exit is the NAT gateway of the server's AZ (with nat: single, the one gateway); routed is
+// the NAT gateway the 0.0.0.0/0 route of its subnet goes to in the model of the API's answers.
+func (d *awsEnv) Exit(h drill.Host) (drill.Exit, bool, *drill.Exit, string) {
+	w, err := d.web(h)
+	if err != nil {
+		return drill.Exit{}, false, nil, err.Error()
+	}
+	route := "source by the route of " + w.Subnet + " (the server may reach only the repository ranges, which do not echo it)"
+	var want *nat
+	for i, n := range d.f.NATs {
+		if n.AZ == w.AZ || d.o.Config.NAT == config.NATSingle && want == nil {
+			want = &d.f.NATs[i]
+		}
+	}
+	var routed *drill.Exit
+	if n := d.f.natOf(w); n != nil {
+		routed = &drill.Exit{Name: n.Name, Addr: n.EIP}
+	}
+	if want == nil {
+		return drill.Exit{}, false, routed, route
+	}
+	return drill.Exit{Name: want.Name, Addr: want.EIP}, true, routed, route
+}
+
+// Elsewhere: the drill has no host on the internet outside the admin ranges.
+func (d *awsEnv) Elsewhere() (drill.Host, bool) { return drill.Host{}, false }
+
+var (
+	_ drill.Stack       = (*awsEnv)(nil)
+	_ drill.Egress      = (*awsEnv)(nil)
+	_ drill.Env         = (*awsEnv)(nil)
+	_ drill.Operator    = (*awsEnv)(nil)
+	_ drill.SharedFiles = (*awsEnv)(nil)
+)

@@ -1,7 +1,9 @@
-// Package awsdrill runs the seed's six tests (`webtier drill --target aws`) against a deployed
-// stack: SSH through each bastion to each web server, the load balancer's rotation, package
-// downloads through NAT, scaling under CPU load, a database failover and a file shared over
-// EFS. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
+// Package awsdrill runs the seed's six tests (package drill: `webtier drill --target aws`)
+// against a deployed stack, which it implements as their environment (drill.Stack): SSH
+// through each bastion to each web server, the load balancer's rotation, package downloads
+// through NAT, scaling under CPU load, a database failover and a file shared over EFS; the
+// API's own rows (the NAT gateways' addresses, the group's sizes, the failover's endpoint and
+// AZs) come with them. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
 // and routes from verify's model of it (roles by the webtier:role tag), acts through the AWS
 // APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports drill.Row rows.
 //

@@ -25,6 +25,13 @@ type fakeSite struct {
 	dead        string // a server that never answers
 	next        int
 	notShown    bool
+	files       []string // on the shared file system
+	unmounted   string   // a server whose page lists no file
+	writeErr    error
+	dbAddr      string    // where the database endpoint resolves ("" : no database page)
+	dbDownUntil time.Time // the database does not answer until then
+	outAfter    string    // a server the failover takes out of service
+	failedOver  time.Time
 }
 
 // quick is a health check whose windows are 200 ms: every 50 ms.
@@ -58,6 +65,12 @@ func (f *fakeSite) Get(_ context.Context, path string, _ int) (int, string, erro
 	if f.notShown {
 		return 0, "", &NotShown{Why: "the fake emulator serves nothing"}
 	}
+	if path == site.DB.URL && f.dbAddr != "" {
+		if time.Now().Before(f.dbDownUntil) {
+			return 503, site.Unavailable, nil
+		}
+		return 200, site.DBHTML("db.example", f.dbAddr, [][3]string{{"1", "KIM", "SEOUL"}}, ""), nil
+	}
 	if path != site.Index.URL {
 		return 404, "", nil
 	}
@@ -75,7 +88,11 @@ func (f *fakeSite) Get(_ context.Context, path string, _ int) (int, string, erro
 	if _, stopped := f.stopped[w.ID]; stopped {
 		return 502, "", nil // in rotation still, but its httpd refuses
 	}
-	return 200, site.IndexHTML([][2]string{{site.InstanceID, w.ID}, {site.AZ, w.AZ}}, nil, ""), nil
+	shared := f.files
+	if w.ID == f.unmounted {
+		shared = nil
+	}
+	return 200, site.IndexHTML([][2]string{{site.InstanceID, w.ID}, {site.AZ, w.AZ}}, shared, "fake "+w.ID), nil
 }
 
 func (f *fakeSite) StopWeb(_ context.Context, h Host) (string, error) {
@@ -96,7 +113,7 @@ func (f *fakeSite) StartWeb(_ context.Context, h Host) (string, error) {
 func (f *fakeSite) TargetHealth(_ context.Context, h Host) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.healthy(h.ID) {
+	if f.healthy(h.ID) && !(h.ID == f.outAfter && !f.failedOver.IsZero()) {
 		return Healthy
 	}
 	return Unhealthy
@@ -129,15 +146,22 @@ func TestBalancing(t *testing.T) {
 			f := newFakeSite(webA, webC)
 			c.edit(f)
 			rows := Balancing(context.Background(), f)
-			var got []string
-			var text strings.Builder
-			for _, r := range rows {
-				got = append(got, r.Result)
-				fmt.Fprintf(&text, "%s | %s | %s | %s | %s\n", r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
-			}
-			if !slices.Equal(got, c.want) || !strings.Contains(text.String(), c.says) {
-				t.Errorf("got %v, want %v and a row that says %q:\n%s", got, c.want, c.says, text.String())
-			}
+			checkRows(t, rows, c.want, c.says)
 		})
+	}
+}
+
+// checkRows checks the rows' results, in order, and that one of them says says (in its test,
+// expected, observed or evidence).
+func checkRows(t *testing.T, rows []Row, want []string, says string) {
+	t.Helper()
+	var got []string
+	var text strings.Builder
+	for _, r := range rows {
+		got = append(got, r.Result)
+		fmt.Fprintf(&text, "%s | %s | %s | %s | %s\n", r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
+	}
+	if !slices.Equal(got, want) || !strings.Contains(text.String(), says) {
+		t.Errorf("got %v, want %v and a row that says %q:\n%s", got, want, says, text.String())
 	}
 }

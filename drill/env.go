@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,20 @@ type Host struct {
 	AZ string
 	// Private and Public are its addresses (Public "" when it has none).
 	Private, Public string
+	// Hostnames are what `hostname` may answer on it (the name itself, or the name and a
+	// domain): the twin's host name; on AWS ip-A-B-C-D after its private address, or its
+	// instance ID with resource-name hostnames.
+	Hostnames []string
+}
+
+// IsHostname reports whether out is what `hostname` answers on h.
+func (h Host) IsHostname(out string) bool {
+	for _, n := range h.Hostnames {
+		if out == n || strings.HasPrefix(out, n+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // Target health states, as the load balancer reports a target.
@@ -47,6 +62,19 @@ type Env interface {
 	// TargetHealth is the load balancer's state of h's target: Healthy, Unhealthy, or "" while
 	// unknown (or while its nodes disagree).
 	TargetHealth(ctx context.Context, h Host) string
+}
+
+// Progresser is an Env that shows the long waits as they go (on AWS a scaling test takes
+// many minutes).
+type Progresser interface {
+	Progressf(format string, args ...any)
+}
+
+// progress reports a step of a long wait where the env shows them.
+func progress(env Env, format string, args ...any) {
+	if p, ok := env.(Progresser); ok {
+		p.Progressf(format, args...)
+	}
 }
 
 // AlarmWatcher is an Env that sees the notifications of the stack's alarms (the twin's

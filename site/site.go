@@ -130,6 +130,7 @@ var (
 	azRe       = rowRe(AZ)
 	sharedRe   = regexp.MustCompile(`(?s)<h2>` + regexp.QuoteMeta(SharedHeading) + `</h2>\s*<ul>(.*?)</ul>`)
 	itemRe     = regexp.MustCompile(`<li>([^<]*)</li>`)
+	noteRe     = regexp.MustCompile(`<p><small>([^<]*)</small></p>`)
 	endpointRe = regexp.MustCompile(`<p>Endpoint (\S+) resolves to (\S+)</p>`)
 	dbRowRe    = regexp.MustCompile(`<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td></tr>`)
 )
@@ -143,6 +144,8 @@ func rowRe(label string) *regexp.Regexp {
 type IndexPage struct {
 	Instance, AZ string
 	Shared       []string
+	// Note is the small print of a page a stand-in rendered (IndexHTML's note), else "".
+	Note string
 }
 
 // ParseIndex reads an index page; false when it is not one (no instance ID).
@@ -159,6 +162,9 @@ func ParseIndex(body string) (IndexPage, bool) {
 		for _, it := range itemRe.FindAllStringSubmatch(s[1], -1) {
 			p.Shared = append(p.Shared, html.UnescapeString(it[1]))
 		}
+	}
+	if n := noteRe.FindStringSubmatch(body); n != nil {
+		p.Note = html.UnescapeString(n[1])
 	}
 	return p, true
 }

@@ -11,8 +11,8 @@ func TestIndexPage(t *testing.T) {
 	body := IndexHTML([][2]string{{InstanceID, "i-0abc"}, {PrivateIP, "10.16.4.12"}, {AZ, "ap-northeast-2c"}},
 		[]string{"a.txt", "webtier-drill-1.txt"}, "rendered by a test")
 	p, ok := ParseIndex(body)
-	if !ok || p.Instance != "i-0abc" || p.AZ != "ap-northeast-2c" || !slices.Equal(p.Shared, []string{"a.txt", "webtier-drill-1.txt"}) {
-		t.Errorf("got %+v, %v; want i-0abc in ap-northeast-2c sharing a.txt, webtier-drill-1.txt from:\n%s", p, ok, body)
+	if !ok || p.Instance != "i-0abc" || p.AZ != "ap-northeast-2c" || !slices.Equal(p.Shared, []string{"a.txt", "webtier-drill-1.txt"}) || p.Note != "rendered by a test" {
+		t.Errorf("got %+v, %v; want i-0abc in ap-northeast-2c sharing a.txt, webtier-drill-1.txt, noted %q, from:\n%s", p, ok, "rendered by a test", body)
 	}
 	if _, ok := ParseIndex("<h1>503 Service Temporarily Unavailable</h1>"); ok {
 		t.Error("an error page read as an instance's page")
