@@ -146,14 +146,15 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, 
 
 // shapeRows turns the shape checks of the deployed stack (the model's, then live's of what
 // exists only once deployed, both read from the APIs) into drill rows under the requirement
-// each names: OK is a pass, a limitation stays a limitation. The drill repeats them rather
+// each names: OK is a pass, a limitation stays a limitation, a check of what the live reader
+// does not read yet is NOT BUILT (not judged, not a pass). The drill repeats them rather
 // than judge the same facts twice.
 func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]drill.Row {
 	out := map[int][]drill.Row{}
 	for _, sh := range model {
-		result := drill.Fail
-		if sh.OK {
-			result = drill.Pass
+		result := drill.Verdict(sh.OK)
+		if sh.NotRead {
+			result = drill.NotBuilt
 		}
 		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
 			Observed: sh.Detail, Evidence: "shape check of the model read from the APIs", Result: result})

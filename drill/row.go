@@ -7,6 +7,7 @@ package drill
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -40,12 +41,12 @@ func Verdict(ok bool) string {
 
 // Write writes the drill's table and its verdict line, which names where it ran (the twin,
 // AWS, the emulator), so a table of one is never read as one of another, and counts the
-// emulator's limitations apart, since they are not passes. It reports whether every row
+// emulator's limitations and what was not built apart, since they are not passes. It reports whether every row
 // passed.
 func Write(w io.Writer, where string, rows []Row, took time.Duration) bool {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQ\tTEST\tEXPECTED\tOBSERVED\tRESULT\tEVIDENCE")
-	passed, limits := 0, 0
+	passed, limits, unbuilt := 0, 0, 0
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Req, r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
 		switch r.Result {
@@ -53,12 +54,21 @@ func Write(w io.Writer, where string, rows []Row, took time.Duration) bool {
 			passed++
 		case Limitation:
 			limits++
+		case NotBuilt:
+			unbuilt++
 		}
 	}
 	tw.Flush()
-	note := ""
+	var notes []string
 	if limits > 0 {
-		note = fmt.Sprintf(" (%d not shown: %s)", limits, Limitation)
+		notes = append(notes, fmt.Sprintf("%d not shown: %s", limits, Limitation))
+	}
+	if unbuilt > 0 {
+		notes = append(notes, fmt.Sprintf("%d not judged: %s", unbuilt, NotBuilt))
+	}
+	note := ""
+	if len(notes) > 0 {
+		note = " (" + strings.Join(notes, "; ") + ")"
 	}
 	fmt.Fprintf(w, "\ndrill on %s: %d of %d passed%s in %.1fs\n", where, passed, len(rows), note, took.Seconds())
 	return passed == len(rows)
