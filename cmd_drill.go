@@ -78,11 +78,8 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 // writeDrill writes the rows as a table (or JSON) and returns the exit status: exitOK only
 // when every row passed.
 func writeDrill(stdout io.Writer, where string, rows []drill.Row, took time.Duration, asJSON bool) int {
-	ok := true
+	ok := drill.Passed(rows)
 	if asJSON {
-		for _, r := range rows {
-			ok = ok && r.Result == drill.Pass
-		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(struct {

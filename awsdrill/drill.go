@@ -288,14 +288,17 @@ func (d *awsEnv) Load(ctx context.Context, servers []drill.Host) (func(), string
 	}
 	for _, h := range servers {
 		w, err := d.web(h)
-		if err == nil {
-			_, err = d.o.Shell(ctx, d.f.bastionFor(w).PublicIP, w.PrivateIP, load)
-		}
 		if err != nil {
+			continue // not InService when the drill began: not reachable by the drill's facts
+		}
+		if _, err := d.o.Shell(ctx, d.f.bastionFor(w).PublicIP, w.PrivateIP, load); err != nil {
 			stop()
 			return nil, "", fmt.Errorf("%s: %w", h.ID, err)
 		}
 		loaded = append(loaded, w)
+	}
+	if len(loaded) == 0 {
+		return nil, "", fmt.Errorf("no InService web server to load")
 	}
 	return stop, fmt.Sprintf("every vCPU busy on %d servers since %s (over SSH, timeout 1800)", len(loaded), time.Now().UTC().Format(time.TimeOnly)), nil
 }

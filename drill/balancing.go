@@ -88,6 +88,7 @@ func Balancing(ctx context.Context, env Env) []Row {
 		if len(answered) >= len(webs) && allHealthy(ctx, env, webs) {
 			break
 		}
+		sleep(ctx, 100)
 	}
 	seen := map[string]int{}
 	var failures []string

@@ -96,12 +96,11 @@ func Scaling(ctx context.Context, env Env, sc Scaler) []Row {
 	// Any server that answers and was not in the group before is one it launched.
 	for i := 0; scaledOut > 0 && answeredBy == "" && time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 		p, err := page(ctx, env, i)
-		switch {
-		case err != nil:
-			sleep(ctx, 100)
-		case !before[p.Instance]:
+		if err == nil && !before[p.Instance] {
 			answeredBy, answered = p.Instance, time.Since(start)
+			break
 		}
+		sleep(ctx, 100)
 	}
 	if cur, err := sc.Group(ctx); err == nil && scaledOut > 0 {
 		g = cur
