@@ -13,6 +13,7 @@ import (
 	"github.com/webtier/webtier/awsdrill"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/twin"
 )
@@ -71,26 +72,23 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webtier: drill: %v\n", err)
 		return exitFailed
 	}
-	return writeDrill(stdout, "the twin (stand-ins, not AWS)", rows, time.Since(start), *asJSON)
+	return writeDrill(stdout, twin.Where, rows, time.Since(start), *asJSON)
 }
 
 // writeDrill writes the rows as a table (or JSON) and returns the exit status: exitOK only
 // when every row passed.
-func writeDrill(stdout io.Writer, where string, rows []twin.DrillRow, took time.Duration, asJSON bool) int {
-	ok := true
+func writeDrill(stdout io.Writer, where string, rows []drill.Row, took time.Duration, asJSON bool) int {
+	ok := drill.Passed(rows)
 	if asJSON {
-		for _, r := range rows {
-			ok = ok && r.Result == twin.Pass
-		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(struct {
-			Where string          `json:"where"`
-			OK    bool            `json:"ok"`
-			Rows  []twin.DrillRow `json:"rows"`
+			Where string      `json:"where"`
+			OK    bool        `json:"ok"`
+			Rows  []drill.Row `json:"rows"`
 		}{where, ok, rows})
 	} else {
-		ok = twin.WriteDrillOn(stdout, where, rows, took)
+		ok = drill.Write(stdout, where, rows, took)
 	}
 	if !ok {
 		return exitFailed

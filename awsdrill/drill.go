@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,12 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
-	"github.com/webtier/webtier/twin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -38,12 +36,15 @@ type Options struct {
 	// Config is the stack's config: the fleet's sizes and CPU target, the NAT placement.
 	Config config.Config
 	// Emulator is true for the local emulator (moto): every API call runs, nothing is dialed,
-	// and what only traffic could show is a twin.Limitation row. default: false
+	// and what only traffic could show is a drill.Limitation row. default: false
 	Emulator bool
 	// Shell reaches the instances. default: none (required unless Emulator)
 	Shell Shell
 	// Fetch reaches the load balancer. default: HTTPFetch
 	Fetch Fetch
+	// Dial opens the connections that must fail from this machine (SSH straight to a web
+	// server's private address). default: a net.Dialer
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Progress gets a line per step of the long tests (they take minutes on AWS). default: discarded
 	Progress io.Writer
 	// ScaleOut and ScaleIn bound the waits of the scaling test: target tracking adds
@@ -55,6 +56,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Fetch == nil {
 		o.Fetch = HTTPFetch
+	}
+	if o.Dial == nil {
+		o.Dial = (&net.Dialer{}).DialContext
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -72,13 +76,13 @@ func (o Options) withDefaults() Options {
 var ErrNoShell = errors.New("awsdrill: no SSH shell: the tests on AWS log in to the instances")
 
 // drill is one run: the options, the clients, the facts and the rows so far.
-type drill struct {
+type awsEnv struct {
 	o    Options
 	f    *facts
 	asg  *autoscaling.Client
 	elb  *elbv2.Client
 	rds  dbAPI
-	rows []twin.DrillRow
+	rows []drill.Row
 }
 
 // dbAPI is the part of RDS the failover test calls, the one API it calls on the emulator
@@ -91,7 +95,7 @@ type dbAPI interface {
 // Run describes the stack behind o.AWS and runs the six tests on it, in the seed's order.
 // An error means the stack could not be read (nothing to drill); a test that cannot be done
 // is a row.
-func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
+func Run(ctx context.Context, o Options) ([]drill.Row, error) {
 	if !o.Emulator && o.Shell == nil {
 		return nil, ErrNoShell
 	}
@@ -113,7 +117,7 @@ func Run(ctx context.Context, o Options) ([]twin.DrillRow, error) {
 }
 
 // run is Run on a described stack.
-func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillRow, error) {
+func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, error) {
 	o = o.withDefaults()
 	n, _, err := s.Model()
 	if err != nil {
@@ -127,180 +131,71 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 	if err != nil {
 		return nil, err
 	}
-	d := &drill{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
+	d := &awsEnv{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
 	shapes := shapeRows(verify.Shapes(n, in), s.Shapes(o.Emulator))
-	for _, req := range []struct {
-		n   int
-		run func(context.Context)
-	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {4, d.scaling}, {5, d.failover}, {6, d.efs}} {
-		d.rows = append(d.rows, shapes[req.n]...)
-		req.run(ctx)
+	apiRows := map[int]func(){3: d.natAddresses, 4: d.groupSizes}
+	for req := 1; req <= 6; req++ {
+		d.rows = append(d.rows, shapes[req]...)
+		if api := apiRows[req]; api != nil {
+			api()
+		}
+		d.rows = append(d.rows, drill.Test(ctx, d, req)...)
 	}
 	return d.rows, nil
 }
 
 // shapeRows turns the shape checks of the deployed stack (the model's, then live's of what
 // exists only once deployed, both read from the APIs) into drill rows under the requirement
-// each names: OK is a pass, a limitation stays a limitation. The drill repeats them rather
+// each names: OK is a pass, a limitation stays a limitation, a check of what the live reader
+// does not read yet is NOT BUILT (not judged, not a pass). The drill repeats them rather
 // than judge the same facts twice.
-func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]twin.DrillRow {
-	out := map[int][]twin.DrillRow{}
+func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]drill.Row {
+	out := map[int][]drill.Row{}
 	for _, sh := range model {
-		result := twin.Fail
-		if sh.OK {
-			result = twin.Pass
+		result := drill.Verdict(sh.OK)
+		if sh.NotRead {
+			result = drill.NotBuilt
 		}
-		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
 			Observed: sh.Detail, Evidence: "shape check of the model read from the APIs", Result: result})
 	}
 	for _, sh := range shapes {
-		result := twin.Fail
+		result := drill.Fail
 		switch sh.Status {
 		case live.OK:
-			result = twin.Pass
+			result = drill.Pass
 		case live.Limitation:
-			result = twin.Limitation
+			result = drill.Limitation
 		}
-		out[sh.Req] = append(out[sh.Req], twin.DrillRow{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
+		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
 			Observed: sh.Observed, Evidence: "live shape check", Result: result})
 	}
 	return out
 }
 
-func (d *drill) add(req int, test, expected, observed, evidence string, ok bool) {
-	result := twin.Fail
+func (d *awsEnv) add(req int, test, expected, observed, evidence string, ok bool) {
+	result := drill.Fail
 	if ok {
-		result = twin.Pass
+		result = drill.Pass
 	}
-	d.rows = append(d.rows, twin.DrillRow{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result})
+	d.rows = append(d.rows, drill.Row{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result})
 }
 
 // limit records a test the emulator cannot show: what was not shown and what the API said.
-func (d *drill) limit(req int, test, expected, evidence string) {
-	d.rows = append(d.rows, twin.DrillRow{Req: req, Test: test, Expected: expected, Observed: "-", Evidence: evidence, Result: twin.Limitation})
+func (d *awsEnv) limit(req int, test, expected, evidence string) {
+	d.rows = append(d.rows, drill.Row{Req: req, Test: test, Expected: expected, Observed: "-", Evidence: evidence, Result: drill.Limitation})
 }
 
-func (d *drill) progress(format string, args ...any) {
+// Progressf writes a line of a long wait to the progress writer.
+func (d *awsEnv) Progressf(format string, args ...any) {
 	fmt.Fprintf(d.o.Progress, "drill: "+format+"\n", args...)
 }
 
-// sshCommand is the command line a user types for the row's test.
-func sshCommand(via, target host) string {
-	return fmt.Sprintf("ssh -J ec2-user@%s ec2-user@%s", via.PublicIP, target.PrivateIP)
-}
+// sshUser is the instances' user (Amazon Linux's).
+const sshUser = "ec2-user"
 
 // notDialed is the evidence of a traffic test on the emulator.
 const notDialed = "moto runs no instances: nothing listens at the addresses DescribeInstances gave; not dialed"
-
-// ssh is requirement 1: through each bastion to each web server `hostname` answers; straight
-// from this machine to a web server's private address nothing does.
-func (d *drill) ssh(ctx context.Context) {
-	for _, b := range d.f.Bastions {
-		for _, w := range d.f.Webs {
-			test := sshCommand(b, w) + " hostname  [" + b.Name + " -> " + w.ID + "]"
-			if d.o.Emulator {
-				d.limit(1, test, "the web server's hostname", notDialed)
-				continue
-			}
-			out, err := d.o.Shell(ctx, b.PublicIP, w.PrivateIP, "hostname")
-			out = strings.TrimSpace(out)
-			// EC2 names a host after its private address (ip-10-16-3-12..., the default of the
-			// subnets here) or, with resource-name hostnames, after its instance ID.
-			want := "ip-" + strings.ReplaceAll(w.PrivateIP, ".", "-")
-			d.add(1, test, want+"... or "+w.ID, firstLine(out, err), "",
-				err == nil && (strings.HasPrefix(out, want+".") || out == want || strings.HasPrefix(out, w.ID)))
-		}
-	}
-	w := d.f.Webs[0]
-	test := fmt.Sprintf("ssh ec2-user@%s straight from this machine (%s)", w.PrivateIP, w.ID)
-	if d.o.Emulator {
-		d.limit(1, test, "no connection", notDialed)
-		return
-	}
-	out, err := d.o.Shell(ctx, "", w.PrivateIP, "hostname")
-	d.add(1, test, "no connection", firstLine(out, err), "a private address: no route from outside the VPC", err != nil)
-}
-
-// balancing is requirement 2: 30 GETs of the site reach every InService web server, in both
-// AZs; a server whose httpd stops leaves the rotation within the health check's window and
-// returns when started.
-func (d *drill) balancing(ctx context.Context) {
-	url := "http://" + d.f.ALB + "/"
-	var want []string
-	for _, w := range d.f.Webs {
-		want = append(want, w.ID+" ("+w.AZ+")")
-	}
-	test := "30 GETs of " + url
-	want = append(want, "both AZs")
-	stopTest := fmt.Sprintf("sudo systemctl stop httpd on %s: it leaves the rotation", d.f.Webs[0].ID)
-	startTest := fmt.Sprintf("sudo systemctl start httpd on %s: it returns", d.f.Webs[0].ID)
-	hc := fmt.Sprintf("health check %s every %ds, %ds timeout, unhealthy after %d, healthy after %d (DescribeTargetGroups)",
-		d.f.Check.Path, d.f.Check.Interval, d.f.Check.Timeout, d.f.Check.Unhealthy, d.f.Check.Healthy)
-	if d.o.Emulator {
-		d.limit(2, test, strings.Join(want, ", "), "moto does not serve the load balancer's DNS name "+d.f.ALB+": not dialed")
-		d.limit(2, stopTest, fmt.Sprintf("unhealthy and not answering within %ds", d.f.Check.leaveWithin()),
-			hc+"; moto runs no health checks (DescribeTargetHealth says healthy whatever runs) and no instance to stop")
-		d.limit(2, startTest, fmt.Sprintf("healthy and answering within %ds", d.f.Check.returnWithin()), "as above: nothing to start")
-		return
-	}
-	seen := map[string]string{}
-	failures := 0
-	for i := 0; i < 30; i++ {
-		p, err := d.page(ctx, url)
-		if err != nil {
-			failures++
-			continue
-		}
-		seen[p.Instance] = p.AZ
-	}
-	var got []string
-	for id, az := range seen {
-		got = append(got, id+" ("+az+")")
-	}
-	sort.Strings(got)
-	all := failures == 0
-	for _, w := range d.f.Webs {
-		all = all && seen[w.ID] == w.AZ
-	}
-	azs := map[string]bool{}
-	for _, az := range seen {
-		azs[az] = true
-	}
-	all = all && len(azs) == len(d.f.webAZs()) && len(azs) >= 2
-	d.add(2, test, strings.Join(want, ", "), strings.Join(got, ", "), fmt.Sprintf("%d of 30 failed", failures), all)
-
-	w := d.f.Webs[0]
-	via := d.f.bastionFor(w)
-	if _, err := d.o.Shell(ctx, via.PublicIP, w.PrivateIP, "sudo systemctl stop httpd"); err != nil {
-		d.add(2, stopTest, "stopped", "-", err.Error(), false)
-		return
-	}
-	// httpd is started again whatever happens next: the drill leaves the fleet as it found it.
-	defer d.o.Shell(context.WithoutCancel(ctx), via.PublicIP, w.PrivateIP, "sudo systemctl start httpd")
-	left := d.rotation(ctx, url, w.ID, false, time.Duration(d.f.Check.leaveWithin()+30)*time.Second)
-	d.add(2, stopTest, fmt.Sprintf("unhealthy and not answering within %ds", d.f.Check.leaveWithin()), left.observed(),
-		hc, left.ok && left.after <= time.Duration(d.f.Check.leaveWithin())*time.Second)
-	if _, err := d.o.Shell(ctx, via.PublicIP, w.PrivateIP, "sudo systemctl start httpd"); err != nil {
-		d.add(2, startTest, "started", "-", err.Error(), false)
-		return
-	}
-	back := d.rotation(ctx, url, w.ID, true, time.Duration(d.f.Check.returnWithin()+30)*time.Second)
-	d.add(2, startTest, fmt.Sprintf("healthy and answering within %ds", d.f.Check.returnWithin()), back.observed(),
-		hc, back.ok && back.after <= time.Duration(d.f.Check.returnWithin())*time.Second)
-}
-
-// page GETs the index page and reads it.
-func (d *drill) page(ctx context.Context, url string) (twin.Page, error) {
-	code, body, err := d.o.Fetch(ctx, url)
-	if err != nil {
-		return twin.Page{}, err
-	}
-	p, ok := twin.ParsePage(body)
-	if code != http.StatusOK || !ok {
-		return twin.Page{}, fmt.Errorf("GET %s: %d without an instance ID", url, code)
-	}
-	return p, nil
-}
 
 // wait is the outcome of a bounded wait.
 type wait struct {
@@ -316,55 +211,14 @@ func (w wait) observed() string {
 	return fmt.Sprintf("after %.0fs", w.after.Seconds())
 }
 
-// rotation waits until the target id is out of the rotation (DescribeTargetHealth not
-// healthy and 10 GETs without it) or, with in, back in (healthy and among 20 GETs).
-func (d *drill) rotation(ctx context.Context, url, id string, in bool, limit time.Duration) wait {
-	start := time.Now()
-	w := wait{}
-	for time.Since(start) < limit {
-		state := d.targetState(ctx, id)
-		answered := false
-		for i := 0; i < 20 && !answered; i++ {
-			if p, err := d.page(ctx, url); err == nil && p.Instance == id {
-				answered = true
-			}
-		}
-		w.last = fmt.Sprintf("target %s, answering %v", state, answered)
-		if in == (state == elbtypes.TargetHealthStateEnumHealthy) && in == answered {
-			w.ok, w.after = true, time.Since(start)
-			return w
-		}
-		time.Sleep(2 * time.Second)
-	}
-	w.after = time.Since(start)
-	return w
-}
-
-// targetState is DescribeTargetHealth's state of one target ("" when unknown).
-func (d *drill) targetState(ctx context.Context, id string) elbtypes.TargetHealthStateEnum {
-	out, err := d.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(d.f.TargetGroup)})
-	if err != nil {
-		return ""
-	}
-	for _, t := range out.TargetHealthDescriptions {
-		if t.Target != nil && aws.ToString(t.Target.Id) == id && t.TargetHealth != nil {
-			return t.TargetHealth.State
-		}
-	}
-	return ""
-}
-
 // repoURL is a file every AL2023 instance of the region downloads first: the repository's
 // mirror list, in the region's repository bucket, at S3's regional address.
 func repoURL(region string) string {
 	return fmt.Sprintf("https://al2023-repos-%s-de612dc2.s3.%s.amazonaws.com/core/mirrors/latest/x86_64/mirror.list", region, region)
 }
 
-// nat is requirement 3: each web server downloads from the repository over HTTPS, and its
-// traffic leaves through its AZ's NAT gateway. The web servers may reach only the
-// repository's ranges (flow 6), and S3 does not echo a caller's address: the source is shown
-// by the web subnet's route and the NAT gateway's Elastic IP, both read from the APIs.
-func (d *drill) nat(ctx context.Context) {
+// natAddresses is requirement 3's row of the API: the NAT gateways' Elastic IPs.
+func (d *awsEnv) natAddresses() {
 	var parts []string
 	ok := len(d.f.NATs) > 0
 	for _, n := range d.f.NATs {
@@ -372,32 +226,21 @@ func (d *drill) nat(ctx context.Context) {
 		ok = ok && n.EIP != ""
 	}
 	d.add(3, "API: the NAT gateways' Elastic IPs (DescribeNatGateways)", "an Elastic IP on each", strings.Join(parts, "; "), "", ok)
-	url := repoURL(d.o.Config.Region)
-	for _, w := range d.f.Webs {
-		n := d.f.natOf(w)
-		source := "no NAT route"
-		if n != nil {
-			source = n.Name + "'s EIP " + n.EIP
-		}
-		test := fmt.Sprintf("%s: curl %s", w.ID, url)
-		if d.o.Emulator {
-			d.limit(3, test, "200 from S3, leaving from "+source, notDialed+"; "+w.Subnet+" routes 0.0.0.0/0 through "+d.f.WebNAT[w.Subnet]+" (DescribeRouteTables)")
-			continue
-		}
-		out, err := d.o.Shell(ctx, d.f.bastionFor(w).PublicIP, w.PrivateIP,
-			"curl -sS -m 20 -o /dev/null -w '%{http_code}' "+url)
-		code := strings.TrimSpace(out)
-		sameAZ := n != nil && (n.AZ == w.AZ || d.o.Config.NAT == config.NATSingle)
-		d.add(3, test, "200, leaving from "+source, firstLine(code, err),
-			"source by the route of "+w.Subnet+" (the server may reach only the repository ranges, which do not echo it)",
-			err == nil && code == "200" && sameAZ)
-	}
 }
 
-// scaling is requirement 4: the group's sizes and CPU target as configured; loaded CPUs make
-// the group grow and a new server healthy; unloaded, it shrinks back to min.
-func (d *drill) scaling(ctx context.Context) {
-	g, fl := d.f.Group, d.o.Config.Fleet
+// groupSizes is requirement 4's row of the API: the group's sizes and CPU target as
+// configured.
+func (d *awsEnv) groupSizes() {
+	g, fl, target := d.f.Group, d.o.Config.Fleet, d.cpuTarget()
+	d.add(4, "API: "+aws.ToString(g.AutoScalingGroupName)+" sizes and CPU target (DescribeAutoScalingGroups, DescribePolicies)",
+		fmt.Sprintf("min %d, max %d, desired %d, CPU %d%%", fl.Min, fl.Max, fl.Desired, fl.CPUTarget),
+		fmt.Sprintf("min %d, max %d, desired %d, CPU %.0f%%", aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), target), "",
+		int(aws.ToInt32(g.MinSize)) == fl.Min && int(aws.ToInt32(g.MaxSize)) == fl.Max &&
+			int(aws.ToInt32(g.DesiredCapacity)) == fl.Desired && target == float64(fl.CPUTarget))
+}
+
+// cpuTarget is the average CPU the group's target-tracking policy holds, 0 when it has none.
+func (d *awsEnv) cpuTarget() float64 {
 	target := 0.0
 	for _, p := range d.f.Policies {
 		if c := p.TargetTrackingConfiguration; c != nil && c.PredefinedMetricSpecification != nil &&
@@ -405,77 +248,81 @@ func (d *drill) scaling(ctx context.Context) {
 			target = aws.ToFloat64(c.TargetValue)
 		}
 	}
-	d.add(4, "API: "+aws.ToString(g.AutoScalingGroupName)+" sizes and CPU target (DescribeAutoScalingGroups, DescribePolicies)",
-		fmt.Sprintf("min %d, max %d, desired %d, CPU %d%%", fl.Min, fl.Max, fl.Desired, fl.CPUTarget),
-		fmt.Sprintf("min %d, max %d, desired %d, CPU %.0f%%", aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), target), "",
-		int(aws.ToInt32(g.MinSize)) == fl.Min && int(aws.ToInt32(g.MaxSize)) == fl.Max &&
-			int(aws.ToInt32(g.DesiredCapacity)) == fl.Desired && target == float64(fl.CPUTarget))
-	outTest := "load every vCPU of the web servers: the group grows, a new server is healthy"
-	inTest := "stop the load: the group shrinks to min"
-	if d.o.Emulator {
-		d.limit(4, outTest, fmt.Sprintf("desired > %d within %s", aws.ToInt32(g.DesiredCapacity), d.o.ScaleOut),
-			"moto publishes no CloudWatch CPU metric and runs no scaling policy, and runs no instance to load: desired stays "+
-				fmt.Sprint(aws.ToInt32(g.DesiredCapacity)))
-		d.limit(4, inTest, fmt.Sprintf("desired %d within %s", aws.ToInt32(g.MinSize), d.o.ScaleIn), "as above: nothing scaled out")
-		return
-	}
-	before := map[string]bool{}
-	for _, w := range d.f.Webs {
-		before[w.ID] = true
-	}
-	// Busy loops, one per vCPU, each bounded by timeout so that a drill that dies leaves no
-	// load behind; detached (setsid, no terminal, no stdin) so that the SSH session returns.
-	const load = "for i in $(seq $(nproc)); do setsid timeout 1800 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & echo $!; done > /tmp/webtier-drill-load.pids"
-	const unload = "kill $(cat /tmp/webtier-drill-load.pids) 2>/dev/null; rm -f /tmp/webtier-drill-load.pids"
-	for _, w := range d.f.Webs {
-		if _, err := d.o.Shell(ctx, d.f.bastionFor(w).PublicIP, w.PrivateIP, load); err != nil {
-			d.add(4, outTest, "load started", "-", w.ID+": "+err.Error(), false)
-			return
+	return target
+}
+
+// Group is DescribeAutoScalingGroups' answer for the web servers' group, with its policy's
+// CPU target. On the emulator, which scales nothing, it is the group as the drill found it.
+func (d *awsEnv) Group(ctx context.Context) (drill.Group, error) {
+	g := d.f.Group
+	if !d.o.Emulator {
+		var err error
+		if g, err = d.group(ctx); err != nil {
+			return drill.Group{}, err
 		}
 	}
-	stopLoad := func() {
-		for _, w := range d.f.Webs {
+	out := drill.Group{Name: aws.ToString(g.AutoScalingGroupName), Min: int(aws.ToInt32(g.MinSize)), Max: int(aws.ToInt32(g.MaxSize)),
+		Desired: int(aws.ToInt32(g.DesiredCapacity)), CPUTarget: d.cpuTarget()}
+	for _, in := range g.Instances {
+		id := aws.ToString(in.InstanceId)
+		out.Instances = append(out.Instances, drill.Host{Name: id, ID: id, AZ: aws.ToString(in.AvailabilityZone)})
+	}
+	return out, nil
+}
+
+// Load starts busy loops, one per vCPU, on each server over SSH, each bounded by timeout so
+// that a drill that dies leaves no load behind, detached (setsid, no terminal, no stdin) so
+// that the SSH session returns; stop kills them.
+func (d *awsEnv) Load(ctx context.Context, servers []drill.Host) (func(), string, error) {
+	if d.o.Emulator {
+		return nil, "", &drill.NotShown{Why: fmt.Sprintf("moto publishes no CloudWatch CPU metric and runs no scaling policy, and runs no instance to load: desired stays %d",
+			aws.ToInt32(d.f.Group.DesiredCapacity))}
+	}
+	const load = "for i in $(seq $(nproc)); do setsid timeout 1800 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & echo $!; done > /tmp/webtier-drill-load.pids"
+	const unload = "kill $(cat /tmp/webtier-drill-load.pids) 2>/dev/null; rm -f /tmp/webtier-drill-load.pids"
+	var loaded []host
+	stop := func() {
+		for _, w := range loaded {
 			d.o.Shell(context.WithoutCancel(ctx), d.f.bastionFor(w).PublicIP, w.PrivateIP, unload)
 		}
 	}
-	defer stopLoad()
-	start := time.Now()
-	desired0 := aws.ToInt32(g.DesiredCapacity)
-	out := d.poll(ctx, d.o.ScaleOut, 15*time.Second, func() (bool, string) {
-		grp, err := d.group(ctx)
+	for _, h := range servers {
+		w, err := d.web(h)
 		if err != nil {
-			return false, err.Error()
+			continue // not InService when the drill began: not reachable by the drill's facts
 		}
-		healthy := d.healthyTargets(ctx)
-		for _, in := range grp.Instances {
-			if id := aws.ToString(in.InstanceId); !before[id] && healthy[id] {
-				return aws.ToInt32(grp.DesiredCapacity) > desired0, fmt.Sprintf("desired %d, %s new and healthy", aws.ToInt32(grp.DesiredCapacity), id)
-			}
+		if _, err := d.o.Shell(ctx, d.f.bastionFor(w).PublicIP, w.PrivateIP, load); err != nil {
+			stop()
+			return nil, "", fmt.Errorf("%s: %w", h.ID, err)
 		}
-		return false, fmt.Sprintf("desired %d", aws.ToInt32(grp.DesiredCapacity))
-	})
-	d.add(4, outTest, fmt.Sprintf("desired > %d within %s", desired0, d.o.ScaleOut), out.observed()+"; "+out.last,
-		fmt.Sprintf("load on %d servers since %s", len(d.f.Webs), start.UTC().Format(time.TimeOnly)), out.ok)
-	stopLoad()
-	in := d.poll(ctx, d.o.ScaleIn, 30*time.Second, func() (bool, string) {
-		grp, err := d.group(ctx)
-		if err != nil {
-			return false, err.Error()
-		}
-		return aws.ToInt32(grp.DesiredCapacity) == aws.ToInt32(grp.MinSize), fmt.Sprintf("desired %d", aws.ToInt32(grp.DesiredCapacity))
-	})
-	d.add(4, inTest, fmt.Sprintf("desired %d within %s", aws.ToInt32(g.MinSize), d.o.ScaleIn), in.observed()+"; "+in.last,
-		"target tracking removes capacity after 15 minutes below target", in.ok)
+		loaded = append(loaded, w)
+	}
+	if len(loaded) == 0 {
+		return nil, "", fmt.Errorf("no InService web server to load")
+	}
+	return stop, fmt.Sprintf("every vCPU busy on %d servers since %s (over SSH, timeout 1800)", len(loaded), time.Now().UTC().Format(time.TimeOnly)), nil
+}
+
+// ScaleWithin: target tracking adds capacity after 3 minutes above target and removes it
+// after 15 below; the options bound the waits.
+func (d *awsEnv) ScaleWithin() (out, in, every time.Duration) {
+	return d.o.ScaleOut, d.o.ScaleIn, 15 * time.Second
+}
+
+// Gone reports whether the group no longer has the server.
+func (d *awsEnv) Gone(ctx context.Context, h drill.Host) bool {
+	g, err := d.Group(ctx)
+	return err == nil && !slices.ContainsFunc(g.Instances, func(i drill.Host) bool { return i.ID == h.ID })
 }
 
 // poll calls check every interval until it reports done or limit passes.
-func (d *drill) poll(ctx context.Context, limit, interval time.Duration, check func() (bool, string)) wait {
+func (d *awsEnv) poll(ctx context.Context, limit, interval time.Duration, check func() (bool, string)) wait {
 	start := time.Now()
 	w := wait{}
 	for {
 		done, last := check()
 		w.last, w.after = last, time.Since(start)
-		d.progress("%s after %.0fs", last, w.after.Seconds())
+		d.Progressf("%s after %.0fs", last, w.after.Seconds())
 		if done {
 			w.ok = true
 			return w
@@ -487,7 +334,7 @@ func (d *drill) poll(ctx context.Context, limit, interval time.Duration, check f
 	}
 }
 
-func (d *drill) group(ctx context.Context) (asgtypes.AutoScalingGroup, error) {
+func (d *awsEnv) group(ctx context.Context) (asgtypes.AutoScalingGroup, error) {
 	out, err := d.asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{
 		AutoScalingGroupNames: []string{aws.ToString(d.f.Group.AutoScalingGroupName)}})
 	if err != nil {
@@ -497,29 +344,6 @@ func (d *drill) group(ctx context.Context) (asgtypes.AutoScalingGroup, error) {
 		return asgtypes.AutoScalingGroup{}, errors.New("the group is gone")
 	}
 	return out.AutoScalingGroups[0], nil
-}
-
-func (d *drill) healthyTargets(ctx context.Context) map[string]bool {
-	out := map[string]bool{}
-	th, err := d.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(d.f.TargetGroup)})
-	if err != nil {
-		return out
-	}
-	for _, t := range th.TargetHealthDescriptions {
-		if t.Target != nil && t.TargetHealth != nil && t.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
-			out[aws.ToString(t.Target.Id)] = true
-		}
-	}
-	return out
-}
-
-// firstLine is a command's first line of output, or its error.
-func firstLine(out string, err error) string {
-	if err != nil {
-		return "error: " + strings.SplitN(strings.TrimSpace(err.Error()+" "+out), "\n", 2)[0]
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
-	return line
 }
 
 // sortedKeys is the map's keys in order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,8 +18,8 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
-	"github.com/webtier/webtier/twin"
 )
 
 // recorded is the example stack as moto 5.2.1 described it after `webtier deploy` (package
@@ -79,12 +80,16 @@ func emulatorOptions(t *testing.T) Options {
 		Fetch: func(_ context.Context, url string) (int, string, error) {
 			t.Errorf("the emulator drill fetched %s: nothing may be dialed on the emulator", url)
 			return 0, "", nil
+		},
+		Dial: func(_ context.Context, _, addr string) (net.Conn, error) {
+			t.Errorf("the emulator drill dialed %s: nothing may be dialed on the emulator", addr)
+			return nil, errors.New("not dialed")
 		}}
 }
 
 // apiRow says whether a row reports an API's answer (a shape check, the sizes, the NAT
 // addresses, the reboot): those the emulator can answer for real.
-func apiRow(r twin.DrillRow) bool {
+func apiRow(r drill.Row) bool {
 	return strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
 }
 
@@ -93,8 +98,8 @@ var knownLimits = []string{"web servers healthy", "web servers spread", "Multi-A
 
 // TestEmulatorRows drills the recorded moto stack: nothing is dialed; the reboot is asked with
 // ForceFailover; what the API answers passes, every traffic test and moto's known gaps are
-// limitations that say what was not shown; and each requirement has at least one row that
-// passed on what the API said.
+// limitations that say what was not shown, what the live reader does not read is NOT BUILT;
+// and each requirement has at least one row that passed on what the API said.
 func TestEmulatorRows(t *testing.T) {
 	s := loadRecorded(t)
 	db := &fakeDB{db: s.DBInstances[0]}
@@ -107,22 +112,26 @@ func TestEmulatorRows(t *testing.T) {
 	}
 	passed := map[int]int{}
 	for _, r := range rows {
-		want := twin.Limitation
+		want := drill.Limitation
 		if apiRow(r) {
-			want = twin.Pass
+			want = drill.Pass
 			for _, k := range knownLimits {
 				if strings.Contains(r.Test, k) {
-					want = twin.Limitation
+					want = drill.Limitation
 				}
+			}
+			// What the live reader does not read (alarms, controls) is not judged: not a pass.
+			if strings.HasPrefix(r.Observed, "not read: ") {
+				want = drill.NotBuilt
 			}
 		}
 		if r.Result != want {
 			t.Errorf("req %d %q: got %s, want %s (observed %q, evidence %q)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence)
 		}
-		if r.Result == twin.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
+		if r.Result == drill.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
 			t.Errorf("req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence)
 		}
-		if r.Result == twin.Pass {
+		if r.Result == drill.Pass {
 			passed[r.Req]++
 		}
 	}
@@ -134,15 +143,15 @@ func TestEmulatorRows(t *testing.T) {
 	// The rows name what the API gave: the bastions' public IPs, the ALB's DNS name, the
 	// web servers, the database's AZ.
 	var all strings.Builder
-	twin.WriteDrillOn(&all, "the emulator", rows, time.Second)
+	drill.Write(&all, "the emulator", rows, time.Second)
 	for _, want := range []string{"ssh -J ec2-user@54.214.108.16 ec2-user@10.16.4.6 hostname", "http://webtier-alb-1.ap-northeast-2.elb.amazonaws.com/",
-		"moto keeps the instance in ap-northeast-2a", "127.163.160.147", "(18 not shown: EMULATOR LIMITATION)"} {
+		"moto keeps the instance in ap-northeast-2a", "127.163.160.147", "(22 not shown: EMULATOR LIMITATION; 24 not judged: NOT BUILT)"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("the table does not say %q:\n%s", want, all.String())
 		}
 	}
-	if twin.WriteDrillOn(&strings.Builder{}, "the emulator", rows, time.Second) {
-		t.Error("WriteDrillOn says the drill passed: limitations are not passes")
+	if drill.Write(&strings.Builder{}, "the emulator", rows, time.Second) {
+		t.Error("drill.Write says the drill passed: limitations are not passes")
 	}
 }
 
@@ -173,7 +182,7 @@ func TestEmulatorFailsWhatTheAPIShows(t *testing.T) {
 			for _, r := range rows {
 				if strings.Contains(r.Test, tc.test) {
 					found = true
-					if r.Result != twin.Fail {
+					if r.Result != drill.Fail {
 						t.Errorf("%q: got %s (%s), want FAIL", r.Test, r.Result, r.Observed)
 					}
 				}
@@ -198,7 +207,7 @@ func TestNothingToDrill(t *testing.T) {
 
 // awsDrill is a drill of the recorded stack as if it were AWS, for the tests that need no
 // API call: SSH (1) and the repository through NAT (3).
-func awsDrill(t *testing.T, shell Shell) *drill {
+func awsDrill(t *testing.T, shell Shell, dial func(context.Context, string, string) (net.Conn, error)) *awsEnv {
 	s := loadRecorded(t)
 	n, _, err := s.Model()
 	if err != nil {
@@ -208,47 +217,59 @@ func awsDrill(t *testing.T, shell Shell) *drill {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Config: exampleConfig(t), Shell: shell}
-	return &drill{o: o.withDefaults(), f: f}
+	o := Options{Config: exampleConfig(t), Shell: shell, Dial: dial}
+	if dial == nil {
+		o.Dial = func(_ context.Context, _, addr string) (net.Conn, error) {
+			t.Errorf("the test dialed %s", addr)
+			return nil, errors.New("not dialed")
+		}
+	}
+	return &awsEnv{o: o.withDefaults(), f: f}
 }
 
-// TestSSHRows: through a bastion, the web server's hostname passes; a connection straight to
-// a private address that succeeds fails the drill.
+// TestSSHRows: `hostname` answering each bastion's and, through each bastion, each web
+// server's name passes; a connection from this machine straight to a web server's private
+// address that succeeds fails the drill, as does another host answering.
 func TestSSHRows(t *testing.T) {
+	// EC2's names of the recorded instances, by the address the drill logs in to.
+	names := map[string]string{}
+	d := awsDrill(t, nil, nil)
+	for _, h := range d.f.Bastions {
+		names[h.PublicIP] = "ip-" + strings.ReplaceAll(h.PrivateIP, ".", "-") + ".ap-northeast-2.compute.internal\n"
+	}
+	for _, h := range d.f.Webs {
+		names[h.PrivateIP] = "ip-" + strings.ReplaceAll(h.PrivateIP, ".", "-") + ".ap-northeast-2.compute.internal\n"
+	}
+	refused := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("i/o timeout") }
+	connected := func(context.Context, string, string) (net.Conn, error) { c, _ := net.Pipe(); return c, nil }
 	for _, tc := range []struct {
 		name         string
-		direct       error
+		dial         func(context.Context, string, string) (net.Conn, error)
 		hostname     func(host string) string
 		pass, failed int
 	}{
-		{"as designed", errors.New("exit status 255"), func(h string) string {
-			return "ip-" + strings.ReplaceAll(h, ".", "-") + ".ap-northeast-2.compute.internal\n"
-		}, 5, 0},
-		{"a web server reachable from outside", nil, func(h string) string {
-			return "ip-" + strings.ReplaceAll(h, ".", "-") + ".ap-northeast-2.compute.internal\n"
-		}, 4, 1},
-		{"another host answers", errors.New("exit status 255"), func(string) string { return "ip-10-16-1-4.ap-northeast-2.compute.internal" }, 1, 4},
+		{"as designed", refused, func(h string) string { return names[h] }, 8, 0},
+		{"a web server reachable from outside", connected, func(h string) string { return names[h] }, 6, 2},
+		// bastion-a is 10.16.1.4: its own row passes.
+		{"another host answers", refused, func(string) string { return "ip-10-16-1-4.ap-northeast-2.compute.internal" }, 3, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls []string
 			d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
 				calls = append(calls, via+">"+host+":"+cmd)
-				if via == "" {
-					return "", tc.direct
-				}
 				return tc.hostname(host), nil
-			})
-			d.ssh(context.Background())
+			}, tc.dial)
+			rows := drill.Test(context.Background(), d, 1)
 			pass, failed := 0, 0
-			for _, r := range d.rows {
-				if r.Result == twin.Pass {
+			for _, r := range rows {
+				if r.Result == drill.Pass {
 					pass++
 				} else {
 					failed++
 				}
 			}
 			if pass != tc.pass || failed != tc.failed {
-				t.Errorf("got %d passed, %d failed; want %d, %d\ncalls: %v\nrows: %+v", pass, failed, tc.pass, tc.failed, calls, d.rows)
+				t.Errorf("got %d passed, %d failed; want %d, %d\ncalls: %v\nrows: %+v", pass, failed, tc.pass, tc.failed, calls, rows)
 			}
 			if want := "54.214.49.144>10.16.4.5:hostname"; !slices.Contains(calls, want) {
 				t.Errorf("calls %v: want %s (bastion-c to a web server)", calls, want)
@@ -263,34 +284,22 @@ func TestRepoRows(t *testing.T) {
 		code string
 		err  error
 		want string
-	}{{"200", nil, twin.Pass}, {"000", errors.New("exit status 28"), twin.Fail}, {"403", nil, twin.Fail}} {
+	}{{"200", nil, drill.Pass}, {"000", errors.New("exit status 28"), drill.Fail}, {"403", nil, drill.Fail}} {
 		d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
 			if !strings.Contains(cmd, "https://al2023-repos-ap-northeast-2-de612dc2.s3.ap-northeast-2.amazonaws.com/") {
 				t.Errorf("command %q does not ask the region's repository", cmd)
 			}
 			return tc.code, tc.err
-		})
-		d.nat(context.Background())
-		for _, r := range d.rows[1:] {
+		}, nil)
+		rows := drill.Test(context.Background(), d, 3)
+		if len(rows) != len(d.f.Webs) {
+			t.Errorf("curl answers %s: %d rows, want one per web server: %+v", tc.code, len(rows), rows)
+		}
+		for _, r := range rows {
 			if r.Result != tc.want || !strings.Contains(r.Expected, "nat-public-c's EIP 127.163.160.147") {
 				t.Errorf("curl answers %s: got %s (expected %q), want %s through nat-public-c", tc.code, r.Result, r.Expected, tc.want)
 			}
 		}
-	}
-}
-
-// TestMeasure: the interruption runs from the first failed read to the next good one.
-func TestMeasure(t *testing.T) {
-	t0 := time.Unix(0, 0)
-	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	a, b := twin.DBPage{Endpoint: "db.example", Addr: "10.16.5.10", Rows: "<tr>1</tr>"}, twin.DBPage{Endpoint: "db.example", Addr: "10.16.6.10", Rows: "<tr>1</tr>"}
-	o := measure([]sample{{at(0), true, a}, {at(0.5), false, twin.DBPage{}}, {at(1), false, twin.DBPage{}}, {at(3.5), true, b}, {at(4), false, twin.DBPage{}}, {at(4.5), true, b}})
-	if o.Longest != 3*time.Second || o.Failed != 3 || !o.Recovered || o.First != a || o.Last != b {
-		t.Errorf("got %+v; want longest 3s, 3 failed, recovered, first %v, last %v", o, a, b)
-	}
-	o = measure([]sample{{at(0), true, a}, {at(1), false, twin.DBPage{}}, {at(5), false, twin.DBPage{}}})
-	if o.Recovered || o.Longest != 4*time.Second {
-		t.Errorf("never answering again: got %+v; want not recovered, longest 4s", o)
 	}
 }
 
@@ -316,7 +325,7 @@ func TestCheckKey(t *testing.T) {
 // answers: the target group's health check as configured, the file system and one mount
 // target in each web AZ, each named by its AWS ID.
 func TestFactsFromTheModel(t *testing.T) {
-	f := awsDrill(t, nil).f
+	f := awsDrill(t, nil, nil).f
 	if f.Check.Path != "/healthz.php" || f.Check.Interval <= 0 || f.Check.Timeout <= 0 || f.Check.Healthy <= 0 || f.Check.Unhealthy <= 0 {
 		t.Errorf("health check %+v, want the target group's: /healthz.php with its interval, timeout and thresholds", f.Check)
 	}

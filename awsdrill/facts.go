@@ -1,14 +1,16 @@
-// Package awsdrill runs the seed's six tests (`webtier drill --target aws`) against a deployed
-// stack: SSH through each bastion to each web server, the load balancer's rotation, package
-// downloads through NAT, scaling under CPU load, a database failover and a file shared over
-// EFS. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
+// Package awsdrill runs the seed's six tests (package drill: `webtier drill --target aws`)
+// against a deployed stack, which it implements as their environment (drill.Stack): SSH
+// through each bastion to each web server, the load balancer's rotation, package downloads
+// through NAT, scaling under CPU load, a database failover and a file shared over EFS; the
+// API's own rows (the NAT gateways' addresses, the group's sizes, the failover's endpoint and
+// AZs) come with them. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
 // and routes from verify's model of it (roles by the webtier:role tag), acts through the AWS
-// APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports twin.DrillRow rows.
+// APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports drill.Row rows.
 //
 // Against the local emulator (moto) every API call still runs and its answer is reported, but
 // nothing is dialed: moto runs no instances, serves no load balancer DNS names, publishes no
 // CPU metric and moves no database. What a test could not show there is a row with result
-// twin.Limitation that says what was not shown and what the API answered, never a pass.
+// drill.Limitation that says what was not shown and what the API answered, never a pass.
 //
 // Nothing in verify/, rules/, config/ or twin/ imports this package: it is the edge that
 // touches a real account.
@@ -26,6 +28,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
@@ -40,20 +43,6 @@ type host struct {
 // label names a host in a row: its Name tag, or its ID, and its AZ.
 func (h host) label() string { return fmt.Sprintf("%s (%s)", h.Name, h.AZ) }
 
-// healthCheck is the target group's health check, which bounds how long a stopped server
-// may stay in rotation.
-type healthCheck struct {
-	Path                                  string
-	Interval, Timeout, Healthy, Unhealthy int
-}
-
-// leaveWithin is the longest AWS should take to mark a stopped target unhealthy: the failed
-// checks in a row, each up to its timeout, plus one interval for the first check to start.
-func (h healthCheck) leaveWithin() int { return (h.Unhealthy+1)*h.Interval + h.Timeout }
-
-// returnWithin is the longest a started target should take to be healthy again.
-func (h healthCheck) returnWithin() int { return (h.Healthy+1)*h.Interval + h.Timeout }
-
 // nat is a NAT gateway with its AZ and Elastic IP.
 type nat struct {
 	ID, Name, AZ, EIP string
@@ -63,12 +52,13 @@ type nat struct {
 type facts struct {
 	Bastions []host
 	// Webs are the InService instances of the web servers' Auto Scaling group, by AZ then ID.
-	Webs          []host
-	Group         asgtypes.AutoScalingGroup
-	Policies      []asgtypes.ScalingPolicy
-	TargetGroup   string // ARN
-	TargetName    string
-	Check         healthCheck
+	Webs        []host
+	Group       asgtypes.AutoScalingGroup
+	Policies    []asgtypes.ScalingPolicy
+	TargetGroup string // ARN
+	TargetName  string
+	// Check is the web servers' health check, from the model of the answers.
+	Check         drill.Health
 	ALB           string // DNS name
 	NATs          []nat
 	WebNAT        map[string]string // web subnet ID -> NAT gateway ID of its 0.0.0.0/0 route
@@ -87,6 +77,7 @@ type facts struct {
 // the database.
 func factsOf(s *live.Stack, n *verify.Network) (*facts, error) {
 	f := &facts{WebNAT: map[string]string{}, MountTargetAZ: map[string][]string{}}
+	f.Check, _ = drill.WebHealth(n, 1)
 	azOf := map[string]string{}
 	for _, sn := range s.Subnets {
 		azOf[aws.ToString(sn.SubnetId)] = aws.ToString(sn.AvailabilityZone)
@@ -129,12 +120,6 @@ func factsOf(s *live.Stack, n *verify.Network) (*facts, error) {
 	sortHosts(f.Webs)
 	if len(f.Group.TargetGroupARNs) > 0 {
 		f.TargetGroup = f.Group.TargetGroupARNs[0]
-	}
-	for _, tg := range n.TargetGroups {
-		if tg.ID == f.TargetGroup && f.TargetGroup != "" {
-			h := tg.Health
-			f.Check = healthCheck{Path: h.Path, Interval: h.Interval, Timeout: h.Timeout, Healthy: h.Healthy, Unhealthy: h.Unhealthy}
-		}
 	}
 	for _, tg := range s.TargetGroups {
 		if aws.ToString(tg.TargetGroupArn) != f.TargetGroup {

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/site"
 )
 
 //go:embed web-init.sh
@@ -75,7 +76,7 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		Tags: tags("webtier-web", "instance-profile"),
 	}), "web")
 
-	script := fillTemplate(webInit, map[string]*string{
+	script := fillTemplate(sitePages(webInit), map[string]*string{
 		"EFS_ID":      p.FileSystemID,
 		"DB_HOST":     p.DBHost,
 		"DB_NAME":     str(p.DBName),
@@ -167,6 +168,40 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		},
 	}), "web-cpu")
 	return &WebFleet{Group: asg}
+}
+
+// sitePages fills each %%NAME%% of the user data's template with the pages' declaration
+// (package site): where each page is, its pool, what it shows; and leaves out the template's
+// own notes (lines starting "#%%"). What is left is literal but for the @@NAME@@ placeholders
+// of fillTemplate.
+func sitePages(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	lines = slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, "#%%") })
+	text = strings.Join(lines, "")
+	var rows strings.Builder
+	for _, r := range site.Metadata {
+		rows.WriteString("    '" + r[0] + "' => imds('" + r[1] + "', $token),\n")
+	}
+	out := strings.NewReplacer(
+		"%%WEB_ROOT%%", site.WebRoot,
+		"%%SHARED_DIR%%", site.SharedDir,
+		"%%SHARED_HEADING%%", site.SharedHeading,
+		"%%INDEX_FILE%%", site.Index.File(),
+		"%%INDEX_ROWS%%", rows.String(),
+		"%%DB_FILE%%", site.DB.File(),
+		"%%DB_URL%%", site.DB.URL,
+		"%%DB_LOG_PREFIX%%", site.ErrorLogPrefix,
+		"%%DB_UNAVAILABLE%%", site.Unavailable,
+		"%%PRACTICE_CREATE%%", site.PracticeCreate,
+		"%%PRACTICE_INSERT%%", site.PracticeInsert,
+		"%%PRACTICE_SELECT%%", site.PracticeSelect,
+		"%%SITE_POOL%%", site.SitePool,
+		"%%HEALTH_POOL%%", site.HealthPool,
+	).Replace(text)
+	if i := strings.Index(out, "%%"); i >= 0 {
+		panic("web-init.sh: no value for " + out[i:min(len(out), i+30)])
+	}
+	return out
 }
 
 // fillTemplate replaces each @@NAME@@ in text with values[NAME], which may be a Terraform

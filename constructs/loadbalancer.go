@@ -7,6 +7,7 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lbtargetgroup"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/site"
 )
 
 // LoadBalancerProps configures the internet-facing ALB.
@@ -103,4 +104,4 @@ func NewLoadBalancer(scope constructs.Construct, id string, p LoadBalancerProps)
 }
 
 // HealthPath is the page the target group's health check requests.
-const HealthPath = "/healthz.php"
+const HealthPath = site.HealthPath

@@ -1,6 +1,8 @@
 #!/bin/bash
 # webtier web server bootstrap: httpd with PHP-FPM, the shared EFS, and three pages.
 # Placeholders between double at-signs are filled at synth time by constructs/fleet.go (Terraform references).
+#%% (A note of the template, left out of the user data:) placeholders between double percent signs are
+#%% the pages' declaration (package site: paths, pools, what each page shows), filled first.
 set -euo pipefail
 
 # A step that fails leaves a line on the instance's console output (EC2 GetConsoleOutput), so
@@ -31,9 +33,9 @@ retry 5 20 dnf install -y httpd php-fpm php-cli php-mysqlnd amazon-efs-utils ||
 # the instance's role (iam: the file-system policy lets no anonymous client in), at boot too.
 # nofail: a boot never hangs on the file system; the mount below retries while the mount
 # target's DNS name becomes resolvable (it can lag a fresh mount target by a minute).
-mkdir -p /var/www/html/efs
-grep -q '@@EFS_ID@@' /etc/fstab || echo '@@EFS_ID@@:/ /var/www/html/efs efs _netdev,noresvport,tls,iam,nofail 0 0' >> /etc/fstab
-retry 10 15 mount /var/www/html/efs || fail "the shared file system @@EFS_ID@@ did not mount"
+mkdir -p %%SHARED_DIR%%
+grep -q '@@EFS_ID@@' /etc/fstab || echo '@@EFS_ID@@:/ %%SHARED_DIR%% efs _netdev,noresvport,tls,iam,nofail 0 0' >> /etc/fstab
+retry 10 15 mount %%SHARED_DIR%% || fail "the shared file system @@EFS_ID@@ did not mount"
 
 # Where the database is. The password is read from Secrets Manager and cached for 5 minutes
 # in /run/webtier (tmpfs, readable by the PHP-FPM user only), not on every request.
@@ -50,7 +52,7 @@ chmod 0640 /etc/webtier/db.ini
 chgrp apache /etc/webtier/db.ini
 
 # The load-balancing test: which instance answered, read with IMDSv2 tokens.
-cat > /var/www/html/index.php <<'PHP'
+cat > %%INDEX_FILE%% <<'PHP'
 <?php
 function imds($path, $token) {
     $ctx = stream_context_create(['http' => ['timeout' => 2,
@@ -61,11 +63,8 @@ $token = @file_get_contents('http://169.254.169.254/latest/api/token', false,
     stream_context_create(['http' => ['method' => 'PUT', 'timeout' => 2,
         'header' => 'X-aws-ec2-metadata-token-ttl-seconds: 60']]));
 $rows = [
-    'Instance ID' => imds('instance-id', $token),
-    'Private IP Address' => imds('local-ipv4', $token),
-    'Availability Zone' => imds('placement/availability-zone', $token),
-];
-$shared = array_values(array_diff(scandir('/var/www/html/efs') ?: [], ['.', '..']));
+%%INDEX_ROWS%%];
+$shared = array_values(array_diff(scandir('%%SHARED_DIR%%') ?: [], ['.', '..']));
 ?>
 <!doctype html><title>webtier</title>
 <h1>Instance data</h1>
@@ -74,22 +73,22 @@ $shared = array_values(array_diff(scandir('/var/www/html/efs') ?: [], ['.', '..'
 <tr><td><?= htmlspecialchars($k) ?></td><td><?= htmlspecialchars($v) ?></td></tr>
 <?php endforeach; ?>
 </table>
-<h2>Shared files (EFS at /var/www/html/efs)</h2>
+<h2>%%SHARED_HEADING%%</h2>
 <ul><?php foreach ($shared as $f): ?><li><?= htmlspecialchars($f) ?></li><?php endforeach; ?></ul>
-<p><a href="/db.php">Database page</a></p>
+<p><a href="%%DB_URL%%">Database page</a></p>
 PHP
 
 # The failover test: the same endpoint answers before and after a failover. Visitors get a
 # generic error; the details go to PHP-FPM's error log (/var/log/php-fpm/www-error.log).
-cat > /var/www/html/db.php <<'PHP'
+cat > %%DB_FILE%% <<'PHP'
 <?php
 const SECRET_CACHE = '/run/webtier/db-secret.json';
 const SECRET_TTL = 300;
 
 function fail_page(string $why): void {
-    error_log('webtier db.php: ' . $why);
+    error_log('%%DB_LOG_PREFIX%%' . $why);
     http_response_code(503);
-    exit('The database is unavailable right now. Please try again shortly.');
+    exit('%%DB_UNAVAILABLE%%');
 }
 
 // The master credentials, from the cache while it is fresh, else from Secrets Manager.
@@ -126,9 +125,9 @@ try {
     // servers (they reach no host that publishes it; see the README).
     $db->real_connect($cfg['host'], $secret['username'], $secret['password'], $cfg['name'], 3306, null,
         MYSQLI_CLIENT_SSL | MYSQLI_CLIENT_SSL_DONT_VERIFY_SERVER_CERT);
-    $db->query('CREATE TABLE IF NOT EXISTS practice (id INT PRIMARY KEY, name VARCHAR(32), address VARCHAR(64))');
-    $db->query("INSERT IGNORE INTO practice VALUES (1, 'KIM', 'SEOUL')");
-    $result = $db->query('SELECT id, name, address FROM practice ORDER BY id');
+    $db->query('%%PRACTICE_CREATE%%');
+    $db->query("%%PRACTICE_INSERT%%");
+    $result = $db->query('%%PRACTICE_SELECT%%');
 } catch (mysqli_sql_exception $e) {
     if ($e->getCode() === 1045) {
         @unlink(SECRET_CACHE); // access denied: a rotated password is read again next time
@@ -153,7 +152,7 @@ PHP
 mem_mib=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
 workers=$(( (mem_mib - 256) / 64 )); (( workers < 5 )) && workers=5; (( workers > 50 )) && workers=50
 cat > /etc/php-fpm.d/zz-webtier-size.conf <<FPM
-[www]
+[%%SITE_POOL%%]
 pm = dynamic
 pm.max_children = $workers
 pm.start_servers = 2
@@ -162,10 +161,10 @@ pm.max_spare_servers = $(( workers / 2 > 2 ? workers / 2 : 3 ))
 request_terminate_timeout = 30s
 FPM
 cat > /etc/php-fpm.d/health.conf <<'FPM'
-[health]
+[%%HEALTH_POOL%%]
 user = apache
 group = apache
-listen = /run/php-fpm/health.sock
+listen = /run/php-fpm/%%HEALTH_POOL%%.sock
 listen.acl_users = apache
 pm = static
 pm.max_children = 2
@@ -173,14 +172,14 @@ request_terminate_timeout = 5s
 FPM
 cat > /etc/httpd/conf.d/webtier-health.conf <<'HTTPD'
 <Location "@@HEALTH_PATH@@">
-    SetHandler "proxy:unix:/run/php-fpm/health.sock|fcgi://health"
+    SetHandler "proxy:unix:/run/php-fpm/%%HEALTH_POOL%%.sock|fcgi://%%HEALTH_POOL%%"
 </Location>
 HTTPD
 systemctl enable --now php-fpm httpd
 # Last step: the health check passes only once everything above is in place, and only while
 # PHP answers (a PHP page that does not touch the database, so a failover does not take every
 # server out of the target group).
-cat > /var/www/html@@HEALTH_PATH@@ <<'PHP'
+cat > %%WEB_ROOT%%@@HEALTH_PATH@@ <<'PHP'
 <?php
 header('Content-Type: text/plain');
 echo "ok\n";

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/miekg/dns"
 
+	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -401,9 +401,9 @@ func dbPage(access *DBAccess, php verify.Bootstrap, log io.Writer) http.HandlerF
 			return d.DialContext(ctx, network, net.JoinHostPort(ips[0], port))
 		}}}
 	fail := func(w http.ResponseWriter, why error) {
-		fmt.Fprintf(log, "db.php: %v\n", why)
+		fmt.Fprintf(log, "%s%v\n", site.ErrorLogPrefix, why)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "The database is unavailable right now. Please try again shortly.")
+		io.WriteString(w, site.Unavailable)
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		cache.mu.Lock()
@@ -439,29 +439,21 @@ func dbPage(access *DBAccess, php verify.Bootstrap, log io.Writer) http.HandlerF
 		if ips, err := resolver.LookupHost(r.Context(), access.Endpoint); err == nil && len(ips) > 0 {
 			resolved = ips[0]
 		}
-		var b strings.Builder
-		b.WriteString("<!doctype html><title>webtier database</title>\n<h1>RDS Practice</h1>\n")
-		fmt.Fprintf(&b, "<p>Endpoint %s resolves to %s</p>\n", html.EscapeString(access.Endpoint), html.EscapeString(resolved))
-		b.WriteString("<table border=\"1\"><tr><th>ID</th><th>NAME</th><th>ADDRESS</th></tr>\n")
-		for _, row := range rows {
-			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", html.EscapeString(row[0]), html.EscapeString(row[1]), html.EscapeString(row[2]))
-		}
-		b.WriteString("</table>\n<p><small>webtier twin: MariaDB stands in for RDS MySQL, a Go page for db.php</small></p>\n")
-		io.WriteString(w, b.String())
+		io.WriteString(w, site.DBHTML(access.Endpoint, resolved, rows, "webtier twin: MariaDB stands in for RDS MySQL, a Go page for db.php"))
 	}
 }
 
 // queryPractice makes the practice table as the user data's page does and reads it.
 func queryPractice(ctx context.Context, db *sql.DB) ([][3]string, error) {
 	for _, stmt := range []string{
-		"CREATE TABLE IF NOT EXISTS practice (id INT PRIMARY KEY, name VARCHAR(32), address VARCHAR(64))",
-		"INSERT IGNORE INTO practice VALUES (1, 'KIM', 'SEOUL')",
+		site.PracticeCreate,
+		site.PracticeInsert,
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return nil, err
 		}
 	}
-	rs, err := db.QueryContext(ctx, "SELECT id, name, address FROM practice ORDER BY id")
+	rs, err := db.QueryContext(ctx, site.PracticeSelect)
 	if err != nil {
 		return nil, err
 	}

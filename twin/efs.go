@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -479,6 +478,3 @@ func writeShared(ctx context.Context, access *EFSAccess, dial dialer, name strin
 	}
 	return server, nil
 }
-
-// twinNote is the web server stand-in's note at the foot of its page.
-var twinNote = regexp.MustCompile(`<small>webtier twin: [^,]*, [^;]*; ([^<]*)</small>`)

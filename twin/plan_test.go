@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -211,22 +213,22 @@ func TestRuleRendering(t *testing.T) {
 	}
 }
 
-// TestPagesOfUserData: the web servers serve what the user data writes, the health page
-// (a separate element of the synthesized join) included.
+// TestPagesOfUserData: the web servers serve what the user data writes (verify's reading of
+// the bootstrap), the health page (a separate element of the synthesized join) included.
 func TestPagesOfUserData(t *testing.T) {
 	n, _ := example(t)
 	var got []string
 	for _, e := range n.Endpoints {
 		if e.Role == "web" {
-			got = pagesOf(e.UserData)
+			got = verify.BootstrapOf(e.UserData, n.HealthPath()).Pages
 			break
 		}
 	}
-	if strings.Join(got, " ") != "/index.php /db.php /healthz.php" {
-		t.Errorf("pages %v, want /index.php /db.php /healthz.php", got)
+	if want := []string{site.Index.Path, site.DB.Path, site.HealthPath}; !slices.Equal(got, want) {
+		t.Errorf("pages %v, want %v", got, want)
 	}
 	plain := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\ncat > /var/www/html/ok.html <<'X'\nok\nX\n"))
-	if got := pagesOf(plain); strings.Join(got, " ") != "/ok.html" {
+	if got := verify.BootstrapOf(plain, "").Pages; strings.Join(got, " ") != "/ok.html" {
 		t.Errorf("base64 user data: pages %v, want /ok.html", got)
 	}
 }

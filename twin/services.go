@@ -3,7 +3,6 @@ package twin
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -48,15 +47,13 @@ type Spec struct {
 // WebSpec is a web server: the user data's pages.
 type WebSpec struct {
 	Port int `json:"port"`
-	// Pages are the pages the user data writes ("/index.php", "/healthz.php"); Index and the
-	// health-check page are served when the user data writes them.
-	Pages []string `json:"pages"`
 	// DB is how /db.php reaches the database, when the twin runs one.
 	DB *DBAccess `json:"db,omitempty"`
 	// EFS is the shared file system the user data mounts, when the stack has mount targets.
 	EFS *EFSAccess `json:"efs,omitempty"`
-	// PHP is the user data's PHP-FPM pools and /db.php's timeouts; Health is the target
-	// group's health-check path.
+	// PHP is what the user data writes: its pages (package site says what each shows; a page
+	// is served when the user data writes it), its PHP-FPM pools and /db.php's timeouts.
+	// Health is the target group's health-check path.
 	PHP    verify.Bootstrap `json:"php"`
 	Health string           `json:"health,omitempty"`
 }
@@ -175,7 +172,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &WebSpec{Port: port, Pages: pagesOf(h.ep.UserData), EFS: p.efsAccess(h),
+				s.Web = &WebSpec{Port: port, EFS: p.efsAccess(h),
 					PHP: verify.BootstrapOf(h.ep.UserData, p.net.HealthPath()), Health: p.net.HealthPath()}
 				if with.db && p.dbEndpoint() != "" {
 					s.Web.DB = &DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
@@ -260,17 +257,4 @@ func (l ALBListener) describe(scale int) string {
 	h := l.Health
 	return fmt.Sprintf("GET %s every %s (AWS: %ds, time / %d), timeout %s, %d ok in, %d failed out",
 		h.Path, scaled(h.Interval, scale), h.Interval, scale, scaled(h.Timeout, scale), h.Healthy, h.Unhealthy)
-}
-
-// pagesRe finds the pages a bootstrap script writes under the web root.
-var pagesRe = regexp.MustCompile(`cat > /var/www/html(/[A-Za-z0-9._/-]+) <<`)
-
-// pagesOf are the pages the user data writes under /var/www/html, in order, read from its
-// script text (verify.Script).
-func pagesOf(userData string) []string {
-	var out []string
-	for _, m := range pagesRe.FindAllStringSubmatch(verify.Script(userData), -1) {
-		out = append(out, m[1])
-	}
-	return out
 }

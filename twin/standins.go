@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -159,7 +160,7 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		}
 		ready.Do(func() { close(healthy) })
 	}()
-	serves := func(page string) bool { return slices.Contains(spec.Web.Pages, page) }
+	serves := func(page site.Page) bool { return slices.Contains(spec.Web.PHP.Pages, page.Path) }
 	var shared *efsMount
 	if spec.Web.EFS != nil {
 		shared = &efsMount{access: spec.Web.EFS}
@@ -167,19 +168,19 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 	}
 	mux := http.NewServeMux()
 	php := spec.Web.PHP
-	site := newPool(php.SiteWorkers)
-	pools := map[string]*phpPool{php.SitePool: site}
+	sitePool := newPool(php.SiteWorkers)
+	pools := map[string]*phpPool{php.SitePool: sitePool}
 	if pools[php.HealthPool] == nil {
 		pools[php.HealthPool] = newPool(php.HealthWorkers)
 	}
-	if spec.Web.DB != nil && serves("/db.php") {
-		mux.Handle("/db.php", site.run(dbPage(spec.Web.DB, php, os.Stderr)))
+	if spec.Web.DB != nil && serves(site.DB) {
+		mux.Handle(site.DB.URL, sitePool.run(dbPage(spec.Web.DB, php, os.Stderr)))
 	}
-	for _, page := range spec.Web.Pages {
-		if page == "/index.php" || page == "/db.php" {
+	for _, page := range php.Pages {
+		if page == site.Index.Path || page == site.DB.Path {
 			continue
 		}
-		pool := site
+		pool := sitePool
 		if page == spec.Web.Health {
 			pool = pools[php.HealthPool]
 		}
@@ -188,45 +189,35 @@ func serveWeb(ctx context.Context, spec *Spec) error {
 		mux.Handle(page, pool.run(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-healthy:
-				io.WriteString(w, "ok\n")
+				io.WriteString(w, site.HealthBody)
 			default:
 				http.NotFound(w, r)
 			}
 		})))
 	}
-	mux.Handle("/", site.run(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" && r.URL.Path != "/index.php" || !serves("/index.php") {
+	mux.Handle("/", sitePool.run(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != site.Index.URL && r.URL.Path != site.Index.Path || !serves(site.Index) {
 			http.NotFound(w, r)
 			return
 		}
-		rows := [][2]string{
-			{"Instance ID", imdsGet(client, "instance-id")},
-			{"Private IP Address", imdsGet(client, "local-ipv4")},
-			{"Availability Zone", imdsGet(client, "placement/availability-zone")},
+		var rows [][2]string
+		for _, m := range site.Metadata {
+			rows = append(rows, [2]string{m[0], imdsGet(client, m[1])})
 		}
-		var b strings.Builder
-		b.WriteString("<!doctype html><title>webtier</title>\n<h1>Instance data</h1>\n<table border=\"1\"><tr><th>Data</th><th>Value</th></tr>\n")
-		for _, row := range rows {
-			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", html.EscapeString(row[0]), html.EscapeString(row[1]))
-		}
-		b.WriteString("</table>\n<h2>Shared files (EFS at /var/www/html/efs)</h2>\n<ul>")
 		// As index.php's scandir: an unmounted directory lists nothing; the stand-in's note
 		// below says why.
 		note := "no EFS in the stack"
+		var names []string
 		if shared != nil {
-			names, err := shared.list(r.Context())
-			for _, name := range names {
-				fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(name))
-			}
+			var err error
+			names, err = shared.list(r.Context())
 			note = "the EFS mount is the twin's NFS client (NFSv3 in TLS to the mount target; EFS speaks NFSv4.1)"
 			if err != nil {
 				note = "the EFS mount failed: " + err.Error()
 			}
 		}
-		b.WriteString("</ul>\n<p><a href=\"/db.php\">Database page</a></p>\n")
-		fmt.Fprintf(&b, "<p><small>webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; %s</small></p>\n",
-			spec.Host, html.EscapeString(note))
-		io.WriteString(w, b.String())
+		io.WriteString(w, site.IndexHTML(rows, names, fmt.Sprintf("webtier twin: %s, a stand-in for httpd + PHP-FPM serving the user data's index.php; %s",
+			spec.Host, html.EscapeString(note))))
 	})))
 	web := &webServer{addr: net.JoinHostPort(spec.Private.String(), strconv.Itoa(spec.Web.Port)),
 		handler: withServer(mux, "webtier-twin-web (stands in for httpd + PHP-FPM)")}

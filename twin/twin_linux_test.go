@@ -14,6 +14,7 @@ import (
 
 	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
+	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
@@ -320,8 +321,8 @@ func TestBrokenStacks(t *testing.T) {
 }
 
 // rowsOf are the rows of one requirement.
-func rowsOf(rows []DrillRow, req int) []DrillRow {
-	var out []DrillRow
+func rowsOf(rows []seed.Row, req int) []seed.Row {
+	var out []seed.Row
 	for _, r := range rows {
 		if r.Req == req {
 			out = append(out, r)
@@ -341,13 +342,13 @@ func TestDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var text strings.Builder
-	WriteDrill(&text, rows, 0)
+	seed.Write(&text, Where, rows, 0)
 	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
-		case built[r.Req] && r.Result != Pass:
+		case built[r.Req] && r.Result != seed.Pass:
 			t.Errorf("req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
-		case !built[r.Req] && r.Result != NotBuilt:
+		case !built[r.Req] && r.Result != seed.NotBuilt:
 			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
 		}
 	}
@@ -377,7 +378,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 		}, "30 requests from the internet", ""},
 		{"no NAT route from web-a", 3, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_route", "web-a-default")
-		}, "web-a-1 -> repository", ""},
+		}, "web-a-1 -> https://", ""},
 		{"a DB subnet group in one AZ", 5, func(t *testing.T, res map[string]any) {
 			if !HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")
@@ -387,7 +388,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 				ids := g.(map[string]any)["subnet_ids"].([]any)
 				g.(map[string]any)["subnet_ids"] = ids[:1]
 			}
-		}, "stop the database primary", ""},
+		}, "fail the database over", ""},
 		{"a health check path the servers do not serve", 2, func(t *testing.T, res map[string]any) {
 			hc := res["aws_lb_target_group"].(map[string]any)["web"].(map[string]any)["health_check"].(map[string]any)
 			hc["path"] = "/nothing-here"
@@ -397,7 +398,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 		}, "load the web servers' CPU", "has no target-tracking policy on average CPU"},
 		{"an EFS mount target missing in ap-northeast-2c", 6, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_efs_mount_target", "shared-c")
-		}, "drill-", "the EFS mount failed: resolving fs-twin.efs.ap-northeast-2.amazonaws.com"},
+		}, "webtier-drill-", "the EFS mount failed: resolving fs-twin.efs.ap-northeast-2.amazonaws.com"},
 		// Issue 17's first defect, as the stack had it: the file-system policy holds one Deny,
 		// so an anonymous mount (no iam option) is allowed nothing.
 		{"the web servers mount without the iam option", 6, func(t *testing.T, res map[string]any) {
@@ -409,10 +410,10 @@ func TestDrillBrokenStacks(t *testing.T) {
 			var edited any
 			json.Unmarshal([]byte(strings.ReplaceAll(string(data), "tls,iam,", "tls,")), &edited)
 			lt["user_data"] = edited
-		}, "write drill-", "access denied by the mount target (stands in for EFS's authorization): User: anonymous is not authorized"},
+		}, "write webtier-drill-", "access denied by the mount target (stands in for EFS's authorization): User: anonymous is not authorized"},
 		{"the web role without its mount policy", 6, func(t *testing.T, res map[string]any) {
 			prune(res, "aws_iam_role_policy", "web-mount-shared-fs")
-		}, "write drill-", "is not authorized to perform: elasticfilesystem:ClientMount"},
+		}, "write webtier-drill-", "is not authorized to perform: elasticfilesystem:ClientMount"},
 		{"the unhealthy-host alarm without an action", 2, func(t *testing.T, res map[string]any) {
 			delete(res["aws_cloudwatch_metric_alarm"].(map[string]any)["alb-unhealthy-hosts"].(map[string]any), "alarm_actions")
 		}, "the unhealthy-host alarm notifies its topic", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic"},
@@ -447,7 +448,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 				t.Fatal("the endpoint policy no longer names role/webtier-web: update this break")
 			}
 			ep["policy"] = strings.ReplaceAll(text, "role/webtier-web", "role/webtier-other")
-		}, "stop the database primary", "AccessDeniedException"},
+		}, "fail the database over", "AccessDeniedException"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, _, _ := up(t, func(res map[string]any) { c.break_(t, res) })
@@ -456,15 +457,15 @@ func TestDrillBrokenStacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			var text strings.Builder
-			WriteDrill(&text, rows, 0)
+			seed.Write(&text, Where, rows, 0)
 			found := false
 			for _, r := range rows {
 				if strings.HasPrefix(r.Test, c.failing) {
 					found = true
-					if r.Result != Fail {
+					if r.Result != seed.Fail {
 						t.Errorf("%q passed on a broken stack:\n%s", r.Test, text.String())
 					}
-					if r.Result == Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
+					if r.Result == seed.Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
 						t.Errorf("%q failed, but its evidence does not say %q:\n%s", r.Test, c.why, text.String())
 					}
 				}
@@ -494,10 +495,10 @@ func TestGatewayEndpointTwin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range rows {
-		if row.Result != Pass {
+		if row.Result != seed.Pass {
 			t.Errorf("%s: %s (expected %s, observed %s)", row.Test, row.Result, row.Expected, row.Observed)
 		}
-		if strings.Contains(row.Test, "repository") && !strings.Contains(row.Observed, "seen from 10.16.") {
+		if strings.Contains(row.Test, "mirror.list") && !strings.Contains(row.Observed, "seen from 10.16.") {
 			t.Errorf("%s: observed %s, want the web server's private address (the endpoint keeps it)", row.Test, row.Observed)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/config"
+	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -33,7 +34,7 @@ func Namespaces(string) ([]string, error)                       { return nil, er
 func Exec(context.Context, *Host, []string) error               { return errNeedsLinux }
 func StartScaler(context.Context, *Plan, string) error          { return errNeedsLinux }
 func StartForward(context.Context, *Plan, string, string) error { return errNeedsLinux }
-func Drill(context.Context, *Plan, ...int) ([]DrillRow, error)  { return nil, errNeedsLinux }
+func Drill(context.Context, *Plan, ...int) ([]seed.Row, error)  { return nil, errNeedsLinux }
 
 func Change(context.Context, string, []ChangeStep, config.Config, string, time.Duration) (*ChangeReport, error) {
 	return nil, errNeedsLinux

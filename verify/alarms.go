@@ -32,7 +32,7 @@ func notReadWhenDeployed(v *verifier, rows []ShapeResult, what string) []ShapeRe
 		return rows
 	}
 	for i := range rows {
-		rows[i].OK, rows[i].Detail = true, notRead+": the live reader does not read "+what+" yet (not judged, not a pass)"
+		rows[i].OK, rows[i].NotRead, rows[i].Detail = true, true, notRead+": the live reader does not read "+what+" yet (not judged, not a pass)"
 	}
 	return rows
 }

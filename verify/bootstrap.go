@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/site"
 )
 
 // The web servers' bootstrap read as the configuration it writes: the files the user data
@@ -22,9 +23,9 @@ import (
 var heredoc = regexp.MustCompile(`(?m)^\s*cat\s+(>>?)\s*(\S+)\s+<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)(['"]?)\s*$`)
 
 // scriptFiles are the files a script writes with here-documents, by path (what `>>` appends
-// is added).
-func scriptFiles(script string) map[string]string {
-	files := map[string]string{}
+// is added), and their paths in the order the script first writes them.
+func scriptFiles(script string) (files map[string]string, order []string) {
+	files = map[string]string{}
 	lines := strings.Split(script, "\n")
 	for i := 0; i < len(lines); i++ {
 		m := heredoc.FindStringSubmatch(lines[i])
@@ -36,13 +37,16 @@ func scriptFiles(script string) map[string]string {
 			body = append(body, lines[i])
 		}
 		text := strings.Join(body, "\n") + "\n"
+		if _, ok := files[m[2]]; !ok {
+			order = append(order, m[2])
+		}
 		if m[1] == ">>" {
 			files[m[2]] += text
 		} else {
 			files[m[2]] = text
 		}
 	}
-	return files
+	return files, order
 }
 
 // fpmPool is one PHP-FPM pool: its name and settings.
@@ -55,7 +59,7 @@ type fpmPool struct {
 // several files merged in the order PHP-FPM reads them (by file name). The distribution's own
 // www.conf, which listens on /run/php-fpm/www.sock, is the base of the www pool.
 func fpmPools(files map[string]string) map[string]*fpmPool {
-	pools := map[string]*fpmPool{"www": {name: "www", settings: map[string]string{"listen": "/run/php-fpm/www.sock"}}}
+	pools := map[string]*fpmPool{site.SitePool: {name: site.SitePool, settings: map[string]string{"listen": "/run/php-fpm/" + site.SitePool + ".sock"}}}
 	var names []string
 	for p := range files {
 		if path.Dir(p) == "/etc/php-fpm.d" && strings.HasSuffix(p, ".conf") {
@@ -112,7 +116,7 @@ func poolOf(page string, files map[string]string, pools map[string]*fpmPool) *fp
 			}
 		}
 	}
-	return pools["www"]
+	return pools[site.SitePool]
 }
 
 // mysqliOption is a call that sets a mysqli option to an integer: $db->options(OPT, N) or
@@ -147,7 +151,10 @@ const phpDefaultSocketTimeout = 60
 // and the pool of the health-check page (the same one unless httpd hands that page to another
 // pool's socket), their sizes, and /db.php's database timeouts.
 type Bootstrap struct {
-	// DBPage is whether the user data writes /db.php.
+	// Pages are the pages the user data writes under the web root (site.WebRoot), in the
+	// order it writes them: "/index.php", "/db.php", "/healthz.php".
+	Pages []string `json:"pages"`
+	// DBPage is whether the user data writes the database page (site.DB).
 	DBPage bool `json:"db_page"`
 	// SitePool and HealthPool name the pools /db.php and the health-check page run in.
 	SitePool   string `json:"site_pool"`
@@ -165,13 +172,18 @@ type Bootstrap struct {
 
 // BootstrapOf reads a web server's user data, the target group's health-check path given.
 func BootstrapOf(userData, healthPath string) Bootstrap {
-	files := scriptFiles(Script(userData))
+	files, order := scriptFiles(Script(userData))
 	pools := fpmPools(files)
-	site, health := poolOf("/db.php", files, pools), poolOf(healthPath, files, pools)
-	b := Bootstrap{SitePool: site.name, HealthPool: health.name, ConnectTimeout: phpDefaultSocketTimeout}
-	b.SiteWorkers, _ = strconv.Atoi(site.settings["pm.max_children"])
+	sitePool, health := poolOf(site.DB.Path, files, pools), poolOf(healthPath, files, pools)
+	b := Bootstrap{SitePool: sitePool.name, HealthPool: health.name, ConnectTimeout: phpDefaultSocketTimeout}
+	for _, f := range order {
+		if page, ok := strings.CutPrefix(f, site.WebRoot); ok && strings.HasPrefix(page, "/") {
+			b.Pages = append(b.Pages, page)
+		}
+	}
+	b.SiteWorkers, _ = strconv.Atoi(sitePool.settings["pm.max_children"])
 	b.HealthWorkers, _ = strconv.Atoi(health.settings["pm.max_children"])
-	if db, ok := files["/var/www/html/db.php"]; ok {
+	if db, ok := files[site.DB.File()]; ok {
 		b.DBPage = true
 		opts := phpOptions(db)
 		if t, ok := opts["MYSQLI_OPT_CONNECT_TIMEOUT"]; ok {

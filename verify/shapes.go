@@ -18,6 +18,9 @@ type ShapeResult struct {
 	Check  string `json:"check"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
+	// NotRead is true when the check was not judged: a document read back from AWS does not
+	// carry what it checks (OK then fails nothing, and passes nothing either).
+	NotRead bool `json:"not_read,omitempty"`
 }
 
 // Shapes runs the shape checks alone on a network, synthesized or deployed (the drill
