@@ -237,19 +237,12 @@ func TestPagesOfUserData(t *testing.T) {
 // preferred address (a second admin range of 198.51.100.0/24), the client moves out of it,
 // and no two hosts outside share an address.
 func TestOutsideHostsApart(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	rules := m["resource"].(map[string]any)["aws_vpc_security_group_ingress_rule"].(map[string]any)
-	second := maps.Clone(rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any))
-	second["cidr_ipv4"] = "198.51.100.0/24"
-	rules["bastion-sg-ingress-admin-to-bastion-ssh-198-51-100-0-24"] = second
-	data, _ = json.Marshal(m)
+	data := editedExample(t, func(res map[string]any) {
+		rules := res["aws_vpc_security_group_ingress_rule"].(map[string]any)
+		second := maps.Clone(rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any))
+		second["cidr_ipv4"] = "198.51.100.0/24"
+		rules["bastion-sg-ingress-admin-to-bastion-ssh-198-51-100-0-24"] = second
+	})
 	n, err := verify.Load(data)
 	if err != nil {
 		t.Fatal(err)
@@ -273,4 +266,20 @@ func TestOutsideHostsApart(t *testing.T) {
 			t.Errorf("the internet client is at %s, in the second admin range %s", h.Private, admin2)
 		}
 	}
+}
+
+// editedExample is the example stack with edit applied to its resources.
+func editedExample(t testing.TB, edit func(res map[string]any)) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m["resource"].(map[string]any))
+	data, _ = json.Marshal(m)
+	return data
 }

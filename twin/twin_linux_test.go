@@ -614,22 +614,6 @@ func TestChange(t *testing.T) {
 	}
 }
 
-// editedExample is the example stack with edit applied to its resources.
-func editedExample(t *testing.T, edit func(res map[string]any)) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m["resource"].(map[string]any))
-	data, _ = json.Marshal(m)
-	return data
-}
-
 // TestInstanceRefresh: a new launch template (another instance type) replaces every web server
 // through the group's instance refresh, with the stack's preferences: the replacements launch
 // first, so both ALB nodes keep the whole desired capacity in service and no request through
