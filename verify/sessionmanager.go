@@ -203,8 +203,14 @@ func (a *authz) agentCalls(who string, from rules.Role, role *Role, why string) 
 			a.missing(c, what)
 			continue
 		}
-		c.Caller, c.Resource = role.Addr+" (through "+endpoint.Addr+")", resource
-		a.decide(c, policy.Request{Principal: session, Action: c.Action, Resource: resource},
+		// ssmmessages and ec2messages have no resource types (the Service Authorization
+		// Reference lists none): their calls name "*"; ssm's registration names the instance.
+		on := "*"
+		if service == "ssm" {
+			on = resource
+		}
+		c.Caller, c.Resource = role.Addr+" (through "+endpoint.Addr+")", on
+		a.decide(c, policy.Request{Principal: session, Action: c.Action, Resource: on},
 			policy.Policies{Identity: ids, Endpoint: ep}, problems)
 	}
 }
