@@ -79,7 +79,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]DrillRow, error) {
 	steps := []struct {
 		req int
 		run func(context.Context) error
-	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {4, d.scaling}, {5, d.failover}, {6, d.sharedFiles}}
+	}{{1, d.access}, {2, d.balancing}, {3, d.nat}, {4, d.scaling}, {5, d.failover}, {6, d.sharedFiles}}
 	for _, step := range steps {
 		if len(reqs) > 0 && !containsInt(reqs, step.req) {
 			continue

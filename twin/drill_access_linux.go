@@ -1,0 +1,89 @@
+package twin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/webtier/webtier/rules"
+)
+
+// access is requirement 1 in the stack's access mode (the drill's test 1, kept apart from the
+// rest of the drill): with bastions (bastion, both) the seed's SSH tests; with the Systems
+// Manager endpoints (ssm, both) a command through Session Manager's stand-in on every managed
+// instance; without bastions (ssm) port 22 refused on every web server from the internet,
+// from the public subnets (where the bastions were) and from the other web servers.
+func (d *drill) access(ctx context.Context) error {
+	bastions := d.p.hostsOfRole(rules.Bastion)
+	endpoints := d.p.ssmEndpointHosts("ssmmessages")
+	if len(bastions) > 0 || len(endpoints) == 0 {
+		if err := d.ssh(ctx); err != nil {
+			return err
+		}
+	}
+	if len(endpoints) == 0 {
+		return nil
+	}
+	d.sessions(ctx, endpoints)
+	if len(bastions) > 0 {
+		return nil
+	}
+	return d.noSSH(ctx)
+}
+
+// agentWait is how long the drill waits for an agent's channel: a few of its 2 s retries.
+const agentWait = 8 * time.Second
+
+// sessions runs `hostname` on every managed instance through the Session Manager stand-in, as
+// `aws ssm start-session --target ID` followed by `hostname` would: the output comes from the
+// instance's agent, over the channel it opened out to the ssmmessages endpoint.
+func (d *drill) sessions(ctx context.Context, endpoints []*Host) {
+	for _, h := range d.p.Hosts {
+		if !d.p.managed(h) {
+			continue
+		}
+		test := fmt.Sprintf("session (stand-in for aws ssm start-session) -> %s (%s): hostname", h.Name, h.Private)
+		// An agent retries its channel every 2 s from boot: a twin just up may not hold it yet.
+		var out, evidence string
+		var err error
+		for deadline := time.Now().Add(agentWait); ; {
+			out, evidence, err = SessionRun(StateDir(d.p.Prefix), endpoints, h.Name, "hostname")
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+			sleep(ctx, 500)
+		}
+		if err != nil {
+			evidence = err.Error()
+		}
+		d.add(1, test, h.Name, firstLineOf(out), evidence, err == nil && out == h.Name)
+	}
+}
+
+// noSSH: with no bastion, nothing reaches port 22 of a web server: not the internet, not the
+// public subnets (an ALB node stands where the bastions were), not another web server.
+func (d *drill) noSSH(ctx context.Context) error {
+	webs := d.p.hostsOfRole(rules.Web)
+	froms := []*Host{d.p.firstOf(string(rules.Internet)), d.p.firstOf(string(rules.ALB))}
+	for _, w := range webs {
+		for _, from := range append(froms, webs...) {
+			if from == nil || from == w {
+				continue
+			}
+			if err := d.blocked(ctx, 1, from, w, w.Private.String(), 22); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// firstLineOf is the first line of a command's output.
+func firstLineOf(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
