@@ -119,7 +119,7 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 	if err != nil {
 		return nil, fmt.Errorf("awsdrill: the deployed stack cannot be modelled:\n%w", err)
 	}
-	f, err := factsOf(s, n)
+	f, err := factsOf(s, n, o.Config.Bastions())
 	if err != nil {
 		return nil, err
 	}
@@ -127,12 +127,15 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]twin.DrillR
 	if err != nil {
 		return nil, err
 	}
+	if !o.Config.Bastions() && !o.Emulator {
+		o.Shell = noBastionShell
+	}
 	d := &drill{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
 	shapes := shapeRows(verify.Shapes(n, in), s.Shapes(o.Emulator))
 	for _, req := range []struct {
 		n   int
 		run func(context.Context)
-	}{{1, d.ssh}, {2, d.balancing}, {3, d.nat}, {4, d.scaling}, {5, d.failover}, {6, d.efs}} {
+	}{{1, d.access}, {2, d.balancing}, {3, d.nat}, {4, d.scaling}, {5, d.failover}, {6, d.efs}} {
 		d.rows = append(d.rows, shapes[req.n]...)
 		req.run(ctx)
 	}
