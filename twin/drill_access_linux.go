@@ -16,12 +16,17 @@ import (
 func (d *drill) access(ctx context.Context) error {
 	bastions := d.p.hostsOfRole(rules.Bastion)
 	endpoints := d.p.ssmEndpointHosts("ssmmessages")
-	if len(bastions) > 0 || len(endpoints) == 0 {
+	admin := d.p.firstOf(string(rules.Admin))
+	if len(bastions) > 0 || len(endpoints) == 0 && admin != nil {
 		if err := d.ssh(ctx); err != nil {
 			return err
 		}
 	}
 	if len(endpoints) == 0 {
+		if len(bastions) == 0 && admin == nil {
+			d.add(1, "a way in: a bastion or Session Manager", "bastions or the ssmmessages endpoint", "neither",
+				"the stack has no bastion and no ssmmessages interface endpoint", false)
+		}
 		return nil
 	}
 	d.sessions(ctx, endpoints)

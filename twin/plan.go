@@ -311,7 +311,7 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		}
 		base := shortRole(e.Role)
 		if e.Role == rules.SSMEndpoint {
-			base = resName(e.Res) // one endpoint per service: "ssmmessages-a"
+			base = serviceOf(e) // one endpoint per service: "ssmmessages-a"
 		}
 		pl := placed{ep: e, base: base + "-" + azLetter(e.AZ()), kind: e.Kind.String()}
 		if e.Kind == verify.Instance {

@@ -201,7 +201,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 				primary = false
 			case port == nfsPort && h.Inside() && h.ep.Kind == verify.MountTarget:
 				s.EFS = &EFSSpec{Port: port, Access: p.Access}
-			case port == 443 && h.Role == rules.SSMEndpoint && resName(h.Resource) == "ssmmessages":
+			case port == 443 && h.Role == rules.SSMEndpoint && serviceOf(h.ep) == "ssmmessages":
 				s.Session = &SessionSpec{Port: port, Socket: sessionSocket(state, h.Name)}
 			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
 				s.Secrets = &SecretsSpec{Port: port, User: "admin", Password: with.password, Access: p.Access}

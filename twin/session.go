@@ -57,12 +57,15 @@ type AgentSpec struct {
 // at the ssmmessages endpoint's addresses.
 func (p *Plan) ssmmessagesName() string { return "ssmmessages." + p.region() + ".amazonaws.com" }
 
+// serviceOf is the last label of an interface endpoint's service: "ssmmessages".
+func serviceOf(e *verify.Endpoint) string { return e.Service[strings.LastIndexByte(e.Service, '.')+1:] }
+
 // ssmEndpointHosts are the hosts of one Systems Manager service's interface endpoint
-// ("ssmmessages"), named after its resource.
+// ("ssmmessages").
 func (p *Plan) ssmEndpointHosts(service string) []*Host {
 	var out []*Host
 	for _, h := range p.hostsOfRole(rules.SSMEndpoint) {
-		if resName(h.Resource) == service {
+		if h.ep != nil && serviceOf(h.ep) == service {
 			out = append(out, h)
 		}
 	}
