@@ -576,14 +576,15 @@ BaseResponse.call_action = _call_action_traced
 
 # AWS holds its managed policies in every account: a role can attach
 # arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole (the database's
-# monitoring role does) without creating it. moto 5.2.1 loads none unless told to load all of
+# monitoring role does) or arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore (the instance
+# roles do with access ssm or both) without creating it. moto 5.2.1 loads none unless told to load all of
 # them (MOTO_IAM_LOAD_MANAGED_POLICIES, ~1000 policies in every account's backend), and
 # AttachRolePolicy then answers NoSuchEntity. The launcher loads, from moto's own copy of AWS's
 # managed policies, the ones the stack attaches.
 from moto.iam import models as iam_models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-STACK_MANAGED_POLICIES = ("AmazonRDSEnhancedMonitoringRole",)
+STACK_MANAGED_POLICIES = ("AmazonRDSEnhancedMonitoringRole", "AmazonSSMManagedInstanceCore")
 _init_aws_policies = iam_models.IAMBackend._init_aws_policies
 
 

@@ -359,8 +359,18 @@ class MotoServerTest(unittest.TestCase):
         attached = iam.list_attached_role_policies(RoleName="monitoring")["AttachedPolicies"]
         self.assertEqual([p["PolicyArn"] for p in attached], [arn])
         # Only the policies the stack attaches are loaded: no other AWS managed policy appears.
-        names = [p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]]
-        self.assertEqual(names, ["AmazonRDSEnhancedMonitoringRole"])
+        names = sorted(p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"])
+        self.assertEqual(names, ["AmazonRDSEnhancedMonitoringRole", "AmazonSSMManagedInstanceCore"])
+
+    def test_an_instance_role_attaches_the_ssm_core_managed_policy(self):
+        iam = self.client("iam")
+        iam.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+        arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+        iam.attach_role_policy(RoleName="web", PolicyArn=arn)
+        attached = iam.list_attached_role_policies(RoleName="web")["AttachedPolicies"]
+        self.assertEqual([p["PolicyArn"] for p in attached], [arn])
 
     def test_enhanced_monitoring_is_kept(self):
         rds = self.client("rds")
