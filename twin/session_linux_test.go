@@ -15,8 +15,14 @@ import (
 // edited by breaks.
 func ssmTwin(t *testing.T, breaks ...func(res map[string]any)) (*Plan, *verify.Network, verify.Intent) {
 	t.Helper()
-	file := filepath.Join("..", "verify", "testdata", "access-ssm.tf.json")
-	_, in := loadStack(t, file, func(c *config.Config) { c.Access, c.AdminCIDRs = config.AccessSSM, nil })
+	return accessTwin(t, "access-ssm.tf.json", func(c *config.Config) { c.Access, c.AdminCIDRs = config.AccessSSM, nil }, breaks...)
+}
+
+// accessTwin builds the twin of one of verify's snapshots of an access mode's stack.
+func accessTwin(t *testing.T, name string, edit func(*config.Config), breaks ...func(res map[string]any)) (*Plan, *verify.Network, verify.Intent) {
+	t.Helper()
+	file := filepath.Join("..", "verify", "testdata", name)
+	_, in := loadStack(t, file, edit)
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -101,4 +107,39 @@ func TestAccessSSMTwinBroken(t *testing.T) {
 	if failed != 2 {
 		t.Errorf("got %d session rows, want 2", failed)
 	}
+}
+
+// TestAccessBothTwin: with `access: both` the drill's test 1 keeps the seed's SSH through each
+// bastion and adds a session on each web server and each bastion through Session Manager's
+// stand-in.
+func TestAccessBothTwin(t *testing.T) {
+	needTwin(t)
+	defer down(t)
+	p, _, _ := accessTwin(t, "access-both.tf.json", func(c *config.Config) {
+		c.Access, c.Quotas.NACLRulesPerDirection = config.AccessBoth, 22
+	})
+	rows, err := Drill(t.Context(), p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	WriteDrill(&text, rows, 0)
+	ssh, sessions := 0, 0
+	for _, r := range rows {
+		if r.Result != Pass {
+			t.Errorf("%s: %s (expected %s, observed %s: %s)", r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
+		}
+		switch {
+		case strings.HasPrefix(r.Test, "ssh"):
+			ssh++
+		case strings.HasPrefix(r.Test, "session ("):
+			sessions++
+		}
+	}
+	// The seed's six SSH tests (each bastion, each bastion to each web server), and a session
+	// on the two web servers and the two bastions.
+	if ssh != 6 || sessions != 4 {
+		t.Errorf("test 1: got %d SSH tests and %d sessions, want 6 and 4:\n%s", ssh, sessions, text.String())
+	}
+	t.Log("\n" + text.String())
 }
