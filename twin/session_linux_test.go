@@ -109,15 +109,19 @@ func TestAccessSSMTwinBroken(t *testing.T) {
 	}
 }
 
-// TestAccessBothTwin: with `access: both` the drill's test 1 keeps the seed's SSH through each
+// TestAccessBothTwin: with `access: both` the twin agrees with verify on every connection, and
+// the drill's test 1 keeps the seed's SSH through each
 // bastion and adds a session on each web server and each bastion through Session Manager's
 // stand-in.
 func TestAccessBothTwin(t *testing.T) {
 	needTwin(t)
 	defer down(t)
-	p, _, _ := accessTwin(t, "access-both.tf.json", func(c *config.Config) {
+	p, n, in := accessTwin(t, "access-both.tf.json", func(c *config.Config) {
 		c.Access, c.Quotas.NACLRulesPerDirection = config.AccessBoth, 22
 	})
+	if r, text := runTest(t, p, n, in); !r.OK() {
+		t.Fatalf("twin test failed with access both:\n%s", text)
+	}
 	rows, err := Drill(t.Context(), p, 1)
 	if err != nil {
 		t.Fatal(err)
