@@ -136,6 +136,9 @@ func TestLocalDeployCycleSSM(t *testing.T) {
 	for _, p := range r.problems {
 		t.Errorf("%s", p)
 	}
+	if len(r.problems) > 0 && !r.stopped {
+		t.Logf("last lines of %s:\n%s", logPath, tail(logPath, 150))
+	}
 	if r.stopped {
 		t.Fatalf("the cycle stopped; last lines of %s:\n%s\nthe emulator's last trace lines:\n%s", logPath, tail(logPath, 60), s.Emulator.Trace(40))
 	}

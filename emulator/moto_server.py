@@ -307,6 +307,27 @@ def _scaling_policy_init_without_empty_predictive(self, *args, **kwargs):
 
 autoscaling_models.FakeScalingPolicy.__init__ = _scaling_policy_init_without_empty_predictive
 
+# moto 5.2.1 drops DefaultInstanceWarmup (CreateAutoScalingGroup, UpdateAutoScalingGroup), so
+# DescribeAutoScalingGroups omits it and every plan after the first updates the group's
+# default_instance_warmup again. AWS keeps it and returns it.
+_create_auto_scaling_group = AutoScalingResponse.create_auto_scaling_group
+_update_auto_scaling_group = AutoScalingResponse.update_auto_scaling_group
+
+
+def _keep_default_instance_warmup(update):
+    def call(self):
+        result = update(self)
+        warmup = self._get_int_param("DefaultInstanceWarmup")
+        group = self.autoscaling_backend.autoscaling_groups.get(self._get_param("AutoScalingGroupName"))
+        if group is not None and warmup is not None:
+            group.default_instance_warmup = warmup
+        return result
+    return call
+
+
+AutoScalingResponse.create_auto_scaling_group = _keep_default_instance_warmup(_create_auto_scaling_group)
+AutoScalingResponse.update_auto_scaling_group = _keep_default_instance_warmup(_update_auto_scaling_group)
+
 # --- EFS ------------------------------------------------------------------------------------
 
 

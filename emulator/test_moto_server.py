@@ -218,6 +218,16 @@ class MotoServerTest(unittest.TestCase):
         self.assertIs(policies["off"].get("Enabled"), False, f"policy read back as {policies['off']}")
         self.assertNotIn("PredictiveScalingConfiguration", policies["on"])
 
+    def test_group_keeps_its_default_instance_warmup(self):
+        self.launch_template_and_group("warmup")
+        autoscaling = self.client("autoscaling")
+        group = lambda: autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["warmup"])["AutoScalingGroups"][0]
+        self.assertNotIn("DefaultInstanceWarmup", group(), "a group made without one has none")
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName="warmup", DefaultInstanceWarmup=120)
+        self.assertEqual(group().get("DefaultInstanceWarmup"), 120)
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName="warmup", MaxSize=2)
+        self.assertEqual(group().get("DefaultInstanceWarmup"), 120, "an update that does not name it keeps it")
+
     def test_efs_backup_policy(self):
         efs = self.client("efs")
         fs = efs.create_file_system(CreationToken="shared")["FileSystemId"]
