@@ -101,6 +101,12 @@ func TestGoldenVerifyInputs(t *testing.T) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/abc"
 		},
 		"s3-endpoint.tf.json": func(c *config.Config) { c.S3GatewayEndpoint = true },
+		"access-ssm.tf.json": func(c *config.Config) {
+			c.Access, c.AdminCIDRs = config.AccessSSM, nil
+		},
+		"access-both.tf.json": func(c *config.Config) {
+			c.Access, c.Quotas.NACLRulesPerDirection = config.AccessBoth, 22
+		},
 	} {
 		cfg := examplePlan(t).Config
 		change(&cfg)

@@ -123,13 +123,16 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, 
 	if err != nil {
 		return nil, fmt.Errorf("awsdrill: the deployed stack cannot be modelled:\n%w", err)
 	}
-	f, err := factsOf(s, n)
+	f, err := factsOf(s, n, o.Config.Bastions())
 	if err != nil {
 		return nil, err
 	}
 	in, err := verify.IntentOf(o.Config)
 	if err != nil {
 		return nil, err
+	}
+	if !o.Config.Bastions() && !o.Emulator {
+		o.Shell = noBastionShell
 	}
 	d := &awsEnv{o: o, f: f, asg: autoscaling.NewFromConfig(o.AWS), elb: elbv2.NewFromConfig(o.AWS), rds: db}
 	shapes := shapeRows(verify.Shapes(n, in), s.Shapes(o.Emulator))
@@ -138,6 +141,10 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, 
 		d.rows = append(d.rows, shapes[req]...)
 		if api := apiRows[req]; api != nil {
 			api()
+		}
+		if req == 1 {
+			d.rows = append(d.rows, d.access(ctx)...)
+			continue
 		}
 		d.rows = append(d.rows, drill.Test(ctx, d, req)...)
 	}

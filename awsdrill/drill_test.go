@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
+	"github.com/webtier/webtier/rules"
 )
 
 // recorded is the example stack as moto 5.2.1 described it after `webtier deploy` (package
@@ -213,7 +215,7 @@ func awsDrill(t *testing.T, shell Shell, dial func(context.Context, string, stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := factsOf(s, n)
+	f, err := factsOf(s, n, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,4 +347,64 @@ func TestFactsFromTheModel(t *testing.T) {
 	if len(want) != 2 || !reflect.DeepEqual(f.MountTargetAZ, want) {
 		t.Errorf("mount targets by AZ %v, want %v (one in each of two AZs)", f.MountTargetAZ, want)
 	}
+}
+
+// TestAccessSSMRows drills the recorded stack without its bastions as `access: ssm` does: no
+// bastion is required, no SSH test runs, and each web server's session is a NOT BUILT row
+// that says why (never a pass); on a real account the shell refuses, naming the mode.
+func TestAccessSSMRows(t *testing.T) {
+	s := loadRecorded(t)
+	var kept []ec2types.Instance
+	for _, in := range s.Instances {
+		bastion := false
+		for _, tag := range in.Tags {
+			if aws.ToString(tag.Key) == rules.RoleTag && aws.ToString(tag.Value) == string(rules.Bastion) {
+				bastion = true
+			}
+		}
+		if !bastion {
+			kept = append(kept, in)
+		}
+	}
+	if len(kept) == len(s.Instances) {
+		t.Fatal("the recorded stack has no bastion to take away")
+	}
+	s.Instances = kept
+	o := emulatorOptions(t)
+	o.Config.Access, o.Config.AdminCIDRs = config.AccessSSM, nil
+	rows, err := run(context.Background(), o, s, &fakeDB{db: s.DBInstances[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := 0
+	for _, r := range rows {
+		if r.Req != 1 || apiRow(r) {
+			continue
+		}
+		if strings.HasPrefix(r.Test, "ssh") {
+			t.Errorf("%q: an SSH test with access ssm", r.Test)
+		}
+		if strings.HasPrefix(r.Test, "aws ssm start-session --target i-") {
+			sessions++
+			if r.Result != drill.NotBuilt || !strings.Contains(r.Evidence, "SendCommand") {
+				t.Errorf("%q: %s (%s), want NOT BUILT saying why", r.Test, r.Result, r.Evidence)
+			}
+		}
+	}
+	if sessions == 0 {
+		t.Errorf("test 1 has no session row:\n%+v", rowsOf(rows, 1))
+	}
+	if _, err := noBastionShell(context.Background(), "", "10.16.3.5", "hostname"); err == nil || !strings.Contains(err.Error(), "access ssm: no bastion") {
+		t.Errorf("the shell with access ssm: got %v, want it to refuse naming the mode", err)
+	}
+}
+
+func rowsOf(rows []drill.Row, req int) []drill.Row {
+	var out []drill.Row
+	for _, r := range rows {
+		if r.Req == req {
+			out = append(out, r)
+		}
+	}
+	return out
 }

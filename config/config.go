@@ -21,7 +21,13 @@ type Config struct {
 	// Subnets holds one CIDR per AZ for each tier, in the order of AZs.
 	Subnets Subnets `json:"subnets"`
 
-	// AdminCIDRs may SSH to the bastions. No default: synth refuses without one.
+	// Access is how operators reach the instances: "bastion" (SSH through a bastion per AZ,
+	// from admin_cidrs), "ssm" (AWS Systems Manager Session Manager only: no bastions and no
+	// port 22 anywhere; admin_cidrs and allow_ssh_from_anywhere must be left out) or "both".
+	// default: "bastion" (the seed's architecture)
+	Access string `json:"access"`
+	// AdminCIDRs may SSH to the bastions. No default: synth refuses without one, unless
+	// access is "ssm" (then there is no SSH and it must be empty).
 	AdminCIDRs []string `json:"admin_cidrs"`
 	// AllowSSHFromAnywhere must be true for 0.0.0.0/0 to appear in AdminCIDRs. default: false
 	AllowSSHFromAnywhere bool `json:"allow_ssh_from_anywhere"`
@@ -203,6 +209,7 @@ func Default() Config {
 			Web:    []string{"10.16.3.0/24", "10.16.4.0/24"},
 			DB:     []string{"10.16.5.0/24", "10.16.6.0/24"},
 		},
+		Access:              AccessBastion,
 		NAT:                 NATPerAZ,
 		RepoCIDRs:           slices.Clone(DefaultRepoCIDRs),
 		BastionInstanceType: "t3.micro",
@@ -241,8 +248,30 @@ func (c Config) Features() map[string]bool {
 	return map[string]bool{
 		rules.FeatureHTTPS:      c.CertificateARN != "",
 		rules.FeatureS3Endpoint: c.S3GatewayEndpoint,
+		rules.FeatureSSM:        c.Access == AccessSSM || c.Access == AccessBoth,
+		rules.FeatureNoBastion:  c.Access == AccessSSM,
 	}
 }
+
+// Access modes: how operators reach the instances.
+const (
+	// AccessBastion is SSH through a bastion per AZ, from admin_cidrs: the seed's path.
+	AccessBastion = "bastion"
+	// AccessSSM is Session Manager only: the instances' SSM Agent dials out to the ssm,
+	// ssmmessages and ec2messages interface endpoints; no bastion, no inbound port 22.
+	AccessSSM = "ssm"
+	// AccessBoth is the bastions' SSH path and Session Manager on every instance.
+	AccessBoth = "both"
+)
+
+// AccessModes are the values access takes, in the order errors list them.
+var AccessModes = []string{AccessBastion, AccessSSM, AccessBoth}
+
+// Bastions reports whether the stack has bastions (and the SSH path through them).
+func (c Config) Bastions() bool { return c.Access != AccessSSM }
+
+// SessionManager reports whether the instances are managed by Systems Manager.
+func (c Config) SessionManager() bool { return c.Access == AccessSSM || c.Access == AccessBoth }
 
 // NAT placements.
 const (

@@ -93,6 +93,15 @@ func TestValidate(t *testing.T) {
 				"(from https://ip-ranges.amazonaws.com/ip-ranges.json) and set repo_cidrs to the list it prints"},
 		{"bad NAT", func(c *config.Config) { c.NAT = "double" },
 			`nat: "double" is not one of per-az, single`},
+		{"bad access mode", func(c *config.Config) { c.Access = "ssh" },
+			`access: "ssh" is not one of bastion, ssm, both`},
+		{"admin CIDRs with access ssm", func(c *config.Config) { c.Access = config.AccessSSM },
+			`admin_cidrs: 203.0.113.0/24 is unused with access "ssm" (Session Manager only: no bastion, no SSH); remove it, or set access to "bastion" or "both"`},
+		{"SSH from anywhere with access ssm", func(c *config.Config) {
+			c.Access, c.AdminCIDRs, c.AllowSSHFromAnywhere = config.AccessSSM, nil, true
+		}, `allow_ssh_from_anywhere: true is unused with access "ssm" (no SSH from anywhere); remove it`},
+		{"no admin CIDR with access both", func(c *config.Config) { c.Access, c.AdminCIDRs = config.AccessBoth, nil },
+			`admin_cidrs: empty; expected at least one CIDR allowed to SSH to the bastions (e.g. 203.0.113.0/24)`},
 		{"min below 1", func(c *config.Config) { c.Fleet.Min = 0 },
 			`fleet.min: 0 is below 1`},
 		{"min above max", func(c *config.Config) { c.Fleet.Min = 5 },
@@ -190,6 +199,8 @@ func TestValidateAccepts(t *testing.T) {
 			c.CertificateARN = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b0e1d2c-1111-2222-3333-444455556666"
 		}},
 		{"single NAT", func(c *config.Config) { c.NAT = config.NATSingle }},
+		{"access ssm without admin CIDRs", func(c *config.Config) { c.Access, c.AdminCIDRs = config.AccessSSM, nil }},
+		{"access both", func(c *config.Config) { c.Access = config.AccessBoth }},
 		{"quotas raised to AWS's maxima", func(c *config.Config) {
 			c.Quotas = config.Quotas{NACLRulesPerDirection: 40, SGRulesPerDirection: 200, SGsPerENI: 5, RoutesPerTable: 1000,
 				EIPsPerRegion: 100, NATGatewaysPerAZ: 20, VPCsPerRegion: 50}
@@ -345,7 +356,7 @@ func TestSettings(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	for _, want := range []string{
-		"region", "azs", "vpc-cidr", "public-subnets", "web-subnets", "db-subnets", "admin-cidrs",
+		"region", "azs", "vpc-cidr", "public-subnets", "web-subnets", "db-subnets", "access", "admin-cidrs",
 		"allow-ssh-from-anywhere", "ssh-key-name", "nat", "repo-cidrs", "s3-gateway-endpoint", "certificate-arn",
 		"bastion-instance-type", "instance-type", "min", "max", "desired", "cpu-target",
 		"db-instance-class", "db-storage-gb", "db-name", "backup-retention-days", "throwaway",

@@ -209,6 +209,7 @@ var Settings = append([]Setting{
 	{Name: "public-subnets", Usage: "comma-separated public subnet `CIDRs`, one per AZ", Set: list(func(c *Config) *[]string { return &c.Subnets.Public })},
 	{Name: "web-subnets", Usage: "comma-separated web subnet `CIDRs`, one per AZ", Set: list(func(c *Config) *[]string { return &c.Subnets.Web })},
 	{Name: "db-subnets", Usage: "comma-separated database subnet `CIDRs`, one per AZ", Set: list(func(c *Config) *[]string { return &c.Subnets.DB })},
+	{Name: "access", Usage: "how operators reach the instances (`mode`): bastion, ssm or both", Set: text(func(c *Config) *string { return &c.Access })},
 	{Name: "admin-cidrs", Usage: "comma-separated `CIDRs` allowed to SSH to the bastions", Set: list(func(c *Config) *[]string { return &c.AdminCIDRs })},
 	{Name: "allow-ssh-from-anywhere", Usage: "allow 0.0.0.0/0 in admin-cidrs", Bool: true, Set: boolean(func(c *Config) *bool { return &c.AllowSSHFromAnywhere })},
 	{Name: "ssh-key-name", Usage: "EC2 key pair `name` for bastions and web servers", Set: text(func(c *Config) *string { return &c.SSHKeyName })},

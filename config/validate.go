@@ -64,13 +64,16 @@ func (c Config) Validate() error {
 	vpc, vpcOK := errs.cidr("vpc_cidr", c.VPCCIDR)
 	errs.subnets(c.Subnets, vpc, vpcOK)
 
-	errs.cidrs("admin_cidrs", c.AdminCIDRs,
-		"at least one CIDR allowed to SSH to the bastions (e.g. 203.0.113.0/24)",
-		func(field string, p netip.Prefix) {
-			if p.Bits() == 0 && !c.AllowSSHFromAnywhere {
-				errs.add(field, "%s opens SSH to the whole internet; set allow_ssh_from_anywhere to true to allow it", p)
-			}
-		})
+	errs.access(c)
+	if c.Bastions() {
+		errs.cidrs("admin_cidrs", c.AdminCIDRs,
+			"at least one CIDR allowed to SSH to the bastions (e.g. 203.0.113.0/24)",
+			func(field string, p netip.Prefix) {
+				if p.Bits() == 0 && !c.AllowSSHFromAnywhere {
+					errs.add(field, "%s opens SSH to the whole internet; set allow_ssh_from_anywhere to true to allow it", p)
+				}
+			})
+	}
 
 	if c.NAT != NATPerAZ && c.NAT != NATSingle {
 		errs.add("nat", "%q is not one of %s, %s", c.NAT, NATPerAZ, NATSingle)
@@ -97,6 +100,26 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return errs
+}
+
+// access checks the access mode and, in ssm mode, that no SSH setting is given: with no
+// bastion and no port 22 anywhere, admin_cidrs and allow_ssh_from_anywhere would do nothing,
+// and a config that names who may SSH in should not silently get no SSH at all.
+func (e *Errors) access(c Config) {
+	if !slices.Contains(AccessModes, c.Access) {
+		e.add("access", "%q is not one of %s", c.Access, strings.Join(AccessModes, ", "))
+		return
+	}
+	if c.Access != AccessSSM {
+		return
+	}
+	if len(c.AdminCIDRs) > 0 {
+		e.add("admin_cidrs", "%s is unused with access %q (Session Manager only: no bastion, no SSH); remove it, or set access to %q or %q",
+			strings.Join(c.AdminCIDRs, ", "), AccessSSM, AccessBastion, AccessBoth)
+	}
+	if c.AllowSSHFromAnywhere {
+		e.add("allow_ssh_from_anywhere", "true is unused with access %q (no SSH from anywhere); remove it", AccessSSM)
+	}
 }
 
 // azs checks the number, names and uniqueness of c.AZs.

@@ -2,6 +2,7 @@ package constructs
 
 import (
 	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iaminstanceprofile"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/instance"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
@@ -20,7 +21,16 @@ type BastionProps struct {
 	InstanceType string
 	// KeyName is the EC2 key pair of the operators. default: "" (none)
 	KeyName string
+	// SessionManager gives the bastions a role with AmazonSSMManagedInstanceCore (access
+	// both): Systems Manager can reach and patch them. default: false (no instance profile)
+	SessionManager bool
+	// Region is where the role's managed policy is (its partition). default: none (required
+	// with SessionManager)
+	Region string
 }
+
+// BastionRoleName is the IAM role of the bastions' instance profile (access both).
+const BastionRoleName = "webtier-bastion"
 
 // Bastions are the SSH entry points, one per AZ. No private key lives on them: operators
 // jump through with their own key (ssh -J).
@@ -32,6 +42,16 @@ type Bastions struct {
 func NewBastions(scope constructs.Construct, id string, p BastionProps) *Bastions {
 	s := scopeOf(scope, id)
 	b := &Bastions{}
+	var profileName *string
+	if p.SessionManager {
+		role := serviceRole(s, "role", "bastion", BastionRoleName, "ec2.amazonaws.com", nil)
+		manageWithSSM(s, "bastion-ssm", p.Region, role)
+		profileName = named(iaminstanceprofile.NewIamInstanceProfile(s, str("profile"), &iaminstanceprofile.IamInstanceProfileConfig{
+			Name: str(BastionRoleName),
+			Role: role.Name(),
+			Tags: tags(BastionRoleName, "instance-profile"),
+		}), "bastion").Name()
+	}
 	for _, sn := range p.Network.Subnets(rules.Public) {
 		name := "bastion-" + sn.Suffix()
 		b.Hosts = append(b.Hosts, named(instance.NewInstance(s, str(name), &instance.InstanceConfig{
@@ -41,6 +61,7 @@ func NewBastions(scope constructs.Construct, id string, p BastionProps) *Bastion
 			VpcSecurityGroupIds:      ptrs([]*string{p.Group}),
 			AssociatePublicIpAddress: true,
 			KeyName:                  optional(p.KeyName),
+			IamInstanceProfile:       profileName,
 			MetadataOptions: &instance.InstanceMetadataOptions{
 				HttpEndpoint:            str("enabled"),
 				HttpTokens:              str("required"),

@@ -39,7 +39,9 @@ func NewFirewall(scope constructs.Construct, id string, p FirewallProps) *Firewa
 	s := scopeOf(scope, id)
 	fw := &Firewall{groups: map[rules.Role]securitygroup.SecurityGroup{}}
 	for _, role := range rules.Roles {
-		if !role.HasGroup() {
+		// A role no active flow names has nothing in the stack (the bastions with access
+		// ssm, the Systems Manager endpoints without it): no group for it.
+		if !role.HasGroup() || !p.Policy.Uses(role) {
 			continue
 		}
 		name := role.GroupName()
@@ -109,5 +111,11 @@ func (fw *Firewall) rule(s constructs.Construct, r rules.SGRule, lists map[strin
 	}), r.ID))
 }
 
-// Group returns the ID of a role's security group.
-func (fw *Firewall) Group(r rules.Role) *string { return fw.groups[r].Id() }
+// Group returns the ID of a role's security group, or nil for a role the policy does not use.
+func (fw *Firewall) Group(r rules.Role) *string {
+	g, ok := fw.groups[r]
+	if !ok {
+		return nil
+	}
+	return g.Id()
+}

@@ -49,6 +49,9 @@ type WebFleetProps struct {
 	SecretARN *string
 	// Region is where the servers call Secrets Manager. default: none (required)
 	Region string
+	// SessionManager attaches AmazonSSMManagedInstanceCore to the servers' role (access ssm or
+	// both): their SSM Agent registers with Systems Manager. default: false
+	SessionManager bool
 	// Needs is what the servers use at boot, which the group is created after: the EFS mount
 	// targets, the NAT routes, every SG rule and ACL entry, the secrets endpoint. Without it
 	// the order would be an accident of how long each resource takes. default: none
@@ -70,6 +73,10 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 	readSecret := allowOnly(s, "read-db-secret", "web-read-db-secret", "read-db-secret", "ReadTheDatabaseSecret", role, "secretsmanager:GetSecretValue", p.SecretARN)
 	mount := allowOnly(s, "mount-shared-fs", "web-mount-shared-fs", "mount-shared-fs", "MountAndWriteTheSharedFileSystem", role,
 		[]string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}, p.FileSystemARN)
+	var ssm []cdktf.ITerraformDependable
+	if p.SessionManager {
+		ssm = append(ssm, manageWithSSM(s, "web-ssm", p.Region, role))
+	}
 	profile := named(iaminstanceprofile.NewIamInstanceProfile(s, str("profile"), &iaminstanceprofile.IamInstanceProfileConfig{
 		Name: str("webtier-web"),
 		Role: role.Name(),
@@ -115,7 +122,7 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 		Tags: tags("webtier-web", "launch-template"),
 	}), "web")
 
-	needs := append(slices.Clip(p.Needs), readSecret, mount)
+	needs := append(append(slices.Clip(p.Needs), readSecret, mount), ssm...)
 	asg := named(autoscalinggroup.NewAutoscalingGroup(s, str("group"), &autoscalinggroup.AutoscalingGroupConfig{
 		Name:              str("webtier-web"),
 		MinSize:           num(p.Min),

@@ -307,6 +307,27 @@ def _scaling_policy_init_without_empty_predictive(self, *args, **kwargs):
 
 autoscaling_models.FakeScalingPolicy.__init__ = _scaling_policy_init_without_empty_predictive
 
+# moto 5.2.1 drops DefaultInstanceWarmup (CreateAutoScalingGroup, UpdateAutoScalingGroup), so
+# DescribeAutoScalingGroups omits it and every plan after the first updates the group's
+# default_instance_warmup again. AWS keeps it and returns it.
+_create_auto_scaling_group = AutoScalingResponse.create_auto_scaling_group
+_update_auto_scaling_group = AutoScalingResponse.update_auto_scaling_group
+
+
+def _keep_default_instance_warmup(update):
+    def call(self):
+        result = update(self)
+        warmup = self._get_int_param("DefaultInstanceWarmup")
+        group = self.autoscaling_backend.autoscaling_groups.get(self._get_param("AutoScalingGroupName"))
+        if group is not None and warmup is not None:
+            group.default_instance_warmup = warmup
+        return result
+    return call
+
+
+AutoScalingResponse.create_auto_scaling_group = _keep_default_instance_warmup(_create_auto_scaling_group)
+AutoScalingResponse.update_auto_scaling_group = _keep_default_instance_warmup(_update_auto_scaling_group)
+
 # --- EFS ------------------------------------------------------------------------------------
 
 
@@ -576,14 +597,15 @@ BaseResponse.call_action = _call_action_traced
 
 # AWS holds its managed policies in every account: a role can attach
 # arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole (the database's
-# monitoring role does) without creating it. moto 5.2.1 loads none unless told to load all of
+# monitoring role does) or arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore (the instance
+# roles do with access ssm or both) without creating it. moto 5.2.1 loads none unless told to load all of
 # them (MOTO_IAM_LOAD_MANAGED_POLICIES, ~1000 policies in every account's backend), and
 # AttachRolePolicy then answers NoSuchEntity. The launcher loads, from moto's own copy of AWS's
 # managed policies, the ones the stack attaches.
 from moto.iam import models as iam_models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-STACK_MANAGED_POLICIES = ("AmazonRDSEnhancedMonitoringRole",)
+STACK_MANAGED_POLICIES = ("AmazonRDSEnhancedMonitoringRole", "AmazonSSMManagedInstanceCore")
 _init_aws_policies = iam_models.IAMBackend._init_aws_policies
 
 

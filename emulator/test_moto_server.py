@@ -218,6 +218,16 @@ class MotoServerTest(unittest.TestCase):
         self.assertIs(policies["off"].get("Enabled"), False, f"policy read back as {policies['off']}")
         self.assertNotIn("PredictiveScalingConfiguration", policies["on"])
 
+    def test_group_keeps_its_default_instance_warmup(self):
+        self.launch_template_and_group("warmup")
+        autoscaling = self.client("autoscaling")
+        group = lambda: autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["warmup"])["AutoScalingGroups"][0]
+        self.assertNotIn("DefaultInstanceWarmup", group(), "a group made without one has none")
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName="warmup", DefaultInstanceWarmup=120)
+        self.assertEqual(group().get("DefaultInstanceWarmup"), 120)
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName="warmup", MaxSize=2)
+        self.assertEqual(group().get("DefaultInstanceWarmup"), 120, "an update that does not name it keeps it")
+
     def test_efs_backup_policy(self):
         efs = self.client("efs")
         fs = efs.create_file_system(CreationToken="shared")["FileSystemId"]
@@ -359,8 +369,18 @@ class MotoServerTest(unittest.TestCase):
         attached = iam.list_attached_role_policies(RoleName="monitoring")["AttachedPolicies"]
         self.assertEqual([p["PolicyArn"] for p in attached], [arn])
         # Only the policies the stack attaches are loaded: no other AWS managed policy appears.
-        names = [p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]]
-        self.assertEqual(names, ["AmazonRDSEnhancedMonitoringRole"])
+        names = sorted(p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"])
+        self.assertEqual(names, ["AmazonRDSEnhancedMonitoringRole", "AmazonSSMManagedInstanceCore"])
+
+    def test_an_instance_role_attaches_the_ssm_core_managed_policy(self):
+        iam = self.client("iam")
+        iam.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+        arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+        iam.attach_role_policy(RoleName="web", PolicyArn=arn)
+        attached = iam.list_attached_role_policies(RoleName="web")["AttachedPolicies"]
+        self.assertEqual([p["PolicyArn"] for p in attached], [arn])
 
     def test_enhanced_monitoring_is_kept(self):
         rds = self.client("rds")

@@ -624,7 +624,8 @@ func (s *Stack) compute(d *naming, out *verify.Deployed) {
 		}
 		out.Endpoints = append(out.Endpoints, verify.DeployedEndpoint{Addr: d.addr[id], ID: id, Service: aws.ToString(e.ServiceName),
 			Gateway: typ == "" || strings.EqualFold(typ, string(ec2types.VpcEndpointTypeGateway)), Subnets: e.SubnetIds,
-			Groups: groups, RouteTables: e.RouteTableIds, Role: ec2Tag(e.Tags, rules.RoleTag), Policy: aws.ToString(e.PolicyDocument)})
+			Groups: groups, RouteTables: e.RouteTableIds, Role: ec2Tag(e.Tags, rules.RoleTag), Policy: aws.ToString(e.PolicyDocument),
+			PrivateDNS: aws.ToBool(e.PrivateDnsEnabled)})
 	}
 	for _, e := range s.unaccounted() {
 		out.Interfaces = append(out.Interfaces, d.addr[aws.ToString(e.NetworkInterfaceId)])

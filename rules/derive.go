@@ -115,6 +115,16 @@ type Policy struct {
 	NACL map[Tier][]NACLEntry
 }
 
+// Uses reports whether an active flow of the policy has r at one of its ends.
+func (p Policy) Uses(r Role) bool {
+	for _, f := range p.Flows {
+		if f.From == r || f.To == r {
+			return true
+		}
+	}
+	return false
+}
+
 // Derive turns the active flows into security-group rules and network-ACL entries.
 func Derive(t Topology, flows []Flow) (Policy, error) {
 	if err := CheckTable(flows); err != nil {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -313,5 +314,61 @@ func TestHopsAreChecked(t *testing.T) {
 		if err := CheckTable([]Flow{c.flow}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("CheckTable(%+v): got %v, want an error containing %q", c.flow, err, c.want)
 		}
+	}
+}
+
+// TestAccessModeFlows: without bastions (FeatureNoBastion) no flow, rule or entry names port 22
+// or the bastions; with Session Manager (FeatureSSM) the web servers, and the bastions when
+// there are any, reach the endpoints on 443, whose group admits that only; the web servers'
+// entries to the endpoints are the Secrets Manager endpoint's (same subnets, same port).
+func TestAccessModeFlows(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		features map[string]bool
+		ssh      bool
+		toSSM    []Role
+	}{
+		{"bastion", nil, true, nil},
+		{"ssm", map[string]bool{FeatureSSM: true, FeatureNoBastion: true}, false, []Role{Web}},
+		{"both", map[string]bool{FeatureSSM: true}, true, []Role{Web, Bastion}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			top := seed()
+			top.Features = c.features
+			p := derive(t, top, Flows)
+			var ssh bool
+			for _, r := range p.SGRules {
+				if r.Port.Contains(22) {
+					ssh = true
+				}
+			}
+			for _, tier := range Tiers {
+				for _, e := range p.NACL[tier] {
+					if e.Port.Contains(22) {
+						ssh = true
+					}
+				}
+			}
+			if ssh != c.ssh || p.Uses(Bastion) != c.ssh {
+				t.Errorf("port 22 in a rule or entry: %t, bastions used: %t; want %t", ssh, p.Uses(Bastion), c.ssh)
+			}
+			var toSSM []Role
+			for _, r := range p.SGRules {
+				if r.Group == SSMEndpoint {
+					if r.Direction != Ingress || r.Port != HTTPS {
+						t.Errorf("ssm-endpoint-sg: got %s %s from %s, want only ingress on 443", r.Direction, r.Port, r.Peer())
+					}
+					toSSM = append(toSSM, r.PeerGroup)
+				}
+			}
+			if fmt.Sprint(toSSM) != fmt.Sprint(c.toSSM) {
+				t.Errorf("ssm-endpoint-sg admits %v, want %v", toSSM, c.toSSM)
+			}
+			if c.name == "ssm" {
+				if got, want := len(p.NACL[WebTier]), len(derive(t, seed(), Flows).NACL[WebTier])-4; got != want {
+					t.Errorf("web-nacl: got %d entries, want %d (the bastions' 4 gone, the endpoints' shared with Secrets Manager's)", got, want)
+				}
+			}
+		})
 	}
 }

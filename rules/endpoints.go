@@ -48,3 +48,18 @@ func Partition(region string) string {
 	}
 	return "aws"
 }
+
+// SSMServices are the services Systems Manager's agent (SSM Agent) calls, each reached through
+// an interface endpoint of its own in a VPC without a way to the internet: ssm (registration,
+// inventory, patching), ssmmessages (Session Manager's data channel) and ec2messages (Run
+// Command's message delivery).
+var SSMServices = []string{"ssm", "ssmmessages", "ec2messages"}
+
+// SSMManagedPolicy is the AWS managed policy that lets an instance's SSM Agent register with
+// Systems Manager and serve Session Manager and Run Command.
+const SSMManagedPolicy = "AmazonSSMManagedInstanceCore"
+
+// SSMManagedPolicyARN is the ARN of SSMManagedPolicy in the region's partition.
+func SSMManagedPolicyARN(region string) string {
+	return "arn:" + Partition(region) + ":iam::aws:policy/" + SSMManagedPolicy
+}

@@ -10,9 +10,9 @@ package rules
 // nothing. An entry two flows need belongs to the lower slot. Why becomes the description of
 // each security-group rule, so it keeps to the characters AWS accepts there.
 var Flows = []Flow{
-	{Slot: 1, ID: "admin-to-bastion-ssh", From: Admin, To: Bastion, Port: SSH,
+	{Slot: 1, ID: "admin-to-bastion-ssh", From: Admin, To: Bastion, Port: SSH, Unless: FeatureNoBastion,
 		Why: "operators log in to a bastion from the admin CIDRs"},
-	{Slot: 2, ID: "bastion-to-web-ssh", From: Bastion, To: Web, Port: SSH,
+	{Slot: 2, ID: "bastion-to-web-ssh", From: Bastion, To: Web, Port: SSH, Unless: FeatureNoBastion,
 		Why: "operators reach web servers only through a bastion"},
 	{Slot: 3, ID: "internet-to-alb-http", From: Internet, To: ALB, Port: HTTP,
 		Why: "public site on HTTP"},
@@ -30,6 +30,10 @@ var Flows = []Flow{
 		Why: "web servers read the RDS-managed database secret at run time"},
 	{Slot: 11, ID: "web-to-repos-https-endpoint", From: Web, To: Repos, Port: HTTPS, Via: S3Gateway, Feature: FeatureS3Endpoint,
 		Why: "package installs from the regional repositories through the S3 gateway endpoint"},
+	{Slot: 12, ID: "web-to-ssm-https", From: Web, To: SSMEndpoint, Port: HTTPS, Feature: FeatureSSM,
+		Why: "SSM Agent on the web servers dials Systems Manager: Session Manager and patching"},
+	{Slot: 13, ID: "bastion-to-ssm-https", From: Bastion, To: SSMEndpoint, Port: HTTPS, Feature: FeatureSSM, Unless: FeatureNoBastion,
+		Why: "SSM Agent on the bastions dials Systems Manager: Session Manager and patching"},
 }
 
 // Flow is one allowed connection: From opens a connection to To on Port.
@@ -63,6 +67,11 @@ const (
 	// FeatureS3Endpoint is on when the web subnets reach S3 (the package repositories) through
 	// a gateway endpoint instead of NAT.
 	FeatureS3Endpoint = "s3-gateway-endpoint"
+	// FeatureSSM is on when the instances are managed by Systems Manager (access ssm or
+	// both): their SSM Agent reaches the ssm, ssmmessages and ec2messages interface endpoints.
+	FeatureSSM = "ssm"
+	// FeatureNoBastion is on when there are no bastions (access ssm): no SSH path at all.
+	FeatureNoBastion = "no-bastion"
 )
 
 // Active returns the flows whose feature is on and whose Unless switch is off, in table order.

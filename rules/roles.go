@@ -22,6 +22,9 @@ const (
 	EFS             Role = "efs"
 	DB              Role = "db"
 	SecretsEndpoint Role = "secrets-endpoint"
+	// SSMEndpoint is the ssm, ssmmessages and ec2messages interface endpoints of Systems
+	// Manager, one security group for the three.
+	SSMEndpoint Role = "ssm-endpoint"
 	// S3Gateway is the S3 gateway endpoint: a hop (Flow.Via), a route target of the web
 	// subnets' route tables with no interface, address or security group of its own.
 	S3Gateway Role = "s3-gateway"
@@ -67,11 +70,12 @@ var roleInfos = map[Role]roleInfo{
 	EFS:             {tier: WebTier, group: true, about: "EFS mount targets of the shared file system"},
 	DB:              {tier: DBTier, group: true, about: "RDS MySQL Multi-AZ primary and standby"},
 	SecretsEndpoint: {tier: WebTier, group: true, about: "Secrets Manager interface endpoint"},
+	SSMEndpoint:     {tier: WebTier, group: true, about: "Systems Manager interface endpoints: ssm, ssmmessages, ec2messages"},
 	S3Gateway:       {hop: true, about: "S3 gateway endpoint: a route target of the web subnets, no interface"},
 }
 
 // Roles lists every role an endpoint plays, in a fixed order (S3Gateway, only a hop, is not one).
-var Roles = []Role{Internet, Admin, Repos, Bastion, ALB, NAT, Web, EFS, DB, SecretsEndpoint}
+var Roles = []Role{Internet, Admin, Repos, Bastion, ALB, NAT, Web, EFS, DB, SecretsEndpoint, SSMEndpoint}
 
 // Known reports whether r is a role of the web tier.
 func (r Role) Known() bool { _, ok := roleInfos[r]; return ok }

@@ -120,10 +120,14 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net, PrefixLists: lists})
 	account := wc.NewAccount(stack)
 	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays, Region: c.Region, Account: account})
-	bastions := wc.NewBastions(stack, "bastions", wc.BastionProps{
-		Network: net, Group: fw.Group(rules.Bastion), AMI: image,
-		InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
-	})
+	var bastions *wc.Bastions
+	if c.Bastions() {
+		bastions = wc.NewBastions(stack, "bastions", wc.BastionProps{
+			Network: net, Group: fw.Group(rules.Bastion), AMI: image,
+			InstanceType: c.BastionInstanceType, KeyName: c.SSHKeyName,
+			SessionManager: c.SessionManager(), Region: c.Region,
+		})
+	}
 	logs := wc.NewAccessLogs(stack, "access-logs", wc.AccessLogsProps{
 		Region: c.Region, Account: account, RetentionDays: c.FlowLogRetentionDays, Throwaway: c.Database.Throwaway,
 	})
@@ -144,14 +148,20 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 	endpoint := wc.NewSecretsEndpoint(stack, "secrets-endpoint", wc.SecretsEndpointProps{
 		Network: net, Group: fw.Group(rules.SecretsEndpoint), Region: c.Region, Account: account, SecretARN: db.SecretARN(),
 	})
+	// With access ssm or both, the instances' SSM Agent reaches Systems Manager through
+	// interface endpoints in the web subnets.
+	var ssm []cdktf.ITerraformDependable
+	if c.SessionManager() {
+		ssm = wc.NewSSMEndpoints(stack, "ssm-endpoints", wc.SSMEndpointsProps{Network: net, Group: fw.Group(rules.SSMEndpoint), Region: c.Region})
+	}
 	// What a web server uses in its first minute: the group starts after all of it exists.
-	needs := append(append(append(append(slices.Clip(efs.MountTargets), net.Egress...), gateway...), fw.Rules...), endpoint)
+	needs := append(append(append(append(append(slices.Clip(efs.MountTargets), net.Egress...), gateway...), fw.Rules...), endpoint), ssm...)
 	fleet := wc.NewWebFleet(stack, "web-fleet", wc.WebFleetProps{
 		Network: net, Group: fw.Group(rules.Web), AMI: image, InstanceType: c.Fleet.InstanceType,
 		KeyName: c.SSHKeyName, Min: c.Fleet.Min, Max: c.Fleet.Max, Desired: c.Fleet.Desired,
 		CPUTarget: c.Fleet.CPUTarget, TargetGroupARN: alb.TargetGroup.Arn(), FileSystemID: efs.FS.Id(), FileSystemARN: efs.FS.Arn(),
 		DBHost: db.DB.Address(), DBName: c.Database.Name, SecretARN: db.SecretARN(), Region: c.Region,
-		Needs: needs,
+		SessionManager: c.SessionManager(), Needs: needs,
 	})
 	wc.NewAlarms(stack, "alarms", wc.AlarmsProps{
 		Region: c.Region, Account: account, Emails: c.AlarmEmails,
@@ -164,16 +174,25 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 			Value: value, Description: jsii.String(about),
 		})
 	}
-	var ips []*string
-	for _, b := range bastions.Hosts {
-		ips = append(ips, b.PublicIp())
-	}
 	output("alb_dns_name", "the site: http://<this>/", alb.ALB.DnsName())
-	output("bastion_public_ips", "SSH entry points, one per AZ", &ips)
-	output("db_endpoint", "MySQL endpoint (same name after a failover)", db.DB.Endpoint())
-	output("efs_id", "the shared file system every web server mounts", efs.FS.Id())
-	output("ssh_command", "reach a web server through a bastion with your own key",
-		jsii.String(strings.Join([]string{"ssh -J ec2-user@", *ips[0], " ec2-user@WEB_PRIVATE_IP"}, "")))
+	if bastions != nil {
+		var ips []*string
+		for _, b := range bastions.Hosts {
+			ips = append(ips, b.PublicIp())
+		}
+		output("bastion_public_ips", "SSH entry points, one per AZ", &ips)
+		output("db_endpoint", "MySQL endpoint (same name after a failover)", db.DB.Endpoint())
+		output("efs_id", "the shared file system every web server mounts", efs.FS.Id())
+		output("ssh_command", "reach a web server through a bastion with your own key",
+			jsii.String(strings.Join([]string{"ssh -J ec2-user@", *ips[0], " ec2-user@WEB_PRIVATE_IP"}, "")))
+	} else {
+		output("db_endpoint", "MySQL endpoint (same name after a failover)", db.DB.Endpoint())
+		output("efs_id", "the shared file system every web server mounts", efs.FS.Id())
+	}
+	if c.SessionManager() {
+		output("session_command", "open a shell on an instance through Session Manager (no inbound port)",
+			jsii.String(SessionCommand(c.Region)))
+	}
 	return stack
 }
 
@@ -184,4 +203,9 @@ func subnetNames(list []rules.Subnet) []string {
 		out[i] = sn.Name
 	}
 	return out
+}
+
+// SessionCommand is how an operator opens a shell on an instance through Session Manager.
+func SessionCommand(region string) string {
+	return "aws ssm start-session --region " + region + " --target INSTANCE_ID"
 }

@@ -309,7 +309,11 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 			fleets[e.Res] = append(fleets[e.Res], e)
 			continue
 		}
-		pl := placed{ep: e, base: shortRole(e.Role) + "-" + azLetter(e.AZ()), kind: e.Kind.String()}
+		base := shortRole(e.Role)
+		if e.Role == rules.SSMEndpoint {
+			base = serviceOf(e) // one endpoint per service: "ssmmessages-a"
+		}
+		pl := placed{ep: e, base: base + "-" + azLetter(e.AZ()), kind: e.Kind.String()}
 		if e.Kind == verify.Instance {
 			pl.id = e.ID // an instance ID (a NAT gateway's ID is not one)
 		}

@@ -73,6 +73,14 @@ func serve(ctx context.Context, spec *Spec, log io.Writer) error {
 			return err
 		}
 	}
+	if spec.Session != nil {
+		if err := serveSession(ctx, spec); err != nil {
+			return err
+		}
+	}
+	if spec.Agent != nil {
+		go runAgent(ctx, spec)
+	}
 	return nil
 }
 

@@ -113,7 +113,7 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 			secrets = append(secrets, s.Private.String())
 		}
 	}
-	if err := writeRecords(dir, map[string][]string{p.secretsName(): secrets}); err != nil {
+	if err := writeRecords(dir, p.privateDNS(secrets)); err != nil {
 		return err
 	}
 	if err := writeJSON(filepath.Join(dir, zonalFile), map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
@@ -161,6 +161,9 @@ func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
 		}
 		if s.Secrets != nil {
 			ports = append(ports, s.Secrets.Port)
+		}
+		if s.Session != nil {
+			ports = append(ports, s.Session.Port)
 		}
 		if s.DNS != nil {
 			ports = append(ports, 53)

@@ -40,6 +40,10 @@ type Spec struct {
 	DNS     *DNSSpec     `json:"dns,omitempty"`
 	// EFS is an EFS mount target: NFS over the shared directory.
 	EFS *EFSSpec `json:"efs,omitempty"`
+	// Session is Session Manager's stand-in on the ssmmessages endpoint; Agent the SSM
+	// Agent's on a managed instance (session.go).
+	Session *SessionSpec `json:"session,omitempty"`
+	Agent   *AgentSpec   `json:"agent,omitempty"`
 	// State is the twin's state directory (for logs and records).
 	State string `json:"state"`
 }
@@ -168,6 +172,9 @@ func (p *Plan) Specs(with standIns) []*Spec {
 			if h.Role == rules.Web && p.Access.Role != "" {
 				s.Role = p.Access.Role[strings.LastIndex(p.Access.Role, "/")+1:]
 			}
+			if p.managed(h) {
+				s.Agent = &AgentSpec{Endpoint: p.ssmmessagesName(), Port: 443, Resolver: p.Resolver}
+			}
 		}
 		for _, port := range h.Listen {
 			switch {
@@ -191,6 +198,8 @@ func (p *Plan) Specs(with standIns) []*Spec {
 				primary = false
 			case port == nfsPort && h.Inside() && h.ep.Kind == verify.MountTarget:
 				s.EFS = &EFSSpec{Port: port, Access: p.Access}
+			case port == 443 && h.Role == rules.SSMEndpoint && serviceOf(h.ep) == "ssmmessages":
+				s.Session = &SessionSpec{Port: port, Socket: sessionSocket(state, h.Name)}
 			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
 				s.Secrets = &SecretsSpec{Port: port, User: "admin", Password: with.password, Access: p.Access}
 			default:
@@ -200,7 +209,7 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		if h.Inside() && h.ep.Kind == verify.LBNode {
 			s.ALB = p.albSpec(h)
 		}
-		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil || s.DB != nil || s.Secrets != nil || s.EFS != nil {
+		if len(s.Banner) > 0 || s.IMDS || s.Web != nil || s.ALB != nil || s.Repo != nil || s.DB != nil || s.Secrets != nil || s.EFS != nil || s.Session != nil || s.Agent != nil {
 			out = append(out, s)
 		}
 	}

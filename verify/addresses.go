@@ -65,14 +65,26 @@ func (n *Network) place() {
 	n.name()
 }
 
-// name gives every endpoint its name: "web@web-a", with the resource's name when two
-// resources of one role share a subnet and the address when a subnet has several classes.
+// name gives every endpoint its name: "web@web-a", with what tells two resources of one role
+// in a subnet apart (an interface endpoint's service, "ssm-endpoint@web-a:ssmmessages", the
+// same in a synthesized stack and a deployed one; else the resource's name) and the address
+// when a subnet has several classes.
 func (n *Network) name() {
 	resources := map[string]map[string]bool{}
+	labels := map[string]map[string]int{}
+	label := func(e *Endpoint) string {
+		if e.Service != "" {
+			return e.Service[strings.LastIndexByte(e.Service, '.')+1:]
+		}
+		return e.Res[strings.IndexByte(e.Res, '.')+1:]
+	}
 	for _, e := range n.Endpoints {
 		base := string(e.Role) + "@" + e.Subnet.Name
 		if resources[base] == nil {
-			resources[base] = map[string]bool{}
+			resources[base], labels[base] = map[string]bool{}, map[string]int{}
+		}
+		if !resources[base][e.Res] {
+			labels[base][label(e)]++
 		}
 		resources[base][e.Res] = true
 	}
@@ -80,7 +92,11 @@ func (n *Network) name() {
 		base := string(e.Role) + "@" + e.Subnet.Name
 		e.Name = base
 		if len(resources[base]) > 1 {
-			e.Name += ":" + e.Res[strings.IndexByte(e.Res, '.')+1:]
+			if l := label(e); labels[base][l] == 1 {
+				e.Name += ":" + l
+			} else {
+				e.Name += ":" + e.Res[strings.IndexByte(e.Res, '.')+1:]
+			}
 		}
 		if len(e.Subnet.reps) > 1 {
 			e.Name += "[" + e.Addr.String() + "]"

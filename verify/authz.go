@@ -86,6 +86,7 @@ type authz struct {
 func (v *verifier) authorizations() []Authorization {
 	a := &authz{v: v, account: v.n.Account, used: map[string]bool{}}
 	a.webServers()
+	a.sessionManager()
 	a.flowLogs()
 	a.dbMonitoring()
 	if v.in.S3Endpoint {
@@ -251,8 +252,10 @@ func (a *authz) roleARN(role *Role) string {
 	return "arn:" + rules.Partition(a.v.in.Region) + ":iam::" + a.account + ":role/" + role.Name
 }
 
-// identity is every inline policy of role; a managed policy attached to it is a problem, its
-// statements not being in the stack.
+// identity is every policy of role: its inline policies and the AWS managed policies whose
+// documents verify holds (managed/); any other attached policy is a problem, its statements
+// not being in the stack. Only the inline policies are the stack's own, for unusedAllows: an
+// AWS managed policy is AWS's to word.
 func (a *authz) identity(role *Role) (ps []policy.Policy, problems []string) {
 	for _, p := range role.Policies {
 		parsed, err := a.parse(p.Addr, p.Text)
@@ -262,10 +265,17 @@ func (a *authz) identity(role *Role) (ps []policy.Policy, problems []string) {
 		}
 		ps = append(ps, *parsed)
 	}
-	for _, p := range role.Attached {
-		problems = append(problems, fmt.Sprintf("%s attaches %s, whose statements are not in the stack: not judged", p.Addr, p.PolicyARN))
-	}
 	a.identities = append(a.identities, ps...)
+	for _, p := range role.Attached {
+		switch managed, known, err := managedPolicy(p.PolicyARN); {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s attaches %s: %v", p.Addr, p.PolicyARN, err))
+		case known:
+			ps = append(ps, *managed)
+		default:
+			problems = append(problems, fmt.Sprintf("%s attaches %s, whose statements are not in the stack: not judged", p.Addr, p.PolicyARN))
+		}
+	}
 	return ps, problems
 }
 

@@ -54,6 +54,8 @@ type DeployedEndpoint struct {
 	RouteTables []string `json:"route_tables,omitempty"`
 	Role        string   `json:"role,omitempty"`
 	Policy      string   `json:"policy,omitempty"`
+	// PrivateDNS is an interface endpoint's private DNS setting.
+	PrivateDNS bool `json:"private_dns,omitempty"`
 }
 
 func (x DeployedEIP) address() string      { return x.Addr }
@@ -135,6 +137,8 @@ func (l *loader) deployedEndpoints() {
 		}
 		subnets := l.subnetsByID(e.Addr, "subnet_ids", e.Subnets)
 		groups := l.groupsByID(e.Addr, "security_group_ids", e.Groups)
-		l.eniAt(e.Addr, e.ID, roleNamed(e.Role, endpointRole(e.Service)), InterfaceEndpoint, subnets, groups, false, interfaceEndpointsPrivate)
+		for _, ep := range l.eniAt(e.Addr, e.ID, roleNamed(e.Role, endpointRole(e.Service)), InterfaceEndpoint, subnets, groups, false, interfaceEndpointsPrivate) {
+			ep.Service = e.Service
+		}
 	}
 }

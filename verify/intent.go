@@ -43,6 +43,15 @@ type Intent struct {
 	Throwaway bool
 	// WAF is true when a web ACL must protect the ALB.
 	WAF bool
+	// Access is the config's access mode: "bastion" (SSH through the bastions), "ssm"
+	// (Session Manager only: no inbound SSH path at all) or "both". "" reads as "bastion".
+	Access string
+}
+
+// SessionManager reports whether the instances must be managed by Systems Manager (access
+// ssm or both).
+func (in Intent) SessionManager() bool {
+	return in.Access == config.AccessSSM || in.Access == config.AccessBoth
 }
 
 // S3Service is the name of the S3 service of a region, and of its AWS-managed prefix list.
@@ -79,6 +88,7 @@ func IntentOfFlows(c config.Config, flows []rules.Flow) (Intent, error) {
 	in.AlarmEmails = c.AlarmEmails
 	in.Throwaway = c.Database.Throwaway
 	in.WAF = c.WAF
+	in.Access = c.Access
 	if e := rules.CheckTable(flows); e != nil && err == nil {
 		err = e
 	}

@@ -612,7 +612,9 @@ func (l *loader) loadVPCEndpoints() {
 		}
 		subnets := append(l.subnetsOf(l.attr(r, "subnet_ids")), extraSubnets[r.Addr]...)
 		groups := append(l.groupsOf(l.attr(r, "security_group_ids")), extraGroups[r.Addr]...)
-		l.eni(r, roleOf(r, endpointRole(service)), InterfaceEndpoint, subnets, groups, false, interfaceEndpointsPrivate)
+		for _, e := range l.eni(r, roleOf(r, endpointRole(service)), InterfaceEndpoint, subnets, groups, false, interfaceEndpointsPrivate) {
+			e.Service = service
+		}
 	}, "aws_vpc_endpoint")
 	l.deployedEndpoints()
 }
@@ -621,10 +623,13 @@ func (l *loader) loadVPCEndpoints() {
 const interfaceEndpointsPrivate = "interface endpoints have no public address"
 
 // endpointRole is the role of an interface endpoint of service (the flows' Secrets Manager
-// endpoint, else one named by the service: "endpoint:ssm").
+// endpoint and Systems Manager's three, else one named by the service: "endpoint:sqs").
 func endpointRole(service string) rules.Role {
 	if strings.HasSuffix(service, ".secretsmanager") {
 		return rules.SecretsEndpoint
+	}
+	if slices.Contains(rules.SSMServices, service[strings.LastIndexByte(service, '.')+1:]) {
+		return rules.SSMEndpoint
 	}
 	return rules.Role("endpoint:" + service[strings.LastIndexByte(service, '.')+1:])
 }

@@ -39,6 +39,8 @@ type Network struct {
 	MountTargets []*EFSMountTarget
 	DBInstances  []*DBInstance
 	VPCEndpoints []*VPCEndpoint
+	// InstanceRoles are the standalone instances' instance profiles (the bastions').
+	InstanceRoles []*InstanceRoleOf
 	// The notification path (model_alarms.go), each list in address order.
 	Alarms             []*Alarm
 	Topics             []*Topic
@@ -334,6 +336,8 @@ type Endpoint struct {
 	UserData string
 	// LB is the load balancer of a node.
 	LB *LoadBalancer
+	// Service is an interface endpoint's service: "com.amazonaws.ap-northeast-2.ssmmessages".
+	Service string
 	// public is the endpoint's public face, made by PublicFace.
 	face *Endpoint
 	// behind is the ENI whose public address an outside endpoint stands for.

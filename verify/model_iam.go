@@ -73,6 +73,14 @@ type LaunchTemplate struct {
 	ProfileRef string
 }
 
+// InstanceRoleOf is a standalone instance's (aws_instance) instance profile: HasProfile is
+// false when it names none, Profile nil when the one it names is not of the stack.
+type InstanceRoleOf struct {
+	Addr       string
+	HasProfile bool
+	Profile    *InstanceProfile
+}
+
 // LogGroup is a CloudWatch Logs group.
 type LogGroup struct {
 	Addr string
@@ -156,12 +164,14 @@ type DBInstance struct {
 	SubnetGroup     string
 }
 
-// VPCEndpoint is a VPC endpoint's service and policy ("" for AWS's default, full access).
+// VPCEndpoint is a VPC endpoint's service and policy ("" for AWS's default, full access), and
+// whether private DNS makes the service's regional name resolve to it.
 type VPCEndpoint struct {
-	Addr    string
-	ID      string
-	Service string
-	Policy  string
+	Addr       string
+	ID         string
+	Service    string
+	Policy     string
+	PrivateDNS bool
 }
 
 // loadAuthority reads the elements above. A reference that names nothing of the stack is no
@@ -203,6 +213,16 @@ func (l *loader) loadAuthority() {
 	q.each(func(r *resource) {
 		profiles[r.Addr] = &InstanceProfile{Addr: r.Addr, Role: roleAt(q.attr(r, "role"))}
 	}, "aws_iam_instance_profile")
+	q.each(func(r *resource) {
+		in := &InstanceRoleOf{Addr: r.Addr}
+		if f := q.attr(r, "iam_instance_profile"); f.set() {
+			in.HasProfile = true
+			if p, _ := f.ref("aws_iam_instance_profile"); p != nil {
+				in.Profile = profiles[p.Addr]
+			}
+		}
+		n.InstanceRoles = append(n.InstanceRoles, in)
+	}, "aws_instance")
 	q.each(func(r *resource) {
 		f := &Fleet{Addr: r.Addr, ID: awsID(r)}
 		f.Name, _ = r.Attrs["name"].(string)
@@ -304,10 +324,11 @@ func (l *loader) loadAuthority() {
 		e := &VPCEndpoint{Addr: r.Addr, ID: awsID(r)}
 		e.Service, _ = q.attr(r, "service_name").str()
 		e.Policy, _ = r.Attrs["policy"].(string)
+		e.PrivateDNS, _ = q.attr(r, "private_dns_enabled").boolean()
 		n.VPCEndpoints = append(n.VPCEndpoints, e)
 	}, "aws_vpc_endpoint")
 	for _, e := range sortedBy(l.d.Endpoints, func(DeployedEndpoint) bool { return false }) {
-		n.VPCEndpoints = append(n.VPCEndpoints, &VPCEndpoint{Addr: e.Addr, ID: e.ID, Service: e.Service, Policy: e.Policy})
+		n.VPCEndpoints = append(n.VPCEndpoints, &VPCEndpoint{Addr: e.Addr, ID: e.ID, Service: e.Service, Policy: e.Policy, PrivateDNS: e.PrivateDNS})
 	}
 	l.deployedAuthority()
 }

@@ -36,6 +36,9 @@ type probe struct {
 	sameAZ           bool
 	protos           []Protocol
 	ports            Ports
+	// folded, when set, names the probe in one row when every connection meets its
+	// expectation (a probe of every endpoint); a connection that misses it keeps its row.
+	folded string
 }
 
 // probes runs the probes of requirements 1, 2, 3, 5 and 6. What each expects comes from the
@@ -43,7 +46,7 @@ type probe struct {
 func (v *verifier) probes() []ProbeResult {
 	var out []ProbeResult
 	for _, p := range v.probeSpecs() {
-		out = append(out, v.run(p)...)
+		out = append(out, fold(p, v.run(p))...)
 	}
 	return out
 }
@@ -54,7 +57,7 @@ func (v *verifier) probeSpecs() []probe {
 	web, bastions, albs := n.Find(rules.Web), n.Find(rules.Bastion), n.Find(rules.ALB)
 	dbs, efs, secrets := n.Find(rules.DB), n.Find(rules.EFS), n.Find(rules.SecretsEndpoint)
 	plain, google := v.outside[:1], v.outside[len(v.outside)-1:]
-	admin, repos := v.outsideOf(rules.Admin), v.outsideOf(rules.Repos)
+	repos := v.outsideOf(rules.Repos)
 	type over struct {
 		protos []Protocol
 		ports  Ports
@@ -65,11 +68,7 @@ func (v *verifier) probeSpecs() []probe {
 		return probe{req: req, from: from, to: to, fromRole: fromRole, toRole: toRole, protos: o.protos, ports: o.ports}
 	}
 	with := func(p probe, sameAZ bool) probe { p.sameAZ = sameAZ; return p }
-	return []probe{
-		mk(1, admin, rules.Admin, bastions, rules.Bastion, tcp(22)),
-		mk(1, plain, rules.Internet, bastions, rules.Bastion, tcp(22)),
-		mk(1, bastions, rules.Bastion, web, rules.Web, tcp(22)),
-		mk(1, append(slices.Clip(plain), admin...), rules.Internet, web, rules.Web, tcp(22)),
+	return append(v.accessProbes(), []probe{
 		mk(2, plain, rules.Internet, albs, rules.ALB, tcp(80)),
 		mk(2, plain, rules.Internet, albs, rules.ALB, tcp(443)),
 		mk(2, albs, rules.ALB, web, rules.Web, tcp(80)),
@@ -84,7 +83,7 @@ func (v *verifier) probeSpecs() []probe {
 		mk(5, v.outside, rules.Internet, dbs, rules.DB, anyPort()),
 		with(mk(6, web, rules.Web, efs, rules.EFS, tcp(2049)), true),
 		mk(6, v.outside, rules.Internet, efs, rules.EFS, anyPort()),
-	}
+	}...)
 }
 
 // run judges every connection of a probe.

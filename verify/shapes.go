@@ -30,6 +30,7 @@ func Shapes(n *Network, in Intent) []ShapeResult { return newVerifier(n, in).sha
 // shapes runs the shape checks of requirements 3 to 7.
 func (v *verifier) shapes() []ShapeResult {
 	var out []ShapeResult
+	out = append(out, v.accessShapes()...)
 	out = append(out, v.publicAddresses())
 	out = append(out, v.fleetShape()...)
 	out = append(out, v.databaseShape()...)
