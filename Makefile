@@ -11,7 +11,7 @@ CONFIG ?= webtier.example.json
 
 TARGET ?= local
 
-.PHONY: all setup trivy twin-deps synth verify plan deploy destroy test cross soak bench bench-deploy bench-twin twin twin-down clean
+.PHONY: all setup trivy twin-deps synth verify plan deploy destroy test test-access cross soak bench bench-deploy bench-twin twin twin-down clean
 all: deploy
 
 node_modules/.installed: package.json package-lock.json
@@ -83,6 +83,11 @@ N ?= 8
 DRILLS ?= 1
 soak: setup
 	go test -count=1 -timeout 0 -v -run '^TestSoak$$' . -soak $(N) $(if $(TF_DEBUG_LOG),-soak-tf-log $(abspath $(TF_DEBUG_LOG))) $(if $(filter 0,$(DRILLS)),-soak-drill=false)
+
+# The deploy cycle of `access: ssm` on the emulator (Session Manager's endpoints, no bastion):
+# about six minutes, outside make test's budget.
+test-access: setup
+	go test -count=1 -timeout 30m -v -run '^TestLocalDeployCycleSSM$$' . -access-cycle
 
 bench: setup
 	./bench/synth.sh

@@ -29,6 +29,9 @@ var (
 	soak      = flag.Int("soak", 0, "TestSoak: the number of deploy cycles to run back to back on one emulator (make soak)")
 	soakTFLog = flag.String("soak-tf-log", "", "TestSoak: a file for terraform's and the provider's debug log (every request, every retry and why)")
 	soakDrill = flag.Bool("soak-drill", true, "TestSoak: run the drills on each deployment (false: apply, live verify, plan again, destroy only)")
+	// accessCycle runs the deploy cycle of `access: ssm` too (make test-access): six minutes
+	// more than make test's budget allows.
+	accessCycle = flag.Bool("access-cycle", false, "TestLocalDeployCycleSSM: deploy `access: ssm` onto the emulator too (make test-access)")
 )
 
 // cycleSession synthesizes the example stack and opens a local deploy session on a fresh
@@ -120,8 +123,8 @@ func configPath(plan stacks.Plan) string {
 // deployed network verified (requirement 1 as no inbound SSH path), the twin's drill of it
 // (Session Manager's stand-in), a second plan that is empty, destroy, nothing left.
 func TestLocalDeployCycleSSM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the deploy cycle takes minutes; run without -short")
+	if testing.Short() || !*accessCycle {
+		t.Skip("the access ssm deploy cycle takes six minutes: it runs with -access-cycle (make test-access)")
 	}
 	t.Setenv("WEBTIER_TWIN_PREFIX", testPrefix("wts"))
 	s, plan, _, logPath := cycleSessionOf(t, planOf(t, ssmConfig), "")
