@@ -151,9 +151,9 @@ func NewWebFleet(scope constructs.Construct, id string, p WebFleetProps) *WebFle
 				// A refresh that stopped half-way skips the servers already on the new template.
 				SkipMatching: true,
 				// How long the refresh waits after a new server enters service before it goes
-				// on (else the 300 s grace period). Set here, not as the group's
-				// default_instance_warmup, which the local emulator does not keep (the second
-				// plan of a deploy there would never be empty).
+				// on (else the 300 s grace period). Set here rather than as the group's
+				// default_instance_warmup, which moto 5.2.1 drops (the emulator's launcher
+				// now keeps it).
 				InstanceWarmup: str("120"),
 			},
 		},
