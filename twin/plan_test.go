@@ -270,16 +270,26 @@ func TestOutsideHostsApart(t *testing.T) {
 
 // editedExample is the example stack with edit applied to its resources.
 func editedExample(t testing.TB, edit func(res map[string]any)) []byte {
+	return editedStack(t, filepath.Join("..", "testdata", "webtier.tf.json"), edit)
+}
+
+// editedStack is the stack in file with each edit applied to its resources, in order.
+func editedStack(t testing.TB, file string, edits ...func(res map[string]any)) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(edits) == 0 {
+		return data
 	}
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	edit(m["resource"].(map[string]any))
+	for _, edit := range edits {
+		edit(m["resource"].(map[string]any))
+	}
 	data, _ = json.Marshal(m)
 	return data
 }

@@ -1,8 +1,6 @@
 package twin
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,19 +22,7 @@ func accessTwin(t *testing.T, name string, edit func(*config.Config), breaks ...
 	t.Helper()
 	file := filepath.Join("..", "verify", "testdata", name)
 	_, in := loadStack(t, file, edit)
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range breaks {
-		b(m["resource"].(map[string]any))
-	}
-	data, _ = json.Marshal(m)
-	n, err := verify.Load(data)
+	n, err := verify.Load(editedStack(t, file, breaks...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,20 +66,7 @@ func rootNetwork(t *testing.T) string {
 // up builds the twin of a stack (the example, edited by breaks) with stand-in listeners.
 func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network, verify.Intent) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(breaks) > 0 {
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range breaks {
-			b(m["resource"].(map[string]any))
-		}
-		data, _ = json.Marshal(m)
-	}
+	data := editedStack(t, filepath.Join("..", "testdata", "webtier.tf.json"), breaks...)
 	n, err := verify.Load(data)
 	if err != nil {
 		t.Fatal(err)
