@@ -71,12 +71,12 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	if err != nil {
 		return nil, err
 	}
-	// Let the prober see the twin as it was for a moment.
-	sleep(ctx, 1000)
-	stopScaler(prefix)
 	if hold <= 0 {
 		hold = time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
 	}
+	// Let the prober see the twin as it was for a moment.
+	sleep(ctx, int(min(hold, time.Second)/time.Millisecond))
+	stopScaler(prefix)
 	from := cur
 	for i, st := range steps {
 		// A request sent while the difference is applied meets a twin partly in the old
@@ -121,9 +121,10 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	if err == nil {
 		err = StartScaler(ctx, last, exe)
 	}
-	// The prober's view of the new twin, and the health checks of any new target.
+	// The prober's view of the new twin, and the health checks of any new web server.
 	wait := hold
-	if slices.ContainsFunc(r.Steps, func(st StepReport) bool { return len(st.Launched) > 0 }) {
+	target := func(name string) bool { h, err := last.Host(name); return err == nil && h.Role == rules.Web }
+	if slices.ContainsFunc(r.Steps, func(st StepReport) bool { return slices.ContainsFunc(st.Launched, target) }) {
 		wait = max(wait, time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))
 	}
 	sleep(ctx, int(wait/time.Millisecond))

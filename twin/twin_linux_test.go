@@ -719,8 +719,8 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 				steps = append(steps, ChangeStep{Name: st.Name, Stack: st.Stack})
 			}
 			steps = append(steps, ChangeStep{Name: "the new stack", Stack: pair.Head})
-			// Each state held 3 s: a cut shows in the requests at once.
-			r, err := Change(t.Context(), testPrefix, steps, pair.HeadCfg, exe, 3*time.Second)
+			// Each state held 2 s: a cut shows in the requests at once.
+			r, err := Change(t.Context(), testPrefix, steps, pair.HeadCfg, exe, 2*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -750,7 +750,7 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 			}
 			t.Logf("%d steps, %d requests failed", len(r.Steps), lost)
 			// Back to the example for the next change.
-			if _, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "back", Stack: pair.Base}}, pair.BaseCfg, exe, time.Second); err != nil {
+			if _, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "back", Stack: pair.Base}}, pair.BaseCfg, exe, 100*time.Millisecond); err != nil {
 				t.Fatal(err)
 			}
 		})
