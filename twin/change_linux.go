@@ -64,7 +64,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	r := &ChangeReport{Expected: cur.expectations("before")}
 	// The twin as it runs, every target in service (a twin just up passes its first checks).
 	health := last.albHealth()
-	if out := waitInService(ctx, cur, nil, time.Duration(health.Healthy+2)*scaled(health.Interval, TimeScale)); len(out) > 0 {
+	if out := waitInService(ctx, cur, nil, health.Settle()); len(out) > 0 {
 		return nil, fmt.Errorf("the twin's targets are not in service before the change: %s", strings.Join(out, ", "))
 	}
 	probe, err := startProbe(ctx, cur)
@@ -72,7 +72,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		return nil, err
 	}
 	if hold <= 0 {
-		hold = time.Duration(health.Unhealthy+1)*scaled(health.Interval, TimeScale) + scaled(health.Timeout, TimeScale)
+		hold = health.Leave()
 	}
 	// Let the prober see the twin as it was for a moment.
 	sleep(ctx, int(min(hold, time.Second)/time.Millisecond))
@@ -125,7 +125,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	wait := hold
 	target := func(name string) bool { h, err := last.Host(name); return err == nil && h.Role == rules.Web }
 	if slices.ContainsFunc(r.Steps, func(st StepReport) bool { return slices.ContainsFunc(st.Launched, target) }) {
-		wait = max(wait, time.Duration(health.Healthy+1)*scaled(health.Interval, TimeScale))
+		wait = max(wait, health.Return())
 	}
 	sleep(ctx, int(wait/time.Millisecond))
 	r.Flows, r.InService, r.Sessions = probe.stop()

@@ -134,7 +134,7 @@ func (rf *refreshing) apply(ctx context.Context, from *Plan, step string, size i
 func (rf *refreshing) ready(ctx context.Context, p *Plan, launched []string) error {
 	start := time.Now()
 	health := p.albHealth()
-	limit := rf.warm + time.Duration(health.Healthy+2)*scaled(health.Interval, TimeScale)
+	limit := rf.warm + health.Settle()
 	if out := waitInService(ctx, p, launched, limit); len(out) > 0 {
 		return fmt.Errorf("instance refresh failed: not in service after %s: %s", limit.Round(time.Second), strings.Join(out, ", "))
 	}
