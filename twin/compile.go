@@ -75,6 +75,10 @@ func (c *compiler) build() {
 	c.p.Namespaces = append(hosts, c.igw, c.router, c.net)
 }
 
+// reservedEnds is how many ports at each end of a host's ephemeral range its own services
+// leave to the attempts of `twin test`.
+const reservedEnds = 16
+
 // sysctls every namespace of the twin gets: no IPv6 (the stack is IPv4), no reverse-path
 // filter (the router's policy routing is asymmetric by design) and no redirects.
 var baseSysctls = []string{
@@ -94,8 +98,13 @@ func (c *compiler) hostNS(h *Host) *Namespace {
 	}
 	ns.Links = []string{fmt.Sprintf("link add eth0 address %s type veth peer name %s address %s netns %s", h.mac, h.peerIf, h.peerMAC, far)}
 	ns.IP = []string{"link set lo up", "link set eth0 up"}
+	// The ends of the ephemeral range are reserved: `twin test` binds its attempts there (an
+	// attempt from a host's first and last ephemeral port), and a service of the host's own
+	// (its mount, a page's call) that had picked one of them for its connection made the
+	// attempt's bind fail. A reserved port is still bound when asked for by number.
 	ns.Sysctl = append(slices.Clip(baseSysctls), "net.ipv4.conf.eth0.send_redirects=0",
-		fmt.Sprintf("net.ipv4.ip_local_port_range=%d %d", h.Ephemeral[0], h.Ephemeral[1]))
+		fmt.Sprintf("net.ipv4.ip_local_port_range=%d %d", h.Ephemeral[0], h.Ephemeral[1]),
+		fmt.Sprintf("net.ipv4.ip_local_reserved_ports=%d-%d,%d-%d", h.Ephemeral[0], h.Ephemeral[0]+reservedEnds-1, h.Ephemeral[1]-reservedEnds+1, h.Ephemeral[1]))
 	if h.Inside() {
 		s := h.ep.Subnet
 		ns.IP = append(ns.IP,
