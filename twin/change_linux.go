@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/supervise"
+
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
@@ -597,7 +599,7 @@ func restartManaged(ctx context.Context, from, next *Plan, exe string) error {
 		if !alb && (!managed(h) || !slices.Contains(changed, s.Host)) {
 			continue
 		}
-		if err := signalPid(filepath.Join(dir, s.Host+".pid"), syscall.SIGKILL); err != nil {
+		if err := supervise.Signal(filepath.Join(dir, s.Host+".pid"), syscall.SIGKILL); err != nil {
 			return fmt.Errorf("%s: %w", s.Host, err)
 		}
 		killAll(ctx, []string{h.Namespace})

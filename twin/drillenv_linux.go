@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/supervise"
+
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
 )
@@ -89,7 +91,7 @@ func (d *drill) StartWeb(_ context.Context, h seed.Host) (string, error) {
 }
 
 func (d *drill) signalHost(name string, sig syscall.Signal) error {
-	return signalPid(filepath.Join(StateDir(d.p.Prefix), name+".pid"), sig)
+	return supervise.Signal(filepath.Join(StateDir(d.p.Prefix), name+".pid"), sig)
 }
 
 // TargetHealth is what the ALB nodes' health checks last decided of h (the transitions in

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/webtier/webtier/twin/supervise"
 )
 
 // The site on this machine: a process of the root namespace listens on a loopback port and,
@@ -45,7 +47,7 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 	cmd := exec.Command(exe, "--forward", listen, "--via", client.Namespace, "--to", strings.Join(targets, ","))
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
 	dir := StateDir(p.Prefix)
-	if err := startBackground(cmd, filepath.Join(dir, "forward.log"), filepath.Join(dir, forwardPid)); err != nil {
+	if err := supervise.Start(cmd, filepath.Join(dir, "forward.log"), filepath.Join(dir, forwardPid)); err != nil {
 		return err
 	}
 	for range 100 {
@@ -61,7 +63,7 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 
 // stopForward stops the forwarder of a twin, if it runs.
 func stopForward(prefix string) {
-	signalPid(filepath.Join(StateDir(prefix), forwardPid), syscall.SIGKILL)
+	supervise.Signal(filepath.Join(StateDir(prefix), forwardPid), syscall.SIGKILL)
 }
 
 // forward runs the forwarder until ctx ends.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/supervise"
+
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
@@ -339,7 +341,7 @@ func reloadALBs(dir string, specs []*Spec) error {
 		if _, err := writeSpec(dir, s); err != nil {
 			return err
 		}
-		if err := signalPid(filepath.Join(dir, s.Host+".pid"), syscall.SIGHUP); err != nil {
+		if err := supervise.Signal(filepath.Join(dir, s.Host+".pid"), syscall.SIGHUP); err != nil {
 			return fmt.Errorf("%s: %w", s.Host, err)
 		}
 	}
@@ -361,7 +363,7 @@ func StartScaler(ctx context.Context, p *Plan, exe string) error {
 	dir := StateDir(p.Prefix)
 	cmd := exec.Command(exe, "--scale", p.Prefix)
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	if err := startBackground(cmd, filepath.Join(dir, "asg.log"), filepath.Join(dir, scalerPid)); err != nil {
+	if err := supervise.Start(cmd, filepath.Join(dir, "asg.log"), filepath.Join(dir, scalerPid)); err != nil {
 		return fmt.Errorf("starting the Auto Scaling controller: %w", err)
 	}
 	for range 250 {
@@ -380,7 +382,7 @@ func StartScaler(ctx context.Context, p *Plan, exe string) error {
 // stopScaler stops the controller and waits until it is gone, so that no resize runs while
 // the twin comes down.
 func stopScaler(prefix string) {
-	pid, err := readPid(filepath.Join(StateDir(prefix), scalerPid))
+	pid, err := supervise.ReadPid(filepath.Join(StateDir(prefix), scalerPid))
 	if err != nil {
 		return
 	}

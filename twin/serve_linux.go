@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/webtier/webtier/twin/supervise"
 )
 
 // ServeMain runs the services of one host from its Spec (`--spec FILE`), inside the host's
@@ -137,7 +139,7 @@ func startSpec(dir string, spec *Spec, exe string) error {
 	}
 	cmd := exec.Command("ip", "netns", "exec", spec.Namespace, exe, "--spec", specFile)
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	if err := startBackground(cmd, filepath.Join(dir, spec.Host+".log"), filepath.Join(dir, spec.Host+".pid")); err != nil {
+	if err := supervise.Start(cmd, filepath.Join(dir, spec.Host+".log"), filepath.Join(dir, spec.Host+".pid")); err != nil {
 		return fmt.Errorf("%s: starting its services: %w", spec.Host, err)
 	}
 	return nil

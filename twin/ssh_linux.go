@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/webtier/webtier/twin/supervise"
 )
 
 // startSSH makes the twin's keys and starts sshd on every SSH host.
@@ -88,7 +90,7 @@ func startSSHD(p *Plan, h *Host) error {
 		filepath.Join(dir, "passwd"), h.Name, sshd, file)
 	cmd := exec.Command("ip", "netns", "exec", h.Namespace, "unshare", "--mount", "--uts", "sh", "-c", script)
 	state := StateDir(p.Prefix)
-	if err := startBackground(cmd, filepath.Join(state, h.Name+".sshd.log"), filepath.Join(state, h.Name+".sshd.pid")); err != nil {
+	if err := supervise.Start(cmd, filepath.Join(state, h.Name+".sshd.log"), filepath.Join(state, h.Name+".sshd.pid")); err != nil {
 		return fmt.Errorf("%s: starting sshd: %w", h.Name, err)
 	}
 	return nil
