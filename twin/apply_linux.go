@@ -1,7 +1,6 @@
 package twin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,19 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
-	"time"
+
+	"github.com/webtier/webtier/twin/kernel"
 )
 
-// The imperative shell: Up applies a plan with `ip` and `nft -f`, Down removes every
-// namespace (and so every link, address, route and ruleset) whose name carries the prefix,
-// and every process in them. Down is also what Up runs first, so a twin left by a crash is
-// removed by the same code path as a normal teardown.
-
-// netnsDir is where `ip netns` keeps its named namespaces.
-const netnsDir = "/run/netns"
+// The imperative shell: Up applies a plan (the change from an empty plan) on the kernel, and
+// Down removes every namespace (and so every link, address, route and ruleset) whose name
+// carries the prefix, and every process in them. Down is also what Up runs first, so a twin
+// left by a crash is removed by the same code path as a normal teardown.
 
 // CanRun reports in one sentence why this machine cannot run a twin, or "".
 func CanRun() string {
@@ -36,18 +30,10 @@ func CanRun() string {
 	return ""
 }
 
-// run runs a command, with stdin when given, and returns its error with its output.
-func run(ctx context.Context, stdin string, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
-	}
-	return nil
+// theKernel is this machine's kernel, writing each ruleset it loads to the twin's state
+// directory.
+func theKernel(prefix string) kernel.Linux {
+	return kernel.Linux{RulesetDir: filepath.Join(StateDir(prefix), "nft")}
 }
 
 // Up builds the plan's namespaces, links, addresses, routes and rulesets, after removing
@@ -63,40 +49,15 @@ func Up(ctx context.Context, p *Plan, exe string) (err error) {
 			Down(context.Background(), p.Prefix)
 		}
 	}()
-	dir := StateDir(p.Prefix)
-	if err := os.MkdirAll(filepath.Join(dir, "nft"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(StateDir(p.Prefix), "nft"), 0o755); err != nil {
 		return err
 	}
-	for _, ns := range p.Namespaces {
-		if err := run(ctx, "", "ip", "netns", "add", ns.Name); err != nil {
-			return err
-		}
+	c, err := Diff(&Plan{Prefix: p.Prefix}, p)
+	if err != nil {
+		return err
 	}
-	for _, ns := range p.Namespaces {
-		if len(ns.Links) > 0 {
-			if err := run(ctx, strings.Join(ns.Links, "\n")+"\n", "ip", "-n", ns.Name, "-batch", "-"); err != nil {
-				return err
-			}
-		}
-	}
-	for _, ns := range p.Namespaces {
-		if err := run(ctx, strings.Join(ns.IP, "\n")+"\n", "ip", "-n", ns.Name, "-batch", "-"); err != nil {
-			return err
-		}
-		args := append([]string{"netns", "exec", ns.Name, "sysctl", "-q", "-e", "-w"}, ns.Sysctl...)
-		if err := run(ctx, "", "ip", args...); err != nil {
-			return err
-		}
-		if ns.NFT == "" {
-			continue
-		}
-		file := filepath.Join(dir, "nft", ns.Name+".nft")
-		if err := os.WriteFile(file, []byte(ns.NFT), 0o644); err != nil {
-			return err
-		}
-		if err := run(ctx, "", "ip", "netns", "exec", ns.Name, "nft", "-f", file); err != nil {
-			return err
-		}
+	if err := kernel.Apply(ctx, theKernel(p.Prefix), c.Ops); err != nil {
+		return err
 	}
 	if exe != "" {
 		if err := startListeners(ctx, p, exe); err != nil {
@@ -110,22 +71,7 @@ func Up(ctx context.Context, p *Plan, exe string) (err error) {
 func savePlan(p *Plan) error { return writeJSON(filepath.Join(StateDir(p.Prefix), "plan.json"), p) }
 
 // Namespaces lists the namespaces whose names start with prefix.
-func Namespaces(prefix string) ([]string, error) {
-	entries, err := os.ReadDir(netnsDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}
+func Namespaces(prefix string) ([]string, error) { return kernel.Linux{}.Namespaces(prefix) }
 
 // Down stops every process in the twin's namespaces and removes the namespaces and the
 // state directory. It succeeds on a twin that is half made or not there at all, and returns
@@ -137,48 +83,22 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 	// The controller first: it makes and removes namespaces.
 	stopScaler(prefix)
 	stopForward(prefix)
-	names, err := Namespaces(prefix)
+	k := theKernel(prefix)
+	names, err := k.Namespaces(prefix)
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
-	killAll(ctx, names)
+	k.Kill(ctx, names)
 	for _, name := range names {
-		if err := run(ctx, "", "ip", "netns", "del", name); err != nil {
-			// Gone already (another down, at the same time) is what down wants.
-			if _, statErr := os.Stat(filepath.Join(netnsDir, name)); statErr == nil {
-				errs = append(errs, err)
-			}
+		if err := k.DeleteNamespace(ctx, name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := os.RemoveAll(StateDir(prefix)); err != nil {
 		errs = append(errs, err)
 	}
 	return names, errors.Join(errs...)
-}
-
-// killAll stops the processes inside the namespaces and waits (a bounded time) for them to
-// go. It kills again whatever it finds while it waits: a process killed in the same round as
-// its parent may have started another (the standby's MariaDB, as it sees the primary go).
-func killAll(ctx context.Context, namespaces []string) {
-	pids := func() []int {
-		var list []int
-		for _, ns := range namespaces {
-			out, _ := exec.CommandContext(ctx, "ip", "netns", "pids", ns).Output()
-			for _, f := range strings.Fields(string(out)) {
-				if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-					list = append(list, pid)
-				}
-			}
-		}
-		return list
-	}
-	for deadline, list := time.Now().Add(3*time.Second), pids(); len(list) > 0 && time.Now().Before(deadline); list = pids() {
-		for _, pid := range list {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // LoadPlan reads the plan of a running twin from its state directory.

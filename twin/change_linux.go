@@ -602,7 +602,7 @@ func restartManaged(ctx context.Context, from, next *Plan, exe string) error {
 		if err := supervise.Signal(filepath.Join(dir, s.Host+".pid"), syscall.SIGKILL); err != nil {
 			return fmt.Errorf("%s: %w", s.Host, err)
 		}
-		killAll(ctx, []string{h.Namespace})
+		theKernel(next.Prefix).Kill(ctx, []string{h.Namespace})
 		if err := startSpec(dir, s, exe); err != nil {
 			return err
 		}

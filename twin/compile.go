@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	"github.com/webtier/webtier/verify"
 )
 
@@ -26,7 +28,7 @@ type compiler struct {
 	vpc *verify.VPC
 
 	macs             int
-	router, igw, net *Namespace
+	router, igw, net *kernel.Namespace
 	// bridge and bridgeMAC name each subnet's bridge in the router, and its MAC.
 	bridge    map[*verify.Subnet]string
 	bridgeMAC map[*verify.Subnet]string
@@ -40,7 +42,9 @@ func (c *compiler) mac() string {
 	return fmt.Sprintf("02:77:74:00:%02x:%02x", c.macs>>8, c.macs&255)
 }
 
-func (c *compiler) ns(name string) *Namespace { return &Namespace{Name: c.p.Prefix + name} }
+func (c *compiler) ns(name string) *kernel.Namespace {
+	return &kernel.Namespace{Name: c.p.Prefix + name}
+}
 
 func (c *compiler) build() {
 	c.router, c.igw, c.net = c.ns(routerName), c.ns(igwName), c.ns(netName)
@@ -49,7 +53,7 @@ func (c *compiler) build() {
 		c.bridge[s], c.bridgeMAC[s] = "s"+strconv.Itoa(i), c.mac()
 	}
 	c.routerIGWMAC, c.igwRouterMAC, c.igwNetMAC, c.netIGWMAC = c.mac(), c.mac(), c.mac(), c.mac()
-	var hosts []*Namespace
+	var hosts []*kernel.Namespace
 	// Each host's link is named by its address (unique inside the VPC, and outside it), which
 	// it keeps while other hosts launch and end around it: a change leaves every other host's
 	// link, and the connections it holds, as they were.
@@ -90,8 +94,8 @@ var baseSysctls = []string{
 
 // hostNS is the namespace of one host: its end of a veth pair whose other end is in the
 // router (on the subnet's bridge) or in the internet.
-func (c *compiler) hostNS(h *Host) *Namespace {
-	ns := &Namespace{Name: h.Namespace}
+func (c *compiler) hostNS(h *Host) *kernel.Namespace {
+	ns := &kernel.Namespace{Name: h.Namespace}
 	far := c.router.Name
 	if !h.Inside() {
 		far = c.net.Name

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/site"
@@ -194,7 +196,7 @@ func (d *drill) FailOver(ctx context.Context) (string, error) {
 	if err != nil || perr != nil || d.primary == nil {
 		return "", fmt.Errorf("no primary process to stop")
 	}
-	if err := run(ctx, "", "ip", "-n", d.primary.Namespace, "link", "set", "eth0", "down"); err != nil {
+	if err := kernel.Run(ctx, "", "ip", "-n", d.primary.Namespace, "link", "set", "eth0", "down"); err != nil {
 		return "", err
 	}
 	syscall.Kill(pid, syscall.SIGKILL)

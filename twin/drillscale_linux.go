@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	seed "github.com/webtier/webtier/drill"
 )
 
@@ -75,7 +77,7 @@ func (d *drill) ScaleWithin() (out, in, every time.Duration) {
 
 // Gone reports whether a server's namespace is gone.
 func (d *drill) Gone(_ context.Context, h seed.Host) bool {
-	_, err := os.Stat(filepath.Join(netnsDir, d.p.Prefix+h.Name))
+	_, err := os.Stat(filepath.Join(kernel.NetnsDir, d.p.Prefix+h.Name))
 	return os.IsNotExist(err)
 }
 

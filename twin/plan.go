@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
@@ -83,26 +85,13 @@ func (h *Host) Inside() bool { return h.ep.Inside() }
 // Endpoint is the verifier's endpoint at the host's address.
 func (h *Host) Endpoint() *verify.Endpoint { return h.ep }
 
-// Namespace is one network namespace of the plan: the `ip` commands that build it, its
-// sysctls and its nftables ruleset.
-type Namespace struct {
-	Name string `json:"name"`
-	// Links are `ip` commands (batch syntax) run inside the namespace before IP, in order;
-	// they create veth pairs whose peers land in other namespaces.
-	Links []string `json:"links,omitempty"`
-	// IP are `ip` commands (batch syntax) run inside the namespace once every link exists.
-	IP     []string `json:"ip"`
-	Sysctl []string `json:"sysctl"`
-	NFT    string   `json:"nft,omitempty"`
-}
-
 // Plan is a twin ready to apply.
 type Plan struct {
 	Prefix string  `json:"prefix"`
 	Hosts  []*Host `json:"hosts"`
 	// Namespaces in the order they are built: hosts, then the internet gateway, the router
 	// and the internet, so that each link's far end exists when it is configured.
-	Namespaces []*Namespace `json:"namespaces"`
+	Namespaces []*kernel.Namespace `json:"namespaces"`
 	// Resolver is the VPC resolver's address (VPC base + 2), answered by the router.
 	Resolver netip.Addr `json:"resolver"`
 	Notes    []string   `json:"notes,omitempty"`

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	"github.com/webtier/webtier/twin/supervise"
 
 	"github.com/webtier/webtier/rules"
@@ -64,137 +66,31 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 // ended.
 func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched, ended []string, err error) {
 	dir := StateDir(cur.Prefix)
-	before := map[string]*Namespace{}
-	for _, ns := range cur.Namespaces {
-		before[ns.Name] = ns
-	}
-	after := map[string]bool{}
-	var added []*Namespace
-	// A host whose link changed (it moved to another address) is made again: its namespace
-	// removed and added, and the far end's lines that name its link run again.
-	var remade []string
-	remadeLinks := map[string]bool{}
-	for _, ns := range next.Namespaces {
-		after[ns.Name] = true
-		if old := before[ns.Name]; old != nil && !slices.Equal(old.Links, ns.Links) {
-			if !slices.ContainsFunc(cur.Hosts, func(h *Host) bool { return h.Namespace == ns.Name }) {
-				return nil, nil, fmt.Errorf("the change alters the links of %s, one of the twin's routers: take the twin down and up again", ns.Name)
-			}
-			remade = append(remade, ns.Name)
-			for _, l := range append(slices.Clone(old.Links), ns.Links...) {
-				if peer, _, ok := linkPeer(l); ok {
-					remadeLinks[peer] = true
-				}
-			}
-			delete(before, ns.Name)
-		}
-		if before[ns.Name] == nil {
-			added = append(added, ns)
-			// The far end's lines naming a new link run even when the same lines were there
-			// before: an ended host's link may have had its name (a new instance at the
-			// address an ended one had).
-			for _, l := range ns.Links {
-				if peer, _, ok := linkPeer(l); ok {
-					remadeLinks[peer] = true
-				}
-			}
-		}
-	}
-	for _, h := range next.Hosts {
-		if before[h.Namespace] == nil {
-			launched = append(launched, h.Name)
-		}
-	}
-	for _, h := range cur.Hosts {
-		if !after[h.Namespace] || slices.Contains(remade, h.Namespace) {
-			ended = append(ended, h.Name)
-		}
+	d, err := Diff(cur, next)
+	if err != nil {
+		return nil, nil, err
 	}
 	with := standIns{ssh: HasSSH(), db: HasMariaDB()}
 	specs := next.Specs(with)
 	// Deregister the ended servers first and let them drain, so that no request goes to a
 	// server being ended and none in flight is cut.
-	if len(ended) > 0 {
+	if len(d.Ended) > 0 {
 		if err := reloadALBs(dir, specs); err != nil {
 			return nil, nil, err
 		}
-		if err := waitDrained(ctx, dir, specs, ended); err != nil {
-			return nil, nil, err
-		}
-		gone := slices.Clone(remade)
-		for _, ns := range cur.Namespaces {
-			if !after[ns.Name] {
-				gone = append(gone, ns.Name)
-			}
-		}
-		killAll(ctx, gone)
-		for _, name := range gone {
-			// The link's far end first: a namespace's interfaces go some time after the
-			// namespace, and a host made again takes a name that may be its.
-			for _, ns := range cur.Namespaces {
-				if ns.Name != name {
-					continue
-				}
-				for _, l := range ns.Links {
-					if peer, far, ok := linkPeer(l); ok {
-						run(ctx, "", "ip", "-n", far, "link", "del", peer)
-					}
-				}
-			}
-			if err := run(ctx, "", "ip", "netns", "del", name); err != nil {
-				return nil, nil, err
-			}
-			for _, suffix := range []string{".pid", ".sshd.pid", ".spec.json"} {
-				os.Remove(filepath.Join(dir, strings.TrimPrefix(name, cur.Prefix)+suffix))
-			}
-		}
-	}
-	for _, ns := range added {
-		if err := run(ctx, "", "ip", "netns", "add", ns.Name); err != nil {
+		if err := waitDrained(ctx, dir, specs, d.Ended); err != nil {
 			return nil, nil, err
 		}
 	}
-	for _, ns := range added {
-		if len(ns.Links) > 0 {
-			if err := run(ctx, strings.Join(ns.Links, "\n")+"\n", "ip", "-n", ns.Name, "-batch", "-"); err != nil {
-				return nil, nil, err
-			}
+	if err := kernel.Apply(ctx, theKernel(cur.Prefix), d.Ops); err != nil {
+		return nil, nil, err
+	}
+	for _, name := range d.Gone {
+		for _, suffix := range []string{".pid", ".sshd.pid", ".spec.json"} {
+			os.Remove(filepath.Join(dir, strings.TrimPrefix(name, cur.Prefix)+suffix))
 		}
 	}
-	for _, ns := range next.Namespaces {
-		old := before[ns.Name]
-		lines := ns.IP
-		if old != nil {
-			lines = changedLines(old.IP, ns.IP)
-			for _, l := range ns.IP {
-				if !slices.Contains(lines, l) && slices.ContainsFunc(strings.Fields(l), func(w string) bool { return remadeLinks[w] }) {
-					lines = append(lines, l)
-				}
-			}
-		}
-		if len(lines) > 0 {
-			if err := run(ctx, strings.Join(lines, "\n")+"\n", "ip", "-force", "-n", ns.Name, "-batch", "-"); err != nil && old == nil {
-				return nil, nil, err
-			}
-		}
-		if old == nil {
-			args := append([]string{"netns", "exec", ns.Name, "sysctl", "-q", "-e", "-w"}, ns.Sysctl...)
-			if err := run(ctx, "", "ip", args...); err != nil {
-				return nil, nil, err
-			}
-		}
-		if ns.NFT != "" && (old == nil || old.NFT != ns.NFT) {
-			// Each ruleset starts with `flush ruleset`: applied in one transaction, and the
-			// connections already open stay open (conntrack keeps them).
-			file := filepath.Join(dir, "nft", ns.Name+".nft")
-			if err := os.WriteFile(file, []byte(ns.NFT), 0o644); err != nil {
-				return nil, nil, err
-			}
-			if err := run(ctx, "", "ip", "netns", "exec", ns.Name, "nft", "-f", file); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
+	launched, ended = d.Launched, d.Ended
 	if len(launched) > 0 {
 		var started []*Spec
 		for _, s := range specs {
@@ -224,69 +120,6 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 		return nil, nil, err
 	}
 	return launched, ended, nil
-}
-
-// linkPeer reads a link line of a namespace ("link add eth0 address MAC type veth peer name
-// PEER address MAC netns FAR"): the peer's name and its namespace.
-func linkPeer(line string) (peer, far string, ok bool) {
-	f := strings.Fields(line)
-	if len(f) < 14 || f[7] != "peer" || f[8] != "name" || f[12] != "netns" {
-		return "", "", false
-	}
-	return f[9], f[13], true
-}
-
-// changedLines are the `ip` commands that take a namespace from old to new: first the
-// removal of what old set and new does not (a route of a destination and table no new line
-// sets, a policy rule, an address, a permanent neighbour entry), then the new lines.
-func changedLines(old, new []string) []string {
-	var out []string
-	routes := map[string]bool{}
-	for _, l := range new {
-		if key, ok := routeKey(l); ok {
-			routes[key] = true
-		}
-	}
-	for _, l := range old {
-		if slices.Contains(new, l) {
-			continue
-		}
-		f := strings.Fields(l)
-		switch {
-		case len(f) == 9 && f[0] == "neigh" && f[5] == "dev": // "neigh replace ADDR lladdr MAC dev DEV nud permanent"
-			out = append(out, "neigh del "+f[2]+" dev "+f[6])
-		case len(f) > 2 && f[0] == "route" && (f[1] == "add" || f[1] == "replace"):
-			if key, ok := routeKey(l); ok && !routes[key] {
-				out = append(out, "route del "+key)
-			}
-		case len(f) > 2 && (f[0] == "rule" || f[0] == "addr") && f[1] == "add":
-			out = append(out, f[0]+" del "+strings.Join(f[2:], " "))
-		}
-	}
-	for _, l := range new {
-		if !slices.Contains(old, l) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// routeKey is what names a route of an `ip route add|replace` line: its destination and
-// table ("1.178.91.0/24 table 102"; the main table when it names none).
-func routeKey(line string) (string, bool) {
-	f := strings.Fields(line)
-	if len(f) < 3 || f[0] != "route" || (f[1] != "add" && f[1] != "replace") {
-		return "", false
-	}
-	table := "main"
-	if i := slices.Index(f, "table"); i > 0 && i+1 < len(f) {
-		table = f[i+1]
-	}
-	dest := f[2]
-	if slices.Contains([]string{"blackhole", "unreachable", "prohibit", "unicast", "local"}, dest) && len(f) > 3 {
-		dest = f[2] + " " + f[3]
-	}
-	return dest + " table " + table, true
 }
 
 // waitDrained waits until no ALB node of specs has any of hosts registered or draining: each

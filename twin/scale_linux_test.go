@@ -4,8 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/webtier/webtier/twin/kernel"
 )
 
 // TestResize grows the running twin's Auto Scaling group and shrinks it back, changing only
@@ -52,7 +53,7 @@ func TestResize(t *testing.T) {
 			t.Errorf("after resize to %d: %d namespaces; want %d", step.size, len(names), step.namespacesExpected)
 		}
 		for _, name := range step.ended {
-			if _, err := os.Stat(filepath.Join(netnsDir, testPrefix+name)); err == nil {
+			if _, err := os.Stat(filepath.Join(kernel.NetnsDir, testPrefix+name)); err == nil {
 				t.Errorf("%s was ended but its namespace is still there", name)
 			}
 		}
@@ -65,33 +66,5 @@ func TestResize(t *testing.T) {
 		}
 		t.Logf("size %d: %d connections, %d differences", step.size, len(r.Outcomes), len(r.Differences()))
 		p = next
-	}
-}
-
-// TestChangedLines: taking a namespace from one stack's lines to another's removes the
-// routes, rules and addresses the new one no longer sets (a route the new one sets again is
-// replaced, not removed), before the new lines.
-func TestChangedLines(t *testing.T) {
-	old := []string{
-		"addr add 10.16.3.1/24 dev s2",
-		"route replace 1.178.91.0/24 via 169.254.1.2 dev igw table 102",
-		"route replace 3.2.75.0/24 via 169.254.1.2 dev igw table 102",
-		"route add blackhole 10.99.0.0/16 table 103",
-		"rule add from 10.16.3.0/24 lookup 102 pref 100",
-		"neigh replace 10.16.3.10 lladdr 02:77:74:00:00:0c dev s2 nud permanent",
-	}
-	new := []string{
-		"addr add 10.16.3.1/24 dev s2",
-		"route replace 3.2.75.0/24 via 169.254.1.3 dev nat table 102",
-	}
-	want := []string{
-		"route del 1.178.91.0/24 table 102",
-		"route del blackhole 10.99.0.0/16 table 103",
-		"rule del from 10.16.3.0/24 lookup 102 pref 100",
-		"neigh del 10.16.3.10 dev s2",
-		"route replace 3.2.75.0/24 via 169.254.1.3 dev nat table 102",
-	}
-	if got := changedLines(old, new); !slices.Equal(got, want) {
-		t.Errorf("changedLines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	"github.com/webtier/webtier/twin/supervise"
 )
 
@@ -23,7 +25,7 @@ func startSSH(ctx context.Context, p *Plan) error {
 		return err
 	}
 	for _, key := range []string{"host_ed25519", "admin_ed25519"} {
-		if err := run(ctx, "", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "webtier twin "+key, "-f", filepath.Join(dir, key)); err != nil {
+		if err := kernel.Run(ctx, "", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "webtier twin "+key, "-f", filepath.Join(dir, key)); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/kernel"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +47,7 @@ func enter(ns string) (*nsThread, error) {
 	errc := make(chan error)
 	go func() {
 		runtime.LockOSThread()
-		fd, err := unix.Open(filepath.Join(netnsDir, ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(filepath.Join(kernel.NetnsDir, ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err == nil {
 			err = unix.Setns(fd, unix.CLONE_NEWNET)
 			unix.Close(fd)
