@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/awsdrill"
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/drill"
@@ -77,15 +78,15 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 
 // writeDrill writes the rows as a table (or JSON) and returns the exit status: exitOK only
 // when every row passed.
-func writeDrill(stdout io.Writer, where string, rows []drill.Row, took time.Duration, asJSON bool) int {
-	ok := drill.Passed(rows)
+func writeDrill(stdout io.Writer, where string, rows []check.Result, took time.Duration, asJSON bool) int {
+	ok := check.AllPassed(rows)
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(struct {
-			Where string      `json:"where"`
-			OK    bool        `json:"ok"`
-			Rows  []drill.Row `json:"rows"`
+			Where string         `json:"where"`
+			OK    bool           `json:"ok"`
+			Rows  []check.Result `json:"rows"`
 		}{where, ok, rows})
 	} else {
 		ok = drill.Write(stdout, where, rows, took)

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
-	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/stacks"
 	"github.com/webtier/webtier/twin"
@@ -311,13 +311,13 @@ func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan
 		return append(problems, fmt.Sprintf("drill: %v", err)), nil
 	}
 	for _, r := range rows {
-		log = append(log, fmt.Sprintf("drill %d %-70s %s", r.Req, r.Test, r.Result))
+		log = append(log, fmt.Sprintf("drill %d %-70s %s", r.Req, r.Check, r.Status))
 		// The alarms and event subscriptions of a deployment are not read back yet: the twin
 		// says so, NOT BUILT.
-		notRead := r.Result == drill.NotBuilt && (strings.Contains(r.Evidence, "alarms of a deployed stack are not read back") ||
+		notRead := r.Status == check.NotBuilt && (strings.Contains(r.Evidence, "alarms of a deployed stack are not read back") ||
 			strings.Contains(r.Evidence, "event subscriptions of a deployed stack are not read back"))
-		if r.Result != drill.Pass && r.Result != drill.Limitation && !notRead {
-			problems = append(problems, fmt.Sprintf("drill on the deployment: req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence))
+		if r.Status != check.Pass && r.Status != check.Limitation && !notRead {
+			problems = append(problems, fmt.Sprintf("drill on the deployment: req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Check, r.Status, r.Expected, r.Observed, r.Evidence))
 		}
 	}
 	resp, err := http.Get("http://" + site + "/")
@@ -345,9 +345,9 @@ func drillAWSOnEmulator(s *deploy.Session, cfgPath string) (problems, log []stri
 		problems = append(problems, fmt.Sprintf("drill --target aws --emulator: exit %d, want %d (limitations are not passes); stderr: %s", code, exitFailed, stderr.String()))
 	}
 	var out struct {
-		Where string      `json:"where"`
-		OK    bool        `json:"ok"`
-		Rows  []drill.Row `json:"rows"`
+		Where string         `json:"where"`
+		OK    bool           `json:"ok"`
+		Rows  []check.Result `json:"rows"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		return append(problems, fmt.Sprintf("drill --target aws --emulator --json: %v\n%s", err, stdout.String())), nil
@@ -357,26 +357,26 @@ func drillAWSOnEmulator(s *deploy.Session, cfgPath string) (problems, log []stri
 	}
 	passed := map[int]int{}
 	for _, r := range out.Rows {
-		log = append(log, fmt.Sprintf("aws drill %d %-70.70s %s", r.Req, r.Test, r.Result))
-		api := strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
-		want := drill.Limitation
-		if api && !strings.Contains(r.Test, "web servers healthy") && !strings.Contains(r.Test, "web servers spread") && !strings.Contains(r.Test, "Multi-AZ with a standby") {
-			want = drill.Pass
+		log = append(log, fmt.Sprintf("aws drill %d %-70.70s %s", r.Req, r.Check, r.Status))
+		api := strings.HasPrefix(r.Check, "API: ") || strings.HasPrefix(r.Check, "RebootDBInstance(")
+		want := check.Limitation
+		if api && !strings.Contains(r.Check, "web servers healthy") && !strings.Contains(r.Check, "web servers spread") && !strings.Contains(r.Check, "Multi-AZ with a standby") {
+			want = check.Pass
 		}
 		// What the live reader does not read (alarms, controls) is not judged: not a pass.
 		if api && strings.HasPrefix(r.Observed, "not read: ") {
-			want = drill.NotBuilt
+			want = check.NotBuilt
 		}
-		if strings.HasPrefix(r.Test, "aws ssm start-session") {
-			want = drill.NotBuilt // a session through Systems Manager is not drilled (awsdrill/access.go)
+		if strings.HasPrefix(r.Check, "aws ssm start-session") {
+			want = check.NotBuilt // a session through Systems Manager is not drilled (awsdrill/access.go)
 		}
-		if r.Result != want {
-			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: %s, want %s (observed %q: %s)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence))
+		if r.Status != want {
+			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: %s, want %s (observed %q: %s)", r.Req, r.Check, r.Status, want, r.Observed, r.Evidence))
 		}
-		if r.Result == drill.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && !strings.HasPrefix(r.Evidence, "as above") {
-			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence))
+		if r.Status == check.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && !strings.HasPrefix(r.Evidence, "as above") {
+			problems = append(problems, fmt.Sprintf("aws drill on the emulator: req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Check, r.Evidence))
 		}
-		if r.Result == drill.Pass {
+		if r.Status == check.Pass {
 			passed[r.Req]++
 		}
 	}
@@ -445,7 +445,7 @@ func checkLive(ctx context.Context, s *deploy.Session, plan stacks.Plan, cfgPath
 		fail("the live verification judged nothing: %d probes, %d accepted findings", len(got.Probes), len(got.Accepted))
 	}
 	for _, sh := range res.Shapes {
-		if sh.Status == live.Fail {
+		if sh.Failed() {
 			fail("shape check failed: %s: %s", sh.Check, sh.Observed)
 		}
 		log = append(log, fmt.Sprintf("%-62s %-19s %s", sh.Check, sh.Status, sh.Observed))

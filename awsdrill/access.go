@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/drill"
 )
@@ -12,8 +13,8 @@ import (
 // access is requirement 1 in the config's access mode (the drill's test 1, kept apart): with
 // bastions (bastion, both) the seed's SSH tests; with Session Manager (ssm, both) a row per
 // web server saying that a session through Session Manager is not drilled yet.
-func (d *awsEnv) access(ctx context.Context) []drill.Row {
-	var rows []drill.Row
+func (d *awsEnv) access(ctx context.Context) []check.Result {
+	var rows []check.Result
 	if d.o.Config.Bastions() {
 		rows = drill.Test(ctx, d, 1)
 	}
@@ -21,9 +22,9 @@ func (d *awsEnv) access(ctx context.Context) []drill.Row {
 		return rows
 	}
 	for _, w := range d.f.Webs {
-		rows = append(rows, drill.Row{Req: 1,
-			Test:     fmt.Sprintf("aws ssm start-session --target %s: hostname", w.ID),
-			Expected: "the web server's hostname", Observed: "-", Evidence: sessionNotBuilt, Result: drill.NotBuilt})
+		rows = append(rows, check.Result{Req: 1,
+			Check:    fmt.Sprintf("aws ssm start-session --target %s: hostname", w.ID),
+			Expected: "the web server's hostname", Observed: "-", Evidence: sessionNotBuilt, Status: check.NotBuilt})
 	}
 	return rows
 }

@@ -16,6 +16,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
@@ -36,7 +37,7 @@ type Options struct {
 	// Config is the stack's config: the fleet's sizes and CPU target, the NAT placement.
 	Config config.Config
 	// Emulator is true for the local emulator (moto): every API call runs, nothing is dialed,
-	// and what only traffic could show is a drill.Limitation row. default: false
+	// and what only traffic could show is a check.Limitation row. default: false
 	Emulator bool
 	// Shell reaches the instances. default: none (required unless Emulator)
 	Shell Shell
@@ -82,7 +83,7 @@ type awsEnv struct {
 	asg  *autoscaling.Client
 	elb  *elbv2.Client
 	rds  dbAPI
-	rows []drill.Row
+	rows []check.Result
 }
 
 // dbAPI is the part of RDS the failover test calls, the one API it calls on the emulator
@@ -95,7 +96,7 @@ type dbAPI interface {
 // Run describes the stack behind o.AWS and runs the six tests on it, in the seed's order.
 // An error means the stack could not be read (nothing to drill); a test that cannot be done
 // is a row.
-func Run(ctx context.Context, o Options) ([]drill.Row, error) {
+func Run(ctx context.Context, o Options) ([]check.Result, error) {
 	if !o.Emulator && o.Shell == nil {
 		return nil, ErrNoShell
 	}
@@ -117,7 +118,7 @@ func Run(ctx context.Context, o Options) ([]drill.Row, error) {
 }
 
 // run is Run on a described stack.
-func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, error) {
+func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]check.Result, error) {
 	o = o.withDefaults()
 	n, _, err := s.Model()
 	if err != nil {
@@ -151,46 +152,34 @@ func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]drill.Row, 
 	return d.rows, nil
 }
 
-// shapeRows turns the shape checks of the deployed stack (the model's, then live's of what
-// exists only once deployed, both read from the APIs) into drill rows under the requirement
-// each names: OK is a pass, a limitation stays a limitation, a check of what the live reader
-// does not read yet is NOT BUILT (not judged, not a pass). The drill repeats them rather
+// shapeRows files the shape checks of the deployed stack (the model's, then live's of what
+// exists only once deployed, both read from the APIs) as drill rows under the requirement
+// each names, with their status, but a check of what the live reader does not read yet,
+// NOT READ, is NOT BUILT in the drill (not judged, not a pass). The drill repeats them rather
 // than judge the same facts twice.
-func shapeRows(model []verify.ShapeResult, shapes []live.Shape) map[int][]drill.Row {
-	out := map[int][]drill.Row{}
-	for _, sh := range model {
-		result := drill.Verdict(sh.OK)
-		if sh.NotRead {
-			result = drill.NotBuilt
+func shapeRows(model, shapes []check.Result) map[int][]check.Result {
+	out := map[int][]check.Result{}
+	file := func(list []check.Result, evidence string) {
+		for _, r := range list {
+			if r.Status == check.NotRead {
+				r.Status = check.NotBuilt
+			}
+			r.Check, r.Expected, r.Evidence = "API: "+r.Check, "as configured", evidence
+			out[r.Req] = append(out[r.Req], r)
 		}
-		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
-			Observed: sh.Detail, Evidence: "shape check of the model read from the APIs", Result: result})
 	}
-	for _, sh := range shapes {
-		result := drill.Fail
-		switch sh.Status {
-		case live.OK:
-			result = drill.Pass
-		case live.Limitation:
-			result = drill.Limitation
-		}
-		out[sh.Req] = append(out[sh.Req], drill.Row{Req: sh.Req, Test: "API: " + sh.Check, Expected: "as configured",
-			Observed: sh.Observed, Evidence: "live shape check", Result: result})
-	}
+	file(model, "shape check of the model read from the APIs")
+	file(shapes, "live shape check")
 	return out
 }
 
 func (d *awsEnv) add(req int, test, expected, observed, evidence string, ok bool) {
-	result := drill.Fail
-	if ok {
-		result = drill.Pass
-	}
-	d.rows = append(d.rows, drill.Row{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result})
+	d.rows = append(d.rows, check.Result{Req: req, Check: test, Expected: expected, Observed: observed, Evidence: evidence, Status: check.Verdict(ok)})
 }
 
 // limit records a test the emulator cannot show: what was not shown and what the API said.
 func (d *awsEnv) limit(req int, test, expected, evidence string) {
-	d.rows = append(d.rows, drill.Row{Req: req, Test: test, Expected: expected, Observed: "-", Evidence: evidence, Result: drill.Limitation})
+	d.rows = append(d.rows, check.Result{Req: req, Check: test, Expected: expected, Observed: "-", Evidence: evidence, Status: check.Limitation})
 }
 
 // Progressf writes a line of a long wait to the progress writer.

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/live"
@@ -91,8 +92,8 @@ func emulatorOptions(t *testing.T) Options {
 
 // apiRow says whether a row reports an API's answer (a shape check, the sizes, the NAT
 // addresses, the reboot): those the emulator can answer for real.
-func apiRow(r drill.Row) bool {
-	return strings.HasPrefix(r.Test, "API: ") || strings.HasPrefix(r.Test, "RebootDBInstance(")
+func apiRow(r check.Result) bool {
+	return strings.HasPrefix(r.Check, "API: ") || strings.HasPrefix(r.Check, "RebootDBInstance(")
 }
 
 // knownLimits are the shape checks moto cannot answer as AWS would (live says why).
@@ -114,26 +115,26 @@ func TestEmulatorRows(t *testing.T) {
 	}
 	passed := map[int]int{}
 	for _, r := range rows {
-		want := drill.Limitation
+		want := check.Limitation
 		if apiRow(r) {
-			want = drill.Pass
+			want = check.Pass
 			for _, k := range knownLimits {
-				if strings.Contains(r.Test, k) {
-					want = drill.Limitation
+				if strings.Contains(r.Check, k) {
+					want = check.Limitation
 				}
 			}
 			// What the live reader does not read (alarms, controls) is not judged: not a pass.
 			if strings.HasPrefix(r.Observed, "not read: ") {
-				want = drill.NotBuilt
+				want = check.NotBuilt
 			}
 		}
-		if r.Result != want {
-			t.Errorf("req %d %q: got %s, want %s (observed %q, evidence %q)", r.Req, r.Test, r.Result, want, r.Observed, r.Evidence)
+		if r.Status != want {
+			t.Errorf("req %d %q: got %s, want %s (observed %q, evidence %q)", r.Req, r.Check, r.Status, want, r.Observed, r.Evidence)
 		}
-		if r.Result == drill.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
-			t.Errorf("req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Test, r.Evidence)
+		if r.Status == check.Limitation && !strings.Contains(r.Evidence+r.Observed, "moto") && r.Evidence != "as above: nothing to start" && r.Evidence != "as above: nothing scaled out" {
+			t.Errorf("req %d %q: a limitation that does not say what moto did not show: %q", r.Req, r.Check, r.Evidence)
 		}
-		if r.Result == drill.Pass {
+		if r.Status == check.Pass {
 			passed[r.Req]++
 		}
 	}
@@ -182,10 +183,10 @@ func TestEmulatorFailsWhatTheAPIShows(t *testing.T) {
 			}
 			found := false
 			for _, r := range rows {
-				if strings.Contains(r.Test, tc.test) {
+				if strings.Contains(r.Check, tc.test) {
 					found = true
-					if r.Result != drill.Fail {
-						t.Errorf("%q: got %s (%s), want FAIL", r.Test, r.Result, r.Observed)
+					if r.Status != check.Fail {
+						t.Errorf("%q: got %s (%s), want FAIL", r.Check, r.Status, r.Observed)
 					}
 				}
 			}
@@ -264,7 +265,7 @@ func TestSSHRows(t *testing.T) {
 			rows := drill.Test(context.Background(), d, 1)
 			pass, failed := 0, 0
 			for _, r := range rows {
-				if r.Result == drill.Pass {
+				if r.Status == check.Pass {
 					pass++
 				} else {
 					failed++
@@ -285,8 +286,8 @@ func TestRepoRows(t *testing.T) {
 	for _, tc := range []struct {
 		code string
 		err  error
-		want string
-	}{{"200", nil, drill.Pass}, {"000", errors.New("exit status 28"), drill.Fail}, {"403", nil, drill.Fail}} {
+		want check.Status
+	}{{"200", nil, check.Pass}, {"000", errors.New("exit status 28"), check.Fail}, {"403", nil, check.Fail}} {
 		d := awsDrill(t, func(_ context.Context, via, host, cmd string) (string, error) {
 			if !strings.Contains(cmd, "https://al2023-repos-ap-northeast-2-de612dc2.s3.ap-northeast-2.amazonaws.com/") {
 				t.Errorf("command %q does not ask the region's repository", cmd)
@@ -298,8 +299,8 @@ func TestRepoRows(t *testing.T) {
 			t.Errorf("curl answers %s: %d rows, want one per web server: %+v", tc.code, len(rows), rows)
 		}
 		for _, r := range rows {
-			if r.Result != tc.want || !strings.Contains(r.Expected, "nat-public-c's EIP 127.163.160.147") {
-				t.Errorf("curl answers %s: got %s (expected %q), want %s through nat-public-c", tc.code, r.Result, r.Expected, tc.want)
+			if r.Status != tc.want || !strings.Contains(r.Expected, "nat-public-c's EIP 127.163.160.147") {
+				t.Errorf("curl answers %s: got %s (expected %q), want %s through nat-public-c", tc.code, r.Status, r.Expected, tc.want)
 			}
 		}
 	}
@@ -381,13 +382,13 @@ func TestAccessSSMRows(t *testing.T) {
 		if r.Req != 1 || apiRow(r) {
 			continue
 		}
-		if strings.HasPrefix(r.Test, "ssh") {
-			t.Errorf("%q: an SSH test with access ssm", r.Test)
+		if strings.HasPrefix(r.Check, "ssh") {
+			t.Errorf("%q: an SSH test with access ssm", r.Check)
 		}
-		if strings.HasPrefix(r.Test, "aws ssm start-session --target i-") {
+		if strings.HasPrefix(r.Check, "aws ssm start-session --target i-") {
 			sessions++
-			if r.Result != drill.NotBuilt || !strings.Contains(r.Evidence, "SendCommand") {
-				t.Errorf("%q: %s (%s), want NOT BUILT saying why", r.Test, r.Result, r.Evidence)
+			if r.Status != check.NotBuilt || !strings.Contains(r.Evidence, "SendCommand") {
+				t.Errorf("%q: %s (%s), want NOT BUILT saying why", r.Check, r.Status, r.Evidence)
 			}
 		}
 	}
@@ -399,8 +400,8 @@ func TestAccessSSMRows(t *testing.T) {
 	}
 }
 
-func rowsOf(rows []drill.Row, req int) []drill.Row {
-	var out []drill.Row
+func rowsOf(rows []check.Result, req int) []check.Result {
+	var out []check.Result
 	for _, r := range rows {
 		if r.Req == req {
 			out = append(out, r)

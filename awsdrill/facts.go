@@ -5,12 +5,12 @@
 // API's own rows (the NAT gateways' addresses, the group's sizes, the failover's endpoint and
 // AZs) come with them. It finds the stack as package live does (the VPC tagged Project=webtier), takes roles
 // and routes from verify's model of it (roles by the webtier:role tag), acts through the AWS
-// APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports drill.Row rows.
+// APIs, SSH (the user's key) and HTTP (the ALB's DNS name), and reports check.Result rows.
 //
 // Against the local emulator (moto) every API call still runs and its answer is reported, but
 // nothing is dialed: moto runs no instances, serves no load balancer DNS names, publishes no
 // CPU metric and moves no database. What a test could not show there is a row with result
-// drill.Limitation that says what was not shown and what the API answered, never a pass.
+// check.Limitation that says what was not shown and what the API answered, never a pass.
 //
 // Nothing in verify/, rules/, config/ or twin/ imports this package: it is the edge that
 // touches a real account.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/site"
 )
@@ -66,7 +67,7 @@ func (d *awsEnv) ErrorLog() string { return "" }
 // AfterFailover is what DescribeDBInstances says once the site answers from the standby (on
 // AWS, once the instance is available again in the other AZ): the endpoint's address stays,
 // the primary and standby AZs swap.
-func (d *awsEnv) AfterFailover(ctx context.Context, _ time.Time) []drill.Row {
+func (d *awsEnv) AfterFailover(ctx context.Context, _ time.Time) []check.Result {
 	r := &awsEnv{} // records the rows (add, limit)
 	id := aws.ToString(d.f.DB.DBInstanceIdentifier)
 	before := stateOf(d.f.DB)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/site"
 )
 
@@ -49,7 +50,7 @@ func describeHealth(h Health) string {
 // every web server in service (in both AZs); a web server whose web service stops leaves the
 // rotation within the health check's window (Health.Leave), and returns within Health.Return
 // once started again.
-func Balancing(ctx context.Context, env Env) []Row {
+func Balancing(ctx context.Context, env Env) []check.Result {
 	r := &rows{}
 	webs, health := env.Webs(), env.Health()
 	test := "30 requests from the internet to " + env.Site()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
@@ -132,15 +133,15 @@ func TestBalancing(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		edit func(*fakeSite)
-		want []string // the results of the rows, in order
-		says string   // a row's observed or evidence says this
+		want []check.Status // the results of the rows, in order
+		says string         // a row's observed or evidence says this
 	}{
-		{"as designed", func(*fakeSite) {}, []string{Pass, Pass, Pass}, "2 instances answered"},
-		{"a stopped server stays in rotation", func(f *fakeSite) { f.leave = time.Hour }, []string{Pass, Fail, Pass}, "not seen in"},
-		{"a started server returns late", func(f *fakeSite) { f.back = 400 * time.Millisecond }, []string{Pass, Pass, Fail}, "after"},
-		{"a server never answers", func(f *fakeSite) { f.dead = "i-c" }, []string{Fail, Fail, Fail}, "not run: the requests above did not all succeed"},
-		{"one AZ", func(f *fakeSite) { f.webs[1].AZ = "az-a" }, []string{Pass, Fail, Pass, Pass}, "every web server in service is in az-a"},
-		{"the emulator", func(f *fakeSite) { f.notShown = true }, []string{Limitation, Limitation, Limitation}, "as above: the fake emulator serves nothing"},
+		{"as designed", func(*fakeSite) {}, []check.Status{check.Pass, check.Pass, check.Pass}, "2 instances answered"},
+		{"a stopped server stays in rotation", func(f *fakeSite) { f.leave = time.Hour }, []check.Status{check.Pass, check.Fail, check.Pass}, "not seen in"},
+		{"a started server returns late", func(f *fakeSite) { f.back = 400 * time.Millisecond }, []check.Status{check.Pass, check.Pass, check.Fail}, "after"},
+		{"a server never answers", func(f *fakeSite) { f.dead = "i-c" }, []check.Status{check.Fail, check.Fail, check.Fail}, "not run: the requests above did not all succeed"},
+		{"one AZ", func(f *fakeSite) { f.webs[1].AZ = "az-a" }, []check.Status{check.Pass, check.Fail, check.Pass, check.Pass}, "every web server in service is in az-a"},
+		{"the emulator", func(f *fakeSite) { f.notShown = true }, []check.Status{check.Limitation, check.Limitation, check.Limitation}, "as above: the fake emulator serves nothing"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeSite(webA, webC)
@@ -153,13 +154,13 @@ func TestBalancing(t *testing.T) {
 
 // checkRows checks the rows' results, in order, and that one of them says says (in its test,
 // expected, observed or evidence).
-func checkRows(t *testing.T, rows []Row, want []string, says string) {
+func checkRows(t *testing.T, rows []check.Result, want []check.Status, says string) {
 	t.Helper()
-	var got []string
+	var got []check.Status
 	var text strings.Builder
 	for _, r := range rows {
-		got = append(got, r.Result)
-		fmt.Fprintf(&text, "%s | %s | %s | %s | %s\n", r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
+		got = append(got, r.Status)
+		fmt.Fprintf(&text, "%s | %s | %s | %s | %s\n", r.Check, r.Expected, r.Observed, r.Status, r.Evidence)
 	}
 	if !slices.Equal(got, want) || !strings.Contains(text.String(), says) {
 		t.Errorf("got %v, want %v and a row that says %q:\n%s", got, want, says, text.String())

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/webtier/webtier/check"
 )
 
 // Host is a server the drill reaches.
@@ -42,7 +44,7 @@ const (
 // Env is where the seed's tests run: the twin on this machine (package twin) or a deployed
 // stack (package awsdrill). Each method acts as an operator or a visitor would; what the env
 // cannot show (an emulator runs no instance) is an error wrapping a *NotShown, which the
-// tests report as a Limitation, never as a pass.
+// tests report as a check.Limitation, never as a pass.
 type Env interface {
 	// Webs are the web servers in service, by AZ then name.
 	Webs() []Host
@@ -81,7 +83,7 @@ func progress(env Env, format string, args ...any) {
 // CloudWatch and SNS stand-ins): after a web server stopped at since, the row of the
 // unhealthy-host alarm's notification.
 type AlarmWatcher interface {
-	UnhealthyAlarm(ctx context.Context, since time.Time) Row
+	UnhealthyAlarm(ctx context.Context, since time.Time) check.Result
 }
 
 // NotShown is what an env cannot show: the emulator behind a deployed stack runs no
@@ -104,16 +106,16 @@ func notShown(err error) *NotShown {
 
 // rows records a test's rows.
 type rows struct {
-	out []Row
+	out []check.Result
 }
 
 func (r *rows) add(req int, test, expected, observed, evidence string, ok bool) {
-	r.out = append(r.out, Row{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: Verdict(ok)})
+	r.out = append(r.out, check.Result{Req: req, Check: test, Expected: expected, Observed: observed, Evidence: evidence, Status: check.Verdict(ok)})
 }
 
 // limit records a test the env could not show, and why.
 func (r *rows) limit(req int, test, expected, why string) {
-	r.out = append(r.out, Row{Req: req, Test: test, Expected: expected, Observed: "-", Evidence: why, Result: Limitation})
+	r.out = append(r.out, check.Result{Req: req, Check: test, Expected: expected, Observed: "-", Evidence: why, Status: check.Limitation})
 }
 
 // sleep waits ms milliseconds or until ctx ends.

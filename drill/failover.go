@@ -10,10 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/site"
 )
 
-// Unbuilt is what an env does not run (the twin's database without MariaDB): a NotBuilt row
+// Unbuilt is what an env does not run (the twin's database without MariaDB): a check.NotBuilt row
 // that says so, never a pass.
 type Unbuilt struct {
 	Why string
@@ -35,7 +36,7 @@ type Database interface {
 	// AfterFailover is the env's own rows of the failover that began at since, once the site
 	// answers from the standby (AWS: the API's endpoint and AZs; the twin: the failover's
 	// event notification).
-	AfterFailover(ctx context.Context, since time.Time) []Row
+	AfterFailover(ctx context.Context, since time.Time) []check.Result
 	// ErrorLog is the last line the web servers' database page wrote to its error log ("" when
 	// the env cannot read it).
 	ErrorLog() string
@@ -113,7 +114,7 @@ func readDB(ctx context.Context, env Env, try int) (site.DBPage, error) {
 // under the same endpoint name with the same rows, the interruption is measured, and no web
 // server leaves service on the health checks meanwhile (the health page does not wait on
 // the database).
-func Failover(ctx context.Context, env Env, db Database) []Row {
+func Failover(ctx context.Context, env Env, db Database) []check.Result {
 	r := &rows{}
 	const test = "fail the database over while " + "/db.php" + " is polled every 0.5s"
 	takenOut := fmt.Sprintf("no web server leaves service during the failover (%d visitors on %s)", Visitors, site.DB.URL)
@@ -121,7 +122,7 @@ func Failover(ctx context.Context, env Env, db Database) []Row {
 	var nb *Unbuilt
 	switch {
 	case errors.As(err, &nb):
-		r.out = append(r.out, Row{Req: 5, Test: test, Expected: "the standby takes over, same endpoint", Observed: "-", Evidence: nb.Why, Result: NotBuilt})
+		r.out = append(r.out, check.Result{Req: 5, Check: test, Expected: "the standby takes over, same endpoint", Observed: "-", Evidence: nb.Why, Status: check.NotBuilt})
 		return r.out
 	case err != nil:
 		r.add(5, test, "the standby takes over, same endpoint", "no standby", err.Error(), false)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/site"
 )
 
@@ -29,7 +30,7 @@ type fakeDB struct {
 	f       *fakeSite
 	down    time.Duration
 	unbuilt bool
-	after   []Row
+	after   []check.Result
 }
 
 func (d *fakeDB) Standby(context.Context) (string, Host, error) {
@@ -49,8 +50,8 @@ func (d *fakeDB) FailOver(context.Context) (string, error) {
 }
 
 func (d *fakeDB) Within() time.Duration { return 2 * time.Second }
-func (d *fakeDB) AfterFailover(context.Context, time.Time) []Row {
-	return append(d.after, Row{Req: 5, Test: "the env's own row", Result: Pass})
+func (d *fakeDB) AfterFailover(context.Context, time.Time) []check.Result {
+	return append(d.after, check.Result{Req: 5, Check: "the env's own row", Status: check.Pass})
 }
 func (d *fakeDB) ErrorLog() string { return "" }
 
@@ -62,14 +63,14 @@ func TestFailover(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		edit func(*fakeSite, *fakeDB)
-		want []string
+		want []check.Status
 		says string
 	}{
-		{"as designed", func(*fakeSite, *fakeDB) {}, []string{Pass, Pass, Pass}, "10.16.5.10 -> 10.16.6.10, interrupted "},
-		{"the standby never answers", func(_ *fakeSite, d *fakeDB) { d.down = time.Hour }, []string{Fail, Pass, Pass}, "no answer from it in 2s"},
-		{"a web server taken out", func(f *fakeSite, _ *fakeDB) { f.outAfter = "i-c" }, []string{Pass, Fail, Pass}, "web-c-1 unhealthy after"},
-		{"no database here", func(_ *fakeSite, d *fakeDB) { d.unbuilt = true }, []string{NotBuilt}, "no database here"},
-		{"the emulator", func(f *fakeSite, _ *fakeDB) { f.notShown = true }, []string{Limitation, Limitation, Pass}, "as above: the fake emulator serves nothing"},
+		{"as designed", func(*fakeSite, *fakeDB) {}, []check.Status{check.Pass, check.Pass, check.Pass}, "10.16.5.10 -> 10.16.6.10, interrupted "},
+		{"the standby never answers", func(_ *fakeSite, d *fakeDB) { d.down = time.Hour }, []check.Status{check.Fail, check.Pass, check.Pass}, "no answer from it in 2s"},
+		{"a web server taken out", func(f *fakeSite, _ *fakeDB) { f.outAfter = "i-c" }, []check.Status{check.Pass, check.Fail, check.Pass}, "web-c-1 unhealthy after"},
+		{"no database here", func(_ *fakeSite, d *fakeDB) { d.unbuilt = true }, []check.Status{check.NotBuilt}, "no database here"},
+		{"the emulator", func(f *fakeSite, _ *fakeDB) { f.notShown = true }, []check.Status{check.Limitation, check.Limitation, check.Pass}, "as above: the fake emulator serves nothing"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeSite(webA, webC)

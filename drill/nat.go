@@ -3,6 +3,8 @@ package drill
 import (
 	"context"
 	"fmt"
+
+	"github.com/webtier/webtier/check"
 )
 
 // Exit is where a web server's downloads leave the VPC: a NAT gateway (its Elastic IP) or,
@@ -43,7 +45,7 @@ type Egress interface {
 // through the NAT gateway of its AZ (as the repository saw it, or as the stack routes it
 // where the repository does not say); a host elsewhere on the internet is not reached from
 // it, and the internet does not reach it.
-func NAT(ctx context.Context, env Env, op Operator, eg Egress) []Row {
+func NAT(ctx context.Context, env Env, op Operator, eg Egress) []check.Result {
 	r := &rows{}
 	url := eg.Repository()
 	elsewhere, hasElsewhere := eg.Elsewhere()

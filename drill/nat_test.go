@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/webtier/webtier/check"
 )
 
 // fakeEgress: each web server's downloads leave through want; the repository sees seen (""
@@ -37,15 +39,15 @@ func TestNAT(t *testing.T) {
 		name string
 		eg   fakeEgress
 		open map[string]bool
-		want []string
+		want []check.Status
 		says string
 	}{
-		{"seen from the NAT of its AZ", fakeEgress{seen: natA.Addr, elsewhere: true}, nil, []string{Pass, Pass, Pass}, "200, seen from 192.0.2.14"},
-		{"seen from another NAT", fakeEgress{seen: natC.Addr, elsewhere: true}, nil, []string{Fail, Pass, Pass}, "seen from 192.0.2.15"},
-		{"routed through the NAT of its AZ", fakeEgress{routed: &natA}, nil, []string{Pass, Pass}, "routed through nat-a's EIP 192.0.2.14"},
-		{"routed through another", fakeEgress{routed: &natC}, nil, []string{Fail, Pass}, "routed through nat-c"},
-		{"the download fails", fakeEgress{err: errors.New("timed out"), elsewhere: true}, nil, []string{Fail, Pass, Pass}, "timed out"},
-		{"a host elsewhere reached", fakeEgress{seen: natA.Addr, elsewhere: true}, map[string]bool{"web-a-1 192.0.2.8:443": true}, []string{Pass, Fail, Pass}, "connected"},
+		{"seen from the NAT of its AZ", fakeEgress{seen: natA.Addr, elsewhere: true}, nil, []check.Status{check.Pass, check.Pass, check.Pass}, "200, seen from 192.0.2.14"},
+		{"seen from another NAT", fakeEgress{seen: natC.Addr, elsewhere: true}, nil, []check.Status{check.Fail, check.Pass, check.Pass}, "seen from 192.0.2.15"},
+		{"routed through the NAT of its AZ", fakeEgress{routed: &natA}, nil, []check.Status{check.Pass, check.Pass}, "routed through nat-a's EIP 192.0.2.14"},
+		{"routed through another", fakeEgress{routed: &natC}, nil, []check.Status{check.Fail, check.Pass}, "routed through nat-c"},
+		{"the download fails", fakeEgress{err: errors.New("timed out"), elsewhere: true}, nil, []check.Status{check.Fail, check.Pass, check.Pass}, "timed out"},
+		{"a host elsewhere reached", fakeEgress{seen: natA.Addr, elsewhere: true}, map[string]bool{"web-a-1 192.0.2.8:443": true}, []check.Status{check.Pass, check.Fail, check.Pass}, "connected"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			op := &fakeOperator{internet: true, open: c.open}

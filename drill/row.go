@@ -10,61 +10,36 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/webtier/webtier/check"
 )
 
-// Results of a row.
-const (
-	Pass     = "PASS"
-	Fail     = "FAIL"
-	NotBuilt = "NOT BUILT"
-	// Limitation is a test the emulator behind a deployed stack cannot show: not a pass.
-	Limitation = "EMULATOR LIMITATION"
-)
-
-// Row is one test of the drill.
-type Row struct {
-	Req      int    `json:"req"`
-	Test     string `json:"test"`
-	Expected string `json:"expected"`
-	Observed string `json:"observed"`
-	Evidence string `json:"evidence,omitempty"`
-	Result   string `json:"result"`
-}
-
-// Verdict is Pass when ok, else Fail.
-func Verdict(ok bool) string {
-	if ok {
-		return Pass
-	}
-	return Fail
-}
-
-// Write writes the drill's table and its verdict line, which names where it ran (the twin,
-// AWS, the emulator), so a table of one is never read as one of another, and counts the
-// emulator's limitations and what was not built apart, since they are not passes. It reports whether every row
-// passed.
-func Write(w io.Writer, where string, rows []Row, took time.Duration) bool {
+// Write writes the drill's table, a row per check.Result, and its verdict line, which names
+// where it ran (the twin, AWS, the emulator), so a table of one is never read as one of
+// another, and counts the emulator's limitations and what was not built apart, since they
+// are not passes. It reports whether every row passed.
+func Write(w io.Writer, where string, rows []check.Result, took time.Duration) bool {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQ\tTEST\tEXPECTED\tOBSERVED\tRESULT\tEVIDENCE")
 	passed, limits, unbuilt := 0, 0, 0
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Req, r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
-		switch r.Result {
-		case Pass:
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Req, r.Check, r.Expected, r.Observed, r.Status, r.Evidence)
+		switch r.Status {
+		case check.Pass:
 			passed++
-		case Limitation:
+		case check.Limitation:
 			limits++
-		case NotBuilt:
+		case check.NotBuilt:
 			unbuilt++
 		}
 	}
 	tw.Flush()
 	var notes []string
 	if limits > 0 {
-		notes = append(notes, fmt.Sprintf("%d not shown: %s", limits, Limitation))
+		notes = append(notes, fmt.Sprintf("%d not shown: %s", limits, check.Limitation))
 	}
 	if unbuilt > 0 {
-		notes = append(notes, fmt.Sprintf("%d not judged: %s", unbuilt, NotBuilt))
+		notes = append(notes, fmt.Sprintf("%d not judged: %s", unbuilt, check.NotBuilt))
 	}
 	note := ""
 	if len(notes) > 0 {
@@ -72,14 +47,4 @@ func Write(w io.Writer, where string, rows []Row, took time.Duration) bool {
 	}
 	fmt.Fprintf(w, "\ndrill on %s: %d of %d passed%s in %.1fs\n", where, passed, len(rows), note, took.Seconds())
 	return passed == len(rows)
-}
-
-// Passed reports whether every row passed.
-func Passed(rows []Row) bool {
-	for _, r := range rows {
-		if r.Result != Pass {
-			return false
-		}
-	}
-	return true
 }

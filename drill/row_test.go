@@ -4,12 +4,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/webtier/webtier/check"
 )
 
 // TestWrite: the verdict line names where the drill ran and counts the limitations and what
 // was not judged apart; only a table of passes passes.
 func TestWrite(t *testing.T) {
-	rows := []Row{{Req: 1, Test: "a", Result: Pass}, {Req: 2, Test: "b", Result: Limitation}, {Req: 2, Test: "c", Result: NotBuilt}}
+	rows := []check.Result{{Req: 1, Check: "a", Status: check.Pass}, {Req: 2, Check: "b", Status: check.Limitation}, {Req: 2, Check: "c", Status: check.NotBuilt}}
 	var out strings.Builder
 	if Write(&out, "the fake", rows, 1500*time.Millisecond) {
 		t.Error("Write passed a table with a limitation and a row not built")

@@ -1,6 +1,10 @@
 package drill
 
-import "context"
+import (
+	"context"
+
+	"github.com/webtier/webtier/check"
+)
 
 // Stack is everything the seed's six tests need of where they run.
 type Stack interface {
@@ -13,7 +17,7 @@ type Stack interface {
 }
 
 // Test runs the seed's test of requirement req (1-6) on s and returns its rows.
-func Test(ctx context.Context, s Stack, req int) []Row {
+func Test(ctx context.Context, s Stack, req int) []check.Result {
 	switch req {
 	case 1:
 		return SSH(ctx, s, s)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/webtier/webtier/check"
 )
 
 // Group is the web servers' Auto Scaling group as the env reads it.
@@ -43,7 +45,7 @@ type ScaleNoter interface {
 // Scaling is requirement 4: the web servers' CPU loaded above the policy's target, the group
 // grows and a new server answers through the load balancer; the load removed, the group
 // shrinks back to its minimum and the servers it launched are gone.
-func Scaling(ctx context.Context, env Env, sc Scaler) []Row {
+func Scaling(ctx context.Context, env Env, sc Scaler) []check.Result {
 	r := &rows{}
 	const grows, shrinks = "load the web servers' CPU above the target: the group grows, a new server enters the rotation",
 		"remove the load: the group shrinks back to min"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/webtier/webtier/check"
 )
 
 // fakeScaler grows the fake site's group by one server 100 ms after the load starts (the new
@@ -66,15 +68,15 @@ func TestScaling(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		edit func(*fakeScaler)
-		want []string
+		want []check.Status
 		says string
 	}{
-		{"as designed", func(*fakeScaler) {}, []string{Pass, Pass}, "web-a-2 answered through the load balancer"},
-		{"no CPU policy", func(s *fakeScaler) { s.target = 0 }, []string{Fail}, "web has no target-tracking policy on average CPU"},
-		{"no growth", func(s *fakeScaler) { s.grows = false }, []string{Fail}, "desired 2 after 1s"},
-		{"the new server never answers", func(s *fakeScaler) { s.silent = true }, []string{Fail}, "no new server answered"},
-		{"the new server left behind", func(s *fakeScaler) { s.stays = true }, []string{Pass, Fail}, "still there: web-a-2"},
-		{"the emulator", func(s *fakeScaler) { s.notShown = true }, []string{Limitation, Limitation}, "the fake emulator publishes no CPU metric"},
+		{"as designed", func(*fakeScaler) {}, []check.Status{check.Pass, check.Pass}, "web-a-2 answered through the load balancer"},
+		{"no CPU policy", func(s *fakeScaler) { s.target = 0 }, []check.Status{check.Fail}, "web has no target-tracking policy on average CPU"},
+		{"no growth", func(s *fakeScaler) { s.grows = false }, []check.Status{check.Fail}, "desired 2 after 1s"},
+		{"the new server never answers", func(s *fakeScaler) { s.silent = true }, []check.Status{check.Fail}, "no new server answered"},
+		{"the new server left behind", func(s *fakeScaler) { s.stays = true }, []check.Status{check.Pass, check.Fail}, "still there: web-a-2"},
+		{"the emulator", func(s *fakeScaler) { s.notShown = true }, []check.Status{check.Limitation, check.Limitation}, "the fake emulator publishes no CPU metric"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeSite(webA, webC)

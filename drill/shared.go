@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/webtier/webtier/check"
 )
 
 // SharedFiles is an Env whose web servers mount the shared file system.
@@ -18,7 +20,7 @@ type SharedFiles interface {
 // Shared is requirement 6: a file written through one web server's mount of the shared file
 // system is listed on the page of each web server in another AZ, read through the load
 // balancer within the health checks' settling time.
-func Shared(ctx context.Context, env Env, fs SharedFiles) []Row {
+func Shared(ctx context.Context, env Env, fs SharedFiles) []check.Result {
 	r := &rows{}
 	webs := env.Webs()
 	name := fmt.Sprintf("webtier-drill-%d.txt", time.Now().UnixNano())

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/webtier/webtier/check"
 )
 
 func (f *fakeSite) WriteShared(_ context.Context, h Host, name string) (string, string, func(), error) {
@@ -32,14 +34,14 @@ func TestShared(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		edit func(*fakeSite)
-		want []string
+		want []check.Status
 		says string
 	}{
-		{"as designed", func(*fakeSite) {}, []string{Pass, Pass}, "pages of i-c read; fake i-c"},
-		{"the write refused", func(f *fakeSite) { f.writeErr = errors.New("access denied") }, []string{Fail}, "access denied"},
-		{"the reader's mount lists nothing", func(f *fakeSite) { f.unmounted = "i-c" }, []string{Pass, Fail}, "not listed"},
-		{"one AZ", func(f *fakeSite) { f.webs[1].AZ = "az-a" }, []string{Pass, Fail}, "every web server in service is in az-a"},
-		{"the emulator", func(f *fakeSite) { f.notShown = true }, []string{Limitation}, "the fake emulator serves no NFS"},
+		{"as designed", func(*fakeSite) {}, []check.Status{check.Pass, check.Pass}, "pages of i-c read; fake i-c"},
+		{"the write refused", func(f *fakeSite) { f.writeErr = errors.New("access denied") }, []check.Status{check.Fail}, "access denied"},
+		{"the reader's mount lists nothing", func(f *fakeSite) { f.unmounted = "i-c" }, []check.Status{check.Pass, check.Fail}, "not listed"},
+		{"one AZ", func(f *fakeSite) { f.webs[1].AZ = "az-a" }, []check.Status{check.Pass, check.Fail}, "every web server in service is in az-a"},
+		{"the emulator", func(f *fakeSite) { f.notShown = true }, []check.Status{check.Limitation}, "the fake emulator serves no NFS"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeSite(webA, webC)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/webtier/webtier/check"
 )
 
 // Where a connection of Connect starts.
@@ -37,7 +39,7 @@ type Operator interface {
 // SSH is requirement 1: from the admin machine `hostname` answers on each bastion, and through
 // each bastion on each web server (ssh -J); SSH from the internet to a bastion and from the
 // admin machine straight to a web server's private address does not connect.
-func SSH(ctx context.Context, env Env, op Operator) []Row {
+func SSH(ctx context.Context, env Env, op Operator) []check.Result {
 	r := &rows{}
 	hostname := func(via *Host, h Host) {
 		test := "ssh " + sshUser + "@" + h.Public + " hostname  [" + h.Name + "]"

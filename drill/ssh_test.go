@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/webtier/webtier/check"
 )
 
 // fakeOperator answers `hostname` with each host's name (or answer, when set) and lets
@@ -71,12 +73,12 @@ func TestSSH(t *testing.T) {
 			pass, fail := 0, 0
 			var text strings.Builder
 			for _, r := range rows {
-				if r.Result == Pass {
+				if r.Status == check.Pass {
 					pass++
 				} else {
 					fail++
 				}
-				fmt.Fprintf(&text, "%s | %s | %s | %s | %s\n", r.Test, r.Expected, r.Observed, r.Result, r.Evidence)
+				fmt.Fprintf(&text, "%s | %s | %s | %s | %s\n", r.Check, r.Expected, r.Observed, r.Status, r.Evidence)
 			}
 			if pass != c.pass || fail != c.fail || !strings.Contains(text.String(), c.says) {
 				t.Errorf("got %d passed, %d failed; want %d, %d and a row that says %q:\n%s", pass, fail, c.pass, c.fail, c.says, text.String())
@@ -86,11 +88,11 @@ func TestSSH(t *testing.T) {
 	// On an env that cannot show it, every row is a limitation.
 	rows := SSH(context.Background(), newFakeSite(webs...), notShownOperator{bastions})
 	for _, r := range rows {
-		if r.Result != Limitation {
-			t.Errorf("%s: %s, want %s", r.Test, r.Result, Limitation)
+		if r.Status != check.Limitation {
+			t.Errorf("%s: %s, want %s", r.Check, r.Status, check.Limitation)
 		}
 	}
-	if len(rows) != 8 || !slices.ContainsFunc(rows, func(r Row) bool { return strings.HasPrefix(r.Test, "admin -> ") }) {
+	if len(rows) != 8 || !slices.ContainsFunc(rows, func(r check.Result) bool { return strings.HasPrefix(r.Check, "admin -> ") }) {
 		t.Errorf("got %d rows, want 8 limitations (no internet vantage):\n%+v", len(rows), rows)
 	}
 }

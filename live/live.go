@@ -30,6 +30,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/emulator"
@@ -102,7 +103,7 @@ type Result struct {
 	Where    string          `json:"where"`
 	Deployed verify.Deployed `json:"-"`
 	Notes    []string        `json:"notes,omitempty"`
-	Shapes   []Shape         `json:"shapes"`
+	Shapes   []check.Result  `json:"shapes"`
 }
 
 // Read connects to the target, describes the stack, translates it and runs the shape checks
@@ -137,7 +138,7 @@ func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r.Deployed, 
 func (r *Result) Model() (*verify.Network, error) { return verify.LoadDeployed(r.Deployed) }
 
 // Failed counts the shape checks that failed.
-func (r *Result) Failed() int { return Failed(r.Shapes) }
+func (r *Result) Failed() int { return check.Failures(r.Shapes) }
 
 // WriteTable writes the shape checks (and the translation's notes) as a table, with a last
 // line that says whether every check passed.
@@ -147,8 +148,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "  CHECK\tSTATUS\tOBSERVED")
 	limits := 0
 	for _, s := range r.Shapes {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Check, s.Status, s.Observed)
-		if s.Status == Limitation {
+		status := string(s.Status)
+		if s.Passed() {
+			status = "OK" // this table's word for a pass
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Check, status, s.Observed)
+		if s.Status == check.Limitation {
 			limits++
 		}
 	}

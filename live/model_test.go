@@ -9,13 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/verify"
 )
 
 // modelShapes runs verify's shape checks on the model of a described stack.
-func modelShapes(t *testing.T, s *live.Stack, cfg config.Config) []verify.ShapeResult {
+func modelShapes(t *testing.T, s *live.Stack, cfg config.Config) []check.Result {
 	t.Helper()
 	n, _, err := s.Model()
 	if err != nil {
@@ -29,7 +30,7 @@ func modelShapes(t *testing.T, s *live.Stack, cfg config.Config) []verify.ShapeR
 }
 
 // modelShape finds the model's shape check whose title contains title.
-func modelShape(t *testing.T, list []verify.ShapeResult, title string) verify.ShapeResult {
+func modelShape(t *testing.T, list []check.Result, title string) check.Result {
 	t.Helper()
 	var all strings.Builder
 	for _, r := range list {
@@ -39,7 +40,7 @@ func modelShape(t *testing.T, list []verify.ShapeResult, title string) verify.Sh
 		all.WriteString("  " + r.Check + "\n")
 	}
 	t.Fatalf("no shape check %q among:\n%s", title, all.String())
-	return verify.ShapeResult{}
+	return check.Result{}
 }
 
 // TestModelShapeFailures: a defect of the deployed shape that its configuration shows, read
@@ -50,8 +51,8 @@ func TestModelShapeFailures(t *testing.T) {
 		t.Fatal("no shape checks on the recorded stack")
 	} else {
 		for _, r := range list {
-			if !r.OK {
-				t.Errorf("the recorded stack fails %s: %s", r.Check, r.Detail)
+			if r.Failed() {
+				t.Errorf("the recorded stack fails %s: %s", r.Check, r.Observed)
 			}
 		}
 	}
@@ -98,8 +99,8 @@ func TestModelShapeFailures(t *testing.T) {
 			s := loadRecorded(t)
 			c.mutate(s)
 			r := modelShape(t, modelShapes(t, s, exampleConfig(t)), c.check)
-			if r.OK || !strings.Contains(r.Detail, c.detail) {
-				t.Errorf("%s: got ok=%v %q, want a failure saying %q", r.Check, r.OK, r.Detail, c.detail)
+			if !r.Failed() || !strings.Contains(r.Observed, c.detail) {
+				t.Errorf("%s: got %s %q, want a failure saying %q", r.Check, r.Status, r.Observed, c.detail)
 			}
 		})
 	}
@@ -111,8 +112,8 @@ func TestModelSingleNAT(t *testing.T) {
 	s := loadRecorded(t)
 	cfg := exampleConfig(t)
 	cfg.NAT = config.NATSingle
-	if r := modelShape(t, modelShapes(t, s, cfg), "NAT gateway"); r.OK || !strings.Contains(r.Detail, "2 NAT gateways") {
-		t.Errorf("two NAT gateways with nat single: got ok=%v %q", r.OK, r.Detail)
+	if r := modelShape(t, modelShapes(t, s, cfg), "NAT gateway"); !r.Failed() || !strings.Contains(r.Observed, "2 NAT gateways") {
+		t.Errorf("two NAT gateways with nat single: got %s %q", r.Status, r.Observed)
 	}
 	first := s.NATGateways[0].NatGatewayId
 	s.NATGateways = s.NATGateways[:1]
@@ -123,8 +124,8 @@ func TestModelSingleNAT(t *testing.T) {
 			}
 		}
 	}
-	if r := modelShape(t, modelShapes(t, s, cfg), "one NAT gateway (nat: single)"); !r.OK {
-		t.Errorf("one shared NAT gateway with nat single: got %q", r.Detail)
+	if r := modelShape(t, modelShapes(t, s, cfg), "one NAT gateway (nat: single)"); !r.Passed() {
+		t.Errorf("one shared NAT gateway with nat single: got %s %q", r.Status, r.Observed)
 	}
 }
 

@@ -15,40 +15,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/rules"
 )
-
-// Status is the outcome of a shape check.
-type Status string
-
-// Outcomes. Limitation is for the local target only: the emulator does not behave like AWS
-// there (see docs/aws-semantics.md), so the check could not observe what it is about; it
-// says what it did observe, and never counts as a failure.
-const (
-	OK         Status = "OK"
-	Fail       Status = "FAIL"
-	Limitation Status = "EMULATOR LIMITATION"
-)
-
-// Shape is one check of what was deployed, with the requirement it supports (the seed's
-// numbering, as the drill files it) and what was observed.
-type Shape struct {
-	Req      int    `json:"req"`
-	Check    string `json:"check"`
-	Status   Status `json:"status"`
-	Observed string `json:"observed"`
-}
-
-// Failed counts the checks that failed.
-func Failed(list []Shape) int {
-	n := 0
-	for _, s := range list {
-		if s.Status == Fail {
-			n++
-		}
-	}
-	return n
-}
 
 // Shapes checks what exists only once deployed: the web servers (in service, registered,
 // healthy, without public addresses, spread over the web subnets), the database's standby,
@@ -57,8 +26,8 @@ func Failed(list []Shape) int {
 // checked on the model, by verify, for the synthesized and the deployed stack alike. local is
 // true for the emulator, whose known differences from AWS are reported as limitations rather
 // than failures. It reads the stack only; Check adds the request through the load balancer.
-func (s *Stack) Shapes(local bool) []Shape {
-	var out []Shape
+func (s *Stack) Shapes(local bool) []check.Result {
+	var out []check.Result
 	out = append(out, s.fleetShapes(local)...)
 	out = append(out, s.databaseShapes(local)...)
 	out = append(out, s.mountTargetStates())
@@ -89,7 +58,7 @@ func HTTPGet(ctx context.Context, url string) (int, error) {
 // name, on its first HTTP listener (or HTTPS), for the health-check path of the group it
 // forwards to. The emulator serves no load balancer DNS names: there it is a limitation and
 // nothing is requested.
-func (s *Stack) Check(ctx context.Context, local bool, get Getter) []Shape {
+func (s *Stack) Check(ctx context.Context, local bool, get Getter) []check.Result {
 	return append(s.Shapes(local), s.siteShapes(ctx, local, get)...)
 }
 
@@ -157,13 +126,13 @@ func members(g asgtypes.AutoScalingGroup) []asgtypes.Instance {
 	return out
 }
 
-func (s *Stack) fleetShapes(local bool) []Shape {
+func (s *Stack) fleetShapes(local bool) []check.Result {
 	groups := s.webGroups()
 	if len(groups) == 0 {
-		return []Shape{{Req: 2, Check: "web servers' Auto Scaling group", Status: Fail,
+		return []check.Result{{Req: 2, Check: "web servers' Auto Scaling group", Status: check.Fail,
 			Observed: fmt.Sprintf("no Auto Scaling group over the VPC's subnets is tagged %s=web", rules.RoleTag)}}
 	}
-	var out []Shape
+	var out []check.Result
 	for _, g := range groups {
 		name := aws.ToString(g.AutoScalingGroupName)
 		insts := members(g)
@@ -175,17 +144,17 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 		}
 		sort.Strings(inService)
 		minSize := int(aws.ToInt32(g.MinSize))
-		capacity := Shape{Req: 2, Check: name + ": web servers in service", Status: OK,
+		capacity := check.Result{Req: 2, Check: name + ": web servers in service", Status: check.Pass,
 			Observed: fmt.Sprintf("%d InService (min %d, desired %d): %s", len(inService), minSize, aws.ToInt32(g.DesiredCapacity), strings.Join(inService, ", "))}
 		if len(inService) < minSize {
-			capacity.Status = Fail
+			capacity.Status = check.Fail
 		}
 		out = append(out, capacity)
 		for _, arn := range g.TargetGroupARNs {
 			out = append(out, s.registration(name, arn, insts, local)...)
 		}
 		if len(g.TargetGroupARNs) == 0 {
-			out = append(out, Shape{Req: 2, Check: name + ": web servers registered with the load balancer", Status: Fail,
+			out = append(out, check.Result{Req: 2, Check: name + ": web servers registered with the load balancer", Status: check.Fail,
 				Observed: "the group names no target group"})
 		}
 		out = append(out, s.publicShape(name, insts), s.spreadShape(g, insts, local))
@@ -195,10 +164,10 @@ func (s *Stack) fleetShapes(local bool) []Shape {
 
 // registration checks that every instance of the group is registered in the target group
 // and, on AWS, healthy.
-func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local bool) []Shape {
+func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local bool) []check.Result {
 	tg := s.targetGroup(arn)
 	if tg == nil {
-		return []Shape{{Req: 2, Check: group + ": web servers registered in " + lastPart(arn), Status: Fail,
+		return []check.Result{{Req: 2, Check: group + ": web servers registered in " + lastPart(arn), Status: check.Fail,
 			Observed: "the target group " + arn + " is not in the VPC"}}
 	}
 	tgName := aws.ToString(tg.TargetGroupName)
@@ -208,7 +177,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 			state[aws.ToString(h.Target.Id)] = h
 		}
 	}
-	reg := Shape{Req: 2, Check: group + ": web servers registered in " + tgName, Status: OK}
+	reg := check.Result{Req: 2, Check: group + ": web servers registered in " + tgName, Status: check.Pass}
 	var missing, registered []string
 	for _, in := range insts {
 		id := aws.ToString(in.InstanceId)
@@ -220,13 +189,13 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 	}
 	reg.Observed = fmt.Sprintf("%d of %d registered", len(registered), len(insts))
 	if len(missing) > 0 {
-		reg.Status = Fail
+		reg.Status = check.Fail
 		reg.Observed += "; not registered: " + strings.Join(missing, ", ")
 	}
 	if len(insts) == 0 {
-		reg.Status, reg.Observed = Fail, "the group has no instances to register"
+		reg.Status, reg.Observed = check.Fail, "the group has no instances to register"
 	}
-	health := Shape{Req: 2, Check: group + ": web servers healthy in " + tgName, Status: OK}
+	health := check.Result{Req: 2, Check: group + ": web servers healthy in " + tgName, Status: check.Pass}
 	counts := map[string][]string{}
 	initial := 0
 	for _, id := range registered {
@@ -247,27 +216,27 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 	for _, st := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d %s", len(counts[st]), st))
 		if st != string(elbtypes.TargetHealthStateEnumHealthy) {
-			health.Status = Fail
+			health.Status = check.Fail
 		}
 	}
 	health.Observed = strings.Join(parts, ", ")
 	if len(registered) == 0 {
-		health.Status, health.Observed = Fail, "no registered web server to be healthy"
+		health.Status, health.Observed = check.Fail, "no registered web server to be healthy"
 	}
 	switch {
 	case local && len(registered) > 0:
-		health.Status = Limitation
+		health.Status = check.Limitation
 		health.Observed += "; moto reports every registered running instance healthy without running the /" +
 			strings.TrimPrefix(aws.ToString(tg.HealthCheckPath), "/") + " health check"
-	case health.Status == Fail && initial > 0:
+	case health.Status == check.Fail && initial > 0:
 		health.Observed += "; health checks are still running: verify again in a few minutes"
 	}
-	return []Shape{reg, health}
+	return []check.Result{reg, health}
 }
 
 // publicShape checks that no web server has a public address.
-func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
-	sh := Shape{Req: 1, Check: group + ": no web server has a public IP", Status: OK}
+func (s *Stack) publicShape(group string, insts []asgtypes.Instance) check.Result {
+	sh := check.Result{Req: 1, Check: group + ": no web server has a public IP", Status: check.Pass}
 	var public []string
 	for _, in := range insts {
 		if e := s.instance(aws.ToString(in.InstanceId)); e != nil && aws.ToString(e.PublicIpAddress) != "" {
@@ -276,7 +245,7 @@ func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
 	}
 	sh.Observed = fmt.Sprintf("none of %d has one", len(insts))
 	if len(public) > 0 {
-		sh.Status, sh.Observed = Fail, strings.Join(public, ", ")
+		sh.Status, sh.Observed = check.Fail, strings.Join(public, ", ")
 	}
 	return sh
 }
@@ -284,9 +253,9 @@ func (s *Stack) publicShape(group string, insts []asgtypes.Instance) Shape {
 // spreadShape checks that the group's instances are spread over its subnets. moto puts every
 // instance into the first subnet of vpc_zone_identifier: on the local target that pattern is
 // a limitation.
-func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) Shape {
+func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) check.Result {
 	subnets := splitIDs(aws.ToString(g.VPCZoneIdentifier))
-	sh := Shape{Req: 2, Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: OK}
+	sh := check.Result{Req: 2, Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: check.Pass}
 	count := map[string]int{}
 	var outside []string
 	for _, in := range insts {
@@ -312,42 +281,42 @@ func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instan
 	sh.Observed = strings.Join(parts, ", ")
 	switch {
 	case len(outside) > 0:
-		sh.Status = Fail
+		sh.Status = check.Fail
 		sh.Observed += "; outside vpc_zone_identifier: " + strings.Join(outside, ", ")
 	case len(insts) < len(subnets):
-		sh.Status = Fail
+		sh.Status = check.Fail
 		sh.Observed += fmt.Sprintf("; %d instances cannot cover %d subnets", len(insts), len(subnets))
 	case empty == 0:
 	case local && len(subnets) > 0 && count[subnets[0]] == len(insts):
-		sh.Status = Limitation
+		sh.Status = check.Limitation
 		sh.Observed += fmt.Sprintf("; moto places every Auto Scaling instance in the first subnet of vpc_zone_identifier (%s); AWS spreads them over the AZs",
 			s.subnetName(subnets[0]))
 	default:
-		sh.Status = Fail
+		sh.Status = check.Fail
 	}
 	return sh
 }
 
-func (s *Stack) databaseShapes(local bool) []Shape {
+func (s *Stack) databaseShapes(local bool) []check.Result {
 	if len(s.DBInstances) == 0 {
-		return []Shape{{Req: 5, Check: "database Multi-AZ with a standby AZ", Status: Fail, Observed: "no DB instance in the VPC"}}
+		return []check.Result{{Req: 5, Check: "database Multi-AZ with a standby AZ", Status: check.Fail, Observed: "no DB instance in the VPC"}}
 	}
-	var out []Shape
+	var out []check.Result
 	for _, db := range s.DBInstances {
 		id := aws.ToString(db.DBInstanceIdentifier)
 		primary, standby := aws.ToString(db.AvailabilityZone), aws.ToString(db.SecondaryAvailabilityZone)
-		sh := Shape{Req: 5, Check: id + ": Multi-AZ with a standby in another AZ", Status: OK}
+		sh := check.Result{Req: 5, Check: id + ": Multi-AZ with a standby in another AZ", Status: check.Pass}
 		status := aws.ToString(db.DBInstanceStatus)
 		switch {
 		case !aws.ToBool(db.MultiAZ):
-			sh.Status, sh.Observed = Fail, fmt.Sprintf("MultiAZ = false, primary in %s: no standby to fail over to", primary)
+			sh.Status, sh.Observed = check.Fail, fmt.Sprintf("MultiAZ = false, primary in %s: no standby to fail over to", primary)
 		case standby == "" && local:
-			sh.Status = Limitation
+			sh.Status = check.Limitation
 			sh.Observed = fmt.Sprintf("MultiAZ = true, primary in %s, status %s; moto reports no secondary AZ (it models neither the standby nor failover)", primary, status)
 		case standby == "":
-			sh.Status, sh.Observed = Fail, fmt.Sprintf("MultiAZ = true, primary in %s, but no secondary AZ is reported (status %s)", primary, status)
+			sh.Status, sh.Observed = check.Fail, fmt.Sprintf("MultiAZ = true, primary in %s, but no secondary AZ is reported (status %s)", primary, status)
 		case standby == primary:
-			sh.Status, sh.Observed = Fail, fmt.Sprintf("primary and standby both in %s", primary)
+			sh.Status, sh.Observed = check.Fail, fmt.Sprintf("primary and standby both in %s", primary)
 		default:
 			sh.Observed = fmt.Sprintf("primary in %s, standby in %s, status %s", primary, standby, status)
 		}
@@ -359,10 +328,10 @@ func (s *Stack) databaseShapes(local bool) []Shape {
 // mountTargetStates checks that every mount target of the stack's file systems is available:
 // how many there are per web AZ and which group they carry is a check of the model
 // (verify's), on the synthesized and the deployed stack alike.
-func (s *Stack) mountTargetStates() Shape {
-	sh := Shape{Req: 6, Check: "EFS mount targets available", Status: OK}
+func (s *Stack) mountTargetStates() check.Result {
+	sh := check.Result{Req: 6, Check: "EFS mount targets available", Status: check.Pass}
 	if len(s.FileSystems) == 0 {
-		sh.Status, sh.Observed = Fail, "no file system tagged "+ProjectTag+"="+ProjectValue+" or mounted in the VPC"
+		sh.Status, sh.Observed = check.Fail, "no file system tagged "+ProjectTag+"="+ProjectValue+" or mounted in the VPC"
 		return sh
 	}
 	var parts []string
@@ -373,20 +342,20 @@ func (s *Stack) mountTargetStates() Shape {
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s, %s) %s", aws.ToString(mt.MountTargetId), aws.ToString(mt.FileSystemId), az, mt.LifeCycleState))
 		if mt.LifeCycleState != "available" {
-			sh.Status = Fail
+			sh.Status = check.Fail
 		}
 	}
 	sh.Observed = strings.Join(parts, ", ")
 	if len(parts) == 0 {
-		sh.Status, sh.Observed = Fail, "no mount target"
+		sh.Status, sh.Observed = check.Fail, "no mount target"
 	}
 	return sh
 }
 
 // natStates checks that every NAT gateway of the VPC is available: how many there are per AZ
 // and which one each web subnet routes through is a check of the model (verify's).
-func (s *Stack) natStates() Shape {
-	sh := Shape{Req: 3, Check: "NAT gateways available", Status: OK}
+func (s *Stack) natStates() check.Result {
+	sh := check.Result{Req: 3, Check: "NAT gateways available", Status: check.Pass}
 	var parts []string
 	for _, n := range s.NATGateways {
 		az := ""
@@ -395,12 +364,12 @@ func (s *Stack) natStates() Shape {
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s) %s", ec2Name(n.Tags, aws.ToString(n.NatGatewayId)), az, n.State))
 		if n.State != ec2types.NatGatewayStateAvailable {
-			sh.Status = Fail
+			sh.Status = check.Fail
 		}
 	}
 	sh.Observed = strings.Join(parts, ", ")
 	if len(parts) == 0 {
-		sh.Status, sh.Observed = Fail, "no NAT gateway in the VPC"
+		sh.Status, sh.Observed = check.Fail, "no NAT gateway in the VPC"
 	}
 	return sh
 }
@@ -413,30 +382,30 @@ func ec2Name(tags []ec2types.Tag, id string) string {
 }
 
 // siteShapes request each internet-facing load balancer's site (AWS only).
-func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []Shape {
-	var out []Shape
+func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []check.Result {
+	var out []check.Result
 	for _, lb := range s.LoadBalancers {
 		if lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal {
 			continue // moto leaves Scheme empty: internet-facing is the default
 		}
 		name := aws.ToString(lb.LoadBalancerName)
-		sh := Shape{Req: 2, Check: name + ": the site answers through the load balancer"}
+		sh := check.Result{Req: 2, Check: name + ": the site answers through the load balancer"}
 		url, ok := s.siteURL(lb)
 		switch {
 		case !ok:
-			sh.Status, sh.Observed = Fail, "no HTTP or HTTPS listener forwards to a target group"
+			sh.Status, sh.Observed = check.Fail, "no HTTP or HTTPS listener forwards to a target group"
 		case local:
-			sh.Status = Limitation
+			sh.Status = check.Limitation
 			sh.Observed = "moto does not serve load balancer DNS names (" + aws.ToString(lb.DNSName) + "): no request went through the load balancer"
 		default:
 			code, err := get(ctx, url)
 			switch {
 			case err != nil:
-				sh.Status, sh.Observed = Fail, fmt.Sprintf("GET %s: %v", url, err)
+				sh.Status, sh.Observed = check.Fail, fmt.Sprintf("GET %s: %v", url, err)
 			case code != http.StatusOK:
-				sh.Status, sh.Observed = Fail, fmt.Sprintf("GET %s: %d", url, code)
+				sh.Status, sh.Observed = check.Fail, fmt.Sprintf("GET %s: %d", url, code)
 			default:
-				sh.Status, sh.Observed = OK, fmt.Sprintf("GET %s: %d", url, code)
+				sh.Status, sh.Observed = check.Pass, fmt.Sprintf("GET %s: %d", url, code)
 			}
 		}
 		out = append(out, sh)

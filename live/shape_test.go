@@ -13,11 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/live"
 )
 
 // statusOf finds the shape check whose title contains title.
-func statusOf(t *testing.T, list []live.Shape, title string) live.Shape {
+func statusOf(t *testing.T, list []check.Result, title string) check.Result {
 	t.Helper()
 	for _, s := range list {
 		if strings.Contains(s.Check, title) {
@@ -25,10 +26,10 @@ func statusOf(t *testing.T, list []live.Shape, title string) live.Shape {
 		}
 	}
 	t.Fatalf("no shape check %q among:\n%s", title, render(list))
-	return live.Shape{}
+	return check.Result{}
 }
 
-func render(list []live.Shape) string {
+func render(list []check.Result) string {
 	var b strings.Builder
 	for _, s := range list {
 		b.WriteString("  " + s.Check + " | " + string(s.Status) + " | " + s.Observed + "\n")
@@ -73,16 +74,16 @@ func webZones(t *testing.T) (first, second string) {
 // what moto does not model is a limitation, never a failure, and says what was observed.
 func TestShapesOnTheEmulator(t *testing.T) {
 	got := loadRecorded(t).Check(context.Background(), true, noGet(t))
-	want := map[string]live.Status{
-		"web servers in service":                     live.OK,
-		"web servers registered in webtier-web":      live.OK,
-		"web servers healthy in webtier-web":         live.Limitation,
-		"no web server has a public IP":              live.OK,
-		"web servers spread over the web subnets":    live.Limitation,
-		"Multi-AZ with a standby in another AZ":      live.Limitation,
-		"EFS mount targets available":                live.OK,
-		"NAT gateways available":                     live.OK,
-		"the site answers through the load balancer": live.Limitation,
+	want := map[string]check.Status{
+		"web servers in service":                     check.Pass,
+		"web servers registered in webtier-web":      check.Pass,
+		"web servers healthy in webtier-web":         check.Limitation,
+		"no web server has a public IP":              check.Pass,
+		"web servers spread over the web subnets":    check.Limitation,
+		"Multi-AZ with a standby in another AZ":      check.Limitation,
+		"EFS mount targets available":                check.Pass,
+		"NAT gateways available":                     check.Pass,
+		"the site answers through the load balancer": check.Limitation,
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d checks, want %d:\n%s", len(got), len(want), render(got))
@@ -109,18 +110,18 @@ func TestEmulatorPatternsFailOnAWS(t *testing.T) {
 	got := loadRecorded(t).Check(context.Background(), false, func(context.Context, string) (int, error) {
 		return http.StatusOK, nil
 	})
-	for title, status := range map[string]live.Status{
-		"spread over the web subnets": live.Fail,
-		"Multi-AZ with a standby":     live.Fail,
-		"healthy in webtier-web":      live.OK, // moto's "healthy", taken at its word
-		"the site answers through":    live.OK,
-		"NAT gateways available":      live.OK,
+	for title, status := range map[string]check.Status{
+		"spread over the web subnets": check.Fail,
+		"Multi-AZ with a standby":     check.Fail,
+		"healthy in webtier-web":      check.Pass, // moto's "healthy", taken at its word
+		"the site answers through":    check.Pass,
+		"NAT gateways available":      check.Pass,
 	} {
 		if s := statusOf(t, got, title); s.Status != status {
 			t.Errorf("%s: got %s (%s), want %s", s.Check, s.Status, s.Observed, status)
 		}
 	}
-	if n := live.Failed(got); n != 2 {
+	if n := check.Failures(got); n != 2 {
 		t.Errorf("got %d failures on AWS, want 2 (spread, standby):\n%s", n, render(got))
 	}
 }
@@ -183,7 +184,7 @@ func TestShapeFailures(t *testing.T) {
 			c.mutate(s)
 			got := s.Check(context.Background(), true, noGet(t))
 			sh := statusOf(t, got, c.check)
-			if sh.Status != live.Fail || !strings.Contains(sh.Observed, c.observed) {
+			if sh.Status != check.Fail || !strings.Contains(sh.Observed, c.observed) {
 				t.Errorf("%s: got %s %q, want FAIL saying %q", sh.Check, sh.Status, sh.Observed, c.observed)
 			}
 		})
@@ -210,9 +211,9 @@ func TestSiteCheck(t *testing.T) {
 	for _, code := range []int{http.StatusOK, http.StatusBadGateway} {
 		status = code
 		got := statusOf(t, s.Check(context.Background(), false, live.HTTPGet), "the site answers")
-		want := live.OK
+		want := check.Pass
 		if code != http.StatusOK {
-			want = live.Fail
+			want = check.Fail
 		}
 		if got.Status != want || !strings.Contains(got.Observed, strconv.Itoa(code)) {
 			t.Errorf("site answering %d: got %s %q, want %s", code, got.Status, got.Observed, want)
@@ -223,7 +224,7 @@ func TestSiteCheck(t *testing.T) {
 	}
 	// An HTTP listener that only redirects (HTTPS configured) is not the one to ask.
 	s.LoadBalancers[0].Listeners[0].DefaultActions = []elbtypes.Action{{Type: elbtypes.ActionTypeEnumRedirect}}
-	if got := statusOf(t, s.Check(context.Background(), false, noGet(t)), "the site answers"); got.Status != live.Fail {
+	if got := statusOf(t, s.Check(context.Background(), false, noGet(t)), "the site answers"); got.Status != check.Fail {
 		t.Errorf("no forwarding listener: got %s %q, want FAIL", got.Status, got.Observed)
 	}
 }
@@ -234,7 +235,7 @@ func TestHealthOnAWS(t *testing.T) {
 	s.TargetGroups[0].Health[0].TargetHealth.State = elbtypes.TargetHealthStateEnumInitial
 	s.TargetGroups[0].Health[0].TargetHealth.Reason = elbtypes.TargetHealthReasonEnumRegistrationInProgress
 	got := statusOf(t, s.Shapes(false), "healthy in")
-	if got.Status != live.Fail || !strings.Contains(got.Observed, "1 initial (Elb.RegistrationInProgress)") ||
+	if got.Status != check.Fail || !strings.Contains(got.Observed, "1 initial (Elb.RegistrationInProgress)") ||
 		!strings.Contains(got.Observed, "verify again in a few minutes") {
 		t.Errorf("got %s %q", got.Status, got.Observed)
 	}

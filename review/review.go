@@ -152,7 +152,7 @@ func verification(b *strings.Builder, r *verify.Report) {
 		for _, s := range r.Shapes {
 			if s.Req == req {
 				shapes++
-				if s.OK {
+				if s.Passed() {
 					passed++
 				}
 			}
@@ -172,8 +172,8 @@ func verification(b *strings.Builder, r *verify.Report) {
 		}
 	}
 	for _, s := range r.Shapes {
-		if !s.OK {
-			missed = append(missed, keyed{fmt.Sprintf("%d %s", s.Req, s.Check), row(strconv.Itoa(s.Req), s.Check, "ok", s.Detail)})
+		if s.Failed() {
+			missed = append(missed, keyed{fmt.Sprintf("%d %s", s.Req, s.Check), row(strconv.Itoa(s.Req), s.Check, "ok", s.Observed)})
 		}
 	}
 	for _, q := range r.Quotas {

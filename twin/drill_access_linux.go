@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
 )
@@ -14,8 +15,8 @@ import (
 // Manager endpoints (ssm, both) a command through Session Manager's stand-in on every managed
 // instance; without bastions (ssm) port 22 refused on every web server from the internet,
 // from the public subnets (where the bastions were) and from the other web servers.
-func (d *drill) access(ctx context.Context) []seed.Row {
-	var rows []seed.Row
+func (d *drill) access(ctx context.Context) []check.Result {
+	var rows []check.Result
 	bastions := d.p.hostsOfRole(rules.Bastion)
 	endpoints := d.p.ssmEndpointHosts("ssmmessages")
 	admin := d.p.firstOf(string(rules.Admin))
@@ -42,8 +43,8 @@ const agentWait = 8 * time.Second
 // sessions runs `hostname` on every managed instance through the Session Manager stand-in, as
 // `aws ssm start-session --target ID` followed by `hostname` would: the output comes from the
 // instance's agent, over the channel it opened out to the ssmmessages endpoint.
-func (d *drill) sessions(ctx context.Context, endpoints []*Host) []seed.Row {
-	var rows []seed.Row
+func (d *drill) sessions(ctx context.Context, endpoints []*Host) []check.Result {
+	var rows []check.Result
 	for _, h := range d.p.Hosts {
 		if !d.p.managed(h) {
 			continue
@@ -69,8 +70,8 @@ func (d *drill) sessions(ctx context.Context, endpoints []*Host) []seed.Row {
 
 // noSSH: with no bastion, nothing reaches port 22 of a web server: not the internet, not the
 // public subnets (an ALB node stands where the bastions were), not another web server.
-func (d *drill) noSSH(ctx context.Context) []seed.Row {
-	var rows []seed.Row
+func (d *drill) noSSH(ctx context.Context) []check.Result {
+	var rows []check.Result
 	webs := d.p.hostsOfRole(rules.Web)
 	froms := []*Host{d.p.firstOf(string(rules.Internet)), d.p.firstOf(string(rules.ALB))}
 	for _, w := range webs {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/webtier/webtier/twin/kernel"
 
+	"github.com/webtier/webtier/check"
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/site"
@@ -61,20 +62,20 @@ func (d *drill) thread(h *Host) (*nsThread, error) {
 }
 
 // row is a row that passed when ok.
-func row(req int, test, expected, observed, evidence string, ok bool) seed.Row {
-	return newRow(req, test, expected, observed, evidence, seed.Verdict(ok))
+func row(req int, test, expected, observed, evidence string, ok bool) check.Result {
+	return newRow(req, test, expected, observed, evidence, check.Verdict(ok))
 }
 
 // Drill runs the seed's tests of the requirements reqs (all when empty) on a running twin and
 // returns one row per test. A test that cannot run is a row that says why; the error is nil.
-func Drill(ctx context.Context, p *Plan, reqs ...int) ([]seed.Row, error) {
+func Drill(ctx context.Context, p *Plan, reqs ...int) ([]check.Result, error) {
 	d := &drill{p: p, threads: map[string]*nsThread{}}
 	defer func() {
 		for _, t := range d.threads {
 			t.stop()
 		}
 	}()
-	var rows []seed.Row
+	var rows []check.Result
 	for req := 1; req <= 6; req++ {
 		switch {
 		case len(reqs) > 0 && !containsInt(reqs, req):
@@ -106,7 +107,7 @@ func (d *drill) httpClient(h *Host) (*http.Client, error) {
 // UnhealthyAlarm: with a web server out of service, the stack's alarm on the ALB's
 // UnHealthyHostCount goes to ALARM and its notification reaches its topic (the twin's
 // CloudWatch and SNS stand-ins, alarms.go).
-func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) seed.Row {
+func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Result {
 	const test = "the unhealthy-host alarm notifies its topic"
 	var alarm *verify.MetricAlarm
 	for i, a := range d.p.Alarms {
@@ -118,7 +119,7 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) seed.Row {
 	switch {
 	case alarm == nil && d.p.Live:
 		return newRow(2, test, "ALARM to its topic", "-",
-			"the alarms of a deployed stack are not read back yet (verify --live says not read)", seed.NotBuilt)
+			"the alarms of a deployed stack are not read back yet (verify --live says not read)", check.NotBuilt)
 	case alarm == nil:
 		return row(2, test, "ALARM to its topic", "no alarm", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic", false)
 	}
@@ -207,8 +208,8 @@ func (d *drill) FailOver(ctx context.Context) (string, error) {
 func (d *drill) Within() time.Duration { return 60 * time.Second }
 
 // AfterFailover is the row of the failover's event notification.
-func (d *drill) AfterFailover(ctx context.Context, since time.Time) []seed.Row {
-	return []seed.Row{d.failoverEvent(ctx, since)}
+func (d *drill) AfterFailover(ctx context.Context, since time.Time) []check.Result {
+	return []check.Result{d.failoverEvent(ctx, since)}
 }
 
 // ErrorLog is the last line /db.php wrote to the web servers' error log.
@@ -216,7 +217,7 @@ func (d *drill) ErrorLog() string { return d.lastLogLine(rules.Web, site.ErrorLo
 
 // failoverEvent: the failover's RDS event reaches the topic of the stack's event subscription
 // (the twin's stand-in for RDS's event notifications, alarms.go).
-func (d *drill) failoverEvent(ctx context.Context, since time.Time) seed.Row {
+func (d *drill) failoverEvent(ctx context.Context, since time.Time) check.Result {
 	const test = "the failover's event notifies its topic"
 	var sub *verify.EventSubscription
 	for i, s := range d.p.DBEvents {
@@ -228,7 +229,7 @@ func (d *drill) failoverEvent(ctx context.Context, since time.Time) seed.Row {
 	switch {
 	case sub == nil && d.p.Live:
 		return newRow(5, test, "a failover event to its topic", "-",
-			"the event subscriptions of a deployed stack are not read back yet", seed.NotBuilt)
+			"the event subscriptions of a deployed stack are not read back yet", check.NotBuilt)
 	case sub == nil:
 		return row(5, test, "a failover event to its topic", "no subscription", "the stack has no RDS event subscription of its database's failover category that sends to a topic", false)
 	}
@@ -267,6 +268,6 @@ func throughGateway(h *Host, addr netip.Addr) bool {
 }
 
 // newRow is a row of the drill.
-func newRow(req int, test, expected, observed, evidence, result string) seed.Row {
-	return seed.Row{Req: req, Test: test, Expected: expected, Observed: observed, Evidence: evidence, Result: result}
+func newRow(req int, test, expected, observed, evidence string, result check.Status) check.Result {
+	return check.Result{Req: req, Check: test, Expected: expected, Observed: observed, Evidence: evidence, Status: result}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/verify"
@@ -48,19 +49,19 @@ func TestAccessSSMTwin(t *testing.T) {
 	seed.Write(&text, "the twin", rows, 0)
 	sessions, refused := 0, 0
 	for _, r := range rows {
-		if r.Result != seed.Pass {
-			t.Errorf("%s: %s (expected %s, observed %s: %s)", r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
+		if r.Status != check.Pass {
+			t.Errorf("%s: %s (expected %s, observed %s: %s)", r.Check, r.Status, r.Expected, r.Observed, r.Evidence)
 		}
 		switch {
-		case strings.HasPrefix(r.Test, "session (stand-in for aws ssm start-session)"):
+		case strings.HasPrefix(r.Check, "session (stand-in for aws ssm start-session)"):
 			sessions++
 			if !strings.Contains(r.Evidence, "holds a channel to ssmmessages-") || !strings.Contains(r.Evidence, ":443) from 10.16.") {
-				t.Errorf("%s: evidence %q, want the agent's channel out to the ssmmessages endpoint", r.Test, r.Evidence)
+				t.Errorf("%s: evidence %q, want the agent's channel out to the ssmmessages endpoint", r.Check, r.Evidence)
 			}
-		case strings.HasSuffix(r.Test, "tcp/22"):
+		case strings.HasSuffix(r.Check, "tcp/22"):
 			refused++
-		case strings.HasPrefix(r.Test, "ssh"):
-			t.Errorf("%s: an SSH test with access ssm", r.Test)
+		case strings.HasPrefix(r.Check, "ssh"):
+			t.Errorf("%s: an SSH test with access ssm", r.Check)
 		}
 	}
 	// Two web servers; each refused from the internet, an ALB node and the other server.
@@ -84,9 +85,9 @@ func TestAccessSSMTwinBroken(t *testing.T) {
 	}
 	failed := 0
 	for _, r := range rows {
-		if strings.HasPrefix(r.Test, "session (") {
-			if r.Result != seed.Fail || !strings.Contains(r.Evidence, "no agent of") {
-				t.Errorf("%s: %s (%s), want FAIL: no agent connected", r.Test, r.Result, r.Evidence)
+		if strings.HasPrefix(r.Check, "session (") {
+			if r.Status != check.Fail || !strings.Contains(r.Evidence, "no agent of") {
+				t.Errorf("%s: %s (%s), want FAIL: no agent connected", r.Check, r.Status, r.Evidence)
 			}
 			failed++
 		}
@@ -117,13 +118,13 @@ func TestAccessBothTwin(t *testing.T) {
 	seed.Write(&text, "the twin", rows, 0)
 	ssh, sessions := 0, 0
 	for _, r := range rows {
-		if r.Result != seed.Pass {
-			t.Errorf("%s: %s (expected %s, observed %s: %s)", r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
+		if r.Status != check.Pass {
+			t.Errorf("%s: %s (expected %s, observed %s: %s)", r.Check, r.Status, r.Expected, r.Observed, r.Evidence)
 		}
 		switch {
-		case strings.HasPrefix(r.Test, "ssh"):
+		case strings.HasPrefix(r.Check, "ssh"):
 			ssh++
-		case strings.HasPrefix(r.Test, "session ("):
+		case strings.HasPrefix(r.Check, "session ("):
 			sessions++
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/change"
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/internal/changecases"
@@ -308,8 +309,8 @@ func TestBrokenStacks(t *testing.T) {
 }
 
 // rowsOf are the rows of one requirement.
-func rowsOf(rows []seed.Row, req int) []seed.Row {
-	var out []seed.Row
+func rowsOf(rows []check.Result, req int) []check.Result {
+	var out []check.Result
 	for _, r := range rows {
 		if r.Req == req {
 			out = append(out, r)
@@ -333,10 +334,10 @@ func TestDrill(t *testing.T) {
 	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
-		case built[r.Req] && r.Result != seed.Pass:
-			t.Errorf("req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Test, r.Result, r.Expected, r.Observed, r.Evidence)
-		case !built[r.Req] && r.Result != seed.NotBuilt:
-			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Test, r.Result)
+		case built[r.Req] && r.Status != check.Pass:
+			t.Errorf("req %d %q: %s (expected %s, observed %s: %s)", r.Req, r.Check, r.Status, r.Expected, r.Observed, r.Evidence)
+		case !built[r.Req] && r.Status != check.NotBuilt:
+			t.Errorf("req %d %q: %s, but the twin runs nothing for it", r.Req, r.Check, r.Status)
 		}
 	}
 	if len(rowsOf(rows, 1)) < 10 || len(rowsOf(rows, 2)) != 4 || len(rowsOf(rows, 3)) != 6 || len(rowsOf(rows, 4)) != 2 || len(rowsOf(rows, 5)) != 3 || len(rowsOf(rows, 6)) != 2 {
@@ -447,13 +448,13 @@ func TestDrillBrokenStacks(t *testing.T) {
 			seed.Write(&text, Where, rows, 0)
 			found := false
 			for _, r := range rows {
-				if strings.HasPrefix(r.Test, c.failing) {
+				if strings.HasPrefix(r.Check, c.failing) {
 					found = true
-					if r.Result != seed.Fail {
-						t.Errorf("%q passed on a broken stack:\n%s", r.Test, text.String())
+					if r.Status != check.Fail {
+						t.Errorf("%q passed on a broken stack:\n%s", r.Check, text.String())
 					}
-					if r.Result == seed.Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
-						t.Errorf("%q failed, but its evidence does not say %q:\n%s", r.Test, c.why, text.String())
+					if r.Status == check.Fail && !strings.Contains(r.Observed+" "+r.Evidence, c.why) {
+						t.Errorf("%q failed, but its evidence does not say %q:\n%s", r.Check, c.why, text.String())
 					}
 				}
 			}
@@ -482,11 +483,11 @@ func TestGatewayEndpointTwin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range rows {
-		if row.Result != seed.Pass {
-			t.Errorf("%s: %s (expected %s, observed %s)", row.Test, row.Result, row.Expected, row.Observed)
+		if row.Status != check.Pass {
+			t.Errorf("%s: %s (expected %s, observed %s)", row.Check, row.Status, row.Expected, row.Observed)
 		}
-		if strings.Contains(row.Test, "mirror.list") && !strings.Contains(row.Observed, "seen from 10.16.") {
-			t.Errorf("%s: observed %s, want the web server's private address (the endpoint keeps it)", row.Test, row.Observed)
+		if strings.Contains(row.Check, "mirror.list") && !strings.Contains(row.Observed, "seen from 10.16.") {
+			t.Errorf("%s: observed %s, want the web server's private address (the endpoint keeps it)", row.Check, row.Observed)
 		}
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
-	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -34,7 +34,8 @@ func Namespaces(string) ([]string, error)                       { return nil, er
 func Exec(context.Context, *Host, []string) error               { return errNeedsLinux }
 func StartScaler(context.Context, *Plan, string) error          { return errNeedsLinux }
 func StartForward(context.Context, *Plan, string, string) error { return errNeedsLinux }
-func Drill(context.Context, *Plan, ...int) ([]seed.Row, error)  { return nil, errNeedsLinux }
+
+func Drill(context.Context, *Plan, ...int) ([]check.Result, error) { return nil, errNeedsLinux }
 
 func Change(context.Context, string, []ChangeStep, config.Config, string, time.Duration) (*ChangeReport, error) {
 	return nil, errNeedsLinux

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/rules"
 )
 
@@ -19,7 +20,7 @@ import (
 var alarmReq = map[string]int{"AWS/ApplicationELB": 2, "AWS/NATGateway": 3, "AWS/RDS": 5}
 
 // alarmShapes checks the notification path of the stack.
-func (v *verifier) alarmShapes() []ShapeResult {
+func (v *verifier) alarmShapes() []check.Result {
 	// The live reader does not read CloudWatch, SNS, RDS event subscriptions or EventBridge.
 	return notReadWhenDeployed(v, v.alarmRows(), "alarms, topics, event subscriptions and event rules")
 }
@@ -27,18 +28,18 @@ func (v *verifier) alarmShapes() []ShapeResult {
 // notReadWhenDeployed turns each row into "not read" for a document read back from AWS whose
 // reader does not read what the rows check: the same rows as the synthesized stack's, none
 // judged, none a pass.
-func notReadWhenDeployed(v *verifier, rows []ShapeResult, what string) []ShapeResult {
+func notReadWhenDeployed(v *verifier, rows []check.Result, what string) []check.Result {
 	if !v.n.Deployed {
 		return rows
 	}
 	for i := range rows {
-		rows[i].OK, rows[i].NotRead, rows[i].Detail = true, true, notRead+": the live reader does not read "+what+" yet (not judged, not a pass)"
+		rows[i].Status, rows[i].Observed = check.NotRead, notRead+": the live reader does not read "+what+" yet (not judged, not a pass)"
 	}
 	return rows
 }
 
 // alarmRows are the rows of alarmShapes.
-func (v *verifier) alarmRows() []ShapeResult {
+func (v *verifier) alarmRows() []check.Result {
 	topic, out := v.topicShape()
 	want := v.alarmTargets()
 	for _, a := range rules.Alarms {
@@ -119,7 +120,7 @@ func notifies(actions []target, topic *Topic) bool {
 }
 
 // alarmShape checks one recommended alarm (for the NAT gateway nat, or "").
-func (v *verifier) alarmShape(a rules.Alarm, nat string, want map[string][]target, topic *Topic) ShapeResult {
+func (v *verifier) alarmShape(a rules.Alarm, nat string, want map[string][]target, topic *Topic) check.Result {
 	natName := ""
 	if nat != "" {
 		natName = "nat-" + strings.TrimPrefix(nat, "nat-")
@@ -215,16 +216,16 @@ func topicName(topic *Topic) string {
 
 // topicShape finds the alarms' topic and checks that it is encrypted and that every address
 // of the config is subscribed to it.
-func (v *verifier) topicShape() (*Topic, []ShapeResult) {
+func (v *verifier) topicShape() (*Topic, []check.Result) {
 	var topic *Topic
 	for _, t := range v.n.Topics {
 		if t.Name == rules.AlarmTopic {
 			topic = t
 		}
 	}
-	check := fmt.Sprintf("SNS topic %s: encrypted with a key of the stack, subscribed by alarm_emails", rules.AlarmTopic)
+	title := fmt.Sprintf("SNS topic %s: encrypted with a key of the stack, subscribed by alarm_emails", rules.AlarmTopic)
 	if topic == nil {
-		return nil, []ShapeResult{shape(2, check, "", []string{"no aws_sns_topic named " + rules.AlarmTopic + ": no alarm reaches anyone"})}
+		return nil, []check.Result{shape(2, title, "", []string{"no aws_sns_topic named " + rules.AlarmTopic + ": no alarm reaches anyone"})}
 	}
 	var p []string
 	if topic.Key == nil {
@@ -236,12 +237,12 @@ func (v *verifier) topicShape() (*Topic, []ShapeResult) {
 			p = append(p, fmt.Sprintf("alarm_emails[%d] %s is not subscribed to %s", i, e, topic.Addr))
 		}
 	}
-	return topic, []ShapeResult{shape(2, check, fmt.Sprintf("%s: encrypted, %d email subscriptions", topic.Addr, len(v.in.AlarmEmails)), p)}
+	return topic, []check.Result{shape(2, title, fmt.Sprintf("%s: encrypted, %d email subscriptions", topic.Addr, len(v.in.AlarmEmails)), p)}
 }
 
 // dbEventsShape: an RDS event subscription sends every database's failover, failure and
 // low-storage events to the topic.
-func (v *verifier) dbEventsShape(topic *Topic) ShapeResult {
+func (v *verifier) dbEventsShape(topic *Topic) check.Result {
 	check := fmt.Sprintf("RDS events (%s) of the database notify %s", strings.Join(rules.DBEventCategories, ", "), rules.AlarmTopic)
 	var p []string
 	for _, db := range v.n.DBInstances {
@@ -279,7 +280,7 @@ func (v *verifier) dbEventsShape(topic *Topic) ShapeResult {
 
 // launchFailedShape: an EventBridge rule matches the web servers' group's failed launches
 // and targets the topic.
-func (v *verifier) launchFailedShape(topic *Topic) ShapeResult {
+func (v *verifier) launchFailedShape(topic *Topic) check.Result {
 	check := fmt.Sprintf("EventBridge: %q of the web servers' group notifies %s", rules.LaunchFailedEvent, rules.AlarmTopic)
 	var p []string
 	for _, asg := range v.n.Fleets {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/webtier/webtier/check"
 )
 
 // Broken notification paths: each fails verify, naming the alarm (or the resource) at fault.
@@ -73,8 +75,8 @@ func TestAlarmsNotReadWhenDeployed(t *testing.T) {
 	for _, s := range r.Shapes {
 		if strings.HasPrefix(s.Check, "alarm ") {
 			rows++
-			if !strings.HasPrefix(s.Detail, notRead) {
-				t.Errorf("%s: expected %q, got %q", s.Check, notRead, s.Detail)
+			if s.Status != check.NotRead || !strings.HasPrefix(s.Observed, notRead) {
+				t.Errorf("%s: expected %s, %q; got %s, %q", s.Check, check.NotRead, notRead, s.Status, s.Observed)
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/webtier/webtier/check"
 )
 
 // The security baseline: controls that decide no connection but that a reviewer of an AWS
@@ -11,13 +13,13 @@ import (
 
 // baselineShapes checks the flow logs, the default security group and the database's log
 // exports (EFS's refusal of connections without TLS is an authorization check).
-func (v *verifier) baselineShapes() []ShapeResult {
-	return []ShapeResult{v.flowLogShape(), v.defaultGroupShape(), v.dbLogsShape()}
+func (v *verifier) baselineShapes() []check.Result {
+	return []check.Result{v.flowLogShape(), v.defaultGroupShape(), v.dbLogsShape()}
 }
 
 // flowLogShape: every VPC has a flow log of ALL traffic into a CloudWatch Logs group with
 // the configured retention, delivered by a role whose policies write to that group only.
-func (v *verifier) flowLogShape() ShapeResult {
+func (v *verifier) flowLogShape() check.Result {
 	check := fmt.Sprintf("VPC flow logs: ALL traffic to CloudWatch Logs, kept %d days, role writes to that group only", v.in.FlowLogRetentionDays)
 	var problems []string
 	for _, vpc := range v.n.VPCs {
@@ -118,7 +120,7 @@ func onlyOn(text string, group *LogGroup) bool {
 // defaultGroupShape: every VPC's default security group has no rule (CIS AWS Foundations
 // 5.4). AWS gives it an allow-all-from-members ingress rule and an allow-all egress rule;
 // only an aws_default_security_group without rules takes them away.
-func (v *verifier) defaultGroupShape() ShapeResult {
+func (v *verifier) defaultGroupShape() check.Result {
 	var problems []string
 	for _, vpc := range v.n.VPCs {
 		g := vpc.DefaultSG
@@ -133,7 +135,7 @@ func (v *verifier) defaultGroupShape() ShapeResult {
 }
 
 // dbLogsShape: every database exports its error and slow-query logs to CloudWatch Logs.
-func (v *verifier) dbLogsShape() ShapeResult {
+func (v *verifier) dbLogsShape() check.Result {
 	var problems []string
 	for _, db := range v.n.DBInstances {
 		for _, want := range []string{"error", "slowquery"} {

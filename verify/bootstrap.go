@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/site"
 )
@@ -206,7 +207,7 @@ func (n *Network) HealthPath() string {
 
 // failoverShape: a database failover takes no web server out of service: the health-check
 // page is not in the pool /db.php fills, and /db.php bounds its connection's wait.
-func (v *verifier) failoverShape() ShapeResult {
+func (v *verifier) failoverShape() check.Result {
 	const check = "a database failover takes no web server out of service (health page's own pool, db.php's connect timeout)"
 	health := v.n.HealthPath()
 	userData := ""
@@ -243,7 +244,7 @@ func (v *verifier) failoverShape() ShapeResult {
 // minute for its mount: its role's policies (IAM is eventually consistent: a server launched
 // before them mounts as a role that may not) and the file system's mount targets. A server
 // whose bootstrap fails never passes its health check, and the group replaces it forever.
-func (v *verifier) bootOrderShape() ShapeResult {
+func (v *verifier) bootOrderShape() check.Result {
 	const check = "the web servers' group is created after its role's policies and the mount targets"
 	if v.n.Deployed {
 		return shape(6, check, "a deployed stack: the order of its creation is past", nil)

@@ -15,7 +15,7 @@ func TestFailoverShape(t *testing.T) {
 	for _, s := range r.Shapes {
 		if strings.HasPrefix(s.Check, "a database failover takes no web server out of service") {
 			found = true
-			if !s.OK || s.Detail != `/healthz.php in pool "health", /db.php in "www", connect timeout 3 s` {
+			if !s.Passed() || s.Observed != `/healthz.php in pool "health", /db.php in "www", connect timeout 3 s` {
 				t.Errorf("the example stack: %+v", s)
 			}
 		}

@@ -52,7 +52,7 @@ func (r *Report) verdicts() map[string]string {
 	shapes := map[int][2]int{}
 	for _, s := range r.Shapes {
 		c := shapes[s.Req]
-		if s.OK {
+		if !s.Failed() { // not read is not a failure, as on the synthesized stack
 			c[0]++
 		} else {
 			c[1]++

@@ -5,18 +5,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/webtier/webtier/check"
 )
 
 // AWS Security Hub's controls that the stack meets by default, checked on the Terraform JSON:
 // the load balancer's (ELB.1, ELB.5, ELB.6, ELB.16).
 
 // controlShapes checks the controls of the internet-facing load balancers.
-func (v *verifier) controlShapes() []ShapeResult {
+func (v *verifier) controlShapes() []check.Result {
 	return notReadWhenDeployed(v, v.controlRows(), "load balancer attributes, listeners' actions, buckets and web ACLs")
 }
 
 // controlRows are the rows of controlShapes.
-func (v *verifier) controlRows() []ShapeResult {
+func (v *verifier) controlRows() []check.Result {
 	var logs, protection, redirect, waf []string
 	for _, lb := range v.n.LBs {
 		if lb.Internal {
@@ -35,7 +37,7 @@ func (v *verifier) controlRows() []ShapeResult {
 			waf = append(waf, lb.Addr+": no aws_wafv2_web_acl_association of a web ACL with it")
 		}
 	}
-	out := []ShapeResult{
+	out := []check.Result{
 		shape(2, "ELB.5: the ALB's access logs go to an encrypted bucket of the stack that blocks public access and expires them", "ok", logs),
 		shape(2, "ELB.6: the ALB's deletion protection on (off only with database.throwaway)", "ok", protection),
 		shape(2, "ELB.1: with a certificate, HTTP redirects to HTTPS", "ok", redirect),
@@ -140,12 +142,12 @@ func hasManagedGroups(text string) bool {
 // dbControlShapes checks the database's controls: TLS required by its parameter group, a
 // master user that is not RDS's default (RDS.25), storage autoscaling, enhanced monitoring
 // (RDS.6) and the exported logs' groups made by the stack with the stack's retention.
-func (v *verifier) dbControlShapes() []ShapeResult {
+func (v *verifier) dbControlShapes() []check.Result {
 	return notReadWhenDeployed(v, v.dbControlRows(), "parameter groups, master user names, storage limits, monitoring and log groups")
 }
 
 // dbControlRows are the rows of dbControlShapes.
-func (v *verifier) dbControlRows() []ShapeResult {
+func (v *verifier) dbControlRows() []check.Result {
 	var tls, user, storage, monitoring, groups []string
 	for _, db := range v.n.DBInstances {
 		if !requiresTLS(db) {
@@ -179,7 +181,7 @@ func (v *verifier) dbControlRows() []ShapeResult {
 			}
 		}
 	}
-	return []ShapeResult{
+	return []check.Result{
 		shape(5, "database: TLS required (require_secure_transport = 1 in its parameter group)", "ok", tls),
 		shape(5, "RDS.25: the database's master user is not RDS's default", "ok", user),
 		shape(5, "database storage autoscaling (max_allocated_storage above allocated_storage)", "ok", storage),

@@ -116,7 +116,7 @@ func (v *verifier) judge(src, dst *Endpoint, proto Protocol) (unexplained, accep
 // each of its decisions on the way passes ports some flow needs through the same decision.
 func (v *verifier) accept(t *trace, layer Layer, slack Ports, src, dst *Endpoint, proto Protocol) (Ports, string) {
 	ok := slack
-	var mine []check
+	var mine []filterCheck
 	for _, c := range t.checks {
 		if c.layer != layer {
 			continue

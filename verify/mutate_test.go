@@ -126,7 +126,7 @@ func (e expect) met(r *Report) bool {
 		}
 	case "shape":
 		for _, s := range r.Shapes {
-			if !s.OK && strings.Contains(s.Check, e.match) && strings.Contains(s.Detail, e.names) {
+			if s.Failed() && strings.Contains(s.Check, e.match) && strings.Contains(s.Observed, e.names) {
 				return true
 			}
 		}

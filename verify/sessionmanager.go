@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/policy"
 	"github.com/webtier/webtier/rules"
@@ -69,8 +70,8 @@ func fold(p probe, results []ProbeResult) []ProbeResult {
 }
 
 // accessShapes are the shape checks of requirement 1 in the config's access mode.
-func (v *verifier) accessShapes() []ShapeResult {
-	var out []ShapeResult
+func (v *verifier) accessShapes() []check.Result {
+	var out []check.Result
 	if v.in.SessionManager() {
 		out = append(out, v.ssmEndpointsShape())
 	}
@@ -82,7 +83,7 @@ func (v *verifier) accessShapes() []ShapeResult {
 
 // ssmEndpointsShape: each service of rules.SSMServices has an interface endpoint with private
 // DNS (the agent calls the regional names) in every web subnet.
-func (v *verifier) ssmEndpointsShape() ShapeResult {
+func (v *verifier) ssmEndpointsShape() check.Result {
 	var problems []string
 	webSubnets := map[string]bool{}
 	for _, e := range v.n.Find(rules.Web) {
@@ -122,7 +123,7 @@ func (v *verifier) ssmEndpointsShape() ShapeResult {
 
 // noSSHRules: with access ssm no security-group rule and no allow entry of a subnet's network
 // ACL lets port 22 through, whatever it would connect (the probes judge the connections).
-func (v *verifier) noSSHRules() ShapeResult {
+func (v *verifier) noSSHRules() check.Result {
 	var problems []string
 	opens := func(p Protocol, ports Ports) bool { return p == All || p == TCP && ports.Contains(22) }
 	for _, g := range v.n.groups() {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -8,28 +9,49 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/rules"
 )
 
-// ShapeResult is a check of the stack's shape that no connection shows: sizes, Multi-AZ,
-// one mount target per AZ, who has a public address.
-type ShapeResult struct {
-	Req    int    `json:"req"`
-	Check  string `json:"check"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
-	// NotRead is true when the check was not judged: a document read back from AWS does not
-	// carry what it checks (OK then fails nothing, and passes nothing either).
-	NotRead bool `json:"not_read,omitempty"`
+// ShapeChecks are a report's shape checks: a check of the stack's shape that no connection
+// shows (sizes, Multi-AZ, one mount target per AZ, who has a public address), each a
+// check.Result that passed, failed or, on a stack read back from AWS, was not read.
+type ShapeChecks []check.Result
+
+// MarshalJSON writes the fields verify's JSON has always had, which scripts read: req,
+// check, ok (false for a failure only), detail (what was observed) and not_read (true for a
+// check a stack read back from AWS does not carry what it needs for: ok then, as it fails
+// nothing, and a pass of nothing either).
+func (list ShapeChecks) MarshalJSON() ([]byte, error) {
+	type shapeJSON struct {
+		Req     int    `json:"req"`
+		Check   string `json:"check"`
+		OK      bool   `json:"ok"`
+		Detail  string `json:"detail"`
+		NotRead bool   `json:"not_read,omitempty"`
+	}
+	if list == nil {
+		return []byte("null"), nil
+	}
+	out := make([]shapeJSON, len(list))
+	for i, r := range list {
+		out[i] = shapeJSON{Req: r.Req, Check: r.Check, OK: !r.Failed(), Detail: r.Observed, NotRead: r.Status == check.NotRead}
+	}
+	// Unescaped: the encoder that asked escapes HTML or not, as it was told.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(out)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }
 
 // Shapes runs the shape checks alone on a network, synthesized or deployed (the drill
 // repeats those of the deployed stack), against the intent.
-func Shapes(n *Network, in Intent) []ShapeResult { return newVerifier(n, in).shapes() }
+func Shapes(n *Network, in Intent) []check.Result { return newVerifier(n, in).shapes() }
 
 // shapes runs the shape checks of requirements 3 to 7.
-func (v *verifier) shapes() []ShapeResult {
-	var out []ShapeResult
+func (v *verifier) shapes() []check.Result {
+	var out []check.Result
 	out = append(out, v.accessShapes()...)
 	out = append(out, v.publicAddresses())
 	out = append(out, v.fleetShape()...)
@@ -47,17 +69,18 @@ func (v *verifier) shapes() []ShapeResult {
 	return out
 }
 
-// shape makes a result: ok when problems is empty, else the problems are the detail.
-func shape(req int, check string, fine string, problems []string) ShapeResult {
+// shape makes a result: a pass observing fine when problems is empty, else a failure
+// observing the problems.
+func shape(req int, title string, fine string, problems []string) check.Result {
 	if len(problems) == 0 {
-		return ShapeResult{Req: req, Check: check, OK: true, Detail: fine}
+		return check.Result{Req: req, Check: title, Observed: fine, Status: check.Pass}
 	}
-	return ShapeResult{Req: req, Check: check, Detail: strings.Join(problems, "; ")}
+	return check.Result{Req: req, Check: title, Observed: strings.Join(problems, "; "), Status: check.Fail}
 }
 
 // publicAddresses checks that only the roles the flows reach from outside (and NAT
 // gateways) have public addresses.
-func (v *verifier) publicAddresses() ShapeResult {
+func (v *verifier) publicAddresses() check.Result {
 	// NAT gateways are the web subnets' way out (requirement 3, see natShape) even when no
 	// active flow goes through them (s3_gateway_endpoint: true).
 	facing := map[rules.Role]bool{rules.NAT: true}
@@ -111,21 +134,21 @@ func (v *verifier) azsOf(res string) []string {
 
 // perResource checks every resource whose endpoints play role as kind, one result each;
 // with none in the stack, what is missing.
-func (v *verifier) perResource(req int, role rules.Role, kind Kind, what, title string, check func(addr string) []string) []ShapeResult {
+func (v *verifier) perResource(req int, role rules.Role, kind Kind, what, title string, problems func(addr string) []string) []check.Result {
 	addrs := v.resourcesOf(role, kind)
 	if len(addrs) == 0 {
-		return []ShapeResult{shape(req, what, "", []string{"the stack has none"})}
+		return []check.Result{shape(req, what, "", []string{"the stack has none"})}
 	}
-	var out []ShapeResult
+	var out []check.Result
 	for _, addr := range addrs {
-		out = append(out, shape(req, name(addr)+": "+title, addr+": ok", check(addr)))
+		out = append(out, shape(req, name(addr)+": "+title, addr+": ok", problems(addr)))
 	}
 	return out
 }
 
 // fleetShape checks the web servers' Auto Scaling group: at least two instances, over every
 // web subnet of the config in two AZs or more, scaled by CPU target tracking.
-func (v *verifier) fleetShape() []ShapeResult {
+func (v *verifier) fleetShape() []check.Result {
 	return v.perResource(4, rules.Web, ASGInstance, "an Auto Scaling group of web servers", "min >= 2, web subnets, CPU policy",
 		func(addr string) []string {
 			var problems []string
@@ -155,7 +178,7 @@ func (v *verifier) fleetShape() []ShapeResult {
 }
 
 // databaseShape checks the database: Multi-AZ, a subnet group over two AZs, not public.
-func (v *verifier) databaseShape() []ShapeResult {
+func (v *verifier) databaseShape() []check.Result {
 	return v.perResource(5, rules.DB, Database, "a Multi-AZ database", "Multi-AZ over 2 AZs, private",
 		func(addr string) []string {
 			var problems []string
@@ -175,7 +198,7 @@ func (v *verifier) databaseShape() []ShapeResult {
 
 // fileSystemShape checks that every AZ with web servers has exactly one mount target, all of
 // one file system, each carrying the EFS security group (the group tagged webtier:role=efs).
-func (v *verifier) fileSystemShape() ShapeResult {
+func (v *verifier) fileSystemShape() check.Result {
 	perAZ := map[string][]string{}
 	systems := map[string]bool{}
 	for _, addr := range v.resourcesOf(rules.EFS, MountTarget) {
@@ -237,7 +260,7 @@ func groupNames(groups []*SecurityGroup) string {
 // per-az, one NAT gateway in every AZ of the web subnets and each web subnet's 0.0.0.0/0
 // through the one of its own AZ (so an AZ outage takes only that AZ's egress with it); single,
 // one NAT gateway that every web subnet's 0.0.0.0/0 goes through.
-func (v *verifier) natShape() ShapeResult {
+func (v *verifier) natShape() check.Result {
 	perAZ := map[string][]string{}
 	var nats []string
 	for _, e := range v.n.Endpoints {
@@ -285,7 +308,7 @@ func (v *verifier) natShape() ShapeResult {
 // gatewayShape checks the repository path of `s3_gateway_endpoint: true`: every web subnet's
 // route table sends the region's S3 prefix list to a gateway endpoint of S3, and each such
 // endpoint's policy allows reading the Amazon Linux 2023 repository bucket and nothing else.
-func (v *verifier) gatewayShape() ShapeResult {
+func (v *verifier) gatewayShape() check.Result {
 	service := S3Service(v.in.Region)
 	var problems []string
 	used := map[*GatewayEndpoint]bool{}

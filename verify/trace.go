@@ -84,9 +84,9 @@ type checkKey struct {
 	proto      Protocol
 }
 
-// check is one filter decision on a path: the key, the ports that passed, and whether it was
+// filterCheck is one filter decision on a path: the key, the ports that passed, and whether it was
 // a reply leg (judged on the initiator's ephemeral range).
-type check struct {
+type filterCheck struct {
 	layer Layer
 	key   checkKey
 	ports Ports
@@ -117,7 +117,7 @@ type trace struct {
 	replyAll, replyAny bool
 	hops               []Hop
 	blocks             []Blocker
-	checks             []check
+	checks             []filterCheck
 	replies            []reply
 	// segs counts the segments of the connection (see naclLeg).
 	segs int
@@ -168,7 +168,7 @@ func (t *trace) on(p Ports) string { return On(t.proto, p) }
 // nacl judges the requested ports through one direction of an ACL.
 func (t *trace) nacl(a *NACL, egress bool, peerAddr netip.Addr) {
 	allowed, decisions := a.filter(egress, peerAddr, t.proto, t.want, t.explain)
-	t.checks = append(t.checks, check{LayerNACL, checkKey{a.Addr, egress, t.class(peerAddr), "", t.proto}, allowed, false})
+	t.checks = append(t.checks, filterCheck{LayerNACL, checkKey{a.Addr, egress, t.class(peerAddr), "", t.proto}, allowed, false})
 	t.narrow(LayerNACL, allowed)
 	t.decide(a, egress, peerAddr, decisions, "")
 }
@@ -192,7 +192,7 @@ func (t *trace) judgeReplies() {
 	for _, r := range t.replies {
 		legEph := r.eph
 		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, legEph, t.explain)
-		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, t.class(r.peer), "", t.proto}, allowed, true})
+		t.checks = append(t.checks, filterCheck{LayerNACL, checkKey{r.acl.Addr, r.egress, t.class(r.peer), "", t.proto}, allowed, true})
 		for len(common) <= r.seg {
 			common, eph = append(common, nil), append(eph, nil)
 		}
@@ -233,7 +233,7 @@ func (t *trace) judgeICMPReplies() {
 			break
 		}
 		allowed, decisions := r.acl.filter(r.egress, r.peer, t.proto, replies, t.explain)
-		t.checks = append(t.checks, check{LayerNACL, checkKey{r.acl.Addr, r.egress, t.class(r.peer), "", t.proto}, allowed, true})
+		t.checks = append(t.checks, filterCheck{LayerNACL, checkKey{r.acl.Addr, r.egress, t.class(r.peer), "", t.proto}, allowed, true})
 		for len(common) <= r.seg {
 			common = append(common, replies)
 		}
@@ -340,7 +340,7 @@ func (t *trace) sg(e *Endpoint, egress bool, p peer, origin *Endpoint) {
 	}
 	// The decision passes the asked ports it allows (a rule's other ports are not what this
 	// connection needs of it: a flow that learns its needs here asks for its own port only).
-	t.checks = append(t.checks, check{LayerSG, checkKey{e.groupKey, egress, t.class(p.addr), peerGroups, t.proto}, allowed.Intersect(t.want), false})
+	t.checks = append(t.checks, filterCheck{LayerSG, checkKey{e.groupKey, egress, t.class(p.addr), peerGroups, t.proto}, allowed.Intersect(t.want), false})
 	t.narrow(LayerSG, allowed)
 	if !t.explain {
 		return

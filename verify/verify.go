@@ -12,7 +12,7 @@ import (
 // check and the enumeration of requirement 7.
 type Report struct {
 	Probes []ProbeResult `json:"probes"`
-	Shapes []ShapeResult `json:"shapes"`
+	Shapes ShapeChecks   `json:"shapes"`
 	// Unexplained are connections that get through (on the path, or through one layer on
 	// its own) that no active flow asked for: each is a defect.
 	Unexplained []Finding `json:"unexplained"`
@@ -47,7 +47,7 @@ func (r *Report) OK() bool {
 		}
 	}
 	for _, s := range r.Shapes {
-		if !s.OK {
+		if s.Failed() {
 			return false
 		}
 	}

@@ -53,8 +53,8 @@ func failures(r *Report) string {
 		}
 	}
 	for _, s := range r.Shapes {
-		if !s.OK {
-			b.WriteString("shape " + s.Check + ": " + s.Detail + "\n")
+		if s.Failed() {
+			b.WriteString("shape " + s.Check + ": " + s.Observed + "\n")
 		}
 	}
 	for _, a := range r.Authorizations {
@@ -278,7 +278,7 @@ func TestS3EndpointPath(t *testing.T) {
 	}
 	found := false
 	for _, s := range r.Shapes {
-		found = found || s.Req == 3 && strings.Contains(s.Check, "S3 gateway endpoint") && s.OK
+		found = found || s.Req == 3 && strings.Contains(s.Check, "S3 gateway endpoint") && s.Passed()
 	}
 	if !found {
 		t.Error("expected a passing requirement-3 shape check of the S3 gateway endpoint, got none")
