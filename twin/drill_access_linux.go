@@ -7,6 +7,7 @@ import (
 
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/standin"
 )
 
 // access is requirement 1 in the stack's access mode (the drill's test 1, kept apart from the
@@ -29,7 +30,7 @@ func (d *drill) access(ctx context.Context) []seed.Row {
 		}
 		return rows
 	}
-	rows = append(rows, d.sessions(ctx, endpoints)...)
+	rows = append(rows, d.sessions(ctx)...)
 	if len(bastions) > 0 {
 		return rows
 	}
@@ -42,8 +43,14 @@ const agentWait = 8 * time.Second
 // sessions runs `hostname` on every managed instance through the Session Manager stand-in, as
 // `aws ssm start-session --target ID` followed by `hostname` would: the output comes from the
 // instance's agent, over the channel it opened out to the ssmmessages endpoint.
-func (d *drill) sessions(ctx context.Context, endpoints []*Host) []seed.Row {
+func (d *drill) sessions(ctx context.Context) []seed.Row {
 	var rows []seed.Row
+	var endpoints []*standin.Spec
+	for _, s := range d.p.Specs(standIns{}) {
+		if s.Session != nil {
+			endpoints = append(endpoints, s)
+		}
+	}
 	for _, h := range d.p.Hosts {
 		if !d.p.managed(h) {
 			continue
@@ -53,7 +60,7 @@ func (d *drill) sessions(ctx context.Context, endpoints []*Host) []seed.Row {
 		var out, evidence string
 		var err error
 		for deadline := time.Now().Add(agentWait); ; {
-			out, evidence, err = SessionRun(StateDir(d.p.Prefix), endpoints, h.Name, "hostname")
+			out, evidence, err = standin.SessionRun(endpoints, h.Name, "hostname")
 			if err == nil || time.Now().After(deadline) {
 				break
 			}
