@@ -21,13 +21,13 @@ const (
 	bothConfig = "examples/webtier.both.json"
 )
 
-func planOf(t *testing.T, path string) stacks.Plan {
+func planOf(t *testing.T, path string) stacks.Input {
 	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := stacks.NewPlan(cfg)
+	plan, err := stacks.NewInput(cfg)
 	if err != nil {
 		t.Fatalf("%s does not plan: %v", path, err)
 	}
@@ -138,7 +138,7 @@ func TestAccessSSM(t *testing.T) {
 }
 
 // stackOutputs are the outputs of a plan's synthesized stack.
-func stackOutputs(t *testing.T, plan stacks.Plan) map[string]any {
+func stackOutputs(t *testing.T, plan stacks.Input) map[string]any {
 	t.Helper()
 	var doc struct {
 		Output map[string]any `json:"output"`
@@ -180,7 +180,7 @@ func TestAccessBoth(t *testing.T) {
 
 	cfg := plan.Config
 	cfg.Quotas.NACLRulesPerDirection = 20
-	_, err := stacks.NewPlan(cfg)
+	_, err := stacks.NewInput(cfg)
 	want := "web-nacl: 21 ingress entries + the default deny = 22 > 20 (L-2AEEBF1A"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("access both at the default quota: got %v, want an error containing %q", err, want)

@@ -57,7 +57,7 @@ func (f *deployFlags) register(fs *flag.FlagSet) {
 }
 
 // openSession synthesizes the stack and prepares terraform for the target.
-func openSession(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (*deploy.Session, stacks.Plan, int) {
+func openSession(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (*deploy.Session, stacks.Input, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f deployFlags
@@ -115,7 +115,7 @@ type reviewOptions struct {
 // writeReview writes the markdown review of the session's plan, with the verification of the
 // planned network and, given a base, what the change and its apply do to the connections. ok
 // is false when the planned network does not verify.
-func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, o reviewOptions) (bool, error) {
+func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Input, o reviewOptions) (bool, error) {
 	tfplan, err := s.Show(ctx)
 	if err != nil {
 		return false, err
@@ -144,7 +144,7 @@ func writeReview(ctx context.Context, s *deploy.Session, plan stacks.Plan, o rev
 
 // planChange diffs the synthesized stack of what is deployed (base) and the planned one,
 // with the states of the plan's apply.
-func planChange(plan stacks.Plan, stackFile, base string, tfplan *tfjson.Plan) (*verify.Change, error) {
+func planChange(plan stacks.Input, stackFile, base string, tfplan *tfjson.Plan) (*verify.Change, error) {
 	b, err := readSide(base)
 	if err != nil {
 		return nil, fmt.Errorf("--base: %w", err)
@@ -167,7 +167,7 @@ func planChange(plan stacks.Plan, stackFile, base string, tfplan *tfjson.Plan) (
 }
 
 // verifyStack verifies a synthesized stack against the plan's intent.
-func verifyStack(plan stacks.Plan, stackFile string) (*verify.Report, error) {
+func verifyStack(plan stacks.Input, stackFile string) (*verify.Report, error) {
 	side, _, err := plannedSide(plan, stackFile)
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func verifyStack(plan stacks.Plan, stackFile string) (*verify.Report, error) {
 }
 
 // plannedSide loads a synthesized stack with the plan's intent, and returns its JSON too.
-func plannedSide(plan stacks.Plan, stackFile string) (verify.Side, []byte, error) {
+func plannedSide(plan stacks.Input, stackFile string) (verify.Side, []byte, error) {
 	data, err := os.ReadFile(stackFile)
 	if err != nil {
 		return verify.Side{}, nil, err
@@ -241,7 +241,7 @@ func printSteps(w io.Writer, s *deploy.Session) {
 // sessionCmd runs plan, deploy or destroy: synthesize, open the target's session, init, then
 // body; the step timings close the output whatever happened.
 func sessionCmd(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet),
-	body func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error) int {
+	body func(ctx context.Context, s *deploy.Session, plan stacks.Input) error) int {
 	s, plan, code := openSession(name, args, stdout, stderr, extra)
 	if s == nil {
 		return code
@@ -270,7 +270,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&o.markdown, "markdown", "", "also write a review of the plan for a pull request to `file`")
 		fs.StringVar(&o.base, "base", "", "with --markdown: the synthesized stack of what is deployed (cdk.tf.json or its cdktf.out `dir`, with webtier.config.json beside it): the review says what the change and its apply open, close and interrupt")
 		fs.StringVar(&o.planJSON, "plan-json", "", "with --markdown: also write the plan as JSON (terraform show -json) to `file`, for `webtier diff --plan`")
-	}, func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error {
+	}, func(ctx context.Context, s *deploy.Session, plan stacks.Input) error {
 		markdown := o.markdown
 		if markdown == "" && (o.base != "" || o.planJSON != "") {
 			return usageError{errors.New("plan: --base and --plan-json go with --markdown")}
@@ -300,7 +300,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 // deployCmd proves the synthesized stack first, applies it, prints the outputs and verifies
 // what was deployed, read back from the target's APIs.
 func deployCmd(args []string, stdout, stderr io.Writer) int {
-	return sessionCmd("deploy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, plan stacks.Plan) error {
+	return sessionCmd("deploy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, plan stacks.Input) error {
 		if err := s.Step("verify", func() error { return verifyBeforeDeploy(plan, s.StackFile(), stdout) }); err != nil {
 			return err
 		}
@@ -334,7 +334,7 @@ const siteAddr = "127.0.0.1:8080"
 // twinAfterDeploy runs the deployed stack (read back from the emulator) as the twin, with the
 // site on site (siteAddr for `webtier deploy`), and returns its plan. Where the twin cannot run, it says why, returns no
 // plan, and the deploy goes on.
-func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, site string, stdout io.Writer) (*twin.Plan, error) {
+func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Input, site string, stdout io.Writer) (*twin.Plan, error) {
 	if why := twin.CanRun(); why != "" {
 		fmt.Fprintf(stdout, "webtier: no twin of the deployment: %s\n", why)
 		return nil, nil
@@ -364,7 +364,7 @@ func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Plan, s
 }
 
 func destroyCmd(args []string, stdout, stderr io.Writer) int {
-	return sessionCmd("destroy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, _ stacks.Plan) error {
+	return sessionCmd("destroy", args, stdout, stderr, nil, func(ctx context.Context, s *deploy.Session, _ stacks.Input) error {
 		if s.Emulator != nil && twin.CanRun() == "" {
 			if removed, err := twin.Down(ctx, twinPrefix()); err != nil {
 				return err
@@ -380,7 +380,7 @@ func destroyCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // verifyBeforeDeploy refuses a stack that does not prove the requirements: nothing is created.
-func verifyBeforeDeploy(plan stacks.Plan, stackFile string, stdout io.Writer) error {
+func verifyBeforeDeploy(plan stacks.Input, stackFile string, stdout io.Writer) error {
 	r, err := verifyStack(plan, stackFile)
 	if err != nil {
 		return err
@@ -396,7 +396,7 @@ func verifyBeforeDeploy(plan stacks.Plan, stackFile string, stdout io.Writer) er
 
 // liveVerify reads the deployed network back from the target's APIs and verifies it; on AWS it
 // first waits for the load balancer's first health checks.
-func liveVerify(ctx context.Context, s *deploy.Session, plan stacks.Plan, stdout io.Writer) error {
+func liveVerify(ctx context.Context, s *deploy.Session, plan stacks.Input, stdout io.Writer) error {
 	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func TestDeploySkipsTheTwinWhereItCannotRun(t *testing.T) {
 	}
 	why := twin.CanRun()
 	var out strings.Builder
-	tw, err := twinAfterDeploy(t.Context(), nil, stacks.Plan{}, siteAddr, &out)
+	tw, err := twinAfterDeploy(t.Context(), nil, stacks.Input{}, siteAddr, &out)
 	if tw != nil || err != nil {
 		t.Errorf("twinAfterDeploy = %v, %v; want no twin and no error", tw, err)
 	}

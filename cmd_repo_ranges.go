@@ -88,7 +88,7 @@ var roomProbe = netip.MustParsePrefix("192.0.2.0/24")
 // aclRoom is how many repository ranges the stack's network ACLs hold: it derives the policy
 // with one range and counts, in the busiest ACL direction that has a repository entry, the
 // entries left under the account's quota once the default deny is counted.
-func aclRoom(plan stacks.Plan) (int, error) {
+func aclRoom(plan stacks.Input) (int, error) {
 	probe := roomProbe
 	t := plan.Topology
 	t.RepoCIDRs = []netip.Prefix{probe}

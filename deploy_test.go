@@ -36,13 +36,13 @@ var (
 
 // cycleSession synthesizes the example stack and opens a local deploy session on a fresh
 // emulator, which the test stops at its end. terraform's output goes to the returned log.
-func cycleSession(t *testing.T, debugLog string) (s *deploy.Session, plan stacks.Plan, stack, logPath string) {
+func cycleSession(t *testing.T, debugLog string) (s *deploy.Session, plan stacks.Input, stack, logPath string) {
 	t.Helper()
 	return cycleSessionOf(t, examplePlan(t), debugLog)
 }
 
 // cycleSessionOf is cycleSession for the stack of plan.
-func cycleSessionOf(t *testing.T, plan stacks.Plan, debugLog string) (s *deploy.Session, _ stacks.Plan, stack, logPath string) {
+func cycleSessionOf(t *testing.T, plan stacks.Input, debugLog string) (s *deploy.Session, _ stacks.Input, stack, logPath string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "cdktf.out")
 	if err := Synth(plan, out); err != nil {
@@ -111,7 +111,7 @@ func TestLocalDeployCycle(t *testing.T) {
 }
 
 // configPath is the config file of a cycle's plan: the commands the cycle runs read it.
-func configPath(plan stacks.Plan) string {
+func configPath(plan stacks.Input) string {
 	if plan.Config.Access == config.AccessSSM {
 		return ssmConfig
 	}
@@ -205,7 +205,7 @@ type cycle struct {
 // the outputs, the live verification, the drill on the twin of the deployment (where the
 // twin can run), a second plan (it must be empty), review (when not nil), destroy, and no
 // leftovers in the emulator.
-func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, drills bool, review func()) (c cycle) {
+func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Input, drills bool, review func()) (c cycle) {
 	step := func(name string, fn func() error) bool {
 		start := time.Now()
 		err := fn()
@@ -288,7 +288,7 @@ func deployCycle(ctx context.Context, s *deploy.Session, plan stacks.Plan, drill
 // forwarder, and takes the twin down. Where the twin cannot run, it says so in the log.
 // (With the database stand-in missing, test 5 says NOT BUILT and fails the cycle: `make
 // setup` installs it as root.)
-func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Plan) (problems, log []string) {
+func drillTheDeployment(ctx context.Context, s *deploy.Session, plan stacks.Input) (problems, log []string) {
 	var out bytes.Buffer
 	// A port of its own, not webtier deploy's 8080: another cycle (a soak) may run beside it.
 	site, err := freeLoopbackAddr()
@@ -395,7 +395,7 @@ func drillAWSOnEmulator(s *deploy.Session, cfgPath string) (problems, log []stri
 // there, aws_autoscaling_group.webtier-web here, since the live loader names resources by
 // their Name tag), and (c) no check of what was deployed fails (moto's known differences
 // are limitations, not failures). It returns the problems, and a line per live shape check.
-func checkLive(ctx context.Context, s *deploy.Session, plan stacks.Plan, cfgPath string) (problems, log []string) {
+func checkLive(ctx context.Context, s *deploy.Session, plan stacks.Input, cfgPath string) (problems, log []string) {
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"verify", "--live", "--config", cfgPath, "--dir", s.Dir()}, &stdout, &stderr); code != exitOK {

@@ -89,32 +89,32 @@ func report(stderr io.Writer, err error) int {
 }
 
 // loadPlan parses the config flags of a command and derives the plan.
-func loadPlan(fs *flag.FlagSet, args []string) (stacks.Plan, error) {
+func loadPlan(fs *flag.FlagSet, args []string) (stacks.Input, error) {
 	return loadPlanWith(fs, args, nil)
 }
 
 // loadPlanWith is loadPlan where adjust, when not nil, may replace settings once the command
 // line is parsed.
-func loadPlanWith(fs *flag.FlagSet, args []string, adjust func(*config.Sources) error) (stacks.Plan, error) {
+func loadPlanWith(fs *flag.FlagSet, args []string, adjust func(*config.Sources) error) (stacks.Input, error) {
 	src := config.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return stacks.Plan{}, usageError{err}
+		return stacks.Input{}, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return stacks.Plan{}, usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+		return stacks.Input{}, usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
 	}
 	if adjust != nil {
 		if err := adjust(src); err != nil {
-			return stacks.Plan{}, err
+			return stacks.Input{}, err
 		}
 	}
 	cfg, err := src.Build(os.Getenv)
 	if err != nil {
-		return stacks.Plan{}, err
+		return stacks.Input{}, err
 	}
-	plan, err := stacks.NewPlan(cfg)
+	plan, err := stacks.NewInput(cfg)
 	if err != nil {
-		return stacks.Plan{}, usageError{err}
+		return stacks.Input{}, usageError{err}
 	}
 	return plan, nil
 }
@@ -150,7 +150,7 @@ func outdirDefault() string {
 // is named, whichever command synthesized it (synth, plan, deploy). It synthesizes into a
 // fresh sibling directory and swaps it in at the end, so a failure leaves the previous output
 // (or none) untouched.
-func Synth(plan stacks.Plan, outdir string) error {
+func Synth(plan stacks.Input, outdir string) error {
 	parent := filepath.Dir(filepath.Clean(outdir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err

@@ -101,7 +101,7 @@ func reviewOf(t *testing.T, c changecases.Case) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := stacks.NewPlanFlows(p.HeadCfg, p.HeadFlows)
+	plan, err := stacks.NewInputFlows(p.HeadCfg, p.HeadFlows)
 	if err != nil {
 		t.Fatal(err)
 	}

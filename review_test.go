@@ -25,9 +25,9 @@ var migrationsFlow = rules.Flow{Slot: 10, ID: "bastion-to-db-mysql", From: rules
 
 // checkReviewOfAddedFlow plans the deployed example stack with one flow added, renders the
 // review and compares it with testdata/plan-review.md; then it puts the deployed stack back.
-func checkReviewOfAddedFlow(t *testing.T, ctx context.Context, s *deploy.Session, deployed stacks.Plan, deployedStack string) {
+func checkReviewOfAddedFlow(t *testing.T, ctx context.Context, s *deploy.Session, deployed stacks.Input, deployedStack string) {
 	t.Helper()
-	plan, err := stacks.NewPlanFlows(deployed.Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
+	plan, err := stacks.NewInputFlows(deployed.Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func checkReviewOfAddedFlow(t *testing.T, ctx context.Context, s *deploy.Session
 
 // planReview plans plan against the deployed stack, renders the review to a file and returns
 // its path; then it puts the deployed stack back. change names the change, for messages.
-func planReview(t *testing.T, ctx context.Context, s *deploy.Session, plan stacks.Plan, deployedStack, change string) string {
+func planReview(t *testing.T, ctx context.Context, s *deploy.Session, plan stacks.Input, deployedStack, change string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "cdktf.out")
 	if err := Synth(plan, out); err != nil {
@@ -83,11 +83,11 @@ func planReview(t *testing.T, ctx context.Context, s *deploy.Session, plan stack
 // the review shows the endpoint with its route tables and its policy, the web-sg rule that
 // names S3's prefix list replacing the rules to the repository CIDRs, and the public ACL
 // entries of the NAT path going.
-func checkReviewOfS3Endpoint(t *testing.T, ctx context.Context, s *deploy.Session, deployed stacks.Plan, deployedStack string) {
+func checkReviewOfS3Endpoint(t *testing.T, ctx context.Context, s *deploy.Session, deployed stacks.Input, deployedStack string) {
 	t.Helper()
 	cfg := deployed.Config
 	cfg.S3GatewayEndpoint = true
-	plan, err := stacks.NewPlan(cfg)
+	plan, err := stacks.NewInput(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPlanChangeOfRecordedPlan(t *testing.T) {
 	if err := json.Unmarshal([]byte(readFile(t, filepath.Join("testdata", planFixture))), &tfplan); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := stacks.NewPlanFlows(examplePlan(t).Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
+	plan, err := stacks.NewInputFlows(examplePlan(t).Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestGoldenPlanReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := examplePlan(t)
-	plan, err := stacks.NewPlanFlows(plan.Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
+	plan, err := stacks.NewInputFlows(plan.Config, append(append([]rules.Flow{}, rules.Flows...), migrationsFlow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func mustLoad(t *testing.T, stack []byte) *verify.Network {
 	return n
 }
 
-func mustIntent(t *testing.T, plan stacks.Plan) verify.Intent {
+func mustIntent(t *testing.T, plan stacks.Input) verify.Intent {
 	t.Helper()
 	intent, err := verify.IntentOfFlows(plan.Config, plan.Policy.Flows)
 	if err != nil {

@@ -27,13 +27,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 const exampleConfig = "webtier.example.json"
 
 // examplePlan is the plan of the shipped example config, which `make synth` uses.
-func examplePlan(t testing.TB) stacks.Plan {
+func examplePlan(t testing.TB) stacks.Input {
 	t.Helper()
 	cfg, err := config.Load(exampleConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := stacks.NewPlan(cfg)
+	plan, err := stacks.NewInput(cfg)
 	if err != nil {
 		t.Fatalf("the example config does not plan: %v", err)
 	}
@@ -41,7 +41,7 @@ func examplePlan(t testing.TB) stacks.Plan {
 }
 
 // synthTo synthesizes plan into a fresh directory and returns the stack's JSON.
-func synthTo(t testing.TB, plan stacks.Plan) []byte {
+func synthTo(t testing.TB, plan stacks.Input) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "cdktf.out")
 	if err := Synth(plan, out); err != nil {
@@ -110,7 +110,7 @@ func TestGoldenVerifyInputs(t *testing.T) {
 	} {
 		cfg := examplePlan(t).Config
 		change(&cfg)
-		plan, err := stacks.NewPlan(cfg)
+		plan, err := stacks.NewInput(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,11 +197,11 @@ func TestBadConfigWritesNothing(t *testing.T) {
 func TestRaisedQuotaPlans(t *testing.T) {
 	cfg := examplePlan(t).Config
 	cfg.AdminCIDRs = strings.Split(manyCIDRs(4), ",")
-	if _, err := stacks.NewPlan(cfg); err == nil {
+	if _, err := stacks.NewInput(cfg); err == nil {
 		t.Fatal("4 admin ranges at AWS's default quota: got a plan, want the public ACL refused")
 	}
 	cfg.Quotas.NACLRulesPerDirection = 21
-	plan, err := stacks.NewPlan(cfg)
+	plan, err := stacks.NewInput(cfg)
 	if err != nil {
 		t.Fatalf("4 admin ranges with quotas.nacl_rules_per_direction 21: got %v, want a plan", err)
 	}
@@ -296,7 +296,7 @@ func diff(t *testing.T, want, got []byte) string {
 // synthResources synthesizes cfg and returns the stack's resources: type, name, attributes.
 func synthResources(t *testing.T, cfg config.Config) map[string]map[string]map[string]any {
 	t.Helper()
-	plan, err := stacks.NewPlan(cfg)
+	plan, err := stacks.NewInput(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,33 +60,33 @@ func prefixes(list []string) []netip.Prefix {
 	return out
 }
 
-// Plan is a validated config and the policy derived from it: everything that can fail is
-// done before the cdktf app starts, so a bad config writes nothing.
-type Plan struct {
+// Input is what the stack is built from: a validated config and the policy derived from it.
+// Everything that can fail is done before the cdktf app starts, so a bad config writes nothing.
+type Input struct {
 	Config   config.Config
 	Topology rules.Topology
 	Policy   rules.Policy
 }
 
-// NewPlan validates the config and derives the policy of rules.Flows.
-func NewPlan(c config.Config) (Plan, error) { return NewPlanFlows(c, rules.Flows) }
+// NewInput validates the config and derives the policy of rules.Flows.
+func NewInput(c config.Config) (Input, error) { return NewInputFlows(c, rules.Flows) }
 
-// NewPlanFlows is NewPlan with another flow table (a proposed change, in tests and reviews).
-func NewPlanFlows(c config.Config, flows []rules.Flow) (Plan, error) {
+// NewInputFlows is NewInput with another flow table (a proposed change, in tests and reviews).
+func NewInputFlows(c config.Config, flows []rules.Flow) (Input, error) {
 	if err := c.Validate(); err != nil {
-		return Plan{}, err
+		return Input{}, err
 	}
 	t := Topology(c)
 	p, err := rules.Derive(t, flows)
 	if err != nil {
-		return Plan{}, err
+		return Input{}, err
 	}
-	return Plan{Config: c, Topology: t, Policy: p}, nil
+	return Input{Config: c, Topology: t, Policy: p}, nil
 }
 
 // NewWebTier adds the web-tier stack to app.
-func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
-	c := plan.Config
+func NewWebTier(app constructs.Construct, in Input) cdktf.TerraformStack {
+	c := in.Config
 	stack := cdktf.NewTerraformStack(app, jsii.String(Name))
 	cdktf.NewLocalBackend(stack, &cdktf.LocalBackendConfig{Path: jsii.String("terraform.webtier.tfstate")})
 	stack.AddOverride(jsii.String("terraform.required_providers.aws.version"), ProviderConstraint)
@@ -104,9 +104,9 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 
 	net := wc.NewNetwork(stack, "network", wc.NetworkProps{
 		CIDR:       c.VPCCIDR,
-		Subnets:    plan.Topology.Subnets,
-		NATSubnets: plan.Topology.Placement(rules.NAT),
-		NATFor:     plan.Topology.NATFor,
+		Subnets:    in.Topology.Subnets,
+		NATSubnets: in.Topology.Placement(rules.NAT),
+		NATFor:     in.Topology.NATFor,
 	})
 	// With s3_gateway_endpoint the package downloads go through an S3 gateway endpoint, and the
 	// web servers' rule for them names S3's prefix list.
@@ -117,7 +117,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 		lists[rules.S3PrefixList] = s3.PrefixListId()
 		gateway = append(gateway, s3)
 	}
-	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: plan.Policy, Network: net, PrefixLists: lists})
+	fw := wc.NewFirewall(stack, "firewall", wc.FirewallProps{Policy: in.Policy, Network: net, PrefixLists: lists})
 	account := wc.NewAccount(stack)
 	wc.NewBaseline(stack, "baseline", wc.BaselineProps{Network: net, RetentionDays: c.FlowLogRetentionDays, Region: c.Region, Account: account})
 	var bastions *wc.Bastions
@@ -166,7 +166,7 @@ func NewWebTier(app constructs.Construct, plan Plan) cdktf.TerraformStack {
 	wc.NewAlarms(stack, "alarms", wc.AlarmsProps{
 		Region: c.Region, Account: account, Emails: c.AlarmEmails,
 		LoadBalancer: alb, MinHealthy: c.Fleet.Min, DB: db, StorageGB: c.Database.StorageGB,
-		Network: net, NATNames: subnetNames(plan.Topology.Placement(rules.NAT)), GroupName: *fleet.Group.Name(),
+		Network: net, NATNames: subnetNames(in.Topology.Placement(rules.NAT)), GroupName: *fleet.Group.Name(),
 	})
 
 	output := func(name, about string, value any) {

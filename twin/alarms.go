@@ -1,14 +1,10 @@
 package twin
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"time"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -18,25 +14,9 @@ import (
 // its own are) it takes each such alarm's metric with the alarm's statistic over the nodes,
 // and an alarm goes to ALARM when DatapointsToAlarm of its last EvaluationPeriods breach (a
 // period of a minute or less is one datapoint), back to OK when none does. Each change is
-// published to the topics of its actions: a line in the state directory's SNSLog, the twin's
-// stand-in for the topic's subscribers. The other alarms of the stack (the database's, the
-// NAT gateways') are not evaluated.
-
-// SNSLog is the file where the twin's SNS stand-in records what each topic was sent.
-const SNSLog = "sns.log"
-
-// Notification is one message an alarm, or an RDS event subscription, sent to a topic.
-type Notification struct {
-	At    time.Time `json:"at"`
-	Topic string    `json:"topic"`
-	// Alarm and State are an alarm's name and new state; Subscription and Category an RDS
-	// event's.
-	Alarm        string `json:"alarm,omitempty"`
-	State        string `json:"state,omitempty"`
-	Subscription string `json:"subscription,omitempty"`
-	Category     string `json:"category,omitempty"`
-	Reason       string `json:"reason"`
-}
+// published to the topics of its actions through the twin's SNS stand-in (standin.Send: a
+// line in the state directory's standin.SNSLog). The other alarms of the stack (the
+// database's, the NAT gateways') are not evaluated.
 
 // twinMetric reports whether the twin measures an alarm's metric.
 func twinMetric(a verify.MetricAlarm) bool {
@@ -77,7 +57,7 @@ func (s *alarmState) observe(v float64) string {
 }
 
 // metricValue is an ALB host-count metric with the alarm's statistic over the nodes' counts.
-func metricValue(a verify.MetricAlarm, counts []TargetCounts) (float64, bool) {
+func metricValue(a verify.MetricAlarm, counts []standin.TargetCounts) (float64, bool) {
 	if len(counts) == 0 {
 		return 0, false
 	}
@@ -113,62 +93,11 @@ func publish(state string, s *alarmState, v float64) error {
 	if s.state == "OK" {
 		topics = s.alarm.OKTopics
 	}
-	var out []Notification
+	var out []standin.Notification
 	for _, t := range topics {
-		out = append(out, Notification{At: time.Now(), Topic: t, Alarm: s.alarm.Name, State: s.state,
+		out = append(out, standin.Notification{At: time.Now(), Topic: t, Alarm: s.alarm.Name, State: s.state,
 			Reason: fmt.Sprintf("%s %s %v: %d of the last %d datapoints breaching (the twin's CloudWatch stand-in)",
 				s.alarm.Metric, s.alarm.Statistic, v, s.alarm.DatapointsToAlarm, s.alarm.EvaluationPeriods)})
 	}
-	return send(state, out)
-}
-
-// send records notifications in the state directory's SNSLog.
-func send(state string, list []Notification) error {
-	f, err := os.OpenFile(filepath.Join(state, SNSLog), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for _, n := range list {
-		line, _ := json.Marshal(n)
-		if _, err := f.Write(append(line, '\n')); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dbEvent sends an event of a category of the database to the topic of each subscription
-// that takes that category (every category when it names none): the twin's stand-in for
-// RDS's event notifications.
-func dbEvent(state string, subs []verify.EventSubscription, category, message string) error {
-	var out []Notification
-	for _, s := range subs {
-		if s.Topic != "" && (len(s.Categories) == 0 || slices.Contains(s.Categories, category)) {
-			out = append(out, Notification{At: time.Now(), Topic: s.Topic, Subscription: s.Name, Category: category,
-				Reason: message + " (the twin's stand-in for RDS event notifications)"})
-		}
-	}
-	return send(state, out)
-}
-
-// ReadNotifications reads what the twin's topics were sent.
-func ReadNotifications(prefix string) ([]Notification, error) {
-	data, err := os.ReadFile(filepath.Join(StateDir(prefix), SNSLog))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []Notification
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for dec.More() {
-		var n Notification
-		if err := dec.Decode(&n); err != nil {
-			return out, fmt.Errorf("%s: %w", SNSLog, err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return standin.Send(state, out)
 }

@@ -3,6 +3,7 @@ package twin
 import (
 	"testing"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -13,15 +14,15 @@ func TestAlarmEvaluation(t *testing.T) {
 	s := &alarmState{alarm: verify.MetricAlarm{Namespace: "AWS/ApplicationELB", Metric: "UnHealthyHostCount", Statistic: "Maximum",
 		Comparison: "GreaterThanThreshold", Threshold: 0, EvaluationPeriods: 2, DatapointsToAlarm: 2}}
 	steps := []struct {
-		counts []TargetCounts
+		counts []standin.TargetCounts
 		want   string
 	}{
-		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, "OK"},
-		{[]TargetCounts{{Healthy: 1, Unhealthy: 1}, {Healthy: 2, Unhealthy: 0}}, ""},
-		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 1, Unhealthy: 1}}, "ALARM"},
-		{[]TargetCounts{{Healthy: 1, Unhealthy: 1}, {Healthy: 1, Unhealthy: 1}}, ""},
-		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, ""},
-		{[]TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, "OK"},
+		{[]standin.TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, "OK"},
+		{[]standin.TargetCounts{{Healthy: 1, Unhealthy: 1}, {Healthy: 2, Unhealthy: 0}}, ""},
+		{[]standin.TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 1, Unhealthy: 1}}, "ALARM"},
+		{[]standin.TargetCounts{{Healthy: 1, Unhealthy: 1}, {Healthy: 1, Unhealthy: 1}}, ""},
+		{[]standin.TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, ""},
+		{[]standin.TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 2, Unhealthy: 0}}, "OK"},
 	}
 	for i, st := range steps {
 		v, ok := metricValue(s.alarm, st.counts)
@@ -33,7 +34,7 @@ func TestAlarmEvaluation(t *testing.T) {
 		}
 	}
 	healthy := verify.MetricAlarm{Metric: "HealthyHostCount", Statistic: "Minimum"}
-	if v, _ := metricValue(healthy, []TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 1, Unhealthy: 1}}); v != 1 {
+	if v, _ := metricValue(healthy, []standin.TargetCounts{{Healthy: 2, Unhealthy: 0}, {Healthy: 1, Unhealthy: 1}}); v != 1 {
 		t.Errorf("HealthyHostCount Minimum = %v, want 1", v)
 	}
 }

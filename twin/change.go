@@ -11,6 +11,7 @@ import (
 
 	"github.com/webtier/webtier/policy"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -112,7 +113,7 @@ type FlowFigures struct {
 // changedServices are the hosts both plans have whose services differ.
 func changedServices(cur, next *Plan) []string {
 	with := standIns{}
-	old := map[string]*Spec{}
+	old := map[string]*standin.Spec{}
 	for _, s := range cur.Specs(with) {
 		old[s.Host] = s
 	}
@@ -235,7 +236,7 @@ func (p *Plan) expectations(step string) []Expectation {
 	redirects := func(node *Host) bool {
 		for _, s := range specs {
 			if s.Host == node.Name && s.ALB != nil {
-				return slices.ContainsFunc(s.ALB.Listeners, func(l ALBListener) bool { return l.Port == 80 && l.Redirect })
+				return slices.ContainsFunc(s.ALB.Listeners, func(l standin.ALBListener) bool { return l.Port == 80 && l.Redirect })
 			}
 		}
 		return false

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 
 	"github.com/webtier/webtier/config"
@@ -104,7 +105,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	}
 	// A new launch template: terraform starts the group's instance refresh with the update.
 	if res, pref, warmup := refreshOf(cur, last); pref != nil {
-		rf := &refreshing{n: n, in: in, res: res, pref: *pref, warm: scaled(warmup, TimeScale), exe: exe, probe: probe, r: r}
+		rf := &refreshing{n: n, in: in, res: res, pref: *pref, warm: standin.Scaled(warmup, standin.TimeScale), exe: exe, probe: probe, r: r}
 		if last, err = rf.run(ctx, last); err != nil {
 			r.Flows, r.InService, r.Sessions = probe.stop()
 			return r, err
@@ -195,7 +196,7 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	for _, node := range nodes {
 		pr.run(ctx, siteFlow(node), 100*time.Millisecond, internet, "http://"+node+"/")
 	}
-	if len(nodes) > 0 && HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.Role == rules.DB }) {
+	if len(nodes) > 0 && standin.HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.Role == rules.DB }) {
 		pr.run(ctx, dbFlow(nodes[0]), 500*time.Millisecond, internet, "http://"+nodes[0]+"/db.php")
 	}
 	if err := pr.join(p, hostNames(p.hostsOfRole(rules.Web))); err != nil {
@@ -418,8 +419,8 @@ func (pr *prober) watchTargets(ctx context.Context, p *Plan) {
 		for ; ctx.Err() == nil; sleep(ctx, 100) {
 			fewest, most := -1, 0
 			for _, node := range nodes {
-				var c TargetCounts
-				data, err := os.ReadFile(countsFile(dir, node))
+				var c standin.TargetCounts
+				data, err := os.ReadFile(standin.CountsFile(dir, node))
 				if err != nil || json.Unmarshal(data, &c) != nil {
 					continue
 				}
@@ -582,13 +583,13 @@ func managed(h *Host) bool {
 // step changes: a new endpoint or file-system policy applies at once, as on AWS.
 func restartManaged(ctx context.Context, from, next *Plan, exe string) error {
 	dir := StateDir(next.Prefix)
-	var started []*Spec
+	var started []*standin.Spec
 	changed := changedServices(from, next)
 	listeners := map[string]string{}
 	for _, s := range from.Specs(standIns{}) {
 		listeners[s.Host] = listenersOf(s)
 	}
-	for _, s := range next.Specs(standIns{ssh: HasSSH(), db: HasMariaDB()}) {
+	for _, s := range next.Specs(standIns{ssh: HasSSH(), db: standin.HasMariaDB()}) {
 		h, err := next.Host(s.Host)
 		if err != nil {
 			continue
@@ -612,7 +613,7 @@ func restartManaged(ctx context.Context, from, next *Plan, exe string) error {
 }
 
 // listenersOf describes an ALB node's listeners without their targets, "" for another host.
-func listenersOf(s *Spec) string {
+func listenersOf(s *standin.Spec) string {
 	if s.ALB == nil {
 		return ""
 	}

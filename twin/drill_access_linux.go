@@ -8,6 +8,7 @@ import (
 	"github.com/webtier/webtier/check"
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/standin"
 )
 
 // access is requirement 1 in the stack's access mode (the drill's test 1, kept apart from the
@@ -30,7 +31,7 @@ func (d *drill) access(ctx context.Context) []check.Result {
 		}
 		return rows
 	}
-	rows = append(rows, d.sessions(ctx, endpoints)...)
+	rows = append(rows, d.sessions(ctx)...)
 	if len(bastions) > 0 {
 		return rows
 	}
@@ -43,8 +44,14 @@ const agentWait = 8 * time.Second
 // sessions runs `hostname` on every managed instance through the Session Manager stand-in, as
 // `aws ssm start-session --target ID` followed by `hostname` would: the output comes from the
 // instance's agent, over the channel it opened out to the ssmmessages endpoint.
-func (d *drill) sessions(ctx context.Context, endpoints []*Host) []check.Result {
+func (d *drill) sessions(ctx context.Context) []check.Result {
 	var rows []check.Result
+	var endpoints []*standin.Spec
+	for _, s := range d.p.Specs(standIns{}) {
+		if s.Session != nil {
+			endpoints = append(endpoints, s)
+		}
+	}
 	for _, h := range d.p.Hosts {
 		if !d.p.managed(h) {
 			continue
@@ -54,7 +61,7 @@ func (d *drill) sessions(ctx context.Context, endpoints []*Host) []check.Result 
 		var out, evidence string
 		var err error
 		for deadline := time.Now().Add(agentWait); ; {
-			out, evidence, err = SessionRun(StateDir(d.p.Prefix), endpoints, h.Name, "hostname")
+			out, evidence, err = standin.SessionRun(endpoints, h.Name, "hostname")
 			if err == nil || time.Now().After(deadline) {
 				break
 			}

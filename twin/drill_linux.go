@@ -21,6 +21,7 @@ import (
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/site"
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -126,14 +127,14 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Resul
 	want := "ALARM to " + strings.Join(alarm.AlarmTopics, ", ")
 	limit := time.Duration(alarm.EvaluationPeriods+3) * datapoint()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); sleep(ctx, 200) {
-		sent, err := ReadNotifications(d.p.Prefix)
+		sent, err := standin.ReadNotifications(StateDir(d.p.Prefix))
 		if err != nil {
 			return row(2, test+" ("+alarm.Name+")", want, "-", err.Error(), false)
 		}
 		for _, n := range sent {
 			if n.At.After(since) && n.Alarm == alarm.Name && n.State == "ALARM" {
 				return row(2, test+" ("+alarm.Name+")", want, fmt.Sprintf("ALARM to %s after %.1fs", n.Topic, n.At.Sub(since).Seconds()),
-					n.Reason+"; recorded in "+SNSLog, true)
+					n.Reason+"; recorded in "+standin.SNSLog, true)
 			}
 		}
 	}
@@ -142,9 +143,9 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Resul
 }
 
 // albHealth is the web servers' health check, read from the model, timed as the twin runs it
-// (TimeScale).
+// (standin.TimeScale).
 func (p *Plan) albHealth() seed.Health {
-	h, _ := seed.WebHealth(p.net, TimeScale)
+	h, _ := seed.WebHealth(p.net, standin.TimeScale)
 	return h
 }
 
@@ -166,7 +167,7 @@ func (d *drill) lastLogLine(role rules.Role, prefix string) string {
 // Standby is the database's endpoint name and its standby, from the stand-ins' specs.
 func (d *drill) Standby(context.Context) (string, seed.Host, error) {
 	var primary, standby *Host
-	for _, s := range d.p.Specs(standIns{db: HasMariaDB()}) {
+	for _, s := range d.p.Specs(standIns{db: standin.HasMariaDB()}) {
 		if s.DB != nil {
 			h, _ := d.p.Host(s.Host)
 			if s.DB.Primary {
@@ -177,7 +178,7 @@ func (d *drill) Standby(context.Context) (string, seed.Host, error) {
 		}
 	}
 	switch {
-	case !HasMariaDB():
+	case !standin.HasMariaDB():
 		return "", seed.Host{}, &seed.Unbuilt{Why: "MariaDB (mariadb-server) is not installed; `make setup` installs it as root"}
 	case primary == nil:
 		return "", seed.Host{}, fmt.Errorf("the stack has no database")
@@ -192,7 +193,7 @@ func (d *drill) Standby(context.Context) (string, seed.Host, error) {
 // timeout, as to a failed host on AWS) and its database process ends at once. The standby
 // takes over as the twin's RDS stand-in does.
 func (d *drill) FailOver(ctx context.Context) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dbDir(StateDir(d.p.Prefix)), "mariadbd.pid"))
+	data, err := os.ReadFile(standin.DBPidFile(StateDir(d.p.Prefix)))
 	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || perr != nil || d.primary == nil {
 		return "", fmt.Errorf("no primary process to stop")
@@ -235,18 +236,18 @@ func (d *drill) failoverEvent(ctx context.Context, since time.Time) check.Result
 	}
 	want := "failover to " + sub.Topic
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); sleep(ctx, 200) {
-		sent, err := ReadNotifications(d.p.Prefix)
+		sent, err := standin.ReadNotifications(StateDir(d.p.Prefix))
 		if err != nil {
 			return row(5, test+" ("+sub.Name+")", want, "-", err.Error(), false)
 		}
 		for _, n := range sent {
 			if n.At.After(since) && n.Subscription == sub.Name && n.Category == "failover" {
 				return row(5, test+" ("+sub.Name+")", want, fmt.Sprintf("failover to %s after %.1fs", n.Topic, n.At.Sub(since).Seconds()),
-					n.Reason+"; recorded in "+SNSLog, true)
+					n.Reason+"; recorded in "+standin.SNSLog, true)
 			}
 		}
 	}
-	return row(5, test+" ("+sub.Name+")", want, "no notification in 5s after the standby answered", "nothing in "+SNSLog, false)
+	return row(5, test+" ("+sub.Name+")", want, "no notification in 5s after the standby answered", "nothing in "+standin.SNSLog, false)
 }
 
 // throughGateway reports whether h's route table sends addr to a gateway endpoint (longest

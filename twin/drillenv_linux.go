@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 
 	seed "github.com/webtier/webtier/drill"
@@ -219,7 +220,7 @@ func (d *drill) Download(_ context.Context, h seed.Host) (int, string, string, e
 	if err != nil {
 		return 0, "", "", err
 	}
-	how := "the repository's record: " + RepoLog
+	how := "the repository's record: " + standin.RepoLog
 	resp, err := client.Get(d.Repository())
 	if err != nil {
 		return 0, "", how, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	seed "github.com/webtier/webtier/drill"
+	"github.com/webtier/webtier/twin/standin"
 )
 
 // WriteShared writes name through the web server's mount of the file system (the twin's NFS
@@ -35,7 +36,7 @@ func (d *drill) WriteShared(ctx context.Context, h seed.Host, name string) (obse
 		how = "NFS without TLS, signed with the instance role's credentials,"
 	}
 	evidence = how + " from " + writer.Name + " to " + d.p.efsName() + " as " + writer.AZ + " resolves it"
-	server, err := writeShared(ctx, access, func(ctx context.Context, addr string) (net.Conn, error) {
+	server, err := standin.WriteShared(ctx, access, func(ctx context.Context, addr string) (net.Conn, error) {
 		return t.dial(ctx, addr, 3*time.Second)
 	}, name, []byte("written through "+writer.Name+"'s mount by webtier drill\n"))
 	return "written and read back through the mount target at " + server, evidence, nil, err

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
 )
@@ -22,28 +23,14 @@ var update = flag.Bool("update", false, "rewrite testdata/twin.nft from the comp
 
 // example loads the synthesized example stack and its intent.
 func example(t testing.TB) (*verify.Network, verify.Intent) {
-	return loadStack(t, filepath.Join("..", "testdata", "webtier.tf.json"), nil)
+	return loadStack(t, filepath.Join("testdata", "webtier.tf.json"), nil)
 }
 
-// loadStack loads a stack and the intent of the example config, edited by edit when given.
+// loadStack loads a stack (file, relative to the repository) and the intent of the example
+// config, edited by edit when given.
 func loadStack(t testing.TB, file string, edit func(*config.Config)) (*verify.Network, verify.Intent) {
 	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := verify.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(filepath.Join("..", "webtier.example.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	in, err := verify.IntentOf(cfg)
+	n, in, err := changecases.Load(file, edit)
 	if err != nil {
 		t.Fatal(err)
 	}

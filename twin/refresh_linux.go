@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -169,14 +170,14 @@ func waitInService(ctx context.Context, p *Plan, hosts []string, limit time.Dura
 }
 
 // readCounts reads what each ALB node of specs last wrote of its targets.
-func readCounts(dir string, specs []*Spec) map[string]TargetCounts {
-	out := map[string]TargetCounts{}
+func readCounts(dir string, specs []*standin.Spec) map[string]standin.TargetCounts {
+	out := map[string]standin.TargetCounts{}
 	for _, s := range specs {
 		if s.ALB == nil {
 			continue
 		}
-		var c TargetCounts
-		data, err := os.ReadFile(countsFile(dir, s.Host))
+		var c standin.TargetCounts
+		data, err := os.ReadFile(standin.CountsFile(dir, s.Host))
 		if err == nil && json.Unmarshal(data, &c) == nil {
 			out[s.Host] = c
 		}

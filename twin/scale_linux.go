@@ -18,6 +18,7 @@ import (
 
 	"github.com/webtier/webtier/twin/kernel"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 
 	"github.com/webtier/webtier/rules"
@@ -70,7 +71,7 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 	if err != nil {
 		return nil, nil, err
 	}
-	with := standIns{ssh: HasSSH(), db: HasMariaDB()}
+	with := standIns{ssh: HasSSH(), db: standin.HasMariaDB()}
 	specs := next.Specs(with)
 	// Deregister the ended servers first and let them drain, so that no request goes to a
 	// server being ended and none in flight is cut.
@@ -92,7 +93,7 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 	}
 	launched, ended = d.Launched, d.Ended
 	if len(launched) > 0 {
-		var started []*Spec
+		var started []*standin.Spec
 		for _, s := range specs {
 			if slices.Contains(launched, s.Host) {
 				if err := startSpec(dir, s, exe); err != nil {
@@ -125,12 +126,12 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 // waitDrained waits until no ALB node of specs has any of hosts registered or draining: each
 // node has read its new spec and deregistered them, and their requests in flight have
 // answered or the deregistration delay has passed (with a second's room for the node).
-func waitDrained(ctx context.Context, dir string, specs []*Spec, hosts []string) error {
+func waitDrained(ctx context.Context, dir string, specs []*standin.Spec, hosts []string) error {
 	limit := time.Second
 	for _, s := range specs {
 		if s.ALB != nil {
 			for _, l := range s.ALB.Listeners {
-				limit = max(limit, scaled(l.Deregistration, s.ALB.Scale)+time.Second)
+				limit = max(limit, standin.Scaled(l.Deregistration, s.ALB.Scale)+time.Second)
 			}
 		}
 	}
@@ -141,8 +142,8 @@ func waitDrained(ctx context.Context, dir string, specs []*Spec, hosts []string)
 			if s.ALB == nil {
 				continue
 			}
-			var c TargetCounts
-			data, err := os.ReadFile(countsFile(dir, s.Host))
+			var c standin.TargetCounts
+			data, err := os.ReadFile(standin.CountsFile(dir, s.Host))
 			if err == nil {
 				err = json.Unmarshal(data, &c)
 			}
@@ -166,12 +167,12 @@ func waitDrained(ctx context.Context, dir string, specs []*Spec, hosts []string)
 }
 
 // reloadALBs writes the ALB nodes' specs and has each node read its own again (SIGHUP).
-func reloadALBs(dir string, specs []*Spec) error {
+func reloadALBs(dir string, specs []*standin.Spec) error {
 	for _, s := range specs {
 		if s.ALB == nil {
 			continue
 		}
-		if _, err := writeSpec(dir, s); err != nil {
+		if _, err := standin.WriteSpec(dir, s); err != nil {
 			return err
 		}
 		if err := supervise.Signal(filepath.Join(dir, s.Host+".pid"), syscall.SIGHUP); err != nil {
@@ -220,7 +221,7 @@ func stopScaler(prefix string) {
 		return
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
-	for deadline := time.Now().Add(3 * time.Second); running(pid) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(3 * time.Second); supervise.Running(pid) && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -312,11 +313,11 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 // evaluateAlarms takes one datapoint of each alarm on the ALB nodes' counts and publishes each
 // change of state.
 func evaluateAlarms(p *Plan, alarms []*alarmState) error {
-	var counts []TargetCounts
+	var counts []standin.TargetCounts
 	dir := StateDir(p.Prefix)
 	for _, h := range p.hostsOfRole(rules.ALB) {
-		var c TargetCounts
-		data, err := os.ReadFile(countsFile(dir, h.Name))
+		var c standin.TargetCounts
+		data, err := os.ReadFile(standin.CountsFile(dir, h.Name))
 		if err != nil || json.Unmarshal(data, &c) != nil {
 			continue
 		}

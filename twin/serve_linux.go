@@ -13,10 +13,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 )
 
-// ServeMain runs the services of one host from its Spec (`--spec FILE`), inside the host's
+// ServeMain is the program the twin starts as its own background processes (ServeEnv set):
+// the Auto Scaling controller (`--scale PREFIX`), a forwarder (`--forward`), or the stand-in
+// services of one host from its spec (`--spec FILE`, standin.Main), inside the host's
 // namespace, until it is stopped.
 func ServeMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("twin serve", flag.ContinueOnError)
@@ -51,47 +54,7 @@ func ServeMain(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	spec, err := readSpec(*specFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "twin serve: --spec: %v\n", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := serve(ctx, spec, stderr); err != nil {
-		fmt.Fprintf(stderr, "twin serve: %s: %v\n", spec.Host, err)
-		return 1
-	}
-	control := make(chan os.Signal, 1)
-	signal.Notify(control, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
-	for {
-		select {
-		case <-ctx.Done():
-			return 0
-		case sig := <-control:
-			if sig == syscall.SIGHUP {
-				// The Auto Scaling controller changed the targets: read the spec again.
-				again, err := readSpec(*specFile)
-				if err != nil {
-					fmt.Fprintf(stderr, "%s: reading the spec again: %v\n", spec.Host, err)
-				} else if albControl != nil && again.ALB != nil {
-					albControl.register(again.ALB)
-				}
-				continue
-			}
-			if webControl == nil {
-				continue
-			}
-			if sig == syscall.SIGUSR1 {
-				webControl.stop()
-				fmt.Fprintf(stderr, "%s: web server stopped\n", spec.Host)
-			} else if err := webControl.start(); err != nil {
-				fmt.Fprintf(stderr, "%s: web server: %v\n", spec.Host, err)
-			} else {
-				fmt.Fprintf(stderr, "%s: web server started\n", spec.Host)
-			}
-		}
-	}
+	return standin.Main(*specFile, stderr)
 }
 
 // startListeners starts the services of every host that has any, with exe (this program),
@@ -99,13 +62,13 @@ func ServeMain(args []string, stderr io.Writer) int {
 // pid file and its output to a log in the state directory.
 func startListeners(ctx context.Context, p *Plan, exe string) error {
 	dir := StateDir(p.Prefix)
-	with := standIns{ssh: HasSSH(), db: HasMariaDB(), password: newPassword()}
+	with := standIns{ssh: HasSSH(), db: standin.HasMariaDB(), password: newPassword()}
 	if with.ssh {
 		if err := startSSH(ctx, p); err != nil {
 			return err
 		}
 	}
-	if err := writeSTSKey(dir); err != nil {
+	if err := standin.WriteSTSKey(dir); err != nil {
 		return err
 	}
 	specs := p.Specs(with)
@@ -115,10 +78,10 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 			secrets = append(secrets, s.Private.String())
 		}
 	}
-	if err := writeRecords(dir, p.privateDNS(secrets)); err != nil {
+	if err := standin.WriteRecords(dir, p.privateDNS(secrets)); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, zonalFile), map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
+	if err := standin.WriteZonalRecords(dir, map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
 		return err
 	}
 	for _, spec := range specs {
@@ -132,8 +95,8 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 // startSpec starts the services of one host, with exe inside the host's namespace, in a
 // process group of its own; its process id goes to a pid file and its output to a log in
 // the state directory dir.
-func startSpec(dir string, spec *Spec, exe string) error {
-	specFile, err := writeSpec(dir, spec)
+func startSpec(dir string, spec *standin.Spec, exe string) error {
+	specFile, err := standin.WriteSpec(dir, spec)
 	if err != nil {
 		return err
 	}
@@ -147,7 +110,7 @@ func startSpec(dir string, spec *Spec, exe string) error {
 
 // waitListening waits (a bounded time) until every service holds its ports; the database
 // comes up in the background (its primary takes seconds, its standby waits to take over).
-func waitListening(ctx context.Context, p *Plan, specs []*Spec) error {
+func waitListening(ctx context.Context, p *Plan, specs []*standin.Spec) error {
 	for _, s := range specs {
 		ports := append([]int(nil), s.Banner...)
 		if s.Web != nil {

@@ -1,112 +1,24 @@
 package twin
 
 import (
-	"fmt"
-	"net/netip"
+	"crypto/rand"
+	"encoding/hex"
+	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
-// The services of the twin: what runs in each host's namespace, each a real server that
-// says what it stands in for. One process per host runs them from its Spec.
+// The services of the twin, as the compiler sees them: what runs in each host's namespace,
+// computed from the plan into package standin's specs. One process per host runs them from
+// its Spec (standin.Main).
 
-// Spec is what runs in one host's namespace.
-type Spec struct {
-	Host       string     `json:"host"`
-	Namespace  string     `json:"namespace"`
-	Kind       string     `json:"kind"`
-	AZ         string     `json:"az,omitempty"`
-	InstanceID string     `json:"instance_id,omitempty"`
-	Private    netip.Addr `json:"private"`
-	// Banner are ports held by a stand-in listener that only says what it is.
-	Banner []int `json:"banner,omitempty"`
-	// IMDS serves the instance metadata service (IMDSv2) on 169.254.169.254:80.
-	IMDS bool `json:"imds,omitempty"`
-	// Role is the name of the instance's role, whose credentials the metadata service gives.
-	Role string `json:"role,omitempty"`
-	// Web serves the web server's pages.
-	Web *WebSpec `json:"web,omitempty"`
-	// ALB is a load balancer node: listeners forwarding to healthy targets.
-	ALB *ALBSpec `json:"alb,omitempty"`
-	// Repo is the package repository: HTTPS on 443, recording who asked.
-	Repo *RepoSpec `json:"repo,omitempty"`
-	// DB is a database host, Secrets the Secrets Manager endpoint, DNS the VPC resolver.
-	DB      *DBSpec      `json:"db,omitempty"`
-	Secrets *SecretsSpec `json:"secrets,omitempty"`
-	DNS     *DNSSpec     `json:"dns,omitempty"`
-	// EFS is an EFS mount target: NFS over the shared directory.
-	EFS *EFSSpec `json:"efs,omitempty"`
-	// Session is Session Manager's stand-in on the ssmmessages endpoint; Agent the SSM
-	// Agent's on a managed instance (session.go).
-	Session *SessionSpec `json:"session,omitempty"`
-	Agent   *AgentSpec   `json:"agent,omitempty"`
-	// State is the twin's state directory (for logs and records).
-	State string `json:"state"`
-}
-
-// WebSpec is a web server: the user data's pages.
-type WebSpec struct {
-	Port int `json:"port"`
-	// DB is how /db.php reaches the database, when the twin runs one.
-	DB *DBAccess `json:"db,omitempty"`
-	// EFS is the shared file system the user data mounts, when the stack has mount targets.
-	EFS *EFSAccess `json:"efs,omitempty"`
-	// PHP is what the user data writes: its pages (package site says what each shows; a page
-	// is served when the user data writes it), its PHP-FPM pools and /db.php's timeouts.
-	// Health is the target group's health-check path.
-	PHP    verify.Bootstrap `json:"php"`
-	Health string           `json:"health,omitempty"`
-}
-
-// defaultWorkers is the size the twin gives a pool whose size the script computes at boot: the
-// user data's floor (5), where an instance's memory gives it more.
-const defaultWorkers = 5
-
-// ALBSpec is one node of a load balancer.
-type ALBSpec struct {
-	Name      string        `json:"name"`
-	Listeners []ALBListener `json:"listeners"`
-	// Scale divides every health-check time, so that tests need not wait minutes.
-	Scale int `json:"scale"`
-}
-
-// ALBListener forwards connections on Port to the healthy targets of its target group.
-type ALBListener struct {
-	Port    int                `json:"port"`
-	Group   string             `json:"group"`
-	Targets []ALBTarget        `json:"targets"`
-	Health  verify.HealthCheck `json:"health"`
-	// Deregistration is the group's deregistration delay (seconds, before the spec's scale): how
-	// long a target no longer listed keeps its requests in flight.
-	Deregistration int `json:"deregistration"`
-	// Redirect is true for a listener that answers every request with a redirect to HTTPS.
-	Redirect bool `json:"redirect,omitempty"`
-}
-
-// ALBTarget is a registered target the node sends to (its AZ's only with cross-zone off).
-type ALBTarget struct {
-	Host string     `json:"host"`
-	Addr netip.Addr `json:"addr"`
-	Port int        `json:"port"`
-	AZ   string     `json:"az"`
-}
-
-// RepoSpec is the package repository's stand-in.
-type RepoSpec struct {
-	Port int `json:"port"`
-	// Endpoint is the S3 gateway endpoint's policy and the bucket, which decide a request
-	// that came through the endpoint: one from inside VPC (nil: the stack has no endpoint).
-	Endpoint *verify.RepoAccess `json:"endpoint,omitempty"`
-	VPC      netip.Prefix       `json:"vpc,omitzero"`
-	Account  string             `json:"account,omitempty"`
-}
-
-// TimeScale divides the health checks' times in the twin: AWS's 15 s interval becomes 3 s.
-const TimeScale = 5
+// ServeEnv, when set in a process's environment, makes it one of the twin's background
+// processes (see ServeMain): the twin starts its own executable with it inside a namespace.
+const ServeEnv = "WEBTIER_TWIN_SERVE"
 
 // instanceID is the deployment's instance ID, or one made up that cannot be mistaken for
 // AWS's.
@@ -153,8 +65,8 @@ func (p *Plan) dbEndpoint() string {
 func (p *Plan) secretsName() string { return "secretsmanager." + p.region() + ".amazonaws.com" }
 
 // Specs are the services of every host and the resolver's.
-func (p *Plan) Specs(with standIns) []*Spec {
-	var out []*Spec
+func (p *Plan) Specs(with standIns) []*standin.Spec {
+	var out []*standin.Spec
 	sshHosts := map[*Host]bool{}
 	if with.ssh {
 		for _, h := range p.sshHosts() {
@@ -162,30 +74,30 @@ func (p *Plan) Specs(with standIns) []*Spec {
 		}
 	}
 	state := StateDir(p.Prefix)
-	out = append(out, &Spec{Host: "resolver", Namespace: p.Prefix + routerName, Kind: "VPC resolver", Private: p.Resolver,
-		State: state, DNS: &DNSSpec{Addr: p.Resolver}})
+	out = append(out, &standin.Spec{Host: "resolver", Namespace: p.Prefix + routerName, Kind: "VPC resolver", Private: p.Resolver,
+		State: state, DNS: &standin.DNS{Addr: p.Resolver}})
 	primary := true
 	for _, h := range p.Hosts {
-		s := &Spec{Host: h.Name, Namespace: h.Namespace, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: state}
+		s := &standin.Spec{Host: h.Name, Namespace: h.Namespace, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: state}
 		if h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) {
 			s.IMDS, s.InstanceID = true, instanceID(h)
 			if h.Role == rules.Web && p.Access.Role != "" {
 				s.Role = p.Access.Role[strings.LastIndex(p.Access.Role, "/")+1:]
 			}
 			if p.managed(h) {
-				s.Agent = &AgentSpec{Endpoint: p.ssmmessagesName(), Port: 443, Resolver: p.Resolver}
+				s.Agent = &standin.Agent{Endpoint: p.ssmmessagesName(), Port: 443, Resolver: p.Resolver}
 			}
 		}
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &WebSpec{Port: port, EFS: p.efsAccess(h),
+				s.Web = &standin.Web{Port: port, EFS: p.efsAccess(h),
 					PHP: verify.BootstrapOf(h.ep.UserData, p.net.HealthPath()), Health: p.net.HealthPath()}
 				if with.db && p.dbEndpoint() != "" {
-					s.Web.DB = &DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
+					s.Web.DB = &standin.DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
 				}
 			case h.Role == rules.Repos && port == 443:
-				s.Repo = &RepoSpec{Port: port}
+				s.Repo = &standin.Repo{Port: port}
 				if p.Access.Repo != nil {
 					s.Repo.Endpoint, s.Repo.VPC, s.Repo.Account = p.Access.Repo, p.net.VPCs[0].CIDRs[0], p.Access.Account
 				}
@@ -194,14 +106,14 @@ func (p *Plan) Specs(with standIns) []*Spec {
 			case port == 22 && sshHosts[h]:
 				// sshd's
 			case port == 3306 && with.db && h.Inside() && h.ep.Kind == verify.Database:
-				s.DB = &DBSpec{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password, Events: p.DBEvents}
+				s.DB = &standin.DB{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password, Events: p.DBEvents}
 				primary = false
-			case port == nfsPort && h.Inside() && h.ep.Kind == verify.MountTarget:
-				s.EFS = &EFSSpec{Port: port, Access: p.Access}
+			case port == rules.NFS.From && h.Inside() && h.ep.Kind == verify.MountTarget:
+				s.EFS = &standin.EFS{Port: port, Access: p.Access}
 			case port == 443 && h.Role == rules.SSMEndpoint && serviceOf(h.ep) == "ssmmessages":
-				s.Session = &SessionSpec{Port: port, Socket: sessionSocket(state, h.Name)}
+				s.Session = &standin.Session{Port: port, Socket: sessionSocket(state, h.Name)}
 			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
-				s.Secrets = &SecretsSpec{Port: port, User: "admin", Password: with.password, Access: p.Access}
+				s.Secrets = &standin.Secrets{Port: port, User: "admin", Password: with.password, Access: p.Access}
 			default:
 				s.Banner = append(s.Banner, port)
 			}
@@ -218,16 +130,16 @@ func (p *Plan) Specs(with standIns) []*Spec {
 
 // albSpec is what one node does: each listener to the targets of its first target group
 // the node may send to (as the lb_out chain allows).
-func (p *Plan) albSpec(h *Host) *ALBSpec {
+func (p *Plan) albSpec(h *Host) *standin.ALB {
 	lb := h.ep.LB
-	spec := &ALBSpec{Name: resName(lb.Addr), Scale: TimeScale}
+	spec := &standin.ALB{Name: resName(lb.Addr), Scale: standin.TimeScale}
 	azs := map[string]bool{}
 	for _, n := range lb.Nodes {
 		azs[n.AZ()] = true
 	}
 	for _, l := range lb.Listeners {
 		if l.RedirectsToHTTPS {
-			spec.Listeners = append(spec.Listeners, ALBListener{Port: l.Port, Redirect: true})
+			spec.Listeners = append(spec.Listeners, standin.ALBListener{Port: l.Port, Redirect: true})
 			continue
 		}
 		if len(l.Groups) == 0 {
@@ -238,7 +150,7 @@ func (p *Plan) albSpec(h *Host) *ALBSpec {
 		if g.CrossZone != nil {
 			cross = *g.CrossZone
 		}
-		listener := ALBListener{Port: l.Port, Group: g.Addr, Health: g.Health, Deregistration: g.Deregistration}
+		listener := standin.ALBListener{Port: l.Port, Group: g.Addr, Health: g.Health, Deregistration: g.Deregistration}
 		for _, t := range g.Targets {
 			port := g.Port
 			if t.Port != 0 {
@@ -246,24 +158,105 @@ func (p *Plan) albSpec(h *Host) *ALBSpec {
 			}
 			for _, th := range p.Hosts {
 				if th.Inside() && th.ep.ENI() == t.ENI.ENI() && azs[th.AZ] && (cross || th.AZ == h.AZ) {
-					listener.Targets = append(listener.Targets, ALBTarget{Host: th.Name, Addr: th.Private, Port: port, AZ: th.AZ})
+					listener.Targets = append(listener.Targets, standin.ALBTarget{Host: th.Name, Addr: th.Private, Port: port, AZ: th.AZ})
 				}
 			}
 		}
-		slices.SortFunc(listener.Targets, func(a, b ALBTarget) int { return a.Addr.Compare(b.Addr) })
+		slices.SortFunc(listener.Targets, func(a, b standin.ALBTarget) int { return a.Addr.Compare(b.Addr) })
 		spec.Listeners = append(spec.Listeners, listener)
 	}
 	return spec
 }
 
-// scaled is a health-check time in seconds divided by the time scale.
-func scaled(seconds, scale int) time.Duration {
-	return time.Duration(seconds) * time.Second / time.Duration(max(scale, 1))
+// efsName is the file system's DNS name (a real one has the file system's ID where this has
+// "fs-twin").
+func (p *Plan) efsName() string { return "fs-twin.efs." + p.region() + ".amazonaws.com" }
+
+// mountTargets are the hosts that are EFS mount targets.
+func (p *Plan) mountTargets() []*Host {
+	var out []*Host
+	for _, h := range p.Hosts {
+		if h.Inside() && h.ep.Kind == verify.MountTarget {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
-// String describes a health check as the twin runs it.
-func (l ALBListener) describe(scale int) string {
-	h := l.Health
-	return fmt.Sprintf("GET %s every %s (AWS: %ds, time / %d), timeout %s, %d ok in, %d failed out",
-		h.Path, scaled(h.Interval, scale), h.Interval, scale, scaled(h.Timeout, scale), h.Healthy, h.Unhealthy)
+// efsRecords are the file system's DNS answers by the asker's subnet: every subnet of an
+// AZ with a mount target gets that mount target's address; the others get none.
+func (p *Plan) efsRecords() map[string][]string {
+	out := map[string][]string{}
+	for _, mt := range p.mountTargets() {
+		for _, s := range p.net.Subnets {
+			if s.AZ == mt.AZ && s.CIDR.Addr().Is4() {
+				out[s.CIDR.String()] = append(out[s.CIDR.String()], mt.Private.String())
+			}
+		}
+	}
+	return out
+}
+
+// efsAccess is the mount of a web server's user data, when the stack has mount targets (in
+// TLS when the stack's read lacks the file system).
+func (p *Plan) efsAccess(h *Host) *standin.EFSAccess {
+	if h.Role != rules.Web || len(p.mountTargets()) == 0 {
+		return nil
+	}
+	access := &standin.EFSAccess{Name: p.efsName(), Resolver: p.Resolver, TLS: true}
+	if fs := p.Access.FileSystem; fs != nil {
+		access.IAM, access.TLS, access.ARN = fs.IAM, fs.TLS, fs.ARN
+	}
+	return access
+}
+
+// ssmmessagesName is the regional name of Session Manager's channels, which private DNS points
+// at the ssmmessages endpoint's addresses.
+func (p *Plan) ssmmessagesName() string { return "ssmmessages." + p.region() + ".amazonaws.com" }
+
+// serviceOf is the last label of an interface endpoint's service: "ssmmessages".
+func serviceOf(e *verify.Endpoint) string { return e.Service[strings.LastIndexByte(e.Service, '.')+1:] }
+
+// ssmEndpointHosts are the hosts of one Systems Manager service's interface endpoint
+// ("ssmmessages").
+func (p *Plan) ssmEndpointHosts(service string) []*Host {
+	var out []*Host
+	for _, h := range p.hostsOfRole(rules.SSMEndpoint) {
+		if h.ep != nil && serviceOf(h.ep) == service {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// managed reports whether a host is an instance managed by Systems Manager: the stack has the
+// Systems Manager endpoints (access ssm or both), and every instance then runs the agent.
+func (p *Plan) managed(h *Host) bool {
+	return h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) && len(p.ssmEndpointHosts("ssmmessages")) > 0
+}
+
+// privateDNS are the names the VPC resolver answers for the interface endpoints (their
+// private DNS): Secrets Manager's at secrets (the addresses its stand-in serves on) and each
+// Systems Manager service's at its endpoint's hosts.
+func (p *Plan) privateDNS(secrets []string) map[string][]string {
+	names := map[string][]string{p.secretsName(): secrets}
+	for _, service := range rules.SSMServices {
+		for _, h := range p.ssmEndpointHosts(service) {
+			name := service + "." + p.region() + ".amazonaws.com"
+			names[name] = append(names[name], h.Private.String())
+		}
+	}
+	return names
+}
+
+// sessionSocket is the operators' socket of the Session Manager stand-in on host.
+func sessionSocket(state, host string) string {
+	return filepath.Join(state, "session-manager-"+host+".sock")
+}
+
+// newPassword makes the twin's master password.
+func newPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -22,7 +22,7 @@ func ssmTwin(t *testing.T, breaks ...func(res map[string]any)) (*Plan, *verify.N
 func accessTwin(t *testing.T, name string, edit func(*config.Config), breaks ...func(res map[string]any)) (*Plan, *verify.Network, verify.Intent) {
 	t.Helper()
 	file := filepath.Join("..", "verify", "testdata", name)
-	_, in := loadStack(t, file, edit)
+	_, in := loadStack(t, filepath.Join("verify", "testdata", name), edit)
 	n, err := verify.Load(editedStack(t, file, breaks...))
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,11 @@ package twin
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/webtier/webtier/twin/standin"
 )
 
 // The state directory of a running twin, and helpers its runtime shares with the stand-ins.
@@ -16,18 +16,9 @@ func StateDir(prefix string) string {
 	return filepath.Join("/run/webtier", strings.TrimSuffix(prefix, "-"))
 }
 
-// writeJSON writes v as JSON to file, atomically: the twin's processes read these files while
-// others change them (the plan, the specs, the resolver's names, the controller's status).
-func writeJSON(file string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(file+".tmp", data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(file+".tmp", file)
-}
+// writeJSON writes v as JSON to file, atomically, as the stand-ins' shared files are written
+// (standin.WriteJSON): the twin's processes read these files while others change them.
+func writeJSON(file string, v any) error { return standin.WriteJSON(file, v) }
 
 // sleep waits ms milliseconds, or until ctx ends.
 func sleep(ctx context.Context, ms int) {

@@ -18,6 +18,8 @@ import (
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/standin"
+	"github.com/webtier/webtier/twin/supervise"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -148,7 +150,7 @@ func down(t *testing.T) {
 		t.Errorf("namespaces left after down: %v", left)
 	}
 	for _, pid := range pids {
-		if running(pid) {
+		if supervise.Running(pid) {
 			t.Errorf("listener process %d still runs after down", pid)
 		}
 	}
@@ -331,7 +333,7 @@ func TestDrill(t *testing.T) {
 	}
 	var text strings.Builder
 	seed.Write(&text, Where, rows, 0)
-	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: HasMariaDB(), 6: true}
+	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: standin.HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
 		case built[r.Req] && r.Status != check.Pass:
@@ -368,7 +370,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 			prune(res, "aws_route", "web-a-default")
 		}, "web-a-1 -> https://", ""},
 		{"a DB subnet group in one AZ", 5, func(t *testing.T, res map[string]any) {
-			if !HasMariaDB() {
+			if !standin.HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")
 			}
 			group := res["aws_db_subnet_group"].(map[string]any)
@@ -406,7 +408,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 			delete(res["aws_cloudwatch_metric_alarm"].(map[string]any)["alb-unhealthy-hosts"].(map[string]any), "alarm_actions")
 		}, "the unhealthy-host alarm notifies its topic", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic"},
 		{"the database's event subscription without failover", 5, func(t *testing.T, res map[string]any) {
-			if !HasMariaDB() {
+			if !standin.HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")
 			}
 			sub := res["aws_db_event_subscription"].(map[string]any)["db-events"].(map[string]any)
@@ -415,7 +417,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 		// Issue 17's fourth defect, as the stack had it: the health page in the site's PHP-FPM
 		// pool and /db.php waiting PHP's 60 s for a connection.
 		{"the health page in the site's pool, no connect timeout", 5, func(t *testing.T, res map[string]any) {
-			if !HasMariaDB() {
+			if !standin.HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")
 			}
 			lt := res["aws_launch_template"].(map[string]any)["web"].(map[string]any)
@@ -427,7 +429,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 			lt["user_data"] = edited
 		}, "no web server leaves service during the failover", "unhealthy after"},
 		{"a Secrets Manager endpoint policy naming another role", 5, func(t *testing.T, res map[string]any) {
-			if !HasMariaDB() {
+			if !standin.HasMariaDB() {
 				t.Skip("MariaDB is not installed: the twin runs no database here")
 			}
 			ep := res["aws_vpc_endpoint"].(map[string]any)["secretsmanager"].(map[string]any)
@@ -470,7 +472,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 func TestGatewayEndpointTwin(t *testing.T) {
 	needTwin(t)
 	defer down(t)
-	n, in := loadStack(t, filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"),
+	n, in := loadStack(t, filepath.Join("verify", "testdata", "s3-endpoint.tf.json"),
 		func(c *config.Config) { c.S3GatewayEndpoint = true })
 	p := upNetwork(t, n, in)
 	r, text := runTest(t, p, n, in)

@@ -160,6 +160,32 @@ func Root() (string, error) {
 	}
 }
 
+// Load loads a synthesized stack (file, relative to the repository) with the intent of the
+// repository's example config, edited by edit when given.
+func Load(file string, edit func(*config.Config)) (*verify.Network, verify.Intent, error) {
+	root, err := Root()
+	if err != nil {
+		return nil, verify.Intent{}, err
+	}
+	data, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		return nil, verify.Intent{}, err
+	}
+	n, err := verify.Load(data)
+	if err != nil {
+		return nil, verify.Intent{}, fmt.Errorf("%s: %w", file, err)
+	}
+	cfg, err := config.Load(filepath.Join(root, "webtier.example.json"))
+	if err != nil {
+		return nil, verify.Intent{}, err
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	in, err := verify.IntentOf(cfg)
+	return n, in, err
+}
+
 // Pair is a case's two stacks with their configs and flow tables.
 type Pair struct {
 	Base, Head           []byte

@@ -1,4 +1,4 @@
-package twin
+package standin
 
 import (
 	"context"
@@ -23,7 +23,6 @@ import (
 	nfs "github.com/willscott/go-nfs"
 	nfshelper "github.com/willscott/go-nfs/helpers"
 
-	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -45,8 +44,8 @@ import (
 // nfsPort is NFS's port, the only one EFS listens on.
 const nfsPort = 2049
 
-// EFSSpec is a mount target: the NFS server over the shared directory.
-type EFSSpec struct {
+// EFS is a mount target: the NFS server over the shared directory.
+type EFS struct {
 	Port int `json:"port"`
 	// Access decides who may mount (its FileSystem nil: not enforced).
 	Access *verify.Access `json:"access,omitempty"`
@@ -67,38 +66,16 @@ type EFSAccess struct {
 // efsDir is the file system's shared directory in the state directory.
 func efsDir(state string) string { return filepath.Join(state, "efs") }
 
-// efsName is the file system's DNS name (a real one has the file system's ID where this has
-// "fs-twin").
-func (p *Plan) efsName() string { return "fs-twin.efs." + p.region() + ".amazonaws.com" }
-
-// mountTargets are the hosts that are EFS mount targets.
-func (p *Plan) mountTargets() []*Host {
-	var out []*Host
-	for _, h := range p.Hosts {
-		if h.Inside() && h.ep.Kind == verify.MountTarget {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// efsRecords are the file system's DNS answers by the asker's subnet: every subnet of an
-// AZ with a mount target gets that mount target's address; the others get none.
-func (p *Plan) efsRecords() map[string][]string {
-	out := map[string][]string{}
-	for _, mt := range p.mountTargets() {
-		for _, s := range p.net.Subnets {
-			if s.AZ == mt.AZ && s.CIDR.Addr().Is4() {
-				out[s.CIDR.String()] = append(out[s.CIDR.String()], mt.Private.String())
-			}
-		}
-	}
-	return out
-}
-
 // zonalFile holds the resolver's names whose answers depend on the asker's subnet
 // (name -> subnet CIDR -> addresses).
 const zonalFile = "dns-zonal.json"
+
+// WriteZonalRecords writes the names the VPC resolver of the state directory state answers
+// by the asker's subnet (name -> subnet CIDR -> addresses; a subnet not listed gets no
+// address): the file system's name, which resolves to the mount target of the asker's AZ.
+func WriteZonalRecords(state string, names map[string]map[string][]string) error {
+	return WriteJSON(filepath.Join(state, zonalFile), names)
+}
 
 // zonalAnswer is what the resolver answers name to a query from src, and whether the name
 // is a zonal one.
@@ -302,14 +279,14 @@ func (readOnly) Symlink(string, string) error                { return os.ErrPerm
 func (readOnly) TempFile(string, string) (billy.File, error) { return nil, os.ErrPermission }
 func (readOnly) Capabilities() billy.Capability              { return billy.ReadCapability | billy.SeekCapability }
 
-// dialer opens TCP connections from some namespace.
-type dialer func(ctx context.Context, address string) (net.Conn, error)
+// Dialer opens TCP connections from some namespace (a host's, for the mount it makes).
+type Dialer func(ctx context.Context, address string) (net.Conn, error)
 
 // mountEFS resolves the file system's name as the asker's AZ sees it and mounts its root as
 // the user data's options say (in TLS, signed with the instance role's credentials read from
 // the metadata service), from the connections dial makes. The connection comes from the
 // kernel's ephemeral range (the user data's noresvport).
-func mountEFS(ctx context.Context, access *EFSAccess, dial dialer) (*nfsClient, string, error) {
+func mountEFS(ctx context.Context, access *EFSAccess, dial Dialer) (*nfsClient, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	// Over TCP from the asker's namespace: the resolver answers by the asker's subnet.
@@ -398,7 +375,7 @@ func (m *efsMount) mountAtStart(ctx context.Context) {
 		if m.remount(ctx) == nil {
 			return
 		}
-		sleep(ctx, int(scaled(15, TimeScale)/time.Millisecond))
+		sleep(ctx, int(Scaled(15, TimeScale)/time.Millisecond))
 	}
 }
 
@@ -445,22 +422,11 @@ func (m *efsMount) list(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// efsAccess is the mount of a web server's user data, when the stack has mount targets (in
-// TLS when the stack's read lacks the file system).
-func (p *Plan) efsAccess(h *Host) *EFSAccess {
-	if h.Role != rules.Web || len(p.mountTargets()) == 0 {
-		return nil
-	}
-	access := &EFSAccess{Name: p.efsName(), Resolver: p.Resolver, TLS: true}
-	if fs := p.Access.FileSystem; fs != nil {
-		access.IAM, access.TLS, access.ARN = fs.IAM, fs.TLS, fs.ARN
-	}
-	return access
-}
-
-// writeShared writes a file into the shared file system through the mount a host's AZ gets,
-// from the host's namespace, and reads it back.
-func writeShared(ctx context.Context, access *EFSAccess, dial dialer, name string, data []byte) (server string, err error) {
+// WriteShared writes a file into the shared file system through the mount a host's AZ gets
+// (access, as the host's user data mounts it; dial, from the host's namespace), and reads it
+// back: it returns the mount target's address, and why the mount, the write or the read back
+// failed. The file stays.
+func WriteShared(ctx context.Context, access *EFSAccess, dial Dialer, name string, data []byte) (server string, err error) {
 	c, server, err := mountEFS(ctx, access, dial)
 	if err != nil {
 		return server, err

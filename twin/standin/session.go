@@ -1,4 +1,4 @@
-package twin
+package standin
 
 import (
 	"bufio"
@@ -10,15 +10,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/webtier/webtier/rules"
-	"github.com/webtier/webtier/verify"
 )
 
 // Session Manager on the twin. AWS's Session Manager reaches an instance with no inbound port:
@@ -38,63 +34,19 @@ const (
 	agentKind   = "SSM Agent (stand-in: dials the ssmmessages endpoint on 443 and runs what a session sends)"
 )
 
-// SessionSpec is the stand-in for Session Manager on one ssmmessages endpoint host.
-type SessionSpec struct {
+// Session is the stand-in for Session Manager on one ssmmessages endpoint host.
+type Session struct {
 	Port int `json:"port"`
 	// Socket is where operators' commands come in (outside the VPC, as AWS's API is).
 	Socket string `json:"socket"`
 }
 
-// AgentSpec is the stand-in for the SSM Agent of a managed instance.
-type AgentSpec struct {
+// Agent is the stand-in for the SSM Agent of a managed instance.
+type Agent struct {
 	// Endpoint is the regional name of ssmmessages, which the VPC resolver answers.
 	Endpoint string     `json:"endpoint"`
 	Port     int        `json:"port"`
 	Resolver netip.Addr `json:"resolver"`
-}
-
-// ssmmessagesName is the regional name of Session Manager's channels, which private DNS points
-// at the ssmmessages endpoint's addresses.
-func (p *Plan) ssmmessagesName() string { return "ssmmessages." + p.region() + ".amazonaws.com" }
-
-// serviceOf is the last label of an interface endpoint's service: "ssmmessages".
-func serviceOf(e *verify.Endpoint) string { return e.Service[strings.LastIndexByte(e.Service, '.')+1:] }
-
-// ssmEndpointHosts are the hosts of one Systems Manager service's interface endpoint
-// ("ssmmessages").
-func (p *Plan) ssmEndpointHosts(service string) []*Host {
-	var out []*Host
-	for _, h := range p.hostsOfRole(rules.SSMEndpoint) {
-		if h.ep != nil && serviceOf(h.ep) == service {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// managed reports whether a host is an instance managed by Systems Manager: the stack has the
-// Systems Manager endpoints (access ssm or both), and every instance then runs the agent.
-func (p *Plan) managed(h *Host) bool {
-	return h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) && len(p.ssmEndpointHosts("ssmmessages")) > 0
-}
-
-// privateDNS are the names the VPC resolver answers for the interface endpoints (their
-// private DNS): Secrets Manager's at secrets (the addresses its stand-in serves on) and each
-// Systems Manager service's at its endpoint's hosts.
-func (p *Plan) privateDNS(secrets []string) map[string][]string {
-	names := map[string][]string{p.secretsName(): secrets}
-	for _, service := range rules.SSMServices {
-		for _, h := range p.ssmEndpointHosts(service) {
-			name := service + "." + p.region() + ".amazonaws.com"
-			names[name] = append(names[name], h.Private.String())
-		}
-	}
-	return names
-}
-
-// sessionSocket is the operators' socket of the Session Manager stand-in on host.
-func sessionSocket(state, host string) string {
-	return filepath.Join(state, "session-manager-"+host+".sock")
 }
 
 // serveSession runs the Session Manager stand-in: agents register over TLS on the endpoint's
@@ -287,15 +239,16 @@ func agentOnce(ctx context.Context, spec *Spec, resolver *net.Resolver) error {
 	}
 }
 
-// SessionRun asks the Session Manager stand-ins of a running twin (state directory state, the
-// ssmmessages endpoint's hosts) to run command on host through its agent; it returns the
-// output and the evidence: which endpoint host holds the agent's channel, from which address.
-func SessionRun(state string, endpoints []*Host, host, command string) (out, evidence string, err error) {
+// SessionRun asks the Session Manager stand-ins of a running twin (endpoints: the specs of
+// the ssmmessages endpoint's hosts, those with Session) to run command on host through its
+// agent; it returns the output and the evidence: which endpoint host holds the agent's
+// channel, from which address.
+func SessionRun(endpoints []*Spec, host, command string) (out, evidence string, err error) {
 	var tried []string
 	for _, e := range endpoints {
-		list, err := sessionAsk(sessionSocket(state, e.Name), "list")
+		list, err := sessionAsk(e.Session.Socket, "list")
 		if err != nil {
-			tried = append(tried, e.Name+": "+err.Error())
+			tried = append(tried, e.Host+": "+err.Error())
 			continue
 		}
 		for _, line := range strings.Split(list, "\n") {
@@ -303,8 +256,8 @@ func SessionRun(state string, endpoints []*Host, host, command string) (out, evi
 			if name != host {
 				continue
 			}
-			evidence = fmt.Sprintf("the agent of %s holds a channel to %s (%s:443) from %s", host, e.Name, e.Private, from)
-			answer, err := sessionAsk(sessionSocket(state, e.Name), "run "+host+" "+command)
+			evidence = fmt.Sprintf("the agent of %s holds a channel to %s (%s:443) from %s", host, e.Host, e.Private, from)
+			answer, err := sessionAsk(e.Session.Socket, "run "+host+" "+command)
 			if err != nil {
 				return "", evidence, err
 			}
@@ -315,7 +268,7 @@ func SessionRun(state string, endpoints []*Host, host, command string) (out, evi
 			data, err := base64.StdEncoding.DecodeString(enc)
 			return strings.TrimSpace(string(data)), evidence, err
 		}
-		tried = append(tried, e.Name+": no channel of "+host)
+		tried = append(tried, e.Host+": no channel of "+host)
 	}
 	return "", "", fmt.Errorf("no agent of %s is connected (%s)", host, strings.Join(tried, "; "))
 }

@@ -1,11 +1,9 @@
-package twin
+package standin
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +25,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/webtier/webtier/site"
+	"github.com/webtier/webtier/twin/supervise"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -60,8 +59,8 @@ func HasMariaDB() bool {
 	return err == nil
 }
 
-// DBSpec is one database host: the primary runs from the start, the standby takes over.
-type DBSpec struct {
+// DB is one database host: the primary runs from the start, the standby takes over.
+type DB struct {
 	// Events are the stack's event subscriptions, which the standby sends its failover to.
 	Events   []verify.EventSubscription `json:"events,omitempty"`
 	Primary  bool                       `json:"primary"`
@@ -71,8 +70,8 @@ type DBSpec struct {
 	Password string                     `json:"password"`
 }
 
-// SecretsSpec is the Secrets Manager endpoint's stand-in.
-type SecretsSpec struct {
+// Secrets is the Secrets Manager endpoint's stand-in.
+type Secrets struct {
 	Port     int    `json:"port"`
 	User     string `json:"user"`
 	Password string `json:"password"`
@@ -80,9 +79,9 @@ type SecretsSpec struct {
 	Access *verify.Access `json:"access,omitempty"`
 }
 
-// DNSSpec is the VPC resolver: it answers from the records file of the state directory,
+// DNS is the VPC resolver: it answers from the records file of the state directory,
 // which the standby rewrites when it takes over.
-type DNSSpec struct {
+type DNS struct {
 	Addr netip.Addr `json:"addr"`
 }
 
@@ -97,12 +96,19 @@ type DBAccess struct {
 // dbDir is the database's folder in the state directory (data, sockets, logs, pid).
 func dbDir(state string) string { return filepath.Join(state, "db") }
 
+// DBPidFile is where the running database's MariaDB (the primary's, or the standby's once it
+// took over) writes its process id, in the state directory state: the standby watches it, and
+// the drill's failover stops that process.
+func DBPidFile(state string) string { return filepath.Join(dbDir(state), "mariadbd.pid") }
+
 // recordsFile holds the resolver's names.
 const recordsFile = "dns.json"
 
-// writeRecords writes the resolver's names.
-func writeRecords(state string, names map[string][]string) error {
-	return writeJSON(filepath.Join(state, recordsFile), names)
+// WriteRecords writes the names the VPC resolver of the state directory state answers (name
+// -> addresses), replacing those it had; the database's endpoint name is pointed at its
+// primary by the database's stand-in itself.
+func WriteRecords(state string, names map[string][]string) error {
+	return WriteJSON(filepath.Join(state, recordsFile), names)
 }
 
 // setRecord points one name at addrs.
@@ -112,7 +118,7 @@ func setRecord(state, name string, addrs ...string) error {
 		json.Unmarshal(data, &names)
 	}
 	names[strings.ToLower(name)] = addrs
-	return writeRecords(state, names)
+	return WriteRecords(state, names)
 }
 
 // serveDNS is the VPC resolver: A records from the records file, TTL 1 s, and the zonal
@@ -178,7 +184,6 @@ func twinResolver(addr netip.Addr) *net.Resolver {
 // serveDB runs the database host: the primary starts MariaDB (making the data directory on
 // its first start); the standby waits for the primary to stop, then takes over.
 func serveDB(ctx context.Context, spec *Spec, log io.Writer) error {
-	dir := dbDir(spec.State)
 	if spec.DB.Primary {
 		if err := initDB(ctx, spec); err != nil {
 			return err
@@ -192,15 +197,15 @@ func serveDB(ctx context.Context, spec *Spec, log io.Writer) error {
 	}
 	go func() {
 		// Out of band, as RDS watches the primary: its process, by the shared pid file.
-		pidFile := filepath.Join(dir, "mariadbd.pid")
+		pidFile := DBPidFile(spec.State)
 		for ctx.Err() == nil {
 			data, err := os.ReadFile(pidFile)
 			pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
-			if err == nil && perr == nil && !running(pid) {
+			if err == nil && perr == nil && !supervise.Running(pid) {
 				// RDS documents 60-120 s for a failover; the twin takes 60 s, divided as its other
 				// times are.
-				fmt.Fprintf(log, "%s: the primary (pid %d) stopped; taking over in %s\n", spec.Host, pid, scaled(failoverSeconds, TimeScale))
-				sleep(ctx, int(scaled(failoverSeconds, TimeScale)/time.Millisecond))
+				fmt.Fprintf(log, "%s: the primary (pid %d) stopped; taking over in %s\n", spec.Host, pid, Scaled(failoverSeconds, TimeScale))
+				sleep(ctx, int(Scaled(failoverSeconds, TimeScale)/time.Millisecond))
 				if err := runMariaDB(ctx, spec, log); err != nil {
 					fmt.Fprintf(log, "%s: %v\n", spec.Host, err)
 				}
@@ -210,17 +215,6 @@ func serveDB(ctx context.Context, spec *Spec, log io.Writer) error {
 		}
 	}()
 	return nil
-}
-
-// running reports whether a process runs (a zombie has ended).
-func running(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // initDB makes the data directory (once per twin) and the init file that creates the
@@ -265,7 +259,7 @@ func runMariaDB(ctx context.Context, spec *Spec, log io.Writer) error {
 	dir := dbDir(spec.State)
 	cmd := exec.Command(mariadbd, "--no-defaults", "--user=mysql", "--datadir="+filepath.Join(dir, "data"),
 		"--bind-address="+spec.Private.String(), "--port=3306", "--socket="+filepath.Join(dir, spec.Host+".sock"),
-		"--pid-file="+filepath.Join(dir, "mariadbd.pid"), "--log-error="+filepath.Join(dir, spec.Host+".err"),
+		"--pid-file="+DBPidFile(spec.State), "--log-error="+filepath.Join(dir, spec.Host+".err"),
 		"--init-file="+filepath.Join(dir, "init.sql"), "--skip-name-resolve", "--innodb-buffer-pool-size=16M",
 		"--skip-log-bin", "--max-connections=50")
 	cmd.Stdout, cmd.Stderr = log, log
@@ -374,9 +368,9 @@ type secretCache struct {
 func dbPage(access *DBAccess, php verify.Bootstrap, log io.Writer) http.HandlerFunc {
 	resolver := twinResolver(access.Resolver)
 	// The user data's timeouts, divided as the twin's other times are.
-	connect, read := scaled(php.ConnectTimeout, TimeScale), scaled(php.ReadTimeout, TimeScale)
+	connect, read := Scaled(php.ConnectTimeout, TimeScale), Scaled(php.ReadTimeout, TimeScale)
 	if read == 0 {
-		read = scaled(phpDefaultSocketTimeout, TimeScale)
+		read = Scaled(phpDefaultSocketTimeout, TimeScale)
 	}
 	cache := &secretCache{}
 	mysql.RegisterDialContext("twin", func(ctx context.Context, addr string) (net.Conn, error) {
@@ -505,11 +499,4 @@ func getSecret(client *http.Client, host string) (user, pass string, err error) 
 		return "", "", errors.New("the secret has no username")
 	}
 	return secret.Username, secret.Password, nil
-}
-
-// newPassword makes the twin's master password.
-func newPassword() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,4 +1,4 @@
-package twin
+package standin
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func TestNFSClient(t *testing.T) {
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFSSpec{Port: port}}
+	spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFS{Port: port}}
 	if err := serveEFS(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,7 @@ func mountAt(ctx context.Context, addr string, secure bool, who string) (*nfsCli
 // not issue are refused, saying why; a role allowed ClientMount but not ClientWrite mounts
 // read-only.
 func TestMountTargetAuthorizes(t *testing.T) {
-	n, in := example(t)
-	access := verify.AccessOf(n, in)
+	access := exampleAccess(t)
 	if access.FileSystem == nil || access.Role == "" {
 		t.Fatalf("the example stack's Access has no file system or no web role: %+v", access)
 	}
@@ -113,7 +112,7 @@ func TestMountTargetAuthorizes(t *testing.T) {
 			port := freePort(t)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFSSpec{Port: port, Access: c.access}}
+			spec := &Spec{Host: "mt", Private: netip.MustParseAddr("127.0.0.1"), State: state, EFS: &EFS{Port: port, Access: c.access}}
 			if err := serveEFS(ctx, spec); err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package twin
+package standin
 
 import (
 	"context"
@@ -279,7 +279,7 @@ func (p *phpPool) run(h http.Handler) http.Handler {
 }
 
 // webServer is the web server that the drill stops and starts again, as the seed stopped
-// httpd on one instance: SIGUSR1 stops it, SIGUSR2 starts it (see ServeMain).
+// httpd on one instance: SIGUSR1 stops it, SIGUSR2 starts it (see Main).
 type webServer struct {
 	// addr is the private address: 169.254.169.254:80 is the metadata service's.
 	addr    string
@@ -416,7 +416,7 @@ type albListener struct {
 // drains, its requests in flight answered, until none is left or the group's deregistration
 // delay has passed (ELB completes a deregistration at once when nothing is in flight); the
 // others keep their state.
-func (n *albNode) register(spec *ALBSpec) {
+func (n *albNode) register(spec *ALB) {
 	for _, l := range spec.Listeners {
 		al := n.listeners[l.Port]
 		if al == nil {
@@ -438,7 +438,7 @@ func (n *albNode) register(spec *ALBSpec) {
 			// range: an ALB keeps some open, and reuse would hide a return path that drops
 			// some source ports. The connect timeout is an ALB's 10 s, scaled like the health
 			// checks.
-			tg.proxy.Transport = &http.Transport{DisableKeepAlives: true, DialContext: randomPortDial(scaled(10, n.scale))}
+			tg.proxy.Transport = &http.Transport{DisableKeepAlives: true, DialContext: randomPortDial(Scaled(10, n.scale))}
 			var ctx context.Context
 			ctx, tg.stop = context.WithCancel(n.ctx)
 			go healthCheck(ctx, tg, l, n.scale, n.log)
@@ -448,7 +448,7 @@ func (n *albNode) register(spec *ALBSpec) {
 		for _, old := range al.targets {
 			if old != nil {
 				old.stop()
-				n.drain(al, old, scaled(l.Deregistration, n.scale))
+				n.drain(al, old, Scaled(l.Deregistration, n.scale))
 			}
 		}
 		al.targets = kept
@@ -500,8 +500,9 @@ type TargetCounts struct {
 	Draining   []string `json:"draining,omitempty"`
 }
 
-// countsFile is where a node writes its TargetCounts, in the state directory.
-func countsFile(state, host string) string { return filepath.Join(state, host+".targets.json") }
+// CountsFile is where a node writes its TargetCounts, in the state directory state, each time
+// they change: the twin's CloudWatch stand-in, its prober and its controller read it.
+func CountsFile(state, host string) string { return filepath.Join(state, host+".targets.json") }
 
 // writeCounts writes the node's target counts.
 func (n *albNode) writeCounts() {
@@ -526,7 +527,7 @@ func (n *albNode) writeCounts() {
 	}
 	n.countsMu.Lock()
 	defer n.countsMu.Unlock()
-	if err := writeJSON(countsFile(n.state, n.host), c); err != nil {
+	if err := WriteJSON(CountsFile(n.state, n.host), c); err != nil {
 		fmt.Fprintf(n.log, "%s: target counts: %v\n", n.host, err)
 	}
 }
@@ -607,10 +608,10 @@ func randomPortDial(timeout time.Duration) func(ctx context.Context, network, ad
 
 // healthCheck checks one target until ctx ends.
 func healthCheck(ctx context.Context, t *target, l ALBListener, scale int, log io.Writer) {
-	client := &http.Client{Timeout: scaled(l.Health.Timeout, scale),
-		Transport: &http.Transport{DisableKeepAlives: true, DialContext: randomPortDial(scaled(l.Health.Timeout, scale))}}
+	client := &http.Client{Timeout: Scaled(l.Health.Timeout, scale),
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: randomPortDial(Scaled(l.Health.Timeout, scale))}}
 	u := "http://" + net.JoinHostPort(t.Addr.String(), strconv.Itoa(t.Port)) + l.Health.Path
-	tick := time.NewTicker(scaled(l.Health.Interval, scale))
+	tick := time.NewTicker(Scaled(l.Health.Interval, scale))
 	defer tick.Stop()
 	for {
 		resp, err := client.Get(u)

@@ -1,4 +1,4 @@
-package twin
+package standin
 
 import (
 	"crypto/tls"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
 )
@@ -36,7 +37,7 @@ func freePort(t *testing.T) int {
 func stsState(t *testing.T) (string, []byte) {
 	t.Helper()
 	state := t.TempDir()
-	if err := writeSTSKey(state); err != nil {
+	if err := WriteSTSKey(state); err != nil {
 		t.Fatal(err)
 	}
 	key, err := readSTSKey(state)
@@ -46,14 +47,31 @@ func stsState(t *testing.T) (string, []byte) {
 	return state, key
 }
 
+// accessOf is the access of a synthesized stack (file, relative to the repository) with the
+// example config, edited by edit when given: what the stand-ins decide calls with.
+func accessOf(t *testing.T, file string, edit func(*config.Config)) (*verify.Access, verify.Intent) {
+	t.Helper()
+	n, in, err := changecases.Load(file, edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verify.AccessOf(n, in), in
+}
+
+// exampleAccess is the access of the synthesized example stack.
+func exampleAccess(t *testing.T) *verify.Access {
+	t.Helper()
+	access, _ := accessOf(t, filepath.Join("testdata", "webtier.tf.json"), nil)
+	return access
+}
+
 // TestRepoThroughTheEndpoint: a request that comes through the S3 gateway endpoint (from
 // inside the VPC) is decided by the endpoint's policy: the stack's lets dnf read the
 // repositories; a policy naming another bucket gets S3's 403 AccessDenied, saying why. A
 // request through NAT (from outside the VPC) passes no endpoint.
 func TestRepoThroughTheEndpoint(t *testing.T) {
-	n, in := loadStack(t, filepath.Join("..", "verify", "testdata", "s3-endpoint.tf.json"),
+	access, in := accessOf(t, filepath.Join("verify", "testdata", "s3-endpoint.tf.json"),
 		func(c *config.Config) { c.S3GatewayEndpoint = true })
-	access := verify.AccessOf(n, in)
 	if access.Repo == nil {
 		t.Fatal("the S3 endpoint stack's Access has no Repo")
 	}
@@ -73,7 +91,7 @@ func TestRepoThroughTheEndpoint(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			port := freePort(t)
 			spec := &Spec{Host: "repo", Private: netip.MustParseAddr("127.0.0.1"), State: t.TempDir(),
-				Repo: &RepoSpec{Port: port, Endpoint: c.endpoint, VPC: netip.MustParsePrefix(c.vpc), Account: access.Account}}
+				Repo: &Repo{Port: port, Endpoint: c.endpoint, VPC: netip.MustParsePrefix(c.vpc), Account: access.Account}}
 			if err := serveRepo(t.Context(), spec); err != nil {
 				t.Fatal(err)
 			}
@@ -96,8 +114,7 @@ func TestRepoThroughTheEndpoint(t *testing.T) {
 // refuses, as AWS words it, an unsigned call, a forged signature, and the web role when the
 // endpoint's policy names another principal.
 func TestSecretsEndpointAuthorizes(t *testing.T) {
-	n, in := example(t)
-	access := verify.AccessOf(n, in)
+	access := exampleAccess(t)
 	if access.Secret == nil || access.Secret.Endpoint == nil {
 		t.Fatalf("the example stack's Access has no secret or no endpoint policy: %+v", access)
 	}
@@ -125,7 +142,7 @@ func TestSecretsEndpointAuthorizes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			port := freePort(t)
 			spec := &Spec{Host: "secrets", Private: netip.MustParseAddr("127.0.0.1"), State: state,
-				Secrets: &SecretsSpec{Port: port, User: "admin", Password: "pw", Access: c.access}}
+				Secrets: &Secrets{Port: port, User: "admin", Password: "pw", Access: c.access}}
 			if err := serveSecrets(t.Context(), spec); err != nil {
 				t.Fatal(err)
 			}
@@ -175,10 +192,10 @@ func TestDeregistrationDrains(t *testing.T) {
 		Targets: []ALBTarget{{Host: "web-a-1", Addr: netip.MustParseAddr("127.0.0.1"), Port: port}}}
 	node := &albNode{ctx: t.Context(), host: "alb-a", scale: 1, log: io.Discard, state: state,
 		listeners: map[int]*albListener{80: {ALBListener: listener}}}
-	node.register(&ALBSpec{Listeners: []ALBListener{listener}})
+	node.register(&ALB{Listeners: []ALBListener{listener}})
 	counts := func() TargetCounts {
 		var c TargetCounts
-		data, err := os.ReadFile(countsFile(state, "alb-a"))
+		data, err := os.ReadFile(CountsFile(state, "alb-a"))
 		if err == nil {
 			err = json.Unmarshal(data, &c)
 		}
@@ -201,7 +218,7 @@ func TestDeregistrationDrains(t *testing.T) {
 	<-started
 	deregistered := listener
 	deregistered.Targets = nil
-	node.register(&ALBSpec{Listeners: []ALBListener{deregistered}})
+	node.register(&ALB{Listeners: []ALBListener{deregistered}})
 	time.Sleep(200 * time.Millisecond)
 	if c := counts(); !slices.Equal(c.Draining, []string{"web-a-1"}) || len(c.Registered) > 0 {
 		t.Errorf("with a request in flight the deregistered target should be draining: %+v", c)

@@ -1,15 +1,12 @@
-package twin
+package standin
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -18,10 +15,6 @@ import (
 // database...) and answers every connection with one line that says what it is: a stand-in,
 // not the service. So a connection through the twin ends in an accepted connection, as it
 // would on AWS, and nobody takes the twin for the real thing.
-
-// ServeEnv, when set in a process's environment, makes it a stand-in listener (see
-// ServeMain): the twin starts its own executable with it inside a namespace.
-const ServeEnv = "WEBTIER_TWIN_SERVE"
 
 // serve starts every service of a spec.
 func serve(ctx context.Context, spec *Spec, log io.Writer) error {
@@ -94,22 +87,6 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// readSpec reads a host's spec file.
-func readSpec(file string) (*Spec, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	var spec Spec
-	return &spec, json.Unmarshal(data, &spec)
-}
-
-// writeSpec writes a host's spec file and returns its path.
-func writeSpec(dir string, spec *Spec) (string, error) {
-	file := filepath.Join(dir, spec.Host+".spec.json")
-	return file, writeJSON(file, spec)
-}
-
 // accept answers each connection with the banner and closes it; on an HTTP port, as an
 // HTTP response to the request.
 func accept(ln net.Listener, banner string, http bool) {
@@ -130,5 +107,13 @@ func accept(ln net.Listener, banner string, http bool) {
 			}
 			c.Write([]byte(banner))
 		}()
+	}
+}
+
+// sleep waits ms milliseconds, or until ctx ends.
+func sleep(ctx context.Context, ms int) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(ms) * time.Millisecond):
 	}
 }

@@ -1,4 +1,4 @@
-package twin
+package standin
 
 import (
 	"context"
@@ -33,8 +33,9 @@ import (
 // stsKeyFile holds the twin's key.
 const stsKeyFile = "sts.key"
 
-// writeSTSKey makes the twin's key.
-func writeSTSKey(state string) error {
+// WriteSTSKey makes the twin's key in the state directory state, from which every instance's
+// metadata service derives its credentials: made once, at `twin up`, before any stand-in starts.
+func WriteSTSKey(state string) error {
 	key := make([]byte, 32)
 	rand.Read(key)
 	return os.WriteFile(filepath.Join(state, stsKeyFile), []byte(hex.EncodeToString(key)), 0o600)
