@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
+
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/webtier/webtier/change"
@@ -334,7 +336,7 @@ const siteAddr = "127.0.0.1:8080"
 // twinAfterDeploy runs the deployed stack (read back from the emulator) as the twin, with the
 // site on site (siteAddr for `webtier deploy`), and returns its plan. Where the twin cannot run, it says why, returns no
 // plan, and the deploy goes on.
-func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Input, site string, stdout io.Writer) (*twin.Plan, error) {
+func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Input, site string, stdout io.Writer) (*compiler.Plan, error) {
 	if why := twin.CanRun(); why != "" {
 		fmt.Fprintf(stdout, "webtier: no twin of the deployment: %s\n", why)
 		return nil, nil
@@ -351,7 +353,7 @@ func twinAfterDeploy(ctx context.Context, s *deploy.Session, plan stacks.Input, 
 	if err != nil {
 		return nil, err
 	}
-	tw, err := twin.Compile(n, intent, twinPrefix())
+	tw, err := compiler.Compile(n, intent, twinPrefix())
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
+
 	"github.com/webtier/webtier/awsdrill"
 	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
@@ -73,7 +75,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webtier: drill: %v\n", err)
 		return exitFailed
 	}
-	return writeDrill(stdout, twin.Where, rows, time.Since(start), *asJSON)
+	return writeDrill(stdout, compiler.Where, rows, time.Since(start), *asJSON)
 }
 
 // writeDrill writes the rows as a table (or JSON) and returns the exit status: exitOK only

@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
+
 	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/deploy"
@@ -81,7 +83,7 @@ func twinPrefix() string {
 	if p := os.Getenv("WEBTIER_TWIN_PREFIX"); p != "" {
 		return p
 	}
-	return twin.DefaultPrefix
+	return compiler.DefaultPrefix
 }
 
 func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io.Writer) int {
@@ -139,7 +141,7 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 		fmt.Fprintf(stderr, "webtier: %s cannot be built:\n", from)
 		return badInput(stderr, err)
 	}
-	plan, err := twin.Compile(n, intent, prefix)
+	plan, err := compiler.Compile(n, intent, prefix)
 	if err != nil {
 		return badInput(stderr, fmt.Errorf("twin up: %w", err))
 	}
@@ -161,7 +163,7 @@ func twinUp(ctx context.Context, prefix string, args []string, stdout, stderr io
 
 // startTwin builds a compiled twin, keeps its stack and config beside its plan, starts its
 // Auto Scaling controller and the forwarder when asked, and says what is up and how to use it.
-func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Config, from, forward string, stdout io.Writer) error {
+func startTwin(ctx context.Context, plan *compiler.Plan, stack []byte, cfg config.Config, from, forward string, stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -170,7 +172,7 @@ func startTwin(ctx context.Context, plan *twin.Plan, stack []byte, cfg config.Co
 	if err := twin.Up(ctx, plan, exe); err != nil {
 		return err
 	}
-	dir := twin.StateDir(plan.Prefix)
+	dir := compiler.StateDir(plan.Prefix)
 	if err := twin.SaveSource(plan.Prefix, stack, cfg); err != nil {
 		twin.Down(ctx, plan.Prefix)
 		return err

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 )
 
@@ -33,14 +34,14 @@ func CanRun() string {
 // theKernel is this machine's kernel, writing each ruleset it loads to the twin's state
 // directory.
 func theKernel(prefix string) kernel.Linux {
-	return kernel.Linux{RulesetDir: filepath.Join(StateDir(prefix), "nft")}
+	return kernel.Linux{RulesetDir: filepath.Join(compiler.StateDir(prefix), "nft")}
 }
 
 // Up builds the plan's namespaces, links, addresses, routes and rulesets, after removing
 // any leftovers of a twin with the same prefix, and writes the plan and each ruleset to the
 // state directory; with exe (this program's executable), it starts each host's stand-in
 // listener. On failure it removes what it made.
-func Up(ctx context.Context, p *Plan, exe string) (err error) {
+func Up(ctx context.Context, p *compiler.Plan, exe string) (err error) {
 	if _, err := Down(ctx, p.Prefix); err != nil {
 		return err
 	}
@@ -49,10 +50,10 @@ func Up(ctx context.Context, p *Plan, exe string) (err error) {
 			Down(context.Background(), p.Prefix)
 		}
 	}()
-	if err := os.MkdirAll(filepath.Join(StateDir(p.Prefix), "nft"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(compiler.StateDir(p.Prefix), "nft"), 0o755); err != nil {
 		return err
 	}
-	c, err := Diff(&Plan{Prefix: p.Prefix}, p)
+	c, err := compiler.Diff(&compiler.Plan{Prefix: p.Prefix}, p)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,9 @@ func Up(ctx context.Context, p *Plan, exe string) (err error) {
 }
 
 // savePlan writes the plan of a twin to its state directory.
-func savePlan(p *Plan) error { return writeJSON(filepath.Join(StateDir(p.Prefix), "plan.json"), p) }
+func savePlan(p *compiler.Plan) error {
+	return writeJSON(filepath.Join(compiler.StateDir(p.Prefix), "plan.json"), p)
+}
 
 // Namespaces lists the namespaces whose names start with prefix.
 func Namespaces(prefix string) ([]string, error) { return kernel.Linux{}.Namespaces(prefix) }
@@ -95,29 +98,29 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.RemoveAll(StateDir(prefix)); err != nil {
+	if err := os.RemoveAll(compiler.StateDir(prefix)); err != nil {
 		errs = append(errs, err)
 	}
 	return names, errors.Join(errs...)
 }
 
 // LoadPlan reads the plan of a running twin from its state directory.
-func LoadPlan(prefix string) (*Plan, error) {
-	data, err := os.ReadFile(filepath.Join(StateDir(prefix), "plan.json"))
+func LoadPlan(prefix string) (*compiler.Plan, error) {
+	data, err := os.ReadFile(filepath.Join(compiler.StateDir(prefix), "plan.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no twin is up (no %s); run `webtier twin up` first", filepath.Join(StateDir(prefix), "plan.json"))
+		return nil, fmt.Errorf("no twin is up (no %s); run `webtier twin up` first", filepath.Join(compiler.StateDir(prefix), "plan.json"))
 	}
 	if err != nil {
 		return nil, err
 	}
-	var p Plan
+	var p compiler.Plan
 	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("%s: %v", filepath.Join(StateDir(prefix), "plan.json"), err)
+		return nil, fmt.Errorf("%s: %v", filepath.Join(compiler.StateDir(prefix), "plan.json"), err)
 	}
 	return &p, nil
 }
 
 // Exec runs a command inside a host's namespace, with this process's standard streams.
-func Exec(ctx context.Context, h *Host, argv []string) error {
+func Exec(ctx context.Context, h *compiler.Host, argv []string) error {
 	return Run(ctx, append([]string{"ip", "netns", "exec", h.Namespace}, argv...))
 }

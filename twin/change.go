@@ -2,6 +2,7 @@ package twin
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/webtier/webtier/policy"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
@@ -62,7 +64,7 @@ func (r *ChangeReport) Disagreements() []string {
 				if e.Why != "" {
 					why = " (" + e.Why + ")"
 				}
-				out = append(out, fmt.Sprintf("%s: %s: verify says %s fail%s; %d of %d failed (first: %s)", e.Step, e.Flow, e.Fail, why, f.Failed, f.Sent, or(f.FirstError, "-")))
+				out = append(out, fmt.Sprintf("%s: %s: verify says %s fail%s; %d of %d failed (first: %s)", e.Step, e.Flow, e.Fail, why, f.Failed, f.Sent, cmp.Or(f.FirstError, "-")))
 			}
 		}
 	}
@@ -111,8 +113,8 @@ type FlowFigures struct {
 }
 
 // changedServices are the hosts both plans have whose services differ.
-func changedServices(cur, next *Plan) []string {
-	with := standIns{}
+func changedServices(cur, next *compiler.Plan) []string {
+	with := compiler.StandIns{}
 	old := map[string]*standin.Spec{}
 	for _, s := range cur.Specs(with) {
 		old[s.Host] = s
@@ -161,19 +163,19 @@ func repoFlow(host string) string { return host + " GET the repository's mirror 
 // targets on the traffic port), /db.php (a target that also reaches the database and the
 // Secrets Manager endpoint and may read the secret) and each web server's download (to the
 // repository, and the S3 endpoint's policy when there is one).
-func (p *Plan) expectations(step string) []Expectation {
+func expectations(p *compiler.Plan, step string) []Expectation {
 	var out []Expectation
-	internet := p.firstOf("internet")
-	open := func(from, to *Host, port int) bool {
-		if from == nil || to == nil || from.ep == nil || to.ep == nil {
+	internet := p.FirstOf("internet")
+	open := func(from, to *compiler.Host, port int) bool {
+		if from == nil || to == nil || from.Endpoint() == nil || to.Endpoint() == nil {
 			return false
 		}
-		v := p.net.CanPorts(from.ep.At(from.Private, 0), to.ep, verify.TCP, verify.Port(port))
+		v := p.Network().CanPorts(from.Endpoint().At(from.Private, 0), to.Endpoint(), verify.TCP, verify.Port(port))
 		return !v.Reach.Empty()
 	}
-	specs := p.Specs(standIns{})
-	targets := func(node *Host) []*Host {
-		var out []*Host
+	specs := p.Specs(compiler.StandIns{})
+	targets := func(node *compiler.Host) []*compiler.Host {
+		var out []*compiler.Host
 		for _, s := range specs {
 			if s.Host != node.Name || s.ALB == nil {
 				continue
@@ -201,9 +203,9 @@ func (p *Plan) expectations(step string) []Expectation {
 			secretOK, secretWhy = false, "GetSecretValue refused: "+d.Why
 		}
 	}
-	db := p.firstOf(string(rules.DB))
-	secrets := p.hostsOfRole(rules.SecretsEndpoint)
-	count := func(flow string, ok func(t *Host) (bool, string), node *Host, ts []*Host) Expectation {
+	db := p.FirstOf(string(rules.DB))
+	secrets := p.HostsOfRole(rules.SecretsEndpoint)
+	count := func(flow string, ok func(t *compiler.Host) (bool, string), node *compiler.Host, ts []*compiler.Host) Expectation {
 		e := Expectation{Step: step, Flow: flow, Fail: FailNone}
 		if !open(internet, node, 80) {
 			e.Fail, e.Why = FailAll, "the internet client cannot reach "+node.Name+" on 80"
@@ -225,15 +227,15 @@ func (p *Plan) expectations(step string) []Expectation {
 		}
 		return e
 	}
-	served := func(node *Host) func(t *Host) (bool, string) {
-		return func(t *Host) (bool, string) {
+	served := func(node *compiler.Host) func(t *compiler.Host) (bool, string) {
+		return func(t *compiler.Host) (bool, string) {
 			if !open(node, t, 80) {
 				return false, node.Name + " cannot reach it on 80"
 			}
 			return true, ""
 		}
 	}
-	redirects := func(node *Host) bool {
+	redirects := func(node *compiler.Host) bool {
 		for _, s := range specs {
 			if s.Host == node.Name && s.ALB != nil {
 				return slices.ContainsFunc(s.ALB.Listeners, func(l standin.ALBListener) bool { return l.Port == 80 && l.Redirect })
@@ -241,7 +243,7 @@ func (p *Plan) expectations(step string) []Expectation {
 		}
 		return false
 	}
-	nodes := p.hostsOfRole(rules.ALB)
+	nodes := p.HostsOfRole(rules.ALB)
 	for _, node := range nodes {
 		flow := siteFlow(netip.AddrPortFrom(node.Public, 80).String())
 		if redirects(node) && open(internet, node, 80) {
@@ -256,7 +258,7 @@ func (p *Plan) expectations(step string) []Expectation {
 		if redirects(node) && open(internet, node, 80) {
 			out = append(out, Expectation{Step: step, Flow: flow, Fail: FailNone, Why: "the listener redirects to HTTPS"})
 		} else {
-			out = append(out, count(flow, func(t *Host) (bool, string) {
+			out = append(out, count(flow, func(t *compiler.Host) (bool, string) {
 				if ok, why := served(node)(t); !ok {
 					return ok, why
 				}
@@ -267,7 +269,7 @@ func (p *Plan) expectations(step string) []Expectation {
 			}, node, targets(node)))
 		}
 		for _, t := range targets(node) {
-			if !slices.ContainsFunc(secrets, func(s *Host) bool { return open(t, s, 443) }) {
+			if !slices.ContainsFunc(secrets, func(s *compiler.Host) bool { return open(t, s, 443) }) {
 				secretOK, secretWhy = false, t.Name+" has no way to the Secrets Manager endpoint on 443"
 			}
 		}
@@ -278,8 +280,8 @@ func (p *Plan) expectations(step string) []Expectation {
 			e.Why = strings.TrimPrefix(e.Why+"; ", "; ") + secretWhy + ": /db.php fails once the page's 5-minute cache of the secret expires"
 		}
 	}
-	repo := p.firstOf(string(rules.Repos))
-	for _, w := range p.hostsOfRole(rules.Web) {
+	repo := p.FirstOf(string(rules.Repos))
+	for _, w := range p.HostsOfRole(rules.Web) {
 		if repo == nil {
 			break
 		}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 
@@ -53,20 +54,20 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	if err != nil {
 		return nil, err
 	}
-	plans := make([]*Plan, len(steps))
+	plans := make([]*compiler.Plan, len(steps))
 	var n *verify.Network
 	for i, st := range steps {
 		if n, err = verify.Load(st.Stack); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
-		if plans[i], err = CompileDesired(n, in, prefix, cur.Groups); err != nil {
+		if plans[i], err = compiler.CompileDesired(n, in, prefix, cur.Groups); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
 	}
 	last := plans[len(plans)-1]
-	r := &ChangeReport{Expected: cur.expectations("before")}
+	r := &ChangeReport{Expected: expectations(cur, "before")}
 	// The twin as it runs, every target in service (a twin just up passes its first checks).
-	health := last.albHealth()
+	health := albHealth(last)
 	if out := waitInService(ctx, cur, nil, health.Settle()); len(out) > 0 {
 		return nil, fmt.Errorf("the twin's targets are not in service before the change: %s", strings.Join(out, ", "))
 	}
@@ -93,7 +94,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		}
 		probe.step(st.Name)
 		r.Steps = append(r.Steps, StepReport{Name: st.Name, Applied: time.Since(start), Launched: launched, Ended: ended})
-		r.Expected = append(r.Expected, plans[i].expectations(st.Name)...)
+		r.Expected = append(r.Expected, expectations(plans[i], st.Name)...)
 		if err != nil {
 			r.Flows, r.InService, r.Sessions = probe.stop()
 			return r, fmt.Errorf("%s: %w", st.Name, err)
@@ -169,12 +170,12 @@ type sample struct {
 	err        error
 }
 
-func startProbe(ctx context.Context, p *Plan) (*prober, error) {
+func startProbe(ctx context.Context, p *compiler.Plan) (*prober, error) {
 	d := &drill{p: p, threads: map[string]*nsThread{}}
 	ctx, cancel := context.WithCancel(ctx)
 	pr := &prober{d: d, cancel: cancel, cur: "before", steps: []string{"before"}, inService: map[string]*ServiceFigures{},
 		ctx: ctx, hosts: map[string]context.CancelFunc{}, active: map[string]bool{}, ran: map[string]map[string]bool{"before": {}}}
-	client := func(h *Host) (*http.Client, error) {
+	client := func(h *compiler.Host) (*http.Client, error) {
 		c, err := d.httpClient(h)
 		if err == nil {
 			c.Timeout, c.CheckRedirect = time.Second, answerRedirect
@@ -182,7 +183,7 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 		return c, err
 	}
 	var err error
-	if pr.internet, err = client(p.firstOf("internet")); err != nil {
+	if pr.internet, err = client(p.FirstOf("internet")); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -196,14 +197,14 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 	for _, node := range nodes {
 		pr.run(ctx, siteFlow(node), 100*time.Millisecond, internet, "http://"+node+"/")
 	}
-	if len(nodes) > 0 && standin.HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.Role == rules.DB }) {
+	if len(nodes) > 0 && standin.HasMariaDB() && slices.ContainsFunc(p.Hosts, func(h *compiler.Host) bool { return h.Role == rules.DB }) {
 		pr.run(ctx, dbFlow(nodes[0]), 500*time.Millisecond, internet, "http://"+nodes[0]+"/db.php")
 	}
-	if err := pr.join(p, hostNames(p.hostsOfRole(rules.Web))); err != nil {
+	if err := pr.join(p, hostNames(p.HostsOfRole(rules.Web))); err != nil {
 		cancel()
 		return nil, err
 	}
-	if web := p.hostsOfRole(rules.Web); len(web) > 0 && HasSSH() {
+	if web := p.HostsOfRole(rules.Web); len(web) > 0 && HasSSH() {
 		if err := pr.session(ctx, p, web[0]); err != nil {
 			cancel()
 			return nil, err
@@ -216,7 +217,7 @@ func startProbe(ctx context.Context, p *Plan) (*prober, error) {
 // as an operator's would be, and runs a command in it every second (its answer due within
 // 2 s, the first within 10 s while the session opens). A command unanswered ends the session:
 // it did not survive.
-func (pr *prober) session(ctx context.Context, p *Plan, w *Host) error {
+func (pr *prober) session(ctx context.Context, p *compiler.Plan, w *compiler.Host) error {
 	args, err := p.SSHArgs(w, []string{"sh", "-c", "'while read line; do hostname; done'"})
 	if err != nil {
 		return err
@@ -323,7 +324,7 @@ func (pr *prober) session(ctx context.Context, p *Plan, w *Host) error {
 }
 
 // hostNames are the names of hosts.
-func hostNames(hosts []*Host) []string {
+func hostNames(hosts []*compiler.Host) []string {
 	var out []string
 	for _, h := range hosts {
 		out = append(out, h.Name)
@@ -333,8 +334,8 @@ func hostNames(hosts []*Host) []string {
 
 // join starts the flows sent from each of the web servers among hosts: the repository's mirror
 // list every second (through NAT or the S3 gateway endpoint).
-func (pr *prober) join(p *Plan, hosts []string) error {
-	repo := p.firstOf(string(rules.Repos))
+func (pr *prober) join(p *compiler.Plan, hosts []string) error {
+	repo := p.FirstOf(string(rules.Repos))
 	if repo == nil {
 		return nil
 	}
@@ -358,8 +359,8 @@ func (pr *prober) join(p *Plan, hosts []string) error {
 
 // follow moves the internet client's flows to its namespace made again, when a change moved
 // its address (a rule of the new stack names the range of its old one).
-func (pr *prober) follow(p *Plan, launched []string) error {
-	h := p.firstOf("internet")
+func (pr *prober) follow(p *compiler.Plan, launched []string) error {
+	h := p.FirstOf("internet")
 	if h == nil || !slices.Contains(launched, h.Name) {
 		return nil
 	}
@@ -393,7 +394,7 @@ func (pr *prober) leave(hosts []string) {
 }
 
 // ending are the hosts of from that next does not have.
-func ending(from, next *Plan) []string {
+func ending(from, next *compiler.Plan) []string {
 	var out []string
 	for _, h := range from.Hosts {
 		if _, err := next.Host(h.Name); err != nil {
@@ -404,10 +405,10 @@ func ending(from, next *Plan) []string {
 }
 
 // watchTargets samples every 100 ms how many targets each ALB node has in service.
-func (pr *prober) watchTargets(ctx context.Context, p *Plan) {
-	dir := StateDir(p.Prefix)
+func (pr *prober) watchTargets(ctx context.Context, p *compiler.Plan) {
+	dir := compiler.StateDir(p.Prefix)
 	var nodes []string
-	for _, h := range p.hostsOfRole(rules.ALB) {
+	for _, h := range p.HostsOfRole(rules.ALB) {
 		nodes = append(nodes, h.Name)
 	}
 	if len(nodes) == 0 {
@@ -567,11 +568,11 @@ func (pr *prober) stop() ([]FlowFigures, []ServiceFigures, []SessionFigures) {
 	return out, in, sessions
 }
 
-// managed reports whether h stands in for a service AWS runs and reconfigures in place (an
+// Managed reports whether h stands in for a service AWS runs and reconfigures in place (an
 // endpoint, the file system, the repository, the resolver), as opposed to an instance whose
 // configuration is its own (a web server, a bastion) or a database, whose modifications have
 // their own timing.
-func managed(h *Host) bool {
+func managed(h *compiler.Host) bool {
 	switch h.Role {
 	case rules.Web, rules.Bastion, rules.DB, rules.ALB:
 		return false
@@ -581,15 +582,15 @@ func managed(h *Host) bool {
 
 // restartManaged starts again, with their new specs, the managed stand-ins whose services the
 // step changes: a new endpoint or file-system policy applies at once, as on AWS.
-func restartManaged(ctx context.Context, from, next *Plan, exe string) error {
-	dir := StateDir(next.Prefix)
+func restartManaged(ctx context.Context, from, next *compiler.Plan, exe string) error {
+	dir := compiler.StateDir(next.Prefix)
 	var started []*standin.Spec
 	changed := changedServices(from, next)
 	listeners := map[string]string{}
-	for _, s := range from.Specs(standIns{}) {
+	for _, s := range from.Specs(compiler.StandIns{}) {
 		listeners[s.Host] = listenersOf(s)
 	}
-	for _, s := range next.Specs(standIns{ssh: HasSSH(), db: standin.HasMariaDB()}) {
+	for _, s := range next.Specs(compiler.StandIns{SSH: HasSSH(), DB: standin.HasMariaDB()}) {
 		h, err := next.Host(s.Host)
 		if err != nil {
 			continue

@@ -3,24 +3,26 @@ package twin
 import (
 	"slices"
 	"testing"
+
+	"github.com/webtier/webtier/twin/compiler"
 )
 
 // TestChangedServices: a change that alters only rules keeps every host's services; one that
 // takes the web servers' mount away names the web servers.
 func TestChangedServices(t *testing.T) {
 	n, in := example(t)
-	cur, err := Compile(n, in, "wt-")
+	cur, err := compiler.Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	same, err := Compile(n, in, "wt-")
+	same, err := compiler.Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := changedServices(cur, same); len(got) > 0 {
 		t.Errorf("the same stack compiled again changes the services of %v", got)
 	}
-	noMount, err := Compile(n, in, "wt-")
+	noMount, err := compiler.Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -26,7 +27,7 @@ const DefaultLimit = 4096
 
 // Attempt is one connection the twin tries.
 type Attempt struct {
-	From, To *Host
+	From, To *compiler.Host
 	Proto    verify.Protocol
 	// SPort is the source port (TCP and UDP); DPort the destination port, or for ICMP the
 	// message's ICMP key (an echo request).
@@ -115,7 +116,7 @@ func (r *Report) OK() bool { return len(r.Differences()) == 0 && len(r.Misses())
 
 // samplePorts are the destination ports tried: each flow's port (both ends of a range),
 // both ends of every host's ephemeral range and one port past each end, and a fixed sample.
-func (p *Plan) samplePorts(in verify.Intent) []int {
+func samplePorts(p *compiler.Plan, in verify.Intent) []int {
 	set := map[int]bool{}
 	add := func(ports ...int) {
 		for _, x := range ports {
@@ -145,12 +146,12 @@ var fixedSample = []int{1, 21, 25, 53, 123, 3389, 5432, 8080, 20000, 50000}
 
 // attempts builds the attempts: the cross-check's, with the probes' expectations marked on
 // the attempts they share (a probe on a port outside the sample adds its own).
-func (p *Plan) attempts(n *verify.Network, in verify.Intent) []*Outcome {
-	ports := p.samplePorts(in)
+func attempts(p *compiler.Plan, n *verify.Network, in verify.Intent) []*Outcome {
+	ports := samplePorts(p, in)
 	byKey := map[string]*Outcome{}
 	var out []*Outcome
 	used := map[string]bool{}
-	add := func(src, dst *Host, proto verify.Protocol, sport, dport int) *Outcome {
+	add := func(src, dst *compiler.Host, proto verify.Protocol, sport, dport int) *Outcome {
 		a := Attempt{From: src, To: dst, Proto: proto, SPort: sport, DPort: dport, Addr: dst.Private}
 		if !src.Inside() && dst.Inside() && dst.Public.IsValid() {
 			a.Addr = dst.Public
@@ -178,7 +179,7 @@ func (p *Plan) attempts(n *verify.Network, in verify.Intent) []*Outcome {
 		return o
 	}
 	echo := verify.ICMPKey(verify.ICMPEchoRequest, 0)
-	tryPair := func(src, dst *Host, proto verify.Protocol, port int) []*Outcome {
+	tryPair := func(src, dst *compiler.Host, proto verify.Protocol, port int) []*Outcome {
 		if proto == verify.ICMP {
 			return []*Outcome{add(src, dst, proto, 0, echo)}
 		}
@@ -186,7 +187,7 @@ func (p *Plan) attempts(n *verify.Network, in verify.Intent) []*Outcome {
 	}
 	for _, src := range p.Hosts {
 		for _, dst := range p.Hosts {
-			if src == dst || !p.tested(src) || !p.tested(dst) || !verify.Judges(src.ep, dst.ep) {
+			if src == dst || !tested(p, src) || !tested(p, dst) || !verify.Judges(src.Endpoint(), dst.Endpoint()) {
 				continue
 			}
 			for _, proto := range []verify.Protocol{verify.TCP, verify.UDP} {
@@ -212,8 +213,8 @@ func (p *Plan) attempts(n *verify.Network, in verify.Intent) []*Outcome {
 				probePorts = append(probePorts, iv.Lo, iv.Hi)
 			}
 		}
-		for _, src := range p.hostsFor(pr.From) {
-			for _, dst := range p.hostsFor(pr.To) {
+		for _, src := range hostsFor(p, pr.From) {
+			for _, dst := range hostsFor(p, pr.To) {
 				if src == dst {
 					continue
 				}
@@ -232,13 +233,13 @@ func (p *Plan) attempts(n *verify.Network, in verify.Intent) []*Outcome {
 		}
 	}
 	for _, o := range out {
-		o.Verdict = n.CanPorts(o.From.ep.At(o.From.Private, o.SPort), o.To.ep, o.Proto, verify.Port(o.DPort))
+		o.Verdict = n.CanPorts(o.From.Endpoint().At(o.From.Private, o.SPort), o.To.Endpoint(), o.Proto, verify.Port(o.DPort))
 	}
 	return out
 }
 
 // pairKey names a connection by its two ends, in either direction.
-func pairKey(proto verify.Protocol, a *Host, ap int, b *Host, bp int) string {
+func pairKey(proto verify.Protocol, a *compiler.Host, ap int, b *compiler.Host, bp int) string {
 	x, y := fmt.Sprintf("%s:%d", a.Name, ap), fmt.Sprintf("%s:%d", b.Name, bp)
 	if y < x {
 		x, y = y, x
@@ -248,17 +249,17 @@ func pairKey(proto verify.Protocol, a *Host, ap int, b *Host, bp int) string {
 
 // tested reports whether a host sends and receives in the tests: every host but the NAT
 // gateways, which only forward (the verifier judges them as part of other paths too).
-func (p *Plan) tested(h *Host) bool { return h.ep.Kind != verify.NATGateway }
+func tested(p *compiler.Plan, h *compiler.Host) bool { return h.Endpoint().Kind != verify.NATGateway }
 
 // hostsFor are the twin's hosts for one of the verifier's endpoints: the hosts of its ENI, or
 // the outside host that stands for its class.
-func (p *Plan) hostsFor(e *verify.Endpoint) []*Host {
-	var out []*Host
+func hostsFor(p *compiler.Plan, e *verify.Endpoint) []*compiler.Host {
+	var out []*compiler.Host
 	for _, h := range p.Hosts {
 		switch {
-		case e.Inside() && h.Inside() && h.ep.ENI() == e.ENI():
+		case e.Inside() && h.Inside() && h.Endpoint().ENI() == e.ENI():
 			out = append(out, h)
-		case !e.Inside() && !h.Inside() && h.stands == e.Addr:
+		case !e.Inside() && !h.Inside() && h.Stands() == e.Addr:
 			out = append(out, h)
 		}
 	}

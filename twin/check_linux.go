@@ -6,13 +6,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/verify"
 )
 
 // Test runs every attempt as real traffic, limit at a time, and returns what happened.
-func Test(ctx context.Context, p *Plan, n *verify.Network, in verify.Intent, limit int) (*Report, error) {
+func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.Intent, limit int) (*Report, error) {
 	start := time.Now()
-	outcomes := p.attempts(n, in)
+	outcomes := attempts(p, n, in)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	threads := map[string]*nsThread{}
@@ -22,7 +23,7 @@ func Test(ctx context.Context, p *Plan, n *verify.Network, in verify.Intent, lim
 			t.stop()
 		}
 	}()
-	udpPorts := map[*Host]map[int]bool{}
+	udpPorts := map[*compiler.Host]map[int]bool{}
 	for _, o := range outcomes {
 		if o.Proto == verify.UDP {
 			if udpPorts[o.To] == nil {
@@ -32,7 +33,7 @@ func Test(ctx context.Context, p *Plan, n *verify.Network, in verify.Intent, lim
 		}
 	}
 	for _, h := range p.Hosts {
-		if !p.tested(h) {
+		if !tested(p, h) {
 			continue
 		}
 		t, err := enter(h.Namespace)

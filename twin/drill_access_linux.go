@@ -8,6 +8,7 @@ import (
 	"github.com/webtier/webtier/check"
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 )
 
@@ -18,9 +19,9 @@ import (
 // from the public subnets (where the bastions were) and from the other web servers.
 func (d *drill) access(ctx context.Context) []check.Result {
 	var rows []check.Result
-	bastions := d.p.hostsOfRole(rules.Bastion)
-	endpoints := d.p.ssmEndpointHosts("ssmmessages")
-	admin := d.p.firstOf(string(rules.Admin))
+	bastions := d.p.HostsOfRole(rules.Bastion)
+	endpoints := d.p.SSMEndpointHosts("ssmmessages")
+	admin := d.p.FirstOf(string(rules.Admin))
 	if len(bastions) > 0 || len(endpoints) == 0 && admin != nil {
 		rows = append(rows, seed.Test(ctx, d, 1)...)
 	}
@@ -47,13 +48,13 @@ const agentWait = 8 * time.Second
 func (d *drill) sessions(ctx context.Context) []check.Result {
 	var rows []check.Result
 	var endpoints []*standin.Spec
-	for _, s := range d.p.Specs(standIns{}) {
+	for _, s := range d.p.Specs(compiler.StandIns{}) {
 		if s.Session != nil {
 			endpoints = append(endpoints, s)
 		}
 	}
 	for _, h := range d.p.Hosts {
-		if !d.p.managed(h) {
+		if !d.p.Managed(h) {
 			continue
 		}
 		test := fmt.Sprintf("session (stand-in for aws ssm start-session) -> %s (%s): hostname", h.Name, h.Private)
@@ -79,8 +80,8 @@ func (d *drill) sessions(ctx context.Context) []check.Result {
 // public subnets (an ALB node stands where the bastions were), not another web server.
 func (d *drill) noSSH(ctx context.Context) []check.Result {
 	var rows []check.Result
-	webs := d.p.hostsOfRole(rules.Web)
-	froms := []*Host{d.p.firstOf(string(rules.Internet)), d.p.firstOf(string(rules.ALB))}
+	webs := d.p.HostsOfRole(rules.Web)
+	froms := []*compiler.Host{d.p.FirstOf(string(rules.Internet)), d.p.FirstOf(string(rules.ALB))}
 	for _, w := range webs {
 		for _, from := range append(froms, webs...) {
 			if from == nil || from == w {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 
 	"github.com/webtier/webtier/check"
@@ -31,7 +32,7 @@ import (
 // NOT BUILT.
 
 // webAZs are the AZs the web servers run in.
-func webAZs(webs []*Host) []string {
+func webAZs(webs []*compiler.Host) []string {
 	var out []string
 	for _, w := range webs {
 		if !slices.Contains(out, w.AZ) {
@@ -44,13 +45,13 @@ func webAZs(webs []*Host) []string {
 // drill is the twin as the tests' environment: the plan and a thread in each namespace they
 // use.
 type drill struct {
-	p       *Plan
+	p       *compiler.Plan
 	threads map[string]*nsThread
 	// primary is the database's primary, once Standby found it.
-	primary *Host
+	primary *compiler.Host
 }
 
-func (d *drill) thread(h *Host) (*nsThread, error) {
+func (d *drill) thread(h *compiler.Host) (*nsThread, error) {
 	if t := d.threads[h.Name]; t != nil {
 		return t, nil
 	}
@@ -69,7 +70,7 @@ func row(req int, test, expected, observed, evidence string, ok bool) check.Resu
 
 // Drill runs the seed's tests of the requirements reqs (all when empty) on a running twin and
 // returns one row per test. A test that cannot run is a row that says why; the error is nil.
-func Drill(ctx context.Context, p *Plan, reqs ...int) ([]check.Result, error) {
+func Drill(ctx context.Context, p *compiler.Plan, reqs ...int) ([]check.Result, error) {
 	d := &drill{p: p, threads: map[string]*nsThread{}}
 	defer func() {
 		for _, t := range d.threads {
@@ -79,7 +80,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]check.Result, error) {
 	var rows []check.Result
 	for req := 1; req <= 6; req++ {
 		switch {
-		case len(reqs) > 0 && !containsInt(reqs, req):
+		case len(reqs) > 0 && !slices.Contains(reqs, req):
 		case req == 1:
 			rows = append(rows, d.access(ctx)...)
 		default:
@@ -90,7 +91,7 @@ func Drill(ctx context.Context, p *Plan, reqs ...int) ([]check.Result, error) {
 }
 
 // httpClient is an HTTP client whose connections start in a host's namespace.
-func (d *drill) httpClient(h *Host) (*http.Client, error) {
+func (d *drill) httpClient(h *compiler.Host) (*http.Client, error) {
 	t, err := d.thread(h)
 	if err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Resul
 	want := "ALARM to " + strings.Join(alarm.AlarmTopics, ", ")
 	limit := time.Duration(alarm.EvaluationPeriods+3) * datapoint()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); sleep(ctx, 200) {
-		sent, err := standin.ReadNotifications(StateDir(d.p.Prefix))
+		sent, err := standin.ReadNotifications(compiler.StateDir(d.p.Prefix))
 		if err != nil {
 			return row(2, test+" ("+alarm.Name+")", want, "-", err.Error(), false)
 		}
@@ -144,8 +145,8 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Resul
 
 // albHealth is the web servers' health check, read from the model, timed as the twin runs it
 // (standin.TimeScale).
-func (p *Plan) albHealth() seed.Health {
-	h, _ := seed.WebHealth(p.net, standin.TimeScale)
+func albHealth(p *compiler.Plan) seed.Health {
+	h, _ := seed.WebHealth(p.Network(), standin.TimeScale)
 	return h
 }
 
@@ -153,8 +154,8 @@ func (p *Plan) albHealth() seed.Health {
 // PHP-FPM's error log on the instances), or "".
 func (d *drill) lastLogLine(role rules.Role, prefix string) string {
 	last := ""
-	for _, h := range d.p.hostsOfRole(role) {
-		data, _ := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), h.Name+".log"))
+	for _, h := range d.p.HostsOfRole(role) {
+		data, _ := os.ReadFile(filepath.Join(compiler.StateDir(d.p.Prefix), h.Name+".log"))
 		for _, line := range strings.Split(string(data), "\n") {
 			if strings.HasPrefix(line, prefix) {
 				last = line
@@ -166,8 +167,8 @@ func (d *drill) lastLogLine(role rules.Role, prefix string) string {
 
 // Standby is the database's endpoint name and its standby, from the stand-ins' specs.
 func (d *drill) Standby(context.Context) (string, seed.Host, error) {
-	var primary, standby *Host
-	for _, s := range d.p.Specs(standIns{db: standin.HasMariaDB()}) {
+	var primary, standby *compiler.Host
+	for _, s := range d.p.Specs(compiler.StandIns{DB: standin.HasMariaDB()}) {
 		if s.DB != nil {
 			h, _ := d.p.Host(s.Host)
 			if s.DB.Primary {
@@ -186,14 +187,14 @@ func (d *drill) Standby(context.Context) (string, seed.Host, error) {
 		return "", seed.Host{}, fmt.Errorf("the database has one subnet (%s): Multi-AZ needs a DB subnet group over two AZs", primary.Subnet)
 	}
 	d.primary = primary
-	return d.p.dbEndpoint(), seedHost(standby), nil
+	return d.p.DBEndpoint(), seedHost(standby), nil
 }
 
 // FailOver fails the primary's host: its link goes down (a connection to it waits for its
 // timeout, as to a failed host on AWS) and its database process ends at once. The standby
 // takes over as the twin's RDS stand-in does.
 func (d *drill) FailOver(ctx context.Context) (string, error) {
-	data, err := os.ReadFile(standin.DBPidFile(StateDir(d.p.Prefix)))
+	data, err := os.ReadFile(standin.DBPidFile(compiler.StateDir(d.p.Prefix)))
 	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || perr != nil || d.primary == nil {
 		return "", fmt.Errorf("no primary process to stop")
@@ -236,7 +237,7 @@ func (d *drill) failoverEvent(ctx context.Context, since time.Time) check.Result
 	}
 	want := "failover to " + sub.Topic
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); sleep(ctx, 200) {
-		sent, err := standin.ReadNotifications(StateDir(d.p.Prefix))
+		sent, err := standin.ReadNotifications(compiler.StateDir(d.p.Prefix))
 		if err != nil {
 			return row(5, test+" ("+sub.Name+")", want, "-", err.Error(), false)
 		}
@@ -252,9 +253,9 @@ func (d *drill) failoverEvent(ctx context.Context, since time.Time) check.Result
 
 // throughGateway reports whether h's route table sends addr to a gateway endpoint (longest
 // prefix among its routes, as AWS picks).
-func throughGateway(h *Host, addr netip.Addr) bool {
+func throughGateway(h *compiler.Host, addr netip.Addr) bool {
 	best, gateway := -1, false
-	for _, r := range h.ep.Subnet.Routes.Routes {
+	for _, r := range h.Endpoint().Subnet.Routes.Routes {
 		cidrs := []netip.Prefix{r.Dest}
 		if r.List != "" {
 			cidrs = r.ListCIDRs

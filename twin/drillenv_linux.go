@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 
@@ -25,8 +26,8 @@ import (
 // started by signal, and the ALB nodes' health checks read from their logs.
 
 // seedHost is how the drill sees a host of the plan.
-func seedHost(h *Host) seed.Host {
-	out := seed.Host{Name: h.Name, ID: instanceID(h), AZ: h.AZ, Private: h.Private.String(), Hostnames: []string{h.Name}}
+func seedHost(h *compiler.Host) seed.Host {
+	out := seed.Host{Name: h.Name, ID: compiler.InstanceID(h), AZ: h.AZ, Private: h.Private.String(), Hostnames: []string{h.Name}}
 	if h.Public.IsValid() {
 		out.Public = h.Public.String()
 	}
@@ -36,19 +37,19 @@ func seedHost(h *Host) seed.Host {
 // Webs are the web servers of the plan.
 func (d *drill) Webs() []seed.Host {
 	var out []seed.Host
-	for _, h := range d.p.hostsOfRole(rules.Web) {
+	for _, h := range d.p.HostsOfRole(rules.Web) {
 		out = append(out, seedHost(h))
 	}
 	return out
 }
 
 // Health is the web servers' health check, on the twin's clock.
-func (d *drill) Health() seed.Health { return d.p.albHealth() }
+func (d *drill) Health() seed.Health { return albHealth(d.p) }
 
 // albNodes are the ALB nodes' public addresses, as the balancer's DNS name gives them.
 func (d *drill) albNodes() []string {
 	var nodes []string
-	for _, h := range d.p.hostsOfRole(rules.ALB) {
+	for _, h := range d.p.HostsOfRole(rules.ALB) {
 		if h.Public.IsValid() {
 			nodes = append(nodes, h.Public.String())
 		}
@@ -65,7 +66,7 @@ func (d *drill) Get(_ context.Context, path string, try int) (int, string, error
 	if len(nodes) == 0 {
 		return 0, "", fmt.Errorf("the stack has no internet-facing ALB node")
 	}
-	client, err := d.httpClient(d.p.firstOf("internet"))
+	client, err := d.httpClient(d.p.FirstOf("internet"))
 	if err != nil {
 		return 0, "", err
 	}
@@ -92,14 +93,14 @@ func (d *drill) StartWeb(_ context.Context, h seed.Host) (string, error) {
 }
 
 func (d *drill) signalHost(name string, sig syscall.Signal) error {
-	return supervise.Signal(filepath.Join(StateDir(d.p.Prefix), name+".pid"), sig)
+	return supervise.Signal(filepath.Join(compiler.StateDir(d.p.Prefix), name+".pid"), sig)
 }
 
 // TargetHealth is what the ALB nodes' health checks last decided of h (the transitions in
 // their logs): healthy when every node has it in service, unhealthy when none has.
 func (d *drill) TargetHealth(_ context.Context, h seed.Host) string {
 	healthy, nodes := 0, 0
-	for _, node := range d.p.hostsOfRole(rules.ALB) {
+	for _, node := range d.p.HostsOfRole(rules.ALB) {
 		nodes++
 		if d.lastHealth(node)[h.Name] {
 			healthy++
@@ -115,8 +116,8 @@ func (d *drill) TargetHealth(_ context.Context, h seed.Host) string {
 }
 
 // lastHealth is the last transition of each target in an ALB node's log: true for "healthy".
-func (d *drill) lastHealth(node *Host) map[string]bool {
-	data, _ := os.ReadFile(filepath.Join(StateDir(d.p.Prefix), node.Name+".log"))
+func (d *drill) lastHealth(node *compiler.Host) map[string]bool {
+	data, _ := os.ReadFile(filepath.Join(compiler.StateDir(d.p.Prefix), node.Name+".log"))
 	last := map[string]bool{}
 	for _, line := range strings.Split(string(data), "\n") {
 		if host, _, ok := strings.Cut(line, " healthy after "); ok {
@@ -130,7 +131,7 @@ func (d *drill) lastHealth(node *Host) map[string]bool {
 
 // OneAZ says why the web servers are in one AZ on the twin of a deployed stack.
 func (d *drill) OneAZ() *seed.NotShown {
-	if d.p.Live && len(webAZs(d.p.hostsOfRole(rules.Web))) < 2 {
+	if d.p.Live && len(webAZs(d.p.HostsOfRole(rules.Web))) < 2 {
 		return &seed.NotShown{Why: "the emulator placed every instance of the group in one AZ; AWS spreads them over the group's subnets"}
 	}
 	return nil
@@ -145,7 +146,7 @@ var (
 // Bastions are the bastions with a public address.
 func (d *drill) Bastions() []seed.Host {
 	var out []seed.Host
-	for _, h := range d.p.hostsOfRole(rules.Bastion) {
+	for _, h := range d.p.HostsOfRole(rules.Bastion) {
 		if h.Public.IsValid() {
 			out = append(out, seedHost(h))
 		}
@@ -167,9 +168,9 @@ func (d *drill) Shell(ctx context.Context, via *seed.Host, h seed.Host, command 
 	if via == nil {
 		args, err = d.p.SSHArgs(target, []string{command})
 	} else {
-		var jump *Host
+		var jump *compiler.Host
 		if jump, err = d.p.Host(via.Name); err == nil {
-			args, err = d.p.sshVia(target, jump, []string{command})
+			args, err = d.p.SSHVia(target, jump, []string{command})
 		}
 	}
 	if err != nil {
@@ -184,7 +185,7 @@ func (d *drill) Shell(ctx context.Context, via *seed.Host, h seed.Host, command 
 // Connect opens a TCP connection from the namespace of the first host of the vantage's role
 // (admin, internet).
 func (d *drill) Connect(ctx context.Context, from, addr string, port int) (bool, string, error) {
-	h := d.p.firstOf(from)
+	h := d.p.FirstOf(from)
 	if h == nil {
 		if h, _ = d.p.Host(from); h == nil {
 			return false, "", seed.ErrNoVantage
@@ -204,7 +205,7 @@ func (d *drill) Connect(ctx context.Context, from, addr string, port int) (bool,
 
 // Repository is the mirror list on the twin's stand-in for the repositories.
 func (d *drill) Repository() string {
-	return "https://" + d.p.firstOf("repos").Private.String() + "/" + rules.RepoMirrorList
+	return "https://" + d.p.FirstOf("repos").Private.String() + "/" + rules.RepoMirrorList
 }
 
 // cameFrom is the repository stand-in's answer: the source address it saw.
@@ -241,11 +242,11 @@ func (d *drill) Exit(h seed.Host) (seed.Exit, bool, *seed.Exit, string) {
 	if err != nil {
 		return seed.Exit{}, false, nil, ""
 	}
-	if throughGateway(host, d.p.firstOf("repos").Private) {
+	if throughGateway(host, d.p.FirstOf("repos").Private) {
 		return seed.Exit{Name: h.Name, Addr: h.Private, Gateway: true}, true, nil, ""
 	}
-	var nat *Host
-	for _, n := range d.p.hostsOfRole(rules.NAT) {
+	var nat *compiler.Host
+	for _, n := range d.p.HostsOfRole(rules.NAT) {
 		if n.AZ == h.AZ || nat == nil {
 			nat = n
 		}
@@ -264,7 +265,7 @@ func (d *drill) Elsewhere() (seed.Host, bool) {
 			return seedHost(h), true
 		}
 	}
-	if h := d.p.firstOf("internet"); h != nil {
+	if h := d.p.FirstOf("internet"); h != nil {
 		return seedHost(h), true
 	}
 	return seed.Host{}, false

@@ -71,7 +71,7 @@ func (d *drill) ScaleWithin() (out, in, every time.Duration) {
 	if st, err := ReadScaleStatus(d.p.Prefix); err == nil {
 		dp, _ = time.ParseDuration(st.Datapoint)
 	}
-	return time.Duration(outPoints+5)*dp + d.p.albHealth().Settle() + 5*time.Second,
+	return time.Duration(outPoints+5)*dp + albHealth(d.p).Settle() + 5*time.Second,
 		time.Duration(inPoints+outPoints+5) * dp, 200 * time.Millisecond
 }
 

@@ -18,14 +18,14 @@ func (d *drill) WriteShared(ctx context.Context, h seed.Host, name string) (obse
 	if err != nil {
 		return "", "", nil, err
 	}
-	if len(d.p.mountTargets()) == 0 {
+	if len(d.p.MountTargets()) == 0 {
 		return "-", "", nil, fmt.Errorf("the stack has no EFS mount target")
 	}
 	t, err := d.thread(writer)
 	if err != nil {
 		return "", "", nil, err
 	}
-	access := d.p.efsAccess(writer)
+	access := d.p.EFSAccess(writer)
 	how := "NFS without TLS, anonymous,"
 	switch {
 	case access.TLS && access.IAM:
@@ -35,7 +35,7 @@ func (d *drill) WriteShared(ctx context.Context, h seed.Host, name string) (obse
 	case access.IAM:
 		how = "NFS without TLS, signed with the instance role's credentials,"
 	}
-	evidence = how + " from " + writer.Name + " to " + d.p.efsName() + " as " + writer.AZ + " resolves it"
+	evidence = how + " from " + writer.Name + " to " + d.p.EFSName() + " as " + writer.AZ + " resolves it"
 	server, err := standin.WriteShared(ctx, access, func(ctx context.Context, addr string) (net.Conn, error) {
 		return t.dial(ctx, addr, 3*time.Second)
 	}, name, []byte("written through "+writer.Name+"'s mount by webtier drill\n"))

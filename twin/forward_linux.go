@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/supervise"
 )
 
@@ -28,7 +29,7 @@ const forwardPid = "forward.pid"
 
 // StartForward starts the forwarder from listen (a loopback address) to the ALB's port 80
 // through the internet client, with exe (this program), and waits until it listens.
-func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
+func StartForward(ctx context.Context, p *compiler.Plan, exe, listen string) error {
 	ap, err := netip.ParseAddrPort(listen)
 	if err != nil || !ap.Addr().IsLoopback() {
 		return fmt.Errorf("--forward %s: expected a loopback address and port, such as 127.0.0.1:8080", listen)
@@ -40,13 +41,13 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 	}
 	probe.Close()
 	targets := p.ALBAddrs(80)
-	client := p.firstOf("internet")
+	client := p.FirstOf("internet")
 	if len(targets) == 0 || client == nil {
 		return errors.New("the twin has no internet-facing ALB node or no internet client to forward through")
 	}
 	cmd := exec.Command(exe, "--forward", listen, "--via", client.Namespace, "--to", strings.Join(targets, ","))
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
-	dir := StateDir(p.Prefix)
+	dir := compiler.StateDir(p.Prefix)
 	if err := supervise.Start(cmd, filepath.Join(dir, "forward.log"), filepath.Join(dir, forwardPid)); err != nil {
 		return err
 	}
@@ -57,13 +58,13 @@ func StartForward(ctx context.Context, p *Plan, exe, listen string) error {
 		}
 		sleep(ctx, 20)
 	}
-	data, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), "forward.log"))
+	data, _ := os.ReadFile(filepath.Join(compiler.StateDir(p.Prefix), "forward.log"))
 	return fmt.Errorf("the forwarder does not listen on %s after 2s: %s", listen, strings.TrimSpace(string(data)))
 }
 
 // stopForward stops the forwarder of a twin, if it runs.
 func stopForward(prefix string) {
-	supervise.Signal(filepath.Join(StateDir(prefix), forwardPid), syscall.SIGKILL)
+	supervise.Signal(filepath.Join(compiler.StateDir(prefix), forwardPid), syscall.SIGKILL)
 }
 
 // forward runs the forwarder until ctx ends.

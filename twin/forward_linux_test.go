@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/webtier/webtier/twin/compiler"
 )
 
 // TestForwardRefusesBadAddresses: the site's address must be a free loopback port.
@@ -13,7 +15,7 @@ func TestForwardRefusesBadAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	p := &Plan{Prefix: "wtx-"}
+	p := &compiler.Plan{Prefix: "wtx-"}
 	for addr, want := range map[string]string{
 		taken.Addr().String(): "is taken",
 		"0.0.0.0:8080":        "expected a loopback address and port",

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
@@ -36,9 +37,9 @@ type refreshing struct {
 
 // refreshOf is the instance refresh a change from cur to next starts: the group whose
 // template digest changes, when it has a refresh; "" when none.
-func refreshOf(cur, next *Plan) (res string, pref *verify.Refresh, warmup int) {
-	res, was, _ := cur.fleet()
-	_, now, _ := next.fleet()
+func refreshOf(cur, next *compiler.Plan) (res string, pref *verify.Refresh, warmup int) {
+	res, was, _ := cur.Fleet()
+	_, now, _ := next.Fleet()
 	if was == nil || now == nil || now.Refresh == nil || was.Template == now.Template {
 		return "", nil, 0
 	}
@@ -50,8 +51,8 @@ func refreshOf(cur, next *Plan) (res string, pref *verify.Refresh, warmup int) {
 }
 
 // run replaces every member of from's group, step by step, and returns the last plan.
-func (rf *refreshing) run(ctx context.Context, from *Plan) (*Plan, error) {
-	old := slices.Clone(from.membersOf(rf.res))
+func (rf *refreshing) run(ctx context.Context, from *compiler.Plan) (*compiler.Plan, error) {
+	old := slices.Clone(from.MembersOf(rf.res))
 	desired := len(old)
 	minIn := (desired*rf.pref.MinHealthy + 99) / 100
 	room := desired*rf.pref.MaxHealthy/100 - desired
@@ -59,7 +60,7 @@ func (rf *refreshing) run(ctx context.Context, from *Plan) (*Plan, error) {
 		room = max(room, 1)
 	}
 	for batch := 1; len(old) > 0; batch++ {
-		members := from.membersOf(rf.res)
+		members := from.MembersOf(rf.res)
 		if room > 0 {
 			// The replacements first, in the AZs of the members they replace.
 			k := min(room, len(old))
@@ -76,7 +77,7 @@ func (rf *refreshing) run(ctx context.Context, from *Plan) (*Plan, error) {
 			if err := rf.ready(ctx, from, launched); err != nil {
 				return from, err
 			}
-			kept := slices.DeleteFunc(from.membersOf(rf.res), func(m Member) bool { return slices.Contains(gone, m.Name) })
+			kept := slices.DeleteFunc(from.MembersOf(rf.res), func(m compiler.Member) bool { return slices.Contains(gone, m.Name) })
 			if from, _, err = rf.apply(ctx, from, fmt.Sprintf("instance refresh %d: terminate %s", batch, strings.Join(gone, ", ")), desired, kept, nil); err != nil {
 				return from, err
 			}
@@ -88,7 +89,7 @@ func (rf *refreshing) run(ctx context.Context, from *Plan) (*Plan, error) {
 			gone = append(gone, m.Name)
 		}
 		old = old[k:]
-		kept := slices.DeleteFunc(members, func(m Member) bool { return slices.Contains(gone, m.Name) })
+		kept := slices.DeleteFunc(members, func(m compiler.Member) bool { return slices.Contains(gone, m.Name) })
 		next, launched, err := rf.apply(ctx, from, fmt.Sprintf("instance refresh %d: terminate %s, launch %d", batch, strings.Join(gone, ", "), k), desired, kept, nil)
 		if err != nil {
 			return from, err
@@ -104,13 +105,13 @@ func (rf *refreshing) run(ctx context.Context, from *Plan) (*Plan, error) {
 // apply compiles the new stack with the group's members kept (leaving: those to be replaced)
 // and its size set, applies the difference as one reported step, and returns the plan and the
 // hosts it launched.
-func (rf *refreshing) apply(ctx context.Context, from *Plan, step string, size int, kept []Member, leaving []string) (*Plan, []string, error) {
-	groups := from.Groups.clone()
+func (rf *refreshing) apply(ctx context.Context, from *compiler.Plan, step string, size int, kept []compiler.Member, leaving []string) (*compiler.Plan, []string, error) {
+	groups := from.Groups.Clone()
 	groups.Desired[rf.res] = size
 	groups.Members[rf.res] = kept
 	groups.Leaving = map[string][]string{rf.res: leaving}
-	groups.count(from.membersOf(rf.res))
-	next, err := CompileDesired(rf.n, rf.in, from.Prefix, groups)
+	groups.Count(from.MembersOf(rf.res))
+	next, err := compiler.CompileDesired(rf.n, rf.in, from.Prefix, groups)
 	if err != nil {
 		return from, nil, err
 	}
@@ -122,7 +123,7 @@ func (rf *refreshing) apply(ctx context.Context, from *Plan, step string, size i
 		err = rf.probe.join(next, launched)
 	}
 	rf.r.Steps = append(rf.r.Steps, StepReport{Name: step, Applied: time.Since(start), Launched: launched, Ended: ended})
-	rf.r.Expected = append(rf.r.Expected, next.expectations(step)...)
+	rf.r.Expected = append(rf.r.Expected, expectations(next, step)...)
 	if err != nil {
 		return from, nil, fmt.Errorf("%s: %w", step, err)
 	}
@@ -132,9 +133,9 @@ func (rf *refreshing) apply(ctx context.Context, from *Plan, step string, size i
 // ready waits until every ALB node that has the launched hosts registered has them in service
 // and the warm-up since their launch has passed, as the refresh does before it goes on. It
 // fails when they are not in service within the warm-up and the health checks' window.
-func (rf *refreshing) ready(ctx context.Context, p *Plan, launched []string) error {
+func (rf *refreshing) ready(ctx context.Context, p *compiler.Plan, launched []string) error {
 	start := time.Now()
-	health := p.albHealth()
+	health := albHealth(p)
 	limit := rf.warm + health.Settle()
 	if out := waitInService(ctx, p, launched, limit); len(out) > 0 {
 		return fmt.Errorf("instance refresh failed: not in service after %s: %s", limit.Round(time.Second), strings.Join(out, ", "))
@@ -145,11 +146,11 @@ func (rf *refreshing) ready(ctx context.Context, p *Plan, launched []string) err
 
 // waitInService waits at most limit until every ALB node has in service each of its targets
 // among hosts (nil: all of them), and returns those that are not ("HOST at NODE").
-func waitInService(ctx context.Context, p *Plan, hosts []string, limit time.Duration) []string {
-	specs := p.Specs(standIns{})
+func waitInService(ctx context.Context, p *compiler.Plan, hosts []string, limit time.Duration) []string {
+	specs := p.Specs(compiler.StandIns{})
 	for end := time.Now().Add(limit); ; sleep(ctx, 50) {
 		var out []string
-		counts := readCounts(StateDir(p.Prefix), specs)
+		counts := readCounts(compiler.StateDir(p.Prefix), specs)
 		for _, s := range specs {
 			if s.ALB == nil {
 				continue

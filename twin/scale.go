@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
+
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/verify"
 )
@@ -30,7 +32,7 @@ const (
 // SaveSource keeps the stack and config a running twin was built from in its state
 // directory, so that Load, and the controller, can compile it again.
 func SaveSource(prefix string, stack []byte, cfg config.Config) error {
-	dir := StateDir(prefix)
+	dir := compiler.StateDir(prefix)
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
 		return err
@@ -42,21 +44,21 @@ func SaveSource(prefix string, stack []byte, cfg config.Config) error {
 
 // SavedStack is the stack a running twin was built from (or last changed to).
 func SavedStack(prefix string) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(StateDir(prefix), stackFile))
+	data, err := os.ReadFile(filepath.Join(compiler.StateDir(prefix), stackFile))
 	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("no twin is up (no %s); run `webtier twin up` first", filepath.Join(StateDir(prefix), stackFile))
+		return nil, fmt.Errorf("no twin is up (no %s); run `webtier twin up` first", filepath.Join(compiler.StateDir(prefix), stackFile))
 	}
 	return data, err
 }
 
 // Load reads a running twin: its plan compiled again from the stack and config it was built
 // from (at the sizes its controller set), checked against the plan it wrote.
-func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {
+func Load(prefix string) (*compiler.Plan, *verify.Network, verify.Intent, error) {
 	saved, err := LoadPlan(prefix)
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
-	dir := StateDir(prefix)
+	dir := compiler.StateDir(prefix)
 	stack, err := os.ReadFile(filepath.Join(dir, stackFile))
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
@@ -81,7 +83,7 @@ func Load(prefix string) (*Plan, *verify.Network, verify.Intent, error) {
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
-	plan, err := CompileDesired(n, intent, prefix, saved.Groups)
+	plan, err := compiler.CompileDesired(n, intent, prefix, saved.Groups)
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
@@ -131,21 +133,10 @@ type ScaleEvent struct {
 
 // ReadScaleStatus reads the controller's status of a running twin.
 func ReadScaleStatus(prefix string) (*ScaleStatus, error) {
-	data, err := os.ReadFile(filepath.Join(StateDir(prefix), scaleStatus))
+	data, err := os.ReadFile(filepath.Join(compiler.StateDir(prefix), scaleStatus))
 	if err != nil {
 		return nil, fmt.Errorf("the twin's Auto Scaling controller has written no status: %w", err)
 	}
 	var st ScaleStatus
 	return &st, json.Unmarshal(data, &st)
-}
-
-// fleet is the twin's Auto Scaling group: its resource and scaling, from the plan's hosts.
-func (p *Plan) fleet() (res string, sc *verify.Scaling, hosts []*Host) {
-	for _, h := range p.Hosts {
-		if h.Inside() && h.ep.Kind == verify.ASGInstance && (res == "" || h.ep.Res == res) {
-			res, sc = h.ep.Res, h.ep.Scaling
-			hosts = append(hosts, h)
-		}
-	}
-	return res, sc, hosts
 }

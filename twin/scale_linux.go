@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 
 	"github.com/webtier/webtier/twin/standin"
@@ -45,10 +46,10 @@ func datapoint() time.Duration { return time.Minute / ScaleTimeScale }
 
 // Resize sets the size of the Auto Scaling group res of a running twin and applies the
 // difference; it returns the new plan and the hosts it launched and ended.
-func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent, res string, size int, exe string) (next *Plan, launched, ended []string, err error) {
-	groups := cur.Groups.clone()
+func Resize(ctx context.Context, cur *compiler.Plan, n *verify.Network, in verify.Intent, res string, size int, exe string) (next *compiler.Plan, launched, ended []string, err error) {
+	groups := cur.Groups.Clone()
 	groups.Desired[res] = size
-	next, err = CompileDesired(n, in, cur.Prefix, groups)
+	next, err = compiler.CompileDesired(n, in, cur.Prefix, groups)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -65,13 +66,13 @@ func Resize(ctx context.Context, cur *Plan, n *verify.Network, in verify.Intent,
 // and rulesets of the others (each ruleset in one transaction), the ALB nodes' targets, and
 // the hosts only cur has removed (deregistered first). It returns the hosts it launched and
 // ended.
-func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched, ended []string, err error) {
-	dir := StateDir(cur.Prefix)
-	d, err := Diff(cur, next)
+func applyDifference(ctx context.Context, cur, next *compiler.Plan, exe string) (launched, ended []string, err error) {
+	dir := compiler.StateDir(cur.Prefix)
+	d, err := compiler.Diff(cur, next)
 	if err != nil {
 		return nil, nil, err
 	}
-	with := standIns{ssh: HasSSH(), db: standin.HasMariaDB()}
+	with := compiler.StandIns{SSH: HasSSH(), DB: standin.HasMariaDB()}
 	specs := next.Specs(with)
 	// Deregister the ended servers first and let them drain, so that no request goes to a
 	// server being ended and none in flight is cut.
@@ -102,8 +103,8 @@ func applyDifference(ctx context.Context, cur, next *Plan, exe string) (launched
 				started = append(started, s)
 			}
 		}
-		if with.ssh {
-			for _, h := range next.sshHosts() {
+		if with.SSH {
+			for _, h := range next.SSHHosts() {
 				if slices.Contains(launched, h.Name) {
 					if err := startSSHD(next, h); err != nil {
 						return nil, nil, err
@@ -184,17 +185,17 @@ func reloadALBs(dir string, specs []*standin.Spec) error {
 
 func writeScaleStatus(prefix string, st *ScaleStatus) error {
 	st.Updated = time.Now()
-	return writeJSON(filepath.Join(StateDir(prefix), scaleStatus), st)
+	return writeJSON(filepath.Join(compiler.StateDir(prefix), scaleStatus), st)
 }
 
 // StartScaler starts the controller of a running twin (SaveSource first), with exe in this
 // machine's namespace (it makes and removes the twin's namespaces), and waits for its first
 // status. A twin without an Auto Scaling group gets none.
-func StartScaler(ctx context.Context, p *Plan, exe string) error {
-	if res, _, _ := p.fleet(); res == "" {
+func StartScaler(ctx context.Context, p *compiler.Plan, exe string) error {
+	if res, _, _ := p.Fleet(); res == "" {
 		return nil
 	}
-	dir := StateDir(p.Prefix)
+	dir := compiler.StateDir(p.Prefix)
 	cmd := exec.Command(exe, "--scale", p.Prefix)
 	cmd.Env = append(os.Environ(), ServeEnv+"=1")
 	if err := supervise.Start(cmd, filepath.Join(dir, "asg.log"), filepath.Join(dir, scalerPid)); err != nil {
@@ -216,7 +217,7 @@ func StartScaler(ctx context.Context, p *Plan, exe string) error {
 // stopScaler stops the controller and waits until it is gone, so that no resize runs while
 // the twin comes down.
 func stopScaler(prefix string) {
-	pid, err := supervise.ReadPid(filepath.Join(StateDir(prefix), scalerPid))
+	pid, err := supervise.ReadPid(filepath.Join(compiler.StateDir(prefix), scalerPid))
 	if err != nil {
 		return
 	}
@@ -234,7 +235,7 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, sc, _ := p.fleet()
+	res, sc, _ := p.Fleet()
 	if sc == nil {
 		return errors.New("the stack has no Auto Scaling group")
 	}
@@ -252,16 +253,16 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 	defer tick.Stop()
 	instances := func(cpu map[string]float64) []ScaleInstance {
 		var out []ScaleInstance
-		_, _, hosts := p.fleet()
+		_, _, hosts := p.Fleet()
 		for _, h := range hosts {
-			out = append(out, ScaleInstance{Host: h.Name, ID: instanceID(h), AZ: h.AZ, CPU: cpu[h.Name]})
+			out = append(out, ScaleInstance{Host: h.Name, ID: compiler.InstanceID(h), AZ: h.AZ, CPU: cpu[h.Name]})
 		}
 		return out
 	}
 	for {
 		cpu := map[string]float64{}
 		st.Average = 0
-		_, _, hosts := p.fleet()
+		_, _, hosts := p.Fleet()
 		for _, h := range hosts {
 			cpu[h.Name] = meter.sample(ctx, h.Namespace)
 			st.Average += cpu[h.Name] / float64(len(hosts))
@@ -312,10 +313,10 @@ func scalerMain(ctx context.Context, prefix, exe string, log io.Writer) error {
 
 // evaluateAlarms takes one datapoint of each alarm on the ALB nodes' counts and publishes each
 // change of state.
-func evaluateAlarms(p *Plan, alarms []*alarmState) error {
+func evaluateAlarms(p *compiler.Plan, alarms []*alarmState) error {
 	var counts []standin.TargetCounts
-	dir := StateDir(p.Prefix)
-	for _, h := range p.hostsOfRole(rules.ALB) {
+	dir := compiler.StateDir(p.Prefix)
+	for _, h := range p.HostsOfRole(rules.ALB) {
 		var c standin.TargetCounts
 		data, err := os.ReadFile(standin.CountsFile(dir, h.Name))
 		if err != nil || json.Unmarshal(data, &c) != nil {

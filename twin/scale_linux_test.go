@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 )
 
@@ -23,7 +24,7 @@ func TestResize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, sc, hosts := p.fleet()
+	res, sc, hosts := p.Fleet()
 	if sc == nil || sc.Min != 2 || sc.Max != 4 || sc.CPUTarget != 50 || len(hosts) != 2 {
 		t.Fatalf("the example's group: %s %+v with %d hosts; want min 2, max 4, CPU target 50, 2 hosts", res, sc, len(hosts))
 	}
@@ -42,7 +43,7 @@ func TestResize(t *testing.T) {
 		if !slices.Equal(launched, step.launched) || !slices.Equal(ended, step.ended) {
 			t.Errorf("resize to %d launched %v and ended %v; want %v and %v", step.size, launched, ended, step.launched, step.ended)
 		}
-		fresh, err := CompileDesired(n, in, testPrefix, Groups{Desired: map[string]int{res: step.size}})
+		fresh, err := compiler.CompileDesired(n, in, testPrefix, compiler.Groups{Desired: map[string]int{res: step.size}})
 		if err != nil {
 			t.Fatal(err)
 		}

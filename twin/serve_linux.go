@@ -2,6 +2,8 @@ package twin
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 )
@@ -60,10 +63,10 @@ func ServeMain(args []string, stderr io.Writer) int {
 // startListeners starts the services of every host that has any, with exe (this program),
 // inside the host's namespace, in a process group of its own; each process's id goes to a
 // pid file and its output to a log in the state directory.
-func startListeners(ctx context.Context, p *Plan, exe string) error {
-	dir := StateDir(p.Prefix)
-	with := standIns{ssh: HasSSH(), db: standin.HasMariaDB(), password: newPassword()}
-	if with.ssh {
+func startListeners(ctx context.Context, p *compiler.Plan, exe string) error {
+	dir := compiler.StateDir(p.Prefix)
+	with := compiler.StandIns{SSH: HasSSH(), DB: standin.HasMariaDB(), Password: newPassword()}
+	if with.SSH {
 		if err := startSSH(ctx, p); err != nil {
 			return err
 		}
@@ -78,10 +81,10 @@ func startListeners(ctx context.Context, p *Plan, exe string) error {
 			secrets = append(secrets, s.Private.String())
 		}
 	}
-	if err := standin.WriteRecords(dir, p.privateDNS(secrets)); err != nil {
+	if err := standin.WriteRecords(dir, p.PrivateDNS(secrets)); err != nil {
 		return err
 	}
-	if err := standin.WriteZonalRecords(dir, map[string]map[string][]string{p.efsName(): p.efsRecords()}); err != nil {
+	if err := standin.WriteZonalRecords(dir, map[string]map[string][]string{p.EFSName(): p.EFSRecords()}); err != nil {
 		return err
 	}
 	for _, spec := range specs {
@@ -110,7 +113,7 @@ func startSpec(dir string, spec *standin.Spec, exe string) error {
 
 // waitListening waits (a bounded time) until every service holds its ports; the database
 // comes up in the background (its primary takes seconds, its standby waits to take over).
-func waitListening(ctx context.Context, p *Plan, specs []*standin.Spec) error {
+func waitListening(ctx context.Context, p *compiler.Plan, specs []*standin.Spec) error {
 	for _, s := range specs {
 		ports := append([]int(nil), s.Banner...)
 		if s.Web != nil {
@@ -154,10 +157,17 @@ func waitListening(ctx context.Context, p *Plan, specs []*standin.Spec) error {
 				sleep(ctx, 20)
 			}
 			if !ok {
-				log, _ := os.ReadFile(filepath.Join(StateDir(p.Prefix), s.Host+".log"))
+				log, _ := os.ReadFile(filepath.Join(compiler.StateDir(p.Prefix), s.Host+".log"))
 				return fmt.Errorf("%s: its services do not hold %s/%d after 2s: %s", s.Host, so.proto, so.port, strings.TrimSpace(string(log)))
 			}
 		}
 	}
 	return nil
+}
+
+// newPassword makes the twin's master password.
+func newPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -8,21 +8,22 @@ import (
 	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	seed "github.com/webtier/webtier/drill"
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/verify"
 )
 
 // ssmTwin builds the twin of `access: ssm` (verify's snapshot of the synthesized stack),
 // edited by breaks.
-func ssmTwin(t *testing.T, breaks ...func(res map[string]any)) (*Plan, *verify.Network, verify.Intent) {
+func ssmTwin(t *testing.T, breaks ...func(res map[string]any)) (*compiler.Plan, *verify.Network, verify.Intent) {
 	t.Helper()
 	return accessTwin(t, "access-ssm.tf.json", func(c *config.Config) { c.Access, c.AdminCIDRs = config.AccessSSM, nil }, breaks...)
 }
 
 // accessTwin builds the twin of one of verify's snapshots of an access mode's stack.
-func accessTwin(t *testing.T, name string, edit func(*config.Config), breaks ...func(res map[string]any)) (*Plan, *verify.Network, verify.Intent) {
+func accessTwin(t *testing.T, name string, edit func(*config.Config), breaks ...func(res map[string]any)) (*compiler.Plan, *verify.Network, verify.Intent) {
 	t.Helper()
-	file := filepath.Join("..", "verify", "testdata", name)
-	_, in := loadStack(t, filepath.Join("verify", "testdata", name), edit)
+	file := filepath.Join("verify", "testdata", name)
+	_, in := loadStack(t, file, edit)
 	n, err := verify.Load(editedStack(t, file, breaks...))
 	if err != nil {
 		t.Fatal(err)

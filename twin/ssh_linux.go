@@ -8,14 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 
 	"github.com/webtier/webtier/twin/supervise"
 )
 
 // startSSH makes the twin's keys and starts sshd on every SSH host.
-func startSSH(ctx context.Context, p *Plan) error {
-	dir := sshDir(p.Prefix)
+func startSSH(ctx context.Context, p *compiler.Plan) error {
+	dir := compiler.SSHDir(p.Prefix)
 	// Readable by ec2-user (for authorized_keys); the private keys are the owner's only.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -42,13 +43,13 @@ func startSSH(ctx context.Context, p *Plan) error {
 	}
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(home, 0o755)
-	passwd = fmt.Appendf(passwd, "%s:x:%d:%d:webtier twin:%s:/bin/sh\n", sshUser, 64000, 64000, home)
+	passwd = fmt.Appendf(passwd, "%s:x:%d:%d:webtier twin:%s:/bin/sh\n", compiler.SSHUser, 64000, 64000, home)
 	if err := os.WriteFile(filepath.Join(dir, "passwd"), passwd, 0o644); err != nil {
 		return err
 	}
 	client := strings.Join([]string{
 		"Host *",
-		"  User " + sshUser,
+		"  User " + compiler.SSHUser,
 		"  IdentityFile " + filepath.Join(dir, "admin_ed25519"),
 		"  IdentitiesOnly yes",
 		"  UserKnownHostsFile " + filepath.Join(dir, "known_hosts"),
@@ -59,7 +60,7 @@ func startSSH(ctx context.Context, p *Plan) error {
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(client), 0o644); err != nil {
 		return err
 	}
-	for _, h := range p.sshHosts() {
+	for _, h := range p.SSHHosts() {
 		if err := startSSHD(p, h); err != nil {
 			return err
 		}
@@ -68,8 +69,8 @@ func startSSH(ctx context.Context, p *Plan) error {
 }
 
 // startSSHD starts sshd on one host with the twin's keys, as ec2-user's only door.
-func startSSHD(p *Plan, h *Host) error {
-	dir := sshDir(p.Prefix)
+func startSSHD(p *compiler.Plan, h *compiler.Host) error {
+	dir := compiler.SSHDir(p.Prefix)
 	cfg := strings.Join([]string{
 		"ListenAddress " + h.Private.String() + ":22",
 		"HostKey " + filepath.Join(dir, "host_ed25519"),
@@ -80,7 +81,7 @@ func startSSHD(p *Plan, h *Host) error {
 		"PubkeyAuthentication yes",
 		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
 		"StrictModes no",
-		"AllowUsers " + sshUser,
+		"AllowUsers " + compiler.SSHUser,
 		"AllowTcpForwarding yes",
 		"PrintMotd no",
 	}, "\n") + "\n"
@@ -91,7 +92,7 @@ func startSSHD(p *Plan, h *Host) error {
 	script := fmt.Sprintf("mount --bind %s /etc/passwd && hostname %s && exec %s -D -e -f %s",
 		filepath.Join(dir, "passwd"), h.Name, sshd, file)
 	cmd := exec.Command("ip", "netns", "exec", h.Namespace, "unshare", "--mount", "--uts", "sh", "-c", script)
-	state := StateDir(p.Prefix)
+	state := compiler.StateDir(p.Prefix)
 	if err := supervise.Start(cmd, filepath.Join(state, h.Name+".sshd.log"), filepath.Join(state, h.Name+".sshd.pid")); err != nil {
 		return fmt.Errorf("%s: starting sshd: %w", h.Name, err)
 	}

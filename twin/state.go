@@ -2,19 +2,12 @@ package twin
 
 import (
 	"context"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/webtier/webtier/twin/standin"
 )
 
 // The state directory of a running twin, and helpers its runtime shares with the stand-ins.
-
-// StateDir is where a twin keeps its plan and rulesets while it is up.
-func StateDir(prefix string) string {
-	return filepath.Join("/run/webtier", strings.TrimSuffix(prefix, "-"))
-}
 
 // writeJSON writes v as JSON to file, atomically, as the stand-ins' shared files are written
 // (standin.WriteJSON): the twin's processes read these files while others change them.
@@ -27,3 +20,7 @@ func sleep(ctx context.Context, ms int) {
 	case <-time.After(time.Duration(ms) * time.Millisecond):
 	}
 }
+
+// ServeEnv, when set in a process's environment, makes it one of the twin's background
+// processes (see ServeMain): the twin starts its own executable with it inside a namespace.
+const ServeEnv = "WEBTIER_TWIN_SERVE"

@@ -18,6 +18,7 @@ import (
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 	"github.com/webtier/webtier/verify"
@@ -67,9 +68,9 @@ func rootNetwork(t *testing.T) string {
 }
 
 // up builds the twin of a stack (the example, edited by breaks) with stand-in listeners.
-func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network, verify.Intent) {
+func up(t *testing.T, breaks ...func(m map[string]any)) (*compiler.Plan, *verify.Network, verify.Intent) {
 	t.Helper()
-	data := editedStack(t, filepath.Join("..", "testdata", "webtier.tf.json"), breaks...)
+	data := editedStack(t, filepath.Join("testdata", "webtier.tf.json"), breaks...)
 	n, err := verify.Load(data)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*Plan, *verify.Network,
 }
 
 // runTest runs `twin test` and returns the report with its text, for failure messages.
-func runTest(t *testing.T, p *Plan, n *verify.Network, in verify.Intent) (*Report, string) {
+func runTest(t *testing.T, p *compiler.Plan, n *verify.Network, in verify.Intent) (*Report, string) {
 	t.Helper()
 	r, err := Test(t.Context(), p, n, in, DefaultLimit)
 	if err != nil {
@@ -115,9 +116,9 @@ func exampleSource(t *testing.T) (config.Config, string) {
 }
 
 // upNetwork builds the twin of a loaded network with stand-in services.
-func upNetwork(t *testing.T, n *verify.Network, in verify.Intent) *Plan {
+func upNetwork(t *testing.T, n *verify.Network, in verify.Intent) *compiler.Plan {
 	t.Helper()
-	p, err := Compile(n, in, testPrefix)
+	p, err := compiler.Compile(n, in, testPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func upNetwork(t *testing.T, n *verify.Network, in verify.Intent) *Plan {
 func down(t *testing.T) {
 	t.Helper()
 	var pids []int
-	files, _ := filepath.Glob(filepath.Join(StateDir(testPrefix), "*.pid"))
+	files, _ := filepath.Glob(filepath.Join(compiler.StateDir(testPrefix), "*.pid"))
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
@@ -154,8 +155,8 @@ func down(t *testing.T) {
 			t.Errorf("listener process %d still runs after down", pid)
 		}
 	}
-	if _, err := os.Stat(StateDir(testPrefix)); !os.IsNotExist(err) {
-		t.Errorf("%s is still there after down", StateDir(testPrefix))
+	if _, err := os.Stat(compiler.StateDir(testPrefix)); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after down", compiler.StateDir(testPrefix))
 	}
 }
 
@@ -332,7 +333,7 @@ func TestDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var text strings.Builder
-	seed.Write(&text, Where, rows, 0)
+	seed.Write(&text, compiler.Where, rows, 0)
 	built := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: standin.HasMariaDB(), 6: true}
 	for _, r := range rows {
 		switch {
@@ -447,7 +448,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			var text strings.Builder
-			seed.Write(&text, Where, rows, 0)
+			seed.Write(&text, compiler.Where, rows, 0)
 			found := false
 			for _, r := range rows {
 				if strings.HasPrefix(r.Check, c.failing) {
@@ -617,7 +618,7 @@ func TestInstanceRefresh(t *testing.T) {
 		res["aws_launch_template"].(map[string]any)["web"].(map[string]any)["instance_type"] = "t3.small"
 	})
 	var before []string
-	for _, h := range p.hostsOfRole(rules.Web) {
+	for _, h := range p.HostsOfRole(rules.Web) {
 		before = append(before, h.Name)
 	}
 	r, err := Change(t.Context(), testPrefix, []ChangeStep{{Name: "the new stack", Stack: newType}}, cfg, exe, 0)
@@ -673,7 +674,7 @@ func TestInstanceRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	var now []string
-	for _, h := range after.hostsOfRole(rules.Web) {
+	for _, h := range after.HostsOfRole(rules.Web) {
 		now = append(now, h.Name)
 	}
 	slices.Sort(now)
@@ -741,7 +742,7 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 			}
 			if len(r.Disagreements()) > 0 {
 				// What the web servers said of their pages, for the cause.
-				logs, _ := filepath.Glob(filepath.Join(StateDir(testPrefix), "web-*.log"))
+				logs, _ := filepath.Glob(filepath.Join(compiler.StateDir(testPrefix), "web-*.log"))
 				for _, f := range logs {
 					data, _ := os.ReadFile(f)
 					for _, line := range strings.Split(string(data), "\n") {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -27,21 +28,23 @@ var errNeedsLinux = errors.New(needsLinux)
 // CanRun reports in one sentence why this machine cannot run a twin: it is not Linux.
 func CanRun() string { return needsLinux }
 
-func LoadPlan(string) (*Plan, error)                            { return nil, errNeedsLinux }
-func Up(context.Context, *Plan, string) error                   { return errNeedsLinux }
-func Down(context.Context, string) ([]string, error)            { return nil, errNeedsLinux }
-func Namespaces(string) ([]string, error)                       { return nil, errNeedsLinux }
-func Exec(context.Context, *Host, []string) error               { return errNeedsLinux }
-func StartScaler(context.Context, *Plan, string) error          { return errNeedsLinux }
-func StartForward(context.Context, *Plan, string, string) error { return errNeedsLinux }
+func LoadPlan(string) (*compiler.Plan, error)                            { return nil, errNeedsLinux }
+func Up(context.Context, *compiler.Plan, string) error                   { return errNeedsLinux }
+func Down(context.Context, string) ([]string, error)                     { return nil, errNeedsLinux }
+func Namespaces(string) ([]string, error)                                { return nil, errNeedsLinux }
+func Exec(context.Context, *compiler.Host, []string) error               { return errNeedsLinux }
+func StartScaler(context.Context, *compiler.Plan, string) error          { return errNeedsLinux }
+func StartForward(context.Context, *compiler.Plan, string, string) error { return errNeedsLinux }
 
-func Drill(context.Context, *Plan, ...int) ([]check.Result, error) { return nil, errNeedsLinux }
+func Drill(context.Context, *compiler.Plan, ...int) ([]check.Result, error) {
+	return nil, errNeedsLinux
+}
 
 func Change(context.Context, string, []ChangeStep, config.Config, string, time.Duration) (*ChangeReport, error) {
 	return nil, errNeedsLinux
 }
 
-func Test(context.Context, *Plan, *verify.Network, verify.Intent, int) (*Report, error) {
+func Test(context.Context, *compiler.Plan, *verify.Network, verify.Intent, int) (*Report, error) {
 	return nil, errNeedsLinux
 }
 

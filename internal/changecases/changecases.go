@@ -186,6 +186,27 @@ func Load(file string, edit func(*config.Config)) (*verify.Network, verify.Inten
 	return n, in, err
 }
 
+// Edited is a synthesized stack (file, relative to the repository) with each edit applied to
+// its resources, in order.
+func Edited(file string, edits ...func(res map[string]any)) ([]byte, error) {
+	root, err := Root()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil || len(edits) == 0 {
+		return data, err
+	}
+	var m Stack
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, edit := range edits {
+		edit(m["resource"].(map[string]any))
+	}
+	return json.Marshal(m)
+}
+
 // Pair is a case's two stacks with their configs and flow tables.
 type Pair struct {
 	Base, Head           []byte

@@ -1,8 +1,6 @@
-package twin
+package compiler
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,24 +14,22 @@ import (
 // computed from the plan into package standin's specs. One process per host runs them from
 // its Spec (standin.Main).
 
-// ServeEnv, when set in a process's environment, makes it one of the twin's background
-// processes (see ServeMain): the twin starts its own executable with it inside a namespace.
-const ServeEnv = "WEBTIER_TWIN_SERVE"
-
-// instanceID is the deployment's instance ID, or one made up that cannot be mistaken for
+// InstanceID is the deployment's instance ID, or one made up that cannot be mistaken for
 // AWS's.
-func instanceID(h *Host) string {
+func InstanceID(h *Host) string {
 	if h.InstanceID != "" {
 		return h.InstanceID
 	}
 	return "i-twin-" + h.Name
 }
 
-// Stand-ins the machine may lack: sshd (OpenSSH) and the database (MariaDB).
-type standIns struct {
-	ssh, db bool
-	// password is the database's master password, made for each twin.
-	password string
+// StandIns says what the twin runs beyond its own stand-ins: sshd (OpenSSH) and the database
+// (MariaDB), which the machine may lack, and the database's password.
+type StandIns struct {
+	// SSH is true when the machine has sshd, DB when it has MariaDB.
+	SSH, DB bool
+	// Password is the database's master password, made for each twin.
+	Password string
 }
 
 // dbName is the database the twin's MariaDB holds, as the config's database.name.
@@ -49,9 +45,9 @@ func (p *Plan) region() string {
 	return "twin"
 }
 
-// dbEndpoint is the database's endpoint name, made up (a real one has a random part where
+// DBEndpoint is the database's endpoint name, made up (a real one has a random part where
 // this has "twin").
-func (p *Plan) dbEndpoint() string {
+func (p *Plan) DBEndpoint() string {
 	for _, h := range p.Hosts {
 		if h.Inside() && h.ep.Kind == verify.Database {
 			return resName(h.Resource) + ".twin." + p.region() + ".rds.amazonaws.com"
@@ -65,11 +61,11 @@ func (p *Plan) dbEndpoint() string {
 func (p *Plan) secretsName() string { return "secretsmanager." + p.region() + ".amazonaws.com" }
 
 // Specs are the services of every host and the resolver's.
-func (p *Plan) Specs(with standIns) []*standin.Spec {
+func (p *Plan) Specs(with StandIns) []*standin.Spec {
 	var out []*standin.Spec
 	sshHosts := map[*Host]bool{}
-	if with.ssh {
-		for _, h := range p.sshHosts() {
+	if with.SSH {
+		for _, h := range p.SSHHosts() {
 			sshHosts[h] = true
 		}
 	}
@@ -80,21 +76,21 @@ func (p *Plan) Specs(with standIns) []*standin.Spec {
 	for _, h := range p.Hosts {
 		s := &standin.Spec{Host: h.Name, Namespace: h.Namespace, Kind: h.Kind, AZ: h.AZ, Private: h.Private, State: state}
 		if h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) {
-			s.IMDS, s.InstanceID = true, instanceID(h)
+			s.IMDS, s.InstanceID = true, InstanceID(h)
 			if h.Role == rules.Web && p.Access.Role != "" {
 				s.Role = p.Access.Role[strings.LastIndex(p.Access.Role, "/")+1:]
 			}
-			if p.managed(h) {
+			if p.Managed(h) {
 				s.Agent = &standin.Agent{Endpoint: p.ssmmessagesName(), Port: 443, Resolver: p.Resolver}
 			}
 		}
 		for _, port := range h.Listen {
 			switch {
 			case h.Role == rules.Web && port == 80:
-				s.Web = &standin.Web{Port: port, EFS: p.efsAccess(h),
+				s.Web = &standin.Web{Port: port, EFS: p.EFSAccess(h),
 					PHP: verify.BootstrapOf(h.ep.UserData, p.net.HealthPath()), Health: p.net.HealthPath()}
-				if with.db && p.dbEndpoint() != "" {
-					s.Web.DB = &standin.DBAccess{Endpoint: p.dbEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
+				if with.DB && p.DBEndpoint() != "" {
+					s.Web.DB = &standin.DBAccess{Endpoint: p.DBEndpoint(), Name: dbName, Secrets: p.secretsName(), Resolver: p.Resolver}
 				}
 			case h.Role == rules.Repos && port == 443:
 				s.Repo = &standin.Repo{Port: port}
@@ -105,15 +101,15 @@ func (p *Plan) Specs(with standIns) []*standin.Spec {
 				// the node's listeners, below
 			case port == 22 && sshHosts[h]:
 				// sshd's
-			case port == 3306 && with.db && h.Inside() && h.ep.Kind == verify.Database:
-				s.DB = &standin.DB{Primary: primary, Endpoint: p.dbEndpoint(), Name: dbName, User: "admin", Password: with.password, Events: p.DBEvents}
+			case port == 3306 && with.DB && h.Inside() && h.ep.Kind == verify.Database:
+				s.DB = &standin.DB{Primary: primary, Endpoint: p.DBEndpoint(), Name: dbName, User: "admin", Password: with.Password, Events: p.DBEvents}
 				primary = false
 			case port == rules.NFS.From && h.Inside() && h.ep.Kind == verify.MountTarget:
 				s.EFS = &standin.EFS{Port: port, Access: p.Access}
 			case port == 443 && h.Role == rules.SSMEndpoint && serviceOf(h.ep) == "ssmmessages":
 				s.Session = &standin.Session{Port: port, Socket: sessionSocket(state, h.Name)}
-			case port == 443 && with.db && h.Role == rules.SecretsEndpoint:
-				s.Secrets = &standin.Secrets{Port: port, User: "admin", Password: with.password, Access: p.Access}
+			case port == 443 && with.DB && h.Role == rules.SecretsEndpoint:
+				s.Secrets = &standin.Secrets{Port: port, User: "admin", Password: with.Password, Access: p.Access}
 			default:
 				s.Banner = append(s.Banner, port)
 			}
@@ -168,12 +164,12 @@ func (p *Plan) albSpec(h *Host) *standin.ALB {
 	return spec
 }
 
-// efsName is the file system's DNS name (a real one has the file system's ID where this has
+// EFSName is the file system's DNS name (a real one has the file system's ID where this has
 // "fs-twin").
-func (p *Plan) efsName() string { return "fs-twin.efs." + p.region() + ".amazonaws.com" }
+func (p *Plan) EFSName() string { return "fs-twin.efs." + p.region() + ".amazonaws.com" }
 
-// mountTargets are the hosts that are EFS mount targets.
-func (p *Plan) mountTargets() []*Host {
+// MountTargets are the hosts that are EFS mount targets.
+func (p *Plan) MountTargets() []*Host {
 	var out []*Host
 	for _, h := range p.Hosts {
 		if h.Inside() && h.ep.Kind == verify.MountTarget {
@@ -183,11 +179,11 @@ func (p *Plan) mountTargets() []*Host {
 	return out
 }
 
-// efsRecords are the file system's DNS answers by the asker's subnet: every subnet of an
+// EFSRecords are the file system's DNS answers by the asker's subnet: every subnet of an
 // AZ with a mount target gets that mount target's address; the others get none.
-func (p *Plan) efsRecords() map[string][]string {
+func (p *Plan) EFSRecords() map[string][]string {
 	out := map[string][]string{}
-	for _, mt := range p.mountTargets() {
+	for _, mt := range p.MountTargets() {
 		for _, s := range p.net.Subnets {
 			if s.AZ == mt.AZ && s.CIDR.Addr().Is4() {
 				out[s.CIDR.String()] = append(out[s.CIDR.String()], mt.Private.String())
@@ -197,13 +193,13 @@ func (p *Plan) efsRecords() map[string][]string {
 	return out
 }
 
-// efsAccess is the mount of a web server's user data, when the stack has mount targets (in
+// EFSAccess is the mount of a web server's user data, when the stack has mount targets (in
 // TLS when the stack's read lacks the file system).
-func (p *Plan) efsAccess(h *Host) *standin.EFSAccess {
-	if h.Role != rules.Web || len(p.mountTargets()) == 0 {
+func (p *Plan) EFSAccess(h *Host) *standin.EFSAccess {
+	if h.Role != rules.Web || len(p.MountTargets()) == 0 {
 		return nil
 	}
-	access := &standin.EFSAccess{Name: p.efsName(), Resolver: p.Resolver, TLS: true}
+	access := &standin.EFSAccess{Name: p.EFSName(), Resolver: p.Resolver, TLS: true}
 	if fs := p.Access.FileSystem; fs != nil {
 		access.IAM, access.TLS, access.ARN = fs.IAM, fs.TLS, fs.ARN
 	}
@@ -217,11 +213,11 @@ func (p *Plan) ssmmessagesName() string { return "ssmmessages." + p.region() + "
 // serviceOf is the last label of an interface endpoint's service: "ssmmessages".
 func serviceOf(e *verify.Endpoint) string { return e.Service[strings.LastIndexByte(e.Service, '.')+1:] }
 
-// ssmEndpointHosts are the hosts of one Systems Manager service's interface endpoint
+// SSMEndpointHosts are the hosts of one Systems Manager service's interface endpoint
 // ("ssmmessages").
-func (p *Plan) ssmEndpointHosts(service string) []*Host {
+func (p *Plan) SSMEndpointHosts(service string) []*Host {
 	var out []*Host
-	for _, h := range p.hostsOfRole(rules.SSMEndpoint) {
+	for _, h := range p.HostsOfRole(rules.SSMEndpoint) {
 		if h.ep != nil && serviceOf(h.ep) == service {
 			out = append(out, h)
 		}
@@ -229,19 +225,19 @@ func (p *Plan) ssmEndpointHosts(service string) []*Host {
 	return out
 }
 
-// managed reports whether a host is an instance managed by Systems Manager: the stack has the
+// Managed reports whether a host is an instance managed by Systems Manager: the stack has the
 // Systems Manager endpoints (access ssm or both), and every instance then runs the agent.
-func (p *Plan) managed(h *Host) bool {
-	return h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) && len(p.ssmEndpointHosts("ssmmessages")) > 0
+func (p *Plan) Managed(h *Host) bool {
+	return h.Inside() && (h.ep.Kind == verify.Instance || h.ep.Kind == verify.ASGInstance) && len(p.SSMEndpointHosts("ssmmessages")) > 0
 }
 
-// privateDNS are the names the VPC resolver answers for the interface endpoints (their
+// PrivateDNS are the names the VPC resolver answers for the interface endpoints (their
 // private DNS): Secrets Manager's at secrets (the addresses its stand-in serves on) and each
 // Systems Manager service's at its endpoint's hosts.
-func (p *Plan) privateDNS(secrets []string) map[string][]string {
+func (p *Plan) PrivateDNS(secrets []string) map[string][]string {
 	names := map[string][]string{p.secretsName(): secrets}
 	for _, service := range rules.SSMServices {
-		for _, h := range p.ssmEndpointHosts(service) {
+		for _, h := range p.SSMEndpointHosts(service) {
 			name := service + "." + p.region() + ".amazonaws.com"
 			names[name] = append(names[name], h.Private.String())
 		}
@@ -252,11 +248,4 @@ func (p *Plan) privateDNS(secrets []string) map[string][]string {
 // sessionSocket is the operators' socket of the Session Manager stand-in on host.
 func sessionSocket(state, host string) string {
 	return filepath.Join(state, "session-manager-"+host+".sock")
-}
-
-// newPassword makes the twin's master password.
-func newPassword() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

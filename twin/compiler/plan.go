@@ -10,12 +10,14 @@
 //
 // The twin never links to this machine's own network: every link is a veth pair between two
 // of its namespaces, and no namespace has a route out of the twin.
-package twin
+package compiler
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +87,13 @@ func (h *Host) Inside() bool { return h.ep.Inside() }
 // Endpoint is the verifier's endpoint at the host's address.
 func (h *Host) Endpoint() *verify.Endpoint { return h.ep }
 
+// Stands is, for a host outside the VPC, the verifier's address of the class it stands for.
+func (h *Host) Stands() netip.Addr { return h.stands }
+
+// Network is the verifier's model the plan was compiled from (nil for a plan read back from a
+// running twin's state).
+func (p *Plan) Network() *verify.Network { return p.net }
+
 // Plan is a twin ready to apply.
 type Plan struct {
 	Prefix string  `json:"prefix"`
@@ -129,8 +138,8 @@ type Groups struct {
 	Leaving map[string][]string `json:"-"`
 }
 
-// clone is a copy of g whose maps can be changed.
-func (g Groups) clone() Groups {
+// Clone is a copy of g whose maps can be changed.
+func (g Groups) Clone() Groups {
 	out := Groups{Desired: maps.Clone(g.Desired), Members: maps.Clone(g.Members), Numbered: maps.Clone(g.Numbered)}
 	if out.Desired == nil {
 		out.Desired = map[string]int{}
@@ -144,8 +153,8 @@ func (g Groups) clone() Groups {
 	return out
 }
 
-// count notes the numbers of members' names ("web-a-2"), so that none is given again.
-func (g Groups) count(members []Member) {
+// Count notes the numbers of members' names ("web-a-2"), so that none is given again.
+func (g Groups) Count(members []Member) {
 	for _, m := range members {
 		i := strings.LastIndex(m.Name, "-")
 		if k, err := strconv.Atoi(m.Name[i+1:]); err == nil && i > 0 {
@@ -154,8 +163,8 @@ func (g Groups) count(members []Member) {
 	}
 }
 
-// membersOf is the group's members in launch order.
-func (p *Plan) membersOf(res string) []Member {
+// MembersOf is the group's members in launch order.
+func (p *Plan) MembersOf(res string) []Member {
 	var out []Member
 	for _, h := range p.Hosts {
 		if h.Resource == res {
@@ -184,8 +193,8 @@ func (p *Plan) Host(name string) (*Host, error) {
 	return nil, fmt.Errorf("no host %q in the twin; it has %s", name, strings.Join(names, ", "))
 }
 
-// hostsOfRole are the hosts of a role, in plan order.
-func (p *Plan) hostsOfRole(role rules.Role) []*Host {
+// HostsOfRole are the hosts of a role, in plan order.
+func (p *Plan) HostsOfRole(role rules.Role) []*Host {
 	var out []*Host
 	for _, h := range p.Hosts {
 		if h.Role == role {
@@ -198,7 +207,7 @@ func (p *Plan) hostsOfRole(role rules.Role) []*Host {
 // ALBAddrs are the public addresses of the ALB nodes, with the listener port.
 func (p *Plan) ALBAddrs(port int) []string {
 	var out []string
-	for _, h := range p.hostsOfRole("alb") {
+	for _, h := range p.HostsOfRole("alb") {
 		if h.Public.IsValid() {
 			out = append(out, netip.AddrPortFrom(h.Public, uint16(port)).String())
 		}
@@ -222,7 +231,7 @@ func CompileDesired(n *verify.Network, in verify.Intent, prefix string, groups G
 	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
-	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Groups: groups.clone(), Access: verify.AccessOf(n, in),
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Groups: groups.Clone(), Access: verify.AccessOf(n, in),
 		Alarms: n.MetricAlarms(), DBEvents: n.DBEventSubscriptions()}
 	p.Leaving = groups.Leaving
 	for _, what := range p.Access.Unread {
@@ -401,7 +410,7 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		p.Hosts = append(p.Hosts, h)
 	}
 	for res := range p.Members {
-		p.Members[res] = p.membersOf(res)
+		p.Members[res] = p.MembersOf(res)
 		for _, pl := range list {
 			if pl.ep.Res == res {
 				p.Numbered[pl.base] = last[pl.base]
@@ -528,7 +537,7 @@ func (p *Plan) Text() string {
 		if h.Public.IsValid() {
 			pub = h.Public.String()
 		}
-		fmt.Fprintf(&b, "#   %-12s %-17s %-10s %-15s %s\n", h.Name, h.Role, or(h.Subnet, "outside"), h.Private, pub)
+		fmt.Fprintf(&b, "#   %-12s %-17s %-10s %-15s %s\n", h.Name, h.Role, cmp.Or(h.Subnet, "outside"), h.Private, pub)
 	}
 	for _, ns := range p.Namespaces {
 		if ns.NFT == "" {
@@ -539,14 +548,22 @@ func (p *Plan) Text() string {
 	return b.String()
 }
 
-// or returns s, or def when s is empty.
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // Where names the twin in the drill's verdict line, so that its table is never read as one of
 // AWS.
 const Where = "the twin (stand-ins, not AWS)"
+
+// Fleet is the twin's Auto Scaling group: its resource and scaling, from the plan's hosts.
+func (p *Plan) Fleet() (res string, sc *verify.Scaling, hosts []*Host) {
+	for _, h := range p.Hosts {
+		if h.Inside() && h.ep.Kind == verify.ASGInstance && (res == "" || h.ep.Res == res) {
+			res, sc = h.ep.Res, h.ep.Scaling
+			hosts = append(hosts, h)
+		}
+	}
+	return res, sc, hosts
+}
+
+// StateDir is where a twin keeps its plan and rulesets while it is up.
+func StateDir(prefix string) string {
+	return filepath.Join("/run/webtier", strings.TrimSuffix(prefix, "-"))
+}

@@ -1,6 +1,7 @@
-package twin
+package compiler
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -20,6 +21,16 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/twin.nft from the compiler's output")
+
+// repoFile is a file's path in the repository.
+func repoFile(t testing.TB, parts ...string) string {
+	t.Helper()
+	root, err := changecases.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(append([]string{root}, parts...)...)
+}
 
 // example loads the synthesized example stack and its intent.
 func example(t testing.TB) (*verify.Network, verify.Intent) {
@@ -45,7 +56,7 @@ func TestGoldenTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("..", "testdata", "twin.nft")
+	golden := repoFile(t, "testdata", "twin.nft")
 	got := p.Text()
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -54,10 +65,10 @@ func TestGoldenTwin(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run `go test ./twin -run Golden -update`)", err)
+		t.Fatalf("%v (run `go test ./twin/compiler -run Golden -update`)", err)
 	}
 	if got != string(want) {
-		t.Errorf("the compiled twin differs from %s; if the change is intended, run `go test ./twin -run Golden -update`\n%s", golden, lineDiff(string(want), got))
+		t.Errorf("the compiled twin differs from %s; if the change is intended, run `go test ./twin/compiler -run Golden -update`\n%s", golden, lineDiff(string(want), got))
 	}
 	again, _ := Compile(n, in, DefaultPrefix)
 	if again.Text() != got {
@@ -106,7 +117,7 @@ func TestHostsOfTheExample(t *testing.T) {
 		if h.Public.IsValid() {
 			pub = h.Public.String()
 		}
-		got = append(got, fmt.Sprintf("%s %s %s %s %v", h.Name, or(h.Subnet, "outside"), h.Private, pub, h.Listen))
+		got = append(got, fmt.Sprintf("%s %s %s %s %v", h.Name, cmp.Or(h.Subnet, "outside"), h.Private, pub, h.Listen))
 		if other, dup := seen[h.Private.String()]; dup {
 			t.Errorf("%s and %s share %s", other, h.Name, h.Private)
 		}
@@ -147,7 +158,7 @@ func TestHostsOfTheExample(t *testing.T) {
 
 // TestDesiredCapacitySpread: four instances over two subnets are two per subnet, numbered.
 func TestDesiredCapacitySpread(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webtier.tf.json"))
+	data, err := os.ReadFile(repoFile(t, "testdata", "webtier.tf.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,26 +268,16 @@ func TestOutsideHostsApart(t *testing.T) {
 
 // editedExample is the example stack with edit applied to its resources.
 func editedExample(t testing.TB, edit func(res map[string]any)) []byte {
-	return editedStack(t, filepath.Join("..", "testdata", "webtier.tf.json"), edit)
+	return editedStack(t, filepath.Join("testdata", "webtier.tf.json"), edit)
 }
 
-// editedStack is the stack in file with each edit applied to its resources, in order.
+// editedStack is the stack in file (relative to the repository) with each edit applied to its
+// resources, in order.
 func editedStack(t testing.TB, file string, edits ...func(res map[string]any)) []byte {
 	t.Helper()
-	data, err := os.ReadFile(file)
+	data, err := changecases.Edited(file, edits...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(edits) == 0 {
-		return data
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, edit := range edits {
-		edit(m["resource"].(map[string]any))
-	}
-	data, _ = json.Marshal(m)
 	return data
 }

@@ -1,10 +1,9 @@
-package twin
+package compiler
 
 import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func upOn(t *testing.T, p *Plan) *strict {
 // checkGolden compares got with a golden file of testdata/, rewritten with -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	golden := filepath.Join("..", "testdata", name)
+	golden := repoFile(t, "testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -66,10 +65,10 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run `go test ./twin -run Golden -update`)", err)
+		t.Fatalf("%v (run `go test ./twin/compiler -run Golden -update`)", err)
 	}
 	if got != string(want) {
-		t.Errorf("%s differs; if the change is intended, run `go test ./twin -run Golden -update`\n%s", golden, lineDiff(string(want), got))
+		t.Errorf("%s differs; if the change is intended, run `go test ./twin/compiler -run Golden -update`\n%s", golden, lineDiff(string(want), got))
 	}
 }
 
@@ -86,7 +85,7 @@ func TestGoldenOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "twin-up.ops", kernel.Text(up.Ops, p.Prefix))
-	res, _, _ := p.fleet()
+	res, _, _ := p.Fleet()
 	out := resized(t, p, n, in, res, 3)
 	d, err := Diff(p, out)
 	if err != nil {
@@ -98,7 +97,7 @@ func TestGoldenOps(t *testing.T) {
 // resized is the plan of a group's new size.
 func resized(t *testing.T, p *Plan, n *verify.Network, in verify.Intent, res string, size int) *Plan {
 	t.Helper()
-	groups := p.Groups.clone()
+	groups := p.Groups.Clone()
 	groups.Desired[res] = size
 	next, err := CompileDesired(n, in, p.Prefix, groups)
 	if err != nil {
@@ -125,7 +124,7 @@ func TestDiffReachesThePlan(t *testing.T) {
 		}
 	}
 	t.Run("resize", func(t *testing.T) {
-		res, _, _ := base.fleet()
+		res, _, _ := base.Fleet()
 		k := upOn(t, base)
 		cur := base
 		for _, size := range []int{4, 1, 2} {
