@@ -158,7 +158,7 @@ func TestDiffCommandPlan(t *testing.T) {
 // what they reach, authorizations by check and action). Against the HTTPS variant it shows
 // exactly what the synthesized base does.
 func TestDiffOfDeployedStack(t *testing.T) {
-	var s live.Stack
+	var s live.Described
 	if err := json.Unmarshal([]byte(readFile(t, "live/testdata/moto-example.json")), &s); err != nil {
 		t.Fatal(err)
 	}

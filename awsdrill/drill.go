@@ -118,7 +118,7 @@ func Run(ctx context.Context, o Options) ([]check.Result, error) {
 }
 
 // run is Run on a described stack.
-func run(ctx context.Context, o Options, s *live.Stack, db dbAPI) ([]check.Result, error) {
+func run(ctx context.Context, o Options, s *live.Described, db dbAPI) ([]check.Result, error) {
 	o = o.withDefaults()
 	n, _, err := s.Model()
 	if err != nil {

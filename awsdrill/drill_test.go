@@ -29,13 +29,13 @@ import (
 // live records it: go test ./live -run TestRecord -record URL).
 const recorded = "../live/testdata/moto-example.json"
 
-func loadRecorded(t *testing.T) *live.Stack {
+func loadRecorded(t *testing.T) *live.Described {
 	t.Helper()
 	data, err := os.ReadFile(recorded)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s live.Stack
+	var s live.Described
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatalf("%s: %v", recorded, err)
 	}
@@ -162,16 +162,16 @@ func TestEmulatorRows(t *testing.T) {
 func TestEmulatorFailsWhatTheAPIShows(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		change func(*live.Stack, *fakeDB)
+		change func(*live.Described, *fakeDB)
 		test   string // the row that must fail
 	}{
-		{"a mount target missing", func(s *live.Stack, _ *fakeDB) { s.MountTargets = s.MountTargets[:1] }, "EFS mount target per web AZ"},
-		{"the endpoint moves on reboot", func(_ *live.Stack, db *fakeDB) {
+		{"a mount target missing", func(s *live.Described, _ *fakeDB) { s.MountTargets = s.MountTargets[:1] }, "EFS mount target per web AZ"},
+		{"the endpoint moves on reboot", func(_ *live.Described, db *fakeDB) {
 			db.after = func(in *rdstypes.DBInstance) { in.Endpoint = &rdstypes.Endpoint{Address: aws.String("other.example")} }
 		}, "RebootDBInstance("},
-		{"max 3", func(s *live.Stack, _ *fakeDB) { s.AutoScalingGroups[0].MaxSize = aws.Int32(3) }, "sizes and CPU target"},
-		{"no CPU policy", func(s *live.Stack, _ *fakeDB) { s.ScalingPolicies = nil }, "sizes and CPU target"},
-		{"a NAT without an address", func(s *live.Stack, _ *fakeDB) { s.NATGateways[1].NatGatewayAddresses = nil }, "Elastic IPs"},
+		{"max 3", func(s *live.Described, _ *fakeDB) { s.AutoScalingGroups[0].MaxSize = aws.Int32(3) }, "sizes and CPU target"},
+		{"no CPU policy", func(s *live.Described, _ *fakeDB) { s.ScalingPolicies = nil }, "sizes and CPU target"},
+		{"a NAT without an address", func(s *live.Described, _ *fakeDB) { s.NATGateways[1].NatGatewayAddresses = nil }, "Elastic IPs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := loadRecorded(t)

@@ -75,7 +75,7 @@ type facts struct {
 // the answers by the IDs the model keeps. It fails when something the tests cannot do
 // without is missing: a bastion (unless bastions is false: access ssm), a web server, the group's target group, the load balancer,
 // the database.
-func factsOf(s *live.Stack, n *verify.Network, bastions bool) (*facts, error) {
+func factsOf(s *live.Described, n *verify.Network, bastions bool) (*facts, error) {
 	f := &facts{WebNAT: map[string]string{}, MountTargetAZ: map[string][]string{}}
 	f.Check, _ = drill.WebHealth(n, 1)
 	azOf := map[string]string{}

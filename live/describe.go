@@ -24,10 +24,10 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
-// Stack is what the AWS APIs say about one deployed web tier: the Describe* results, as the
+// Described is what the AWS APIs say about one deployed web tier: the Describe* results, as the
 // SDK returns them, of everything in (or attached to) the VPC tagged Project=webtier. It is
 // plain data (it round-trips through JSON, which the tests use for recorded stacks).
-type Stack struct {
+type Described struct {
 	Region           string                     `json:"region"`
 	VPC              ec2types.Vpc               `json:"vpc"`
 	Subnets          []ec2types.Subnet          `json:"subnets"`
@@ -185,9 +185,9 @@ func filter(name string, values ...string) ec2types.Filter {
 
 // Describe reads the stack: the one VPC tagged Project=webtier, then everything by vpc-id
 // filters or by following IDs. Zero or several such VPCs is a *NotDeployedError.
-func Describe(ctx context.Context, cfg aws.Config) (*Stack, error) {
+func Describe(ctx context.Context, cfg aws.Config) (*Described, error) {
 	c := newClients(cfg)
-	s := &Stack{Region: cfg.Region}
+	s := &Described{Region: cfg.Region}
 	vpcs, err := c.projectVPCs(ctx)
 	if err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func Describe(ctx context.Context, cfg aws.Config) (*Stack, error) {
 		return nil, &NotDeployedError{fmt.Sprintf("%d VPCs tagged %s=%s in %s (%s): expected one stack", len(vpcs), ProjectTag, ProjectValue, cfg.Region, strings.Join(ids, ", "))}
 	}
 	vpc := aws.ToString(s.VPC.VpcId)
-	for _, step := range []func(context.Context, *Stack, string) error{
+	for _, step := range []func(context.Context, *Described, string) error{
 		c.network, c.groups, c.compute, c.balancers, c.fleets, c.databases, c.fileSystems, c.flowLogs,
 	} {
 		if err := step(ctx, s, vpc); err != nil {
@@ -229,7 +229,7 @@ func (c *clients) projectVPCs(ctx context.Context) ([]ec2types.Vpc, error) {
 }
 
 // network reads subnets, gateways, route tables and network ACLs.
-func (c *clients) network(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) network(ctx context.Context, s *Described, vpc string) error {
 	byVPC := []ec2types.Filter{filter("vpc-id", vpc)}
 	subnets := ec2.NewDescribeSubnetsPaginator(c.ec2, &ec2.DescribeSubnetsInput{Filters: byVPC})
 	if err := eachPage(ctx, "DescribeSubnets", subnets, func(page *ec2.DescribeSubnetsOutput) error {
@@ -264,7 +264,7 @@ func (c *clients) network(ctx context.Context, s *Stack, vpc string) error {
 
 // groups reads the security groups, their rules and the prefix lists the rules and the routes
 // (read by network, before) name.
-func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) groups(ctx context.Context, s *Described, vpc string) error {
 	sgs := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
 	if err := eachPage(ctx, "DescribeSecurityGroups", sgs, func(page *ec2.DescribeSecurityGroupsOutput) error {
 		s.SecurityGroups = append(s.SecurityGroups, page.SecurityGroups...)
@@ -328,7 +328,7 @@ func (c *clients) groups(ctx context.Context, s *Stack, vpc string) error {
 var liveInstanceStates = []string{"pending", "running", "shutting-down", "stopping", "stopped"}
 
 // compute reads instances, NAT gateways, Elastic IPs, network interfaces and VPC endpoints.
-func (c *clients) compute(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) compute(ctx context.Context, s *Described, vpc string) error {
 	byVPC := []ec2types.Filter{filter("vpc-id", vpc)}
 	insts := ec2.NewDescribeInstancesPaginator(c.ec2, &ec2.DescribeInstancesInput{
 		Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("instance-state-name", liveInstanceStates...)}})
@@ -398,7 +398,7 @@ func liveEndpoint(st ec2types.State) bool {
 }
 
 // balancers reads the load balancers and target groups of the VPC.
-func (c *clients) balancers(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) balancers(ctx context.Context, s *Described, vpc string) error {
 	lbs := elbv2.NewDescribeLoadBalancersPaginator(c.elb, &elbv2.DescribeLoadBalancersInput{})
 	if err := eachPage(ctx, "DescribeLoadBalancers", lbs, func(page *elbv2.DescribeLoadBalancersOutput) error {
 		for _, lb := range page.LoadBalancers {
@@ -511,7 +511,7 @@ func (c *clients) elbTags(ctx context.Context, arns []string) (map[string][]elbt
 
 // fleets reads the Auto Scaling groups over the VPC's subnets, their scaling policies and
 // the launch template versions (or launch configurations) they use.
-func (c *clients) fleets(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) fleets(ctx context.Context, s *Described, vpc string) error {
 	subnets := map[string]bool{}
 	for _, sn := range s.Subnets {
 		subnets[aws.ToString(sn.SubnetId)] = true
@@ -575,7 +575,7 @@ func specVersion(spec *asgtypes.LaunchTemplateSpecification) string {
 }
 
 // launchTemplate reads the version of a launch template that spec names, once.
-func (c *clients) launchTemplate(ctx context.Context, s *Stack, spec *asgtypes.LaunchTemplateSpecification) error {
+func (c *clients) launchTemplate(ctx context.Context, s *Described, spec *asgtypes.LaunchTemplateSpecification) error {
 	version := specVersion(spec)
 	for _, lt := range s.LaunchTemplates {
 		if lt.Spec == version && (aws.ToString(lt.LaunchTemplateId) == aws.ToString(spec.LaunchTemplateId) && spec.LaunchTemplateId != nil ||
@@ -624,7 +624,7 @@ func splitIDs(list string) []string {
 }
 
 // databases reads the DB instances in the VPC and their subnet groups with tags.
-func (c *clients) databases(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) databases(ctx context.Context, s *Described, vpc string) error {
 	dbs := rds.NewDescribeDBInstancesPaginator(c.rds, &rds.DescribeDBInstancesInput{})
 	if err := eachPage(ctx, "DescribeDBInstances", dbs, func(page *rds.DescribeDBInstancesOutput) error {
 		for _, db := range page.DBInstances {
@@ -657,7 +657,7 @@ func (c *clients) databases(ctx context.Context, s *Stack, vpc string) error {
 
 // fileSystems reads the mount targets in the VPC (with their security groups) and their
 // file systems, and file systems tagged Project=webtier that have none there.
-func (c *clients) fileSystems(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) fileSystems(ctx context.Context, s *Described, vpc string) error {
 	subnets := map[string]bool{}
 	for _, sn := range s.Subnets {
 		subnets[aws.ToString(sn.SubnetId)] = true
@@ -720,7 +720,7 @@ func hasEFSTag(tags []efstypes.Tag, key, value string) bool {
 
 // flowLogs reads the VPC's flow logs, the log groups they deliver to and the inline policies
 // of their delivery roles.
-func (c *clients) flowLogs(ctx context.Context, s *Stack, vpc string) error {
+func (c *clients) flowLogs(ctx context.Context, s *Described, vpc string) error {
 	logs := ec2.NewDescribeFlowLogsPaginator(c.ec2, &ec2.DescribeFlowLogsInput{Filter: []ec2types.Filter{filter("resource-id", vpc)}})
 	if err := eachPage(ctx, "DescribeFlowLogs", logs, func(page *ec2.DescribeFlowLogsOutput) error {
 		s.FlowLogs = append(s.FlowLogs, page.FlowLogs...)
@@ -762,7 +762,7 @@ func flowLogGroup(fl ec2types.FlowLog) string {
 }
 
 // role reads an IAM role once: its trust policy and its inline and attached policies.
-func (c *clients) role(ctx context.Context, s *Stack, roleARN string) error {
+func (c *clients) role(ctx context.Context, s *Described, roleARN string) error {
 	if roleARN == "" || s.RoleTrusts[roleARN] != "" {
 		return nil
 	}
@@ -811,7 +811,7 @@ func unescapePolicy(doc string) string {
 
 // instanceProfile reads the instance profile a launch template gives its instances, and its
 // role, once.
-func (c *clients) instanceProfile(ctx context.Context, s *Stack, spec *ec2types.LaunchTemplateIamInstanceProfileSpecification) error {
+func (c *clients) instanceProfile(ctx context.Context, s *Described, spec *ec2types.LaunchTemplateIamInstanceProfileSpecification) error {
 	if spec == nil {
 		return nil
 	}

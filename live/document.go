@@ -30,7 +30,7 @@ import (
 // is, so that reports of both read alike. Notes are what the reading left out, said rather
 // than hidden; the verifier adds its own (for example on network interfaces it does not
 // model).
-func (s *Stack) Deployed() (verify.Deployed, []string) {
+func (s *Described) Deployed() (verify.Deployed, []string) {
 	d := newNaming()
 	s.name(d)
 	var out verify.Deployed
@@ -44,7 +44,7 @@ func (s *Stack) Deployed() (verify.Deployed, []string) {
 }
 
 // Model loads the stack into verify's model of a network, with the notes of Deployed.
-func (s *Stack) Model() (*verify.Network, []string, error) {
+func (s *Described) Model() (*verify.Network, []string, error) {
 	dep, notes := s.Deployed()
 	n, err := verify.LoadDeployed(dep)
 	return n, notes, err
@@ -162,7 +162,7 @@ func rdsTag(tags []rdstypes.Tag, key string) string {
 func lastPart(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 // main returns the VPC's main route table, or nil.
-func (s *Stack) mainTable() *ec2types.RouteTable {
+func (s *Described) mainTable() *ec2types.RouteTable {
 	for i, t := range s.RouteTables {
 		for _, a := range t.Associations {
 			if aws.ToBool(a.Main) {
@@ -178,7 +178,7 @@ func asgMember(in ec2types.Instance) bool { return ec2Tag(in.Tags, asgTag) != ""
 
 // standalone are the instances not launched by an Auto Scaling group: the model places the
 // group's instances from its configuration, these from what they are.
-func (s *Stack) standalone() []ec2types.Instance {
+func (s *Described) standalone() []ec2types.Instance {
 	var out []ec2types.Instance
 	for _, in := range s.Instances {
 		if !asgMember(in) {
@@ -190,7 +190,7 @@ func (s *Stack) standalone() []ec2types.Instance {
 
 // name gives every resource its address before any reference is written. Resources are
 // named in ID order, so that a clash of Name tags resolves the same way every time.
-func (s *Stack) name(d *naming) {
+func (s *Described) name(d *naming) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	d.name("aws_vpc", vpc, ec2Tag(s.VPC.Tags, "Name"), vpc)
 	for _, sn := range sortBy(s.Subnets, func(x ec2types.Subnet) string { return aws.ToString(x.SubnetId) }) {
@@ -316,7 +316,7 @@ func sortBy[T any](list []T, key func(T) string) []T {
 
 // dbSubnetGroups are the described subnet groups and any a DB instance embeds that was not
 // among them.
-func (s *Stack) dbSubnetGroups() []DBSubnetGroup {
+func (s *Described) dbSubnetGroups() []DBSubnetGroup {
 	out := slices.Clone(s.DBSubnetGroups)
 	for _, db := range s.DBInstances {
 		g := db.DBSubnetGroup
@@ -332,7 +332,7 @@ func (s *Stack) dbSubnetGroups() []DBSubnetGroup {
 // unaccounted are the network interfaces of the VPC that no translated resource stands for
 // (an instance's second interface, a Lambda function's, ...): they go into the document as
 // aws_network_interface, which the verifier names in its notes as not modelled.
-func (s *Stack) unaccounted() []ec2types.NetworkInterface {
+func (s *Described) unaccounted() []ec2types.NetworkInterface {
 	known := map[string]bool{}
 	for _, in := range s.Instances {
 		for _, e := range in.NetworkInterfaces {
@@ -385,7 +385,7 @@ func managedENI(e ec2types.NetworkInterface) bool {
 	return false
 }
 
-func (s *Stack) network(d *naming, out *verify.Deployed) {
+func (s *Described) network(d *naming, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	v := verify.DeployedVPC{Addr: d.addr[vpc], ID: vpc, CIDRs: []string{aws.ToString(s.VPC.CidrBlock)}}
 	for _, c := range sortBy(s.VPC.CidrBlockAssociationSet, func(x ec2types.VpcCidrBlockAssociation) string { return aws.ToString(x.AssociationId) }) {
@@ -439,7 +439,7 @@ func (s *Stack) network(d *naming, out *verify.Deployed) {
 
 // routes are a route table's routes: the local routes are implicit, IPv6 routes do not
 // matter to the IPv4 model, and a blackhole route is left out with a note.
-func (s *Stack) routes(d *naming, t ec2types.RouteTable) []verify.DeployedRoute {
+func (s *Described) routes(d *naming, t ec2types.RouteTable) []verify.DeployedRoute {
 	table := aws.ToString(t.RouteTableId)
 	var out []verify.DeployedRoute
 	for _, r := range t.Routes {
@@ -532,7 +532,7 @@ func naclEntries(entries []ec2types.NetworkAclEntry, egress bool) []verify.Deplo
 	return out
 }
 
-func (s *Stack) securityGroups(d *naming, out *verify.Deployed) {
+func (s *Described) securityGroups(d *naming, out *verify.Deployed) {
 	vpc := aws.ToString(s.VPC.VpcId)
 	for _, g := range s.SecurityGroups {
 		id := aws.ToString(g.GroupId)
@@ -580,7 +580,7 @@ func groupIDs(list []ec2types.GroupIdentifier) []string {
 	return out
 }
 
-func (s *Stack) compute(d *naming, out *verify.Deployed) {
+func (s *Described) compute(d *naming, out *verify.Deployed) {
 	eipOf := map[string]string{}
 	for _, a := range s.Addresses {
 		if in := aws.ToString(a.InstanceId); in != "" {
@@ -633,7 +633,7 @@ func (s *Stack) compute(d *naming, out *verify.Deployed) {
 	out.Interfaces = append(out.Interfaces, d.interfaces...)
 }
 
-func (s *Stack) balancers(d *naming, out *verify.Deployed) {
+func (s *Described) balancers(d *naming, out *verify.Deployed) {
 	for _, lb := range s.LoadBalancers {
 		arn := aws.ToString(lb.LoadBalancerArn)
 		dl := verify.DeployedLB{Addr: d.addr[arn], ID: arn, Type: string(lb.Type), Internal: lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal,
@@ -703,7 +703,7 @@ func actions(list []elbtypes.Action) []verify.DeployedAction {
 	return out
 }
 
-func (s *Stack) fleets(d *naming, out *verify.Deployed) {
+func (s *Described) fleets(d *naming, out *verify.Deployed) {
 	for _, lt := range s.LaunchTemplates {
 		id := aws.ToString(lt.LaunchTemplateId)
 		t := verify.DeployedTemplate{Addr: d.addr["aws_launch_template "+ltKey(id, lt.Spec)], ID: id, Version: lt.Spec}
@@ -781,7 +781,7 @@ func (s *Stack) fleets(d *naming, out *verify.Deployed) {
 }
 
 // templateID is the ID of the launch template a specification names by ID or by name.
-func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
+func (s *Described) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 	if id := aws.ToString(spec.LaunchTemplateId); id != "" {
 		return id
 	}
@@ -796,7 +796,7 @@ func (s *Stack) templateID(spec *asgtypes.LaunchTemplateSpecification) string {
 // above adds to out the file systems and their mount targets, the database instances and
 // their subnet groups, the roles read (each with its trust, inline and attached policies),
 // the instance profiles, the flow logs and their log groups, the file systems' policies.
-func (s *Stack) above(d *naming, out *verify.Deployed) {
+func (s *Described) above(d *naming, out *verify.Deployed) {
 	for _, fs := range s.FileSystems {
 		id := aws.ToString(fs.FileSystemId)
 		out.FileSystems = append(out.FileSystems, verify.DeployedFileSystem{Addr: d.addr["aws_efs_file_system "+id], ID: id})

@@ -2,7 +2,7 @@
 // aws-sdk-go-v2: it finds the stack by the VPC tagged Project=webtier (the provider's
 // default_tags), follows IDs and vpc-id filters from there, and hands what it found to
 // verify.LoadDeployed as verify.Deployed (typed, in AWS's IDs and ARNs: the network, what
-// sends and receives in it, what lies above the packets; see Stack.Deployed), which builds
+// sends and receives in it, what lies above the packets; see Described.Deployed), which builds
 // verify's one model of a stack from it, so that the very same probes and shape checks judge
 // what was deployed. Elements are named by their Name tag (falling back to their ID), which
 // makes the live names match the synthesized stack's: subnet web-a, web-sg, web-nacl.

@@ -79,13 +79,13 @@ func exampleConfig(t testing.TB) config.Config {
 }
 
 // loadRecorded reads the recorded stack.
-func loadRecorded(t testing.TB) *live.Stack {
+func loadRecorded(t testing.TB) *live.Described {
 	t.Helper()
 	data, err := os.ReadFile(recorded)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s live.Stack
+	var s live.Described
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatalf("%s: %v", recorded, err)
 	}

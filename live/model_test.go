@@ -16,7 +16,7 @@ import (
 )
 
 // modelShapes runs verify's shape checks on the model of a described stack.
-func modelShapes(t *testing.T, s *live.Stack, cfg config.Config) []check.Result {
+func modelShapes(t *testing.T, s *live.Described, cfg config.Config) []check.Result {
 	t.Helper()
 	n, _, err := s.Model()
 	if err != nil {
@@ -56,7 +56,7 @@ func TestModelShapeFailures(t *testing.T) {
 			}
 		}
 	}
-	swapNAT := func(s *live.Stack) {
+	swapNAT := func(s *live.Described) {
 		a, c := s.NATGateways[0].NatGatewayId, s.NATGateways[1].NatGatewayId
 		for i := range s.RouteTables {
 			for j := range s.RouteTables[i].Routes {
@@ -68,10 +68,10 @@ func TestModelShapeFailures(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, check, detail string
-		mutate              func(s *live.Stack)
+		mutate              func(s *live.Described)
 	}{
 		{"a mount target without efs-sg", "mount target per web AZ", "carries web-sg, not the group tagged webtier:role=efs",
-			func(s *live.Stack) {
+			func(s *live.Described) {
 				for _, g := range s.SecurityGroups {
 					if aws.ToString(g.GroupName) == "web-sg" {
 						s.MountTargets[0].SecurityGroups = []string{aws.ToString(g.GroupId)}
@@ -79,8 +79,8 @@ func TestModelShapeFailures(t *testing.T) {
 				}
 			}},
 		{"a web AZ without a mount target", "mount target per web AZ", "has 0 mount targets",
-			func(s *live.Stack) { s.MountTargets = s.MountTargets[1:] }},
-		{"one NAT gateway for two AZs", "one NAT gateway per AZ", "has 0 NAT gateways", func(s *live.Stack) {
+			func(s *live.Described) { s.MountTargets = s.MountTargets[1:] }},
+		{"one NAT gateway for two AZs", "one NAT gateway per AZ", "has 0 NAT gateways", func(s *live.Described) {
 			// The other one is gone: AWS reports the routes to it as blackholes.
 			gone := aws.ToString(s.NATGateways[1].NatGatewayId)
 			s.NATGateways = s.NATGateways[:1]
@@ -93,7 +93,7 @@ func TestModelShapeFailures(t *testing.T) {
 			}
 		}},
 		{"a web subnet routed through the other AZ's NAT", "one NAT gateway per AZ", "routes 0.0.0.0/0 through", swapNAT},
-		{"the database without Multi-AZ", "Multi-AZ over 2 AZs", "multi_az is not true", func(s *live.Stack) { s.DBInstances[0].MultiAZ = aws.Bool(false) }},
+		{"the database without Multi-AZ", "Multi-AZ over 2 AZs", "multi_az is not true", func(s *live.Described) { s.DBInstances[0].MultiAZ = aws.Bool(false) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := loadRecorded(t)

@@ -26,7 +26,7 @@ import (
 // checked on the model, by verify, for the synthesized and the deployed stack alike. local is
 // true for the emulator, whose known differences from AWS are reported as limitations rather
 // than failures. It reads the stack only; Check adds the request through the load balancer.
-func (s *Stack) Shapes(local bool) []check.Result {
+func (s *Described) Shapes(local bool) []check.Result {
 	var out []check.Result
 	out = append(out, s.fleetShapes(local)...)
 	out = append(out, s.databaseShapes(local)...)
@@ -58,12 +58,12 @@ func HTTPGet(ctx context.Context, url string) (int, error) {
 // name, on its first HTTP listener (or HTTPS), for the health-check path of the group it
 // forwards to. The emulator serves no load balancer DNS names: there it is a limitation and
 // nothing is requested.
-func (s *Stack) Check(ctx context.Context, local bool, get Getter) []check.Result {
+func (s *Described) Check(ctx context.Context, local bool, get Getter) []check.Result {
 	return append(s.Shapes(local), s.siteShapes(ctx, local, get)...)
 }
 
 // webGroups are the Auto Scaling groups tagged webtier:role=web.
-func (s *Stack) webGroups() []asgtypes.AutoScalingGroup {
+func (s *Described) webGroups() []asgtypes.AutoScalingGroup {
 	var out []asgtypes.AutoScalingGroup
 	for _, g := range s.AutoScalingGroups {
 		for _, t := range g.Tags {
@@ -77,7 +77,7 @@ func (s *Stack) webGroups() []asgtypes.AutoScalingGroup {
 }
 
 // subnetName names a subnet by its Name tag, else its ID.
-func (s *Stack) subnetName(id string) string {
+func (s *Described) subnetName(id string) string {
 	if sn := s.subnet(id); sn != nil {
 		if n := ec2Tag(sn.Tags, "Name"); n != "" {
 			return n
@@ -86,7 +86,7 @@ func (s *Stack) subnetName(id string) string {
 	return id
 }
 
-func (s *Stack) subnet(id string) *ec2types.Subnet {
+func (s *Described) subnet(id string) *ec2types.Subnet {
 	for i := range s.Subnets {
 		if aws.ToString(s.Subnets[i].SubnetId) == id {
 			return &s.Subnets[i]
@@ -95,7 +95,7 @@ func (s *Stack) subnet(id string) *ec2types.Subnet {
 	return nil
 }
 
-func (s *Stack) instance(id string) *ec2types.Instance {
+func (s *Described) instance(id string) *ec2types.Instance {
 	for i := range s.Instances {
 		if aws.ToString(s.Instances[i].InstanceId) == id {
 			return &s.Instances[i]
@@ -104,7 +104,7 @@ func (s *Stack) instance(id string) *ec2types.Instance {
 	return nil
 }
 
-func (s *Stack) targetGroup(arn string) *TargetGroup {
+func (s *Described) targetGroup(arn string) *TargetGroup {
 	for i := range s.TargetGroups {
 		if aws.ToString(s.TargetGroups[i].TargetGroupArn) == arn {
 			return &s.TargetGroups[i]
@@ -126,7 +126,7 @@ func members(g asgtypes.AutoScalingGroup) []asgtypes.Instance {
 	return out
 }
 
-func (s *Stack) fleetShapes(local bool) []check.Result {
+func (s *Described) fleetShapes(local bool) []check.Result {
 	groups := s.webGroups()
 	if len(groups) == 0 {
 		return []check.Result{{Req: 2, Check: "web servers' Auto Scaling group", Status: check.Fail,
@@ -164,7 +164,7 @@ func (s *Stack) fleetShapes(local bool) []check.Result {
 
 // registration checks that every instance of the group is registered in the target group
 // and, on AWS, healthy.
-func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local bool) []check.Result {
+func (s *Described) registration(group, arn string, insts []asgtypes.Instance, local bool) []check.Result {
 	tg := s.targetGroup(arn)
 	if tg == nil {
 		return []check.Result{{Req: 2, Check: group + ": web servers registered in " + lastPart(arn), Status: check.Fail,
@@ -235,7 +235,7 @@ func (s *Stack) registration(group, arn string, insts []asgtypes.Instance, local
 }
 
 // publicShape checks that no web server has a public address.
-func (s *Stack) publicShape(group string, insts []asgtypes.Instance) check.Result {
+func (s *Described) publicShape(group string, insts []asgtypes.Instance) check.Result {
 	sh := check.Result{Req: 1, Check: group + ": no web server has a public IP", Status: check.Pass}
 	var public []string
 	for _, in := range insts {
@@ -253,7 +253,7 @@ func (s *Stack) publicShape(group string, insts []asgtypes.Instance) check.Resul
 // spreadShape checks that the group's instances are spread over its subnets. moto puts every
 // instance into the first subnet of vpc_zone_identifier: on the local target that pattern is
 // a limitation.
-func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) check.Result {
+func (s *Described) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instance, local bool) check.Result {
 	subnets := splitIDs(aws.ToString(g.VPCZoneIdentifier))
 	sh := check.Result{Req: 2, Check: aws.ToString(g.AutoScalingGroupName) + ": web servers spread over the web subnets", Status: check.Pass}
 	count := map[string]int{}
@@ -297,7 +297,7 @@ func (s *Stack) spreadShape(g asgtypes.AutoScalingGroup, insts []asgtypes.Instan
 	return sh
 }
 
-func (s *Stack) databaseShapes(local bool) []check.Result {
+func (s *Described) databaseShapes(local bool) []check.Result {
 	if len(s.DBInstances) == 0 {
 		return []check.Result{{Req: 5, Check: "database Multi-AZ with a standby AZ", Status: check.Fail, Observed: "no DB instance in the VPC"}}
 	}
@@ -328,7 +328,7 @@ func (s *Stack) databaseShapes(local bool) []check.Result {
 // mountTargetStates checks that every mount target of the stack's file systems is available:
 // how many there are per web AZ and which group they carry is a check of the model
 // (verify's), on the synthesized and the deployed stack alike.
-func (s *Stack) mountTargetStates() check.Result {
+func (s *Described) mountTargetStates() check.Result {
 	sh := check.Result{Req: 6, Check: "EFS mount targets available", Status: check.Pass}
 	if len(s.FileSystems) == 0 {
 		sh.Status, sh.Observed = check.Fail, "no file system tagged "+ProjectTag+"="+ProjectValue+" or mounted in the VPC"
@@ -354,7 +354,7 @@ func (s *Stack) mountTargetStates() check.Result {
 
 // natStates checks that every NAT gateway of the VPC is available: how many there are per AZ
 // and which one each web subnet routes through is a check of the model (verify's).
-func (s *Stack) natStates() check.Result {
+func (s *Described) natStates() check.Result {
 	sh := check.Result{Req: 3, Check: "NAT gateways available", Status: check.Pass}
 	var parts []string
 	for _, n := range s.NATGateways {
@@ -382,7 +382,7 @@ func ec2Name(tags []ec2types.Tag, id string) string {
 }
 
 // siteShapes request each internet-facing load balancer's site (AWS only).
-func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []check.Result {
+func (s *Described) siteShapes(ctx context.Context, local bool, get Getter) []check.Result {
 	var out []check.Result
 	for _, lb := range s.LoadBalancers {
 		if lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternal {
@@ -415,7 +415,7 @@ func (s *Stack) siteShapes(ctx context.Context, local bool, get Getter) []check.
 
 // siteURL is the URL of the health-check path of the first target group a listener of lb
 // forwards to, on that listener (HTTP preferred).
-func (s *Stack) siteURL(lb LoadBalancer) (string, bool) {
+func (s *Described) siteURL(lb LoadBalancer) (string, bool) {
 	listeners := slices.Clone(lb.Listeners)
 	sort.SliceStable(listeners, func(i, j int) bool {
 		return listeners[i].Protocol == elbtypes.ProtocolEnumHttp && listeners[j].Protocol != elbtypes.ProtocolEnumHttp

@@ -128,7 +128,7 @@ func TestEmulatorPatternsFailOnAWS(t *testing.T) {
 
 // TestShapeFailures: each defect of the deployed shape fails its check, on the emulator too.
 func TestShapeFailures(t *testing.T) {
-	subnetNamed := func(s *live.Stack, name string) string {
+	subnetNamed := func(s *live.Described, name string) string {
 		for _, sn := range s.Subnets {
 			for _, tag := range sn.Tags {
 				if aws.ToString(tag.Key) == "Name" && aws.ToString(tag.Value) == name {
@@ -140,7 +140,7 @@ func TestShapeFailures(t *testing.T) {
 		return ""
 	}
 	first, second := webZones(t)
-	web := func(s *live.Stack) []int {
+	web := func(s *live.Described) []int {
 		var out []int
 		for i, in := range s.Instances {
 			for _, tag := range in.Tags {
@@ -153,30 +153,30 @@ func TestShapeFailures(t *testing.T) {
 	}
 	cases := []struct {
 		name, check, observed string
-		mutate                func(s *live.Stack)
+		mutate                func(s *live.Described)
 	}{
 		{"a web server with a public IP", "no web server has a public IP", "54.180.0.1",
-			func(s *live.Stack) { s.Instances[web(s)[0]].PublicIpAddress = aws.String("54.180.0.1") }},
+			func(s *live.Described) { s.Instances[web(s)[0]].PublicIpAddress = aws.String("54.180.0.1") }},
 		{"a web server not registered", "registered in webtier-web", "1 of 2 registered; not registered: ",
-			func(s *live.Stack) { s.TargetGroups[0].Health = s.TargetGroups[0].Health[:1] }},
+			func(s *live.Described) { s.TargetGroups[0].Health = s.TargetGroups[0].Health[:1] }},
 		{"too few in service", "web servers in service", "1 InService (min 2",
-			func(s *live.Stack) { s.AutoScalingGroups[0].Instances[0].LifecycleState = "Terminating" }},
+			func(s *live.Described) { s.AutoScalingGroups[0].Instances[0].LifecycleState = "Terminating" }},
 		{"the database without Multi-AZ", "Multi-AZ", "MultiAZ = false",
-			func(s *live.Stack) { s.DBInstances[0].MultiAZ = aws.Bool(false) }},
+			func(s *live.Described) { s.DBInstances[0].MultiAZ = aws.Bool(false) }},
 		{"a mount target still being created", "EFS mount targets available", "creating",
-			func(s *live.Stack) { s.MountTargets[0].LifeCycleState = "creating" }},
+			func(s *live.Described) { s.MountTargets[0].LifeCycleState = "creating" }},
 		{"a NAT gateway that failed", "NAT gateways available", "failed",
-			func(s *live.Stack) { s.NATGateways[0].State = "failed" }},
+			func(s *live.Described) { s.NATGateways[0].State = "failed" }},
 		{"instances all in the second subnet: not moto's pattern", "spread over the web subnets", first + " 0, " + second + " 2",
-			func(s *live.Stack) {
+			func(s *live.Described) {
 				for _, i := range web(s) {
 					s.Instances[i].SubnetId = aws.String(subnetNamed(s, second))
 				}
 			}},
 		{"an instance outside vpc_zone_identifier", "spread over the web subnets", "outside vpc_zone_identifier",
-			func(s *live.Stack) { s.Instances[web(s)[0]].SubnetId = aws.String(subnetNamed(s, "db-a")) }},
+			func(s *live.Described) { s.Instances[web(s)[0]].SubnetId = aws.String(subnetNamed(s, "db-a")) }},
 		{"no web group", "Auto Scaling group", "no Auto Scaling group over the VPC's subnets is tagged webtier:role=web",
-			func(s *live.Stack) { s.AutoScalingGroups[0].Tags = nil }},
+			func(s *live.Described) { s.AutoScalingGroups[0].Tags = nil }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
