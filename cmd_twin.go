@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 
 	"github.com/webtier/webtier/change"
@@ -194,7 +195,7 @@ func startTwin(ctx context.Context, plan *compiler.Plan, stack []byte, cfg confi
 	if forward != "" {
 		fmt.Fprintf(stdout, "  site: http://%s/ (from the twin's internet client to the ALB %s)\n", forward, strings.Join(plan.ALBAddrs(80), ", "))
 	}
-	if st, err := twin.ReadScaleStatus(plan.Prefix); err == nil {
+	if st, err := autoscale.ReadStatus(plan.Prefix); err == nil {
 		fmt.Fprintf(stdout, "  Auto Scaling (the twin's controller): %s at %d (min %d, max %d), target %.0f%% average CPU, datapoints of %s (AWS: 1 min, time / %d)\n",
 			st.Group, st.Desired, st.Min, st.Max, st.CPUTarget, st.Datapoint, st.Scale)
 	}

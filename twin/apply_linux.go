@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 )
@@ -84,7 +85,7 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 		return nil, errors.New("twin: an empty prefix would name every namespace")
 	}
 	// The controller first: it makes and removes namespaces.
-	stopScaler(prefix)
+	autoscale.Stop(prefix)
 	stopForward(prefix)
 	k := theKernel(prefix)
 	names, err := k.Namespaces(prefix)

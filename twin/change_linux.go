@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
@@ -68,7 +69,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	r := &ChangeReport{Expected: expectations(cur, "before")}
 	// The twin as it runs, every target in service (a twin just up passes its first checks).
 	health := albHealth(last)
-	if out := waitInService(ctx, cur, nil, health.Settle()); len(out) > 0 {
+	if out := autoscale.WaitInService(ctx, cur, nil, health.Settle()); len(out) > 0 {
 		return nil, fmt.Errorf("the twin's targets are not in service before the change: %s", strings.Join(out, ", "))
 	}
 	probe, err := startProbe(ctx, cur)
@@ -80,7 +81,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 	}
 	// Let the prober see the twin as it was for a moment.
 	sleep(ctx, int(min(hold, time.Second)/time.Millisecond))
-	stopScaler(prefix)
+	autoscale.Stop(prefix)
 	from := cur
 	for i, st := range steps {
 		// A request sent while the difference is applied meets a twin partly in the old
@@ -105,12 +106,9 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		}
 	}
 	// A new launch template: terraform starts the group's instance refresh with the update.
-	if res, pref, warmup := refreshOf(cur, last); pref != nil {
-		rf := &refreshing{n: n, in: in, res: res, pref: *pref, warm: standin.Scaled(warmup, standin.TimeScale), exe: exe, probe: probe, r: r}
-		if last, err = rf.run(ctx, last); err != nil {
-			r.Flows, r.InService, r.Sessions = probe.stop()
-			return r, err
-		}
+	if last, err = autoscale.Refresh(ctx, reportedSteps{exe, probe, r}, n, in, cur, last, health.Settle()); err != nil {
+		r.Flows, r.InService, r.Sessions = probe.stop()
+		return r, err
 	}
 	// The instances that kept their services: those still there.
 	for _, h := range changedServices(cur, last) {

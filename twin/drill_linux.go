@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 
@@ -108,7 +109,7 @@ func (d *drill) httpClient(h *compiler.Host) (*http.Client, error) {
 
 // UnhealthyAlarm: with a web server out of service, the stack's alarm on the ALB's
 // UnHealthyHostCount goes to ALARM and its notification reaches its topic (the twin's
-// CloudWatch and SNS stand-ins, alarms.go).
+// CloudWatch and SNS stand-ins, package autoscale).
 func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Result {
 	const test = "the unhealthy-host alarm notifies its topic"
 	var alarm *verify.MetricAlarm
@@ -126,7 +127,7 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Resul
 		return row(2, test, "ALARM to its topic", "no alarm", "the stack has no alarm on AWS/ApplicationELB UnHealthyHostCount that notifies a topic", false)
 	}
 	want := "ALARM to " + strings.Join(alarm.AlarmTopics, ", ")
-	limit := time.Duration(alarm.EvaluationPeriods+3) * datapoint()
+	limit := time.Duration(alarm.EvaluationPeriods+3) * autoscale.Datapoint()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); sleep(ctx, 200) {
 		sent, err := standin.ReadNotifications(compiler.StateDir(d.p.Prefix))
 		if err != nil {
@@ -140,7 +141,7 @@ func (d *drill) UnhealthyAlarm(ctx context.Context, since time.Time) check.Resul
 		}
 	}
 	return row(2, test+" ("+alarm.Name+")", want, "no notification in "+limit.String(),
-		fmt.Sprintf("%d of %d datapoints of %s must breach; the ALB nodes' counts are in %s", alarm.DatapointsToAlarm, alarm.EvaluationPeriods, datapoint(), "*.targets.json"), false)
+		fmt.Sprintf("%d of %d datapoints of %s must breach; the ALB nodes' counts are in %s", alarm.DatapointsToAlarm, alarm.EvaluationPeriods, autoscale.Datapoint(), "*.targets.json"), false)
 }
 
 // albHealth is the web servers' health check, read from the model, timed as the twin runs it

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/kernel"
 
 	seed "github.com/webtier/webtier/drill"
@@ -19,7 +20,7 @@ import (
 
 // Group is the controller's status of the web servers' group.
 func (d *drill) Group(context.Context) (seed.Group, error) {
-	st, err := ReadScaleStatus(d.p.Prefix)
+	st, err := autoscale.ReadStatus(d.p.Prefix)
 	switch {
 	case err != nil:
 		return seed.Group{}, fmt.Errorf("%v (webtier twin up starts it)", err)
@@ -55,7 +56,7 @@ func (d *drill) Load(_ context.Context, servers []seed.Host) (func(), string, er
 		}
 		burners = append(burners, b)
 	}
-	st, err := ReadScaleStatus(d.p.Prefix)
+	st, err := autoscale.ReadStatus(d.p.Prefix)
 	if err != nil {
 		stop()
 		return nil, "", err
@@ -68,11 +69,11 @@ func (d *drill) Load(_ context.Context, servers []seed.Host) (func(), string, er
 // the scale-in alarm's datapoints, with room.
 func (d *drill) ScaleWithin() (out, in, every time.Duration) {
 	dp := time.Second
-	if st, err := ReadScaleStatus(d.p.Prefix); err == nil {
+	if st, err := autoscale.ReadStatus(d.p.Prefix); err == nil {
 		dp, _ = time.ParseDuration(st.Datapoint)
 	}
-	return time.Duration(outPoints+5)*dp + albHealth(d.p).Settle() + 5*time.Second,
-		time.Duration(inPoints+outPoints+5) * dp, 200 * time.Millisecond
+	return time.Duration(autoscale.OutPoints+5)*dp + albHealth(d.p).Settle() + 5*time.Second,
+		time.Duration(autoscale.InPoints+autoscale.OutPoints+5) * dp, 200 * time.Millisecond
 }
 
 // Gone reports whether a server's namespace is gone.

@@ -40,7 +40,7 @@ func ServeMain(args []string, stderr io.Writer) int {
 		defer stop()
 		exe, err := os.Executable()
 		if err == nil {
-			err = scalerMain(ctx, *scaler, exe, stderr)
+			err = runScaler(ctx, *scaler, exe, stderr)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "twin scale: %v\n", err)

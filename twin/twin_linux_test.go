@@ -18,6 +18,7 @@ import (
 	seed "github.com/webtier/webtier/drill"
 	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
@@ -682,7 +683,7 @@ func TestInstanceRefresh(t *testing.T) {
 	if !slices.Equal(now, launched) {
 		t.Errorf("the twin's web servers are %v after the refresh; want the launched %v", now, launched)
 	}
-	if out := waitInService(t.Context(), after, nil, time.Second); len(out) > 0 {
+	if out := autoscale.WaitInService(t.Context(), after, nil, time.Second); len(out) > 0 {
 		t.Errorf("after the refresh, not in service: %v", out)
 	}
 }

@@ -1,10 +1,8 @@
-package twin
+package compiler
 
 import (
 	"slices"
 	"testing"
-
-	"github.com/webtier/webtier/twin/compiler"
 )
 
 // TestGroupMembersKept: once a group's members are kept (an instance refresh), a member keeps
@@ -12,12 +10,12 @@ import (
 // fewest (of those not leaving), and no name of an ended member is given again.
 func TestGroupMembersKept(t *testing.T) {
 	n, in := example(t)
-	p, err := compiler.Compile(n, in, "wt-")
+	p, err := Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, _, _ := p.Fleet()
-	links := func(p *compiler.Plan, host string) []string {
+	links := func(p *Plan, host string) []string {
 		for _, ns := range p.Namespaces {
 			if ns.Name == p.Prefix+host {
 				return ns.Links
@@ -25,19 +23,19 @@ func TestGroupMembersKept(t *testing.T) {
 		}
 		return nil
 	}
-	step := func(from *compiler.Plan, size int, leaving []string, without ...string) *compiler.Plan {
+	step := func(from *Plan, size int, leaving []string, without ...string) *Plan {
 		t.Helper()
 		g := from.Groups.Clone()
 		g.Desired[res] = size
 		g.Leaving = map[string][]string{res: leaving}
-		g.Members[res] = slices.DeleteFunc(from.MembersOf(res), func(m compiler.Member) bool { return slices.Contains(without, m.Name) })
+		g.Members[res] = slices.DeleteFunc(from.MembersOf(res), func(m Member) bool { return slices.Contains(without, m.Name) })
 		g.Count(from.MembersOf(res))
-		next, err := compiler.CompileDesired(n, in, "wt-", g)
+		next, err := CompileDesired(n, in, "wt-", g)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range next.MembersOf(res) {
-			i := slices.IndexFunc(from.MembersOf(res), func(o compiler.Member) bool { return o.Name == m.Name })
+			i := slices.IndexFunc(from.MembersOf(res), func(o Member) bool { return o.Name == m.Name })
 			if i < 0 {
 				continue
 			}
@@ -51,7 +49,7 @@ func TestGroupMembersKept(t *testing.T) {
 		}
 		return next
 	}
-	names := func(p *compiler.Plan) []string {
+	names := func(p *Plan) []string {
 		var out []string
 		for _, m := range p.MembersOf(res) {
 			out = append(out, m.Name+"@"+m.AZ[len(m.AZ)-1:])
@@ -76,7 +74,7 @@ func TestGroupMembersKept(t *testing.T) {
 		if got := names(p); !slices.Equal(got, c.want) {
 			t.Errorf("size %d without %v: members %v, want %v", c.size, c.without, got, c.want)
 		}
-		again, err := compiler.CompileDesired(n, in, "wt-", p.Groups)
+		again, err := CompileDesired(n, in, "wt-", p.Groups)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,16 +1,18 @@
-package twin
+package autoscale
 
 import (
 	"fmt"
 	"time"
 
+	"github.com/webtier/webtier/rules"
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
 
 // CloudWatch's alarms and SNS in the twin, for the alarms on what the twin measures: the ALB's
 // HealthyHostCount and UnHealthyHostCount (each node writes its counts, TargetCounts). The
-// Auto Scaling controller stands in for CloudWatch: every datapoint (AWS's minute divided as
+// Auto Scaling controller (Run) stands in for CloudWatch: every datapoint (AWS's minute divided as
 // its own are) it takes each such alarm's metric with the alarm's statistic over the nodes,
 // and an alarm goes to ALARM when DatapointsToAlarm of its last EvaluationPeriods breach (a
 // period of a minute or less is one datapoint), back to OK when none does. Each change is
@@ -100,4 +102,28 @@ func publish(state string, s *alarmState, v float64) error {
 				s.alarm.Metric, s.alarm.Statistic, v, s.alarm.DatapointsToAlarm, s.alarm.EvaluationPeriods)})
 	}
 	return standin.Send(state, out)
+}
+
+// evaluateAlarms takes one datapoint of each alarm on the ALB nodes' counts and publishes each
+// change of state.
+func evaluateAlarms(p *compiler.Plan, alarms []*alarmState) error {
+	var counts []standin.TargetCounts
+	dir := compiler.StateDir(p.Prefix)
+	for _, h := range p.HostsOfRole(rules.ALB) {
+		if c, ok := readCounts(dir, h.Name); ok {
+			counts = append(counts, c)
+		}
+	}
+	for _, s := range alarms {
+		v, ok := metricValue(s.alarm, counts)
+		if !ok {
+			continue
+		}
+		if s.observe(v) != "" {
+			if err := publish(dir, s, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
