@@ -18,6 +18,7 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
+	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/verify"
@@ -411,4 +412,36 @@ func Lines(c *verify.Change) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Step is one stack a change passes through.
+type Step struct {
+	Name  string
+	Stack []byte
+}
+
+// Steps are the stacks the case's apply passes through, as change.States reads them from
+// terraform's plan of it (every destroy done and no create yet, ...), then the new stack.
+func (c Case) Steps(p Pair) ([]Step, error) {
+	tf, err := c.Plan(p)
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(tf)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := change.Read(data)
+	if err != nil {
+		return nil, err
+	}
+	states, _, err := change.States(plan, p.Base, p.Head)
+	if err != nil {
+		return nil, err
+	}
+	var steps []Step
+	for _, st := range states {
+		steps = append(steps, Step{Name: st.Name, Stack: st.Stack})
+	}
+	return append(steps, Step{Name: "the new stack", Stack: p.Head}), nil
 }

@@ -56,20 +56,8 @@ func TestGoldenTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := repoFile(t, "testdata", "twin.nft")
 	got := p.Text()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./twin/compiler -run Golden -update`)", err)
-	}
-	if got != string(want) {
-		t.Errorf("the compiled twin differs from %s; if the change is intended, run `go test ./twin/compiler -run Golden -update`\n%s", golden, lineDiff(string(want), got))
-	}
+	checkGolden(t, "twin.nft", got)
 	again, _ := Compile(n, in, DefaultPrefix)
 	if again.Text() != got {
 		t.Error("compiling the same stack twice gave two plans")
