@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/twin/compiler"
+	"github.com/webtier/webtier/twin/probe"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/verify"
 )
@@ -31,8 +32,8 @@ type refreshing struct {
 	pref  verify.Refresh
 	warm  time.Duration
 	exe   string
-	probe *prober
-	r     *ChangeReport
+	probe *probe.Traffic
+	r     *probe.ChangeReport
 }
 
 // refreshOf is the instance refresh a change from cur to next starts: the group whose
@@ -115,15 +116,15 @@ func (rf *refreshing) apply(ctx context.Context, from *compiler.Plan, step strin
 	if err != nil {
 		return from, nil, err
 	}
-	rf.probe.step(step)
+	rf.probe.Step(step)
 	start := time.Now()
-	rf.probe.leave(ending(from, next))
+	rf.probe.Leave(from, next)
 	launched, ended, err := applyDifference(ctx, from, next, rf.exe)
 	if err == nil {
-		err = rf.probe.join(next, launched)
+		err = rf.probe.Join(next, launched)
 	}
-	rf.r.Steps = append(rf.r.Steps, StepReport{Name: step, Applied: time.Since(start), Launched: launched, Ended: ended})
-	rf.r.Expected = append(rf.r.Expected, expectations(next, step)...)
+	rf.r.Steps = append(rf.r.Steps, probe.StepReport{Name: step, Applied: time.Since(start), Launched: launched, Ended: ended})
+	rf.r.Expected = append(rf.r.Expected, probe.Expectations(next, step)...)
 	if err != nil {
 		return from, nil, fmt.Errorf("%s: %w", step, err)
 	}

@@ -1,4 +1,4 @@
-package twin
+package probe
 
 import (
 	"context"
@@ -16,11 +16,11 @@ func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.In
 	outcomes := attempts(p, n, in)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	threads := map[string]*nsThread{}
+	threads := map[string]*Thread{}
 	pingers := map[string]*pinger{}
 	defer func() {
 		for _, t := range threads {
-			t.stop()
+			t.Stop()
 		}
 	}()
 	udpPorts := map[*compiler.Host]map[int]bool{}
@@ -36,7 +36,7 @@ func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.In
 		if !tested(p, h) {
 			continue
 		}
-		t, err := enter(h.Namespace)
+		t, err := Enter(h.Namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +64,7 @@ func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.In
 			var err error
 			switch o.Proto {
 			case verify.TCP:
-				res, err = t.tcp(ctx, o.SPort, o.Addr, o.DPort, Timeout)
+				res, err = t.TCP(ctx, o.SPort, o.Addr, o.DPort, Timeout)
 			case verify.UDP:
 				res, err = t.udp(ctx, o.SPort, o.Addr, o.DPort, Timeout)
 			default:
