@@ -24,7 +24,9 @@ import (
 // Traffic keeps the seed's traffic going while a change is applied, each request on its own
 // (a slow answer does not hold the next): GET / through every ALB node every 100 ms, /db.php
 // through the first every 500 ms, and the repository from every web server every second
-// (through NAT or the S3 gateway endpoint). It keeps every request's step, time and outcome.
+// (through NAT or the S3 gateway endpoint), and an operator's SSH session through a bastion.
+// It keeps every request's step, time and outcome. Its methods are called from one goroutine,
+// the change's.
 type Traffic struct {
 	threads Threads
 	cancel  context.CancelFunc

@@ -10,7 +10,10 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Test runs every attempt as real traffic, limit at a time, and returns what happened.
+// Test runs `twin test` on the running twin of p (n and in its network and intent): every
+// attempt as real traffic from inside the sender's namespace, limit at a time (DefaultLimit),
+// each waiting at most Timeout, every host echoing UDP on the ports tried. A blocked attempt
+// is an outcome, not an error: the error says what kept an attempt from being made.
 func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.Intent, limit int) (*Report, error) {
 	start := time.Now()
 	outcomes := attempts(p, n, in)
