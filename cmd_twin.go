@@ -21,6 +21,7 @@ import (
 	"github.com/webtier/webtier/deploy"
 	"github.com/webtier/webtier/live"
 	"github.com/webtier/webtier/twin"
+	"github.com/webtier/webtier/twin/probe"
 	"github.com/webtier/webtier/verify"
 )
 
@@ -212,7 +213,7 @@ func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr 
 	fs := flag.NewFlagSet("twin test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "write every attempt as JSON")
-	limit := fs.Int("limit", twin.DefaultLimit, "attempts in flight at once")
+	limit := fs.Int("limit", probe.DefaultLimit, "attempts in flight at once")
 	verbose := fs.Bool("v", false, "list every attempt that got through")
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
@@ -230,7 +231,7 @@ func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "webtier: twin test: %v\n", err)
 		return exitBadArgs
 	}
-	r, err := twin.Test(ctx, plan, n, intent, *limit)
+	r, err := probe.Test(ctx, plan, n, intent, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin test: %v\n", err)
 		return exitFailed

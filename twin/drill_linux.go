@@ -2,10 +2,7 @@ package twin
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
+	"github.com/webtier/webtier/twin/probe"
 
 	"github.com/webtier/webtier/check"
 	seed "github.com/webtier/webtier/drill"
@@ -47,21 +45,9 @@ func webAZs(webs []*compiler.Host) []string {
 // use.
 type drill struct {
 	p       *compiler.Plan
-	threads map[string]*nsThread
+	threads probe.Threads
 	// primary is the database's primary, once Standby found it.
 	primary *compiler.Host
-}
-
-func (d *drill) thread(h *compiler.Host) (*nsThread, error) {
-	if t := d.threads[h.Name]; t != nil {
-		return t, nil
-	}
-	t, err := enter(h.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	d.threads[h.Name] = t
-	return t, nil
 }
 
 // row is a row that passed when ok.
@@ -72,12 +58,8 @@ func row(req int, test, expected, observed, evidence string, ok bool) check.Resu
 // Drill runs the seed's tests of the requirements reqs (all when empty) on a running twin and
 // returns one row per test. A test that cannot run is a row that says why; the error is nil.
 func Drill(ctx context.Context, p *compiler.Plan, reqs ...int) ([]check.Result, error) {
-	d := &drill{p: p, threads: map[string]*nsThread{}}
-	defer func() {
-		for _, t := range d.threads {
-			t.stop()
-		}
-	}()
+	d := &drill{p: p}
+	defer d.threads.Stop()
 	var rows []check.Result
 	for req := 1; req <= 6; req++ {
 		switch {
@@ -89,22 +71,6 @@ func Drill(ctx context.Context, p *compiler.Plan, reqs ...int) ([]check.Result, 
 		}
 	}
 	return rows, nil
-}
-
-// httpClient is an HTTP client whose connections start in a host's namespace.
-func (d *drill) httpClient(h *compiler.Host) (*http.Client, error) {
-	t, err := d.thread(h)
-	if err != nil {
-		return nil, err
-	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return t.dial(ctx, addr, 3*time.Second)
-		},
-		DisableKeepAlives: true,
-		// The repository's certificate is made up by the twin.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
-	}}, nil
 }
 
 // UnhealthyAlarm: with a web server out of service, the stack's alarm on the ALB's

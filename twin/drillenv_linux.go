@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/twin/compiler"
+	"github.com/webtier/webtier/twin/probe"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 
@@ -66,7 +67,7 @@ func (d *drill) Get(_ context.Context, path string, try int) (int, string, error
 	if len(nodes) == 0 {
 		return 0, "", fmt.Errorf("the stack has no internet-facing ALB node")
 	}
-	client, err := d.httpClient(d.p.FirstOf("internet"))
+	client, err := d.threads.HTTPClient(d.p.FirstOf("internet"))
 	if err != nil {
 		return 0, "", err
 	}
@@ -191,7 +192,7 @@ func (d *drill) Connect(ctx context.Context, from, addr string, port int) (bool,
 			return false, "", seed.ErrNoVantage
 		}
 	}
-	t, err := d.thread(h)
+	t, err := d.threads.Of(h)
 	if err != nil {
 		return false, "", err
 	}
@@ -199,7 +200,7 @@ func (d *drill) Connect(ctx context.Context, from, addr string, port int) (bool,
 	if err != nil {
 		return false, "", err
 	}
-	res, err := t.tcp(ctx, 0, a, port, Timeout)
+	res, err := t.TCP(ctx, 0, a, port, probe.Timeout)
 	return res.Through, res.How, err
 }
 
@@ -217,7 +218,7 @@ func (d *drill) Download(_ context.Context, h seed.Host) (int, string, string, e
 	if err != nil {
 		return 0, "", "", err
 	}
-	client, err := d.httpClient(host)
+	client, err := d.threads.HTTPClient(host)
 	if err != nil {
 		return 0, "", "", err
 	}

@@ -21,7 +21,7 @@ func (d *drill) WriteShared(ctx context.Context, h seed.Host, name string) (obse
 	if len(d.p.MountTargets()) == 0 {
 		return "-", "", nil, fmt.Errorf("the stack has no EFS mount target")
 	}
-	t, err := d.thread(writer)
+	t, err := d.threads.Of(writer)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -37,7 +37,7 @@ func (d *drill) WriteShared(ctx context.Context, h seed.Host, name string) (obse
 	}
 	evidence = how + " from " + writer.Name + " to " + d.p.EFSName() + " as " + writer.AZ + " resolves it"
 	server, err := standin.WriteShared(ctx, access, func(ctx context.Context, addr string) (net.Conn, error) {
-		return t.dial(ctx, addr, 3*time.Second)
+		return t.Dial(ctx, addr, 3*time.Second)
 	}, name, []byte("written through "+writer.Name+"'s mount by webtier drill\n"))
 	return "written and read back through the mount target at " + server, evidence, nil, err
 }

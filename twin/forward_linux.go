@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/twin/compiler"
+	"github.com/webtier/webtier/twin/probe"
 	"github.com/webtier/webtier/twin/supervise"
 )
 
@@ -69,7 +70,7 @@ func stopForward(prefix string) {
 
 // forward runs the forwarder until ctx ends.
 func forward(ctx context.Context, listen, via string, targets []string, log io.Writer) error {
-	t, err := enter(via)
+	t, err := probe.Enter(via)
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func forward(ctx context.Context, listen, via string, targets []string, log io.W
 		mu.Unlock()
 		go func() {
 			defer c.Close()
-			up, err := t.dial(ctx, target, 5*time.Second)
+			up, err := t.Dial(ctx, target, 5*time.Second)
 			if err != nil {
 				fmt.Fprintf(log, "%s: %v\n", target, err)
 				return

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/webtier/webtier/twin/compiler"
+	"github.com/webtier/webtier/twin/probe"
 )
 
 // An instance refresh is package autoscale's (autoscale.Refresh); a change runs it with its
@@ -15,20 +16,20 @@ import (
 // stopped first, those from the servers launched started once they are.
 type reportedSteps struct {
 	exe   string
-	probe *prober
-	r     *ChangeReport
+	probe *probe.Traffic
+	r     *probe.ChangeReport
 }
 
 func (s reportedSteps) Apply(ctx context.Context, step string, from, next *compiler.Plan) (launched, ended []string, err error) {
-	s.probe.step(step)
+	s.probe.Step(step)
 	start := time.Now()
-	s.probe.leave(ending(from, next))
+	s.probe.Leave(from, next)
 	launched, ended, err = applyDifference(ctx, from, next, s.exe)
 	if err == nil {
-		err = s.probe.join(next, launched)
+		err = s.probe.Join(next, launched)
 	}
-	s.r.Steps = append(s.r.Steps, StepReport{Name: step, Applied: time.Since(start), Launched: launched, Ended: ended})
-	s.r.Expected = append(s.r.Expected, expectations(next, step)...)
+	s.r.Steps = append(s.r.Steps, probe.StepReport{Name: step, Applied: time.Since(start), Launched: launched, Ended: ended})
+	s.r.Expected = append(s.r.Expected, probe.Expectations(next, step)...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/webtier/webtier/rules"
 	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
+	"github.com/webtier/webtier/twin/probe"
 	"github.com/webtier/webtier/twin/standin"
 	"github.com/webtier/webtier/twin/supervise"
 	"github.com/webtier/webtier/verify"
@@ -90,9 +91,9 @@ func up(t *testing.T, breaks ...func(m map[string]any)) (*compiler.Plan, *verify
 }
 
 // runTest runs `twin test` and returns the report with its text, for failure messages.
-func runTest(t *testing.T, p *compiler.Plan, n *verify.Network, in verify.Intent) (*Report, string) {
+func runTest(t *testing.T, p *compiler.Plan, n *verify.Network, in verify.Intent) (*probe.Report, string) {
 	t.Helper()
-	r, err := Test(t.Context(), p, n, in, DefaultLimit)
+	r, err := probe.Test(t.Context(), p, n, in, probe.DefaultLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,50 +247,50 @@ func TestBrokenStacks(t *testing.T) {
 		name   string
 		break_ func(t *testing.T, res map[string]any)
 		// miss describes the probe connections that must miss: every miss matches it.
-		miss func(o *Outcome) bool
+		miss func(o *probe.Outcome) bool
 	}{
 		{"the seed's return range 32768-60999 towards the ALB nodes", func(t *testing.T, res map[string]any) {
 			for _, cidr := range []string{"10.16.1.0/24", "10.16.2.0/24"} {
 				e := naclEntry(t, res, "web-nacl", true, cidr, 1024)
 				e["from_port"], e["to_port"] = 32768, 60999
 			}
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Role == "alb" && o.To.Role == "web" && o.DPort == 80 && (o.SPort < 32768 || o.SPort > 60999)
 		}},
 		{"the seed's return range 49152-65535 towards internet clients", func(t *testing.T, res map[string]any) {
 			e := naclEntry(t, res, "public-nacl", true, "0.0.0.0/0", 1024)
 			e["from_port"] = 49152
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Name == "internet" && o.To.Role == "alb" && o.DPort == 80 && o.SPort < 49152
 		}},
 		{"bastion SSH open to the world", func(t *testing.T, res map[string]any) {
 			rules := res["aws_vpc_security_group_ingress_rule"].(map[string]any)
 			rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any)["cidr_ipv4"] = "0.0.0.0/0"
 			naclEntry(t, res, "public-nacl", false, "203.0.113.0/24", 22)["cidr_block"] = "0.0.0.0/0"
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Role == "internet" && o.To.Role == "bastion" && o.DPort == 22
 		}},
 		{"no NAT route from web-a", func(t *testing.T, res map[string]any) {
 			prune(res, "aws_route", "web-a-default")
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Name == "web-a-1" && o.To.Role == "repos"
 		}},
 		{"web-a routed straight to the internet gateway", func(t *testing.T, res map[string]any) {
 			route := res["aws_route"].(map[string]any)["web-a-default"].(map[string]any)
 			delete(route, "nat_gateway_id")
 			route["gateway_id"] = "${aws_internet_gateway.igw.id}"
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Name == "web-a-1" && o.To.Role == "repos"
 		}},
 		{"the database ACL forgets the replies to web-c", func(t *testing.T, res map[string]any) {
 			e := naclEntry(t, res, "db-nacl", true, "10.16.4.0/24", 32768)
 			e["rule_action"] = "deny"
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Name == "web-c-1" && o.To.Role == "db" && o.DPort == 3306
 		}},
 		{"the web servers' group lets no ALB in", func(t *testing.T, res map[string]any) {
 			prune(res, "aws_vpc_security_group_ingress_rule", "web-sg-ingress-alb-to-web-http")
-		}, func(o *Outcome) bool {
+		}, func(o *probe.Outcome) bool {
 			return o.From.Role == "alb" && o.To.Role == "web" && o.DPort == 80
 		}},
 	} {
@@ -547,7 +548,7 @@ func TestChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, st := range c.steps {
-				var site, others []FlowFigures
+				var site, others []probe.FlowFigures
 				for _, f := range r.Flows {
 					switch {
 					case f.Step != st.name:
@@ -663,9 +664,9 @@ func TestInstanceRefresh(t *testing.T) {
 	}
 	s := r.Sessions[0]
 	t.Logf("session %s: survived %v, %d commands, ended in %q: %s", s.Session, s.Survived, s.Commands, s.EndedIn, s.Why)
-	replaced := slices.IndexFunc(r.Steps, func(st StepReport) bool { return slices.Contains(st.Ended, before[0]) })
+	replaced := slices.IndexFunc(r.Steps, func(st probe.StepReport) bool { return slices.Contains(st.Ended, before[0]) })
 	at := func(step string) int {
-		return slices.IndexFunc(r.Steps, func(st StepReport) bool { return st.Name == step })
+		return slices.IndexFunc(r.Steps, func(st probe.StepReport) bool { return st.Name == step })
 	}
 	if s.Survived || replaced < 0 || at(s.LastAnswered) != replaced-1 && at(s.LastAnswered) != replaced || at(s.EndedIn) < replaced {
 		t.Errorf("the session to %s: %+v; want it answered until %s is terminated (%q), then ended", before[0], s, before[0], r.Steps[max(replaced, 0)].Name)
@@ -731,7 +732,7 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 			}
 			lost := 0
 			for _, e := range r.Expected {
-				if e.Fail != FailNone {
+				if e.Fail != probe.FailNone {
 					t.Logf("verify: %s: %s: %s fail (%s)", e.Step, e.Flow, e.Fail, e.Why)
 				}
 			}

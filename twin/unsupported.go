@@ -13,7 +13,7 @@ import (
 	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/twin/compiler"
-	"github.com/webtier/webtier/verify"
+	"github.com/webtier/webtier/twin/probe"
 )
 
 // The twin is Linux's network namespaces and nftables: its runtime sits in the _linux.go
@@ -40,11 +40,7 @@ func Drill(context.Context, *compiler.Plan, ...int) ([]check.Result, error) {
 	return nil, errNeedsLinux
 }
 
-func Change(context.Context, string, []ChangeStep, config.Config, string, time.Duration) (*ChangeReport, error) {
-	return nil, errNeedsLinux
-}
-
-func Test(context.Context, *compiler.Plan, *verify.Network, verify.Intent, int) (*Report, error) {
+func Change(context.Context, string, []ChangeStep, config.Config, string, time.Duration) (*probe.ChangeReport, error) {
 	return nil, errNeedsLinux
 }
 

@@ -1,4 +1,4 @@
-package twin
+package probe
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package twin
+package probe
 
 import (
 	"context"
@@ -10,17 +10,20 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// Test runs every attempt as real traffic, limit at a time, and returns what happened.
+// Test runs `twin test` on the running twin of p (n and in its network and intent): every
+// attempt as real traffic from inside the sender's namespace, limit at a time (DefaultLimit),
+// each waiting at most Timeout, every host echoing UDP on the ports tried. A blocked attempt
+// is an outcome, not an error: the error says what kept an attempt from being made.
 func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.Intent, limit int) (*Report, error) {
 	start := time.Now()
 	outcomes := attempts(p, n, in)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	threads := map[string]*nsThread{}
+	threads := map[string]*Thread{}
 	pingers := map[string]*pinger{}
 	defer func() {
 		for _, t := range threads {
-			t.stop()
+			t.Stop()
 		}
 	}()
 	udpPorts := map[*compiler.Host]map[int]bool{}
@@ -36,7 +39,7 @@ func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.In
 		if !tested(p, h) {
 			continue
 		}
-		t, err := enter(h.Namespace)
+		t, err := Enter(h.Namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +67,7 @@ func Test(ctx context.Context, p *compiler.Plan, n *verify.Network, in verify.In
 			var err error
 			switch o.Proto {
 			case verify.TCP:
-				res, err = t.tcp(ctx, o.SPort, o.Addr, o.DPort, Timeout)
+				res, err = t.TCP(ctx, o.SPort, o.Addr, o.DPort, Timeout)
 			case verify.UDP:
 				res, err = t.udp(ctx, o.SPort, o.Addr, o.DPort, Timeout)
 			default:

@@ -1,4 +1,4 @@
-package twin
+package probe
 
 import (
 	"fmt"
@@ -37,6 +37,8 @@ type Attempt struct {
 	Addr netip.Addr
 }
 
+// String names the attempt as the reports print it: "web-a-1:32768 -> db-a (10.16.5.10)
+// tcp/3306", or for ICMP "admin -> bastion-a (192.0.2.10) icmp echo request".
 func (a Attempt) String() string {
 	if a.Proto == verify.ICMP {
 		return fmt.Sprintf("%s -> %s (%s) icmp echo request", a.From.Name, a.To.Name, a.Addr)
@@ -49,10 +51,11 @@ type Result struct {
 	// Through is true when the request reached the other end and its answer came back.
 	Through bool
 	// How says how it ended: "connected", "refused (reset from the host)", "echoed",
-	// "echo reply", "no answer in 1.5s", "host unreachable", ...
+	// "echo reply", "no answer in 2s", "host unreachable", ...
 	How string
 }
 
+// String is How.
 func (r Result) String() string { return r.How }
 
 // Outcome is an attempt with what the packets did and what the verifier and the flow table

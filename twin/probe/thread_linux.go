@@ -1,11 +1,13 @@
-package twin
+package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 
 	"golang.org/x/sys/unix"
@@ -23,8 +26,9 @@ import (
 // namespace, moved into it, creates the sockets there (a socket stays in the namespace it
 // was made in); connecting, sending and waiting happen on any thread.
 
-// nsThread makes sockets inside one namespace.
-type nsThread struct {
+// Thread makes sockets inside one namespace, for attempts and for clients (HTTP, NFS, a
+// forwarder) that run in this process on behalf of a host. Stop it when done.
+type Thread struct {
 	req  chan sockReq
 	done chan struct{}
 	once sync.Once
@@ -40,10 +44,10 @@ type sockResp struct {
 	err error
 }
 
-// enter starts a thread inside the named namespace. The thread is never unlocked: it ends
-// with its goroutine when stop is called, and Go does not reuse it.
-func enter(ns string) (*nsThread, error) {
-	t := &nsThread{req: make(chan sockReq), done: make(chan struct{})}
+// Enter starts a thread inside the named namespace (a name under kernel.NetnsDir). The thread
+// is never unlocked: it ends with its goroutine when Stop is called, and Go does not reuse it.
+func Enter(ns string) (*Thread, error) {
+	t := &Thread{req: make(chan sockReq), done: make(chan struct{})}
 	errc := make(chan error)
 	go func() {
 		runtime.LockOSThread()
@@ -72,9 +76,9 @@ func enter(ns string) (*nsThread, error) {
 	return t, nil
 }
 
-// socket makes a socket in the thread's namespace; after stop it fails (an HTTP transport
+// socket makes a socket in the thread's namespace; after Stop it fails (an HTTP transport
 // may still dial for a request its caller gave up).
-func (t *nsThread) socket(typ, proto int) (int, error) {
+func (t *Thread) socket(typ, proto int) (int, error) {
 	reply := make(chan sockResp, 1)
 	select {
 	case t.req <- sockReq{typ, proto, reply}:
@@ -85,12 +89,14 @@ func (t *nsThread) socket(typ, proto int) (int, error) {
 	return r.fd, r.err
 }
 
-func (t *nsThread) stop() { t.once.Do(func() { close(t.done) }) }
+// Stop ends the thread; connections already made stay open, new ones fail. Stopping twice is
+// harmless.
+func (t *Thread) Stop() { t.once.Do(func() { close(t.done) }) }
 
 // bound makes a socket in the thread's namespace bound to port on every address, shared
 // with other sockets of the same port (SO_REUSEADDR): a client's source port may be a port
 // another test listens on, and clients with one source port go to different peers.
-func (t *nsThread) bound(typ, port int) (int, error) {
+func (t *Thread) bound(typ, port int) (int, error) {
 	fd, err := t.socket(typ, 0)
 	if err != nil {
 		return -1, err
@@ -106,9 +112,11 @@ func (t *nsThread) bound(typ, port int) (int, error) {
 	return fd, nil
 }
 
-// tcp opens a TCP connection from sport. A connection refused by the host got through: the
-// SYN arrived and the reset came back through every filter, as a SYN-ACK would have.
-func (t *nsThread) tcp(ctx context.Context, sport int, dst netip.Addr, dport int, timeout time.Duration) (Result, error) {
+// TCP opens a TCP connection from sport (0: any) to dst:dport and closes it, waiting at most
+// timeout (or until ctx's deadline). A connection refused by the host got through: the SYN
+// arrived and the reset came back through every filter, as a SYN-ACK would have. Silence is a
+// Result that did not get through; the error is for what kept the attempt from being made.
+func (t *Thread) TCP(ctx context.Context, sport int, dst netip.Addr, dport int, timeout time.Duration) (Result, error) {
 	fd, err := t.bound(unix.SOCK_STREAM, sport)
 	if err != nil {
 		return Result{}, err
@@ -162,9 +170,10 @@ func connect(f *os.File, fd int, dst netip.Addr, dport int, by time.Time) (resul
 	return res, nil
 }
 
-// dial opens a TCP connection from the thread's namespace to address ("ip:port"), for
-// clients (HTTP) that run in this process on behalf of a host.
-func (t *nsThread) dial(ctx context.Context, address string, timeout time.Duration) (net.Conn, error) {
+// Dial opens a TCP connection from the thread's namespace to address ("ip:port"), waiting at
+// most timeout (or until ctx's deadline), for clients (HTTP, NFS, a forwarder) that run in
+// this process on behalf of a host. The connection outlives the thread.
+func (t *Thread) Dial(ctx context.Context, address string, timeout time.Duration) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return nil, err
@@ -207,7 +216,7 @@ func deadline(ctx context.Context, timeout time.Duration) time.Time {
 }
 
 // udp sends a datagram from sport and waits for the echo.
-func (t *nsThread) udp(ctx context.Context, sport int, dst netip.Addr, dport int, timeout time.Duration) (Result, error) {
+func (t *Thread) udp(ctx context.Context, sport int, dst netip.Addr, dport int, timeout time.Duration) (Result, error) {
 	fd, err := t.bound(unix.SOCK_DGRAM, sport)
 	if err != nil {
 		return Result{}, err
@@ -245,7 +254,7 @@ func (t *nsThread) udp(ctx context.Context, sport int, dst netip.Addr, dport int
 
 // echoUDP answers every datagram on port of the thread's namespace with itself, until ctx
 // ends.
-func (t *nsThread) echoUDP(ctx context.Context, port int) error {
+func (t *Thread) echoUDP(ctx context.Context, port int) error {
 	fd, err := t.bound(unix.SOCK_DGRAM, port)
 	if err != nil {
 		return err
@@ -278,7 +287,7 @@ type pinger struct {
 	waiting map[uint32]chan struct{}
 }
 
-func (t *nsThread) pinger(ctx context.Context) (*pinger, error) {
+func (t *Thread) pinger(ctx context.Context) (*pinger, error) {
 	fd, err := t.socket(unix.SOCK_RAW, unix.IPPROTO_ICMP)
 	if err != nil {
 		return nil, err
@@ -361,4 +370,52 @@ func checksum(b []byte) uint16 {
 		sum = sum>>16 + sum&0xffff
 	}
 	return ^uint16(sum)
+}
+
+// Threads holds a Thread in each namespace of a twin's hosts, entered on first use. The zero
+// value is ready; Stop stops them all. It is not safe for concurrent use.
+type Threads struct {
+	m map[string]*Thread
+}
+
+// Of is the thread in h's namespace, entered now if it is not yet.
+func (ts *Threads) Of(h *compiler.Host) (*Thread, error) {
+	if t := ts.m[h.Name]; t != nil {
+		return t, nil
+	}
+	t, err := Enter(h.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if ts.m == nil {
+		ts.m = map[string]*Thread{}
+	}
+	ts.m[h.Name] = t
+	return t, nil
+}
+
+// HTTPClient is an HTTP client whose connections start in h's namespace: a 5 s timeout per
+// request, 3 s to connect, a new connection per request, and no check of the certificate (the
+// twin's stand-ins make theirs up).
+func (ts *Threads) HTTPClient(h *compiler.Host) (*http.Client, error) {
+	t, err := ts.Of(h)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return t.Dial(ctx, addr, 3*time.Second)
+		},
+		DisableKeepAlives: true,
+		// The repository's certificate is made up by the twin.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	}}, nil
+}
+
+// Stop stops every thread; the next Of enters anew.
+func (ts *Threads) Stop() {
+	for _, t := range ts.m {
+		t.Stop()
+	}
+	clear(ts.m)
 }
