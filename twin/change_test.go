@@ -4,13 +4,15 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/webtier/webtier/internal/changecases"
+
 	"github.com/webtier/webtier/twin/compiler"
 )
 
 // TestChangedServices: a change that alters only rules keeps every host's services; one that
 // takes the web servers' mount away names the web servers.
 func TestChangedServices(t *testing.T) {
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	cur, err := compiler.Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/webtier/webtier/internal/changecases"
+
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
 )
@@ -18,7 +20,7 @@ import (
 func TestResize(t *testing.T) {
 	needTwin(t)
 	defer down(t)
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	p := upNetwork(t, n, in)
 	exe, err := os.Executable()
 	if err != nil {

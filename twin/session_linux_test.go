@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webtier/webtier/internal/changecases"
+
 	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	seed "github.com/webtier/webtier/drill"
@@ -23,8 +25,8 @@ func ssmTwin(t *testing.T, breaks ...func(res map[string]any)) (*compiler.Plan, 
 func accessTwin(t *testing.T, name string, edit func(*config.Config), breaks ...func(res map[string]any)) (*compiler.Plan, *verify.Network, verify.Intent) {
 	t.Helper()
 	file := filepath.Join("verify", "testdata", name)
-	_, in := loadStack(t, file, edit)
-	n, err := verify.Load(editedStack(t, file, breaks...))
+	_, in := changecases.Load(t, file, edit)
+	n, err := verify.Load(changecases.Edited(t, file, breaks...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/check"
 	"github.com/webtier/webtier/config"
 	seed "github.com/webtier/webtier/drill"
@@ -72,12 +71,12 @@ func rootNetwork(t *testing.T) string {
 // up builds the twin of a stack (the example, edited by breaks) with stand-in listeners.
 func up(t *testing.T, breaks ...func(m map[string]any)) (*compiler.Plan, *verify.Network, verify.Intent) {
 	t.Helper()
-	data := editedStack(t, filepath.Join("testdata", "webtier.tf.json"), breaks...)
+	data := changecases.Edited(t, changecases.ExampleFile, breaks...)
 	n, err := verify.Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, in := example(t)
+	_, in := changecases.Example(t)
 	p := upNetwork(t, n, in)
 	// The Auto Scaling controller, as `webtier twin up` starts it.
 	cfg, exe := exampleSource(t)
@@ -475,7 +474,7 @@ func TestDrillBrokenStacks(t *testing.T) {
 func TestGatewayEndpointTwin(t *testing.T) {
 	needTwin(t)
 	defer down(t)
-	n, in := loadStack(t, filepath.Join("verify", "testdata", "s3-endpoint.tf.json"),
+	n, in := changecases.Load(t, filepath.Join("verify", "testdata", "s3-endpoint.tf.json"),
 		func(c *config.Config) { c.S3GatewayEndpoint = true })
 	p := upNetwork(t, n, in)
 	r, text := runTest(t, p, n, in)
@@ -507,7 +506,9 @@ func TestChange(t *testing.T) {
 	defer down(t)
 	up(t)
 	cfg, exe := exampleSource(t)
-	edited := func(edit func(res map[string]any)) []byte { return editedExample(t, edit) }
+	edited := func(edit func(res map[string]any)) []byte {
+		return changecases.Edited(t, changecases.ExampleFile, edit)
+	}
 	const sgIn = "aws_vpc_security_group_ingress_rule"
 	secondAdmin := func(res map[string]any) {
 		rules := res[sgIn].(map[string]any)
@@ -616,7 +617,7 @@ func TestInstanceRefresh(t *testing.T) {
 	defer down(t)
 	p, _, _ := up(t)
 	cfg, exe := exampleSource(t)
-	newType := editedExample(t, func(res map[string]any) {
+	newType := changecases.Edited(t, changecases.ExampleFile, func(res map[string]any) {
 		res["aws_launch_template"].(map[string]any)["web"].(map[string]any)["instance_type"] = "t3.small"
 	})
 	var before []string
@@ -704,19 +705,7 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tf, err := c.Plan(pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := json.Marshal(tf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := change.Read(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			states, _, err := change.States(plan, pair.Base, pair.Head)
+			states, err := c.Steps(pair)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -724,7 +713,6 @@ func TestChangesAgreeWithVerify(t *testing.T) {
 			for _, st := range states {
 				steps = append(steps, ChangeStep{Name: st.Name, Stack: st.Stack})
 			}
-			steps = append(steps, ChangeStep{Name: "the new stack", Stack: pair.Head})
 			// Each state held 2 s: a cut shows in the requests at once.
 			r, err := Change(t.Context(), testPrefix, steps, pair.HeadCfg, exe, 2*time.Second)
 			if err != nil {

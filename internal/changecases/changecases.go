@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"testing"
 
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -161,51 +162,68 @@ func Root() (string, error) {
 	}
 }
 
+// ExampleFile is the synthesized example stack, relative to the repository.
+const ExampleFile = "testdata/webtier.tf.json"
+
+// Example loads the synthesized example stack with the intent of the example config.
+func Example(t testing.TB) (*verify.Network, verify.Intent) {
+	t.Helper()
+	return Load(t, ExampleFile, nil)
+}
+
 // Load loads a synthesized stack (file, relative to the repository) with the intent of the
 // repository's example config, edited by edit when given.
-func Load(file string, edit func(*config.Config)) (*verify.Network, verify.Intent, error) {
+func Load(t testing.TB, file string, edit func(*config.Config)) (*verify.Network, verify.Intent) {
+	t.Helper()
 	root, err := Root()
 	if err != nil {
-		return nil, verify.Intent{}, err
+		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, file))
+	n, err := verify.Load(Edited(t, file))
 	if err != nil {
-		return nil, verify.Intent{}, err
-	}
-	n, err := verify.Load(data)
-	if err != nil {
-		return nil, verify.Intent{}, fmt.Errorf("%s: %w", file, err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	cfg, err := config.Load(filepath.Join(root, "webtier.example.json"))
 	if err != nil {
-		return nil, verify.Intent{}, err
+		t.Fatal(err)
 	}
 	if edit != nil {
 		edit(&cfg)
 	}
 	in, err := verify.IntentOf(cfg)
-	return n, in, err
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, in
 }
 
 // Edited is a synthesized stack (file, relative to the repository) with each edit applied to
 // its resources, in order.
-func Edited(file string, edits ...func(res map[string]any)) ([]byte, error) {
+func Edited(t testing.TB, file string, edits ...func(res map[string]any)) []byte {
+	t.Helper()
 	root, err := Root()
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(root, file))
-	if err != nil || len(edits) == 0 {
-		return data, err
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edits) == 0 {
+		return data
 	}
 	var m Stack
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	for _, edit := range edits {
 		edit(m["resource"].(map[string]any))
 	}
-	return json.Marshal(m)
+	data, err = json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // Pair is a case's two stacks with their configs and flow tables.

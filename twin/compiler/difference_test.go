@@ -2,13 +2,11 @@ package compiler
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/webtier/webtier/change"
 	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/twin/kernel"
 	"github.com/webtier/webtier/verify"
@@ -75,7 +73,7 @@ func checkGolden(t *testing.T, name, got string) {
 // TestGoldenOps pins what `twin up` and a scale-out do to the kernel, op by op: the
 // namespaces, every `ip` line, the sysctls and which rulesets load.
 func TestGoldenOps(t *testing.T) {
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	p, err := Compile(n, in, DefaultPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +110,7 @@ func resized(t *testing.T, p *Plan, n *verify.Network, in verify.Intent, res str
 // shrunk back to 1, and the 21 changes of the change review, each through the states
 // terraform's plan of it passes, and back.
 func TestDiffReachesThePlan(t *testing.T) {
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	base, err := Compile(n, in, DefaultPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -140,19 +138,7 @@ func TestDiffReachesThePlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tf, err := c.Plan(pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := json.Marshal(tf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := change.Read(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			states, _, err := change.States(plan, pair.Base, pair.Head)
+			steps, err := c.Steps(pair)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,32 +146,16 @@ func TestDiffReachesThePlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stacks := []struct {
-				name  string
-				stack []byte
-			}{}
-			for _, st := range states {
-				stacks = append(stacks, struct {
-					name  string
-					stack []byte
-				}{st.Name, st.Stack})
-			}
-			stacks = append(stacks, struct {
-				name  string
-				stack []byte
-			}{"the new stack", pair.Head}, struct {
-				name  string
-				stack []byte
-			}{"back", pair.Base})
+			steps = append(steps, changecases.Step{Name: "back", Stack: pair.Base})
 			k := upOn(t, base)
 			cur := base
-			for _, st := range stacks {
-				sn, err := verify.Load(st.stack)
+			for _, st := range steps {
+				sn, err := verify.Load(st.Stack)
 				if err != nil {
 					t.Fatal(err)
 				}
 				stIn := headIn
-				if st.name == "back" {
+				if st.Name == "back" {
 					stIn = in
 				}
 				next, err := CompileDesired(sn, stIn, base.Prefix, cur.Groups)
@@ -193,7 +163,7 @@ func TestDiffReachesThePlan(t *testing.T) {
 					t.Fatal(err)
 				}
 				applyDiff(t, k, cur, next)
-				same(t, k, next, st.name)
+				same(t, k, next, st.Name)
 				cur = next
 			}
 		})

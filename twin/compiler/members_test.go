@@ -3,13 +3,15 @@ package compiler
 import (
 	"slices"
 	"testing"
+
+	"github.com/webtier/webtier/internal/changecases"
 )
 
 // TestGroupMembersKept: once a group's members are kept (an instance refresh), a member keeps
 // its name and address while others launch and end, a new one launches in the AZ with the
 // fewest (of those not leaving), and no name of an ended member is given again.
 func TestGroupMembersKept(t *testing.T) {
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	p, err := Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webtier/webtier/config"
 	"github.com/webtier/webtier/internal/changecases"
 	"github.com/webtier/webtier/site"
 	"github.com/webtier/webtier/verify"
@@ -32,26 +31,10 @@ func repoFile(t testing.TB, parts ...string) string {
 	return filepath.Join(append([]string{root}, parts...)...)
 }
 
-// example loads the synthesized example stack and its intent.
-func example(t testing.TB) (*verify.Network, verify.Intent) {
-	return loadStack(t, filepath.Join("testdata", "webtier.tf.json"), nil)
-}
-
-// loadStack loads a stack (file, relative to the repository) and the intent of the example
-// config, edited by edit when given.
-func loadStack(t testing.TB, file string, edit func(*config.Config)) (*verify.Network, verify.Intent) {
-	t.Helper()
-	n, in, err := changecases.Load(file, edit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n, in
-}
-
 // TestGoldenTwin pins the compiled plan of the example stack: the hosts and every
 // namespace's nftables ruleset, each rule under the resource it comes from.
 func TestGoldenTwin(t *testing.T) {
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	p, err := Compile(n, in, DefaultPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +76,7 @@ func lineDiff(want, got string) string {
 // past AWS's reserved five, public addresses only where AWS gives one, the outside parties
 // on documentation addresses or the config's ranges, and the flows' ports held.
 func TestHostsOfTheExample(t *testing.T) {
-	n, in := example(t)
+	n, in := changecases.Example(t)
 	p, err := Compile(n, in, DefaultPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +142,7 @@ func TestDesiredCapacitySpread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, in := example(t)
+	_, in := changecases.Example(t)
 	p, err := Compile(n, in, DefaultPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +185,7 @@ func TestRuleRendering(t *testing.T) {
 // TestPagesOfUserData: the web servers serve what the user data writes (verify's reading of
 // the bootstrap), the health page (a separate element of the synthesized join) included.
 func TestPagesOfUserData(t *testing.T) {
-	n, _ := example(t)
+	n, _ := changecases.Example(t)
 	var got []string
 	for _, e := range n.Endpoints {
 		if e.Role == "web" {
@@ -223,7 +206,7 @@ func TestPagesOfUserData(t *testing.T) {
 // preferred address (a second admin range of 198.51.100.0/24), the client moves out of it,
 // and no two hosts outside share an address.
 func TestOutsideHostsApart(t *testing.T) {
-	data := editedExample(t, func(res map[string]any) {
+	data := changecases.Edited(t, changecases.ExampleFile, func(res map[string]any) {
 		rules := res["aws_vpc_security_group_ingress_rule"].(map[string]any)
 		second := maps.Clone(rules["bastion-sg-ingress-admin-to-bastion-ssh-203-0-113-0-24"].(map[string]any))
 		second["cidr_ipv4"] = "198.51.100.0/24"
@@ -233,7 +216,7 @@ func TestOutsideHostsApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, in := example(t)
+	_, in := changecases.Example(t)
 	p, err := Compile(n, in, "wt-")
 	if err != nil {
 		t.Fatal(err)
@@ -252,20 +235,4 @@ func TestOutsideHostsApart(t *testing.T) {
 			t.Errorf("the internet client is at %s, in the second admin range %s", h.Private, admin2)
 		}
 	}
-}
-
-// editedExample is the example stack with edit applied to its resources.
-func editedExample(t testing.TB, edit func(res map[string]any)) []byte {
-	return editedStack(t, filepath.Join("testdata", "webtier.tf.json"), edit)
-}
-
-// editedStack is the stack in file (relative to the repository) with each edit applied to its
-// resources, in order.
-func editedStack(t testing.TB, file string, edits ...func(res map[string]any)) []byte {
-	t.Helper()
-	data, err := changecases.Edited(file, edits...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,25 +9,14 @@ import (
 	"github.com/webtier/webtier/verify"
 )
 
-// exampleFile is the synthesized example stack, relative to the repository.
-var exampleFile = filepath.Join("testdata", "webtier.tf.json")
-
 // compiled is the twin of the example stack with edits applied to its resources, its network
 // and intent.
 func compiled(t *testing.T, edits ...func(res map[string]any)) (*compiler.Plan, *verify.Network, verify.Intent) {
 	t.Helper()
-	n, in, err := changecases.Load(exampleFile, nil)
+	_, in := changecases.Example(t)
+	n, err := verify.Load(changecases.Edited(t, changecases.ExampleFile, edits...))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(edits) > 0 {
-		data, err := changecases.Edited(exampleFile, edits...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, err = verify.Load(data); err != nil {
-			t.Fatal(err)
-		}
 	}
 	p, err := compiler.Compile(n, in, "wt-")
 	if err != nil {

@@ -51,17 +51,14 @@ func stsState(t *testing.T) (string, []byte) {
 // example config, edited by edit when given: what the stand-ins decide calls with.
 func accessOf(t *testing.T, file string, edit func(*config.Config)) (*verify.Access, verify.Intent) {
 	t.Helper()
-	n, in, err := changecases.Load(file, edit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, in := changecases.Load(t, file, edit)
 	return verify.AccessOf(n, in), in
 }
 
 // exampleAccess is the access of the synthesized example stack.
 func exampleAccess(t *testing.T) *verify.Access {
 	t.Helper()
-	access, _ := accessOf(t, filepath.Join("testdata", "webtier.tf.json"), nil)
+	access, _ := accessOf(t, changecases.ExampleFile, nil)
 	return access
 }
 
