@@ -64,7 +64,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "webtier: drill: %s\n", why)
 		return exitBadArgs
 	}
-	plan, _, _, err := twin.Load(twinPrefix())
+	plan, _, _, err := twin.Running(twinPrefix())
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: drill: %v\n", err)
 		return exitBadArgs
@@ -166,7 +166,7 @@ func drillAWS(a awsDrillArgs, src *config.Sources, stdout, stderr io.Writer) int
 		opts.Shell = awsdrill.SSH(a.sshKey, tmp)
 	}
 	start := time.Now()
-	rows, err := awsdrill.Run(ctx, opts)
+	rows, err := awsdrill.Drill(ctx, opts)
 	if err != nil {
 		return badInput(stderr, fmt.Errorf("drill: %w", err))
 	}

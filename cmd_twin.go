@@ -226,7 +226,7 @@ func twinTest(ctx context.Context, prefix string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "webtier: twin: %s\n", why)
 		return exitBadArgs
 	}
-	plan, n, intent, err := twin.Load(prefix)
+	plan, n, intent, err := twin.Running(prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin test: %v\n", err)
 		return exitBadArgs
@@ -257,7 +257,7 @@ func twinHosts(prefix string, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitBadArgs
 	}
-	plan, err := twin.LoadPlan(prefix)
+	plan, err := twin.SavedPlan(prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin hosts: %v\n", err)
 		return exitBadArgs
@@ -292,7 +292,7 @@ func twinExec(ctx context.Context, prefix string, args []string, stderr io.Write
 		fmt.Fprintln(stderr, "webtier: twin exec: usage: webtier twin exec HOST -- CMD [ARG...]")
 		return exitBadArgs
 	}
-	plan, err := twin.LoadPlan(prefix)
+	plan, err := twin.SavedPlan(prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin exec: %v\n", err)
 		return exitBadArgs
@@ -326,7 +326,7 @@ func twinSSH(ctx context.Context, prefix string, args []string, stderr io.Writer
 		fmt.Fprintln(stderr, "webtier: twin ssh: usage: webtier twin ssh HOST [-- CMD [ARG...]]")
 		return exitBadArgs
 	}
-	plan, _, _, err := twin.Load(prefix)
+	plan, _, _, err := twin.Running(prefix)
 	if err != nil {
 		fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
 		return exitBadArgs
@@ -344,7 +344,7 @@ func twinSSH(ctx context.Context, prefix string, args []string, stderr io.Writer
 		fmt.Fprintf(stderr, "webtier: twin ssh: %v\n", err)
 		return exitBadArgs
 	}
-	return commandExit(twin.Run(ctx, argv), stderr, "twin ssh")
+	return commandExit(twin.Attach(ctx, argv), stderr, "twin ssh")
 }
 
 // or returns s, or def when s is empty.
@@ -473,7 +473,7 @@ func applyStates(prefix, planFile string, head []byte) ([]twin.ChangeStep, error
 	if err != nil {
 		return nil, fmt.Errorf("--plan %s: %w", planFile, err)
 	}
-	if running, err := twin.LoadPlan(prefix); err != nil {
+	if running, err := twin.SavedPlan(prefix); err != nil {
 		return nil, err
 	} else if running.Live {
 		return nil, fmt.Errorf("--plan: the twin runs a deployed stack (twin up --live), which a plan's states cannot be made from: change a twin of the synthesized stack")

@@ -93,10 +93,10 @@ type dbAPI interface {
 	DescribeDBInstances(context.Context, *rds.DescribeDBInstancesInput, ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
 }
 
-// Run describes the stack behind o.AWS and runs the six tests on it, in the seed's order.
+// Drill describes the stack behind o.AWS and runs the six tests on it, in the seed's order.
 // An error means the stack could not be read (nothing to drill); a test that cannot be done
 // is a row.
-func Run(ctx context.Context, o Options) ([]check.Result, error) {
+func Drill(ctx context.Context, o Options) ([]check.Result, error) {
 	if !o.Emulator && o.Shell == nil {
 		return nil, ErrNoShell
 	}

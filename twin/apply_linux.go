@@ -105,8 +105,9 @@ func Down(ctx context.Context, prefix string) ([]string, error) {
 	return names, errors.Join(errs...)
 }
 
-// LoadPlan reads the plan of a running twin from its state directory.
-func LoadPlan(prefix string) (*compiler.Plan, error) {
+// SavedPlan is the plan a running twin saved in its state directory (as applied, without
+// compiling it again: see Running).
+func SavedPlan(prefix string) (*compiler.Plan, error) {
 	data, err := os.ReadFile(filepath.Join(compiler.StateDir(prefix), "plan.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no twin is up (no %s); run `webtier twin up` first", filepath.Join(compiler.StateDir(prefix), "plan.json"))
@@ -123,5 +124,5 @@ func LoadPlan(prefix string) (*compiler.Plan, error) {
 
 // Exec runs a command inside a host's namespace, with this process's standard streams.
 func Exec(ctx context.Context, h *compiler.Host, argv []string) error {
-	return Run(ctx, append([]string{"ip", "netns", "exec", h.Namespace}, argv...))
+	return Attach(ctx, append([]string{"ip", "netns", "exec", h.Namespace}, argv...))
 }

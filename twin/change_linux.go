@@ -34,7 +34,7 @@ import (
 // A host whose services would change (its pages, its mount) keeps the ones it runs: the report
 // names them.
 func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.Config, exe string, hold time.Duration) (*probe.ChangeReport, error) {
-	cur, _, _, err := Load(prefix)
+	cur, _, _, err := Running(prefix)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
-	"github.com/webtier/webtier/twin/kernel"
 	"github.com/webtier/webtier/twin/probe"
 
 	"github.com/webtier/webtier/check"
@@ -166,7 +165,7 @@ func (d *drill) FailOver(ctx context.Context) (string, error) {
 	if err != nil || perr != nil || d.primary == nil {
 		return "", fmt.Errorf("no primary process to stop")
 	}
-	if err := kernel.Run(ctx, "", "ip", "-n", d.primary.Namespace, "link", "set", "eth0", "down"); err != nil {
+	if err := theKernel(d.p.Prefix).IP(ctx, d.primary.Namespace, []string{"link set eth0 down"}, false); err != nil {
 		return "", err
 	}
 	syscall.Kill(pid, syscall.SIGKILL)

@@ -180,7 +180,7 @@ func StartScaler(ctx context.Context, p *compiler.Plan, exe string) error {
 // runScaler is the controller of the twin with prefix (`--scale PREFIX`): the twin read back
 // from its state directory, resized with Resize (exe starts the new servers' services).
 func runScaler(ctx context.Context, prefix, exe string, log io.Writer) error {
-	p, n, in, err := Load(prefix)
+	p, n, in, err := Running(prefix)
 	if err != nil {
 		return err
 	}

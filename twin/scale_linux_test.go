@@ -60,7 +60,7 @@ func TestResize(t *testing.T) {
 				t.Errorf("%s was ended but its namespace is still there", name)
 			}
 		}
-		if saved, err := LoadPlan(testPrefix); err != nil || saved.Text() != fresh.Text() {
+		if saved, err := SavedPlan(testPrefix); err != nil || saved.Text() != fresh.Text() {
 			t.Errorf("the saved plan is not the resized one (%v)", err)
 		}
 		r, text := runTest(t, next, n, in)

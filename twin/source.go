@@ -45,10 +45,10 @@ func SavedStack(prefix string) ([]byte, error) {
 	return data, err
 }
 
-// Load reads a running twin: its plan compiled again from the stack and config it was built
+// Running reads a running twin: its plan compiled again from the stack and config it was built
 // from (at the sizes its controller set), checked against the plan it wrote.
-func Load(prefix string) (*compiler.Plan, *verify.Network, verify.Intent, error) {
-	saved, err := LoadPlan(prefix)
+func Running(prefix string) (*compiler.Plan, *verify.Network, verify.Intent, error) {
+	saved, err := SavedPlan(prefix)
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}

@@ -25,8 +25,8 @@ func HasSSH() bool {
 	return true
 }
 
-// Run runs argv with this process's standard streams.
-func Run(ctx context.Context, argv []string) error {
+// Attach runs argv with this process's standard streams (`twin ssh`, `twin exec`).
+func Attach(ctx context.Context, argv []string) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()

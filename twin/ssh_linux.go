@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/webtier/webtier/twin/compiler"
-	"github.com/webtier/webtier/twin/kernel"
 
 	"github.com/webtier/webtier/twin/supervise"
 )
@@ -26,8 +25,9 @@ func startSSH(ctx context.Context, p *compiler.Plan) error {
 		return err
 	}
 	for _, key := range []string{"host_ed25519", "admin_ed25519"} {
-		if err := kernel.Run(ctx, "", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "webtier twin "+key, "-f", filepath.Join(dir, key)); err != nil {
-			return err
+		out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "webtier twin "+key, "-f", filepath.Join(dir, key)).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ssh-keygen %s: %v: %s", key, err, strings.TrimSpace(string(out)))
 		}
 	}
 	pub, err := os.ReadFile(filepath.Join(dir, "admin_ed25519.pub"))

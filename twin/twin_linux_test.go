@@ -540,7 +540,7 @@ func TestChange(t *testing.T) {
 			for _, st := range c.steps {
 				steps = append(steps, ChangeStep{Name: st.name, Stack: edited(st.edit)})
 			}
-			was, err := LoadPlan(testPrefix)
+			was, err := SavedPlan(testPrefix)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -672,7 +672,7 @@ func TestInstanceRefresh(t *testing.T) {
 	if s.Survived || replaced < 0 || at(s.LastAnswered) != replaced-1 && at(s.LastAnswered) != replaced || at(s.EndedIn) < replaced {
 		t.Errorf("the session to %s: %+v; want it answered until %s is terminated (%q), then ended", before[0], s, before[0], r.Steps[max(replaced, 0)].Name)
 	}
-	after, _, _, err := Load(testPrefix)
+	after, _, _, err := Running(testPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}

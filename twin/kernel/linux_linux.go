@@ -23,8 +23,8 @@ type Linux struct {
 	RulesetDir string
 }
 
-// Run runs a command, with stdin when given, and returns its error with its output.
-func Run(ctx context.Context, stdin string, name string, args ...string) error {
+// run runs a command, with stdin when given, and returns its error with its output.
+func run(ctx context.Context, stdin string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
@@ -78,13 +78,13 @@ func (Linux) Kill(ctx context.Context, namespaces []string) {
 }
 
 func (Linux) AddNamespace(ctx context.Context, name string) error {
-	return Run(ctx, "", "ip", "netns", "add", name)
+	return run(ctx, "", "ip", "netns", "add", name)
 }
 
 // DeleteNamespace succeeds on a namespace gone already (another `twin down`, at the same
 // time), which is what its caller wants.
 func (Linux) DeleteNamespace(ctx context.Context, name string) error {
-	err := Run(ctx, "", "ip", "netns", "del", name)
+	err := run(ctx, "", "ip", "netns", "del", name)
 	if _, statErr := os.Stat(filepath.Join(NetnsDir, name)); err != nil && statErr != nil {
 		return nil
 	}
@@ -92,7 +92,7 @@ func (Linux) DeleteNamespace(ctx context.Context, name string) error {
 }
 
 func (Linux) DeleteLink(ctx context.Context, ns, link string) error {
-	return Run(ctx, "", "ip", "-n", ns, "link", "del", link)
+	return run(ctx, "", "ip", "-n", ns, "link", "del", link)
 }
 
 func (Linux) IP(ctx context.Context, ns string, lines []string, existing bool) error {
@@ -103,20 +103,20 @@ func (Linux) IP(ctx context.Context, ns string, lines []string, existing bool) e
 	if existing {
 		args = append([]string{"-force"}, args...)
 	}
-	return Run(ctx, strings.Join(lines, "\n")+"\n", "ip", args...)
+	return run(ctx, strings.Join(lines, "\n")+"\n", "ip", args...)
 }
 
 func (Linux) Sysctl(ctx context.Context, ns string, settings []string) error {
-	return Run(ctx, "", "ip", append([]string{"netns", "exec", ns, "sysctl", "-q", "-e", "-w"}, settings...)...)
+	return run(ctx, "", "ip", append([]string{"netns", "exec", ns, "sysctl", "-q", "-e", "-w"}, settings...)...)
 }
 
 func (l Linux) LoadRuleset(ctx context.Context, ns, ruleset string) error {
 	if l.RulesetDir == "" {
-		return Run(ctx, ruleset, "ip", "netns", "exec", ns, "nft", "-f", "-")
+		return run(ctx, ruleset, "ip", "netns", "exec", ns, "nft", "-f", "-")
 	}
 	file := filepath.Join(l.RulesetDir, ns+".nft")
 	if err := os.WriteFile(file, []byte(ruleset), 0o644); err != nil {
 		return err
 	}
-	return Run(ctx, "", "ip", "netns", "exec", ns, "nft", "-f", file)
+	return run(ctx, "", "ip", "netns", "exec", ns, "nft", "-f", file)
 }
