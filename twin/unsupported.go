@@ -28,7 +28,7 @@ var errNeedsLinux = errors.New(needsLinux)
 // CanRun reports in one sentence why this machine cannot run a twin: it is not Linux.
 func CanRun() string { return needsLinux }
 
-func SavedPlan(string) (*compiler.Plan, error)                            { return nil, errNeedsLinux }
+func SavedPlan(string) (*compiler.Plan, error)                           { return nil, errNeedsLinux }
 func Up(context.Context, *compiler.Plan, string) error                   { return errNeedsLinux }
 func Down(context.Context, string) ([]string, error)                     { return nil, errNeedsLinux }
 func Namespaces(string) ([]string, error)                                { return nil, errNeedsLinux }
