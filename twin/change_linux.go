@@ -54,7 +54,7 @@ func Change(ctx context.Context, prefix string, steps []ChangeStep, cfg config.C
 		if n, err = verify.Load(st.Stack); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
-		if plans[i], err = compiler.CompileDesired(n, in, prefix, cur.Groups); err != nil {
+		if plans[i], err = compiler.CompileDesired(n, in, prefix, cur.Kept); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
 	}

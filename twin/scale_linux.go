@@ -32,7 +32,7 @@ import (
 // Resize sets the size of the Auto Scaling group res of a running twin and applies the
 // difference; it returns the new plan and the hosts it launched and ended.
 func Resize(ctx context.Context, cur *compiler.Plan, n *verify.Network, in verify.Intent, res string, size int, exe string) (next *compiler.Plan, launched, ended []string, err error) {
-	groups := cur.Groups.Clone()
+	groups := cur.Kept.Clone()
 	groups.Desired[res] = size
 	next, err = compiler.CompileDesired(n, in, cur.Prefix, groups)
 	if err != nil {

@@ -45,7 +45,7 @@ func TestResize(t *testing.T) {
 		if !slices.Equal(launched, step.launched) || !slices.Equal(ended, step.ended) {
 			t.Errorf("resize to %d launched %v and ended %v; want %v and %v", step.size, launched, ended, step.launched, step.ended)
 		}
-		fresh, err := compiler.CompileDesired(n, in, testPrefix, compiler.Groups{Desired: map[string]int{res: step.size}})
+		fresh, err := compiler.CompileDesired(n, in, testPrefix, compiler.Kept{Desired: map[string]int{res: step.size}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,7 +77,7 @@ func Running(prefix string) (*compiler.Plan, *verify.Network, verify.Intent, err
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}
-	plan, err := compiler.CompileDesired(n, intent, prefix, saved.Groups)
+	plan, err := compiler.CompileDesired(n, intent, prefix, saved.Kept)
 	if err != nil {
 		return nil, nil, verify.Intent{}, err
 	}

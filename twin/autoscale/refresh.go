@@ -140,7 +140,7 @@ func (rf *refreshing) run(ctx context.Context, from *compiler.Plan) (*compiler.P
 // and its size set, applies the difference as one step, and returns the plan and the hosts it
 // launched.
 func (rf *refreshing) apply(ctx context.Context, from *compiler.Plan, step string, size int, kept []compiler.Member, leaving []string) (*compiler.Plan, []string, error) {
-	groups := from.Groups.Clone()
+	groups := from.Kept.Clone()
 	groups.Desired[rf.res] = size
 	groups.Members[rf.res] = kept
 	groups.Leaving = map[string][]string{rf.res: leaving}

@@ -95,7 +95,7 @@ func TestGoldenOps(t *testing.T) {
 // resized is the plan of a group's new size.
 func resized(t *testing.T, p *Plan, n *verify.Network, in verify.Intent, res string, size int) *Plan {
 	t.Helper()
-	groups := p.Groups.Clone()
+	groups := p.Kept.Clone()
 	groups.Desired[res] = size
 	next, err := CompileDesired(n, in, p.Prefix, groups)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestDiffReachesThePlan(t *testing.T) {
 				if st.Name == "back" {
 					stIn = in
 				}
-				next, err := CompileDesired(sn, stIn, base.Prefix, cur.Groups)
+				next, err := CompileDesired(sn, stIn, base.Prefix, cur.Kept)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -203,5 +203,61 @@ func TestChangedLines(t *testing.T) {
 	}
 	if got := changedLines(old, new, map[string]bool{"o0a": true}); !slices.Equal(got, want) {
 		t.Errorf("changedLines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestHostsKeepTheirAddresses: through each change of the change review, a host of the VPC in two
+// consecutive states keeps its private and public address and is neither ended nor made
+// again, however many hosts the change adds or removes beside it (a replaced bastion does
+// not move the ALB node and the NAT gateway of its subnet, as it does not in AWS).
+func TestHostsKeepTheirAddresses(t *testing.T) {
+	n, in := changecases.Example(t)
+	base, err := Compile(n, in, DefaultPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changecases.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			pair, err := c.Pair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps, err := c.Steps(pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			headIn, err := verify.IntentOf(pair.HeadCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur := base
+			for _, st := range steps {
+				sn, err := verify.Load(st.Stack)
+				if err != nil {
+					t.Fatal(err)
+				}
+				next, err := CompileDesired(sn, headIn, base.Prefix, cur.Kept)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := Diff(cur, next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range cur.Hosts {
+					after, err := next.Host(h.Name)
+					if err != nil || after.Resource != h.Resource || !h.Inside() {
+						continue
+					}
+					if after.Private != h.Private || after.Public != h.Public {
+						t.Errorf("%s: %s moved from %s (%v) to %s (%v)", st.Name, h.Name, h.Private, h.Public, after.Private, after.Public)
+					}
+					if slices.Contains(d.Ended, h.Name) {
+						t.Errorf("%s: %s is ended", st.Name, h.Name)
+					}
+				}
+				cur = next
+			}
+		})
 	}
 }

@@ -27,7 +27,7 @@ func TestGroupMembersKept(t *testing.T) {
 	}
 	step := func(from *Plan, size int, leaving []string, without ...string) *Plan {
 		t.Helper()
-		g := from.Groups.Clone()
+		g := from.Kept.Clone()
 		g.Desired[res] = size
 		g.Leaving = map[string][]string{res: leaving}
 		g.Members[res] = slices.DeleteFunc(from.MembersOf(res), func(m Member) bool { return slices.Contains(without, m.Name) })
@@ -76,7 +76,7 @@ func TestGroupMembersKept(t *testing.T) {
 		if got := names(p); !slices.Equal(got, c.want) {
 			t.Errorf("size %d without %v: members %v, want %v", c.size, c.without, got, c.want)
 		}
-		again, err := CompileDesired(n, in, "wt-", p.Groups)
+		again, err := CompileDesired(n, in, "wt-", p.Kept)
 		if err != nil {
 			t.Fatal(err)
 		}

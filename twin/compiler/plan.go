@@ -79,6 +79,8 @@ type Host struct {
 	peerIf, peerMAC string
 	gateway         netip.Addr
 	prefixLen       int
+	// key names the host's addresses in Kept.Addresses.
+	key string
 }
 
 // Inside reports whether the host is an ENI of the VPC.
@@ -106,8 +108,8 @@ type Plan struct {
 	Notes    []string   `json:"notes,omitempty"`
 	// Live is true for the twin of a deployed stack, read back from its APIs.
 	Live bool `json:"live,omitempty"`
-	// Groups are the twin's Auto Scaling groups where they differ from the stack's.
-	Groups
+	// Kept is what a running twin keeps from one compile to the next.
+	Kept
 	// Access is what AWS consults for the web servers' calls: the stand-ins that AWS
 	// authorizes decide with it (iam.go).
 	Access *verify.Access `json:"access,omitempty"`
@@ -121,9 +123,9 @@ type Plan struct {
 	net *verify.Network
 }
 
-// Groups are a running twin's Auto Scaling groups (by resource) where they differ from the
-// stack's.
-type Groups struct {
+// Kept is what a running twin keeps from one compile to the next: its Auto Scaling groups
+// (by resource) where they differ from the stack's, and every host's addresses.
+type Kept struct {
 	// Desired is the size of each group the twin's controller set.
 	Desired map[string]int `json:"desired,omitempty"`
 	// Members are the instances of each group in launch order, kept once an instance refresh
@@ -136,11 +138,21 @@ type Groups struct {
 	// Leaving are members about to be terminated (an instance refresh launches their
 	// replacements first): a new member launches in the AZ with the fewest that stay.
 	Leaving map[string][]string `json:"-"`
+	// Addresses are where each host is, by its resource and subnet (a group member by its
+	// name): a host a change does not replace keeps its addresses, as an ENI does in AWS,
+	// however many hosts the change adds or removes beside it.
+	Addresses map[string]Placement `json:"addresses,omitempty"`
+}
+
+// Placement is a host's private and public address.
+type Placement struct {
+	Private netip.Addr `json:"private"`
+	Public  netip.Addr `json:"public,omitzero"`
 }
 
 // Clone is a copy of g whose maps can be changed.
-func (g Groups) Clone() Groups {
-	out := Groups{Desired: maps.Clone(g.Desired), Members: maps.Clone(g.Members), Numbered: maps.Clone(g.Numbered)}
+func (g Kept) Clone() Kept {
+	out := Kept{Desired: maps.Clone(g.Desired), Members: maps.Clone(g.Members), Numbered: maps.Clone(g.Numbered), Addresses: maps.Clone(g.Addresses)}
 	if out.Desired == nil {
 		out.Desired = map[string]int{}
 	}
@@ -154,7 +166,7 @@ func (g Groups) Clone() Groups {
 }
 
 // Count notes the numbers of members' names ("web-a-2"), so that none is given again.
-func (g Groups) Count(members []Member) {
+func (g Kept) Count(members []Member) {
 	for _, m := range members {
 		i := strings.LastIndex(m.Name, "-")
 		if k, err := strconv.Atoi(m.Name[i+1:]); err == nil && i > 0 {
@@ -218,12 +230,12 @@ func (p *Plan) ALBAddrs(port int) []string {
 // Compile builds the plan of a twin of n: the hosts, the router, the gateways and the
 // outside parties with their addresses, routes and nftables rulesets.
 func Compile(n *verify.Network, in verify.Intent, prefix string) (*Plan, error) {
-	return CompileDesired(n, in, prefix, Groups{})
+	return CompileDesired(n, in, prefix, Kept{})
 }
 
-// CompileDesired is Compile with the Auto Scaling groups of a running twin: at their sizes
-// and with their members instead of the stack's.
-func CompileDesired(n *verify.Network, in verify.Intent, prefix string, groups Groups) (*Plan, error) {
+// CompileDesired is Compile with what a running twin keeps: its Auto Scaling groups at their
+// sizes and with their members instead of the stack's, and its hosts' addresses.
+func CompileDesired(n *verify.Network, in verify.Intent, prefix string, kept Kept) (*Plan, error) {
 	if len(n.VPCs) != 1 {
 		return nil, fmt.Errorf("the twin builds one VPC; the stack has %d", len(n.VPCs))
 	}
@@ -231,9 +243,9 @@ func CompileDesired(n *verify.Network, in verify.Intent, prefix string, groups G
 	if len(vpc.CIDRs) == 0 || !vpc.CIDRs[0].Addr().Is4() {
 		return nil, fmt.Errorf("%s: the twin needs an IPv4 CIDR", vpc.Addr)
 	}
-	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Groups: groups.Clone(), Access: verify.AccessOf(n, in),
+	p := &Plan{Prefix: prefix, net: n, Resolver: vpc.CIDRs[0].Addr().Next().Next(), Kept: kept.Clone(), Access: verify.AccessOf(n, in),
 		Alarms: n.MetricAlarms(), DBEvents: n.DBEventSubscriptions()}
-	p.Leaving = groups.Leaving
+	p.Leaving = kept.Leaving
 	for _, what := range p.Access.Unread {
 		p.Notes = append(p.Notes, "not enforced by the stand-ins, the stack's read lacking it: "+what)
 	}
@@ -374,8 +386,8 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		}
 	}
 	seen := map[string]int{}
-	dbs := map[string]int{}
-	for _, pl := range list {
+	names := make([]string, len(list))
+	for i, pl := range list {
 		e := pl.ep
 		name := pl.base
 		seen[pl.base]++
@@ -388,15 +400,35 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		case count[pl.base] > 1 || e.Kind == verify.ASGInstance:
 			name += "-" + strconv.Itoa(seen[pl.base])
 		}
-		want := e.Addr
-		if pl.addr.IsValid() && e.Subnet.CIDR.Contains(pl.addr) {
-			want = pl.addr
+		names[i] = name
+	}
+	// The addresses a running twin's hosts have, kept before a new host takes one.
+	keys := make([]string, len(list))
+	kept := make([]Placement, len(list))
+	for i, pl := range list {
+		keys[i] = placementKey(pl.ep, names[i])
+		if a, ok := p.Addresses[keys[i]]; ok && pl.ep.Subnet.CIDR.Contains(a.Private) && !used[a.Private] {
+			kept[i] = a
+			used[a.Private] = true
 		}
-		addr, err := freeIn(e.Subnet.CIDR, want, used)
-		if err != nil {
-			return fmt.Errorf("%s: %w", e.Name, err)
+	}
+	dbs := map[string]int{}
+	for i, pl := range list {
+		e := pl.ep
+		name := names[i]
+		addr := kept[i].Private
+		if !addr.IsValid() {
+			want := e.Addr
+			if pl.addr.IsValid() && e.Subnet.CIDR.Contains(pl.addr) {
+				want = pl.addr
+			}
+			a, err := freeIn(e.Subnet.CIDR, want, used)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.Name, err)
+			}
+			addr = a
+			used[addr] = true
 		}
-		used[addr] = true
 		kind := pl.kind
 		if e.Kind == verify.Database {
 			// Multi-AZ: the primary in the group's first subnet, the standby in the next.
@@ -406,7 +438,7 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 		eph := e.Ephemeral[0]
 		h := &Host{Name: name, Role: e.Role, Kind: kind, Resource: e.Res, Subnet: e.Subnet.Name, AZ: e.AZ(),
 			Private: addr, Namespace: p.Prefix + name, Ephemeral: [2]int{eph.Lo, eph.Hi}, InstanceID: pl.id,
-			ep: e.At(addr, 0), prefixLen: e.Subnet.CIDR.Bits()}
+			ep: e.At(addr, 0), prefixLen: e.Subnet.CIDR.Bits(), key: keys[i]}
 		p.Hosts = append(p.Hosts, h)
 	}
 	for res := range p.Members {
@@ -417,19 +449,43 @@ func (p *Plan) placeHosts(n *verify.Network, in verify.Intent) error {
 			}
 		}
 	}
-	// Public addresses, in host order, from the documentation range.
+	// Public addresses from the documentation range: those kept, then the next free in host
+	// order.
+	public := map[netip.Addr]bool{}
+	for _, h := range p.Hosts {
+		if a := p.Addresses[h.key].Public; h.ep.Public && publicPool.Contains(a) && !public[a] {
+			h.Public = a
+			public[a] = true
+		}
+	}
 	next := publicFirst
 	for _, h := range p.Hosts {
-		if !h.ep.Public {
+		if !h.ep.Public || h.Public.IsValid() {
 			continue
+		}
+		for public[next] {
+			next = next.Next()
 		}
 		if !publicPool.Contains(next) {
 			return fmt.Errorf("more public addresses than %s holds", publicPool)
 		}
 		h.Public = next
-		next = next.Next()
+		public[next] = true
+	}
+	p.Addresses = map[string]Placement{}
+	for _, h := range p.Hosts {
+		p.Addresses[h.key] = Placement{Private: h.Private, Public: h.Public}
 	}
 	return p.placeOutside(n, in)
+}
+
+// placementKey names where a host is, for a running twin to keep it: a group member by its
+// name, any other host by its resource and subnet (one ENI of a resource per subnet).
+func placementKey(e *verify.Endpoint, name string) string {
+	if e.Kind == verify.ASGInstance {
+		return name
+	}
+	return e.Res + " in " + e.Subnet.Name
 }
 
 // placeOutside makes a host for each class of outside addresses the verifier judges: the
