@@ -109,18 +109,6 @@ func Apply(ctx context.Context, k Kernel, ops []Op) error {
 	return nil
 }
 
-// Remove is the ops that remove namespaces: their processes first, then the namespaces.
-func Remove(namespaces []string) []Op {
-	var ops []Op
-	for _, ns := range namespaces {
-		ops = append(ops, Op{Do: Kill, NS: ns})
-	}
-	for _, ns := range namespaces {
-		ops = append(ops, Op{Do: DeleteNamespace, NS: ns})
-	}
-	return ops
-}
-
 // Text renders ops one action a line, an IP's lines indented under it, with names relative
 // to prefix; a ruleset is named by its size and its first rule-bearing line, since the
 // compiler's rulesets are pinned on their own.
