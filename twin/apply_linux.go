@@ -12,6 +12,7 @@ import (
 	"github.com/webtier/webtier/twin/autoscale"
 	"github.com/webtier/webtier/twin/compiler"
 	"github.com/webtier/webtier/twin/kernel"
+	"github.com/webtier/webtier/twin/standin"
 )
 
 // The imperative shell: Up applies a plan (the change from an empty plan) on the kernel, and
@@ -71,7 +72,7 @@ func Up(ctx context.Context, p *compiler.Plan, exe string) (err error) {
 
 // savePlan writes the plan of a twin to its state directory.
 func savePlan(p *compiler.Plan) error {
-	return writeJSON(filepath.Join(compiler.StateDir(p.Prefix), "plan.json"), p)
+	return standin.WriteJSON(filepath.Join(compiler.StateDir(p.Prefix), "plan.json"), p)
 }
 
 // Namespaces lists the namespaces whose names start with prefix.

@@ -3,15 +3,9 @@ package twin
 import (
 	"context"
 	"time"
-
-	"github.com/webtier/webtier/twin/standin"
 )
 
-// The state directory of a running twin, and helpers its runtime shares with the stand-ins.
-
-// writeJSON writes v as JSON to file, atomically, as the stand-ins' shared files are written
-// (standin.WriteJSON): the twin's processes read these files while others change them.
-func writeJSON(file string, v any) error { return standin.WriteJSON(file, v) }
+// What the twin's runtime shares across its files.
 
 // sleep waits ms milliseconds, or until ctx ends.
 func sleep(ctx context.Context, ms int) {
