@@ -134,40 +134,62 @@ func TestDiffReachesThePlan(t *testing.T) {
 	})
 	for _, c := range changecases.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			pair, err := c.Pair()
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps, err := c.Steps(pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			headIn, err := verify.IntentOf(pair.HeadCfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps = append(steps, changecases.Step{Name: "back", Stack: pair.Base})
 			k := upOn(t, base)
 			cur := base
-			for _, st := range steps {
-				sn, err := verify.Load(st.Stack)
-				if err != nil {
-					t.Fatal(err)
-				}
-				stIn := headIn
-				if st.Name == "back" {
-					stIn = in
-				}
-				next, err := CompileDesired(sn, stIn, base.Prefix, cur.Kept)
-				if err != nil {
-					t.Fatal(err)
-				}
-				applyDiff(t, k, cur, next)
-				same(t, k, next, st.Name)
-				cur = next
+			for _, st := range casePlans(t, c, base, in, true) {
+				applyDiff(t, k, cur, st.plan)
+				same(t, k, st.plan, st.name)
+				cur = st.plan
 			}
 		})
 	}
+}
+
+// statePlan is the plan of one state a change passes through.
+type statePlan struct {
+	name string
+	plan *Plan
+}
+
+// casePlans are the plans of the states a change case's apply passes through, then of the
+// new stack (then of the example again, with back), each compiled with what the plan before
+// kept, from base (the example's, with intent in).
+func casePlans(t *testing.T, c changecases.Case, base *Plan, in verify.Intent, back bool) []statePlan {
+	t.Helper()
+	pair, err := c.Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := c.Steps(pair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headIn, err := verify.IntentOf(pair.HeadCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back {
+		steps = append(steps, changecases.Step{Name: "back", Stack: pair.Base})
+	}
+	var out []statePlan
+	cur := base
+	for _, st := range steps {
+		n, err := verify.Load(st.Stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stIn := headIn
+		if st.Name == "back" {
+			stIn = in
+		}
+		next, err := CompileDesired(n, stIn, base.Prefix, cur.Kept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, statePlan{st.Name, next})
+		cur = next
+	}
+	return out
 }
 
 // TestChangedLines: taking a namespace from one stack's lines to another's removes the
@@ -218,28 +240,9 @@ func TestHostsKeepTheirAddresses(t *testing.T) {
 	}
 	for _, c := range changecases.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			pair, err := c.Pair()
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps, err := c.Steps(pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			headIn, err := verify.IntentOf(pair.HeadCfg)
-			if err != nil {
-				t.Fatal(err)
-			}
 			cur := base
-			for _, st := range steps {
-				sn, err := verify.Load(st.Stack)
-				if err != nil {
-					t.Fatal(err)
-				}
-				next, err := CompileDesired(sn, headIn, base.Prefix, cur.Kept)
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, st := range casePlans(t, c, base, in, false) {
+				next := st.plan
 				d, err := Diff(cur, next)
 				if err != nil {
 					t.Fatal(err)
@@ -250,10 +253,10 @@ func TestHostsKeepTheirAddresses(t *testing.T) {
 						continue
 					}
 					if after.Private != h.Private || after.Public != h.Public {
-						t.Errorf("%s: %s moved from %s (%v) to %s (%v)", st.Name, h.Name, h.Private, h.Public, after.Private, after.Public)
+						t.Errorf("%s: %s moved from %s (%v) to %s (%v)", st.name, h.Name, h.Private, h.Public, after.Private, after.Public)
 					}
 					if slices.Contains(d.Ended, h.Name) {
-						t.Errorf("%s: %s is ended", st.Name, h.Name)
+						t.Errorf("%s: %s is ended", st.name, h.Name)
 					}
 				}
 				cur = next
